@@ -1,0 +1,357 @@
+//! `.npy` files opened through a memory map: header, raw data, typed views, frames.
+//!
+//! The whole file (header and data) is mapped from offset 0, so the data starts at the page-aligned
+//! base plus the 64-byte-aligned data offset: every element type's alignment holds by construction
+//! for files numpy writes. Only the bytes the header accounts for are mapped; bytes past them
+//! (numpy ignores them, an appender may be adding them) are not touched.
+
+use std::fs::{File, OpenOptions as FsOpenOptions};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
+use crate::element::Element;
+use crate::error::{FrameRangeError, ReadError, ViewError};
+use crate::frames::{FrameSource, checked_frames_in, checked_range_len};
+use crate::header::{Header, ParsedHeader, ReadOptions, Version};
+use crate::view::{TypedView, TypedViewMut, to_vec};
+
+/// How an [`NpyFile`] maps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Shared, read-only (numpy's `mmap_mode='r'`).
+    #[default]
+    ReadOnly,
+    /// Shared, writable: changes go to the file (numpy's `'r+'`).
+    ReadWrite,
+    /// Private, writable: changes stay in memory (numpy's `'c'`).
+    CopyOnWrite,
+}
+
+/// Options for opening an [`NpyFile`].
+///
+/// ```
+/// use npy_format::{Mode, NpyFile};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// # npy_format::write_file(&path, &[1.0f32, 2.0], &[2]).unwrap();
+/// let mut file = NpyFile::options().mode(Mode::CopyOnWrite).open(&path).unwrap();
+/// file.view_mut::<f32>().unwrap().as_mut_slice()[0] = 9.0;
+/// assert_eq!(npy_format::read_file::<f32>(&path).unwrap().data, vec![1.0, 2.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    mode: Mode,
+    read: ReadOptions,
+}
+
+impl OpenOptions {
+    /// The mapping mode (default read-only).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The header size limit (default 10000 characters, as numpy).
+    pub fn max_header_size(mut self, max: usize) -> Self {
+        self.read.max_header_size = max;
+        self
+    }
+
+    /// Opens and maps the file.
+    ///
+    /// # Errors
+    /// [`ReadError`] naming the file: I/O, a bad header, a file shorter than its header says.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<NpyFile, ReadError> {
+        NpyFile::open_with(path.as_ref(), self)
+    }
+}
+
+enum Map {
+    ReadOnly(Mmap),
+    Writable(MmapMut),
+}
+
+/// A memory-mapped `.npy` file.
+///
+/// Like every memory map, the view is only as stable as the file: another process truncating the
+/// file while it is mapped makes reads fault. Appending (what npy-append does) is safe: the map
+/// covers only the bytes the header accounted for when the file was opened.
+///
+/// ```
+/// use npy_format::NpyFile;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// npy_format::write_file(&path, &[1i32, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
+/// let file = NpyFile::open(&path).unwrap();
+/// assert_eq!(file.header().shape, vec![2, 3]);
+/// assert_eq!(file.data_offset(), 128);
+/// let view = file.view::<i32>().unwrap();
+/// assert_eq!(view.as_slice(), &[1, 2, 3, 4, 5, 6]);
+/// assert_eq!(file.frames(1, 2).unwrap().len(), 12);
+/// ```
+pub struct NpyFile {
+    path: PathBuf,
+    parsed: ParsedHeader,
+    file_len: u64,
+    mode: Mode,
+    map: Map,
+}
+
+impl std::fmt::Debug for NpyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyFile")
+            .field("path", &self.path)
+            .field("header", &self.parsed.header)
+            .field("version", &self.parsed.version)
+            .field("data_offset", &self.parsed.data_offset)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl NpyFile {
+    /// Opens `path` read-only.
+    ///
+    /// # Errors
+    /// [`ReadError`] naming the file.
+    ///
+    /// ```
+    /// let err = npy_format::NpyFile::open("/no/such.npy").unwrap_err();
+    /// assert!(err.to_string().starts_with("/no/such.npy"));
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<NpyFile, ReadError> {
+        OpenOptions::default().open(path)
+    }
+
+    /// Options: mode and header limit.
+    pub fn options() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    fn open_with(path: &Path, options: OpenOptions) -> Result<NpyFile, ReadError> {
+        let io_err = |source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(options.mode == Mode::ReadWrite)
+            .open(path)
+            .map_err(io_err)?;
+        let file_len = file.metadata().map_err(io_err)?.len();
+        let parsed = Header::read_from(&mut BufReader::with_capacity(4096, &file), options.read)
+            .map_err(|source| ReadError::Header {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let data_len = parsed.header.data_len().unwrap_or(u64::MAX);
+        let available = file_len.saturating_sub(parsed.data_offset);
+        // Object arrays hold a pickle of unknown length; only their header is of use.
+        let mapped_data = if parsed.header.dtype.has_object() {
+            0
+        } else if available < data_len {
+            return Err(ReadError::Truncated {
+                path: path.to_path_buf(),
+                data_offset: parsed.data_offset,
+                expected: data_len,
+                available,
+            });
+        } else {
+            data_len
+        };
+        let map_len = usize::try_from(parsed.data_offset + mapped_data).map_err(|_| {
+            io_err(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                "the array is larger than this platform's address space",
+            ))
+        })?;
+        let map = map_file(&file, map_len, options.mode).map_err(io_err)?;
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            parsed,
+            file_len,
+            mode: options.mode,
+            map,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.parsed.header
+    }
+
+    /// The format version of the file.
+    pub fn version(&self) -> Version {
+        self.parsed.version
+    }
+
+    /// Bytes from the start of the file to the data.
+    pub fn data_offset(&self) -> u64 {
+        self.parsed.data_offset
+    }
+
+    /// Bytes in the file past the array's data, when it was opened (numpy ignores them; after a
+    /// crashed append they are frames that npy-append's `recover` can adopt).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().trailing_len(), 0);
+    /// ```
+    pub fn trailing_len(&self) -> u64 {
+        let end = self.parsed.data_offset + self.parsed.header.data_len().unwrap_or(0);
+        self.file_len.saturating_sub(end)
+    }
+
+    fn mapped(&self) -> &[u8] {
+        match &self.map {
+            Map::ReadOnly(map) => map,
+            Map::Writable(map) => map,
+        }
+    }
+
+    fn path_err(&self, source: ViewError) -> ReadError {
+        ReadError::View {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The array's raw data bytes, as stored.
+    ///
+    /// # Errors
+    /// [`ViewError::Object`] (wrapped) for object arrays, whose data is a pickle.
+    pub fn data(&self) -> Result<&[u8], ReadError> {
+        if self.parsed.header.dtype.has_object() {
+            return Err(self.path_err(ViewError::Object));
+        }
+        Ok(&self.mapped()[self.parsed.data_offset as usize..])
+    }
+
+    /// The array's raw data bytes, mutably (modes `ReadWrite` and `CopyOnWrite`).
+    ///
+    /// # Errors
+    /// [`ReadError::ReadOnly`] in read-only mode; object arrays as [`Self::data`].
+    pub fn data_mut(&mut self) -> Result<&mut [u8], ReadError> {
+        if self.parsed.header.dtype.has_object() {
+            return Err(self.path_err(ViewError::Object));
+        }
+        let offset = self.parsed.data_offset as usize;
+        match &mut self.map {
+            Map::Writable(map) => Ok(&mut map[offset..]),
+            Map::ReadOnly(_) => Err(ReadError::ReadOnly {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// A zero-copy typed view of the data.
+    ///
+    /// # Errors
+    /// [`ReadError::View`] with the check that failed (dtype, byte order, alignment, bools).
+    pub fn view<T: Element>(&self) -> Result<TypedView<'_, T>, ReadError> {
+        let data = self.data()?;
+        TypedView::new(&self.parsed.header, data).map_err(|e| self.path_err(e))
+    }
+
+    /// A zero-copy mutable typed view (modes `ReadWrite` and `CopyOnWrite`).
+    ///
+    /// # Errors
+    /// As [`Self::view`], and [`ReadError::ReadOnly`].
+    pub fn view_mut<T: Element>(&mut self) -> Result<TypedViewMut<'_, T>, ReadError> {
+        let path = self.path.clone();
+        let offset = self.parsed.data_offset as usize;
+        if self.parsed.header.dtype.has_object() {
+            return Err(self.path_err(ViewError::Object));
+        }
+        let header = &self.parsed.header;
+        match &mut self.map {
+            Map::Writable(map) => TypedViewMut::new(header, &mut map[offset..])
+                .map_err(|source| ReadError::View { path, source }),
+            Map::ReadOnly(_) => Err(ReadError::ReadOnly { path }),
+        }
+    }
+
+    /// A copy of the data as `T` in native byte order (byte-swapped if needed).
+    ///
+    /// # Errors
+    /// [`ReadError::View`] for a dtype mismatch or invalid bools.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, ReadError> {
+        to_vec(&self.parsed.header, self.data()?).map_err(|e| self.path_err(e))
+    }
+
+    /// The bytes of frames `[start, end)` along the growth axis, zero-copy.
+    ///
+    /// # Errors
+    /// [`ReadError::Frames`] for a range outside the array.
+    pub fn frames(&self, start: u64, end: u64) -> Result<&[u8], ReadError> {
+        let frame_len = self.frame_len();
+        let len =
+            checked_range_len(start, end, self.frame_count(), frame_len).map_err(|source| {
+                ReadError::Frames {
+                    path: self.path.clone(),
+                    source,
+                }
+            })?;
+        let first = (start * frame_len) as usize;
+        Ok(&self.data()?[first..first + len])
+    }
+
+    /// Writes changes of a `ReadWrite` map to the file (a no-op otherwise).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn flush(&self) -> Result<(), ReadError> {
+        match (&self.map, self.mode) {
+            (Map::Writable(map), Mode::ReadWrite) => map.flush().map_err(|source| ReadError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn map_file(file: &File, len: usize, mode: Mode) -> std::io::Result<Map> {
+    let mut options = MmapOptions::new();
+    options.len(len);
+    // SAFETY: mapping a file is unsafe because another process may change or truncate it while
+    // mapped. The map covers only bytes that exist now (the caller checked `len` against the file
+    // length), and NpyFile's documentation states the remaining obligation: the file must not be
+    // truncated or rewritten in place by others while this NpyFile is alive. Appends beyond `len`
+    // do not affect the mapped range.
+    let map = unsafe {
+        match mode {
+            Mode::ReadOnly => Map::ReadOnly(options.map(file)?),
+            Mode::ReadWrite => Map::Writable(options.map_mut(file)?),
+            Mode::CopyOnWrite => Map::Writable(options.map_copy(file)?),
+        }
+    };
+    Ok(map)
+}
+
+impl FrameSource for NpyFile {
+    type Error = ReadError;
+
+    fn header(&self) -> &Header {
+        &self.parsed.header
+    }
+
+    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let frames = checked_frames_in(start, buf.len(), self.frame_count(), self.frame_len())
+            .map_err(|source: FrameRangeError| ReadError::Frames {
+                path: self.path.clone(),
+                source,
+            })?;
+        buf.copy_from_slice(self.frames(start, start + frames)?);
+        Ok(())
+    }
+}

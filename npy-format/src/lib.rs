@@ -1,0 +1,74 @@
+//! # npy-format
+//!
+//! numpy's NPY format for Rust: read every `.npy` numpy writes (versions 1.0, 2.0, 3.0, every
+//! dtype), write headers byte-identical to `np.save`'s, map files and view them as typed slices
+//! without copying, and read or append them frame by frame.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use npy_format::{FrameSource, NpyFile};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("frames.npy");
+//!
+//! // Write a (4, 3) f32 array: the same bytes np.save writes for it.
+//! let data: Vec<f32> = (0..12).map(|i| i as f32).collect();
+//! npy_format::write_file(&path, &data, &[4, 3]).unwrap();
+//!
+//! // Map it and view it as &[f32], no copy.
+//! let mut file = NpyFile::open(&path).unwrap();
+//! assert_eq!(file.header().dtype.descr(), "'<f4'");
+//! assert_eq!(file.view::<f32>().unwrap().as_slice(), &data[..]);
+//!
+//! // Frames along the growth axis (axis 0 here), as raw bytes.
+//! assert_eq!(file.read_frames(2, 4).unwrap().len(), 2 * 3 * 4);
+//!
+//! // Or read it into a Vec from any reader, byte-swapping if needed.
+//! let array = npy_format::read_file::<f32>(&path).unwrap();
+//! assert_eq!(array.data, data);
+//! ```
+//!
+//! ## Map of the crate
+//!
+//! - [`header`]: [`Header`] parse (with numpy's size limit) and print (numpy's exact bytes).
+//! - [`dtype`]: [`DType`], the whole descr grammar: scalars with byte order and time units,
+//!   structured records with titles, nested records, sub-arrays and padding.
+//! - [`Element`]: Rust types that are a fixed dtype ([`TypedView`], [`read_file`], [`write_array`]).
+//! - [`NpyFile`]: memory-mapped files (read-only, read-write, copy-on-write).
+//! - [`frames`]: the [`FrameSource`] and [`FrameSink`] traits the sibling crates implement.
+//! - Errors: [`HeaderError`], [`ViewError`], [`ReadError`], [`WriteError`], [`FrameError`].
+//!
+//! ## Features
+//!
+//! - `half`: `half::f16` as an [`Element`] (`<f2`).
+//! - `num-complex`: `Complex<f32>` and `Complex<f64>` (`<c8`, `<c16`).
+//! - `ndarray`: [`TypedView::to_ndarray`] and [`TypedViewMut::into_ndarray`] with numpy's strides.
+//!
+//! ## What is refused
+//!
+//! Object arrays (`|O`) hold pickles: their headers parse, their data is never read or written.
+//! Headers longer than 10000 characters are refused unless [`ReadOptions::max_header_size`]
+//! raises the limit, as numpy does. Shapes whose byte counts overflow are refused at parse time.
+
+pub mod dtype;
+mod element;
+mod error;
+mod file;
+pub mod frames;
+pub mod header;
+mod literal;
+mod read;
+mod view;
+mod write;
+
+pub use dtype::{ByteOrder, DType, Field, Scalar, ScalarKind, TimeUnit};
+pub use element::{Element, as_bytes};
+pub use error::{
+    DescrError, FrameError, FrameRangeError, HeaderError, ReadError, ViewError, WriteError,
+};
+pub use file::{Mode, NpyFile, OpenOptions};
+pub use frames::{FrameSink, FrameSource};
+pub use header::{Header, ParsedHeader, ReadOptions, Version};
+pub use read::{OwnedArray, read_array, read_file, read_file_with};
+pub use view::{TypedView, TypedViewMut, to_vec};
+pub use write::{write_array, write_file, write_header, write_raw};

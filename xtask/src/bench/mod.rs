@@ -1,0 +1,508 @@
+//! `cargo xtask bench [GROUP...] [--quick]`: benchmarks, each set against an anchor.
+//!
+//! A *group* is a function `fn(&BenchCtx) -> anyhow::Result<()>` registered in [`GROUPS`].
+//! It records measurements with [`BenchCtx::compare`] (ours against an anchor: numpy, or the
+//! machine's own limit) or [`BenchCtx::measure`] (no anchor). Each group's records are printed
+//! as a table and written to `target/bench/GROUP.json` as a JSON array of [`Record`]s.
+//!
+//! # Adding a group
+//!
+//! Write `xtask/src/bench/npy.rs`:
+//!
+//! ```ignore
+//! //! Benchmarks of npy-format against numpy.
+//! use super::{BenchCtx, Measurement, time};
+//!
+//! /// The `npy` group.
+//! pub fn run(ctx: &BenchCtx) -> anyhow::Result<()> {
+//!     let path = ctx.scratch_dir().join("ours.npy");
+//!     let numpy_path = ctx.scratch_dir().join("numpy.npy");
+//!     let bytes = 64 << 20;
+//!     ctx.compare(
+//!         "write 64 MiB <f8",
+//!         "at least numpy's speed",
+//!         || Ok(Measurement::bytes(time(|| write_it(&path))?, bytes)),
+//!         "numpy np.save",
+//!         || ctx.python_timeit(
+//!             &format!("import numpy as np; a = np.zeros(8 << 20); p = {:?}", numpy_path),
+//!             "np.save(p, a)",
+//!         ),
+//!     )?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! then add `mod npy;` below and one row `("npy", npy::run)` to [`GROUPS`].
+//!
+//! Runs alternate ours and the anchor, [`BenchCtx::runs`] times each (5, or 3 with `--quick`),
+//! and compare medians. The bench profile of the workspace is used: a debug xtask re-runs
+//! itself as `cargo run --release -p xtask -- bench ...` first.
+
+mod machine;
+
+use crate::util::{self, section};
+use crate::venv;
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::cell::{OnceCell, RefCell};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A group's entry point.
+pub type GroupFn = fn(&BenchCtx) -> Result<()>;
+
+/// Every benchmark group, in the order `cargo xtask bench` runs them. One row per group.
+pub const GROUPS: &[(&str, GroupFn)] = &[
+    ("machine", machine::run),
+    // ("npy", npy::run),
+    // ("append", append::run),
+    // ("npz", npz::run),
+    // ("filepack", filepack::run),
+    // ("varpack", varpack::run),
+];
+
+/// Set by the debug xtask when it re-runs itself in release for the benchmarks.
+const REEXEC_ENV: &str = "XTASK_BENCH_RELEASE";
+
+/// Arguments of `cargo xtask bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Groups to run (all when none is named).
+    groups: Vec<String>,
+    /// Fewer runs per measurement (3 instead of 5).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// Runs `cargo xtask bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let known: Vec<&str> = GROUPS.iter().map(|(name, _)| *name).collect();
+    for group in &args.groups {
+        if !known.contains(&group.as_str()) {
+            bail!(
+                "no bench group {group:?}; the groups are: {}",
+                known.join(", ")
+            );
+        }
+    }
+    if cfg!(debug_assertions) && std::env::var_os(REEXEC_ENV).is_none() {
+        section("xtask bench: building xtask in release to run the benchmarks");
+        let mut release = util::cargo();
+        release
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "--package",
+                "xtask",
+                "--",
+                "bench",
+            ])
+            .args(&args.groups)
+            .args(args.quick.then_some("--quick"))
+            .env(REEXEC_ENV, "1");
+        return util::run(&mut release);
+    }
+
+    let out_dir = util::target_dir().join("bench");
+    for (name, group) in GROUPS {
+        if !args.groups.is_empty() && !args.groups.iter().any(|g| g == name) {
+            continue;
+        }
+        section(&format!("bench group `{name}`"));
+        let scratch = out_dir.join("tmp").join(name);
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch)
+                .with_context(|| format!("clearing {}", scratch.display()))?;
+        }
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("creating {}", scratch.display()))?;
+        let ctx = BenchCtx {
+            quick: args.quick,
+            scratch: scratch.clone(),
+            python: OnceCell::new(),
+            records: RefCell::new(Vec::new()),
+        };
+        let outcome = group(&ctx);
+        let records = ctx.records.into_inner();
+        let _ = std::fs::remove_dir_all(&scratch);
+        outcome.with_context(|| format!("bench group `{name}`"))?;
+        print_table(name, &records);
+        let json_path = out_dir.join(format!("{name}.json"));
+        let json = serde_json::to_string_pretty(&records)?;
+        std::fs::write(&json_path, json + "\n")
+            .with_context(|| format!("writing {}", json_path.display()))?;
+        println!("wrote {}", json_path.display());
+    }
+    Ok(())
+}
+
+/// What one run measured: its time, and how many bytes it moved when throughput matters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measurement {
+    /// The time the measured work took.
+    pub elapsed: Duration,
+    /// Bytes processed by the run, for MB/s.
+    pub bytes: Option<u64>,
+}
+
+impl Measurement {
+    /// A run of `elapsed` that moved `bytes` bytes.
+    pub fn bytes(elapsed: Duration, bytes: u64) -> Measurement {
+        Measurement {
+            elapsed,
+            bytes: Some(bytes),
+        }
+    }
+}
+
+impl From<Duration> for Measurement {
+    fn from(elapsed: Duration) -> Measurement {
+        Measurement {
+            elapsed,
+            bytes: None,
+        }
+    }
+}
+
+/// Times `f`: the usual body of a measured closure, `|| time(|| work())`.
+pub fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
+    let start = Instant::now();
+    let value = f()?;
+    let elapsed = start.elapsed();
+    std::hint::black_box(value);
+    Ok(elapsed)
+}
+
+/// The runs of one side of a record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Runs {
+    /// The median run, in seconds.
+    pub median_s: f64,
+    /// Every run, in seconds, in the order they ran.
+    pub runs: Vec<f64>,
+    /// Throughput of the median run, in MB/s (10^6 bytes a second), when bytes are known.
+    pub mb_per_s: Option<f64>,
+}
+
+/// One benchmark result, as written to `target/bench/GROUP.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    /// What was measured.
+    pub name: String,
+    /// Our side.
+    pub ours: Runs,
+    /// What ours is compared with (`None` for a plain measurement).
+    pub anchor: Option<String>,
+    /// The anchor's median run, in seconds.
+    pub anchor_median_s: Option<f64>,
+    /// The anchor's runs, in seconds.
+    pub anchor_runs: Option<Vec<f64>>,
+    /// The anchor's throughput, in MB/s, when bytes are known.
+    pub anchor_mb_per_s: Option<f64>,
+    /// `anchor_median_s / ours.median_s`: above 1 means ours is faster.
+    pub ratio: Option<f64>,
+    /// Bytes one run processes, when throughput is reported.
+    pub bytes_per_run: Option<u64>,
+    /// `"MB/s"` when bytes are known, else `"s"`.
+    pub unit: String,
+    /// The goal this measurement checks, in words.
+    pub goal: String,
+}
+
+/// What a group gets: settings, scratch space, the venv python, and the record list.
+pub struct BenchCtx {
+    /// Fewer runs per measurement.
+    pub quick: bool,
+    /// `target/bench/tmp/GROUP`, emptied before and removed after the group.
+    scratch: PathBuf,
+    /// The venv python, ensured on first use.
+    python: OnceCell<PathBuf>,
+    /// What the group recorded so far.
+    records: RefCell<Vec<Record>>,
+}
+
+impl BenchCtx {
+    /// How many times each side of a measurement runs: 5, or 3 when quick.
+    pub fn runs(&self) -> usize {
+        if self.quick { 3 } else { 5 }
+    }
+
+    /// A scratch directory for the group's files (under `target/bench/tmp`, so on the same
+    /// disk as the build, not a tmpfs).
+    pub fn scratch_dir(&self) -> &Path {
+        &self.scratch
+    }
+
+    /// The venv python with the pinned numpy, created on first use.
+    pub fn python(&self) -> Result<&Path> {
+        if self.python.get().is_none() {
+            let python = venv::python()?;
+            let _ = self.python.set(python);
+        }
+        Ok(self.python.get().expect("set just above"))
+    }
+
+    /// Times the Python statement `stmt` in the venv python after `setup` (untimed), once per
+    /// `repeat`, and returns the median. Every call is a new process, so as an anchor of
+    /// [`compare`](Self::compare) use `repeat` 1 and let `compare` repeat it.
+    pub fn python_timeit_repeat(&self, setup: &str, stmt: &str, repeat: usize) -> Result<Duration> {
+        python_timeit(self.python()?, setup, stmt, repeat)
+    }
+
+    /// One timed run of the Python statement `stmt` after `setup`: an anchor for
+    /// [`compare`](Self::compare).
+    pub fn python_timeit(&self, setup: &str, stmt: &str) -> Result<Duration> {
+        self.python_timeit_repeat(setup, stmt, 1)
+    }
+
+    /// Measures `ours` against `anchor`, alternating them [`runs`](Self::runs) times, and
+    /// records the medians and their ratio. Each closure returns the time of one run (a
+    /// [`Duration`]) or a [`Measurement`] with the bytes it moved for throughput; bytes given
+    /// by either side are taken to hold for both. Returns the record.
+    pub fn compare<O, A, MO, MA>(
+        &self,
+        name: &str,
+        goal: &str,
+        mut ours: O,
+        anchor_name: &str,
+        mut anchor: A,
+    ) -> Result<Record>
+    where
+        O: FnMut() -> Result<MO>,
+        A: FnMut() -> Result<MA>,
+        MO: Into<Measurement>,
+        MA: Into<Measurement>,
+    {
+        let mut our_runs = Vec::new();
+        let mut anchor_runs = Vec::new();
+        for _ in 0..self.runs() {
+            our_runs.push(ours().with_context(|| format!("{name}: ours"))?.into());
+            anchor_runs.push(
+                anchor()
+                    .with_context(|| format!("{name}: {anchor_name}"))?
+                    .into(),
+            );
+        }
+        self.record(name, goal, &our_runs, Some((anchor_name, &anchor_runs)))
+    }
+
+    /// Measures `ours` alone, [`runs`](Self::runs) times, and records the median.
+    pub fn measure<O, MO>(&self, name: &str, goal: &str, mut ours: O) -> Result<Record>
+    where
+        O: FnMut() -> Result<MO>,
+        MO: Into<Measurement>,
+    {
+        let mut our_runs = Vec::new();
+        for _ in 0..self.runs() {
+            our_runs.push(ours().with_context(|| format!("{name}: ours"))?.into());
+        }
+        self.record(name, goal, &our_runs, None)
+    }
+
+    /// Builds, prints and keeps the record of finished runs.
+    fn record(
+        &self,
+        name: &str,
+        goal: &str,
+        ours: &[Measurement],
+        anchor: Option<(&str, &[Measurement])>,
+    ) -> Result<Record> {
+        let bytes = ours
+            .iter()
+            .chain(anchor.into_iter().flat_map(|(_, runs)| runs.iter()))
+            .find_map(|m| m.bytes);
+        let ours = runs(ours, bytes);
+        let anchor_side = anchor.map(|(anchor_name, anchor)| (anchor_name, runs(anchor, bytes)));
+        let record = Record {
+            name: name.to_owned(),
+            anchor: anchor_side.as_ref().map(|(n, _)| (*n).to_owned()),
+            anchor_median_s: anchor_side.as_ref().map(|(_, r)| r.median_s),
+            anchor_mb_per_s: anchor_side.as_ref().and_then(|(_, r)| r.mb_per_s),
+            ratio: anchor_side
+                .as_ref()
+                .map(|(_, r)| r.median_s / ours.median_s.max(f64::MIN_POSITIVE)),
+            anchor_runs: anchor_side.map(|(_, r)| r.runs),
+            ours,
+            bytes_per_run: bytes,
+            unit: if bytes.is_some() { "MB/s" } else { "s" }.to_owned(),
+            goal: goal.to_owned(),
+        };
+        eprintln!("    {}", format_row(&record).join("  "));
+        self.records.borrow_mut().push(record.clone());
+        Ok(record)
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// One side's runs, with throughput when `bytes` is known.
+fn runs(measurements: &[Measurement], bytes: Option<u64>) -> Runs {
+    let runs: Vec<f64> = measurements
+        .iter()
+        .map(|m| m.elapsed.as_secs_f64())
+        .collect();
+    let median_s = median(&runs);
+    Runs {
+        mb_per_s: bytes.map(|b| b as f64 / 1e6 / median_s),
+        median_s,
+        runs,
+    }
+}
+
+/// A time in a readable unit.
+fn format_secs(secs: f64) -> String {
+    if secs >= 1.0 {
+        format!("{secs:.3} s")
+    } else if secs >= 1e-3 {
+        format!("{:.3} ms", secs * 1e3)
+    } else {
+        format!("{:.3} µs", secs * 1e6)
+    }
+}
+
+/// A side's result: time, and MB/s when known.
+fn format_side(median_s: f64, mb_per_s: Option<f64>) -> String {
+    match mb_per_s {
+        Some(rate) => format!("{} ({rate:.0} MB/s)", format_secs(median_s)),
+        None => format_secs(median_s),
+    }
+}
+
+/// The table columns of a record.
+fn format_row(record: &Record) -> [String; 5] {
+    [
+        record.name.clone(),
+        format_side(record.ours.median_s, record.ours.mb_per_s),
+        match (&record.anchor, record.anchor_median_s) {
+            (Some(name), Some(median)) => {
+                format!("{name}: {}", format_side(median, record.anchor_mb_per_s))
+            }
+            _ => "-".to_owned(),
+        },
+        record
+            .ratio
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x")),
+        record.goal.clone(),
+    ]
+}
+
+/// Prints a group's records as a table.
+fn print_table(group: &str, records: &[Record]) {
+    let header = [
+        "benchmark",
+        "ours (median)",
+        "anchor (median)",
+        "anchor/ours",
+        "goal",
+    ];
+    let rows: Vec<[String; 5]> = records.iter().map(format_row).collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell}{}", " ".repeat(width - cell.chars().count())))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    println!();
+    println!("bench group `{group}` ({} records)", records.len());
+    line(&header.map(str::to_owned));
+    line(&widths.map(|w| "-".repeat(w)));
+    for row in &rows {
+        line(row);
+    }
+}
+
+/// The script that times a statement: prints `XTASK_MEDIAN_S <seconds>`.
+const TIMEIT_SCRIPT: &str = r#"
+import statistics, sys, timeit
+setup, stmt, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+times = timeit.Timer(stmt, setup=setup).repeat(repeat=repeat, number=1)
+print("XTASK_MEDIAN_S", repr(statistics.median(times)))
+"#;
+
+/// Runs `stmt` `repeat` times in `python` after `setup` and returns the median time of one
+/// run (each in `timeit`, so without the interpreter's start and the setup).
+pub fn python_timeit(python: &Path, setup: &str, stmt: &str, repeat: usize) -> Result<Duration> {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(TIMEIT_SCRIPT)
+        .arg(setup)
+        .arg(stmt)
+        .arg(repeat.max(1).to_string())
+        .current_dir(util::workspace_root())
+        .output()
+        .with_context(|| format!("starting {}", python.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "python timeit of {stmt:?} failed ({}):\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let secs: f64 = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("XTASK_MEDIAN_S "))
+        .with_context(|| format!("python timeit printed no median:\n{stdout}"))?
+        .trim()
+        .parse()
+        .context("parsing the python timeit median")?;
+    Duration::try_from_secs_f64(secs).context("python timeit median out of range")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn compare_records_ratio_and_throughput() {
+        let ctx = BenchCtx {
+            quick: true,
+            scratch: std::env::temp_dir(),
+            python: OnceCell::new(),
+            records: RefCell::new(Vec::new()),
+        };
+        let record = ctx
+            .compare(
+                "x",
+                "faster",
+                || Ok(Measurement::bytes(Duration::from_millis(10), 20_000_000)),
+                "anchor",
+                || Ok(Duration::from_millis(20)),
+            )
+            .unwrap();
+        assert_eq!(record.ours.runs.len(), 3);
+        assert!((record.ratio.unwrap() - 2.0).abs() < 1e-9);
+        assert_eq!(record.unit, "MB/s");
+        assert!((record.ours.mb_per_s.unwrap() - 2000.0).abs() < 1e-6);
+        assert!((record.anchor_mb_per_s.unwrap() - 1000.0).abs() < 1e-6);
+        let json = serde_json::to_value(&*ctx.records.borrow()).unwrap();
+        assert_eq!(json[0]["ours"]["median_s"], 0.01);
+        assert_eq!(json[0]["anchor"], "anchor");
+    }
+}

@@ -1,0 +1,32 @@
+//! `cargo xtask demo`: a short tour of what the crates do, run in a scratch directory under
+//! `target/demo` (emptied first, left behind to look at).
+//!
+//! Each crate's part lives in its own module under `demo/`; add one with a `mod` line and a
+//! call in [`run`].
+
+mod npy;
+
+use crate::util::{self, section};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Runs `cargo xtask demo`.
+pub fn run() -> Result<()> {
+    let root = util::target_dir().join("demo");
+    section(&format!(
+        "array-files demo (scratch directory {})",
+        root.display()
+    ));
+    npy::npy_demo(&fresh_dir(&root, "npy")?)?;
+    Ok(())
+}
+
+/// `root/name`, created empty.
+fn fresh_dir(root: &Path, name: &str) -> Result<PathBuf> {
+    let dir = root.join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}

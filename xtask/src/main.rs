@@ -1,0 +1,59 @@
+//! Project automation for the array-files workspace, run as `cargo xtask <command>`.
+//!
+//! * `cargo xtask test [-- EXTRA...]`: the full test suite, including the numpy interop tests
+//!   (see [`test`]).
+//! * `cargo xtask bench [GROUP...] [--quick]`: the benchmarks against numpy and the machine's
+//!   own limits (see [`bench`]).
+//! * `cargo xtask demo`: a tour of the crates (see [`demo`]).
+//!
+//! Python packages come only from `xtask/python/requirements.txt`, installed into a venv under
+//! the target directory (see [`venv`]).
+
+mod bench;
+mod demo;
+mod test;
+mod util;
+mod venv;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// `cargo xtask`: the project's automation.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build, then run every test of the workspace, the numpy interop tests included.
+    Test(test::TestArgs),
+    /// Run benchmark groups (all of them when none is named) and write target/bench/GROUP.json.
+    Bench(bench::BenchArgs),
+    /// Show what the crates do, in a scratch directory under target/demo.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Test(args) => test::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Demo => demo::run(),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(failed) = err.downcast_ref::<util::CommandFailed>() {
+                eprintln!("xtask: {failed}");
+                return ExitCode::from(failed.exit_code());
+            }
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

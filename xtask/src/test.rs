@@ -1,0 +1,65 @@
+//! `cargo xtask test`: every test of the workspace, the numpy interop tests included.
+//!
+//! 1. Ensures the venv with the pinned numpy (see [`crate::venv`]).
+//! 2. `cargo build --release --workspace`, because the CLI binaries are tested as built in
+//!    `target/release`.
+//! 3. `cargo test --workspace --all-features -- --include-ignored`, with
+//!    * `NPY_PYTHON`: the venv's python,
+//!    * `NPY_ORACLE`: `xtask/python/oracle.py`, the numpy oracle,
+//!    * `NPY_BIN_DIR`: `target/release`.
+//!
+//! Tests that need numpy are `#[ignore = "needs numpy: run `cargo xtask test`"]`, so a plain
+//! `cargo test` skips them visibly and this command runs them.
+//!
+//! Extra arguments after `--` go to `cargo test`; a second `--` separates the ones for the test
+//! binaries: `cargo xtask test -- -p npy-format header -- --nocapture`. Naming packages with
+//! `-p`/`--package` replaces `--workspace`.
+
+use crate::util::{self, section};
+use crate::venv;
+use anyhow::Result;
+
+/// Arguments of `cargo xtask test`.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Extra `cargo test` arguments; after a further `--`, extra test-binary arguments.
+    #[arg(last = true)]
+    extra: Vec<String>,
+}
+
+/// Runs `cargo xtask test`.
+pub fn run(args: TestArgs) -> Result<()> {
+    let (cargo_args, binary_args) = match args.extra.iter().position(|a| a == "--") {
+        Some(split) => (&args.extra[..split], &args.extra[split + 1..]),
+        None => (&args.extra[..], &[][..]),
+    };
+    let names_packages = cargo_args
+        .iter()
+        .any(|a| a.starts_with("-p") || a.starts_with("--package"));
+
+    section("xtask test: python venv with the pinned numpy");
+    let python = venv::python()?;
+    eprintln!("    {}", python.display());
+
+    section("xtask test: cargo build --release --workspace");
+    util::run(util::cargo().args(["build", "--release", "--workspace"]))?;
+
+    let mut test = util::cargo();
+    test.arg("test");
+    if !names_packages {
+        test.arg("--workspace");
+    }
+    test.arg("--all-features")
+        .args(cargo_args)
+        .arg("--")
+        .arg("--include-ignored")
+        .args(binary_args)
+        .env("NPY_PYTHON", &python)
+        .env("NPY_ORACLE", venv::oracle_path())
+        .env("NPY_BIN_DIR", util::target_dir().join("release"));
+    section(&format!("xtask test: {}", util::describe(&test)));
+    util::run(&mut test)?;
+
+    section("xtask test: all passed");
+    Ok(())
+}

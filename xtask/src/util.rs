@@ -1,0 +1,134 @@
+//! Helpers shared by the subcommands: where the workspace and its target directory are, how
+//! to run a command and carry its failure up to xtask's exit code, and section headers.
+
+use anyhow::{Context, Result};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root: the parent of the xtask crate's directory.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the xtask crate lives inside the workspace")
+}
+
+/// The workspace's target directory, as an absolute path.
+///
+/// `CARGO_TARGET_DIR` when set, else cargo's own answer (`cargo metadata`, which also honours
+/// `build.target-dir` in config files), else `<root>/target`.
+pub fn target_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(target_dir_from_metadata)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        if dir.is_absolute() {
+            dir
+        } else {
+            workspace_root().join(dir)
+        }
+    })
+}
+
+/// `target_directory` from `cargo metadata`, or `None` when cargo cannot say (for example
+/// while a workspace member's manifest is broken).
+fn target_dir_from_metadata() -> Option<PathBuf> {
+    let output = cargo()
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    metadata["target_directory"].as_str().map(PathBuf::from)
+}
+
+/// The cargo that runs xtask (`$CARGO`), or `cargo` from `PATH`.
+pub fn cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace_root());
+    command
+}
+
+/// Prints a section header that stands out among cargo's own output.
+pub fn section(title: &str) {
+    eprintln!();
+    eprintln!("==> {title}");
+}
+
+/// A command that ran and failed: xtask exits with the same code.
+#[derive(Debug)]
+pub struct CommandFailed {
+    /// The command line, for the message.
+    command: String,
+    /// Its exit code, `None` when a signal ended it.
+    code: Option<i32>,
+}
+
+impl CommandFailed {
+    /// The exit code xtask should end with: the command's own, or 1.
+    pub fn exit_code(&self) -> u8 {
+        match self.code {
+            Some(code) if (1..=255).contains(&code) => code as u8,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for CommandFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "`{}` failed with exit code {code}", self.command),
+            None => write!(f, "`{}` was ended by a signal", self.command),
+        }
+    }
+}
+
+impl std::error::Error for CommandFailed {}
+
+/// The command line of `command`, for messages.
+pub fn describe(command: &Command) -> String {
+    let program = Path::new(command.get_program());
+    let mut line = if program.file_stem().is_some_and(|stem| stem == "cargo") {
+        "cargo".to_owned()
+    } else {
+        program.to_string_lossy().into_owned()
+    };
+    for arg in command.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    line
+}
+
+/// Runs `command` with inherited stdio; a non-zero exit becomes a [`CommandFailed`] error.
+pub fn run(command: &mut Command) -> Result<()> {
+    let line = describe(command);
+    let status = command
+        .status()
+        .with_context(|| format!("could not start `{line}`"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CommandFailed {
+            command: line,
+            code: status.code(),
+        }
+        .into())
+    }
+}
