@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn npy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npy")).args(args).output().expect("run npy")
+    Command::new(env!("CARGO_BIN_EXE_npy"))
+        .args(args)
+        .output()
+        .expect("run npy")
 }
 
 fn path_str(path: &Path) -> &str {
@@ -18,10 +21,24 @@ fn path_str(path: &Path) -> &str {
 }
 
 fn info_json(path: &Path) -> Value {
-    let out = npy(&["info", path_str(path), "--json", "--max-header-size", "1000000"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = npy(&[
+        "info",
+        path_str(path),
+        "--json",
+        "--max-header-size",
+        "1000000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.trim_end().lines().count(), 1, "exactly one JSON object: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "exactly one JSON object: {text}"
+    );
     serde_json::from_str(&text).unwrap()
 }
 
@@ -29,7 +46,13 @@ fn info_json(path: &Path) -> Value {
 fn info_json_describes_our_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.npy");
-    npy_format::write_array(std::fs::File::create(&path).unwrap(), &[0i16; 24], &[2, 3, 4], true).unwrap();
+    npy_format::write_array(
+        std::fs::File::create(&path).unwrap(),
+        &[0i16; 24],
+        &[2, 3, 4],
+        true,
+    )
+    .unwrap();
     let info = info_json(&path);
     assert_eq!(info["version"], serde_json::json!([1, 0]));
     assert_eq!(info["descr"], "<i2");
@@ -122,15 +145,31 @@ fn info_and_rows_agree_with_numpy() {
         }
         let frames = ours["frames"].as_u64().unwrap();
         for (start, end) in [(0, frames), (frames / 2, frames), (0, 1.min(frames))] {
-            let out = npy(&["rows", path_str(&path), &start.to_string(), &end.to_string(), "--max-header-size", "1000000"]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = npy(&[
+                "rows",
+                path_str(&path),
+                &start.to_string(),
+                &end.to_string(),
+                "--max-header-size",
+                "1000000",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let expected = numpy.exec(&format!(
                 "a = np.load({:?}, max_header_size=10**6)\n\
                  s = a if a.ndim == 0 else (a[..., {start}:{end}] if np.isfortran(a) else a[{start}:{end}])\n\
                  result = list(s.tobytes(order='F' if np.isfortran(a) else 'C'))",
                 path_str(&path)
             ));
-            let expected: Vec<u8> = expected.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+            let expected: Vec<u8> = expected
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_u64().unwrap() as u8)
+                .collect();
             assert_eq!(out.stdout, expected, "{expr}: rows {start}..{end}");
         }
     }

@@ -6,7 +6,10 @@ fn f16_files_view_and_read() {
     use half::f16;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.npy");
-    let values: Vec<f16> = [0.5f32, -1.25, 65504.0].iter().map(|&v| f16::from_f32(v)).collect();
+    let values: Vec<f16> = [0.5f32, -1.25, 65504.0]
+        .iter()
+        .map(|&v| f16::from_f32(v))
+        .collect();
     let header = npy_format::write_file(&path, &values, &[3]).unwrap();
     assert_eq!(header.dtype.descr(), "'<f2'");
     let file = npy_format::NpyFile::open(&path).unwrap();
@@ -31,7 +34,10 @@ fn complex_files_view_and_swap() {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(&1.5f32.to_be_bytes());
     bytes.extend_from_slice(&(-3.0f32).to_be_bytes());
-    assert_eq!(npy_format::to_vec::<Complex<f32>>(&be, &bytes).unwrap(), vec![Complex::new(1.5, -3.0)]);
+    assert_eq!(
+        npy_format::to_vec::<Complex<f32>>(&be, &bytes).unwrap(),
+        vec![Complex::new(1.5, -3.0)]
+    );
 }
 
 #[cfg(feature = "ndarray")]
@@ -42,7 +48,10 @@ fn ndarray_views_carry_numpy_strides() {
     // A (2, 3) Fortran-order array whose storage is 0..6: element [i, j] = i + 2 j.
     let data: Vec<i64> = (0..6).collect();
     npy_format::write_array(std::fs::File::create(&path).unwrap(), &data, &[2, 3], true).unwrap();
-    let mut file = npy_format::NpyFile::options().mode(npy_format::Mode::ReadWrite).open(&path).unwrap();
+    let mut file = npy_format::NpyFile::options()
+        .mode(npy_format::Mode::ReadWrite)
+        .open(&path)
+        .unwrap();
     {
         let array = file.view::<i64>().unwrap().to_ndarray().unwrap();
         assert_eq!(array.shape(), &[2, 3]);

@@ -64,12 +64,24 @@ fn numpy_built_arrays_round_trip_byte_identically() {
             .open(&path)
             .unwrap_or_else(|e| panic!("{expr}: {e}"));
         let header = file.header();
-        assert_eq!(header.dtype.descr(), facts["descr"].as_str().unwrap(), "{expr}");
-        let shape: Vec<u64> = facts["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect();
+        assert_eq!(
+            header.dtype.descr(),
+            facts["descr"].as_str().unwrap(),
+            "{expr}"
+        );
+        let shape: Vec<u64> = facts["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect();
         assert_eq!(header.shape, shape, "{expr}");
         let mut ours = Vec::new();
         npy_format::write_raw(&mut ours, header, file.data().unwrap()).unwrap();
-        assert!(ours == std::fs::read(&path).unwrap(), "{expr}: our re-write differs from np.save's bytes");
+        assert!(
+            ours == std::fs::read(&path).unwrap(),
+            "{expr}: our re-write differs from np.save's bytes"
+        );
     }
 }
 
@@ -80,7 +92,10 @@ fn versions_two_and_three_are_chosen_as_numpy_chooses() {
     let mut numpy = oracle::shared();
     for (expr, version) in [
         ("np.zeros(1, dtype=[('é', '<f4')])", Version::V1),
-        ("np.zeros(1, dtype=[('f%d' % i, '<i4') for i in range(6000)])", Version::V2),
+        (
+            "np.zeros(1, dtype=[('f%d' % i, '<i4') for i in range(6000)])",
+            Version::V2,
+        ),
         ("np.zeros(1, dtype=[('ж', '<f4')])", Version::V3),
     ] {
         let path = dir.path().join("v.npy");
@@ -88,9 +103,16 @@ fn versions_two_and_three_are_chosen_as_numpy_chooses() {
             "import warnings\nwarnings.simplefilter('ignore')\nnp.save({:?}, {expr})",
             path.to_str().unwrap()
         ));
-        let file = NpyFile::options().max_header_size(1 << 20).open(&path).unwrap();
+        let file = NpyFile::options()
+            .max_header_size(1 << 20)
+            .open(&path)
+            .unwrap();
         assert_eq!(file.version(), version, "{expr}");
-        assert_eq!(file.header().version(), version, "{expr}: our choice for the same header");
+        assert_eq!(
+            file.header().version(),
+            version,
+            "{expr}: our choice for the same header"
+        );
     }
 }
 
@@ -108,7 +130,7 @@ fn headers_already_aligned_get_a_full_64_spaces_as_in_numpy() {
             false,
             vec![],
         );
-        saw_aligned |= (10 + header.dict_text().len() + 1) % 64 == 0;
+        saw_aligned |= (10 + header.dict_text().len() + 1).is_multiple_of(64);
         let path = dir.path().join("a.npy");
         numpy.exec(&format!(
             "np.save({:?}, np.zeros((), dtype=[('{name}', '<i2')]))",
@@ -116,7 +138,11 @@ fn headers_already_aligned_get_a_full_64_spaces_as_in_numpy() {
         ));
         let mut ours = Vec::new();
         npy_format::write_raw(&mut ours, &header, &[0, 0]).unwrap();
-        assert_eq!(ours, std::fs::read(&path).unwrap(), "name of {n} characters");
+        assert_eq!(
+            ours,
+            std::fs::read(&path).unwrap(),
+            "name of {n} characters"
+        );
     }
     assert!(saw_aligned, "no case exercised the 64-space rule");
 }
@@ -129,9 +155,21 @@ fn lenient_headers_numpy_accepts_we_accept() {
     let dir = tempfile::tempdir().unwrap();
     let mut numpy = oracle::shared();
     for (text, descr, shape) in [
-        ("{'shape': (2L, 3L), 'fortran_order': False, 'descr': '<i8'}", "'<i8'", vec![2, 3]),
-        ("{ \"descr\" : \"<f4\" ,\n 'shape' : ( 4 , ) , 'fortran_order' : True , }", "'<f4'", vec![4]),
-        ("{'descr': [('a', '<i4', 2),], 'fortran_order': False, 'shape': (1,)}", "[('a', '<i4', (2,))]", vec![1]),
+        (
+            "{'shape': (2L, 3L), 'fortran_order': False, 'descr': '<i8'}",
+            "'<i8'",
+            vec![2, 3],
+        ),
+        (
+            "{ \"descr\" : \"<f4\" ,\n 'shape' : ( 4 , ) , 'fortran_order' : True , }",
+            "'<f4'",
+            vec![4],
+        ),
+        (
+            "{'descr': [('a', '<i4', 2),], 'fortran_order': False, 'shape': (1,)}",
+            "[('a', '<i4', (2,))]",
+            vec![1],
+        ),
     ] {
         let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
         let padded = format!("{text:<117}\n");

@@ -15,7 +15,6 @@ use npy_format::{ByteOrder, DType, Field, Header, NpyFile, Scalar, ScalarKind, T
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-
 fn order() -> impl Strategy<Value = ByteOrder> {
     prop_oneof![Just(ByteOrder::Little), Just(ByteOrder::Big)]
 }
@@ -42,7 +41,8 @@ fn time_unit() -> impl Strategy<Value = TimeUnit> {
 /// Every scalar kind numpy writes (except objects, whose data is a pickle).
 fn scalar() -> impl Strategy<Value = DType> {
     let sized = |kind: ScalarKind, sizes: Vec<usize>| {
-        (prop::sample::select(sizes), order()).prop_map(move |(size, order)| Scalar::new(kind, order, size))
+        (prop::sample::select(sizes), order())
+            .prop_map(move |(size, order)| Scalar::new(kind, order, size))
     };
     let time = (
         prop::bool::ANY,
@@ -51,7 +51,11 @@ fn scalar() -> impl Strategy<Value = DType> {
         order(),
     )
         .prop_map(|(datetime, unit, multiplier, order)| {
-            let multiplier = if unit == TimeUnit::Generic { 1 } else { multiplier };
+            let multiplier = if unit == TimeUnit::Generic {
+                1
+            } else {
+                multiplier
+            };
             let kind = if datetime {
                 ScalarKind::DateTime { unit, multiplier }
             } else {
@@ -77,7 +81,8 @@ fn scalar() -> impl Strategy<Value = DType> {
 /// (format 3.0), astral characters.
 fn name() -> impl Strategy<Value = String> {
     let chars = prop::sample::select(vec![
-        'a', 'b', 'x', 'y', 'Z', '0', '7', '_', ' ', '\'', '"', '\\', '\t', 'é', 'ÿ', 'ж', '日', '😀',
+        'a', 'b', 'x', 'y', 'Z', '0', '7', '_', ' ', '\'', '"', '\\', '\t', 'é', 'ÿ', 'ж', '日',
+        '😀',
     ]);
     prop::collection::vec(chars, 1..6).prop_map(|cs| cs.into_iter().collect())
 }
@@ -122,11 +127,17 @@ fn dtype() -> impl Strategy<Value = DType> {
 fn shape() -> impl Strategy<Value = Vec<u64>> {
     let rank = prop_oneof![3 => 0usize..4, 1 => 4usize..33];
     rank.prop_flat_map(|rank| {
-        prop::collection::vec(prop_oneof![6 => Just(1u64), 3 => 2u64..5, 1 => Just(0u64)], rank)
+        prop::collection::vec(
+            prop_oneof![6 => Just(1u64), 3 => 2u64..5, 1 => Just(0u64)],
+            rank,
+        )
     })
     .prop_map(|mut dims| {
         while dims.iter().product::<u64>() > 64 {
-            let big = dims.iter().position(|&d| d > 1).expect("a dimension above 1");
+            let big = dims
+                .iter()
+                .position(|&d| d > 1)
+                .expect("a dimension above 1");
             dims[big] = 1;
         }
         dims
@@ -173,21 +184,34 @@ fn case() -> impl Strategy<Value = (DType, Vec<u64>, bool, Vec<u8>)> {
     (dtype(), shape(), prop::bool::ANY).prop_flat_map(|(dtype, shape, fortran)| {
         let count: u64 = shape.iter().product();
         let len = count as usize * dtype.itemsize();
-        (Just(dtype), Just(shape), Just(fortran), prop::collection::vec(any::<u8>(), len))
+        (
+            Just(dtype),
+            Just(shape),
+            Just(fortran),
+            prop::collection::vec(any::<u8>(), len),
+        )
     })
 }
 
-fn check_case(dir: &Path, dtype: DType, shape: Vec<u64>, fortran: bool, mut data: Vec<u8>) -> Result<(), TestCaseError> {
+fn check_case(
+    dir: &Path,
+    dtype: DType,
+    shape: Vec<u64>,
+    fortran: bool,
+    mut data: Vec<u8>,
+) -> Result<(), TestCaseError> {
     let itemsize = dtype.itemsize();
     if itemsize > 0 {
-        data.chunks_exact_mut(itemsize).for_each(|item| sanitize(&dtype, item));
+        data.chunks_exact_mut(itemsize)
+            .for_each(|item| sanitize(&dtype, item));
     }
     let header = Header::for_array(dtype.clone(), fortran, shape.clone());
     let ours = dir.join("ours.npy");
     let theirs = dir.join("numpy.npy");
     let raw = dir.join("data.bin");
     let mut our_bytes = Vec::new();
-    npy_format::write_raw(&mut our_bytes, &header, &data).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    npy_format::write_raw(&mut our_bytes, &header, &data)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     std::fs::write(&ours, &our_bytes).unwrap();
     std::fs::write(&raw, &data).unwrap();
 
@@ -208,7 +232,10 @@ fn check_case(dir: &Path, dtype: DType, shape: Vec<u64>, fortran: bool, mut data
     drop(numpy);
     prop_assert!(equal, "numpy loads ours differently: {}", reason);
 
-    let file = NpyFile::options().max_header_size(usize::MAX).open(&theirs).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let file = NpyFile::options()
+        .max_header_size(usize::MAX)
+        .open(&theirs)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(file.header(), &header);
     prop_assert_eq!(file.data().unwrap(), &data[..]);
     prop_assert_eq!(file.data_offset() % 64, 0);
@@ -219,13 +246,18 @@ fn check_case(dir: &Path, dtype: DType, shape: Vec<u64>, fortran: bool, mut data
 #[ignore = "needs numpy: run `cargo xtask test`"]
 fn written_files_match_np_save_and_load_equal() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = std::env::var("NPY_PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(400);
+    let cases = std::env::var("NPY_PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(400);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
         ..Config::default()
     });
     runner
-        .run(&case(), |(dtype, shape, fortran, data)| check_case(dir.path(), dtype, shape, fortran, data))
+        .run(&case(), |(dtype, shape, fortran, data)| {
+            check_case(dir.path(), dtype, shape, fortran, data)
+        })
         .unwrap();
 }

@@ -6,17 +6,17 @@
 
 mod npy;
 
-use crate::util::{self, section};
+use crate::util;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// Runs `cargo xtask demo`.
 pub fn run() -> Result<()> {
     let root = util::target_dir().join("demo");
-    section(&format!(
-        "array-files demo (scratch directory {})",
+    println!(
+        "==> array-files demo (scratch directory {})",
         root.display()
-    ));
+    );
     npy::npy_demo(&fresh_dir(&root, "npy")?)?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 /// `cargo xtask`: the project's automation.
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, about)]
 struct Cli {
     /// What to run.
     #[command(subcommand)]

@@ -123,6 +123,8 @@ fn ensure(venv: &Path, requirements: &Path) -> Result<PathBuf> {
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            // Never into the base python, even if the venv vanished under us.
+            "--require-virtualenv",
         ])
         .arg("--requirement")
         .arg(requirements)
