@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 /// Runs `cargo xtask demo`.
 pub fn run() -> Result<()> {
+    if util::rerun_in_release(&["demo".to_owned()])? {
+        return Ok(());
+    }
     let root = util::target_dir().join("demo");
     println!(
         "==> array-files demo (scratch directory {})",

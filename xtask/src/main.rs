@@ -1,9 +1,9 @@
 //! Project automation for the array-files workspace, run as `cargo xtask <command>`.
 //!
 //! * `cargo xtask test [-- EXTRA...]`: the full test suite, including the numpy interop tests
-//!   (see [`test`]).
+//!   (see [`test`](mod@test)).
 //! * `cargo xtask bench [GROUP...] [--quick]`: the benchmarks against numpy and the machine's
-//!   own limits (see [`bench`]).
+//!   own limits (see [`bench`](mod@bench)).
 //! * `cargo xtask demo`: a tour of the crates (see [`demo`]).
 //!
 //! Python packages come only from `xtask/python/requirements.txt`, installed into a venv under

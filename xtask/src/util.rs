@@ -132,3 +132,26 @@ pub fn run(command: &mut Command) -> Result<()> {
         .into())
     }
 }
+
+/// Set by a debug xtask when it re-runs itself in release.
+const RELEASE_RERUN_ENV: &str = "XTASK_RELEASE_RERUN";
+
+/// Makes commands that time things run optimised: a debug xtask runs
+/// `cargo run --release -p xtask -- ARGS` and returns `Ok(true)` once it has finished (the caller
+/// then stops); a release xtask returns `Ok(false)` and the caller does the work itself.
+pub fn rerun_in_release(args: &[String]) -> Result<bool> {
+    if !cfg!(debug_assertions) || std::env::var_os(RELEASE_RERUN_ENV).is_some() {
+        return Ok(false);
+    }
+    section(&format!(
+        "xtask {}: building xtask in release, so the figures are optimised",
+        args[0]
+    ));
+    let mut release = cargo();
+    release
+        .args(["run", "--release", "--quiet", "--package", "xtask", "--"])
+        .args(args)
+        .env(RELEASE_RERUN_ENV, "1");
+    run(&mut release)?;
+    Ok(true)
+}

@@ -39,6 +39,7 @@
 //! itself as `cargo run --release -p xtask -- bench ...` first.
 
 mod machine;
+mod npy;
 
 use crate::util::{self, section};
 use crate::venv;
@@ -55,15 +56,12 @@ pub type GroupFn = fn(&BenchCtx) -> Result<()>;
 /// Every benchmark group, in the order `cargo xtask bench` runs them. One row per group.
 pub const GROUPS: &[(&str, GroupFn)] = &[
     ("machine", machine::run),
-    // ("npy", npy::run),
+    ("npy", npy::run),
     // ("append", append::run),
     // ("npz", npz::run),
     // ("filepack", filepack::run),
     // ("varpack", varpack::run),
 ];
-
-/// Set by the debug xtask when it re-runs itself in release for the benchmarks.
-const REEXEC_ENV: &str = "XTASK_BENCH_RELEASE";
 
 /// Arguments of `cargo xtask bench`.
 #[derive(clap::Args, Debug)]
@@ -86,23 +84,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
             );
         }
     }
-    if cfg!(debug_assertions) && std::env::var_os(REEXEC_ENV).is_none() {
-        section("xtask bench: building xtask in release to run the benchmarks");
-        let mut release = util::cargo();
-        release
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "xtask",
-                "--",
-                "bench",
-            ])
-            .args(&args.groups)
-            .args(args.quick.then_some("--quick"))
-            .env(REEXEC_ENV, "1");
-        return util::run(&mut release);
+    let mut rerun: Vec<String> = vec!["bench".into()];
+    rerun.extend(args.groups.iter().cloned());
+    rerun.extend(args.quick.then(|| "--quick".to_owned()));
+    if util::rerun_in_release(&rerun)? {
+        return Ok(());
     }
 
     let out_dir = util::target_dir().join("bench");

@@ -1,0 +1,104 @@
+//! The `npy` group: opening and bulk-reading `.npy` files, against numpy, npyz, ndarray-npy and
+//! the machine's own `std::fs::read`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::{BenchCtx, Measurement, time};
+
+/// Opens of a typical file timed one by one; their median is one run.
+const OPENS_PER_RUN: usize = 1000;
+
+/// The `npy` group.
+pub fn run(ctx: &BenchCtx) -> Result<()> {
+    open(ctx)?;
+    bulk_read(ctx)
+}
+
+/// Header parse + memory map of a typical file (1024 × 1024 `<f8`, 8 MiB).
+fn open(ctx: &BenchCtx) -> Result<()> {
+    let path = ctx.scratch_dir().join("typical.npy");
+    npy_format::write_file(&path, &vec![1.0f64; 1 << 20], &[1024, 1024])?;
+    let setup = format!("import numpy as np; p = {:?}", path_str(&path)?);
+    ctx.compare(
+        "open: header parse + mmap, (1024, 1024) <f8",
+        "under 20 µs, at least 25x np.load(mmap_mode='r')",
+        || {
+            median_of(OPENS_PER_RUN, || {
+                let file = npy_format::NpyFile::open(&path)?;
+                std::hint::black_box(file.header());
+                Ok(())
+            })
+        },
+        "numpy np.load(mmap_mode='r')",
+        || ctx.python_timeit_repeat(&setup, "np.load(p, mmap_mode='r')", 300),
+    )?;
+    Ok(())
+}
+
+/// Reading a whole file of `f64` into memory.
+fn bulk_read(ctx: &BenchCtx) -> Result<()> {
+    let gib = if ctx.quick { 256 << 20 } else { 1 << 30 };
+    let count = gib / 8;
+    let path = ctx.scratch_dir().join("bulk.npy");
+    let data: Vec<f64> = (0..count).map(|i| i as f64 * 0.5).collect();
+    npy_format::write_file(&path, &data, &[count as u64])?;
+    drop(data);
+    let bytes = std::fs::metadata(&path)?.len();
+    let label = format!("bulk read {} MiB into Vec<f64>", gib >> 20);
+    let ours = || -> Result<Measurement> {
+        let elapsed = time(|| Ok(npy_format::read_file::<f64>(&path)?.data))?;
+        Ok(Measurement::bytes(elapsed, bytes))
+    };
+    ctx.compare(
+        &format!("{label} vs std::fs::read"),
+        "at least 0.9x std::fs::read of the same file",
+        ours,
+        "std::fs::read (the machine's limit)",
+        || time(|| Ok(std::fs::read(&path)?)),
+    )?;
+    ctx.compare(
+        &format!("{label} vs npyz"),
+        "at least 2x npyz",
+        ours,
+        "npyz 0.9 into_vec",
+        || {
+            time(|| {
+                let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+                Ok(npyz::NpyFile::new(file)?.into_vec::<f64>()?)
+            })
+        },
+    )?;
+    ctx.compare(
+        &format!("{label} vs ndarray-npy"),
+        "no slower than ndarray-npy",
+        ours,
+        "ndarray-npy 0.10 read_npy",
+        || {
+            time(|| {
+                let array: ndarray::Array1<f64> =
+                    ndarray_npy::read_npy(&path).context("ndarray-npy read_npy")?;
+                Ok(array)
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// The median time of `n` calls of `f`, each timed alone (so one slow call does not count).
+fn median_of(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[n / 2])
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().context("bench paths are UTF-8")
+}
