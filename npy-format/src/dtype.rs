@@ -23,6 +23,14 @@ use crate::error::DescrError;
 use crate::literal::{self, PyValue};
 
 /// The byte order of a scalar type.
+///
+/// ```
+/// use npy_format::{ByteOrder, DType};
+/// let big = DType::parse(">f8").unwrap();
+/// assert_eq!(big.as_scalar().unwrap().byte_order, ByteOrder::Big);
+/// let byte = DType::parse("<u1").unwrap(); // one byte: numpy normalises to '|'
+/// assert_eq!(byte.as_scalar().unwrap().byte_order, ByteOrder::NotApplicable);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
     /// `<`
@@ -72,6 +80,17 @@ impl ByteOrder {
 }
 
 /// The unit of a `datetime64` or `timedelta64`.
+///
+/// ```
+/// use npy_format::{DType, ScalarKind, TimeUnit};
+/// let dt = DType::parse("<m8[10ms]").unwrap();
+/// let kind = ScalarKind::TimeDelta { unit: TimeUnit::Milliseconds, multiplier: 10 };
+/// assert_eq!(dt.as_scalar().unwrap().kind, kind);
+/// assert!(matches!(
+///     DType::parse("<M8").unwrap().as_scalar().unwrap().kind,
+///     ScalarKind::DateTime { unit: TimeUnit::Generic, .. }
+/// ));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TimeUnit {
@@ -146,6 +165,14 @@ impl TimeUnit {
 }
 
 /// What a scalar type holds.
+///
+/// ```
+/// use npy_format::{DType, ScalarKind};
+/// let kind = |descr| DType::parse(descr).unwrap().as_scalar().unwrap().kind;
+/// assert_eq!(kind("|b1"), ScalarKind::Bool);
+/// assert_eq!(kind("<U3"), ScalarKind::Unicode);
+/// assert_eq!(kind("|S5"), ScalarKind::Bytes);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ScalarKind {
@@ -184,6 +211,15 @@ pub enum ScalarKind {
 }
 
 /// A non-structured dtype: a kind, a byte order and an item size in bytes.
+///
+/// ```
+/// use npy_format::{ByteOrder, DType, ScalarKind};
+/// let s = *DType::parse("<U3").unwrap().as_scalar().unwrap();
+/// assert_eq!(s.kind, ScalarKind::Unicode);
+/// assert_eq!(s.byte_order, ByteOrder::Little);
+/// assert_eq!(s.size, 12); // 3 UTF-32 code units
+/// assert_eq!(s.type_str(), "<U3");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Scalar {
     /// What the bytes hold.
@@ -288,6 +324,16 @@ fn write_time(out: &mut String, code: char, unit: TimeUnit, multiplier: u32) -> 
 }
 
 /// One entry of a structured dtype's descr.
+///
+/// ```
+/// use npy_format::DType;
+/// let dt = DType::parse("[(('Speed', 'v'), '<f4', (3,))]").unwrap();
+/// let DType::Record(fields) = &dt else { panic!("not a record") };
+/// assert_eq!(fields[0].name, "v");
+/// assert_eq!(fields[0].title.as_deref(), Some("Speed"));
+/// assert_eq!(fields[0].shape, vec![3]);
+/// assert_eq!(fields[0].itemsize(), 12);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Field {
     /// The field name; `""` for padding entries.

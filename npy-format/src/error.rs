@@ -12,6 +12,12 @@ use std::path::PathBuf;
 use crate::dtype::ByteOrder;
 
 /// A descr (numpy dtype description) that this crate cannot interpret.
+///
+/// ```
+/// let err = npy_format::DType::parse("<q9").unwrap_err();
+/// assert_eq!(err.descr, "'<q9'");
+/// assert!(err.to_string().starts_with("invalid descr '<q9'"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid descr {descr}: {reason}")]
 pub struct DescrError {
@@ -31,6 +37,16 @@ impl DescrError {
 }
 
 /// Why an NPY header was refused. Offsets are bytes from the start of the file.
+///
+/// ```
+/// use npy_format::{Header, HeaderError};
+/// assert!(matches!(Header::from_bytes(b"junk"), Err(HeaderError::BadMagic { .. })));
+/// assert!(matches!(
+///     Header::from_bytes(b"\x93NUMPY\x09\x00"),
+///     Err(HeaderError::UnsupportedVersion { major: 9, minor: 0 })
+/// ));
+/// assert!(matches!(Header::from_bytes(b"\x93NUM"), Err(HeaderError::Truncated { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeaderError {
@@ -164,6 +180,16 @@ pub enum HeaderError {
 }
 
 /// Why a buffer cannot be viewed as a slice of the requested element type.
+///
+/// ```
+/// use npy_format::{as_bytes, Element, Header, TypedView, ViewError};
+/// let header = Header::new(f32::dtype(), false, vec![2]);
+/// let err = TypedView::<i32>::new(&header, as_bytes(&[1.0f32, 2.0])).unwrap_err();
+/// assert!(matches!(err, ViewError::DTypeMismatch { .. }));
+/// let bools = Header::new(bool::dtype(), false, vec![2]);
+/// let err = TypedView::<bool>::new(&bools, &[1, 7]).unwrap_err();
+/// assert_eq!(err, ViewError::InvalidBool { index: 1, value: 7 });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ViewError {
@@ -225,6 +251,14 @@ pub enum ViewError {
 }
 
 /// Frames `[start, end)` asked of a source holding `count` frames.
+///
+/// ```
+/// use npy_format::FrameRangeError;
+/// // Frames [2, 9) of 8-byte frames, from a source holding 4.
+/// let err = npy_format::frames::checked_range_len(2, 9, 4, 8).unwrap_err();
+/// assert_eq!(err, FrameRangeError { start: 2, end: 9, count: 4 });
+/// assert!(err.to_string().contains("out of range"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
     "frames [{start}, {end}) are out of range: the array has {count} frames along its growth axis"
@@ -257,6 +291,17 @@ impl FrameRangeError {
 }
 
 /// Why opening or reading an NPY file failed. Every variant names the file (or `<reader>`).
+///
+/// ```
+/// use npy_format::ReadError;
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("a.npy");
+/// npy_format::write_file(&path, &[1u32, 2, 3], &[3]).unwrap();
+/// let err = npy_format::read_file::<f32>(&path).unwrap_err();
+/// assert!(matches!(err, ReadError::View { .. }));
+/// let missing = npy_format::read_file::<u32>(dir.path().join("none.npy"));
+/// assert!(matches!(missing, Err(ReadError::Io { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError {
@@ -341,6 +386,13 @@ impl From<FrameRangeError> for ReadError {
 }
 
 /// Why writing an NPY header or array failed.
+///
+/// ```
+/// use npy_format::WriteError;
+/// // Two elements for a shape of three.
+/// let err = npy_format::write_array(Vec::new(), &[1u8, 2], &[3], false).unwrap_err();
+/// assert!(matches!(err, WriteError::Length { expected: 3, actual: 2 }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -395,6 +447,15 @@ pub enum WriteError {
 }
 
 /// Why frames cannot be appended to a sink.
+///
+/// ```
+/// use npy_format::{DType, FrameError, Header};
+/// let header = Header::new(DType::parse("<f8").unwrap(), false, vec![0, 2]);
+/// // Two frames of 16 bytes are 32 bytes, not 24.
+/// let err = npy_format::frames::check_append(&header, 24, 2).unwrap_err();
+/// let expected = FrameError::Count { frames: 2, frame_len: 16, expected: 32, len: 24 };
+/// assert_eq!(err, expected);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {

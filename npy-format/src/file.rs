@@ -18,6 +18,18 @@ use crate::header::{Header, ParsedHeader, ReadOptions, Version};
 use crate::view::{TypedView, TypedViewMut, to_vec};
 
 /// How an [`NpyFile`] maps its data.
+///
+/// ```
+/// use npy_format::{Mode, NpyFile};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+/// assert_eq!(Mode::default(), Mode::ReadOnly);
+/// let mut file = NpyFile::options().mode(Mode::ReadWrite).open(&path).unwrap();
+/// file.data_mut().unwrap()[0] = 5;
+/// file.flush().unwrap();
+/// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, vec![5, 2]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Shared, read-only (numpy's `mmap_mode='r'`).
@@ -48,12 +60,32 @@ pub struct OpenOptions {
 
 impl OpenOptions {
     /// The mapping mode (default read-only).
+    ///
+    /// ```
+    /// use npy_format::{Mode, NpyFile, ReadError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let mut file = NpyFile::options().mode(Mode::ReadOnly).open(&path).unwrap();
+    /// assert!(matches!(file.data_mut(), Err(ReadError::ReadOnly { .. })));
+    /// ```
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
 
     /// The header size limit (default 10000 characters, as numpy).
+    ///
+    /// ```
+    /// use npy_format::{HeaderError, NpyFile, ReadError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let err = NpyFile::options().max_header_size(10).open(&path).unwrap_err();
+    /// let too_large = |e: &HeaderError| matches!(e, HeaderError::TooLarge { max: 10, .. });
+    /// assert!(matches!(&err, ReadError::Header { source, .. } if too_large(source)));
+    /// assert!(NpyFile::options().max_header_size(100_000).open(&path).is_ok());
+    /// ```
     pub fn max_header_size(mut self, max: usize) -> Self {
         self.read.max_header_size = max;
         self
@@ -63,6 +95,16 @@ impl OpenOptions {
     ///
     /// # Errors
     /// [`ReadError`] naming the file: I/O, a bad header, a file shorter than its header says.
+    ///
+    /// ```
+    /// use npy_format::NpyFile;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let file = NpyFile::options().open(&path).unwrap();
+    /// assert_eq!(file.header().shape, vec![2]);
+    /// assert!(NpyFile::options().open(dir.path().join("missing.npy")).is_err());
+    /// ```
     pub fn open(self, path: impl AsRef<Path>) -> Result<NpyFile, ReadError> {
         NpyFile::open_with(path.as_ref(), self)
     }
@@ -126,6 +168,17 @@ impl NpyFile {
     }
 
     /// Options: mode and header limit.
+    ///
+    /// ```
+    /// use npy_format::{Mode, NpyFile};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let mut file = NpyFile::options().mode(Mode::CopyOnWrite).open(&path).unwrap();
+    /// file.data_mut().unwrap()[1] = 9;
+    /// assert_eq!(file.to_vec::<u8>().unwrap(), vec![1, 9]);
+    /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, vec![1, 2]);
+    /// ```
     pub fn options() -> OpenOptions {
         OpenOptions::default()
     }
@@ -178,21 +231,56 @@ impl NpyFile {
     }
 
     /// The file's path.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.path(), path);
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The header.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1i16, 2, 3, 4, 5, 6], &[3, 2]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.header().dtype.descr(), "'<i2'");
+    /// assert_eq!(file.header().shape, vec![3, 2]);
+    /// assert!(!file.header().fortran_order);
+    /// ```
     pub fn header(&self) -> &Header {
         &self.parsed.header
     }
 
     /// The format version of the file.
+    ///
+    /// ```
+    /// use npy_format::{NpyFile, Version};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// assert_eq!(NpyFile::open(&path).unwrap().version(), Version::V1);
+    /// ```
     pub fn version(&self) -> Version {
         self.parsed.version
     }
 
     /// Bytes from the start of the file to the data.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.data_offset(), 128);
+    /// assert_eq!(std::fs::metadata(&path).unwrap().len(), file.data_offset() + 2);
+    /// ```
     pub fn data_offset(&self) -> u64 {
         self.parsed.data_offset
     }
@@ -229,6 +317,14 @@ impl NpyFile {
     ///
     /// # Errors
     /// [`ViewError::Object`] (wrapped) for object arrays, whose data is a pickle.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[0x0102u16], &[1]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.data().unwrap(), &0x0102u16.to_ne_bytes());
+    /// ```
     pub fn data(&self) -> Result<&[u8], ReadError> {
         if self.parsed.header.dtype.has_object() {
             return Err(self.path_err(ViewError::Object));
@@ -240,6 +336,18 @@ impl NpyFile {
     ///
     /// # Errors
     /// [`ReadError::ReadOnly`] in read-only mode; object arrays as [`Self::data`].
+    ///
+    /// ```
+    /// use npy_format::{Mode, NpyFile};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let mut file = NpyFile::options().mode(Mode::ReadWrite).open(&path).unwrap();
+    /// file.data_mut().unwrap().copy_from_slice(&[7, 8]);
+    /// file.flush().unwrap();
+    /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, vec![7, 8]);
+    /// assert!(NpyFile::open(&path).unwrap().data_mut().is_err());
+    /// ```
     pub fn data_mut(&mut self) -> Result<&mut [u8], ReadError> {
         if self.parsed.header.dtype.has_object() {
             return Err(self.path_err(ViewError::Object));
@@ -257,6 +365,15 @@ impl NpyFile {
     ///
     /// # Errors
     /// [`ReadError::View`] with the check that failed (dtype, byte order, alignment, bools).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1.5f64, 2.5], &[2]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.view::<f64>().unwrap().as_slice(), &[1.5, 2.5]);
+    /// assert!(file.view::<f32>().is_err()); // never a silent cast
+    /// ```
     pub fn view<T: Element>(&self) -> Result<TypedView<'_, T>, ReadError> {
         let data = self.data()?;
         TypedView::new(&self.parsed.header, data).map_err(|e| self.path_err(e))
@@ -266,6 +383,17 @@ impl NpyFile {
     ///
     /// # Errors
     /// As [`Self::view`], and [`ReadError::ReadOnly`].
+    ///
+    /// ```
+    /// use npy_format::{Mode, NpyFile};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1.0f32, 2.0], &[2]).unwrap();
+    /// let mut file = NpyFile::options().mode(Mode::ReadWrite).open(&path).unwrap();
+    /// file.view_mut::<f32>().unwrap().as_mut_slice()[1] = 7.0;
+    /// assert_eq!(file.view::<f32>().unwrap().as_slice(), &[1.0, 7.0]);
+    /// assert!(NpyFile::open(&path).unwrap().view_mut::<f32>().is_err());
+    /// ```
     pub fn view_mut<T: Element>(&mut self) -> Result<TypedViewMut<'_, T>, ReadError> {
         let path = self.path.clone();
         let offset = self.parsed.data_offset as usize;
@@ -284,6 +412,17 @@ impl NpyFile {
     ///
     /// # Errors
     /// [`ReadError::View`] for a dtype mismatch or invalid bools.
+    ///
+    /// ```
+    /// use npy_format::{DType, Header, NpyFile};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let header = Header::new(DType::parse(">u2").unwrap(), false, vec![2]);
+    /// let out = std::fs::File::create(&path).unwrap();
+    /// npy_format::write_raw(out, &header, &[0x01, 0x02, 0x00, 0x05]).unwrap();
+    /// let file = NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.to_vec::<u16>().unwrap(), vec![0x0102, 5]); // byte-swapped copy
+    /// ```
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, ReadError> {
         to_vec(&self.parsed.header, self.data()?).map_err(|e| self.path_err(e))
     }
@@ -292,6 +431,15 @@ impl NpyFile {
     ///
     /// # Errors
     /// [`ReadError::Frames`] for a range outside the array.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2, 3, 4, 5, 6], &[3, 2]).unwrap();
+    /// let file = npy_format::NpyFile::open(&path).unwrap();
+    /// assert_eq!(file.frames(1, 3).unwrap(), &[3, 4, 5, 6]);
+    /// assert!(file.frames(2, 4).is_err());
+    /// ```
     pub fn frames(&self, start: u64, end: u64) -> Result<&[u8], ReadError> {
         let frame_len = self.frame_len();
         let len =
@@ -309,6 +457,17 @@ impl NpyFile {
     ///
     /// # Errors
     /// I/O errors.
+    ///
+    /// ```
+    /// use npy_format::{Mode, NpyFile};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[0i32; 3], &[3]).unwrap();
+    /// let mut file = NpyFile::options().mode(Mode::ReadWrite).open(&path).unwrap();
+    /// file.view_mut::<i32>().unwrap().as_mut_slice()[2] = -1;
+    /// file.flush().unwrap();
+    /// assert_eq!(npy_format::read_file::<i32>(&path).unwrap().data, vec![0, 0, -1]);
+    /// ```
     pub fn flush(&self) -> Result<(), ReadError> {
         match (&self.map, self.mode) {
             (Map::Writable(map), Mode::ReadWrite) => map.flush().map_err(|source| ReadError::Io {

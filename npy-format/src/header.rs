@@ -20,19 +20,57 @@ use crate::error::{HeaderError, WriteError};
 use crate::literal::{self, PyValue};
 
 /// `\x93NUMPY`, the first six bytes of every NPY file.
+///
+/// ```
+/// use npy_format::{header::MAGIC, DType, Header};
+/// let bytes = Header::new(DType::parse("<f4").unwrap(), false, vec![2]).to_bytes().unwrap();
+/// assert!(bytes.starts_with(MAGIC));
+/// assert_eq!(MAGIC, b"\x93NUMPY");
+/// ```
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// Data starts on a multiple of this many bytes (numpy's `ARRAY_ALIGN`).
+///
+/// ```
+/// use npy_format::{header::ARRAY_ALIGN, DType, Header};
+/// let dt = DType::parse("[('a', '<f8'), ('b', '<i4', (2, 2))]").unwrap();
+/// let bytes = Header::new(dt, false, vec![5]).to_bytes().unwrap();
+/// assert_eq!(bytes.len() % ARRAY_ALIGN, 0);
+/// assert_eq!(ARRAY_ALIGN, 64);
+/// ```
 pub const ARRAY_ALIGN: usize = 64;
 
 /// Digits of room kept after the growth-axis dimension so appends can rewrite the header in place
 /// (numpy's `GROWTH_AXIS_MAX_DIGITS`, since numpy 1.24).
+///
+/// ```
+/// use npy_format::{header::GROWTH_AXIS_MAX_DIGITS, DType, Header};
+/// let h = Header::new(DType::parse("<f8").unwrap(), false, vec![7, 3]);
+/// let bytes = h.to_bytes().unwrap();
+/// // After the dict: room for the growth dimension ("7", one digit) to grow to 21 digits.
+/// let room = " ".repeat(GROWTH_AXIS_MAX_DIGITS - 1);
+/// assert!(bytes[10..].starts_with(format!("{}{room}", h.dict_text()).as_bytes()));
+/// ```
 pub const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 /// The default limit on header text length, as numpy's `max_header_size`.
+///
+/// ```
+/// use npy_format::{header::DEFAULT_MAX_HEADER_SIZE, ReadOptions};
+/// assert_eq!(DEFAULT_MAX_HEADER_SIZE, 10_000);
+/// assert_eq!(ReadOptions::default().max_header_size, DEFAULT_MAX_HEADER_SIZE);
+/// ```
 pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
 
 /// An NPY format version.
+///
+/// ```
+/// use npy_format::{DType, Header, Version};
+/// let bytes = Header::new(DType::parse("<f4").unwrap(), false, vec![2]).to_bytes().unwrap();
+/// assert_eq!(&bytes[6..8], &[1, 0]);
+/// assert_eq!(Header::from_bytes(&bytes).unwrap().version, Version::V1);
+/// assert!(Version::V1 < Version::V3);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Version {
     /// 1.0: u16 header length, latin-1 text.
@@ -91,6 +129,15 @@ impl Version {
 }
 
 /// Limits and leniency for reading headers.
+///
+/// ```
+/// use npy_format::{DType, Header, HeaderError, ReadOptions};
+/// let bytes = Header::new(DType::parse("<f4").unwrap(), false, vec![2]).to_bytes().unwrap();
+/// let strict = ReadOptions { max_header_size: 16 };
+/// let err = Header::read_from(&mut bytes.as_slice(), strict).unwrap_err();
+/// assert!(matches!(err, HeaderError::TooLarge { max: 16, .. }));
+/// assert!(Header::read_from(&mut bytes.as_slice(), ReadOptions::default()).is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Longest header text accepted, in characters (numpy's `max_header_size`, default 10000).
@@ -141,6 +188,15 @@ pub struct Header {
 }
 
 /// A header as read from a file, with where its data starts.
+///
+/// ```
+/// use npy_format::{DType, Header, Version};
+/// let header = Header::new(DType::parse("<i2").unwrap(), false, vec![4]);
+/// let parsed = Header::from_bytes(&header.to_bytes().unwrap()).unwrap();
+/// assert_eq!(parsed.header, header);
+/// assert_eq!(parsed.version, Version::V1);
+/// assert_eq!(parsed.data_offset, 128);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedHeader {
     /// The header.

@@ -13,6 +13,16 @@ use crate::error::{HeaderError, ReadError, ViewError};
 use crate::header::{Header, ReadOptions};
 
 /// An array read into memory: its header and its elements in storage order.
+///
+/// ```
+/// use npy_format::OwnedArray;
+/// let mut bytes = Vec::new();
+/// npy_format::write_array(&mut bytes, &[1u16, 2, 3, 4, 5, 6], &[3, 2], true).unwrap();
+/// let array: OwnedArray<u16> = npy_format::read_array(bytes.as_slice()).unwrap();
+/// assert!(array.header.fortran_order);
+/// assert_eq!(array.header.shape, vec![3, 2]);
+/// assert_eq!(array.data, vec![1, 2, 3, 4, 5, 6]); // storage order, as written
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OwnedArray<T> {
     /// The header as read (byte order as stored; the data has been converted to native order).

@@ -111,26 +111,65 @@ impl<'a, T: Element> TypedView<'a, T> {
     }
 
     /// The elements in storage order (C order, or Fortran order if [`Self::is_fortran`]).
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedView};
+    /// let header = Header::new(u8::dtype(), false, vec![3]);
+    /// let view = TypedView::<u8>::new(&header, &[4, 5, 6]).unwrap();
+    /// assert_eq!(view.as_slice(), &[4, 5, 6]);
+    /// ```
     pub fn as_slice(&self) -> &'a [T] {
         self.data
     }
 
     /// The array's shape.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedView};
+    /// let header = Header::new(u8::dtype(), false, vec![2, 3]);
+    /// let view = TypedView::<u8>::new(&header, &[0; 6]).unwrap();
+    /// assert_eq!(view.shape(), &[2, 3]);
+    /// ```
     pub fn shape(&self) -> &'a [u64] {
         &self.header.shape
     }
 
     /// Whether the first axis varies fastest in [`Self::as_slice`].
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedView};
+    /// let header = Header::new(u8::dtype(), true, vec![2, 3]);
+    /// let view = TypedView::<u8>::new(&header, &[1, 2, 3, 4, 5, 6]).unwrap();
+    /// assert!(view.is_fortran());
+    /// assert_eq!(view.get(&[1, 0]), Some(&2)); // the first axis varies fastest
+    /// ```
     pub fn is_fortran(&self) -> bool {
         self.header.fortran_order
     }
 
     /// Strides in elements for each axis.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedView};
+    /// let c = Header::new(u8::dtype(), false, vec![2, 3]);
+    /// assert_eq!(TypedView::<u8>::new(&c, &[0; 6]).unwrap().strides(), vec![3, 1]);
+    /// let f = Header::new(u8::dtype(), true, vec![2, 3]);
+    /// assert_eq!(TypedView::<u8>::new(&f, &[0; 6]).unwrap().strides(), vec![1, 2]);
+    /// ```
     pub fn strides(&self) -> Vec<u64> {
         element_strides(self.header)
     }
 
     /// The element at a multi-dimensional index, or `None` if out of bounds.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedView};
+    /// let header = Header::new(u8::dtype(), false, vec![2, 3]);
+    /// let view = TypedView::<u8>::new(&header, &[1, 2, 3, 4, 5, 6]).unwrap();
+    /// assert_eq!(view.get(&[1, 2]), Some(&6));
+    /// assert_eq!(view.get(&[2, 0]), None); // out of bounds
+    /// assert_eq!(view.get(&[1]), None); // wrong number of axes
+    /// ```
     pub fn get(&self, index: &[u64]) -> Option<&'a T> {
         flat_index(self.header, index).and_then(|i| self.data.get(i))
     }
@@ -162,6 +201,16 @@ impl<'a, T: Element> TypedViewMut<'a, T> {
     ///
     /// # Errors
     /// The first check that fails, as a [`ViewError`].
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut, ViewError};
+    /// let header = Header::new(u8::dtype(), false, vec![3]);
+    /// let mut bytes = [1u8, 2, 3];
+    /// TypedViewMut::<u8>::new(&header, &mut bytes).unwrap().as_mut_slice()[0] = 9;
+    /// assert_eq!(bytes, [9, 2, 3]);
+    /// let err = TypedViewMut::<u8>::new(&header, &mut bytes[..2]).unwrap_err();
+    /// assert_eq!(err, ViewError::Length { expected: 3, actual: 2 });
+    /// ```
     pub fn new(header: &'a Header, bytes: &'a mut [u8]) -> Result<Self, ViewError> {
         check_view::<T>(header, bytes)?;
         let len = bytes.len() / std::mem::size_of::<T>().max(1);
@@ -172,26 +221,69 @@ impl<'a, T: Element> TypedViewMut<'a, T> {
     }
 
     /// The elements in storage order.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), false, vec![3]);
+    /// let mut bytes = [4u8, 5, 6];
+    /// let view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// assert_eq!(view.as_slice(), &[4, 5, 6]);
+    /// ```
     pub fn as_slice(&self) -> &[T] {
         self.data
     }
 
     /// The elements in storage order, mutably.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), false, vec![3]);
+    /// let mut bytes = [4u8, 5, 6];
+    /// let mut view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// view.as_mut_slice().reverse();
+    /// assert_eq!(bytes, [6, 5, 4]);
+    /// ```
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         self.data
     }
 
     /// The array's shape.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), false, vec![2, 2]);
+    /// let mut bytes = [0u8; 4];
+    /// let view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// assert_eq!(view.shape(), &[2, 2]);
+    /// ```
     pub fn shape(&self) -> &[u64] {
         &self.header.shape
     }
 
     /// Strides in elements for each axis.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), true, vec![2, 3]);
+    /// let mut bytes = [0u8; 6];
+    /// let view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// assert_eq!(view.strides(), vec![1, 2]);
+    /// ```
     pub fn strides(&self) -> Vec<u64> {
         element_strides(self.header)
     }
 
     /// The element at a multi-dimensional index, mutably.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), true, vec![2, 2]);
+    /// let mut bytes = [0u8; 4];
+    /// let mut view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// *view.get_mut(&[0, 1]).unwrap() = 7;
+    /// assert!(view.get_mut(&[2, 0]).is_none());
+    /// assert_eq!(bytes, [0, 0, 7, 0]); // Fortran order: [0, 1] is the third element
+    /// ```
     pub fn get_mut(&mut self, index: &[u64]) -> Option<&mut T> {
         flat_index(self.header, index).and_then(|i| self.data.get_mut(i))
     }
@@ -200,6 +292,16 @@ impl<'a, T: Element> TypedViewMut<'a, T> {
     ///
     /// # Errors
     /// [`ViewError::Shape`] if the shape does not fit in memory sizes.
+    ///
+    /// ```
+    /// use npy_format::{Element, Header, TypedViewMut};
+    /// let header = Header::new(u8::dtype(), true, vec![2, 2]);
+    /// let mut bytes = [0u8; 4];
+    /// let view = TypedViewMut::<u8>::new(&header, &mut bytes).unwrap();
+    /// let mut array = view.into_ndarray().unwrap();
+    /// array[[0, 1]] = 9;
+    /// assert_eq!(bytes, [0, 0, 9, 0]);
+    /// ```
     #[cfg(feature = "ndarray")]
     pub fn into_ndarray(self) -> Result<ndarray::ArrayViewMut<'a, T, ndarray::IxDyn>, ViewError> {
         let shape = ndarray_shape(self.header)?;
