@@ -16,24 +16,30 @@ fn npy(args: &[&str]) -> Output {
         .expect("run npy")
 }
 
+/// Runs `npy`, asserts it succeeded, and returns its stdout.
+fn npy_ok(args: &[&str]) -> Vec<u8> {
+    let out = npy(args);
+    assert!(
+        out.status.success(),
+        "npy {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
 fn info_json(path: &Path) -> Value {
-    let out = npy(&[
+    let stdout = npy_ok(&[
         "info",
         path_str(path),
         "--json",
         "--max-header-size",
         "1000000",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(stdout).unwrap();
     assert_eq!(
         text.trim_end().lines().count(),
         1,
@@ -145,19 +151,15 @@ fn info_and_rows_agree_with_numpy() {
         }
         let frames = ours["frames"].as_u64().unwrap();
         for (start, end) in [(0, frames), (frames / 2, frames), (0, 1.min(frames))] {
-            let out = npy(&[
+            let (start_arg, end_arg) = (start.to_string(), end.to_string());
+            let stdout = npy_ok(&[
                 "rows",
                 path_str(&path),
-                &start.to_string(),
-                &end.to_string(),
+                &start_arg,
+                &end_arg,
                 "--max-header-size",
                 "1000000",
             ]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
             let expected = numpy.exec(&format!(
                 "a = np.load({:?}, max_header_size=10**6)\n\
                  s = a if a.ndim == 0 else (a[..., {start}:{end}] if np.isfortran(a) else a[{start}:{end}])\n\
@@ -170,7 +172,7 @@ fn info_and_rows_agree_with_numpy() {
                 .iter()
                 .map(|b| b.as_u64().unwrap() as u8)
                 .collect();
-            assert_eq!(out.stdout, expected, "{expr}: rows {start}..{end}");
+            assert_eq!(stdout, expected, "{expr}: rows {start}..{end}");
         }
     }
 }
