@@ -431,8 +431,9 @@ impl Header {
         encode(version, &text, None)
     }
 
-    /// The preamble in a given version, padded to exactly `total_len` bytes (a multiple of 64):
-    /// what an appender needs to rewrite a header in place without moving the data.
+    /// The preamble in a given version, padded to exactly `total_len` bytes (the length of the
+    /// header being replaced, whatever its alignment): what an appender needs to rewrite a header
+    /// in place without moving the data. The text has no growth room beyond `total_len`.
     ///
     /// # Errors
     /// [`WriteError::HeaderTooLong`] if the header does not fit in `total_len`;
@@ -594,9 +595,11 @@ fn encode(version: Version, text: &str, total_len: Option<usize>) -> Result<Vec<
         None => padded_text_len(version, body.len()),
         Some(total) => {
             let needed = preamble + body.len() + 1;
-            if total < needed || total % ARRAY_ALIGN != 0 {
+            // Any existing length will do, not only multiples of 64: numpy before 1.14 aligned
+            // headers to 16 bytes, and an in-place rewrite must keep the data where it is.
+            if total < needed {
                 return Err(WriteError::HeaderTooLong {
-                    needed: needed.next_multiple_of(ARRAY_ALIGN),
+                    needed,
                     available: total,
                 });
             }
@@ -781,6 +784,15 @@ mod tests {
         let bytes = h.to_bytes().unwrap();
         assert_eq!(&bytes[6..8], &[3, 0]);
         assert_eq!(Header::from_bytes(&bytes).unwrap().header, h);
+    }
+
+    #[test]
+    fn in_place_rewrite_keeps_old_16_byte_alignment() {
+        let h = header("<i4", false, &[3]);
+        let bytes = h.to_bytes_in_place(Version::V1, 80).unwrap();
+        assert_eq!(bytes.len(), 80);
+        let parsed = Header::from_bytes(&bytes).unwrap();
+        assert_eq!((parsed.header, parsed.data_offset), (h, 80));
     }
 
     #[test]
