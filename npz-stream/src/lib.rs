@@ -1,19 +1,95 @@
 //! # npz-stream
 //!
-//! Streaming `.npz` archives: members written frame by frame without holding them in memory, seekable compressed members (a full-flush index numpy ignores), and 64-byte aligned stored members that map zero-copy.
+//! `.npz` archives (numpy's `savez` / `savez_compressed` format) written and read in bounded
+//! memory: members streamed frame by frame, deflated members that are *seekable* (random frame
+//! reads in time proportional to the frames read), and stored members aligned so they map
+//! zero-copy. numpy's `np.load` reads every archive this crate writes; this crate reads every
+//! archive numpy writes.
 //!
-//! **Status: skeleton.** This crate compiles and reserves its place in the workspace; its
-//! capabilities arrive with issue 4 of the project tracker. Until then it exports nothing
-//! but the NPY vocabulary it builds on, re-exported from [`npy_format`].
+//! ## Quick start
 //!
 //! ```
-//! // Everything the crate will speak is already available through npy-format:
-//! let header = npz_stream::npy_format::Header::new(
-//!     npz_stream::npy_format::DType::parse("<f8").unwrap(),
-//!     false,
-//!     vec![0, 4],
-//! );
-//! assert_eq!(header.frame_count(), 0);
+//! use npy_format::{DType, FrameSource, Header};
+//! use npz_stream::{Compression, FrameSink, NpzReader, NpzWriter};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("run.npz");
+//!
+//! // Write: a whole array, then a compressed member streamed frame by frame.
+//! let mut npz = NpzWriter::create(&path).unwrap();
+//! npz.add_array("pedestal", &[100u16; 64], &[8, 8]).unwrap();
+//! npz.set_compression(Compression::deflate());
+//! let frame_header = Header::new(DType::parse("<u2").unwrap(), false, vec![0, 8, 8]);
+//! let mut adc = npz.begin_member("adc", &frame_header).unwrap();
+//! for i in 0..1000u16 {
+//!     adc.append(&[i; 64]).unwrap(); // one 8×8 frame; the count is not known in advance
+//! }
+//! adc.finish().unwrap();
+//! npz.finish().unwrap();
+//!
+//! // Read: list, read frames at random (seekable compressed member), map stored members.
+//! let reader = NpzReader::open(&path).unwrap();
+//! assert_eq!(reader.keys(), vec!["pedestal", "adc"]);
+//! let info = reader.info("adc").unwrap();
+//! assert_eq!(info.header.shape, vec![1000, 8, 8]);
+//! assert!(info.seekable);
+//! let mut adc = reader.member("adc").unwrap();
+//! let frames = adc.read_frames(998, 1000).unwrap();
+//! assert_eq!(frames.len(), 2 * 64 * 2);
+//! assert_eq!(u16::from_le_bytes([frames[0], frames[1]]), 998);
+//! let pedestal = reader.view::<u16>("pedestal").unwrap(); // zero-copy
+//! assert_eq!(pedestal.as_slice(), &[100u16; 64]);
 //! ```
+//!
+//! In Python, `np.load(path)["adc"]` gives the same `(1000, 8, 8)` array.
+//!
+//! ## Map of the crate
+//!
+//! - [`NpzWriter`] ([`WriterOptions`], [`Compression`]): create or append to archives; add
+//!   whole arrays ([`NpzWriter::add_array`], [`NpzWriter::add_raw`]), existing `.npy` files
+//!   ([`NpzWriter::add_npy_file`], [`zip_npy_files`]), or streamed members
+//!   ([`NpzWriter::begin_member`] → [`MemberWriter`], a [`FrameSink`]).
+//! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every member; whole reads
+//!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
+//!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members
+//!   ([`NpzReader::view`]); zran indexes for foreign compressed members
+//!   ([`NpzReader::build_index`]).
+//! - [`format`](mod@format): the bytes written, and why numpy and `unzip` accept them.
+//! - Errors: [`OpenError`], [`ReadError`], [`WriteError`].
+//!
+//! ## Design notes
+//!
+//! - **Seekable deflate.** Deflated members are cut into chunks (1 MiB of array data by
+//!   default, at frame boundaries), each compressed by a fresh compressor ending in a full
+//!   flush, so chunks are compressed in parallel on all cores and a reader can start inflating
+//!   at any chunk. Chunk starts are recorded in a private central-directory extra field; see
+//!   [`format`](mod@format).
+//! - **Streaming headers.** The NPY header of a deflated member is written as *stored* deflate
+//!   blocks, whose length does not depend on the content, so a streamed member's header is
+//!   rewritten in place with the final frame count. Stored members are patched the same way.
+//! - **Bounded memory.** Writers hold one chunk plus the chunks in flight (2 × threads + 1);
+//!   readers inflate through 64 KiB buffers; whole-member reads grow with the bytes inflated.
+//! - **Untrusted input.** Every offset and size read from an archive is checked against the
+//!   file before use; the declared size of a member caps what is inflated (with a ratio check
+//!   against zip bombs); CRC-32 is checked on every read that covers a whole member.
+//! - **Atomic creation.** A new archive is written beside its path and renamed into place
+//!   after a sync; appends restore the original directory if they fail.
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`).
+//!   Library users can turn it off to avoid clap and serde_json.
 
+mod deflate;
+mod error;
+pub mod format;
+mod inflate;
+mod io_util;
+mod reader;
+mod writer;
+mod zip;
+
+pub use error::{OpenError, ReadError, WriteError};
 pub use npy_format;
+pub use npy_format::{FrameSink, FrameSource, Header};
+pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
+pub use writer::{Compression, MemberWriter, NpzWriter, WriterOptions, zip_npy_files};

@@ -1,0 +1,314 @@
+//! Error types, one per family of operations.
+//!
+//! Opening an archive (finding and checking its central directory) gives an [`OpenError`];
+//! reading a member gives a [`ReadError`]; creating, adding to or appending to an archive gives
+//! a [`WriteError`]. Every variant names the archive, and where it applies the member and the
+//! byte offset of the problem.
+
+use std::io;
+use std::path::PathBuf;
+
+use npy_format::{FrameError, FrameRangeError, HeaderError, ViewError};
+
+/// Why an archive could not be opened: its end records or central directory are unusable.
+///
+/// ```
+/// let err = npz_stream::NpzReader::open("/no/such/archive.npz").unwrap_err();
+/// assert!(matches!(err, npz_stream::OpenError::Io { .. }));
+/// assert!(err.to_string().starts_with("/no/such/archive.npz"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// An I/O error.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The archive.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// No end-of-central-directory record: the file is not a zip archive (or is cut short).
+    #[error("{}: not a zip archive: {reason}", .path.display())]
+    NotZip {
+        /// The archive.
+        path: PathBuf,
+        /// What was looked for and not found.
+        reason: String,
+    },
+    /// The end records or the central directory contradict each other or the file size.
+    #[error("{}: corrupt archive at offset {offset}: {reason}", .path.display())]
+    Corrupt {
+        /// The archive.
+        path: PathBuf,
+        /// Offset of the offending record or field.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A valid zip feature this crate does not handle (multi-disk archives).
+    #[error("{}: unsupported archive: {reason}", .path.display())]
+    Unsupported {
+        /// The archive.
+        path: PathBuf,
+        /// What is unsupported.
+        reason: String,
+    },
+}
+
+/// Why a member could not be read. Every variant names the archive and the member.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
+/// npz.finish().unwrap();
+/// let reader = npz_stream::NpzReader::open(&path).unwrap();
+/// let err = reader.info("y").unwrap_err();
+/// assert!(matches!(err, npz_stream::ReadError::NoSuchMember { .. }));
+/// assert!(err.to_string().contains("no member 'y'"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// An I/O error while reading the member.
+    #[error("{}: member {member}: {source}", .path.display())]
+    Io {
+        /// The archive.
+        path: PathBuf,
+        /// The member's name in the archive.
+        member: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// No member has this key (neither `KEY` nor `KEY.npy`).
+    #[error("{}: no member '{key}' (the archive has {count} members)", .path.display())]
+    NoSuchMember {
+        /// The archive.
+        path: PathBuf,
+        /// The key asked for.
+        key: String,
+        /// How many members the archive has.
+        count: usize,
+    },
+    /// The member's local header or data lies outside the file or contradicts the directory.
+    #[error("{}: member {member}: corrupt at offset {offset}: {reason}", .path.display())]
+    Corrupt {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Absolute offset in the archive.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Encryption, compression methods other than stored and deflate.
+    #[error("{}: member {member}: unsupported: {reason}", .path.display())]
+    Unsupported {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// What is unsupported.
+        reason: String,
+    },
+    /// The member is not an NPY array, or its NPY header was refused.
+    #[error("{}: member {member}: {source}", .path.display())]
+    Header {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Why the NPY header was refused (offsets are within the member).
+        source: HeaderError,
+    },
+    /// The deflate data is corrupt.
+    #[error("{}: member {member}: corrupt deflate data at compressed offset {offset}: {reason}", .path.display())]
+    Inflate {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Offset within the member's compressed data.
+        offset: u64,
+        /// What the inflater reported.
+        reason: String,
+    },
+    /// The member holds more or fewer bytes than the directory declares (a zip bomb guard: the
+    /// declared size caps what is inflated), or a declared size no deflate stream can reach.
+    #[error("{}: member {member}: size mismatch: {reason}", .path.display())]
+    Size {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// What differs.
+        reason: String,
+    },
+    /// The member is shorter than its NPY header says.
+    #[error("{}: member {member}: truncated: the array needs {expected} bytes after its header, the member holds {available}", .path.display())]
+    Truncated {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Bytes the header promises.
+        expected: u64,
+        /// Bytes present.
+        available: u64,
+    },
+    /// The CRC-32 of the member's bytes differs from the directory's.
+    #[error("{}: member {member}: CRC-32 mismatch: the directory says {expected:#010x}, the data gives {actual:#010x}", .path.display())]
+    Crc {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// CRC-32 recorded in the central directory.
+        expected: u32,
+        /// CRC-32 of the bytes read.
+        actual: u32,
+    },
+    /// A frame range outside the array.
+    #[error("{}: member {member}: {source}", .path.display())]
+    Frames {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// The range and the count.
+        source: FrameRangeError,
+    },
+    /// The data cannot be viewed or read as the requested type.
+    #[error("{}: member {member}: {source}", .path.display())]
+    View {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+        /// Why.
+        source: ViewError,
+    },
+    /// A zero-copy view of a compressed member.
+    #[error("{}: member {member}: only stored members map zero-copy; this one is deflated (use read_array)", .path.display())]
+    NotStored {
+        /// The archive.
+        path: PathBuf,
+        /// The member.
+        member: String,
+    },
+}
+
+impl From<FrameRangeError> for ReadError {
+    fn from(source: FrameRangeError) -> Self {
+        ReadError::Frames {
+            path: PathBuf::from("<archive>"),
+            member: String::from("<member>"),
+            source,
+        }
+    }
+}
+
+/// Why writing an archive failed. Every variant names the archive; member errors name the key.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8], &[1]).unwrap();
+/// let err = npz.add_array("x", &[2u8], &[1]).unwrap_err();
+/// assert!(matches!(err, npz_stream::WriteError::DuplicateKey { .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// An I/O error on the archive.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The archive.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The key is already a member (nothing was written).
+    #[error("{}: duplicate key '{key}': the archive already has a member {key}.npy", .path.display())]
+    DuplicateKey {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// A key that cannot be a member name (empty, NUL, too long).
+    #[error("{}: invalid key {key:?}: {reason}", .path.display())]
+    InvalidKey {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The NPY header or data could not be written.
+    #[error("{}: member {key}: {source}", .path.display())]
+    Npy {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// What npy-format refused.
+        source: npy_format::WriteError,
+    },
+    /// Frames that do not fit the member's dtype or frame size.
+    #[error("{}: member {key}: {source}", .path.display())]
+    Frames {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Why the append was refused (nothing was appended).
+        source: FrameError,
+    },
+    /// A member finished with fewer or more bytes than its header needs.
+    #[error("{}: member {key}: the header needs {expected} bytes of data, {written} were written", .path.display())]
+    Incomplete {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Bytes the header needs.
+        expected: u64,
+        /// Bytes written.
+        written: u64,
+    },
+    /// The existing archive could not be opened for appending.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// An input `.npy` file (for zipping) could not be read.
+    #[error("input {}: {source}", .path.display())]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// Why.
+        source: npy_format::ReadError,
+    },
+    /// The archive cannot be appended to as it is (data before the first member).
+    #[error("{}: cannot append: {reason}", .path.display())]
+    Unsupported {
+        /// The archive.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<FrameError> for WriteError {
+    fn from(source: FrameError) -> Self {
+        WriteError::Frames {
+            path: PathBuf::from("<archive>"),
+            key: String::from("<member>"),
+            source,
+        }
+    }
+}

@@ -1,0 +1,588 @@
+//! The zip container: the records this crate writes and the checks it makes when reading.
+//!
+//! Written by hand rather than through a zip library because the layout choices below need
+//! control over local-header extra fields, back-patched headers, full-flush deflate and a
+//! central directory that carries a private index. Every offset read from a file goes through
+//! checked arithmetic and is compared with the file size before it is used.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::OpenError;
+use crate::io_util::read_exact_at;
+
+pub(crate) const LOCAL_SIG: u32 = 0x0403_4b50;
+pub(crate) const CENTRAL_SIG: u32 = 0x0201_4b50;
+pub(crate) const EOCD_SIG: u32 = 0x0605_4b50;
+pub(crate) const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+pub(crate) const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+
+pub(crate) const LOCAL_LEN: u64 = 30;
+pub(crate) const CENTRAL_LEN: usize = 46;
+pub(crate) const EOCD_LEN: usize = 22;
+pub(crate) const ZIP64_EOCD_LEN: usize = 56;
+pub(crate) const ZIP64_LOCATOR_LEN: usize = 20;
+
+/// Extra-field header ID of the zip64 extended information field.
+pub(crate) const ZIP64_ID: u16 = 0x0001;
+
+/// General-purpose flag bit 0: encrypted.
+pub(crate) const FLAG_ENCRYPTED: u16 = 1;
+/// General-purpose flag bit 11: the name is UTF-8.
+pub(crate) const FLAG_UTF8: u16 = 1 << 11;
+
+/// Compression method 0.
+pub(crate) const METHOD_STORED: u16 = 0;
+/// Compression method 8.
+pub(crate) const METHOD_DEFLATED: u16 = 8;
+
+/// DOS date of 1980-01-01, the date numpy's savez writes (time 0).
+pub(crate) const DOS_DATE: u16 = 0x21;
+/// Version needed to extract: 4.5 (zip64), as numpy writes with `force_zip64`.
+pub(crate) const VERSION_NEEDED: u16 = 45;
+/// Version made by: Unix (3), 4.5.
+pub(crate) const VERSION_MADE_BY: u16 = (3 << 8) | 45;
+/// External attributes: a regular file with mode 0o600, as numpy's savez writes.
+pub(crate) const EXTERNAL_ATTR: u32 = 0o600 << 16;
+
+/// A central-directory entry as read.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The name, decoded as zipfile decodes it (UTF-8 with flag 11, else cp437).
+    pub name: String,
+    /// The raw name bytes (compared with the local header's).
+    pub raw_name: Vec<u8>,
+    pub flags: u16,
+    pub method: u16,
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+    /// Absolute offset of the local header (prepended data accounted for).
+    pub local_offset: u64,
+    /// The central-directory extra field.
+    pub extra: Vec<u8>,
+    /// The raw central-directory record (kept verbatim when appending).
+    pub raw_record: Vec<u8>,
+}
+
+/// The archive's directory as read.
+#[derive(Debug)]
+pub(crate) struct Directory {
+    pub entries: Vec<Entry>,
+    /// Absolute offset of the central directory.
+    pub cd_start: u64,
+    /// Bytes of data before the first member that the offsets do not count (self-extractors).
+    pub prefix: u64,
+    /// The archive comment.
+    pub comment: Vec<u8>,
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+/// Reads and checks the end records and the central directory of the archive in `file`.
+pub(crate) fn read_directory(
+    file: &File,
+    file_len: u64,
+    path: &Path,
+) -> Result<Directory, OpenError> {
+    let io = |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let corrupt = |offset: u64, reason: String| OpenError::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        reason,
+    };
+    if file_len < EOCD_LEN as u64 {
+        return Err(OpenError::NotZip {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the file has {file_len} bytes, fewer than an end-of-central-directory record (22)"
+            ),
+        });
+    }
+    // The end record sits in the last 22 + 65535 (max comment) bytes.
+    let tail_len = file_len.min(EOCD_LEN as u64 + 0xFFFF) as usize;
+    let tail_start = file_len - tail_len as u64;
+    let mut tail = vec![0u8; tail_len];
+    read_exact_at(file, &mut tail, tail_start).map_err(io)?;
+    let found = (0..=tail_len - EOCD_LEN).rev().find(|&i| {
+        le32(&tail, i) == EOCD_SIG && i + EOCD_LEN + usize::from(le16(&tail, i + 20)) <= tail_len
+    });
+    let Some(i) = found else {
+        return Err(OpenError::NotZip {
+            path: path.to_path_buf(),
+            reason: "no end-of-central-directory record in the last 65557 bytes".into(),
+        });
+    };
+    let eocd_offset = tail_start + i as u64;
+    let eocd = &tail[i..i + EOCD_LEN];
+    let comment_len = usize::from(le16(eocd, 20));
+    let comment = tail[i + EOCD_LEN..i + EOCD_LEN + comment_len].to_vec();
+    let (disk, cd_disk) = (le16(eocd, 4), le16(eocd, 6));
+    let mut entries_total = u64::from(le16(eocd, 10));
+    let mut cd_size = u64::from(le32(eocd, 12));
+    let mut cd_offset = u64::from(le32(eocd, 16));
+    let mut records_start = eocd_offset;
+    if disk != 0 || cd_disk != 0 {
+        return Err(OpenError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!("multi-disk archive (disk {disk}, directory on disk {cd_disk})"),
+        });
+    }
+
+    // A zip64 locator right before the end record points at the zip64 end record.
+    if eocd_offset >= ZIP64_LOCATOR_LEN as u64 {
+        let loc_offset = eocd_offset - ZIP64_LOCATOR_LEN as u64;
+        let mut loc = [0u8; ZIP64_LOCATOR_LEN];
+        read_exact_at(file, &mut loc, loc_offset).map_err(io)?;
+        if le32(&loc, 0) == ZIP64_LOCATOR_SIG {
+            // Like Python's zipfile, expect the record right before the locator; fall back to
+            // the offset the locator gives.
+            let before = loc_offset.checked_sub(ZIP64_EOCD_LEN as u64);
+            let pointed = le64(&loc, 8);
+            let mut record = [0u8; ZIP64_EOCD_LEN];
+            let mut record_offset = None;
+            for candidate in [before, Some(pointed)].into_iter().flatten() {
+                if candidate
+                    .checked_add(ZIP64_EOCD_LEN as u64)
+                    .is_some_and(|end| end <= loc_offset)
+                {
+                    read_exact_at(file, &mut record, candidate).map_err(io)?;
+                    if le32(&record, 0) == ZIP64_EOCD_SIG {
+                        record_offset = Some(candidate);
+                        break;
+                    }
+                }
+            }
+            let Some(record_offset) = record_offset else {
+                return Err(corrupt(
+                    loc_offset,
+                    format!(
+                        "zip64 locator points at offset {pointed}, where there is no zip64 end record"
+                    ),
+                ));
+            };
+            let (disk64, cd_disk64) = (le32(&record, 16), le32(&record, 20));
+            if disk64 != 0 || cd_disk64 != 0 {
+                return Err(OpenError::Unsupported {
+                    path: path.to_path_buf(),
+                    reason: "multi-disk zip64 archive".into(),
+                });
+            }
+            entries_total = le64(&record, 32);
+            cd_size = le64(&record, 40);
+            cd_offset = le64(&record, 48);
+            records_start = record_offset;
+        }
+    }
+
+    // The directory ends where the end records start; offsets may be shifted by prepended data.
+    let cd_end_declared = cd_offset.checked_add(cd_size).ok_or_else(|| {
+        corrupt(
+            eocd_offset,
+            format!("central directory offset {cd_offset} + size {cd_size} overflows"),
+        )
+    })?;
+    let prefix = records_start.checked_sub(cd_end_declared).ok_or_else(|| {
+        corrupt(
+            eocd_offset,
+            format!(
+                "central directory at offset {cd_offset} of {cd_size} bytes runs past the end records at offset {records_start}"
+            ),
+        )
+    })?;
+    let cd_start = cd_offset + prefix;
+    // cd_size <= records_start <= file_len: the allocation is bounded by the file.
+    let cd_len = usize::try_from(cd_size)
+        .map_err(|_| corrupt(cd_start, "central directory larger than memory".into()))?;
+    if entries_total > cd_size / CENTRAL_LEN as u64 {
+        return Err(corrupt(
+            eocd_offset,
+            format!(
+                "{entries_total} entries declared, but the {cd_size}-byte central directory holds at most {}",
+                cd_size / CENTRAL_LEN as u64
+            ),
+        ));
+    }
+    let mut cd = vec![0u8; cd_len];
+    read_exact_at(file, &mut cd, cd_start).map_err(io)?;
+
+    let mut entries = Vec::with_capacity(entries_total as usize);
+    let mut at = 0usize;
+    for n in 0..entries_total {
+        let rec_offset = cd_start + at as u64;
+        let bad = |reason: String| corrupt(rec_offset, reason);
+        if cd.len() - at < CENTRAL_LEN {
+            return Err(bad(format!(
+                "central directory ends inside entry {n} ({} of 46 bytes)",
+                cd.len() - at
+            )));
+        }
+        let rec = &cd[at..];
+        if le32(rec, 0) != CENTRAL_SIG {
+            return Err(bad(format!(
+                "entry {n}: signature {:#010x}, expected a central-directory header (0x02014b50)",
+                le32(rec, 0)
+            )));
+        }
+        let flags = le16(rec, 8);
+        let method = le16(rec, 10);
+        let crc32 = le32(rec, 16);
+        let mut compressed_size = u64::from(le32(rec, 20));
+        let mut size = u64::from(le32(rec, 24));
+        let name_len = usize::from(le16(rec, 28));
+        let extra_len = usize::from(le16(rec, 30));
+        let comment_len = usize::from(le16(rec, 32));
+        let mut local_offset = u64::from(le32(rec, 42));
+        let total = CENTRAL_LEN + name_len + extra_len + comment_len;
+        if rec.len() < total {
+            return Err(bad(format!(
+                "entry {n}: name, extra field and comment ({} bytes) run past the central directory",
+                total - CENTRAL_LEN
+            )));
+        }
+        let raw_name = rec[CENTRAL_LEN..CENTRAL_LEN + name_len].to_vec();
+        let extra = rec[CENTRAL_LEN + name_len..CENTRAL_LEN + name_len + extra_len].to_vec();
+        let name = decode_name(&raw_name, flags);
+        // Fields saturated at 0xFFFFFFFF come from the zip64 extra, in order.
+        let needs = [
+            size == 0xFFFF_FFFF,
+            compressed_size == 0xFFFF_FFFF,
+            local_offset == 0xFFFF_FFFF,
+        ];
+        if needs.iter().any(|&x| x) {
+            let data = find_extra(&extra, ZIP64_ID).ok_or_else(|| {
+                bad(format!(
+                    "entry {n} ({name}): sizes or offset are 0xFFFFFFFF but there is no zip64 extra field"
+                ))
+            })?;
+            let mut pos = 0;
+            for (i, need) in needs.iter().enumerate() {
+                if !need {
+                    continue;
+                }
+                if data.len() < pos + 8 {
+                    return Err(bad(format!(
+                        "entry {n} ({name}): zip64 extra field of {} bytes is too short",
+                        data.len()
+                    )));
+                }
+                let value = le64(data, pos);
+                pos += 8;
+                match i {
+                    0 => size = value,
+                    1 => compressed_size = value,
+                    _ => local_offset = value,
+                }
+            }
+        }
+        let local_offset = local_offset
+            .checked_add(prefix)
+            .ok_or_else(|| bad(format!("entry {n} ({name}): local header offset overflows")))?;
+        let limit = local_offset
+            .checked_add(LOCAL_LEN)
+            .and_then(|x| x.checked_add(compressed_size));
+        if limit.is_none_or(|end| end > cd_start) {
+            return Err(bad(format!(
+                "entry {n} ({name}): local header at offset {local_offset} with {compressed_size} bytes of data runs past the central directory at {cd_start}"
+            )));
+        }
+        entries.push(Entry {
+            name,
+            raw_name,
+            flags,
+            method,
+            crc32,
+            compressed_size,
+            size,
+            local_offset,
+            extra,
+            raw_record: rec[..total].to_vec(),
+        });
+        at += total;
+    }
+    Ok(Directory {
+        entries,
+        cd_start,
+        prefix,
+        comment,
+    })
+}
+
+/// The data of the first extra field with `id`, if the field list is well formed up to it.
+pub(crate) fn find_extra(extra: &[u8], id: u16) -> Option<&[u8]> {
+    let mut at = 0;
+    while extra.len() - at >= 4 {
+        let field_id = le16(extra, at);
+        let len = usize::from(le16(extra, at + 2));
+        let data = extra.get(at + 4..at + 4 + len)?;
+        if field_id == id {
+            return Some(data);
+        }
+        at += 4 + len;
+    }
+    None
+}
+
+/// Names are UTF-8 with flag 11, else cp437, as Python's zipfile decodes them.
+fn decode_name(raw: &[u8], flags: u16) -> String {
+    if flags & FLAG_UTF8 != 0 {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    raw.iter()
+        .map(|&b| {
+            if b < 0x80 {
+                char::from(b)
+            } else {
+                CP437_HIGH[usize::from(b - 0x80)]
+            }
+        })
+        .collect()
+}
+
+const CP437_HIGH: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', 'É', 'æ', 'Æ',
+    'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', '¢', '£', '¥', '₧', 'ƒ', 'á', 'í', 'ó', 'ú', 'ñ', 'Ñ',
+    'ª', 'º', '¿', '⌐', '¬', '½', '¼', '¡', '«', '»', '░', '▒', '▓', '│', '┤', '╡', '╢', '╖', '╕',
+    '╣', '║', '╗', '╝', '╜', '╛', '┐', '└', '┴', '┬', '├', '─', '┼', '╞', '╟', '╚', '╔', '╩', '╦',
+    '╠', '═', '╬', '╧', '╨', '╤', '╥', '╙', '╘', '╒', '╓', '╫', '╪', '┘', '┌', '█', '▄', '▌', '▐',
+    '▀', 'α', 'ß', 'Γ', 'π', 'Σ', 'σ', 'µ', 'τ', 'Φ', 'Θ', 'Ω', 'δ', '∞', 'φ', 'ε', '∩', '≡', '±',
+    '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²', '■', '\u{a0}',
+];
+
+/// A local header as read: where the member's data starts.
+pub(crate) struct Local {
+    pub data_start: u64,
+}
+
+/// Parses the local header at `entry.local_offset`, checking it against the directory entry and
+/// against `limit` (the start of the central directory).
+pub(crate) fn read_local(file: &File, entry: &Entry, limit: u64) -> Result<Local, String> {
+    let mut fixed = [0u8; LOCAL_LEN as usize];
+    read_exact_at(file, &mut fixed, entry.local_offset)
+        .map_err(|e| format!("reading the local header: {e}"))?;
+    if le32(&fixed, 0) != LOCAL_SIG {
+        return Err(format!(
+            "signature {:#010x} where the local header should be (0x04034b50)",
+            le32(&fixed, 0)
+        ));
+    }
+    let name_len = u64::from(le16(&fixed, 26));
+    let extra_len = u64::from(le16(&fixed, 28));
+    let data_start = entry.local_offset + LOCAL_LEN + name_len + extra_len;
+    if data_start
+        .checked_add(entry.compressed_size)
+        .is_none_or(|end| end > limit)
+    {
+        return Err(format!(
+            "the data at offset {data_start} ({} bytes) runs past the central directory at {limit}",
+            entry.compressed_size
+        ));
+    }
+    let mut name = vec![0u8; name_len as usize];
+    read_exact_at(file, &mut name, entry.local_offset + LOCAL_LEN)
+        .map_err(|e| format!("reading the local header name: {e}"))?;
+    if name != entry.raw_name {
+        return Err(format!(
+            "the local header names {:?}, the directory {:?}",
+            String::from_utf8_lossy(&name),
+            entry.name
+        ));
+    }
+    Ok(Local { data_start })
+}
+
+/// Builds a local header. Sizes are 0xFFFFFFFF with a zip64 extra holding the real ones (as
+/// numpy's `force_zip64` writes); `pad` extra bytes of alignment padding follow (0 or ≥ 6).
+pub(crate) fn local_header(
+    name: &[u8],
+    flags: u16,
+    method: u16,
+    crc32: u32,
+    size: u64,
+    compressed_size: u64,
+    pad: usize,
+) -> Vec<u8> {
+    let extra_len = 20 + pad;
+    let mut h = Vec::with_capacity(30 + name.len() + extra_len);
+    h.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+    h.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+    h.extend_from_slice(&flags.to_le_bytes());
+    h.extend_from_slice(&method.to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes()); // time 00:00:00
+    h.extend_from_slice(&DOS_DATE.to_le_bytes());
+    h.extend_from_slice(&crc32.to_le_bytes());
+    h.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    h.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    h.extend_from_slice(&(extra_len as u16).to_le_bytes());
+    h.extend_from_slice(name);
+    h.extend_from_slice(&ZIP64_ID.to_le_bytes());
+    h.extend_from_slice(&16u16.to_le_bytes());
+    h.extend_from_slice(&size.to_le_bytes());
+    h.extend_from_slice(&compressed_size.to_le_bytes());
+    if pad > 0 {
+        debug_assert!(pad >= 6);
+        h.extend_from_slice(&crate::format::ALIGNMENT_HEADER_ID.to_le_bytes());
+        h.extend_from_slice(&((pad - 4) as u16).to_le_bytes());
+        h.extend_from_slice(&(crate::format::ALIGNMENT as u16).to_le_bytes());
+        h.resize(h.len() + pad - 6, 0);
+    }
+    h
+}
+
+/// Offset of the CRC-32 in a local header.
+pub(crate) const LOCAL_CRC_AT: u64 = 14;
+
+/// Padding (0 or 6..=69 bytes) that puts data at `data_offset_in_member` of a member whose local
+/// header starts at `offset` with a name of `name_len` bytes on a multiple of the alignment.
+pub(crate) fn alignment_padding(offset: u64, name_len: usize, header_len: u64) -> usize {
+    let align = crate::format::ALIGNMENT;
+    let unpadded = offset + LOCAL_LEN + name_len as u64 + 20 + header_len;
+    let mut pad = ((align - unpadded % align) % align) as usize;
+    if pad != 0 && pad < 6 {
+        pad += align as usize;
+    }
+    pad
+}
+
+/// A member this writer will list in the central directory.
+#[derive(Debug, Clone)]
+pub(crate) struct NewEntry {
+    pub name: Vec<u8>,
+    pub flags: u16,
+    pub method: u16,
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+    pub local_offset: u64,
+    /// Extra fields besides zip64 (the seek index).
+    pub extra: Vec<u8>,
+}
+
+impl NewEntry {
+    /// The central-directory record, with a zip64 extra only for fields that need it.
+    pub(crate) fn record(&self) -> Vec<u8> {
+        let mut zip64 = Vec::new();
+        let mut field = |value: u64| -> u32 {
+            if value >= 0xFFFF_FFFF {
+                zip64.extend_from_slice(&value.to_le_bytes());
+                0xFFFF_FFFF
+            } else {
+                value as u32
+            }
+        };
+        let size = field(self.size);
+        let compressed = field(self.compressed_size);
+        let offset = field(self.local_offset);
+        let mut extra = Vec::new();
+        if !zip64.is_empty() {
+            extra.extend_from_slice(&ZIP64_ID.to_le_bytes());
+            extra.extend_from_slice(&(zip64.len() as u16).to_le_bytes());
+            extra.extend_from_slice(&zip64);
+        }
+        extra.extend_from_slice(&self.extra);
+        let mut r = Vec::with_capacity(CENTRAL_LEN + self.name.len() + extra.len());
+        r.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
+        r.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
+        r.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+        r.extend_from_slice(&self.flags.to_le_bytes());
+        r.extend_from_slice(&self.method.to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes());
+        r.extend_from_slice(&DOS_DATE.to_le_bytes());
+        r.extend_from_slice(&self.crc32.to_le_bytes());
+        r.extend_from_slice(&compressed.to_le_bytes());
+        r.extend_from_slice(&size.to_le_bytes());
+        r.extend_from_slice(&(self.name.len() as u16).to_le_bytes());
+        r.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes()); // comment
+        r.extend_from_slice(&0u16.to_le_bytes()); // disk
+        r.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+        r.extend_from_slice(&EXTERNAL_ATTR.to_le_bytes());
+        r.extend_from_slice(&offset.to_le_bytes());
+        r.extend_from_slice(&self.name);
+        r.extend_from_slice(&extra);
+        r
+    }
+}
+
+/// The end records for a central directory of `count` entries at `cd_offset`: a zip64 end
+/// record and locator only when a field overflows, then the classic end record.
+pub(crate) fn end_records(count: u64, cd_offset: u64, cd_size: u64, comment: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let zip64 = count >= 0xFFFF || cd_offset >= 0xFFFF_FFFF || cd_size >= 0xFFFF_FFFF;
+    if zip64 {
+        let record_offset = cd_offset + cd_size;
+        out.extend_from_slice(&ZIP64_EOCD_SIG.to_le_bytes());
+        out.extend_from_slice(&44u64.to_le_bytes());
+        out.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
+        out.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&ZIP64_LOCATOR_SIG.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&record_offset.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+    }
+    let count16 = count.min(0xFFFF) as u16;
+    out.extend_from_slice(&EOCD_SIG.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&count16.to_le_bytes());
+    out.extend_from_slice(&count16.to_le_bytes());
+    out.extend_from_slice(&(cd_size.min(0xFFFF_FFFF) as u32).to_le_bytes());
+    out.extend_from_slice(&(cd_offset.min(0xFFFF_FFFF) as u32).to_le_bytes());
+    out.extend_from_slice(&(comment.len() as u16).to_le_bytes());
+    out.extend_from_slice(comment);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_aligns_and_is_a_valid_field() {
+        for offset in 0..200u64 {
+            for name_len in [1usize, 5, 9, 60] {
+                let pad = alignment_padding(offset, name_len, 128);
+                assert!(pad == 0 || (6..=69).contains(&pad));
+                let h = local_header(&vec![b'a'; name_len], 0, 0, 0, 0, 0, pad);
+                assert_eq!((offset + h.len() as u64 + 128) % 64, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn cp437_names() {
+        assert_eq!(decode_name(b"a\x81b", 0), "aüb");
+        assert_eq!(decode_name("ж".as_bytes(), FLAG_UTF8), "ж");
+    }
+
+    #[test]
+    fn extra_fields_are_walked_safely() {
+        let extra = [1, 0, 2, 0, 9, 9, 0x6e, 0x7a, 1, 0, 5];
+        assert_eq!(find_extra(&extra, 1), Some(&[9u8, 9][..]));
+        assert_eq!(find_extra(&extra, 0x7a6e), Some(&[5u8][..]));
+        assert_eq!(find_extra(&extra[..10], 0x7a6e), None);
+        assert_eq!(find_extra(&[1, 0, 200, 0], 1), None);
+    }
+}

@@ -1,0 +1,409 @@
+//! Interop with real numpy: archives we write load in numpy with equal values and pass
+//! `zipfile.testzip`; archives numpy writes read equal here, frame by frame at random.
+//!
+//! Run with `cargo xtask test` (it provides the numpy venv); plain `cargo test` lists them as
+//! ignored.
+
+#[path = "../../npy-format/tests/support/oracle.rs"]
+mod oracle;
+
+use std::path::Path;
+
+use npy_format::{DType, FrameSink, FrameSource, Header};
+use npz_stream::{Compression, NpzReader, WriterOptions};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn py_path(path: &Path) -> String {
+    format!("{:?}", path.to_str().unwrap())
+}
+
+/// numpy loads every member of `path` equal to `spec` (key → [descr text, shape, fortran,
+/// hex data]) and `zipfile.testzip` passes. Panics with numpy's complaints otherwise.
+fn numpy_agrees(path: &Path, spec: &Value) {
+    let code = format!(
+        r#"
+spec = json.loads({spec:?})
+problems = []
+with np.load({path}) as z:
+    if sorted(z.files) != sorted(spec):
+        problems.append(f"files {{z.files}} != {{sorted(spec)}}")
+    for k, (descr, shape, fortran, data) in spec.items():
+        a = z[k]
+        if a.dtype != dtype_from_descr_text(descr):
+            problems.append(f"{{k}}: dtype {{a.dtype!r}} != {{descr}}")
+        if list(a.shape) != shape:
+            problems.append(f"{{k}}: shape {{a.shape}} != {{shape}}")
+        order = 'F' if fortran else 'C'
+        if a.ndim > 1 and fortran and not a.flags.f_contiguous:
+            problems.append(f"{{k}}: not Fortran-contiguous")
+        if a.tobytes(order=order).hex() != data:
+            problems.append(f"{{k}}: data differs")
+bad = zipfile.ZipFile({path}).testzip()
+if bad is not None:
+    problems.append(f"testzip: bad member {{bad}}")
+result = problems
+"#,
+        spec = spec.to_string(),
+        path = py_path(path),
+    );
+    let problems = oracle::shared().exec(&code);
+    assert_eq!(
+        problems,
+        json!([]),
+        "numpy disagrees about {}",
+        path.display()
+    );
+}
+
+/// The members of one archive: (key, header, data in storage order).
+fn members() -> Vec<(String, Header, Vec<u8>)> {
+    let cases: [(&str, &str, bool, &[u64]); 12] = [
+        ("f8", "<f8", false, &[3, 4]),
+        ("zero_d", "<i4", false, &[]),
+        ("empty", "<u2", false, &[0, 5]),
+        ("empty_frames", "<f4", false, &[4, 0]),
+        ("big_endian", ">i4", false, &[6]),
+        ("fortran", "<i2", true, &[3, 5]),
+        ("fortran_be", ">f8", true, &[2, 3, 2]),
+        ("bools", "|b1", false, &[7]),
+        ("complex", "<c16", false, &[2, 2]),
+        (
+            "structured",
+            "[('a', '<i4'), ('b', '>f8', (2,)), ('c', '|S3')]",
+            false,
+            &[3],
+        ),
+        ("dotted.name", "<u8", false, &[2]),
+        ("ключ", "<M8[ns]", false, &[2]),
+    ];
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, &(key, descr, fortran, shape))| {
+            let header = Header::new(DType::parse(descr).unwrap(), fortran, shape.to_vec());
+            let mut data = bytes(i as u64, header.data_len().unwrap() as usize);
+            if descr == "|b1" {
+                data.iter_mut().for_each(|b| *b &= 1);
+            }
+            (key.to_owned(), header, data)
+        })
+        .collect()
+}
+
+fn spec_of(members: &[(String, Header, Vec<u8>)]) -> Value {
+    let mut spec = serde_json::Map::new();
+    for (key, header, data) in members {
+        spec.insert(
+            key.clone(),
+            json!([
+                header.dtype.descr(),
+                header.shape,
+                header.fortran_order,
+                hex(data)
+            ]),
+        );
+    }
+    Value::Object(spec)
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn our_archives_load_in_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = members();
+    let spec = spec_of(&members);
+    let configs = [
+        ("stored", WriterOptions::default()),
+        ("unaligned", WriterOptions::default().align(false)),
+        (
+            "deflated",
+            WriterOptions::default()
+                .compression(Compression::deflate())
+                .chunk_size(4096),
+        ),
+        (
+            "level0",
+            WriterOptions::default().compression(Compression::Deflate { level: 0 }),
+        ),
+        (
+            "level9",
+            WriterOptions::default()
+                .compression(Compression::Deflate { level: 9 })
+                .threads(1),
+        ),
+        (
+            "foreignlike",
+            WriterOptions::default()
+                .compression(Compression::deflate())
+                .index(false),
+        ),
+    ];
+    for (name, options) in configs {
+        for streamed in [false, true] {
+            let path = dir.path().join(format!("{name}-{streamed}.npz"));
+            let mut npz = options.clone().create(&path).unwrap();
+            for (key, header, data) in &members {
+                if streamed && header.growth_axis().is_some() {
+                    let mut sink = npz.begin_member(key, header).unwrap();
+                    let frame_len = header.frame_len().unwrap() as usize;
+                    if frame_len == 0 {
+                        sink.append_frames(&[], header.frame_count()).unwrap();
+                    } else {
+                        for frame in data.chunks(frame_len) {
+                            sink.append_frames(frame, 1).unwrap();
+                        }
+                    }
+                    assert_eq!(&sink.finish().unwrap(), header);
+                } else {
+                    npz.add_raw(key, header, data).unwrap();
+                }
+            }
+            npz.finish().unwrap();
+            numpy_agrees(&path, &spec);
+        }
+    }
+    // An archive without members.
+    let empty = dir.path().join("empty.npz");
+    npz_stream::NpzWriter::create(&empty)
+        .unwrap()
+        .finish()
+        .unwrap();
+    numpy_agrees(&empty, &json!({}));
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn big_streamed_members_appends_and_zipped_files_load_in_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npz");
+    let frame = 256usize;
+    let data = bytes(99, frame * 3000);
+    let mut npz = WriterOptions::default()
+        .compression(Compression::deflate())
+        .chunk_size(16 << 10)
+        .create(&path)
+        .unwrap();
+    let header = Header::new(DType::parse("<u2").unwrap(), false, vec![0, 128]);
+    let mut sink = npz.begin_member("adc", &header).unwrap();
+    for part in data.chunks(frame * 7) {
+        sink.append_frames(part, (part.len() / frame) as u64)
+            .unwrap();
+    }
+    let header = sink.finish().unwrap();
+    npz.finish().unwrap();
+    let mut spec = serde_json::Map::new();
+    spec.insert(
+        "adc".into(),
+        json!([header.dtype.descr(), header.shape, false, hex(&data)]),
+    );
+    numpy_agrees(&path, &Value::Object(spec.clone()));
+
+    // Appended members, stored and deflated.
+    let mut npz = WriterOptions::default().append(&path).unwrap();
+    npz.add_array("stored", &[1.5f64, 2.5], &[2]).unwrap();
+    npz.set_compression(Compression::deflate());
+    npz.add_array("deflated", &[7i32; 3], &[3]).unwrap();
+    npz.finish().unwrap();
+    spec.insert(
+        "stored".into(),
+        json!([
+            "'<f8'",
+            [2],
+            false,
+            hex(&[1.5f64.to_le_bytes(), 2.5f64.to_le_bytes()].concat())
+        ]),
+    );
+    spec.insert(
+        "deflated".into(),
+        json!(["'<i4'", [3], false, hex(&[7i32.to_le_bytes(); 3].concat())]),
+    );
+    numpy_agrees(&path, &Value::Object(spec));
+
+    // Zipped .npy files written by numpy itself.
+    let a = dir.path().join("a.npy");
+    let code = format!(
+        "np.save({}, np.arange(24, dtype='>i8').reshape(4, 6, order='F'))",
+        py_path(&a)
+    );
+    oracle::shared().exec(&code);
+    for compress in [false, true] {
+        let out = dir.path().join(format!("zipped{compress}.npz"));
+        let options = if compress {
+            WriterOptions::default().compression(Compression::deflate())
+        } else {
+            WriterOptions::default()
+        };
+        npz_stream::zip_npy_files(&out, &[("a", &a)], options, false).unwrap();
+        let code = format!(
+            "z = np.load({out})\nresult = [bool(np.array_equal(z['a'], np.load({a}))), z['a'].dtype.str, zipfile.ZipFile({out}).testzip()]",
+            out = py_path(&out),
+            a = py_path(&a)
+        );
+        assert_eq!(oracle::shared().exec(&code), json!([true, ">i8", null]));
+    }
+
+    // Many members: zip64 end records.
+    let many = dir.path().join("many.npz");
+    let mut npz = WriterOptions::default().align(false).create(&many).unwrap();
+    for i in 0..0x1_0002u32 {
+        npz.add_array(&format!("m{i}"), &[i], &[1]).unwrap();
+    }
+    npz.finish().unwrap();
+    let code = format!(
+        "z = np.load({p})\nresult = [len(z.files), int(z['m65537'][0]), zipfile.ZipFile({p}).testzip()]",
+        p = py_path(&many)
+    );
+    assert_eq!(oracle::shared().exec(&code), json!([0x1_0002, 65537, null]));
+}
+
+/// numpy's own archives: keys, headers and bytes as numpy writes them, and frames at random.
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn numpy_archives_read_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    for compressed in [false, true] {
+        let path = dir.path().join(format!("np{compressed}.npz"));
+        let save = if compressed {
+            "savez_compressed"
+        } else {
+            "savez"
+        };
+        let code = format!(
+            r#"
+import warnings
+warnings.simplefilter('ignore')
+rng = np.random.default_rng(5)
+arrays = {{
+    'x': np.arange(12, dtype='<f4').reshape(3, 4),
+    'dotted.key': np.array([1, 2, 3], dtype='>u2'),
+    'ключ': np.array(3.5),
+    'empty': np.zeros((0, 4), dtype='<i8'),
+    'fortran': np.asfortranarray(rng.standard_normal((5, 3))),
+    'rec': np.zeros(4, dtype=[('a', '<i4'), ('b', '|S2')]),
+}}
+positional = [np.arange(5, dtype='|u1'), np.ones((2, 2), dtype='|b1')]
+np.{save}({path}, *positional, **arrays)
+members = {{}}
+for k, a in list(arrays.items()) + [(f'arr_{{i}}', a) for i, a in enumerate(positional)]:
+    b = io.BytesIO()
+    np.save(b, a)
+    members[k] = b.getvalue().hex()
+result = [list(np.load({path}).files), members]
+"#,
+            path = py_path(&path)
+        );
+        let answer = oracle::shared().exec(&code);
+        let files: Vec<String> = serde_json::from_value(answer[0].clone()).unwrap();
+        let reader = NpzReader::open(&path).unwrap();
+        assert_eq!(reader.keys(), files);
+        for (key, expected) in answer[1].as_object().unwrap() {
+            let expected = unhex(expected.as_str().unwrap());
+            assert_eq!(reader.read_bytes(key).unwrap(), expected, "{key}");
+            let info = reader.info(key).unwrap();
+            let parsed = Header::from_bytes(&expected).unwrap();
+            assert_eq!(info.header, parsed.header, "{key}");
+            let mut member = reader.member(key).unwrap();
+            let all = member.read_frames(0, member.frame_count()).unwrap();
+            assert_eq!(all, &expected[parsed.data_offset as usize..], "{key}");
+        }
+        assert!(
+            reader
+                .infos()
+                .unwrap()
+                .iter()
+                .all(|i| i.seekable != compressed)
+        );
+    }
+}
+
+/// Random [a, b) frame reads on numpy's compressed member (foreign: no index, then a zran
+/// index) and on ours (seekable), compared with numpy's slices.
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn random_frame_reads_equal_numpy_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("theirs.npz");
+    let ours = dir.path().join("ours.npz");
+    let code = format!(
+        r#"
+rng = np.random.default_rng(11)
+adc = np.cumsum(rng.integers(-40, 41, size=(3000, 64)), axis=0).astype('<i2')
+np.savez_compressed({theirs}, adc=adc, gain=np.ones(3))
+result = adc.tobytes().hex()
+"#,
+        theirs = py_path(&theirs)
+    );
+    let data = unhex(oracle::shared().exec(&code).as_str().unwrap());
+    let frame = 128usize;
+    let n = 3000u64;
+
+    let mut npz = WriterOptions::default()
+        .compression(Compression::deflate())
+        .chunk_size(32 << 10)
+        .create(&ours)
+        .unwrap();
+    let header = Header::new(DType::parse("<i2").unwrap(), false, vec![0, 64]);
+    let mut sink = npz.begin_member("adc", &header).unwrap();
+    for part in data.chunks(frame * 100) {
+        sink.append_frames(part, (part.len() / frame) as u64)
+            .unwrap();
+    }
+    sink.finish().unwrap();
+    npz.finish().unwrap();
+    let code = format!(
+        "z = np.load({ours})\nresult = [bool(np.array_equal(z['adc'], np.load({theirs})['adc'])), zipfile.ZipFile({ours}).testzip()]",
+        ours = py_path(&ours),
+        theirs = py_path(&theirs)
+    );
+    assert_eq!(oracle::shared().exec(&code), json!([true, null]));
+
+    let foreign = NpzReader::open(&theirs).unwrap();
+    let indexed = NpzReader::open(&theirs).unwrap();
+    assert!(indexed.build_index("adc", Some(16 << 10)).unwrap() > 4);
+    let seekable = NpzReader::open(&ours).unwrap();
+    assert!(seekable.info("adc").unwrap().indexed);
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    });
+    let members = std::cell::RefCell::new([
+        foreign.member("adc").unwrap(),
+        indexed.member("adc").unwrap(),
+        seekable.member("adc").unwrap(),
+    ]);
+    runner
+        .run(&(0..=n, 0..=n), |(a, b)| {
+            let (a, b) = (a.min(b), a.max(b));
+            let expected = &data[a as usize * frame..b as usize * frame];
+            for member in members.borrow_mut().iter_mut() {
+                prop_assert_eq!(&member.read_frames(a, b).unwrap()[..], expected);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
