@@ -5,6 +5,7 @@
 //! call in [`run`].
 
 mod npy;
+mod npz;
 
 use crate::util;
 use anyhow::{Context, Result};
@@ -21,6 +22,7 @@ pub fn run() -> Result<()> {
         root.display()
     );
     npy::npy_demo(&fresh_dir(&root, "npy")?)?;
+    npz::npz_demo(&fresh_dir(&root, "npz")?)?;
     Ok(())
 }
 

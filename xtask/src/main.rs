@@ -36,6 +36,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Show what the crates do, in a scratch directory under target/demo.
     Demo,
+    /// A benchmark's measured child process (used by `bench`; not for direct use).
+    #[command(hide = true)]
+    BenchChild {
+        /// Which child.
+        name: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +52,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo => demo::run(),
+        Command::BenchChild { name, args } => bench::BenchCtx::child(&name, &args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

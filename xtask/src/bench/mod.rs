@@ -40,6 +40,7 @@
 
 mod machine;
 mod npy;
+mod npz;
 
 use crate::util::{self, section};
 use crate::venv;
@@ -58,7 +59,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("machine", machine::run),
     ("npy", npy::run),
     // ("append", append::run),
-    // ("npz", npz::run),
+    ("npz", npz::run),
     // ("filepack", filepack::run),
     // ("varpack", varpack::run),
 ];
@@ -195,6 +196,9 @@ pub struct Record {
     pub unit: String,
     /// The goal this measurement checks, in words.
     pub goal: String,
+    /// Other figures of the same measurement (sizes, peak memory), by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub notes: std::collections::BTreeMap<String, f64>,
 }
 
 /// What a group gets: settings, scratch space, the venv python, and the record list.
@@ -287,6 +291,22 @@ impl BenchCtx {
         self.record(name, goal, &our_runs, None)
     }
 
+    /// Attaches another figure (a file size, a peak memory) to the last record.
+    pub fn annotate(&self, key: &str, value: f64) {
+        if let Some(last) = self.records.borrow_mut().last_mut() {
+            last.notes.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Runs `xtask bench-child NAME ARGS...`: work that must be measured in a process of its
+    /// own (its peak memory, say).
+    pub fn child(name: &str, args: &[String]) -> Result<()> {
+        match name {
+            "npz-memory" => npz::memory_child(args),
+            other => bail!("no bench child {other:?}"),
+        }
+    }
+
     /// Builds, prints and keeps the record of finished runs.
     fn record(
         &self,
@@ -314,6 +334,7 @@ impl BenchCtx {
             bytes_per_run: bytes,
             unit: if bytes.is_some() { "MB/s" } else { "s" }.to_owned(),
             goal: goal.to_owned(),
+            notes: Default::default(),
         };
         eprintln!("    {}", format_row(&record).join("  "));
         self.records.borrow_mut().push(record.clone());

@@ -1,0 +1,245 @@
+//! The `npz` group: npz-stream against numpy on a detector-like 256 MiB `int16` random walk.
+//!
+//! - the last 8 frames of a compressed member, whole process against whole process;
+//! - compressing at level 6, with the file sizes;
+//! - peak memory of streaming a 4 GiB compressed member and reading frames back (in a child
+//!   process, `xtask bench-child npz-memory`, that reports its own peak RSS).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail, ensure};
+use npy_format::{DType, FrameSink, FrameSource, Header};
+use npz_stream::{Compression, NpzReader, NpzWriter};
+
+use super::{BenchCtx, Measurement, time};
+use crate::util;
+
+/// Samples per frame: one detector read-out of 1024 channels.
+const FRAME: usize = 1024;
+
+/// The `npz` group.
+pub fn run(ctx: &BenchCtx) -> Result<()> {
+    util::run(util::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "npz-stream",
+        "--bin",
+        "npz",
+    ]))?;
+    let npz_bin = util::target_dir().join("release").join("npz");
+    let dir = ctx.scratch_dir();
+    let frames = (256 << 20) / (FRAME * 2);
+    let data = random_walk(frames * FRAME, 0x5eed);
+    let shape = [frames as u64, FRAME as u64];
+    let npy_path = dir.join("adc.npy");
+    npy_format::write_file(&npy_path, &data, &shape)?;
+    let ours = dir.join("ours.npz");
+    let numpy = dir.join("numpy.npz");
+    let python = ctx.python()?;
+
+    // Compression: ours in-process, numpy's savez_compressed in its process (timeit, no start-up).
+    let setup = format!(
+        "import numpy as np; a = np.load({:?}); out = {:?}",
+        path_str(&npy_path)?,
+        path_str(&numpy)?
+    );
+    let compress = ctx.compare(
+        "compress 256 MiB int16 random walk, level 6",
+        "at least 4x numpy savez_compressed, file at most 3% larger",
+        || {
+            let elapsed = time(|| {
+                let mut npz = NpzWriter::options()
+                    .compression(Compression::Deflate { level: 6 })
+                    .create(&ours)?;
+                npz.add_array("adc", &data, &shape)?;
+                npz.finish()?;
+                Ok(())
+            })?;
+            Ok(Measurement::bytes(elapsed, (data.len() * 2) as u64))
+        },
+        "numpy savez_compressed",
+        || ctx.python_timeit(&setup, "np.savez_compressed(out, adc=a)"),
+    )?;
+    let (our_size, numpy_size) = (
+        std::fs::metadata(&ours)?.len(),
+        std::fs::metadata(&numpy)?.len(),
+    );
+    println!(
+        "    compressed sizes: ours {our_size} bytes, numpy {numpy_size} bytes ({:+.2}%); ratio of speed {:.2}x",
+        (our_size as f64 / numpy_size as f64 - 1.0) * 100.0,
+        compress.ratio.unwrap_or(f64::NAN)
+    );
+    ctx.annotate(
+        "size_vs_numpy_percent",
+        (our_size as f64 / numpy_size as f64 - 1.0) * 100.0,
+    );
+
+    // The last 8 frames: `npz rows` on our seekable archive against np.load(...)['adc'][-8:] on
+    // numpy's own archive; both whole processes, output discarded.
+    let start = (frames - 8).to_string();
+    let numpy_code = format!(
+        "import numpy as np; b = np.load({:?})['adc'][-8:].tobytes()",
+        path_str(&numpy)?
+    );
+    let expected = npy_format::as_bytes(&data[(frames - 8) * FRAME..]).to_vec();
+    let check = Command::new(&npz_bin)
+        .arg("rows")
+        .arg(&ours)
+        .args(["adc", &start])
+        .output()?;
+    ensure!(
+        check.status.success() && check.stdout == expected,
+        "npz rows gave wrong bytes"
+    );
+    ctx.compare(
+        "last 8 frames of the compressed member (process vs process)",
+        "at least 200x np.load(f)['adc'][-8:] on numpy's savez_compressed file",
+        || {
+            time(|| {
+                run_quiet(
+                    Command::new(&npz_bin)
+                        .arg("rows")
+                        .arg(&ours)
+                        .args(["adc", &start]),
+                )
+            })
+        },
+        "numpy np.load(f)['adc'][-8:]",
+        || time(|| run_quiet(Command::new(python).args(["-c", &numpy_code]))),
+    )?;
+
+    // Memory: a 4 GiB member streamed in and read back, in a child that reports its peak RSS.
+    let gib = if ctx.quick { 1 } else { 4 };
+    let big = dir.join("big.npz");
+    let exe = std::env::current_exe()?;
+    let mut peak_kib = 0;
+    ctx.measure(
+        &format!("stream a {gib} GiB compressed member in, read 64 random 8-frame ranges back"),
+        "under 64 MiB resident",
+        || {
+            let elapsed = time(|| {
+                let out = Command::new(&exe)
+                    .args([
+                        "bench-child",
+                        "npz-memory",
+                        path_str(&big)?,
+                        &gib.to_string(),
+                    ])
+                    .stderr(Stdio::inherit())
+                    .output()?;
+                ensure!(out.status.success(), "bench-child npz-memory failed");
+                let text = String::from_utf8_lossy(&out.stdout);
+                peak_kib = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("PEAK_RSS_KIB "))
+                    .context("the child printed no peak RSS")?
+                    .trim()
+                    .parse()?;
+                Ok(())
+            })?;
+            Ok(Measurement::bytes(elapsed, (gib as u64) << 30))
+        },
+    )?;
+    println!(
+        "    peak resident memory of that process: {:.1} MiB",
+        peak_kib as f64 / 1024.0
+    );
+    ctx.annotate("peak_rss_mib", peak_kib as f64 / 1024.0);
+    Ok(())
+}
+
+/// `xtask bench-child npz-memory OUT GIB`: streams GIB GiB of random-walk frames into a compressed
+/// member, reads 64 random 8-frame ranges back, checks them, and prints its peak RSS.
+pub fn memory_child(args: &[String]) -> Result<()> {
+    let [out, gib] = args else {
+        bail!("usage: npz-memory OUT GIB")
+    };
+    let frames = (gib.parse::<usize>()? << 30) / (FRAME * 2);
+    let chunk_frames = 512;
+    let header = Header::new(DType::parse("<i2")?, false, vec![0, FRAME as u64]);
+    let mut npz = NpzWriter::options()
+        .compression(Compression::Deflate { level: 6 })
+        .create(out)?;
+    {
+        let mut member = npz.begin_member("adc", &header)?;
+        let mut written = 0;
+        while written < frames {
+            let n = chunk_frames.min(frames - written);
+            member.append(&random_walk_at(written * FRAME, n * FRAME))?;
+            written += n;
+        }
+        member.finish()?;
+    }
+    npz.finish()?;
+    let reader = NpzReader::open(out)?;
+    let mut member = reader.member("adc")?;
+    ensure!(member.frame_count() == frames as u64, "frame count");
+    let mut state = 0x1234_5678u64;
+    for _ in 0..64 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let start = (state >> 33) as usize % (frames - 8);
+        let bytes = member.read_frames(start as u64, start as u64 + 8)?;
+        ensure!(
+            bytes == npy_format::as_bytes(&random_walk_at(start * FRAME, 8 * FRAME)),
+            "frames {start}..+8 differ"
+        );
+    }
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .to_owned();
+    println!("PEAK_RSS_KIB {peak}");
+    Ok(())
+}
+
+/// A random walk of `len` samples with steps in [-3, 3] (detector-like, compressible).
+fn random_walk(len: usize, seed: u64) -> Vec<i16> {
+    let mut state = seed;
+    let mut level = 0i16;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            level = level.wrapping_add(((state >> 33) % 7) as i16 - 3);
+            level
+        })
+        .collect()
+}
+
+/// Samples `[start, start + len)` of a walk that is reproducible at any offset: each block of
+/// 1024 samples restarts from a level and seed derived from its index.
+fn random_walk_at(start: usize, len: usize) -> Vec<i16> {
+    debug_assert!(start % FRAME == 0 && len % FRAME == 0);
+    let mut out = Vec::with_capacity(len);
+    for frame in (start / FRAME)..((start + len) / FRAME) {
+        let mut walk = random_walk(FRAME, frame as u64 ^ 0x9e37_79b9_7f4a_7c15);
+        let base = (frame as i16).wrapping_mul(7);
+        walk.iter_mut().for_each(|v| *v = v.wrapping_add(base));
+        out.extend_from_slice(&walk);
+    }
+    out
+}
+
+fn run_quiet(command: &mut Command) -> Result<()> {
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    ensure!(status.success(), "{} failed", util::describe(command));
+    Ok(())
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().context("bench paths are UTF-8")
+}
