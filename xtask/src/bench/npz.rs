@@ -220,7 +220,7 @@ fn random_walk(len: usize, seed: u64) -> Vec<i16> {
 /// Samples `[start, start + len)` of a walk that is reproducible at any offset: each block of
 /// 1024 samples restarts from a level and seed derived from its index.
 fn random_walk_at(start: usize, len: usize) -> Vec<i16> {
-    debug_assert!(start % FRAME == 0 && len % FRAME == 0);
+    debug_assert!(start.is_multiple_of(FRAME) && len.is_multiple_of(FRAME));
     let mut out = Vec::with_capacity(len);
     for frame in (start / FRAME)..((start + len) / FRAME) {
         let mut walk = random_walk(FRAME, frame as u64 ^ 0x9e37_79b9_7f4a_7c15);
