@@ -1,19 +1,116 @@
 //! # filepack
 //!
-//! A directory tree of millions of files in one file: O(1) open, O(1) lookup through an on-disk hash index, memory-mapped and shared lock-free by any number of reader threads and processes.
+//! A directory tree of millions of files in one file: O(1) open, O(1) lookup through an on-disk
+//! hash index, memory-mapped and shared lock-free by any number of reader threads and processes.
 //!
-//! **Status: skeleton.** This crate compiles and reserves its place in the workspace; its
-//! capabilities arrive with issue 5 of the project tracker. Until then it exports nothing
-//! but the NPY vocabulary it builds on, re-exported from [`npy_format`].
+//! ## Quick start
 //!
 //! ```
-//! // Everything the crate will speak is already available through npy-format:
-//! let header = filepack::npy_format::Header::new(
-//!     filepack::npy_format::DType::parse("<f8").unwrap(),
-//!     false,
-//!     vec![0, 4],
-//! );
-//! assert_eq!(header.frame_count(), 0);
+//! use filepack::{Pack, PackBuilder};
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let src = dir.path().join("dataset");
+//! # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+//! # std::fs::create_dir_all(src.join("empty")).unwrap();
+//! # std::fs::write(src.join("train/cats/0001.jpg"), b"\xff\xd8jpeg").unwrap();
+//! # std::fs::write(src.join("labels.csv"), "file,label\n0001.jpg,cat\n").unwrap();
+//! let out = dir.path().join("dataset.fpack");
+//!
+//! // Pack a directory tree (all cores; hidden files, empty files and dirs kept).
+//! let summary = PackBuilder::new().pack_dir(&src, &out).unwrap();
+//! assert_eq!(summary.files, 2);
+//!
+//! // Open it: reads 128 bytes and maps the file, whatever the number of entries.
+//! let pack = Pack::open(&out).unwrap();
+//!
+//! // Zero-copy bytes, a Read + Seek + BufRead reader, or a String.
+//! assert_eq!(pack.bytes("train/cats/0001.jpg").unwrap(), b"\xff\xd8jpeg");
+//! let mut reader = pack.open_file("./labels.csv").unwrap();
+//! let text = std::io::read_to_string(&mut reader).unwrap();
+//! assert!(text.starts_with("file,label"));
+//!
+//! // Directory queries, like std::fs.
+//! assert_eq!(pack.listdir("").unwrap(), ["empty", "labels.csv", "train"]);
+//! assert!(pack.is_dir("train//cats/") && pack.exists("empty"));
+//! let walked: Vec<_> = pack.walk("train").unwrap().map(|e| e.unwrap().path()).collect();
+//! assert_eq!(walked, ["train", "train/cats", "train/cats/0001.jpg"]);
+//!
+//! // Share it between threads without a lock.
+//! std::thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| assert_eq!(pack.bytes("train/cats/0001.jpg").unwrap().len(), 6));
+//!     }
+//! });
 //! ```
+//!
+//! The `filepack` binary (feature `cli`, on by default) does the same from a shell:
+//! `filepack pack DIR -o OUT.fpack`, `filepack ls`, `cat`, `extract`, `verify`, `info`.
+//!
+//! ## Map of the crate
+//!
+//! - [`PackBuilder`]: pack a directory tree ([`PackBuilder::pack_dir`]) on all cores, with
+//!   filters (extensions, globs, hidden files) and symlink handling, or `(path, reader)` pairs
+//!   ([`PackBuilder::pack_readers`]).
+//! - [`PackWriter`]: add entries one at a time to any `Write + Seek`.
+//! - [`Pack`]: open ([`Pack::open`], [`OpenOptions`]) and read: [`Pack::bytes`],
+//!   [`Pack::open_file`] ([`FileReader`]), [`Pack::read_to_string`], [`Pack::metadata`],
+//!   [`Pack::listdir`], [`Pack::read_dir`], [`Pack::walk`], [`Pack::entries`],
+//!   [`Pack::verify`], [`Pack::extract`].
+//! - [`PackedNpy`] ([`Pack::npy`]): an `.npy` inside a pack as an [`npy_format::FrameSource`] and
+//!   a zero-copy [`npy_format::TypedView`].
+//! - [`format`](mod@format): the byte layout, specified precisely enough to write a reader in another
+//!   language.
+//! - Errors: [`Error`] (reading), [`BuildError`] (packing), [`ExtractError`] (extracting).
+//!
+//! ## Paths
+//!
+//! Paths are UTF-8, relative to the packed root, `/`-separated. Queries are normalized:
+//! `./a/b`, `a//b`, `/a/b` and `a/b/` all find `a/b`, and `""` (or `/`, `.`) is the root. A `..`
+//! that would leave the root is an error. Symlinks inside the pack are followed by the reading
+//! methods (`bytes`, `metadata`, `is_file`...) as long as they stay inside the pack; `entry`,
+//! `symlink_metadata` and `read_link` do not follow the last component.
+//!
+//! ## Guarantees
+//!
+//! - **O(1) open**: [`Pack::open`] reads the 128-byte header and the root's record and maps the
+//!   file. Nothing is parsed per entry.
+//! - **O(1) lookup**: a path is hashed (XXH3-64) and found in at most `index_max_probe + 1`
+//!   consecutive slots of an on-disk Robin Hood hash table (the bound is in the header, a few
+//!   slots in practice).
+//! - **Never a panic or a read outside the file on a corrupt pack**: every offset and length is
+//!   checked (with overflow checks) against the file and its regions when it is used; problems
+//!   are [`Error::Corrupt`] naming the offset.
+//! - **Integrity**: XXH3-64 of every file and of the tables; [`Pack::verify`] checks them all,
+//!   [`OpenOptions::verify_reads`] on every read.
+//! - **Crash safety**: packs are written to a temporary file, header last, then renamed into place.
+//! - **Safe extraction**: see [`Pack::extract_with`].
+//!
+//! ## Compared with FilePacker
+//!
+//! FilePacker (the Python tool this crate replaces) parses its whole header at open, serializes
+//! every read through one global lock, stores names in fixed 128-character slots that break on
+//! non-ASCII names, needs the packing machine's base path in every query, drops empty
+//! directories and has no checksums. Here open and lookup cost the same for 1k or 1M entries,
+//! readers share one map with no lock, names are any UTF-8, and queries are relative paths.
 
 pub use npy_format;
+
+mod build;
+mod error;
+mod extract;
+pub mod format;
+mod glob;
+mod npy;
+mod path;
+mod read;
+mod write;
+
+pub use build::{PackBuilder, Phase, Progress};
+pub use error::{BuildError, Error, ExtractError};
+pub use extract::{ExtractOptions, ExtractSummary};
+pub use format::PackHeader;
+pub use npy::PackedNpy;
+pub use path::normalize_path;
+pub use read::{
+    Entries, Entry, FileReader, Kind, Metadata, OpenOptions, Pack, ReadDir, VerifySummary, Walk,
+};
+pub use write::{EntryMeta, PackSummary, PackWriter};

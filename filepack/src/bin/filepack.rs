@@ -1,0 +1,530 @@
+//! The `filepack` command: pack a directory tree into one file, list, read, extract, verify.
+//!
+//! ```text
+//! filepack pack DIR -o OUT.fpack        (or -i DIR -o OUT.fpack)
+//! filepack ls PACK [DIR] [-R] [--directories-only] [--json] [-l]
+//! filepack cat PACK PATH...
+//! filepack extract PACK -o DIR [PATH...]
+//! filepack verify PACK
+//! filepack info PACK [--json]
+//! ```
+//!
+//! Errors are one line on stderr (`filepack: error: ...`) and exit status 1; usage errors exit
+//! with status 2.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use filepack::{
+    Entry, ExtractOptions, Kind, OpenOptions, Pack, PackBuilder, PackSummary, Phase, Progress,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "filepack",
+    version,
+    about = "Pack a directory tree of millions of files into one file with O(1) open and lookup",
+    long_about = None,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Pack a directory tree into one file.
+    Pack(PackArgs),
+    /// List the entries of a directory in a pack (paths relative to the pack's root).
+    Ls(LsArgs),
+    /// Write the contents of files in a pack to stdout, concatenated.
+    Cat {
+        /// The pack.
+        pack: PathBuf,
+        /// Paths inside the pack.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Extract a pack (or some of its entries) into a directory.
+    Extract(ExtractArgs),
+    /// Check every checksum and table of a pack.
+    Verify {
+        /// The pack.
+        pack: PathBuf,
+    },
+    /// Show a pack's header and counts.
+    Info {
+        /// The pack.
+        pack: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PackArgs {
+    /// The directory to pack.
+    #[arg(required_unless_present = "input", conflicts_with = "input")]
+    dir: Option<PathBuf>,
+    /// The directory to pack (as FilePacker's `-i`).
+    #[arg(short, long, value_name = "DIR")]
+    input: Option<PathBuf>,
+    /// The pack to write.
+    #[arg(short, long, value_name = "OUT", visible_alias = "output-file")]
+    output: PathBuf,
+    /// Pack only files with these extensions (comma-separated or repeated; no dot needed).
+    #[arg(
+        long,
+        value_name = "EXT",
+        value_delimiter = ',',
+        visible_alias = "permitted-exts"
+    )]
+    include_ext: Vec<String>,
+    /// Skip files with these extensions.
+    #[arg(
+        long,
+        value_name = "EXT",
+        value_delimiter = ',',
+        visible_alias = "excluded-exts"
+    )]
+    exclude_ext: Vec<String>,
+    /// Pack only files matching a glob (a name pattern like '*.png', or a path pattern with a
+    /// '/' like 'train/**/*.png'). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip files and directories matching a glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Skip hidden files and directories (names starting with '.'); they are packed by default.
+    #[arg(long)]
+    skip_hidden: bool,
+    /// Pack what symlinks point to instead of the links.
+    #[arg(long)]
+    follow_links: bool,
+    /// Alignment of file contents: a power of two from 1 to 4096.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    align: u64,
+    /// Reader threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Replace OUT if it exists.
+    #[arg(short, long)]
+    force: bool,
+    /// fsync the pack before renaming it into place.
+    #[arg(long)]
+    sync: bool,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct LsArgs {
+    /// The pack.
+    pack: PathBuf,
+    /// The directory to list (default: the root).
+    #[arg(default_value = "")]
+    dir: String,
+    /// List the whole subtree.
+    #[arg(short = 'R', long)]
+    recursive: bool,
+    /// Only directories.
+    #[arg(long)]
+    directories_only: bool,
+    /// One JSON array of {"path", "type", "size"}.
+    #[arg(long)]
+    json: bool,
+    /// Long format: type, size, path.
+    #[arg(short, long)]
+    long: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExtractArgs {
+    /// The pack.
+    pack: PathBuf,
+    /// The directory to extract into (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Entries to extract (with their subtrees); everything if none.
+    paths: Vec<String>,
+    /// Replace existing files.
+    #[arg(long)]
+    overwrite: bool,
+    /// Skip symlinks whose target could lead outside DIR instead of failing.
+    #[arg(long)]
+    skip_unsafe_links: bool,
+    /// No summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// A command's failure: one line for stderr, or a closed stdout (a quiet exit).
+enum Failure {
+    Message(String),
+    BrokenPipe,
+}
+
+type CliResult<T> = Result<T, Failure>;
+
+fn fail(message: impl std::fmt::Display) -> Failure {
+    Failure::Message(message.to_string())
+}
+
+fn in_pack(pack: &Path) -> impl Fn(filepack::Error) -> Failure + '_ {
+    move |e| fail(format!("{}: {e}", pack.display()))
+}
+
+fn out_err(e: io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Failure::BrokenPipe
+    } else {
+        fail(format!("writing to stdout: {e}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pack(args) => pack(args),
+        Command::Ls(args) => ls(args),
+        Command::Cat { pack, paths } => cat(&pack, &paths),
+        Command::Extract(args) => extract(args),
+        Command::Verify { pack } => verify(&pack),
+        Command::Info { pack, json } => info(&pack, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Message(m)) => {
+            let line = m.replace(['\n', '\r'], " ");
+            let _ = writeln!(io::stderr(), "filepack: error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(path: &Path) -> CliResult<Pack> {
+    Pack::open(path).map_err(|e| match e {
+        filepack::Error::Io { .. } => fail(e),
+        e => fail(format!("{}: {e}", path.display())),
+    })
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn rate(count: f64, elapsed: Duration) -> f64 {
+    count / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning: {pos} entries found")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn on_progress(bar: &indicatif::ProgressBar, p: &Progress) {
+    match p.phase {
+        Phase::Scanning => bar.set_position(p.entries_done),
+        Phase::Packing => {
+            if bar.length() != Some(p.entries_total) {
+                bar.set_length(p.entries_total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} entries, {msg} [{elapsed_precise}, eta {eta}]",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+            }
+            bar.set_position(p.entries_done);
+            bar.set_message(human_bytes(p.bytes_done));
+        }
+        Phase::Indexing => bar.set_message("writing the index"),
+        _ => bar.finish_and_clear(),
+    }
+}
+
+fn pack(args: PackArgs) -> CliResult<ExitCode> {
+    let Some(src) = args.dir.or(args.input) else {
+        return Err(fail("no directory to pack (give DIR or -i DIR)"));
+    };
+    let out = args.output;
+    if out.exists() && !args.force {
+        return Err(fail(format!(
+            "{}: already exists (use -f/--force to replace it)",
+            out.display()
+        )));
+    }
+    let mut builder = PackBuilder::new()
+        .alignment(args.align)
+        .map_err(fail)?
+        .skip_hidden(args.skip_hidden)
+        .follow_links(args.follow_links)
+        .include_ext(&args.include_ext)
+        .exclude_ext(&args.exclude_ext)
+        .threads(args.threads)
+        .sync(args.sync);
+    for g in &args.include {
+        builder = builder.include_glob(g).map_err(fail)?;
+    }
+    for g in &args.exclude {
+        builder = builder.exclude_glob(g).map_err(fail)?;
+    }
+    let bar = (!args.quiet && io::stderr().is_terminal()).then(progress_bar);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        builder = builder.progress(move |p| on_progress(&bar, p));
+    }
+    let start = Instant::now();
+    let result = builder.pack_dir(&src, &out);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let s: PackSummary = result.map_err(fail)?;
+    let elapsed = start.elapsed();
+    if !args.quiet {
+        let mut stdout = io::stdout().lock();
+        writeln!(
+            stdout,
+            "packed {} entries ({} files, {} directories, {} symlinks{}), {} of data, into {} ({}) in {:.2} s: {:.0} files/s, {}/s",
+            s.entries,
+            s.files,
+            s.dirs,
+            s.symlinks,
+            if s.skipped_special > 0 {
+                format!(", {} special files skipped", s.skipped_special)
+            } else {
+                String::new()
+            },
+            human_bytes(s.bytes),
+            out.display(),
+            human_bytes(s.pack_len),
+            elapsed.as_secs_f64(),
+            rate(s.files as f64, elapsed),
+            human_bytes(rate(s.bytes as f64, elapsed) as u64),
+        )
+        .map_err(out_err)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+fn ls(args: LsArgs) -> CliResult<ExitCode> {
+    let pack = open(&args.pack)?;
+    let err = in_pack(&args.pack);
+    let start = pack.resolved_entry(&args.dir).map_err(&err)?;
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut first = true;
+    if args.json {
+        out.write_all(b"[").map_err(out_err)?;
+    }
+    let mut print = |e: &Entry<'_>, out: &mut BufWriter<io::StdoutLock<'_>>| -> CliResult<()> {
+        if args.directories_only && !e.is_dir() {
+            return Ok(());
+        }
+        if args.json {
+            write!(
+                out,
+                "{}\n{{\"path\": {}, \"type\": \"{}\", \"size\": {}}}",
+                if first { "" } else { "," },
+                json_string(e.path()),
+                e.kind().as_str(),
+                e.len()
+            )
+            .map_err(out_err)?;
+            first = false;
+            return Ok(());
+        }
+        if args.long {
+            write!(out, "{:<7} {:>12} ", e.kind().as_str(), e.len()).map_err(out_err)?;
+        }
+        match e.kind() {
+            Kind::Dir => writeln!(out, "{}/", e.path()),
+            Kind::File => writeln!(out, "{}", e.path()),
+            Kind::Symlink => writeln!(
+                out,
+                "{} -> {}",
+                e.path(),
+                e.link_target().unwrap_or_default()
+            ),
+        }
+        .map_err(out_err)
+    };
+    if !start.is_dir() {
+        print(&start, &mut out)?;
+    } else if args.recursive {
+        for e in pack.walk(start.path()).map_err(&err)?.skip(1) {
+            print(&e.map_err(&err)?, &mut out)?;
+        }
+    } else {
+        for e in start.children().map_err(&err)? {
+            print(&e.map_err(&err)?, &mut out)?;
+        }
+    }
+    if args.json {
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })
+            .map_err(out_err)?;
+    }
+    out.flush().map_err(out_err)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cat(pack_path: &Path, paths: &[String]) -> CliResult<ExitCode> {
+    let pack = open(pack_path)?;
+    let mut out = io::stdout().lock();
+    let mut code = ExitCode::SUCCESS;
+    for p in paths {
+        match pack.bytes(p) {
+            Ok(bytes) => out.write_all(bytes).map_err(out_err)?,
+            Err(e) => {
+                out.flush().map_err(out_err)?;
+                let _ = writeln!(
+                    io::stderr(),
+                    "filepack: error: {}: {}",
+                    pack_path.display(),
+                    e.to_string().replace('\n', " ")
+                );
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    out.flush().map_err(out_err)?;
+    Ok(code)
+}
+
+fn extract(args: ExtractArgs) -> CliResult<ExitCode> {
+    let pack = open(&args.pack)?;
+    let options = ExtractOptions::new()
+        .paths(args.paths.iter().cloned())
+        .overwrite(args.overwrite)
+        .skip_unsafe_links(args.skip_unsafe_links);
+    let start = Instant::now();
+    let s = pack
+        .extract_with(&args.output, &options)
+        .map_err(|e| match e {
+            filepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
+            e => fail(e),
+        })?;
+    if !args.quiet {
+        writeln!(
+            io::stdout(),
+            "extracted {} files, {} directories, {} symlinks ({}) into {} in {:.2} s{}",
+            s.files,
+            s.dirs,
+            s.symlinks,
+            human_bytes(s.bytes),
+            args.output.display(),
+            start.elapsed().as_secs_f64(),
+            if s.skipped_links > 0 {
+                format!("; skipped {} unsafe symlinks", s.skipped_links)
+            } else {
+                String::new()
+            }
+        )
+        .map_err(out_err)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(path: &Path) -> CliResult<ExitCode> {
+    let start = Instant::now();
+    let pack = open(path)?;
+    let s = pack.verify().map_err(in_pack(path))?;
+    writeln!(
+        io::stdout(),
+        "{}: ok: {} entries ({} files, {} directories, {} symlinks), {} checked in {:.2} s",
+        path.display(),
+        s.entries,
+        s.files,
+        s.dirs,
+        s.symlinks,
+        human_bytes(s.bytes),
+        start.elapsed().as_secs_f64()
+    )
+    .map_err(out_err)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn info(path: &Path, json: bool) -> CliResult<ExitCode> {
+    let pack = OpenOptions::new().open(path).map_err(|e| match e {
+        filepack::Error::Io { .. } => fail(e),
+        e => fail(format!("{}: {e}", path.display())),
+    })?;
+    let h = *pack.header();
+    let (mut files, mut dirs, mut links, mut bytes) = (0u64, 0u64, 0u64, 0u64);
+    for e in pack.entries() {
+        let e = e.map_err(in_pack(path))?;
+        match e.kind() {
+            Kind::File => {
+                files += 1;
+                bytes += e.len();
+            }
+            Kind::Dir => dirs += 1,
+            Kind::Symlink => links += 1,
+        }
+    }
+    let fields: Vec<(&str, serde_json::Value)> = vec![
+        ("path", path.display().to_string().into()),
+        ("version", format!("{}.{}", h.version.0, h.version.1).into()),
+        ("file_len", h.file_len.into()),
+        ("alignment", h.alignment.into()),
+        ("entries", h.entry_count.into()),
+        ("files", files.into()),
+        ("dirs", dirs.into()),
+        ("symlinks", links.into()),
+        ("content_bytes", bytes.into()),
+        ("data_offset", h.data_offset.into()),
+        ("data_len", h.data_len.into()),
+        ("entries_offset", h.entries_offset.into()),
+        ("strings_offset", h.strings_offset.into()),
+        ("strings_len", h.strings_len.into()),
+        ("dirs_offset", h.dirs_offset.into()),
+        ("dirs_len", h.dirs_len.into()),
+        ("index_offset", h.index_offset.into()),
+        ("index_slots", h.index_slots().into()),
+        ("index_max_probe", h.index_max_probe.into()),
+        (
+            "tables_checksum",
+            format!("{:016x}", h.tables_checksum).into(),
+        ),
+    ];
+    let mut out = io::stdout().lock();
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        writeln!(out, "{}", serde_json::Value::Object(map)).map_err(out_err)?;
+    } else {
+        for (k, v) in fields {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            writeln!(out, "{k:<16} {v}").map_err(out_err)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

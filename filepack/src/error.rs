@@ -1,0 +1,321 @@
+//! Error types: [`Error`] for opening and reading packs, [`BuildError`] for writing them,
+//! [`ExtractError`] for extracting them.
+
+use std::io;
+use std::path::PathBuf;
+
+use npy_format::{FrameRangeError, HeaderError, ViewError};
+
+use crate::read::Kind;
+
+/// Why opening, reading or verifying a pack failed.
+///
+/// Errors about the pack's structure say which byte offset of the pack is wrong; errors about a
+/// path name the path as it was asked for. None of them names the pack file itself except
+/// [`Error::Io`]: the caller knows which pack it opened.
+///
+/// ```
+/// use filepack::{Error, Pack};
+/// let err = Pack::from_vec(b"not a pack".to_vec()).unwrap_err();
+/// assert!(matches!(err, Error::NotAPack { .. }));
+/// assert!(err.to_string().starts_with("not a filepack"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error on the named file.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The file is not a pack at all (too short, wrong magic, unknown version or flags).
+    #[error("not a filepack: {reason}")]
+    NotAPack {
+        /// What was found.
+        reason: String,
+    },
+    /// The pack's header or tables are inconsistent (truncation, corruption).
+    #[error("corrupt pack at offset {offset}: {reason}")]
+    Corrupt {
+        /// Byte offset in the pack of the field or record found wrong.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checksum did not match: the named entry (or the tables) was changed after packing.
+    #[error("checksum mismatch in {what}: stored {expected:016x}, computed {actual:016x}")]
+    Checksum {
+        /// The entry's path (`"tables"` for the table checksum).
+        what: String,
+        /// The stored checksum.
+        expected: u64,
+        /// The checksum of the bytes found.
+        actual: u64,
+    },
+    /// No entry has this path.
+    #[error("{path:?}: no such file or directory in the pack")]
+    NotFound {
+        /// The path as asked.
+        path: String,
+    },
+    /// The path names a directory or symlink where a file was needed.
+    #[error("{path:?}: is a {kind}, not a file")]
+    NotAFile {
+        /// The path as asked.
+        path: String,
+        /// What it is.
+        kind: Kind,
+    },
+    /// The path (or one of its parents) names a file or symlink where a directory was needed.
+    #[error("{path:?}: is a {kind}, not a directory")]
+    NotADir {
+        /// The path as asked.
+        path: String,
+        /// What it is.
+        kind: Kind,
+    },
+    /// The path names something that is not a symlink where a symlink was needed.
+    #[error("{path:?}: is a {kind}, not a symlink")]
+    NotASymlink {
+        /// The path as asked.
+        path: String,
+        /// What it is.
+        kind: Kind,
+    },
+    /// The path cannot name an entry (a `..` leaving the root, a NUL byte).
+    #[error("{path:?}: invalid path: {reason}")]
+    InvalidPath {
+        /// The path as asked.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Following symlinks inside the pack led outside it (an absolute target, or `..` past the
+    /// root).
+    #[error("{path:?}: symlink target {target:?} leads outside the pack")]
+    SymlinkEscapes {
+        /// The symlink's path.
+        path: String,
+        /// Its target.
+        target: String,
+    },
+    /// More than 40 symlinks were followed resolving the path.
+    #[error("{path:?}: too many levels of symbolic links")]
+    SymlinkLoop {
+        /// The path as asked.
+        path: String,
+    },
+    /// The file's contents are not UTF-8 (from [`Pack::read_to_string`](crate::Pack::read_to_string)).
+    #[error("{path:?}: contents are not valid UTF-8 (at byte {valid_up_to})")]
+    NotUtf8 {
+        /// The path as asked.
+        path: String,
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+    /// The entry is not a valid `.npy` file.
+    #[error("{path:?}: {source}")]
+    Npy {
+        /// The path as asked.
+        path: String,
+        /// What npy-format found wrong.
+        source: HeaderError,
+    },
+    /// The `.npy` entry is shorter than its header says.
+    #[error(
+        "{path:?}: the .npy data needs {expected} bytes after its header, the entry holds {available}"
+    )]
+    NpyTruncated {
+        /// The path as asked.
+        path: String,
+        /// Bytes of data the header describes.
+        expected: u64,
+        /// Bytes present.
+        available: u64,
+    },
+    /// The `.npy` data cannot be viewed as the requested type.
+    #[error("{path:?}: {source}")]
+    View {
+        /// The path as asked.
+        path: String,
+        /// Why.
+        source: ViewError,
+    },
+    /// Frames out of range for a [`PackedNpy`](crate::PackedNpy) frame source.
+    #[error(transparent)]
+    Frames(#[from] FrameRangeError),
+}
+
+impl Error {
+    pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Error {
+        Error::Corrupt {
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn not_found(path: &str) -> Error {
+        Error::NotFound {
+            path: path.to_owned(),
+        }
+    }
+}
+
+/// Why packing failed. Every variant names the offending path.
+///
+/// ```
+/// use filepack::{BuildError, PackBuilder};
+/// let err = PackBuilder::new().alignment(3).unwrap_err();
+/// assert!(matches!(err, BuildError::Alignment { value: 3 }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An I/O error reading a source or writing the pack.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A file or directory name is not UTF-8; packs store UTF-8 names only.
+    #[error("{}: file name is not valid UTF-8 (rename it or exclude it)", .path.display())]
+    NonUtf8Name {
+        /// The path, lossily printed.
+        path: PathBuf,
+    },
+    /// A symlink's target is not UTF-8.
+    #[error("{}: symlink target is not valid UTF-8", .path.display())]
+    NonUtf8LinkTarget {
+        /// The symlink.
+        path: PathBuf,
+    },
+    /// A path given to [`PackWriter`](crate::PackWriter) cannot be stored.
+    #[error("{path:?}: invalid path in a pack: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The same path was added twice.
+    #[error("{path:?}: added twice")]
+    Duplicate {
+        /// The path.
+        path: String,
+    },
+    /// A path was added below something that is not a directory.
+    #[error("{path:?}: is a {kind}, but other entries were added below it")]
+    NotADir {
+        /// The path of the file or symlink.
+        path: String,
+        /// What it is.
+        kind: Kind,
+    },
+    /// Following symlinks led back into a directory being packed.
+    #[error("{}: symlink loop (the link leads to one of its own parent directories)", .path.display())]
+    SymlinkLoop {
+        /// The link that closes the loop.
+        path: PathBuf,
+    },
+    /// A glob pattern does not parse.
+    #[error("invalid glob {pattern:?}: {reason}")]
+    Glob {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The alignment is not a power of two between 1 and 4096.
+    #[error("alignment {value} is not a power of two between 1 and 4096")]
+    Alignment {
+        /// The value given.
+        value: u64,
+    },
+    /// More entries than the format holds (2^32 - 2).
+    #[error("too many entries: {count} (a pack holds at most 4294967294)")]
+    TooManyEntries {
+        /// How many were added.
+        count: u64,
+    },
+    /// The source directory is not a directory.
+    #[error("{}: not a directory", .path.display())]
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> BuildError {
+        BuildError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Why extracting failed.
+///
+/// ```
+/// use filepack::{ExtractError, PackWriter, Pack, EntryMeta};
+/// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+/// w.add_symlink("evil", "/etc/passwd", EntryMeta::symlink()).unwrap();
+/// let (cursor, _) = w.finish().unwrap();
+/// let pack = Pack::from_vec(cursor.into_inner()).unwrap();
+/// let dir = tempfile::tempdir().unwrap();
+/// let err = pack.extract(dir.path()).unwrap_err();
+/// assert!(matches!(err, ExtractError::UnsafeLink { .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// Reading the pack failed.
+    #[error(transparent)]
+    Pack(#[from] Error),
+    /// Creating or writing a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The destination already has something at this path and overwriting was not asked for.
+    #[error("{}: already exists (pass overwrite to replace it)", .path.display())]
+    Exists {
+        /// The path on disk.
+        path: PathBuf,
+    },
+    /// Creating the entry would write through a symlink or a non-directory on disk.
+    #[error("{}: refusing to extract through {reason}", .path.display())]
+    Unsafe {
+        /// The path on disk.
+        path: PathBuf,
+        /// What is in the way.
+        reason: &'static str,
+    },
+    /// A symlink whose target could lead outside the destination.
+    #[error("{path:?}: refusing to create a symlink to {target:?}: {reason}")]
+    UnsafeLink {
+        /// The symlink's path in the pack.
+        path: String,
+        /// Its target.
+        target: String,
+        /// Why it could escape.
+        reason: &'static str,
+    },
+}
+
+impl ExtractError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> ExtractError {
+        ExtractError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

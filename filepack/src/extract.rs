@@ -1,0 +1,482 @@
+//! Extracting packs to disk, never outside the destination.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::ExtractError;
+use crate::path::{self, check_contained_link};
+use crate::read::{Entry, Pack};
+
+/// Options for [`Pack::extract_with`].
+///
+/// ```
+/// use filepack::ExtractOptions;
+/// let options = ExtractOptions::new().paths(["images"]).overwrite(true).skip_unsafe_links(true);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExtractOptions {
+    paths: Vec<String>,
+    overwrite: bool,
+    skip_unsafe_links: bool,
+    permissions: bool,
+    mtimes: bool,
+    verify: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions::new()
+    }
+}
+
+impl ExtractOptions {
+    /// The defaults: everything; refuse to overwrite; refuse unsafe links; restore permissions
+    /// and modification times; verify each file's checksum as it is written.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new();
+    /// # let _ = options;
+    /// ```
+    pub fn new() -> ExtractOptions {
+        ExtractOptions {
+            paths: Vec::new(),
+            overwrite: false,
+            skip_unsafe_links: false,
+            permissions: true,
+            mtimes: true,
+            verify: true,
+        }
+    }
+
+    /// Extract only these entries (each with its subtree, if a directory), at their paths
+    /// under the destination; their parent directories are created. Adds to earlier calls.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().paths(["a/b", "c.txt"]);
+    /// # let _ = options;
+    /// ```
+    pub fn paths<I, S>(mut self, paths: I) -> ExtractOptions
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.paths.extend(paths.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replace existing files and symlinks (never following them; directories are merged).
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().overwrite(true);
+    /// # let _ = options;
+    /// ```
+    pub fn overwrite(mut self, yes: bool) -> ExtractOptions {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Skip (and count) symlinks whose target could lead outside the destination instead of
+    /// failing with [`ExtractError::UnsafeLink`].
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().skip_unsafe_links(true);
+    /// # let _ = options;
+    /// ```
+    pub fn skip_unsafe_links(mut self, yes: bool) -> ExtractOptions {
+        self.skip_unsafe_links = yes;
+        self
+    }
+
+    /// Restore permission bits (Unix; read, write and execute only: setuid, setgid and sticky
+    /// bits are never restored). On by default.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().permissions(false);
+    /// # let _ = options;
+    /// ```
+    pub fn permissions(mut self, yes: bool) -> ExtractOptions {
+        self.permissions = yes;
+        self
+    }
+
+    /// Restore modification times of files and directories. On by default.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().mtimes(false);
+    /// # let _ = options;
+    /// ```
+    pub fn mtimes(mut self, yes: bool) -> ExtractOptions {
+        self.mtimes = yes;
+        self
+    }
+
+    /// Check each file's checksum before writing it. On by default.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().verify(false);
+    /// # let _ = options;
+    /// ```
+    pub fn verify(mut self, yes: bool) -> ExtractOptions {
+        self.verify = yes;
+        self
+    }
+}
+
+/// What an extraction created.
+///
+/// ```
+/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+/// # w.add_bytes("d/f", b"abc", EntryMeta::file()).unwrap();
+/// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// let s = pack.extract(dir.path()).unwrap();
+/// assert_eq!((s.files, s.dirs, s.symlinks, s.bytes), (1, 1, 0, 3));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExtractSummary {
+    /// Files written.
+    pub files: u64,
+    /// Directories created or merged (the destination not counted).
+    pub dirs: u64,
+    /// Symlinks created.
+    pub symlinks: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Symlinks skipped by [`ExtractOptions::skip_unsafe_links`].
+    pub skipped_links: u64,
+}
+
+struct Extractor<'a> {
+    dest: &'a Path,
+    options: &'a ExtractOptions,
+    /// Relative directories known to be real directories (created or checked).
+    verified: HashSet<String>,
+    dir_meta: Vec<(String, u32, (i64, u32))>,
+    summary: ExtractSummary,
+}
+
+fn system_time(secs: i64, nanos: u32) -> SystemTime {
+    let t = if secs >= 0 {
+        UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
+    } else {
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(secs.unsigned_abs()))
+            .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
+    };
+    t.unwrap_or(UNIX_EPOCH)
+}
+
+impl Extractor<'_> {
+    fn abs(&self, rel: &str) -> PathBuf {
+        if rel.is_empty() {
+            self.dest.to_owned()
+        } else {
+            self.dest.join(rel)
+        }
+    }
+
+    /// Makes sure `rel` is a real directory (not a symlink), creating it and its parents.
+    fn ensure_dir(&mut self, rel: &str) -> Result<(), ExtractError> {
+        if self.verified.contains(rel) {
+            return Ok(());
+        }
+        if !rel.is_empty() {
+            self.ensure_dir(path::parent(rel))?;
+        }
+        let abs = self.abs(rel);
+        match fs::symlink_metadata(&abs) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(ExtractError::Unsafe {
+                    path: abs,
+                    reason: "a symlink where a directory belongs",
+                });
+            }
+            Ok(_) => {
+                if !self.options.overwrite {
+                    return Err(ExtractError::Exists { path: abs });
+                }
+                fs::remove_file(&abs).map_err(|e| ExtractError::io(&abs, e))?;
+                fs::create_dir(&abs).map_err(|e| ExtractError::io(&abs, e))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&abs).map_err(|e| ExtractError::io(&abs, e))?;
+            }
+            Err(e) => return Err(ExtractError::io(&abs, e)),
+        }
+        self.verified.insert(rel.to_owned());
+        Ok(())
+    }
+
+    /// Clears the way for a new file or symlink at `abs`.
+    fn make_room(&self, abs: &Path) -> Result<(), ExtractError> {
+        match fs::symlink_metadata(abs) {
+            Ok(m) => {
+                if !self.options.overwrite || m.is_dir() {
+                    return Err(ExtractError::Exists {
+                        path: abs.to_owned(),
+                    });
+                }
+                // Removes a symlink itself, never its target.
+                fs::remove_file(abs).map_err(|e| ExtractError::io(abs, e))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ExtractError::io(abs, e)),
+        }
+    }
+
+    fn file(&mut self, entry: &Entry<'_>) -> Result<(), ExtractError> {
+        let rel = entry.path();
+        self.ensure_dir(path::parent(rel))?;
+        if self.options.verify {
+            entry.verify()?;
+        }
+        let abs = self.abs(rel);
+        self.make_room(&abs)?;
+        let data = entry.data().unwrap_or_default();
+        // create_new: O_CREAT | O_EXCL, which also refuses to follow a symlink at `abs`.
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&abs)
+            .map_err(|e| ExtractError::io(&abs, e))?;
+        file.write_all(data)
+            .map_err(|e| ExtractError::io(&abs, e))?;
+        if self.options.permissions {
+            set_mode(&file, entry.mode()).map_err(|e| ExtractError::io(&abs, e))?;
+        }
+        if self.options.mtimes {
+            let (s, n) = entry.metadata().mtime();
+            file.set_modified(system_time(s, n))
+                .map_err(|e| ExtractError::io(&abs, e))?;
+        }
+        self.summary.files += 1;
+        self.summary.bytes += data.len() as u64;
+        Ok(())
+    }
+
+    fn dir(&mut self, entry: &Entry<'_>) -> Result<(), ExtractError> {
+        self.ensure_dir(entry.path())?;
+        self.dir_meta.push((
+            entry.path().to_owned(),
+            entry.mode(),
+            entry.metadata().mtime(),
+        ));
+        self.summary.dirs += 1;
+        Ok(())
+    }
+
+    fn symlink(&mut self, link: &str, target: &str) -> Result<(), ExtractError> {
+        if let Err(reason) = check_contained_link(link, target) {
+            if self.options.skip_unsafe_links {
+                self.summary.skipped_links += 1;
+                return Ok(());
+            }
+            return Err(ExtractError::UnsafeLink {
+                path: link.to_owned(),
+                target: target.to_owned(),
+                reason,
+            });
+        }
+        self.ensure_dir(path::parent(link))?;
+        let abs = self.abs(link);
+        self.make_room(&abs)?;
+        create_symlink(target, &abs).map_err(|e| ExtractError::io(&abs, e))?;
+        self.summary.symlinks += 1;
+        Ok(())
+    }
+
+    fn finish_dirs(&mut self) -> Result<(), ExtractError> {
+        // Deepest first, after everything inside is written (a read-only directory is made
+        // read-only last).
+        for (rel, mode, (s, n)) in self.dir_meta.iter().rev() {
+            let abs = self.abs(rel);
+            if self.options.mtimes {
+                let dir = fs::File::open(&abs).map_err(|e| ExtractError::io(&abs, e))?;
+                dir.set_modified(system_time(*s, *n))
+                    .map_err(|e| ExtractError::io(&abs, e))?;
+            }
+            if self.options.permissions {
+                set_path_mode(&abs, *mode).map_err(|e| ExtractError::io(&abs, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(file: &fs::File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode & 0o777))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &fs::File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_path_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o777))
+}
+
+#[cfg(not(unix))]
+fn set_path_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_symlink(target: &str, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn create_symlink(_target: &str, _link: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "creating symlinks is only supported on Unix",
+    ))
+}
+
+impl Pack {
+    /// Extracts everything into `dest` (created if missing) with the default
+    /// [`ExtractOptions`].
+    ///
+    /// # Errors
+    /// As [`Pack::extract_with`].
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hi", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// pack.extract(dir.path().join("out")).unwrap();
+    /// assert_eq!(std::fs::read(dir.path().join("out/a/b.txt")).unwrap(), b"hi");
+    /// ```
+    pub fn extract(&self, dest: impl AsRef<Path>) -> Result<ExtractSummary, ExtractError> {
+        self.extract_with(dest, &ExtractOptions::new())
+    }
+
+    /// Extracts into `dest` (created if missing).
+    ///
+    /// Nothing is ever created outside `dest`: every entry goes to its normalized path under
+    /// `dest`, no existing symlink or non-directory on the way is written through, symlinks are
+    /// created after all files and directories, and only if their target stays inside `dest`
+    /// whatever the other links are (relative, all `..` first, no more of them than the link's
+    /// depth). The destination directory's own metadata is left alone. Extraction is not
+    /// protected against other processes changing `dest` at the same time.
+    ///
+    /// # Errors
+    /// [`ExtractError::Pack`] (a path not in the pack, a corrupt pack, a checksum mismatch),
+    /// [`ExtractError::Exists`], [`ExtractError::Unsafe`], [`ExtractError::UnsafeLink`],
+    /// [`ExtractError::Io`].
+    ///
+    /// ```
+    /// use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("keep/a", b"1", EntryMeta::file()).unwrap();
+    /// w.add_bytes("other/b", b"2", EntryMeta::file()).unwrap();
+    /// w.add_symlink("escape", "../../etc/passwd", EntryMeta::symlink()).unwrap();
+    /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let options = ExtractOptions::new().paths(["keep"]);
+    /// pack.extract_with(dir.path(), &options).unwrap();
+    /// assert!(dir.path().join("keep/a").exists() && !dir.path().join("other").exists());
+    ///
+    /// let all = ExtractOptions::new().overwrite(true).skip_unsafe_links(true);
+    /// let summary = pack.extract_with(dir.path(), &all).unwrap();
+    /// assert_eq!(summary.skipped_links, 1);
+    /// ```
+    pub fn extract_with(
+        &self,
+        dest: impl AsRef<Path>,
+        options: &ExtractOptions,
+    ) -> Result<ExtractSummary, ExtractError> {
+        let dest = dest.as_ref();
+        fs::create_dir_all(dest).map_err(|e| ExtractError::io(dest, e))?;
+        let mut ex = Extractor {
+            dest,
+            options,
+            verified: HashSet::new(),
+            dir_meta: Vec::new(),
+            summary: ExtractSummary::default(),
+        };
+        ex.verified.insert(String::new());
+        // The selection: everything, or the named entries with their subtrees.
+        let selected: Option<BTreeSet<u32>> = if options.paths.is_empty() {
+            None
+        } else {
+            let mut selected = BTreeSet::new();
+            for p in &options.paths {
+                let entry = self.entry(p)?;
+                selected.insert(entry.index());
+                if entry.is_dir() {
+                    let mut stack = vec![entry.children()?];
+                    while let Some(top) = stack.last_mut() {
+                        match top.next() {
+                            None => {
+                                stack.pop();
+                            }
+                            Some(child) => {
+                                let child = child?;
+                                selected.insert(child.index());
+                                if child.is_dir() {
+                                    stack.push(child.children()?);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Some(selected)
+        };
+        let each = |f: &mut dyn FnMut(Entry<'_>) -> Result<(), ExtractError>| match &selected {
+            None => self.entries().try_for_each(|e| f(e?)),
+            Some(set) => set.iter().try_for_each(|&i| f(self.entry_at(i)?)),
+        };
+        // Refuse unsafe links before writing anything.
+        if !options.skip_unsafe_links {
+            each(&mut |entry| {
+                if let Some(target) = entry.link_target()
+                    && let Err(reason) = check_contained_link(entry.path(), target)
+                {
+                    return Err(ExtractError::UnsafeLink {
+                        path: entry.path().to_owned(),
+                        target: target.to_owned(),
+                        reason,
+                    });
+                }
+                Ok(())
+            })?;
+        }
+        let mut links: Vec<(String, String)> = Vec::new();
+        each(&mut |entry| {
+            if entry.index() == 0 {
+                return Ok(());
+            }
+            if entry.is_file() {
+                ex.file(&entry)
+            } else if entry.is_dir() {
+                ex.dir(&entry)
+            } else {
+                let target = entry.link_target().unwrap_or_default();
+                links.push((entry.path().to_owned(), target.to_owned()));
+                Ok(())
+            }
+        })?;
+        for (link, target) in &links {
+            ex.symlink(link, target)?;
+        }
+        ex.finish_dirs()?;
+        Ok(ex.summary)
+    }
+}

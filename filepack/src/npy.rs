@@ -1,0 +1,225 @@
+//! `.npy` files inside a pack: a frame source and zero-copy typed views.
+
+use npy_format::frames::{checked_frames_in, checked_range_len};
+use npy_format::{Element, FrameSource, Header, ReadOptions, TypedView};
+
+use crate::error::Error;
+use crate::read::Pack;
+
+/// An `.npy` file inside a pack, parsed: its header and its data, borrowed from the map.
+///
+/// Pack contents start on multiples of the pack's alignment (64 by default) and NPY headers are
+/// multiples of 64 bytes long, so the data of an `.npy` in a pack made with the default
+/// alignment is 64-byte aligned and can be viewed as `&[T]` with no copy. It is also a
+/// [`FrameSource`], like an `NpyFile` or an npz member.
+///
+/// ```
+/// use filepack::{EntryMeta, Pack, PackWriter};
+/// use npy_format::FrameSource;
+///
+/// let mut npy = Vec::new();
+/// npy_format::write_array(&mut npy, &[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2], false).unwrap();
+/// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+/// w.add_bytes("arrays/x.npy", &npy, EntryMeta::file()).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p.fpack");
+/// std::fs::write(&path, w.finish().unwrap().0.into_inner()).unwrap();
+///
+/// let pack = Pack::open(&path).unwrap();
+/// let mut array = pack.npy("arrays/x.npy").unwrap();
+/// assert_eq!(array.header().shape, vec![3, 2]);
+/// assert_eq!(array.view::<f32>().unwrap().as_slice(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// assert_eq!(array.frames(1, 2).unwrap(), npy_format::as_bytes(&[3.0f32, 4.0]));
+/// assert_eq!(array.read_frames(2, 3).unwrap().len(), 8);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PackedNpy<'a> {
+    path: String,
+    header: Header,
+    data_offset: u64,
+    data: &'a [u8],
+}
+
+impl<'a> PackedNpy<'a> {
+    /// The array's header.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.npy("a.npy").unwrap().header().dtype.descr(), "'|u1'");
+    /// ```
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Offset of the data from the start of the entry (the NPY header's length).
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.npy("a.npy").unwrap().data_offset(), 128);
+    /// ```
+    pub fn data_offset(&self) -> u64 {
+        self.data_offset
+    }
+
+    /// The array's data bytes, zero-copy.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.npy("a.npy").unwrap().data(), &[1, 2]);
+    /// ```
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// A zero-copy typed view of the data.
+    ///
+    /// # Errors
+    /// [`Error::View`]: wrong dtype, other byte order, or misaligned data (a pack made with an
+    /// alignment below the type's alignment).
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1i64, -2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.fpack");
+    /// # std::fs::write(&path, w.finish().unwrap().0.into_inner()).unwrap();
+    /// let pack = Pack::open(&path).unwrap();
+    /// let array = pack.npy("a.npy").unwrap();
+    /// assert_eq!(array.view::<i64>().unwrap().as_slice(), &[1, -2]);
+    /// assert!(array.view::<f64>().is_err());
+    /// ```
+    pub fn view<T: Element>(&self) -> Result<TypedView<'_, T>, Error> {
+        TypedView::new(&self.header, self.data).map_err(|source| Error::View {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// A copy of the data as `T` in native byte order (byte-swapped if needed).
+    ///
+    /// # Errors
+    /// [`Error::View`] for a dtype mismatch.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u16, 2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.npy("a.npy").unwrap().to_vec::<u16>().unwrap(), vec![1, 2]);
+    /// ```
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, Error> {
+        npy_format::to_vec(&self.header, self.data).map_err(|source| Error::View {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The bytes of frames `[start, end)` along the growth axis, zero-copy.
+    ///
+    /// # Errors
+    /// [`Error::Frames`] for a range outside the array.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u8, 2, 3, 4, 5, 6], &[3, 2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let array = pack.npy("a.npy").unwrap();
+    /// assert_eq!(array.frames(1, 3).unwrap(), &[3, 4, 5, 6]);
+    /// assert!(array.frames(2, 4).is_err());
+    /// ```
+    pub fn frames(&self, start: u64, end: u64) -> Result<&'a [u8], Error> {
+        let frame_len = self.frame_len();
+        let len = checked_range_len(start, end, self.frame_count(), frame_len)?;
+        // In range: checked_range_len proved start + len <= frame_count * frame_len <= data.len().
+        let first = usize::try_from(start.saturating_mul(frame_len)).unwrap_or(usize::MAX);
+        self.data
+            .get(first..first.saturating_add(len))
+            .ok_or_else(|| npy_format::FrameRangeError {
+                start,
+                end,
+                count: self.frame_count(),
+            })
+            .map_err(Error::from)
+    }
+}
+
+impl FrameSource for PackedNpy<'_> {
+    type Error = Error;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let frames = checked_frames_in(start, buf.len(), self.frame_count(), self.frame_len())?;
+        buf.copy_from_slice(self.frames(start, start + frames)?);
+        Ok(())
+    }
+}
+
+impl Pack {
+    /// The `.npy` file at `path` as a [`PackedNpy`]: parsed header, zero-copy data, a
+    /// [`FrameSource`].
+    ///
+    /// # Errors
+    /// As [`Pack::bytes`]; [`Error::Npy`] for an invalid NPY header; [`Error::NpyTruncated`]
+    /// if the entry is shorter than its header says.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("not.npy", b"hello", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert!(matches!(pack.npy("not.npy"), Err(filepack::Error::Npy { .. })));
+    /// ```
+    pub fn npy(&self, path: &str) -> Result<PackedNpy<'_>, Error> {
+        let bytes = self.bytes(path)?;
+        let parsed =
+            Header::read_from(&mut &bytes[..], ReadOptions::default()).map_err(|source| {
+                Error::Npy {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
+        let expected = parsed.header.data_len().unwrap_or(u64::MAX);
+        let available = (bytes.len() as u64).saturating_sub(parsed.data_offset);
+        let data = usize::try_from(parsed.data_offset)
+            .ok()
+            .zip(usize::try_from(expected).ok())
+            .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?))
+            .ok_or_else(|| Error::NpyTruncated {
+                path: path.to_owned(),
+                expected,
+                available,
+            })?;
+        Ok(PackedNpy {
+            path: path.to_owned(),
+            header: parsed.header,
+            data_offset: parsed.data_offset,
+            data,
+        })
+    }
+}

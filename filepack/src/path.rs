@@ -1,0 +1,225 @@
+//! Paths inside a pack: normalization, component-wise order, and the checks extraction needs.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use crate::error::Error;
+
+/// Normalizes a path asked of a pack: `/`-separated, relative to the packed root.
+///
+/// Empty components and `.` are dropped, `..` removes the previous component (lexically), and a
+/// leading `/` means the root of the pack, so `./a/b`, `a//b/`, `/a/b` and `a/x/../b` all give
+/// `a/b`. The root is `""`. Already-normal paths are returned without copying.
+///
+/// # Errors
+/// [`Error::InvalidPath`] for a `..` that would leave the root or a NUL byte.
+///
+/// ```
+/// use filepack::normalize_path;
+/// assert_eq!(normalize_path("./a//b/").unwrap(), "a/b");
+/// assert_eq!(normalize_path("a/x/../b").unwrap(), "a/b");
+/// assert_eq!(normalize_path("/").unwrap(), "");
+/// assert!(normalize_path("a/../../b").is_err());
+/// ```
+pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, Error> {
+    if is_normalized(path) {
+        return Ok(Cow::Borrowed(path));
+    }
+    if path.as_bytes().contains(&0) {
+        return Err(Error::InvalidPath {
+            path: path.to_owned(),
+            reason: "contains a NUL byte",
+        });
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(Error::InvalidPath {
+                        path: path.to_owned(),
+                        reason: "`..` leads outside the root of the pack",
+                    });
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    Ok(Cow::Owned(parts.join("/")))
+}
+
+/// Whether `path` is in normal form: no leading or trailing `/`, no empty, `.` or `..`
+/// component, no NUL. The root `""` is normal.
+pub(crate) fn is_normalized(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.is_empty() {
+        return true;
+    }
+    // One pass over the bytes (this runs on every lookup).
+    let mut start = 0;
+    for i in 0..=b.len() {
+        let c = b.get(i).copied();
+        if c == Some(b'/') || c.is_none() {
+            let comp = &b[start..i];
+            if comp.is_empty() || comp == b"." || comp == b".." {
+                return false;
+            }
+            start = i + 1;
+        } else if c == Some(0) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Component-wise order: bytewise, with `/` before every other byte. A directory sorts
+/// immediately before its subtree.
+pub(crate) fn cmp_paths(a: &[u8], b: &[u8]) -> Ordering {
+    let key = |c: u8| if c == b'/' { 0u16 } else { u16::from(c) + 1 };
+    let mut ia = a.iter();
+    let mut ib = b.iter();
+    loop {
+        match (ia.next(), ib.next()) {
+            (Some(&x), Some(&y)) => {
+                if x != y {
+                    return key(x).cmp(&key(y));
+                }
+            }
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (None, None) => return Ordering::Equal,
+        }
+    }
+}
+
+/// The parent of a normal path (`""` for top-level entries and the root).
+pub(crate) fn parent(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// The last component of a normal path (`""` for the root).
+pub(crate) fn basename(path: &str) -> &str {
+    path.rfind('/').map_or(path, |i| &path[i + 1..])
+}
+
+/// Joins a normal directory path and a relative suffix.
+pub(crate) fn join(dir: &str, rest: &str) -> String {
+    if dir.is_empty() {
+        rest.to_owned()
+    } else if rest.is_empty() {
+        dir.to_owned()
+    } else {
+        format!("{dir}/{rest}")
+    }
+}
+
+/// Whether `ancestor` (normal) is a proper ancestor directory of `path` (normal).
+pub(crate) fn is_ancestor(ancestor: &str, path: &str) -> bool {
+    if ancestor.is_empty() {
+        return !path.is_empty();
+    }
+    path.len() > ancestor.len()
+        && path.starts_with(ancestor)
+        && path.as_bytes().get(ancestor.len()) == Some(&b'/')
+}
+
+/// Checks that a symlink at `link` (normal path) with `target` resolves inside the root
+/// whatever the other links are: relative, every `..` before any other component, and no more
+/// `..` than the link's depth.
+pub(crate) fn check_contained_link(link: &str, target: &str) -> Result<(), &'static str> {
+    if target.is_empty() {
+        return Err("the target is empty");
+    }
+    if target.starts_with('/') {
+        return Err("the target is absolute");
+    }
+    if target.as_bytes().contains(&0) {
+        return Err("the target contains a NUL byte");
+    }
+    let depth = if link.is_empty() {
+        0
+    } else {
+        link.split('/').count() - 1
+    };
+    let mut ups = 0usize;
+    let mut descended = false;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if descended {
+                    return Err(
+                        "`..` after a normal component may leave the destination through another link",
+                    );
+                }
+                ups += 1;
+                if ups > depth {
+                    return Err("`..` leads outside the destination");
+                }
+            }
+            _ => descended = true,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization() {
+        for (q, want) in [
+            ("a/b", "a/b"),
+            ("./a/b", "a/b"),
+            ("a//b", "a/b"),
+            ("a/b/", "a/b"),
+            ("/a/b", "a/b"),
+            (".", ""),
+            ("", ""),
+            ("./", ""),
+            ("a/./b/.", "a/b"),
+            ("a/b/..", "a"),
+            ("é/ü", "é/ü"),
+        ] {
+            assert_eq!(normalize_path(q).unwrap(), want, "{q}");
+        }
+        for bad in ["..", "../a", "a/../..", "a\0b"] {
+            assert!(normalize_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn order_puts_subtrees_together() {
+        let mut v = vec!["a.b", "a/b", "a", "a-c", "a/b/c", "", "b", "a/a"];
+        v.sort_by(|x, y| cmp_paths(x.as_bytes(), y.as_bytes()));
+        assert_eq!(v, ["", "a", "a/a", "a/b", "a/b/c", "a-c", "a.b", "b"]);
+    }
+
+    #[test]
+    fn contained_links() {
+        assert!(check_contained_link("a/l", "../b").is_ok());
+        assert!(check_contained_link("a/l", "b/c").is_ok());
+        assert!(check_contained_link("l", "./b").is_ok());
+        assert!(check_contained_link("l", "../b").is_err());
+        assert!(check_contained_link("a/l", "../../b").is_err());
+        assert!(check_contained_link("a/l", "x/../b").is_err());
+        assert!(check_contained_link("a/l", "/etc").is_err());
+        assert!(check_contained_link("a/l", "").is_err());
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(parent("a/b/c"), "a/b");
+        assert_eq!(parent("a"), "");
+        assert_eq!(basename("a/b/c"), "c");
+        assert_eq!(basename("a"), "a");
+        assert!(is_ancestor("", "a"));
+        assert!(is_ancestor("a", "a/b"));
+        assert!(!is_ancestor("a", "ab/c"));
+        assert!(!is_ancestor("a", "a"));
+        assert_eq!(join("", "x"), "x");
+        assert_eq!(join("a", "x"), "a/x");
+    }
+}

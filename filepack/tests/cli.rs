@@ -1,0 +1,366 @@
+//! The `filepack` binary.
+#![cfg(all(unix, feature = "cli"))]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{assert_clean_failure, run_s};
+use filepack::Pack;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// src/ with a/b.txt, a/c.png, .hidden, empty/, link -> a/b.txt
+fn fixture() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::create_dir_all(src.join("empty")).unwrap();
+    fs::write(src.join("a/b.txt"), "bee\n").unwrap();
+    fs::write(src.join("a/c.png"), "png").unwrap();
+    fs::write(src.join(".hidden"), "h").unwrap();
+    std::os::unix::fs::symlink("a/b.txt", src.join("link")).unwrap();
+    tmp
+}
+
+#[test]
+fn pack_positional_and_dash_i_and_force() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = tmp.path().join("p.fpack");
+    let text = stdout(&run_s(&["pack", s(&src), "-o", s(&out)]));
+    assert!(
+        text.starts_with("packed 7 entries (3 files, 3 directories, 1 symlinks)"),
+        "{text}"
+    );
+    let again = run_s(&["pack", "-i", s(&src), "-o", s(&out)]);
+    let msg = assert_clean_failure(&again);
+    assert!(msg.contains("already exists"), "{msg}");
+    stdout(&run_s(&["pack", "-i", s(&src), "-o", s(&out), "-f", "-q"]));
+    let pack = Pack::open(&out).unwrap();
+    assert_eq!(pack.read_str("link").unwrap(), "bee\n");
+    assert!(pack.is_file(".hidden") && pack.is_dir("empty"));
+
+    // Both forms at once, or neither, is a usage error (status 2).
+    let both = run_s(&["pack", s(&src), "-i", s(&src), "-o", s(&out)]);
+    assert_eq!(both.status.code(), Some(2));
+    let neither = run_s(&["pack", "-o", s(&out)]);
+    assert_eq!(neither.status.code(), Some(2));
+    let missing = run_s(&[
+        "pack",
+        s(&tmp.path().join("nope")),
+        "-o",
+        s(&tmp.path().join("x")),
+    ]);
+    assert_clean_failure(&missing);
+    let file_src = run_s(&[
+        "pack",
+        s(&src.join("a/b.txt")),
+        "-o",
+        s(&tmp.path().join("y")),
+    ]);
+    assert!(assert_clean_failure(&file_src).contains("not a directory"));
+}
+
+#[test]
+fn pack_options() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = tmp.path().join("p.fpack");
+    let p = s(&out);
+    stdout(&run_s(&[
+        "pack",
+        s(&src),
+        "-o",
+        p,
+        "--include-ext",
+        "png",
+        "--skip-hidden",
+        "--align",
+        "4096",
+        "--threads",
+        "1",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert_eq!(pack.header().alignment, 4096);
+    assert!(pack.is_file("a/c.png") && !pack.exists("a/b.txt") && !pack.exists(".hidden"));
+    assert!(!pack.exists("link"));
+
+    stdout(&run_s(&[
+        "pack",
+        s(&src),
+        "-o",
+        p,
+        "-f",
+        "--excluded-exts",
+        "png,txt",
+        "--follow-links",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(!pack.exists("a/c.png") && !pack.exists("a/b.txt"));
+    // Filters see the name in the pack ("link", no extension), not the target's.
+    assert!(pack.entry("link").unwrap().is_file());
+
+    stdout(&run_s(&["pack", s(&src), "-o", p, "-f", "--follow-links"]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(pack.entry("link").unwrap().is_file());
+
+    stdout(&run_s(&[
+        "pack",
+        s(&src),
+        "-o",
+        p,
+        "-f",
+        "--include",
+        "a/*",
+        "--exclude",
+        "*.png",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(pack.is_file("a/b.txt") && !pack.exists("a/c.png") && !pack.exists(".hidden"));
+
+    for bad in ["3", "8192", "0"] {
+        let r = run_s(&["pack", s(&src), "-o", p, "-f", "--align", bad]);
+        assert!(assert_clean_failure(&r).contains("power of two"));
+    }
+    let r = run_s(&["pack", s(&src), "-o", p, "-f", "--include", "[oops"]);
+    assert!(assert_clean_failure(&r).contains("invalid glob"));
+}
+
+#[test]
+fn output_inside_the_source_is_not_packed() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = src.join("self.fpack");
+    stdout(&run_s(&["pack", s(&src), "-o", s(&out)]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(!pack.exists("self.fpack"));
+    assert!(
+        !pack
+            .listdir("")
+            .unwrap()
+            .iter()
+            .any(|n| n.ends_with(".tmp"))
+    );
+    // Repacking in place: the old pack is replaced, not packed.
+    stdout(&run_s(&["pack", s(&src), "-o", s(&out), "-f"]));
+    assert!(!Pack::open(&out).unwrap().exists("self.fpack"));
+}
+
+#[test]
+fn ls_formats() {
+    let tmp = fixture();
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&[
+        "pack",
+        s(&tmp.path().join("src")),
+        "-o",
+        s(&out),
+        "-q",
+    ]));
+    let p = s(&out);
+    assert_eq!(
+        stdout(&run_s(&["ls", p])),
+        ".hidden\na/\nempty/\nlink -> a/b.txt\n"
+    );
+    assert_eq!(stdout(&run_s(&["ls", p, "a"])), "a/b.txt\na/c.png\n");
+    assert_eq!(stdout(&run_s(&["ls", p, "./a/"])), "a/b.txt\na/c.png\n");
+    assert_eq!(
+        stdout(&run_s(&["ls", p, "-R"])),
+        ".hidden\na/\na/b.txt\na/c.png\nempty/\nlink -> a/b.txt\n"
+    );
+    assert_eq!(
+        stdout(&run_s(&["ls", p, "-R", "--directories-only"])),
+        "a/\nempty/\n"
+    );
+    let long = stdout(&run_s(&["ls", p, "a", "-l"]));
+    assert!(long.starts_with("file"), "{long}");
+    assert!(long.contains(" 4 a/b.txt"), "{long}");
+    assert_eq!(stdout(&run_s(&["ls", p, "a/b.txt"])), "a/b.txt\n");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run_s(&["ls", p, "-R", "--json"]))).unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    let link = items.iter().find(|i| i["path"] == "link").unwrap();
+    assert_eq!(link["type"], "symlink");
+    assert_eq!(link["size"], 7);
+    let b = items.iter().find(|i| i["path"] == "a/b.txt").unwrap();
+    assert_eq!(
+        (b["type"].as_str(), b["size"].as_u64()),
+        (Some("file"), Some(4))
+    );
+    for item in items {
+        assert_eq!(item.as_object().unwrap().len(), 3);
+    }
+    let dirs: serde_json::Value =
+        serde_json::from_str(&stdout(&run_s(&["ls", p, "--json", "--directories-only"]))).unwrap();
+    assert_eq!(
+        dirs,
+        serde_json::json!([
+            {"path": "a", "type": "dir", "size": 0},
+            {"path": "empty", "type": "dir", "size": 0},
+        ])
+    );
+    let empty: serde_json::Value =
+        serde_json::from_str(&stdout(&run_s(&["ls", p, "empty", "--json"]))).unwrap();
+    assert_eq!(empty, serde_json::json!([]));
+
+    let missing = run_s(&["ls", p, "nope"]);
+    assert!(assert_clean_failure(&missing).contains("no such file or directory"));
+    let escape = run_s(&["ls", p, "../x"]);
+    assert!(assert_clean_failure(&escape).contains("outside the root"));
+}
+
+#[test]
+fn cat_concatenates_and_reports_missing() {
+    let tmp = fixture();
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&[
+        "pack",
+        s(&tmp.path().join("src")),
+        "-o",
+        s(&out),
+        "-q",
+    ]));
+    let p = s(&out);
+    assert_eq!(
+        stdout(&run_s(&["cat", p, "a/b.txt", "a/c.png", "link"])),
+        "bee\npngbee\n"
+    );
+    let r = run_s(&["cat", p, "a/b.txt", "nope", "a/c.png"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(r.stdout, b"bee\npng");
+    assert!(String::from_utf8_lossy(&r.stderr).contains("\"nope\""));
+    let dir = run_s(&["cat", p, "a"]);
+    assert!(assert_clean_failure(&dir).contains("not a file"));
+}
+
+#[test]
+fn extract_all_and_some() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&["pack", s(&src), "-o", s(&out), "-q"]));
+    let p = s(&out);
+    let dest = tmp.path().join("dest");
+    let text = stdout(&run_s(&["extract", p, "-o", s(&dest)]));
+    assert!(
+        text.starts_with("extracted 3 files, 2 directories, 1 symlinks"),
+        "{text}"
+    );
+    assert_eq!(common::snapshot(&src), common::snapshot(&dest));
+    // Again: refuses to overwrite, unless asked.
+    let again = run_s(&["extract", p, "-o", s(&dest)]);
+    assert!(assert_clean_failure(&again).contains("already exists"));
+    stdout(&run_s(&["extract", p, "-o", s(&dest), "--overwrite", "-q"]));
+    assert_eq!(common::snapshot(&src), common::snapshot(&dest));
+
+    let some = tmp.path().join("some");
+    stdout(&run_s(&["extract", p, "-o", s(&some), "a/c.png", "empty"]));
+    let snap = common::snapshot(&some);
+    assert_eq!(snap.keys().collect::<Vec<_>>(), ["a", "a/c.png", "empty"]);
+    let missing = run_s(&["extract", p, "-o", s(&some), "nope"]);
+    assert_clean_failure(&missing);
+}
+
+#[test]
+fn extract_never_writes_through_symlinks_on_disk() {
+    let tmp = fixture();
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&[
+        "pack",
+        s(&tmp.path().join("src")),
+        "-o",
+        s(&out),
+        "-q",
+    ]));
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    let dest = tmp.path().join("dest");
+    fs::create_dir(&dest).unwrap();
+    // A planted symlink where the pack has a directory.
+    std::os::unix::fs::symlink(&outside, dest.join("a")).unwrap();
+    let r = run_s(&["extract", s(&out), "-o", s(&dest), "--overwrite"]);
+    assert!(assert_clean_failure(&r).contains("symlink"));
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    // A planted symlink where the pack has a file: replaced (with --overwrite), not followed.
+    fs::remove_file(dest.join("a")).unwrap();
+    fs::create_dir(dest.join("a")).unwrap();
+    let victim = outside.join("victim");
+    fs::write(&victim, "keep").unwrap();
+    std::os::unix::fs::symlink(&victim, dest.join("a/b.txt")).unwrap();
+    stdout(&run_s(&[
+        "extract",
+        s(&out),
+        "-o",
+        s(&dest),
+        "--overwrite",
+        "-q",
+    ]));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    assert_eq!(fs::read_to_string(dest.join("a/b.txt")).unwrap(), "bee\n");
+}
+
+#[test]
+fn verify_and_info() {
+    let tmp = fixture();
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&[
+        "pack",
+        s(&tmp.path().join("src")),
+        "-o",
+        s(&out),
+        "-q",
+    ]));
+    let p = s(&out);
+    let v = stdout(&run_s(&["verify", p]));
+    assert!(
+        v.contains(": ok: 7 entries (3 files, 3 directories, 1 symlinks)"),
+        "{v}"
+    );
+    let info = stdout(&run_s(&["info", p]));
+    assert!(info.contains("version          1.0"), "{info}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run_s(&["info", p, "--json"]))).unwrap();
+    assert_eq!(json["entries"], 7);
+    assert_eq!(json["files"], 3);
+    assert_eq!(json["alignment"], 64);
+    assert_eq!(json["content_bytes"], 8);
+
+    // A flipped content byte: verify names the file.
+    let mut bytes = fs::read(&out).unwrap();
+    let pack = Pack::open(&out).unwrap();
+    let data = pack.entry("a/b.txt").unwrap().data().unwrap();
+    let at = data.as_ptr() as usize - pack.as_bytes().as_ptr() as usize;
+    drop(pack);
+    bytes[at] ^= 0x20;
+    let bad = tmp.path().join("bad.fpack");
+    fs::write(&bad, &bytes).unwrap();
+    let r = run_s(&["verify", s(&bad)]);
+    let msg = assert_clean_failure(&r);
+    assert!(msg.contains("checksum mismatch in \"a/b.txt\""), "{msg}");
+}
+
+#[test]
+fn help_and_version() {
+    let help = stdout(&run_s(&["--help"]));
+    for cmd in ["pack", "ls", "cat", "extract", "verify", "info"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    assert!(stdout(&run_s(&["--version"])).starts_with("filepack "));
+    assert_eq!(run_s(&["frobnicate"]).status.code(), Some(2));
+}

@@ -1,0 +1,375 @@
+//! Broken packs: empty, truncated, garbage, and a flipped byte anywhere (with and without fixed-up
+//! checksums) give errors, never a panic or a read outside the file.
+
+mod common;
+
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use filepack::format::{self, HEADER_LEN};
+use filepack::{EntryMeta, Error, ExtractOptions, Pack, PackWriter};
+
+/// A small pack with every kind of entry and an `.npy`.
+fn small_pack() -> Vec<u8> {
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.add_bytes("a/b/c.txt", b"hello world", EntryMeta::file())
+        .unwrap();
+    w.add_bytes("a/empty", b"", EntryMeta::file()).unwrap();
+    w.add_bytes("é/ü.bin", &[7u8; 100], EntryMeta::file())
+        .unwrap();
+    w.add_dir("d/empty_dir", EntryMeta::dir()).unwrap();
+    w.add_symlink("link", "a/b", EntryMeta::symlink()).unwrap();
+    w.add_symlink("a/up", "../é", EntryMeta::symlink()).unwrap();
+    let mut npy = Vec::new();
+    npy_format::write_array(&mut npy, &[1.0f64, 2.0, 3.0], &[3], false).unwrap();
+    w.add_bytes("x.npy", &npy, EntryMeta::file()).unwrap();
+    w.finish().unwrap().0.into_inner()
+}
+
+const QUERIES: &[&str] = &[
+    "",
+    "a",
+    "a/b",
+    "a/b/c.txt",
+    "a/empty",
+    "é/ü.bin",
+    "d/empty_dir",
+    "link",
+    "link/c.txt",
+    "a/up/ü.bin",
+    "x.npy",
+    "nope",
+    "a/b/c.txt/deeper",
+    "./a//b/",
+];
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+}
+
+/// Recomputes both checksums so that only the structural checks stand between the bytes and
+/// the reader.
+fn fix_checksums(bytes: &mut [u8]) {
+    if bytes.len() < HEADER_LEN as usize {
+        return;
+    }
+    let start = u64_at(bytes, 56);
+    if let Some(tables) = usize::try_from(start).ok().and_then(|s| bytes.get(s..)) {
+        let sum = format::checksum(tables);
+        bytes[112..120].copy_from_slice(&sum.to_le_bytes());
+    }
+    let sum = format::checksum(&bytes[..120]);
+    bytes[120..128].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Every read operation; results are ignored, only panics (and hangs) matter.
+fn exercise(pack: &Pack) {
+    for q in QUERIES {
+        let _ = pack.entry(q);
+        let _ = pack.resolved_entry(q);
+        let _ = pack.exists(q);
+        let _ = pack.is_file(q);
+        let _ = pack.is_dir(q);
+        let _ = pack.metadata(q);
+        let _ = pack.read_link(q);
+        if let Ok(b) = pack.bytes(q) {
+            let _ = b.iter().map(|&x| u64::from(x)).sum::<u64>();
+        }
+        if let Ok(mut f) = pack.open_file(q) {
+            let mut v = Vec::new();
+            let _ = f.read_to_end(&mut v);
+        }
+        let _ = pack.read_to_string(q);
+        let _ = pack.listdir(q);
+        if let Ok(it) = pack.read_dir(q) {
+            let _ = it.count();
+        }
+        if let Ok(walk) = pack.walk(q) {
+            let n = walk.filter(Result::is_ok).count();
+            assert!(
+                n as u64 <= pack.entry_count(),
+                "a walk visited an entry twice"
+            );
+        }
+        if let Ok(npy) = pack.npy(q) {
+            let _ = npy.view::<f64>().map(|v| v.as_slice().iter().sum::<f64>());
+            let _ = npy.frames(0, 1);
+            let _ = npy.to_vec::<f64>();
+        }
+    }
+    for e in pack.entries().flatten() {
+        let _ = e.data().map(<[u8]>::len);
+        let _ = e.verify();
+        if let Ok(children) = e.children() {
+            let _ = children.count();
+        }
+    }
+    let _ = pack.verify();
+}
+
+fn exercise_bytes(bytes: Vec<u8>, what: &str) -> Option<Pack> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let pack = Pack::from_vec(bytes).ok()?;
+        exercise(&pack);
+        Some(pack)
+    }));
+    match result {
+        Ok(pack) => pack,
+        Err(_) => panic!("panic on {what}"),
+    }
+}
+
+#[test]
+fn not_packs() {
+    for (bytes, what) in [
+        (Vec::new(), "empty"),
+        (vec![0x89], "one byte"),
+        (format::MAGIC.to_vec(), "magic only"),
+        (vec![0u8; 127], "127 zeros"),
+        (vec![0u8; 4096], "4096 zeros"),
+        (b"PK\x03\x04 a zip file, not a pack".repeat(50), "garbage"),
+        ((0..=255u8).cycle().take(10_000).collect(), "byte ramp"),
+    ] {
+        let err = Pack::from_vec(bytes).unwrap_err();
+        assert!(
+            matches!(err, Error::NotAPack { .. } | Error::Corrupt { .. }),
+            "{what}: {err}"
+        );
+        assert!(!err.to_string().contains('\n'));
+    }
+    // An unknown major version is refused by name.
+    let mut bytes = small_pack();
+    bytes[8] = 2;
+    fix_checksums(&mut bytes);
+    let err = Pack::from_vec(bytes).unwrap_err();
+    assert!(err.to_string().contains("version 2.0"), "{err}");
+}
+
+#[test]
+fn truncated_and_extended() {
+    let good = small_pack();
+    for cut in 0..good.len() {
+        let err = Pack::from_vec(good[..cut].to_vec()).unwrap_err();
+        assert!(!err.to_string().is_empty(), "cut {cut}");
+    }
+    let mut longer = good.clone();
+    longer.push(0);
+    assert!(Pack::from_vec(longer).is_err());
+
+    // Through the file system too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fpack");
+    for cut in [0, 1, 64, 127, 128, good.len() / 2, good.len() - 1] {
+        std::fs::write(&path, &good[..cut]).unwrap();
+        assert!(Pack::open(&path).is_err(), "cut {cut}");
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_caught_or_harmless() {
+    let good = small_pack();
+    let pack = Pack::from_vec(good.clone()).unwrap();
+    let h = *pack.header();
+    pack.verify().unwrap();
+    // Byte ranges of file contents (flips there must fail verify, naming the entry).
+    let contents: Vec<(usize, usize, String)> = pack
+        .entries()
+        .map(|e| e.unwrap())
+        .filter_map(|e| {
+            let data = e.data()?;
+            let start = data.as_ptr() as usize - pack.as_bytes().as_ptr() as usize;
+            Some((start, start + data.len(), e.path().to_owned()))
+        })
+        .collect();
+    drop(pack);
+
+    for i in 0..good.len() {
+        for mask in [0xffu8, 0x01, 0x80] {
+            let mut bytes = good.clone();
+            bytes[i] ^= mask;
+            let what = format!("byte {i} ^ {mask:#x}");
+            let opened = exercise_bytes(bytes, &what);
+            if (i as u64) < HEADER_LEN {
+                assert!(opened.is_none(), "{what}: a header flip must fail the open");
+            } else if (i as u64) >= h.entries_offset {
+                // The root's record is checked at open; the rest only by verify.
+                if let Some(pack) = opened {
+                    let err = pack.verify().unwrap_err();
+                    assert!(err.to_string().contains("tables"), "{what}: {err}");
+                }
+            } else if let Some((_, _, path)) =
+                contents.iter().find(|(s, e, _)| (*s..*e).contains(&i))
+            {
+                let pack = opened.expect("data is not checked at open");
+                let err = pack.verify().unwrap_err();
+                assert!(err.to_string().contains(path.as_str()), "{what}: {err}");
+                assert!(pack.entry(path).unwrap().verify().is_err());
+                let strict = Pack::from_vec_with(
+                    pack.as_bytes().to_vec(),
+                    &filepack::OpenOptions::new().verify_reads(true),
+                )
+                .unwrap();
+                assert!(strict.bytes(path).is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn structural_checks_hold_with_valid_checksums() {
+    // Flip every header and table byte, then fix both checksums: only the structural checks
+    // stand between the reader and the bytes.
+    let good = small_pack();
+    let h = *Pack::from_vec(good.clone()).unwrap().header();
+    let targets = (0..120).chain(h.entries_offset as usize..good.len());
+    let mut opened = 0;
+    for i in targets {
+        for mask in [0xffu8, 0x01, 0x10] {
+            let mut bytes = good.clone();
+            bytes[i] ^= mask;
+            fix_checksums(&mut bytes);
+            if exercise_bytes(bytes, &format!("fixed byte {i} ^ {mask:#x}")).is_some() {
+                opened += 1;
+            }
+        }
+    }
+    assert!(opened > 0);
+}
+
+#[test]
+fn random_multi_byte_mutations() {
+    let good = small_pack();
+    let h = *Pack::from_vec(good.clone()).unwrap().header();
+    let mut rng = common::Rng(0x5eed);
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..1500 {
+        let mut bytes = good.clone();
+        let flips = 1 + rng.below(8);
+        for _ in 0..flips {
+            // Mostly header fields and tables, where structure lives.
+            let i = match rng.below(3) {
+                0 => rng.below(120) as usize,
+                _ => (h.entries_offset + rng.below(good.len() as u64 - h.entries_offset)) as usize,
+            };
+            bytes[i] = rng.next() as u8;
+        }
+        fix_checksums(&mut bytes);
+        let what = format!("round {round}");
+        if let Some(pack) = exercise_bytes(bytes, &what)
+            && round % 25 == 0
+        {
+            // Extraction of a corrupt pack stays inside its destination.
+            let base = dir.path().join(format!("r{round}"));
+            let dest = base.join("dest");
+            std::fs::create_dir_all(&dest).unwrap();
+            let options = ExtractOptions::new()
+                .permissions(false)
+                .skip_unsafe_links(true)
+                .verify(false);
+            let _ = pack.extract_with(&dest, &options);
+            let names: Vec<_> = std::fs::read_dir(&base)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["dest"], "{what}: extraction wrote outside dest");
+        }
+    }
+}
+
+#[test]
+fn corrupt_index_and_tables_give_errors() {
+    let good = small_pack();
+    let h = *Pack::from_vec(good.clone()).unwrap().header();
+
+    // An index slot pointing past the entry table.
+    let mut bytes = good.clone();
+    let index = h.index_offset as usize;
+    for s in 0..h.index_slots() as usize {
+        let slot = index + s * 8;
+        if bytes[slot + 4..slot + 8] != [0xff; 4] {
+            bytes[slot + 4..slot + 8].copy_from_slice(&1000u32.to_le_bytes());
+        }
+    }
+    fix_checksums(&mut bytes);
+    let pack = Pack::from_vec(bytes).unwrap();
+    assert!(matches!(
+        pack.bytes("a/b/c.txt"),
+        Err(Error::Corrupt { .. })
+    ));
+    assert!(!pack.exists("a/b/c.txt"));
+
+    // A file whose contents point past the data region.
+    let mut bytes = good.clone();
+    let pack = Pack::from_vec(good.clone()).unwrap();
+    let e = pack.entry("a/b/c.txt").unwrap().index() as usize;
+    let rec = h.entries_offset as usize + e * 64;
+    bytes[rec + 48..rec + 56].copy_from_slice(&u64::MAX.to_le_bytes());
+    fix_checksums(&mut bytes);
+    let pack = Pack::from_vec(bytes).unwrap();
+    let err = pack.bytes("a/b/c.txt").unwrap_err();
+    assert!(err.to_string().contains("outside the data region"), "{err}");
+
+    // Table offsets past the end of the file.
+    let mut bytes = good.clone();
+    bytes[64..72].copy_from_slice(&u64::MAX.to_le_bytes());
+    fix_checksums(&mut bytes);
+    let err = Pack::from_vec(bytes).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { offset: 64, .. }), "{err}");
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn cli_reports_broken_packs_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = small_pack();
+    let h = *Pack::from_vec(good.clone()).unwrap().header();
+    let mut flipped_table = good.clone();
+    flipped_table[h.entries_offset as usize + 3] ^= 0xff;
+    let mut flipped_data = good.clone();
+    flipped_data[h.data_offset as usize] ^= 0x01;
+    let mut fixed_table = good.clone();
+    fixed_table[h.entries_offset as usize + 64 + 16] = 9; // entry 1's kind
+    fix_checksums(&mut fixed_table);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("garbage", b"garbage!".repeat(100)),
+        ("flipped-table", flipped_table),
+        ("flipped-data", flipped_data),
+        ("fixed-table", fixed_table),
+    ];
+    for (name, bytes) in &cases {
+        let path = dir.path().join(format!("{name}.fpack"));
+        std::fs::write(&path, bytes).unwrap();
+        let p = path.to_str().unwrap();
+        let verify = common::run_s(&["verify", p]);
+        let msg = common::assert_clean_failure(&verify);
+        if *name == "flipped-data" {
+            assert!(msg.contains("\"a/b/c.txt\""), "{msg}");
+        }
+        for args in [
+            vec!["ls", p, "-R"],
+            vec!["ls", p, "--json", "-R"],
+            vec!["info", p],
+            vec!["cat", p, "a/b/c.txt", "x.npy"],
+            vec![
+                "extract",
+                p,
+                "-o",
+                dir.path().join(format!("x-{name}")).to_str().unwrap(),
+            ],
+        ] {
+            let out = common::run_s(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+            if !out.status.success() {
+                assert!(
+                    stderr.starts_with("filepack: error: "),
+                    "{args:?}: {stderr}"
+                );
+            }
+        }
+    }
+    let missing = common::run_s(&["ls", dir.path().join("none.fpack").to_str().unwrap()]);
+    common::assert_clean_failure(&missing);
+}
