@@ -4,6 +4,7 @@
 //! Each crate's part lives in its own module under `demo/`; add one with a `mod` line and a
 //! call in [`run`].
 
+mod filepack;
 mod npy;
 mod npz;
 
@@ -23,6 +24,7 @@ pub fn run() -> Result<()> {
     );
     npy::npy_demo(&fresh_dir(&root, "npy")?)?;
     npz::npz_demo(&fresh_dir(&root, "npz")?)?;
+    filepack::filepack_demo(&fresh_dir(&root, "filepack")?)?;
     Ok(())
 }
 

@@ -38,6 +38,7 @@
 //! and compare medians. The bench profile of the workspace is used: a debug xtask re-runs
 //! itself as `cargo run --release -p xtask -- bench ...` first.
 
+pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
@@ -60,7 +61,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("npy", npy::run),
     // ("append", append::run),
     ("npz", npz::run),
-    // ("filepack", filepack::run),
+    ("filepack", filepack::run),
     // ("varpack", varpack::run),
 ];
 

@@ -1,0 +1,225 @@
+//! The `filepack` group: packing, opening and reading trees of many small files, against `tar`
+//! and the unpacked tree. Trees are generated: 100k files (and 1M in the full run).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use filepack::{Pack, PackBuilder};
+
+use super::{BenchCtx, Measurement, time};
+use crate::util;
+
+/// Lookups per read measurement.
+const LOOKUPS: usize = 400_000;
+
+/// The `filepack` group.
+pub fn run(ctx: &BenchCtx) -> Result<()> {
+    let dir = ctx.scratch_dir();
+    let small_tree = dir.join("tree-1k");
+    make_tree(&small_tree, 10, 100)?;
+    let small_pack = dir.join("tree-1k.fpack");
+    PackBuilder::new().pack_dir(&small_tree, &small_pack)?;
+
+    let sizes: &[usize] = if ctx.quick {
+        &[100_000]
+    } else {
+        &[100_000, 1_000_000]
+    };
+    for &files in sizes {
+        let label = if files >= 1_000_000 { "1M" } else { "100k" };
+        let tree = dir.join(format!("tree-{label}"));
+        let start = Instant::now();
+        let (paths, bytes) = make_tree(&tree, files / 1000, 1000)?;
+        println!(
+            "    generated {files} files in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        let out = dir.join(format!("tree-{label}.fpack"));
+        let tar = dir.join(format!("tree-{label}.tar"));
+
+        ctx.compare(
+            &format!("pack {label} small files"),
+            "no slower than tar cf (goal: faster, on both cores)",
+            || {
+                Ok(Measurement::bytes(
+                    time(|| Ok(PackBuilder::new().pack_dir(&tree, &out)?))?,
+                    bytes,
+                ))
+            },
+            "tar cf",
+            || {
+                time(|| {
+                    util::run(
+                        Command::new("tar")
+                            .arg("cf")
+                            .arg(&tar)
+                            .arg("-C")
+                            .arg(&tree)
+                            .arg("."),
+                    )
+                })
+            },
+        )?;
+
+        ctx.compare(
+            &format!("open a {label}-entry pack vs a 1k-entry pack"),
+            "within 2x of the 1k-entry pack (ratio at least 0.5), under 100 µs",
+            || median_open(&out),
+            "open of the 1k-entry pack",
+            || median_open(&small_pack),
+        )?;
+
+        let pack = Pack::open(&out)?;
+        let order = shuffled(paths.len(), LOOKUPS);
+        let one = ctx.compare(
+            &format!("random lookup + read, {label} pack, 1 thread, vs the unpacked tree"),
+            "faster than the unpacked tree (files of 64 B to 4 KiB, every byte read)",
+            || read_pack(&pack, &paths, &order, 1),
+            "std::fs::read of the unpacked tree",
+            || read_tree(&tree, &paths, &order[..order.len() / 10]),
+        )?;
+        let per_s = LOOKUPS as f64 / one.ours.median_s;
+        println!(
+            "    {:.2} M files/s in one thread, every byte read",
+            per_s / 1e6
+        );
+        ctx.annotate("files_per_s", per_s);
+        let lookup = ctx.measure(
+            &format!("random lookup + first/last byte, {label} pack, 1 thread"),
+            "at least 2M files/s in one thread",
+            || lookup_pack(&pack, &paths, &order),
+        )?;
+        let per_s = LOOKUPS as f64 / lookup.ours.median_s;
+        println!("    {:.2} M lookups/s in one thread", per_s / 1e6);
+        ctx.annotate("files_per_s", per_s);
+        ctx.compare(
+            &format!("random lookup + read, {label} pack, 2 threads vs 1"),
+            "near-linear gain on the second core (ratio near 2)",
+            || read_pack(&pack, &paths, &order, 2),
+            "1 thread",
+            || read_pack(&pack, &paths, &order, 1),
+        )?;
+        drop(pack);
+        std::fs::remove_dir_all(&tree).ok();
+    }
+    Ok(())
+}
+
+/// `dirs` directories of `per_dir` files of 64 bytes to 4 KiB; returns the relative paths and
+/// the bytes written.
+pub fn make_tree(root: &Path, dirs: usize, per_dir: usize) -> Result<(Vec<String>, u64)> {
+    let mut paths = Vec::with_capacity(dirs * per_dir);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut content = Vec::new();
+    let mut bytes = 0u64;
+    for d in 0..dirs {
+        let sub = root.join(format!("d{d:04}"));
+        std::fs::create_dir_all(&sub).with_context(|| format!("creating {}", sub.display()))?;
+        for f in 0..per_dir {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 64 + (state % 4032) as usize;
+            content.clear();
+            content.extend((0..len).map(|i| (i as u64 ^ state) as u8));
+            let name = format!("d{d:04}/f{f:05}.bin");
+            std::fs::write(root.join(&name), &content)?;
+            bytes += len as u64;
+            paths.push(name);
+        }
+    }
+    Ok((paths, bytes))
+}
+
+/// `n` indices into `len` items in a reproducible random order.
+fn shuffled(len: usize, n: usize) -> Vec<usize> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize % len
+        })
+        .collect()
+}
+
+/// Looks up and reads every file of `order` from the pack on `threads` threads: every byte of
+/// each file is read (folded), as `std::fs::read` would deliver them.
+fn read_pack(
+    pack: &Pack,
+    paths: &[String],
+    order: &[usize],
+    threads: usize,
+) -> Result<Measurement> {
+    read_pack_with(pack, paths, order, threads, |bytes| {
+        bytes.iter().fold(0u8, |a, &b| a ^ b)
+    })
+}
+
+/// Looks up every file of `order` and touches its first and last byte: the cost of the lookup
+/// and of reaching the data, without the bandwidth of reading it all.
+fn lookup_pack(pack: &Pack, paths: &[String], order: &[usize]) -> Result<Measurement> {
+    read_pack_with(pack, paths, order, 1, |bytes| {
+        bytes.first().copied().unwrap_or(0) ^ bytes.last().copied().unwrap_or(0)
+    })
+}
+
+fn read_pack_with(
+    pack: &Pack,
+    paths: &[String],
+    order: &[usize],
+    threads: usize,
+    touch: fn(&[u8]) -> u8,
+) -> Result<Measurement> {
+    let start = Instant::now();
+    let total: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = order
+            .chunks(order.len().div_ceil(threads))
+            .map(|chunk| {
+                scope.spawn(move || -> Result<u64> {
+                    let mut total = 0u64;
+                    for &i in chunk {
+                        let bytes = pack.bytes(&paths[i])?;
+                        total += u64::from(touch(bytes)) + bytes.len() as u64;
+                    }
+                    Ok(total)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread"))
+            .sum::<Result<u64>>()
+    })?;
+    ensure!(total > 0, "nothing read");
+    Ok(Measurement::bytes(start.elapsed(), total))
+}
+
+/// Reads every file of `order` from the unpacked tree (a tenth as many: it is much slower), and
+/// scales the time up to the pack's number of lookups.
+fn read_tree(root: &Path, paths: &[String], order: &[usize]) -> Result<Duration> {
+    let start = Instant::now();
+    let mut total = 0u64;
+    for &i in order {
+        let bytes = std::fs::read(root.join(&paths[i]))?;
+        total += u64::from(bytes.iter().fold(0u8, |a, &b| a ^ b)) + bytes.len() as u64;
+    }
+    std::hint::black_box(total);
+    Ok(start.elapsed() * (LOOKUPS / order.len()) as u32)
+}
+
+/// The median of 200 opens of `path`, each timed alone.
+fn median_open(path: &PathBuf) -> Result<Duration> {
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let start = Instant::now();
+        let pack = Pack::open(path)?;
+        std::hint::black_box(pack.entry_count());
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[100])
+}
