@@ -155,3 +155,29 @@ pub fn rerun_in_release(args: &[String]) -> Result<bool> {
     run(&mut release)?;
     Ok(true)
 }
+
+/// A small, reproducible pseudo-random sequence (a 64-bit LCG, upper bits out) for generated
+/// benchmark and demo data: the same seed gives the same data on every machine.
+#[derive(Clone, Debug)]
+pub struct Lcg(u64);
+
+impl Lcg {
+    /// A sequence starting from `seed`.
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed)
+    }
+
+    /// The next 31 random bits.
+    pub fn next_u31(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// A number in `[0, n)` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u31() % n
+    }
+}

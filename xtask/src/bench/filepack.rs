@@ -135,15 +135,8 @@ pub fn make_tree(root: &Path, dirs: usize, per_dir: usize) -> Result<(Vec<String
 
 /// `n` indices into `len` items in a reproducible random order.
 fn shuffled(len: usize, n: usize) -> Vec<usize> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize % len
-        })
-        .collect()
+    let mut random = util::Lcg::new(0x9e37_79b9_7f4a_7c15);
+    (0..n).map(|_| random.below(len as u64) as usize).collect()
 }
 
 /// Looks up and reads every file of `order` from the pack on `threads` threads: every byte of

@@ -177,12 +177,9 @@ pub fn memory_child(args: &[String]) -> Result<()> {
     let reader = NpzReader::open(out)?;
     let mut member = reader.member("adc")?;
     ensure!(member.frame_count() == frames as u64, "frame count");
-    let mut state = 0x1234_5678u64;
+    let mut random = util::Lcg::new(0x1234_5678);
     for _ in 0..64 {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let start = (state >> 33) as usize % (frames - 8);
+        let start = random.below(frames as u64 - 8) as usize;
         let bytes = member.read_frames(start as u64, start as u64 + 8)?;
         ensure!(
             bytes == npy_format::as_bytes(&random_walk_at(start * FRAME, 8 * FRAME)),
@@ -204,14 +201,11 @@ pub fn memory_child(args: &[String]) -> Result<()> {
 
 /// A random walk of `len` samples with steps in [-3, 3] (detector-like, compressible).
 fn random_walk(len: usize, seed: u64) -> Vec<i16> {
-    let mut state = seed;
+    let mut random = util::Lcg::new(seed);
     let mut level = 0i16;
     (0..len)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            level = level.wrapping_add(((state >> 33) % 7) as i16 - 3);
+            level = level.wrapping_add(random.below(7) as i16 - 3);
             level
         })
         .collect()

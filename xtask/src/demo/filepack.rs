@@ -52,13 +52,10 @@ pub fn filepack_demo(dir: &Path) -> Result<()> {
             .map(|t| {
                 let (pack, paths, tree) = (&pack, &paths, &tree);
                 scope.spawn(move || -> Result<usize> {
-                    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ t;
+                    let mut random = crate::util::Lcg::new(0x9e37_79b9_7f4a_7c15 ^ t);
                     let mut checked = 0;
                     for n in 0..lookups / 2 {
-                        state = state
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        let path = &paths[(state >> 33) as usize % paths.len()];
+                        let path = &paths[random.below(paths.len() as u64) as usize];
                         let bytes = pack.bytes(path)?;
                         // Compare one file in a thousand with the original on disk.
                         if n % 1000 == 0 {

@@ -80,13 +80,10 @@ pub fn npz_demo(dir: &Path) -> Result<()> {
         );
     }
     let mut adc = reader.member("adc")?;
-    let mut state = 7u64;
+    let mut random = crate::util::Lcg::new(7);
     let start = Instant::now();
     for _ in 0..100 {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let first = (state >> 33) % (FRAMES - 8);
+        let first = random.below(FRAMES - 8);
         let bytes = adc.read_frames(first, first + 8)?;
         let expected: Vec<i16> = (first..first + 8).flat_map(frame_at).collect();
         ensure!(
