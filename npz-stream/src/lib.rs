@@ -92,4 +92,6 @@ pub use error::{OpenError, ReadError, WriteError};
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
-pub use writer::{Compression, MemberWriter, NpzWriter, WriterOptions, zip_npy_files};
+pub use writer::{
+    Compression, MemberWriter, NpzWriter, WriterOptions, update_crc32, zip_npy_files,
+};

@@ -472,6 +472,83 @@ impl NpzWriter {
         Ok(())
     }
 
+    /// Adds a stored member named exactly `name` (not `NAME.npy`) holding `bytes`: a small
+    /// non-array member such as a manifest. `np.load` lists it under its full name and returns
+    /// its raw bytes; [`NpzReader::read_bytes`](crate::NpzReader::read_bytes) with the same
+    /// name reads it back. Its data is not aligned.
+    ///
+    /// # Errors
+    /// [`WriteError::InvalidKey`] for an empty name, a name with NUL, over 65535 bytes, or a
+    /// name the archive already holds; I/O errors (the archive is left as before the call).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+    /// npz.add_file("meta.json", br#"{"a": 1}"#).unwrap();
+    /// assert!(npz.add_file("meta.json", b"again").is_err());
+    /// npz.finish().unwrap();
+    /// let reader = npz_stream::NpzReader::open(&path).unwrap();
+    /// assert_eq!(reader.keys(), vec!["x", "meta.json"]);
+    /// assert_eq!(reader.read_bytes("meta.json").unwrap(), br#"{"a": 1}"#);
+    /// ```
+    pub fn add_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        if self.done {
+            return Err(self.io_err(io::Error::other("the archive is already finished")));
+        }
+        let invalid = |reason| WriteError::InvalidKey {
+            path: self.path.clone(),
+            key: name.to_owned(),
+            reason,
+        };
+        if name.is_empty() {
+            return Err(invalid("member names must not be empty"));
+        }
+        if name.contains('\0') {
+            return Err(invalid("member names must not contain NUL"));
+        }
+        if name.len() > 0xFFFF {
+            return Err(invalid("member names are limited to 65535 bytes"));
+        }
+        if self.names.contains(name) {
+            return Err(invalid("the archive already has a member of that name"));
+        }
+        let flags = if name.is_ascii() { 0 } else { zip::FLAG_UTF8 };
+        let crc32 = crc32fast::hash(bytes);
+        let size = bytes.len() as u64;
+        let local = zip::local_header(
+            name.as_bytes(),
+            flags,
+            zip::METHOD_STORED,
+            crc32,
+            size,
+            size,
+            0,
+        );
+        let start = self.end;
+        let data_start = start + local.len() as u64;
+        let write = write_all_at(&self.file, &local, start)
+            .and_then(|()| write_all_at(&self.file, bytes, data_start));
+        if let Err(e) = write {
+            let _ = self.file.set_len(start);
+            return Err(self.io_err(e));
+        }
+        self.end = data_start + size;
+        self.entries.push(NewEntry {
+            name: name.as_bytes().to_vec(),
+            flags,
+            method: zip::METHOD_STORED,
+            crc32,
+            compressed_size: size,
+            size,
+            local_offset: start,
+            extra: Vec::new(),
+        });
+        self.names.insert(name.to_owned());
+        Ok(())
+    }
+
     /// Adds an existing `.npy` file as member `KEY.npy`, copying its bytes (header as written,
     /// data, and any bytes after the data) without holding them in memory.
     ///
@@ -785,6 +862,130 @@ impl NpzWriter {
         self.done = true;
         Ok(())
     }
+}
+
+/// Recomputes the CRC-32 of stored members of the finished archive at `path` and writes it
+/// where it differs, in the member's local header and its central-directory record, then syncs
+/// the file. This is what a writer through a writable memory map of member data calls before
+/// closing, so that `np.load` and `zipfile` (which check CRCs) still read the archive.
+///
+/// `keys` selects members as [`NpzReader`](crate::NpzReader) does (exact name, then
+/// `KEY.npy`); an empty slice means every stored member. Returns the names of the members whose
+/// CRC changed, with the new value. Only the data is read; nothing moves.
+///
+/// # Errors
+/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::InvalidKey`] for a key the
+/// archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
+///
+/// ```
+/// use std::os::unix::fs::FileExt;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
+/// npz.finish().unwrap();
+/// let offset = npz_stream::NpzReader::open(&path).unwrap().info("x").unwrap().data_offset.unwrap();
+/// std::fs::OpenOptions::new().write(true).open(&path).unwrap().write_all_at(&[9], offset).unwrap();
+/// assert!(npz_stream::NpzReader::open(&path).unwrap().read_bytes("x").is_err()); // stale CRC
+/// let changed = npz_stream::update_crc32(&path, &["x"]).unwrap();
+/// assert_eq!(changed.len(), 1);
+/// assert_eq!(npz_stream::NpzReader::open(&path).unwrap().read_array::<u8>("x").unwrap().data, vec![9, 2, 3]);
+/// assert!(npz_stream::update_crc32(&path, &[]).unwrap().is_empty());
+/// ```
+pub fn update_crc32(
+    path: impl AsRef<Path>,
+    keys: &[&str],
+) -> Result<Vec<(String, u32)>, WriteError> {
+    let path = path.as_ref();
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let dir = zip::read_directory(&file, file_len, path)?;
+    let mut record_offsets = Vec::with_capacity(dir.entries.len());
+    let mut at = dir.cd_start;
+    for entry in &dir.entries {
+        record_offsets.push(at);
+        at += entry.raw_record.len() as u64;
+    }
+    let mut selected: Vec<usize> = Vec::new();
+    if keys.is_empty() {
+        selected.extend(
+            (0..dir.entries.len()).filter(|&i| dir.entries[i].method == zip::METHOD_STORED),
+        );
+    } else {
+        for key in keys {
+            let npy = format!("{key}.npy");
+            let found = dir
+                .entries
+                .iter()
+                .rposition(|e| e.name == *key)
+                .or_else(|| dir.entries.iter().rposition(|e| e.name == npy));
+            match found {
+                Some(i) => selected.push(i),
+                None => {
+                    return Err(WriteError::InvalidKey {
+                        path: path.to_path_buf(),
+                        key: (*key).to_owned(),
+                        reason: "the archive has no such member",
+                    });
+                }
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for i in selected {
+        let entry = &dir.entries[i];
+        if entry.method != zip::METHOD_STORED {
+            return Err(WriteError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "member {} is deflated; only stored members are rewritten in place",
+                    entry.name
+                ),
+            });
+        }
+        let local = zip::read_local(&file, entry, dir.cd_start).map_err(|reason| {
+            WriteError::Open(OpenError::Corrupt {
+                path: path.to_path_buf(),
+                offset: entry.local_offset,
+                reason,
+            })
+        })?;
+        let mut hasher = crc32fast::Hasher::new();
+        let mut pos = 0u64;
+        while pos < entry.size {
+            let n = (entry.size - pos).min(buf.len() as u64) as usize;
+            read_exact_at(&file, &mut buf[..n], local.data_start + pos).map_err(io)?;
+            hasher.update(&buf[..n]);
+            pos += n as u64;
+        }
+        let crc = hasher.finalize();
+        if crc != entry.crc32 {
+            write_all_at(
+                &file,
+                &crc.to_le_bytes(),
+                entry.local_offset + zip::LOCAL_CRC_AT,
+            )
+            .and_then(|()| write_all_at(&file, &crc.to_le_bytes(), record_offsets[i] + 16))
+            .map_err(io)?;
+            changed.push((entry.name.clone(), crc));
+        }
+    }
+    if !changed.is_empty() {
+        file.sync_all().map_err(io)?;
+    }
+    Ok(changed)
 }
 
 /// Bytes per deflate chunk: `chunk_size` rounded down to whole frames when a frame is smaller.

@@ -1,19 +1,268 @@
 //! # varpack
 //!
-//! Named sets of variables saved fast and loaded memory-mapped: arrays as `.npy` (one per array, or aligned members of one `.npz`), other values as JSON.
+//! Named sets of variables saved fast and loaded memory-mapped: arrays as `.npy` files (or
+//! 64-byte-aligned members of one `.npz`) that numpy loads as they are, dictionaries of
+//! arrays, and any serde value as JSON.
 //!
-//! **Status: skeleton.** This crate compiles and reserves its place in the workspace; its
-//! capabilities arrive with issue 6 of the project tracker. Until then it exports nothing
-//! but the NPY vocabulary it builds on, re-exported from [`npy_format`].
+//! ## Quick start
 //!
 //! ```
-//! // Everything the crate will speak is already available through npy-format:
-//! let header = varpack::npy_format::Header::new(
-//!     varpack::npy_format::DType::parse("<f8").unwrap(),
-//!     false,
-//!     vec![0, 4],
-//! );
-//! assert_eq!(header.frame_count(), 0);
+//! use std::collections::BTreeMap;
+//! use varpack::{Array, LoadOptions, MapMode, Status, Varpack};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("run1"); // a directory; a path ending in .npz gives one file
+//!
+//! let mut vp = Varpack::new();
+//! vp.insert_array("temperature", &[20.5f64, 21.0, 22.5, 23.0], &[2, 2]).unwrap();
+//! let mut cams = BTreeMap::new();
+//! cams.insert("left".to_string(), Array::from_slice(&[0u8; 6], &[2, 3]).unwrap());
+//! vp.insert_dict("cams", cams).unwrap();
+//! vp.insert_value("settings", &("fast", 3)).unwrap();
+//! vp.insert_value("notes", &vec!["long"; 3]).unwrap();
+//! vp.set_separate("notes", true).unwrap(); // its own file, so loads can skip it cheaply
+//! vp.save_as(&path).unwrap(); // atomic: a crash leaves the previous pack or this one
+//!
+//! // Arrays come back memory-mapped (read-only by default), lazily if asked.
+//! let vp = Varpack::load_with(&path, LoadOptions::new().lazy(true).ignore(["notes"])).unwrap();
+//! assert_eq!(vp.status("temperature"), Some(Status::Unloaded));
+//! assert_eq!(vp.view::<f64>("temperature").unwrap().get(&[1, 0]), Some(&22.5));
+//! assert_eq!(vp.status("temperature"), Some(Status::Mapped));
+//! assert_eq!(vp.get_value::<(String, i32)>("settings").unwrap(), ("fast".to_string(), 3));
+//! assert!(vp.get_value::<Vec<String>>("notes").is_err()); // ignored: never read
+//! println!("{vp}"); // a table: name, kind, dtype, shape, bytes, status
 //! ```
+//!
+//! In Python, `np.load("run1/temperature.npy", mmap_mode="r")` reads the same array;
+//! `examples/load_varpack.py` loads a whole pack with numpy and json alone.
+//!
+//! ## The two forms
+//!
+//! **Directory** (any path not ending in `.npz`):
+//!
+//! ```text
+//! run1/
+//!   varpack.json              the manifest (below)
+//!   temperature.npy           one .npy per array, byte-identical to np.save
+//!   cams~left.npy             dict arrays: NAME~KEY.npy
+//!   values.json               {name: value} of the JSON values not stored separately
+//!   notes.value.json          a JSON value stored in a file of its own
+//! ```
+//!
+//! File names are derived from the names ([`file_stem`]): deterministic and collision-free,
+//! never hashes.
+//!
+//! **Single file** (a path ending in `.npz`): an uncompressed `.npz` whose array members
+//! (`STEM.npy`, the same stems) have their data 64-byte aligned (npz-stream's aligned stored
+//! members), plus raw members `values.json`, `NAME.value.json` and the manifest
+//! `__varpack__.json` (appends add `__varpack__.1.json`, `__varpack__.2.json`, ...; the
+//! highest is current). `np.load` opens it like any `.npz` (the JSON members come back as
+//! raw bytes); any plain numpy `.npz` opens as a pack of its arrays.
+//!
+//! **The manifest** is JSON: `{"format": "varpack", "version": 1, "values": [...]}`, one
+//! object per value, sorted by name, with `name`, `kind` (`array`, `dict`, `json`), `bytes`,
+//! and for arrays `file`, `dtype` (the descr as `npy info --json` prints it), `fortran_order`,
+//! `shape`; for dicts `entries` (`key`, `file`, `dtype`, `fortran_order`, `shape`, `bytes`);
+//! for JSON values `file` (`values.json` or their own) and `separate`. A reader refuses
+//! versions it does not know.
+//!
+//! ## Saving is atomic
+//!
+//! A directory pack `P` is saved by writing every file into `.P.varpack-new` beside it,
+//! syncing each file and the directory, then renaming `P` to `.P.varpack-old`, renaming the
+//! new directory to `P`, syncing the parent and removing the old one. A crash before the first
+//! rename leaves `P` untouched (the temporary directory is removed by the next save); between
+//! the renames `P` is missing and [`Varpack::load`] rolls forward (the new directory is
+//! complete), or back to the old one; after the second rename `P` is the new pack. A
+//! single-file pack is written to a temporary file and renamed over the old one after a sync
+//! (npz-stream's [`NpzWriter`](npz_stream::NpzWriter)). Values not loaded (lazy or ignored)
+//! are copied from the old pack, so a save after a partial load loses nothing.
+//!
+//! ## Modes
+//!
+//! [`MapMode::ReadOnly`] (default): writes to mapped arrays are refused. [`MapMode::ReadWrite`]:
+//! writes go to the pack's files (for the single file, [`Varpack::flush`] or drop brings the
+//! member CRC-32s up to date so numpy still reads it). [`MapMode::CopyOnWrite`]: writes stay
+//! in memory. [`Varpack::open`] takes AlignedBinaryFormat's modes: read, read-write, write
+//! (create or truncate on save) and append (only new names; a save adds them in place).
+//!
+//! A mapped pack must not be truncated or rewritten by another program while its values are
+//! mapped (the usual memory-map caveat); this crate's own saves replace files by rename, which
+//! leaves existing maps valid.
 
+mod array;
+mod error;
+mod manifest;
+mod names;
+mod pack;
+mod table;
+#[doc(hidden)]
+pub mod testing;
+
+pub use array::Array;
+pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+pub use manifest::FORMAT_VERSION;
+pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;
+pub use npy_format::Mode as MapMode;
+pub use pack::{Form, Info, KeyInfo, LoadOptions, OpenMode, Varpack, inspect};
+
+use std::collections::BTreeMap;
+
+/// What a value is.
+///
+/// ```
+/// assert_eq!(varpack::Kind::Dict.to_string(), "dict");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Kind {
+    /// An array.
+    Array,
+    /// A dictionary of arrays.
+    Dict,
+    /// Any other value, as JSON.
+    Json,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Array => "array",
+            Kind::Dict => "dict",
+            Kind::Json => "json",
+        })
+    }
+}
+
+/// Where a value is.
+///
+/// ```
+/// assert_eq!(varpack::Status::Mapped.to_string(), "mapped");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Status {
+    /// Not read yet (lazy load, or ignored).
+    Unloaded,
+    /// Backed by a memory map of the pack.
+    Mapped,
+    /// In memory.
+    Loaded,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Unloaded => "unloaded",
+            Status::Mapped => "mapped",
+            Status::Loaded => "loaded",
+        })
+    }
+}
+
+/// A value of a pack.
+///
+/// ```
+/// let v = varpack::Value::from(varpack::Array::from_slice(&[1u8], &[1]).unwrap());
+/// assert_eq!(v.kind(), varpack::Kind::Array);
+/// let j = varpack::Value::json(&vec![1, 2]).unwrap();
+/// assert_eq!(j.kind(), varpack::Kind::Json);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Value {
+    /// An array.
+    Array(Array),
+    /// A dictionary of arrays, each stored as its own `.npy`.
+    Dict(BTreeMap<String, Array>),
+    /// Any serde value.
+    Json(serde_json::Value),
+}
+
+impl Value {
+    /// A JSON value from anything serde serializes.
+    ///
+    /// # Errors
+    /// The serde error (e.g. maps with non-string keys).
+    ///
+    /// ```
+    /// let v = varpack::Value::json(&("a", 1)).unwrap();
+    /// assert!(matches!(v, varpack::Value::Json(_)));
+    /// ```
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
+        Ok(Value::Json(serde_json::to_value(value)?))
+    }
+
+    /// The kind.
+    ///
+    /// ```
+    /// assert_eq!(varpack::Value::Json(1.into()).kind(), varpack::Kind::Json);
+    /// ```
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Array(_) => Kind::Array,
+            Value::Dict(_) => Kind::Dict,
+            Value::Json(_) => Kind::Json,
+        }
+    }
+
+    /// [`Status::Mapped`] if any array of the value is mapped, else [`Status::Loaded`].
+    ///
+    /// ```
+    /// assert_eq!(varpack::Value::Json(1.into()).status(), varpack::Status::Loaded);
+    /// ```
+    pub fn status(&self) -> Status {
+        let mapped = match self {
+            Value::Array(a) => a.status() == Status::Mapped,
+            Value::Dict(d) => d.values().any(|a| a.status() == Status::Mapped),
+            Value::Json(_) => false,
+        };
+        if mapped {
+            Status::Mapped
+        } else {
+            Status::Loaded
+        }
+    }
+
+    /// Bytes of array data, or of the compact JSON text.
+    ///
+    /// ```
+    /// let v = varpack::Value::from(varpack::Array::from_slice(&[0f64; 4], &[4]).unwrap());
+    /// assert_eq!(v.byte_len(), 32);
+    /// ```
+    pub fn byte_len(&self) -> u64 {
+        match self {
+            Value::Array(a) => a.as_bytes().len() as u64,
+            Value::Dict(d) => d.values().map(|a| a.as_bytes().len() as u64).sum(),
+            Value::Json(j) => serde_json::to_vec(j).map_or(0, |v| v.len() as u64),
+        }
+    }
+
+    fn detach(&mut self) {
+        match self {
+            Value::Array(a) => a.detach(),
+            Value::Dict(d) => d.values_mut().for_each(Array::detach),
+            Value::Json(_) => {}
+        }
+    }
+}
+
+impl From<Array> for Value {
+    fn from(a: Array) -> Value {
+        Value::Array(a)
+    }
+}
+
+impl From<BTreeMap<String, Array>> for Value {
+    fn from(d: BTreeMap<String, Array>) -> Value {
+        Value::Dict(d)
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(j: serde_json::Value) -> Value {
+        Value::Json(j)
+    }
+}

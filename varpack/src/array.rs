@@ -1,0 +1,433 @@
+//! Arrays: owned bytes, a mapped `.npy` file, or a mapped archive member.
+
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+use npy_format::{DType, Element, Header, Mode, NpyFile, TypedView, TypedViewMut};
+
+use crate::Status;
+use crate::error::ArrayError;
+
+/// An array: a [`Header`] (dtype, order, shape) and its raw data, held in memory or mapped.
+///
+/// Owned data is kept 8-byte aligned, so typed views work for every element type; mapped data
+/// starts on a 64-byte boundary in the file (`.npy` headers and the single-file form's aligned
+/// members guarantee it).
+///
+/// ```
+/// let a = varpack::Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// assert_eq!(a.shape(), &[2, 2]);
+/// assert_eq!(a.view::<f32>().unwrap().get(&[1, 0]), Some(&3.0));
+/// assert_eq!(a.status(), varpack::Status::Loaded);
+/// ```
+#[derive(Debug)]
+pub struct Array {
+    header: Header,
+    data: Data,
+}
+
+#[derive(Debug)]
+enum Data {
+    Owned { words: Vec<u64>, len: usize },
+    Npy(NpyFile, Mode),
+    Member(MemberMap),
+}
+
+/// A map of one archive member's data.
+#[derive(Debug)]
+pub(crate) struct MemberMap {
+    pub(crate) path: PathBuf,
+    pub(crate) member: String,
+    map: MemberBytes,
+    pub(crate) dirty: bool,
+}
+
+#[derive(Debug)]
+enum MemberBytes {
+    Empty,
+    ReadOnly(Mmap),
+    Writable(MmapMut, Mode),
+}
+
+impl MemberMap {
+    /// Maps `len` bytes at `offset` of the archive at `path`.
+    pub(crate) fn open(
+        path: &Path,
+        member: &str,
+        offset: u64,
+        len: u64,
+        mode: Mode,
+    ) -> std::io::Result<MemberMap> {
+        let map = if len == 0 {
+            MemberBytes::Empty
+        } else {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(mode == Mode::ReadWrite)
+                .open(path)?;
+            let file_len = file.metadata()?.len();
+            if offset.checked_add(len).is_none_or(|end| end > file_len) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "member data runs past the end of the file",
+                ));
+            }
+            let len = usize::try_from(len).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::OutOfMemory, "member too large to map")
+            })?;
+            let mut options = MmapOptions::new();
+            options.offset(offset).len(len);
+            match mode {
+                // SAFETY: a map is unsound only if the file changes under it. The range was
+                // checked to lie inside the file; the crate documents (Varpack, Array) that a
+                // pack must not be truncated or rewritten by others while values are mapped.
+                Mode::ReadOnly => MemberBytes::ReadOnly(unsafe { options.map(&file)? }),
+                // SAFETY: as above; writes go to this member's data range only.
+                Mode::ReadWrite => MemberBytes::Writable(unsafe { options.map_mut(&file)? }, mode),
+                Mode::CopyOnWrite => {
+                    // SAFETY: as above; a private map, so writes never reach the file.
+                    let map = unsafe { options.map_copy(&file)? };
+                    MemberBytes::Writable(map, mode)
+                }
+            }
+        };
+        Ok(MemberMap {
+            path: path.to_path_buf(),
+            member: member.to_owned(),
+            map,
+            dirty: false,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.map {
+            // An empty slice at an 8-aligned address, so typed views of empty arrays work.
+            MemberBytes::Empty => bytemuck::cast_slice::<u64, u8>(&[]),
+            MemberBytes::ReadOnly(m) => m,
+            MemberBytes::Writable(m, _) => m,
+        }
+    }
+
+    fn mode(&self) -> Mode {
+        match &self.map {
+            MemberBytes::Empty | MemberBytes::ReadOnly(_) => Mode::ReadOnly,
+            MemberBytes::Writable(_, mode) => *mode,
+        }
+    }
+}
+
+fn data_len(header: &Header) -> Result<u64, ArrayError> {
+    if header.dtype.has_object() {
+        return Err(ArrayError::Object {
+            dtype: header.dtype.descr(),
+        });
+    }
+    header.data_len().ok_or_else(|| ArrayError::Overflow {
+        shape: header.shape.clone(),
+    })
+}
+
+fn owned(bytes: &[u8]) -> Data {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    Data::Owned {
+        words,
+        len: bytes.len(),
+    }
+}
+
+impl Array {
+    /// A C-order array of `T` with `shape`, copied into memory.
+    ///
+    /// # Errors
+    /// [`ArrayError::Length`] if `data` does not hold `shape`'s element count.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1u16, 2, 3], &[3]).unwrap();
+    /// assert_eq!(a.dtype().descr(), "'<u2'");
+    /// ```
+    pub fn from_slice<T: Element>(data: &[T], shape: &[u64]) -> Result<Array, ArrayError> {
+        let header = Header::for_array(T::dtype(), false, shape.to_vec());
+        Array::from_bytes(header, npy_format::as_bytes(data))
+    }
+
+    /// An array of any dtype from its header and raw data (in the header's byte order and
+    /// layout), copied into memory.
+    ///
+    /// # Errors
+    /// [`ArrayError::Length`], [`ArrayError::Object`], [`ArrayError::Overflow`].
+    ///
+    /// ```
+    /// use varpack::npy_format::{DType, Header};
+    /// let header = Header::new(DType::parse("[('a', '<i2'), ('b', '|u1')]").unwrap(), false, vec![2]);
+    /// let a = varpack::Array::from_bytes(header, &[1, 0, 7, 2, 0, 8]).unwrap();
+    /// assert_eq!(a.as_bytes().len(), 6);
+    /// ```
+    pub fn from_bytes(header: Header, bytes: &[u8]) -> Result<Array, ArrayError> {
+        let expected = data_len(&header)?;
+        if bytes.len() as u64 != expected {
+            return Err(ArrayError::Length {
+                expected,
+                elements: header.element_count().unwrap_or(0),
+                actual: bytes.len() as u64,
+            });
+        }
+        Ok(Array {
+            header,
+            data: owned(bytes),
+        })
+    }
+
+    pub(crate) fn from_npy(file: NpyFile, mode: Mode) -> Array {
+        Array {
+            header: file.header().clone(),
+            data: Data::Npy(file, mode),
+        }
+    }
+
+    pub(crate) fn from_member(header: Header, map: MemberMap) -> Array {
+        Array {
+            header,
+            data: Data::Member(map),
+        }
+    }
+
+    /// The header: dtype, Fortran order, shape.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[0u8; 6], &[2, 3]).unwrap();
+    /// assert!(!a.header().fortran_order);
+    /// ```
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The dtype.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[0i64; 2], &[2]).unwrap();
+    /// assert_eq!(a.dtype().descr(), "'<i8'");
+    /// ```
+    pub fn dtype(&self) -> &DType {
+        &self.header.dtype
+    }
+
+    /// The shape.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[0i64; 6], &[3, 2]).unwrap();
+    /// assert_eq!(a.shape(), &[3, 2]);
+    /// ```
+    pub fn shape(&self) -> &[u64] {
+        &self.header.shape
+    }
+
+    /// The raw data bytes (zero-copy when mapped).
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1u8, 2], &[2]).unwrap();
+    /// assert_eq!(a.as_bytes(), &[1, 2]);
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Owned { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
+            // An NpyFile always maps its data (object arrays are refused before).
+            Data::Npy(file, _) => file.data().unwrap_or(&[]),
+            Data::Member(m) => m.bytes(),
+        }
+    }
+
+    /// The raw data, writable: in memory, or through a read-write map (writes go to the pack)
+    /// or a copy-on-write map (writes stay in memory).
+    ///
+    /// # Errors
+    /// [`ArrayError::ReadOnly`] for arrays mapped read-only (the default).
+    ///
+    /// ```
+    /// let mut a = varpack::Array::from_slice(&[1u8, 2], &[2]).unwrap();
+    /// a.as_bytes_mut().unwrap()[0] = 9;
+    /// assert_eq!(a.as_bytes(), &[9, 2]);
+    /// ```
+    pub fn as_bytes_mut(&mut self) -> Result<&mut [u8], ArrayError> {
+        match &mut self.data {
+            Data::Owned { words, len } => {
+                Ok(&mut bytemuck::cast_slice_mut::<u64, u8>(words)[..*len])
+            }
+            Data::Npy(file, _) => {
+                let path = file.path().to_path_buf();
+                file.data_mut().map_err(|_| ArrayError::ReadOnly { path })
+            }
+            Data::Member(m) => {
+                let path = m.path.clone();
+                match &mut m.map {
+                    MemberBytes::Empty => Ok(bytemuck::cast_slice_mut::<u64, u8>(&mut [])),
+                    MemberBytes::ReadOnly(_) => Err(ArrayError::ReadOnly { path }),
+                    MemberBytes::Writable(map, mode) => {
+                        if *mode == Mode::ReadWrite {
+                            m.dirty = true;
+                        }
+                        Ok(&mut map[..])
+                    }
+                }
+            }
+        }
+    }
+
+    /// A zero-copy typed view.
+    ///
+    /// # Errors
+    /// [`ArrayError::View`] naming the check that failed (dtype, byte order, alignment).
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1.5f64, 2.5], &[2]).unwrap();
+    /// assert_eq!(a.view::<f64>().unwrap().as_slice(), &[1.5, 2.5]);
+    /// assert!(a.view::<i64>().is_err());
+    /// ```
+    pub fn view<T: Element>(&self) -> Result<TypedView<'_, T>, ArrayError> {
+        Ok(TypedView::new(&self.header, self.as_bytes())?)
+    }
+
+    /// A zero-copy writable typed view (see [`as_bytes_mut`](Self::as_bytes_mut)).
+    ///
+    /// # Errors
+    /// [`ArrayError::ReadOnly`]; [`ArrayError::View`].
+    ///
+    /// ```
+    /// let mut a = varpack::Array::from_slice(&[1i32, 2], &[2]).unwrap();
+    /// a.view_mut::<i32>().unwrap().as_mut_slice()[1] = 7;
+    /// assert_eq!(a.to_vec::<i32>().unwrap(), vec![1, 7]);
+    /// ```
+    pub fn view_mut<T: Element>(&mut self) -> Result<TypedViewMut<'_, T>, ArrayError> {
+        let Array { header, data } = self;
+        let bytes = match data {
+            Data::Owned { words, len } => &mut bytemuck::cast_slice_mut::<u64, u8>(words)[..*len],
+            Data::Npy(file, _) => {
+                let path = file.path().to_path_buf();
+                file.data_mut().map_err(|_| ArrayError::ReadOnly { path })?
+            }
+            Data::Member(m) => {
+                let path = m.path.clone();
+                match &mut m.map {
+                    MemberBytes::Empty => bytemuck::cast_slice_mut::<u64, u8>(&mut []),
+                    MemberBytes::ReadOnly(_) => return Err(ArrayError::ReadOnly { path }),
+                    MemberBytes::Writable(map, mode) => {
+                        if *mode == Mode::ReadWrite {
+                            m.dirty = true;
+                        }
+                        &mut map[..]
+                    }
+                }
+            }
+        };
+        Ok(TypedViewMut::new(header, bytes)?)
+    }
+
+    /// The elements copied into a `Vec<T>` (byte-swapped to native order if needed), in
+    /// storage order.
+    ///
+    /// # Errors
+    /// [`ArrayError::View`] for a dtype other than `T`.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[3u64, 4], &[2]).unwrap();
+    /// assert_eq!(a.to_vec::<u64>().unwrap(), vec![3, 4]);
+    /// ```
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, ArrayError> {
+        Ok(npy_format::to_vec(&self.header, self.as_bytes())?)
+    }
+
+    /// [`Status::Mapped`] for arrays backed by a file map, [`Status::Loaded`] for arrays in
+    /// memory.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1u8], &[1]).unwrap();
+    /// assert_eq!(a.status(), varpack::Status::Loaded);
+    /// ```
+    pub fn status(&self) -> Status {
+        match self.data {
+            Data::Owned { .. } => Status::Loaded,
+            _ => Status::Mapped,
+        }
+    }
+
+    /// The map mode of a mapped array (`None` in memory).
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1u8], &[1]).unwrap();
+    /// assert_eq!(a.map_mode(), None);
+    /// ```
+    pub fn map_mode(&self) -> Option<Mode> {
+        match &self.data {
+            Data::Owned { .. } => None,
+            Data::Npy(_, mode) => Some(*mode),
+            Data::Member(m) => Some(m.mode()),
+        }
+    }
+
+    /// Copies mapped data into memory (no-op for arrays in memory).
+    ///
+    /// ```
+    /// let mut a = varpack::Array::from_slice(&[1u8], &[1]).unwrap();
+    /// a.detach();
+    /// assert_eq!(a.status(), varpack::Status::Loaded);
+    /// ```
+    pub fn detach(&mut self) {
+        if !matches!(self.data, Data::Owned { .. }) {
+            self.data = owned(self.as_bytes());
+        }
+    }
+
+    /// An in-memory copy.
+    ///
+    /// ```
+    /// let a = varpack::Array::from_slice(&[1u8, 2], &[2]).unwrap();
+    /// assert_eq!(a.to_owned_array().as_bytes(), a.as_bytes());
+    /// ```
+    pub fn to_owned_array(&self) -> Array {
+        Array {
+            header: self.header.clone(),
+            data: owned(self.as_bytes()),
+        }
+    }
+
+    /// Flushes a read-write map to the file (no-op otherwise).
+    ///
+    /// # Errors
+    /// [`ArrayError::Io`].
+    ///
+    /// ```
+    /// varpack::Array::from_slice(&[1u8], &[1]).unwrap().flush().unwrap();
+    /// ```
+    pub fn flush(&self) -> Result<(), ArrayError> {
+        match &self.data {
+            Data::Owned { .. } => Ok(()),
+            Data::Npy(f, _) => f.flush().map_err(|e| ArrayError::Io {
+                path: f.path().to_path_buf(),
+                source: std::io::Error::other(e),
+            }),
+            Data::Member(m) => match &m.map {
+                MemberBytes::Writable(map, Mode::ReadWrite) => {
+                    map.flush().map_err(|source| ArrayError::Io {
+                        path: m.path.clone(),
+                        source,
+                    })
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The archive member this array maps, if it is a read-write map that was written to.
+    pub(crate) fn dirty_member(&self) -> Option<(&Path, &str)> {
+        match &self.data {
+            Data::Member(m) if m.dirty => Some((&m.path, &m.member)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn clear_dirty(&mut self) {
+        if let Data::Member(m) = &mut self.data {
+            m.dirty = false;
+        }
+    }
+}

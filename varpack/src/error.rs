@@ -1,0 +1,320 @@
+//! Errors, one enum per family of operations.
+
+use std::path::PathBuf;
+
+use crate::Kind;
+
+/// Building an [`Array`](crate::Array) or using its bytes.
+///
+/// ```
+/// let err = varpack::Array::from_slice(&[1.0f64, 2.0], &[3]).unwrap_err();
+/// assert!(err.to_string().contains("3 elements"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArrayError {
+    /// The data does not hold as many bytes as the header needs.
+    #[error("the header needs {expected} bytes of data ({elements} elements), {actual} given")]
+    Length {
+        /// Bytes the header needs.
+        expected: u64,
+        /// Elements the header needs.
+        elements: u64,
+        /// Bytes given.
+        actual: u64,
+    },
+    /// Object arrays hold pickles and are refused.
+    #[error("object arrays (dtype {dtype}) are not supported")]
+    Object {
+        /// The dtype.
+        dtype: String,
+    },
+    /// The shape's byte count overflows.
+    #[error("shape {shape:?} overflows")]
+    Overflow {
+        /// The shape.
+        shape: Vec<u64>,
+    },
+    /// The array is mapped read-only.
+    #[error("{}: the array is mapped read-only (load with MapMode::ReadWrite or CopyOnWrite, or detach it)", .path.display())]
+    ReadOnly {
+        /// The file mapped.
+        path: PathBuf,
+    },
+    /// A typed view failed (dtype, byte order or alignment).
+    #[error(transparent)]
+    View(#[from] npy_format::ViewError),
+    /// Flushing a writable map failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Inserting or replacing values.
+///
+/// ```
+/// let mut vp = varpack::Varpack::new();
+/// vp.insert_value("n", &1).unwrap();
+/// let err = vp.insert_value("n", &2).unwrap_err();
+/// assert_eq!(err.to_string(), "value 'n' already exists (use replace to overwrite it)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InsertError {
+    /// The name is taken; [`Varpack::replace`](crate::Varpack::replace) overwrites.
+    #[error("value '{name}' already exists (use replace to overwrite it)")]
+    Exists {
+        /// The name.
+        name: String,
+    },
+    /// The name cannot be used.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The value could not be turned into JSON.
+    #[error("value '{name}': {source}")]
+    Json {
+        /// The name.
+        name: String,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+    /// The array could not be built.
+    #[error("value '{name}': {source}")]
+    Array {
+        /// The name.
+        name: String,
+        /// The error.
+        source: ArrayError,
+    },
+}
+
+/// Getting values: what is missing, of another kind, of another dtype, or failed to load.
+///
+/// ```
+/// let mut vp = varpack::Varpack::new();
+/// vp.insert_array("x", &[1i32, 2], &[2]).unwrap();
+/// assert_eq!(vp.view::<f64>("x").unwrap_err().to_string(),
+///            "value 'x': dtype is '<i4', not '<f8'");
+/// assert!(matches!(vp.array("y"), Err(varpack::GetError::Missing { .. })));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GetError {
+    /// No value of that name.
+    #[error("no value '{name}'")]
+    Missing {
+        /// The name.
+        name: String,
+    },
+    /// A dict has no such key.
+    #[error("value '{name}': no key '{key}'")]
+    MissingKey {
+        /// The dict's name.
+        name: String,
+        /// The key.
+        key: String,
+    },
+    /// The value is of another kind.
+    #[error("value '{name}' is {found}, not {expected}")]
+    WrongKind {
+        /// The name.
+        name: String,
+        /// What was asked for.
+        expected: Kind,
+        /// What it is.
+        found: Kind,
+    },
+    /// The array has another dtype.
+    #[error("value '{name}': dtype is {found}, not {expected}")]
+    WrongDType {
+        /// The name.
+        name: String,
+        /// The dtype asked for.
+        expected: String,
+        /// The array's dtype.
+        found: String,
+    },
+    /// The value was on the load's ignore list.
+    #[error("value '{name}' was ignored when the pack was loaded")]
+    Ignored {
+        /// The name.
+        name: String,
+    },
+    /// The array refused (read-only map, view check).
+    #[error("value '{name}': {source}")]
+    Array {
+        /// The name.
+        name: String,
+        /// The error.
+        source: ArrayError,
+    },
+    /// The JSON value does not deserialize as the type asked for.
+    #[error("value '{name}': {source}")]
+    Json {
+        /// The name.
+        name: String,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+    /// Loading the value (lazily) failed.
+    #[error(transparent)]
+    Load(#[from] Box<LoadError>),
+}
+
+/// Loading a pack or one of its values.
+///
+/// ```
+/// let err = varpack::Varpack::load("/no/such/pack").unwrap_err();
+/// assert!(err.to_string().starts_with("/no/such/pack"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// I/O on a file of the pack.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The manifest is missing, not JSON, or not a varpack manifest.
+    #[error("{}: bad manifest: {reason}", .path.display())]
+    Manifest {
+        /// The manifest (or the pack).
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The manifest's format version is newer than this crate knows.
+    #[error("{}: unknown format version {found} (this crate reads version {supported})", .path.display())]
+    Version {
+        /// The manifest.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+        /// The version supported.
+        supported: u64,
+    },
+    /// A file or member listed in the manifest is missing.
+    #[error("{}: value '{name}': {file} is missing", .path.display())]
+    MissingFile {
+        /// The pack.
+        path: PathBuf,
+        /// The value.
+        name: String,
+        /// The file or member.
+        file: String,
+    },
+    /// The manifest disagrees with an array's header.
+    #[error("{}: value '{name}': the manifest says {manifest}, the header of {file} says {header}", .path.display())]
+    Mismatch {
+        /// The pack.
+        path: PathBuf,
+        /// The value.
+        name: String,
+        /// The file or member.
+        file: String,
+        /// What the manifest says.
+        manifest: String,
+        /// What the header says.
+        header: String,
+    },
+    /// An `.npy` file failed to open or map.
+    #[error("value '{name}': {source}")]
+    Npy {
+        /// The value.
+        name: String,
+        /// The error (it names the file).
+        source: npy_format::ReadError,
+    },
+    /// The archive failed to open.
+    #[error(transparent)]
+    NpzOpen(#[from] npz_stream::OpenError),
+    /// A member of the archive failed to read.
+    #[error("value '{name}': {source}")]
+    Npz {
+        /// The value.
+        name: String,
+        /// The error (it names the archive and member).
+        source: Box<npz_stream::ReadError>,
+    },
+    /// A JSON value failed to parse.
+    #[error("{}: value '{name}': {source}", .path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The value.
+        name: String,
+        /// The error.
+        source: serde_json::Error,
+    },
+}
+
+/// Saving a pack.
+///
+/// ```
+/// let mut vp = varpack::Varpack::new();
+/// assert!(matches!(vp.save(), Err(varpack::SaveError::NotAttached)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SaveError {
+    /// The pack has no path: use [`Varpack::save_as`](crate::Varpack::save_as) or
+    /// [`Varpack::set_path`](crate::Varpack::set_path).
+    #[error("the pack has no path to save to (use save_as or set_path)")]
+    NotAttached,
+    /// I/O.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The target exists and is not a varpack: it is never replaced.
+    #[error("{}: {reason}; refusing to replace it", .path.display())]
+    NotAPack {
+        /// The target.
+        path: PathBuf,
+        /// What it is.
+        reason: &'static str,
+    },
+    /// Writing an `.npy` file failed.
+    #[error("{}: value '{name}': {source}", .path.display())]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// The value.
+        name: String,
+        /// The error.
+        source: npy_format::WriteError,
+    },
+    /// Writing the archive failed.
+    #[error(transparent)]
+    Npz(#[from] npz_stream::WriteError),
+    /// A value skipped at load time could not be copied from the old pack.
+    #[error("copying a value not loaded: {0}")]
+    Load(#[from] Box<LoadError>),
+    /// Appending: the name is already in the pack.
+    #[error("{}: value '{name}' is already in the pack (appends only add values)", .path.display())]
+    Duplicate {
+        /// The pack.
+        path: PathBuf,
+        /// The name.
+        name: String,
+    },
+    /// A fault injected by a test (the save stopped there, as if the process had died).
+    #[error("injected fault: the save stopped at {0:?}")]
+    #[doc(hidden)]
+    Injected(crate::testing::Fault),
+}

@@ -1,0 +1,39 @@
+//! Fault injection for crash tests (not part of the stable API).
+
+use std::cell::Cell;
+
+/// A point in a save where a test can stop it, as if the process had died there.
+///
+/// ```
+/// varpack::testing::set_fault(Some(varpack::testing::Fault::AfterFiles));
+/// varpack::testing::set_fault(None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Every file of the new pack written and synced, nothing renamed.
+    AfterFiles,
+    /// The old directory renamed aside, the new one not yet in place.
+    AfterOldMoved,
+    /// The new directory in place, the old one not yet removed.
+    AfterSwap,
+}
+
+thread_local! {
+    static FAULT: Cell<Option<Fault>> = const { Cell::new(None) };
+}
+
+/// Makes the next saves on this thread stop at `fault` (without any cleanup).
+///
+/// ```
+/// varpack::testing::set_fault(None);
+/// ```
+pub fn set_fault(fault: Option<Fault>) {
+    FAULT.with(|f| f.set(fault));
+}
+
+pub(crate) fn check(at: Fault) -> Result<(), crate::SaveError> {
+    if FAULT.with(Cell::get) == Some(at) {
+        return Err(crate::SaveError::Injected(at));
+    }
+    Ok(())
+}

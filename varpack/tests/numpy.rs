@@ -1,0 +1,162 @@
+//! numpy reads what we write: every array of both forms, the Python example, CRCs after
+//! read-write maps.
+
+#[path = "../../npy-format/tests/support/oracle.rs"]
+mod oracle;
+
+use std::collections::BTreeMap;
+
+use varpack::{Array, OpenMode, Varpack};
+
+fn sample() -> Varpack {
+    let mut vp = Varpack::new();
+    vp.insert_array("x", &[1.5f64, 2.5, 3.5, 4.5], &[2, 2])
+        .unwrap();
+    vp.insert_array("Big Name", &[1i16, -2, 3], &[3]).unwrap();
+    let mut d = BTreeMap::new();
+    d.insert(
+        "a/b".to_string(),
+        Array::from_slice(&[1u8, 2], &[2]).unwrap(),
+    );
+    d.insert(
+        "k".to_string(),
+        Array::from_slice(&[7u32; 4], &[4]).unwrap(),
+    );
+    vp.insert_dict("d", d).unwrap();
+    vp.insert_value("s", "hello").unwrap();
+    vp.insert_value("cfg", &serde_json::json!({"rate": 0.5}))
+        .unwrap();
+    vp.set_separate("cfg", true).unwrap();
+    vp
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn numpy_loads_every_array_of_both_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("pack");
+    let f = dir.path().join("pack.npz");
+    sample().save_as(&d).unwrap();
+    sample().save_as(&f).unwrap();
+    let mut py = oracle::shared();
+    let result = py.exec(&format!(
+        r#"
+d, f = {d:?}, {f:?}
+m = json.load(open(os.path.join(d, "varpack.json")))
+files = [v["file"] for v in m["values"] if v["kind"] == "array"]
+files += [e["file"] for v in m["values"] if v["kind"] == "dict" for e in v["entries"]]
+out = {{}}
+for name in files:
+    a = np.load(os.path.join(d, name), mmap_mode="r")
+    out[name] = [str(a.dtype), list(a.shape), np.asarray(a).ravel().tolist()]
+z = np.load(f)
+zout = {{}}
+for k in z.files:
+    if k.endswith(".json"):
+        continue
+    a = z[k]
+    zout[k + ".npy"] = [str(a.dtype), list(a.shape), a.ravel().tolist()]
+bad = zipfile.ZipFile(f).testzip()
+result = [out, zout, bad, sorted(z.files)]
+"#,
+        d = d.to_str().unwrap(),
+        f = f.to_str().unwrap()
+    ));
+    assert_eq!(result[0], result[1]);
+    assert_eq!(
+        result[0]["x.npy"],
+        serde_json::json!(["float64", [2, 2], [1.5, 2.5, 3.5, 4.5]])
+    );
+    assert_eq!(
+        result[0]["%42ig%20%4Eame.npy"][2],
+        serde_json::json!([1, -2, 3])
+    );
+    assert_eq!(result[0]["d~a%2Fb.npy"][2], serde_json::json!([1, 2]));
+    assert!(result[2].is_null());
+    assert!(
+        result[3]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "__varpack__.json")
+    );
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn the_python_example_loads_a_rust_written_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("pack");
+    sample().save_as(&d).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
+    let mut py = oracle::shared();
+    let result = py.exec(&format!(
+        r#"
+ns = {{"__name__": "load_varpack_example"}}
+exec(compile(open({script:?}).read(), {script:?}, "exec"), ns)
+v = ns["load_varpack"]({d:?})
+result = {{
+    "x": v["x"].tolist(), "x_mmap": isinstance(v["x"], np.memmap),
+    "big": v["Big Name"].tolist(), "d": {{k: a.tolist() for k, a in v["d"].items()}},
+    "s": v["s"], "cfg": v["cfg"],
+}}
+"#,
+        d = d.to_str().unwrap()
+    ));
+    assert_eq!(result["x"], serde_json::json!([[1.5, 2.5], [3.5, 4.5]]));
+    assert_eq!(result["x_mmap"], true);
+    assert_eq!(result["big"], serde_json::json!([1, -2, 3]));
+    assert_eq!(
+        result["d"],
+        serde_json::json!({"a/b": [1, 2], "k": [7, 7, 7, 7]})
+    );
+    assert_eq!(result["s"], "hello");
+    assert_eq!(result["cfg"], serde_json::json!({"rate": 0.5}));
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn numpy_reads_a_single_file_pack_modified_in_place_and_appended_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pack.npz");
+    sample().save_as(&f).unwrap();
+    let mut vp = Varpack::open(&f, OpenMode::ReadWrite).unwrap();
+    vp.view_mut::<f64>("x").unwrap().as_mut_slice()[3] = 99.0;
+    vp.flush().unwrap();
+    drop(vp);
+    let mut vp = Varpack::open(&f, OpenMode::Append).unwrap();
+    vp.insert_array("more", &[5u8; 3], &[3]).unwrap();
+    vp.save().unwrap();
+    drop(vp);
+    let mut py = oracle::shared();
+    let result = py.exec(&format!(
+        r#"
+z = np.load({f:?})
+result = [z["x"].ravel().tolist(), z["more"].tolist(), zipfile.ZipFile({f:?}).testzip()]
+"#,
+        f = f.to_str().unwrap()
+    ));
+    assert_eq!(
+        result,
+        serde_json::json!([[1.5, 2.5, 3.5, 99.0], [5, 5, 5], null])
+    );
+}
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn a_numpy_savez_archive_opens_as_a_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("np.npz");
+    let mut py = oracle::shared();
+    py.exec(&format!(
+        "np.savez({f:?}, a=np.arange(5, dtype='<f8'), b=np.ones((2, 3), dtype='>i4'))\nresult = None",
+        f = f.to_str().unwrap()
+    ));
+    let vp = Varpack::load(&f).unwrap();
+    assert_eq!(vp.names(), vec!["a", "b"]);
+    assert_eq!(
+        vp.array("a").unwrap().to_vec::<f64>().unwrap(),
+        vec![0.0, 1.0, 2.0, 3.0, 4.0]
+    );
+    assert_eq!(vp.array("b").unwrap().to_vec::<i32>().unwrap(), vec![1; 6]);
+}
