@@ -7,6 +7,7 @@
 mod filepack;
 mod npy;
 mod npz;
+mod varpack;
 
 use crate::util;
 use anyhow::{Context, Result};
@@ -25,6 +26,7 @@ pub fn run() -> Result<()> {
     npy::npy_demo(&fresh_dir(&root, "npy")?)?;
     npz::npz_demo(&fresh_dir(&root, "npz")?)?;
     filepack::filepack_demo(&fresh_dir(&root, "filepack")?)?;
+    varpack::varpack_demo(&fresh_dir(&root, "varpack")?)?;
     Ok(())
 }
 

@@ -1,14 +1,14 @@
 //! The `filepack` group: packing, opening and reading trees of many small files, against `tar`
 //! and the unpacked tree. Trees are generated: 100k files (and 1M in the full run).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use filepack::{Pack, PackBuilder};
 
-use super::{BenchCtx, Measurement, time};
+use super::{BenchCtx, Measurement, median_of, time};
 use crate::util;
 
 /// Lookups per read measurement.
@@ -66,9 +66,9 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         ctx.compare(
             &format!("open a {label}-entry pack vs a 1k-entry pack"),
             "within 2x of the 1k-entry pack (ratio at least 0.5), under 100 µs",
-            || median_open(&out),
+            || median_of(200, || Ok(Pack::open(&out)?.entry_count())),
             "open of the 1k-entry pack",
-            || median_open(&small_pack),
+            || median_of(200, || Ok(Pack::open(&small_pack)?.entry_count())),
         )?;
 
         let pack = Pack::open(&out)?;
@@ -202,17 +202,4 @@ fn read_tree(root: &Path, paths: &[String], order: &[usize]) -> Result<Duration>
     }
     std::hint::black_box(total);
     Ok(start.elapsed() * (LOOKUPS / order.len()) as u32)
-}
-
-/// The median of 200 opens of `path`, each timed alone.
-fn median_open(path: &PathBuf) -> Result<Duration> {
-    let mut times = Vec::with_capacity(200);
-    for _ in 0..200 {
-        let start = Instant::now();
-        let pack = Pack::open(path)?;
-        std::hint::black_box(pack.entry_count());
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times[100])
 }

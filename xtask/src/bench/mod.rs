@@ -42,6 +42,7 @@ pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
+mod varpack;
 
 use crate::util::{self, section};
 use crate::venv;
@@ -62,7 +63,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     // ("append", append::run),
     ("npz", npz::run),
     ("filepack", filepack::run),
-    // ("varpack", varpack::run),
+    ("varpack", varpack::run),
 ];
 
 /// Arguments of `cargo xtask bench`.
@@ -161,6 +162,24 @@ pub fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
     let elapsed = start.elapsed();
     std::hint::black_box(value);
     Ok(elapsed)
+}
+
+/// The median time of `n` calls of `f`, each timed alone (so one slow call does not count): the
+/// figure for operations too short to time one at a time, such as opening a file.
+pub fn median_of<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<Duration> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        std::hint::black_box(f()?);
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[n / 2])
+}
+
+/// A path as the text Python code is given (bench paths are UTF-8).
+pub fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().context("bench paths are UTF-8")
 }
 
 /// The runs of one side of a record.

@@ -1,12 +1,9 @@
 //! The `npy` group: opening and bulk-reading `.npy` files, against numpy, npyz, ndarray-npy and
 //! the machine's own `std::fs::read`.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use anyhow::{Context, Result};
 
-use super::{BenchCtx, Measurement, time};
+use super::{BenchCtx, Measurement, median_of, path_str, time};
 
 /// Opens of a typical file timed one by one; their median is one run.
 const OPENS_PER_RUN: usize = 1000;
@@ -85,20 +82,4 @@ fn bulk_read(ctx: &BenchCtx) -> Result<()> {
         },
     )?;
     Ok(())
-}
-
-/// The median time of `n` calls of `f`, each timed alone (so one slow call does not count).
-fn median_of(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = Instant::now();
-        f()?;
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times[n / 2])
-}
-
-fn path_str(path: &Path) -> Result<&str> {
-    path.to_str().context("bench paths are UTF-8")
 }

@@ -5,14 +5,13 @@
 //! - peak memory of streaming a 4 GiB compressed member and reading frames back (in a child
 //!   process, `xtask bench-child npz-memory`, that reports its own peak RSS).
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 use npy_format::{DType, FrameSink, FrameSource, Header};
 use npz_stream::{Compression, NpzReader, NpzWriter};
 
-use super::{BenchCtx, Measurement, time};
+use super::{BenchCtx, Measurement, path_str, time};
 use crate::util;
 
 /// Samples per frame: one detector read-out of 1024 channels.
@@ -232,8 +231,4 @@ fn run_quiet(command: &mut Command) -> Result<()> {
         .status()?;
     ensure!(status.success(), "{} failed", util::describe(command));
     Ok(())
-}
-
-fn path_str(path: &Path) -> Result<&str> {
-    path.to_str().context("bench paths are UTF-8")
 }

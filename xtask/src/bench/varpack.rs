@@ -1,0 +1,127 @@
+//! The `varpack` group: saving 1 GiB of arrays, and loading a pack of 100 arrays, against a plain
+//! write of the same bytes and against numpy.
+
+use std::fs::File;
+use std::io::Write;
+
+use anyhow::Result;
+use varpack::{LoadOptions, Varpack};
+
+use super::{BenchCtx, Measurement, median_of, path_str, time};
+
+/// Arrays in the load benchmark.
+const LOAD_ARRAYS: usize = 100;
+
+/// The `varpack` group.
+pub fn run(ctx: &BenchCtx) -> Result<()> {
+    save(ctx)?;
+    load(ctx)
+}
+
+/// Saving: 8 arrays of `f64` totalling 1 GiB (256 MiB with `--quick`), directory form.
+fn save(ctx: &BenchCtx) -> Result<()> {
+    let total: usize = if ctx.quick { 256 << 20 } else { 1 << 30 };
+    let per_array = total / 8 / 8;
+    let arrays: Vec<Vec<f64>> = (0..8)
+        .map(|a| (0..per_array).map(|i| (i * 8 + a) as f64).collect())
+        .collect();
+    let mut vp = Varpack::new();
+    for (a, data) in arrays.iter().enumerate() {
+        vp.insert_array(&format!("a{a}"), data, &[per_array as u64])?;
+    }
+    let dir = ctx.scratch_dir();
+    let ours = dir.join("saved");
+    let plain = dir.join("plain");
+    let bytes = total as u64;
+    let label = format!("save 8 arrays, {} MiB in all, directory form", total >> 20);
+    ctx.compare(
+        &format!("{label}, vs a plain write"),
+        "at least 0.9x a plain buffered write of the same bytes (both fsynced)",
+        || {
+            let _ = std::fs::remove_dir_all(&ours);
+            Ok(Measurement::bytes(time(|| Ok(vp.save_as(&ours)?))?, bytes))
+        },
+        "plain write + fsync of the same bytes",
+        || {
+            let _ = std::fs::remove_dir_all(&plain);
+            std::fs::create_dir_all(&plain)?;
+            time(|| {
+                for (a, data) in arrays.iter().enumerate() {
+                    let mut file = File::create(plain.join(format!("a{a}.bin")))?;
+                    file.write_all(npy_format::as_bytes(data))?;
+                    file.sync_all()?;
+                }
+                Ok(())
+            })
+        },
+    )?;
+    let numpy_dir = dir.join("numpy");
+    std::fs::create_dir_all(&numpy_dir)?;
+    let setup = format!(
+        "import numpy as np, os; d = {:?}; arrays = [np.arange({per_array}, dtype='<f8') * 8 + a for a in range(8)]",
+        path_str(&numpy_dir)?
+    );
+    ctx.compare(
+        &format!("{label}, vs np.save"),
+        "faster than np.save of the same arrays (which does not fsync)",
+        || {
+            let _ = std::fs::remove_dir_all(&ours);
+            Ok(Measurement::bytes(time(|| Ok(vp.save_as(&ours)?))?, bytes))
+        },
+        "numpy np.save per array (no fsync)",
+        || {
+            ctx.python_timeit(
+                &setup,
+                "for a, x in enumerate(arrays): np.save(os.path.join(d, f'a{a}.npy'), x)",
+            )
+        },
+    )?;
+    Ok(())
+}
+
+/// Loading: packs of 100 arrays totalling 1 GiB and 10 MiB, in both forms.
+fn load(ctx: &BenchCtx) -> Result<()> {
+    let dir = ctx.scratch_dir();
+    let mut packs = Vec::new();
+    for (label, total) in [("1 GiB", 1usize << 30), ("10 MiB", 10 << 20)] {
+        let per_array = total / LOAD_ARRAYS / 8;
+        let mut vp = Varpack::new();
+        let data: Vec<f64> = (0..per_array).map(|i| i as f64).collect();
+        for a in 0..LOAD_ARRAYS {
+            vp.insert_array(&format!("x{a:03}"), &data, &[per_array as u64])?;
+        }
+        let path = dir.join(format!("load-{}", total >> 20));
+        vp.save_as(&path)?;
+        let npz = dir.join(format!("load-{}.npz", total >> 20));
+        vp.save_as(&npz)?;
+        packs.push((label, path, npz));
+    }
+    for (label, path, npz) in &packs {
+        let setup = format!(
+            "import numpy as np, glob; files = sorted(glob.glob({:?} + '/*.npy'))",
+            path_str(path)?
+        );
+        ctx.compare(
+            &format!("load a pack of 100 arrays ({label}), directory form, every array mapped"),
+            "under 1 ms, independent of the array sizes",
+            || median_of(20, || Ok(Varpack::load(path)?.len())),
+            "numpy np.load(mmap_mode='r') per file",
+            || ctx.python_timeit_repeat(&setup, "[np.load(f, mmap_mode='r') for f in files]", 20),
+        )?;
+        ctx.measure(
+            &format!("load a pack of 100 arrays ({label}), single .npz, every array mapped"),
+            "under 1 ms, independent of the array sizes",
+            || median_of(20, || Ok(Varpack::load(npz)?.len())),
+        )?;
+        ctx.measure(
+            &format!("load a pack of 100 arrays ({label}), directory form, lazy (manifest only)"),
+            "under 1 ms, independent of the array sizes",
+            || {
+                median_of(20, || {
+                    Ok(Varpack::load_with(path, LoadOptions::new().lazy(true))?.len())
+                })
+            },
+        )?;
+    }
+    Ok(())
+}
