@@ -1,24 +1,30 @@
-//! `npy`: inspect `.npy` files and extract frames from them.
+//! `npy`: inspect `.npy` files, extract frames from them, append to them, recover them.
 //!
 //! ```text
 //! npy info FILE [--json] [--max-header-size N]
 //! npy rows FILE START [END] [--max-header-size N]
+//! npy append OUT IN... [--wait] [--no-rewrite] [--sync] [--max-header-size N]
+//! npy recover FILE [--zero-fill] [--dry-run] [--wait] [--no-rewrite] [--max-header-size N]
 //! ```
 //!
 //! Errors print one line on stderr and exit with status 1; usage errors exit with status 2.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use npy_format::{FrameSource, NpyFile, header::DEFAULT_MAX_HEADER_SIZE};
+use npy_append::{
+    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions,
+    frames_per_chunk,
+};
+use npy_format::{FrameSource, Header, NpyFile, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE};
 
 #[derive(Parser)]
 #[command(
     name = "npy",
     version,
-    about = "Inspect .npy files and extract frames from them"
+    about = "Inspect .npy files, extract frames, append frames, recover crashed appends"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,6 +55,54 @@ enum Command {
         start: u64,
         /// One past the last frame (default: the frame count).
         end: Option<u64>,
+        /// Longest header accepted, in characters.
+        #[arg(long, default_value_t = DEFAULT_MAX_HEADER_SIZE)]
+        max_header_size: usize,
+    },
+    /// Append the frames of each input .npy to OUT, in order.
+    ///
+    /// OUT is created from the first input's dtype, order and frame shape if it does not exist.
+    /// Every input is checked against OUT before anything is written: on a mismatch (dtype,
+    /// byte order, order, frame shape) OUT is left byte-for-byte unchanged. Inputs are copied
+    /// in bounded chunks, and OUT's header is updated once, after all the data is written.
+    Append {
+        /// The .npy file to append to (or create).
+        out: PathBuf,
+        /// The .npy files whose frames are appended.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Wait for another appender's lock on OUT instead of failing.
+        #[arg(long)]
+        wait: bool,
+        /// Fail instead of rewriting an OUT header that has no room to grow (numpy < 1.24).
+        #[arg(long)]
+        no_rewrite: bool,
+        /// Sync OUT to storage (data, then header) before exiting.
+        #[arg(long)]
+        sync: bool,
+        /// Longest header accepted, in characters.
+        #[arg(long, default_value_t = DEFAULT_MAX_HEADER_SIZE)]
+        max_header_size: usize,
+    },
+    /// Repair a file whose data runs past (or stops short of) its header's shape.
+    ///
+    /// Complete frames after the header's count are adopted, and a torn last frame is
+    /// truncated (or completed with zeros). Prints what it did.
+    Recover {
+        /// The .npy file.
+        file: PathBuf,
+        /// Complete a torn last frame with zero bytes instead of truncating it.
+        #[arg(long)]
+        zero_fill: bool,
+        /// Only print what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for an appender's lock instead of failing.
+        #[arg(long)]
+        wait: bool,
+        /// Fail instead of rewriting a header that has no room for the new shape.
+        #[arg(long)]
+        no_rewrite: bool,
         /// Longest header accepted, in characters.
         #[arg(long, default_value_t = DEFAULT_MAX_HEADER_SIZE)]
         max_header_size: usize,
@@ -109,7 +163,232 @@ fn run(command: Command) -> CliResult {
             out.flush()?;
             Ok(())
         }
+        Command::Append {
+            out,
+            inputs,
+            wait,
+            no_rewrite,
+            sync,
+            max_header_size,
+        } => {
+            let options = AppendOptions::new()
+                .lock(lock_mode(wait))
+                .rewrite_header(!no_rewrite)
+                .max_header_size(max_header_size);
+            append(&out, &inputs, options, sync, max_header_size)
+        }
+        Command::Recover {
+            file,
+            zero_fill,
+            dry_run,
+            wait,
+            no_rewrite,
+            max_header_size,
+        } => {
+            let options = RecoverOptions::default()
+                .zero_fill(zero_fill)
+                .dry_run(dry_run)
+                .lock(lock_mode(wait))
+                .rewrite_header(!no_rewrite)
+                .max_header_size(max_header_size);
+            let report = npy_append::recover(&file, &options)?;
+            writeln!(io::stdout().lock(), "{report}")?;
+            Ok(())
+        }
     }
+}
+
+fn lock_mode(wait: bool) -> LockMode {
+    if wait {
+        LockMode::Wait
+    } else {
+        LockMode::FailFast
+    }
+}
+
+/// A one-line error of the command line.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refused(message: String) -> Box<dyn std::error::Error> {
+    Box::new(Refused(message))
+}
+
+/// What an array holds, in words, for mismatch messages.
+fn describe(header: &Header) -> String {
+    match FrameLayout::from_header(header) {
+        Some(layout) => layout.to_string(),
+        None => format!("a 0-d array of {}", header.dtype.descr()),
+    }
+}
+
+/// Bytes copied per append call: bounded memory whatever the inputs' sizes.
+const CHUNK_BYTES: u64 = 8 << 20;
+
+/// `npy append`: validates every input against OUT's layout (or the first input's) before
+/// writing anything; on failure after that, undoes what it wrote.
+fn append(
+    out: &Path,
+    inputs: &[PathBuf],
+    options: AppendOptions,
+    sync: bool,
+    max_header_size: usize,
+) -> CliResult {
+    let sources = inputs
+        .iter()
+        .map(|path| {
+            NpyFile::options()
+                .max_header_size(max_header_size)
+                .open(path)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let read_options = ReadOptions::default().max_header_size(max_header_size);
+    let existing = match std::fs::File::open(out) {
+        Ok(file) => Some(
+            Header::read_from(&mut io::BufReader::new(file), read_options)
+                .map_err(|e| refused(format!("{}: {e}", out.display())))?
+                .header,
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(refused(format!("{}: {e}", out.display()))),
+    };
+    let target = match &existing {
+        Some(header) => {
+            if header.dtype.has_object() {
+                return Err(refused(format!(
+                    "{}: object arrays (descr '|O') hold Python pickles and cannot be appended to",
+                    out.display()
+                )));
+            }
+            FrameLayout::from_header(header).ok_or_else(|| {
+                refused(format!(
+                    "{}: a 0-d array (shape ()) has no growth axis to append along",
+                    out.display()
+                ))
+            })?
+        }
+        None => {
+            let first = sources
+                .first()
+                .ok_or_else(|| refused("no input files".to_owned()))?
+                .header();
+            FrameLayout::from_header(first)
+                .unwrap_or_else(|| FrameLayout::new(first.dtype.clone(), &[]))
+        }
+    };
+    let mut frames = Vec::with_capacity(sources.len());
+    for source in &sources {
+        let header = source.header();
+        if header.dtype.has_object() {
+            return Err(refused(format!(
+                "{}: object arrays (descr '|O') hold Python pickles, which cannot be appended; nothing was written",
+                source.path().display()
+            )));
+        }
+        let count = target.frames_in(header).ok_or_else(|| {
+            refused(format!(
+                "{}: holds {}, but {} takes {target}; nothing was written",
+                source.path().display(),
+                describe(header),
+                out.display()
+            ))
+        })?;
+        frames.push(count);
+    }
+
+    let options = options
+        .buffer(BufferSize::Bytes(CHUNK_BYTES as usize))
+        .update_header_on_spill(false)
+        .on_drop_error(ignore_drop_error);
+    let (mut appender, created) = match existing {
+        Some(_) => (options.open(out)?, false),
+        None => (options.create(out, &target)?, true),
+    };
+    if appender.layout() != target {
+        return Err(refused(format!(
+            "{}: changed while the inputs were checked (it now holds {}); nothing was written",
+            out.display(),
+            appender.layout()
+        )));
+    }
+    if let Some(rewrite) = appender.header_rewrite() {
+        eprintln!("npy: note: {}: {rewrite}", out.display());
+    }
+    let before = appender.frame_count();
+    let copied = copy_frames(&mut appender, &sources, &frames, sync);
+    if let Err(e) = copied {
+        // Cut what was written: the header was never updated, so OUT is as it was.
+        let _ = appender.abandon();
+        if created {
+            let _ = std::fs::remove_file(out);
+        }
+        return Err(e);
+    }
+    let header = appender.finish()?;
+    writeln!(
+        io::stdout().lock(),
+        "{}: appended {} frames from {} files; shape now {}",
+        out.display(),
+        header.frame_count() - before,
+        sources.len(),
+        py_tuple(&header.shape)
+    )?;
+    Ok(())
+}
+
+fn ignore_drop_error(_: &AppendError) {}
+
+/// A shape as Python prints it: `()`, `(3,)`, `(2, 3)`.
+fn py_tuple(shape: &[u64]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+            format!("({})", dims.join(", "))
+        }
+    }
+}
+
+/// Appends each source's bytes as `frames[i]` frames of the appender's layout, in chunks.
+fn copy_frames(
+    appender: &mut NpyAppender,
+    sources: &[NpyFile],
+    frames: &[u64],
+    sync: bool,
+) -> CliResult {
+    let frame_len = appender.frame_len();
+    let per_chunk = frames_per_chunk(frame_len, CHUNK_BYTES);
+    for (source, &count) in sources.iter().zip(frames) {
+        let data = source.data()?;
+        let mut done = 0;
+        while done < count {
+            let n = per_chunk.min(count - done);
+            // frames_in checked that the data holds `count` frames of `frame_len` bytes.
+            let range = (done * frame_len) as usize..((done + n) * frame_len) as usize;
+            let chunk = data.get(range).ok_or_else(|| {
+                refused(format!(
+                    "{}: the data is shorter than its frames",
+                    source.path().display()
+                ))
+            })?;
+            appender.append_frames(chunk, n)?;
+            done += n;
+        }
+    }
+    if sync {
+        appender.sync()?;
+    } else {
+        appender.flush()?;
+    }
+    Ok(())
 }
 
 fn info_json(npy: &NpyFile) -> serde_json::Value {

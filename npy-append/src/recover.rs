@@ -1,0 +1,429 @@
+//! [`recover()`]: repair a file whose data does not match its header.
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use npy_format::{ReadOptions, WriteError};
+
+use crate::error::RecoverError;
+use crate::fsutil::{self, LockFail};
+use crate::options::LockMode;
+
+/// Options for [`recover()`], as npy-append-array's `recover(filename, zerofill_incomplete)`
+/// plus a dry run.
+///
+/// ```
+/// use npy_append::{LockMode, RecoverOptions};
+/// let options = RecoverOptions::default().zero_fill(true).dry_run(true).lock(LockMode::Wait);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RecoverOptions {
+    zero_fill: bool,
+    dry_run: bool,
+    lock: LockMode,
+    rewrite_header: bool,
+    read: ReadOptions,
+}
+
+impl Default for RecoverOptions {
+    fn default() -> Self {
+        RecoverOptions {
+            zero_fill: false,
+            dry_run: false,
+            lock: LockMode::FailFast,
+            rewrite_header: true,
+            read: ReadOptions::default(),
+        }
+    }
+}
+
+impl RecoverOptions {
+    /// Complete a torn last frame with zero bytes instead of truncating it (default off).
+    ///
+    /// ```
+    /// use npy_append::{recover, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u16, 2], &[1, 2]).unwrap();
+    /// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    /// std::io::Write::write_all(&mut f, &[3, 0]).unwrap(); // half a frame
+    /// let report = recover(&path, &RecoverOptions::default().zero_fill(true)).unwrap();
+    /// assert_eq!((report.frames_after, report.bytes_zero_filled), (2, 2));
+    /// assert_eq!(npy_format::read_file::<u16>(&path).unwrap().data, vec![1, 2, 3, 0]);
+    /// ```
+    pub fn zero_fill(mut self, zero_fill: bool) -> RecoverOptions {
+        self.zero_fill = zero_fill;
+        self
+    }
+
+    /// Only report what would be done (default off). The file is opened read-only.
+    ///
+    /// ```
+    /// use npy_append::{recover, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// std::fs::OpenOptions::new().append(true).open(&path).unwrap().set_len(128 + 5).unwrap();
+    /// let report = recover(&path, &RecoverOptions::default().dry_run(true)).unwrap();
+    /// assert_eq!(report.frames_adopted(), 3);
+    /// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 5);
+    /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![2]);
+    /// ```
+    pub fn dry_run(mut self, dry_run: bool) -> RecoverOptions {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// What to do when an appender holds the file's lock (default: fail fast, since recovering a
+    /// file under an active appender would race its appends).
+    ///
+    /// ```
+    /// let options = npy_append::RecoverOptions::default().lock(npy_append::LockMode::Wait);
+    /// # let _ = options;
+    /// ```
+    pub fn lock(mut self, lock: LockMode) -> RecoverOptions {
+        self.lock = lock;
+        self
+    }
+
+    /// Whether a header without room for the recovered shape may be rewritten with room
+    /// (through a temporary file and a rename, moving the data); default on.
+    ///
+    /// ```
+    /// let options = npy_append::RecoverOptions::default().rewrite_header(false);
+    /// # let _ = options;
+    /// ```
+    pub fn rewrite_header(mut self, allow: bool) -> RecoverOptions {
+        self.rewrite_header = allow;
+        self
+    }
+
+    /// The longest header accepted, in characters (numpy's default: 10000).
+    ///
+    /// ```
+    /// let options = npy_append::RecoverOptions::default().max_header_size(1 << 20);
+    /// # let _ = options;
+    /// ```
+    pub fn max_header_size(mut self, max: usize) -> RecoverOptions {
+        self.read.max_header_size = max;
+        self
+    }
+}
+
+/// What [`recover()`] found and did (or, in a dry run, would do).
+///
+/// ```
+/// use npy_append::{recover, RecoverOptions};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// npy_format::write_file(&path, &[1u32, 2], &[2]).unwrap();
+/// let report = recover(&path, &RecoverOptions::default()).unwrap();
+/// assert!(!report.changed());
+/// assert!(report.to_string().contains("nothing to do"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoverReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Frames the header counted.
+    pub frames_before: u64,
+    /// Frames the header counts now (or would count).
+    pub frames_after: u64,
+    /// Bytes per frame.
+    pub frame_len: u64,
+    /// Bytes found after the header.
+    pub data_bytes: u64,
+    /// Bytes of a torn last frame cut off.
+    pub bytes_truncated: u64,
+    /// Zero bytes added to complete a torn last frame.
+    pub bytes_zero_filled: u64,
+    /// The header had no room for the new shape and was rewritten with room, moving the data.
+    pub header_rewritten: bool,
+    /// Nothing was changed: this is what would be done.
+    pub dry_run: bool,
+}
+
+impl RecoverReport {
+    /// Whether the file needed (or, in a dry run, needs) a repair.
+    ///
+    /// ```
+    /// # use npy_append::{recover, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8], &[1]).unwrap();
+    /// assert!(!recover(&path, &RecoverOptions::default()).unwrap().changed());
+    /// ```
+    pub fn changed(&self) -> bool {
+        self.frames_after != self.frames_before
+            || self.bytes_truncated > 0
+            || self.bytes_zero_filled > 0
+    }
+
+    /// Complete frames past the old count that the header now counts.
+    ///
+    /// ```
+    /// # use npy_append::{recover, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8], &[1]).unwrap();
+    /// std::fs::OpenOptions::new().append(true).open(&path).unwrap().set_len(128 + 3).unwrap();
+    /// assert_eq!(recover(&path, &RecoverOptions::default()).unwrap().frames_adopted(), 2);
+    /// ```
+    pub fn frames_adopted(&self) -> u64 {
+        self.frames_after.saturating_sub(self.frames_before)
+    }
+
+    /// Frames the old header counted whose bytes are missing (a file cut short).
+    ///
+    /// ```
+    /// # use npy_append::{recover, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u16, 2, 3], &[3]).unwrap();
+    /// std::fs::OpenOptions::new().append(true).open(&path).unwrap().set_len(128 + 3).unwrap();
+    /// let report = recover(&path, &RecoverOptions::default()).unwrap();
+    /// assert_eq!((report.frames_lost(), report.bytes_truncated), (2, 1));
+    /// ```
+    pub fn frames_lost(&self) -> u64 {
+        self.frames_before.saturating_sub(self.frames_after)
+    }
+}
+
+impl fmt::Display for RecoverReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        if !self.changed() {
+            return write!(
+                f,
+                "{path}: nothing to do: the header counts {} frames of {} bytes, and the file holds exactly their {} bytes",
+                self.frames_before, self.frame_len, self.data_bytes
+            );
+        }
+        let would = if self.dry_run { "would " } else { "" };
+        write!(
+            f,
+            "{path}: the header counted {} frames of {} bytes, the file holds {} data bytes",
+            self.frames_before, self.frame_len, self.data_bytes
+        )?;
+        let completed = u64::from(self.bytes_zero_filled > 0);
+        let complete = self.frames_adopted().saturating_sub(completed);
+        if complete > 0 {
+            write!(f, "; {would}adopt {}", count(complete, "complete frame"))?;
+        }
+        if self.frames_lost() > 0 {
+            write!(
+                f,
+                "; {would}drop {} from the count (their bytes are missing)",
+                count(self.frames_lost(), "counted frame")
+            )?;
+        }
+        if self.bytes_truncated > 0 {
+            write!(
+                f,
+                "; {would}truncate {} bytes of a torn frame",
+                self.bytes_truncated
+            )?;
+        }
+        if self.bytes_zero_filled > 0 {
+            write!(
+                f,
+                "; {would}zero-fill {} bytes to complete the last frame",
+                self.bytes_zero_filled
+            )?;
+        }
+        if self.header_rewritten {
+            write!(
+                f,
+                "; the header has no room for the new shape: {would}rewrite it with room, moving the data"
+            )?;
+        }
+        let verb = if self.dry_run {
+            "would count"
+        } else {
+            "counts"
+        };
+        write!(f, "; the header {verb} {} frames", self.frames_after)
+    }
+}
+
+/// `1 complete frame`, `2 complete frames`.
+fn count(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Repairs a file whose data does not match its header's shape, as a crashed appender or a cut
+/// download leaves it: complete frames past the header's count are adopted (the header's
+/// growth dimension becomes the number of complete frames in the file), and a torn last frame
+/// is truncated, or completed with zeros with [`RecoverOptions::zero_fill`]. The data is synced
+/// before the header is rewritten, and the header after.
+///
+/// A file whose data matches its header is left alone (the report says so). The file is
+/// locked while it is repaired: an active appender makes this fail with
+/// [`RecoverError::Locked`].
+///
+/// # Errors
+/// [`RecoverError`]: not an NPY file, object dtype, 0-d array with the wrong data length,
+/// frames of zero bytes with data past them, locked, no room for the new shape with rewriting
+/// off, I/O.
+///
+/// ```
+/// use npy_append::{recover, RecoverOptions};
+/// use std::io::Write;
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("log.npy");
+/// npy_format::write_file(&path, &[1u32, 2, 3, 4], &[2, 2]).unwrap();
+/// // A crashed writer got two more frames and half of a third into the file.
+/// let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+/// file.write_all(npy_format::as_bytes(&[5u32, 6, 7, 8, 9])).unwrap();
+///
+/// let report = recover(&path, &RecoverOptions::default()).unwrap();
+/// assert_eq!((report.frames_before, report.frames_after), (2, 4));
+/// assert_eq!(report.bytes_truncated, 4);
+/// let array = npy_format::read_file::<u32>(&path).unwrap();
+/// assert_eq!(array.header.shape, vec![4, 2]);
+/// assert_eq!(array.data, (1..=8).collect::<Vec<u32>>());
+/// ```
+pub fn recover(
+    path: impl AsRef<Path>,
+    options: &RecoverOptions,
+) -> Result<RecoverReport, RecoverError> {
+    let path = path.as_ref();
+    let file = fsutil::open_locked(path, !options.dry_run, options.lock).map_err(|e| match e {
+        LockFail::Locked => RecoverError::Locked {
+            path: path.to_path_buf(),
+        },
+        LockFail::Io(e) => RecoverError::io(path, e),
+    })?;
+    Ok(recover_locked(path, file, options)?.1)
+}
+
+/// [`recover`] on a file already opened (for writing, unless a dry run) and locked. Returns the
+/// file that now holds the array (a new one if the header was rewritten) and the report.
+pub(crate) fn recover_locked(
+    path: &Path,
+    file: File,
+    options: &RecoverOptions,
+) -> Result<(File, RecoverReport), RecoverError> {
+    let io_err = |e| RecoverError::io(path, e);
+    let file_len = file.metadata().map_err(io_err)?.len();
+    let parsed =
+        fsutil::read_header(&file, options.read).map_err(|source| RecoverError::Header {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let header = &parsed.header;
+    if header.dtype.has_object() {
+        return Err(RecoverError::Object {
+            path: path.to_path_buf(),
+        });
+    }
+    let data_offset = parsed.data_offset;
+    let available = file_len.saturating_sub(data_offset);
+    // The parser checked that these fit in a u64.
+    let data_len = header.data_len().unwrap_or(u64::MAX);
+    let frame_len = header.frame_len().unwrap_or(u64::MAX);
+    let frames_before = header.frame_count();
+    let mut report = RecoverReport {
+        path: path.to_path_buf(),
+        frames_before,
+        frames_after: frames_before,
+        frame_len,
+        data_bytes: available,
+        bytes_truncated: 0,
+        bytes_zero_filled: 0,
+        header_rewritten: false,
+        dry_run: options.dry_run,
+    };
+    if available == data_len {
+        return Ok((file, report));
+    }
+    if header.growth_axis().is_none() {
+        return Err(RecoverError::NoGrowthAxis {
+            path: path.to_path_buf(),
+            expected: data_len,
+            available,
+        });
+    }
+    if frame_len == 0 {
+        return Err(RecoverError::ZeroLengthFrames {
+            path: path.to_path_buf(),
+            trailing: available,
+        });
+    }
+    let complete = available / frame_len;
+    let torn = available % frame_len;
+    if torn > 0 && options.zero_fill {
+        report.frames_after = complete + 1;
+        report.bytes_zero_filled = frame_len - torn;
+    } else {
+        report.frames_after = complete;
+        report.bytes_truncated = torn;
+    }
+    let new_header = header.with_frame_count(report.frames_after);
+    let in_place = usize::try_from(data_offset)
+        .map_err(|_| WriteError::HeaderTooLong {
+            needed: 0,
+            available: usize::MAX,
+        })
+        .and_then(|total| new_header.to_bytes_in_place(parsed.version, total));
+    let header_bytes = match in_place {
+        Ok(bytes) => Some(bytes),
+        Err(WriteError::HeaderTooLong { .. }) => {
+            if !options.rewrite_header {
+                return Err(RecoverError::NoGrowthRoom {
+                    path: path.to_path_buf(),
+                    header_len: data_offset,
+                });
+            }
+            report.header_rewritten = true;
+            None
+        }
+        Err(source) => {
+            return Err(RecoverError::Write {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if options.dry_run {
+        return Ok((file, report));
+    }
+    let new_data_len = report.frames_after * frame_len;
+    match header_bytes {
+        Some(bytes) => {
+            // Data first (the completed or cut frame), synced; then the header, synced.
+            if report.bytes_zero_filled > 0 {
+                fsutil::write_zeros_at(&file, file_len, report.bytes_zero_filled)
+                    .map_err(io_err)?;
+            } else if report.bytes_truncated > 0 {
+                file.set_len(data_offset + new_data_len).map_err(io_err)?;
+            }
+            file.sync_data().map_err(io_err)?;
+            fsutil::write_all_at(&file, &bytes, 0).map_err(io_err)?;
+            file.sync_data().map_err(io_err)?;
+            Ok((file, report))
+        }
+        None => {
+            let bytes = new_header
+                .to_bytes()
+                .map_err(|source| RecoverError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            let new_file = fsutil::replace_file(
+                path,
+                &file,
+                &bytes,
+                data_offset,
+                new_data_len - report.bytes_zero_filled,
+                report.bytes_zero_filled,
+                options.lock,
+            )
+            .map_err(io_err)?;
+            Ok((new_file, report))
+        }
+    }
+}
