@@ -6,7 +6,7 @@
 //! (numpy ignores them, an appender may be adding them) are not touched.
 
 use std::fs::{File, OpenOptions as FsOpenOptions};
-use std::io::BufReader;
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
@@ -193,12 +193,30 @@ impl NpyFile {
             .write(options.mode == Mode::ReadWrite)
             .open(path)
             .map_err(io_err)?;
-        let file_len = file.metadata().map_err(io_err)?.len();
-        let parsed = Header::read_from(&mut BufReader::with_capacity(4096, &file), options.read)
-            .map_err(|source| ReadError::Header {
-                path: path.to_path_buf(),
-                source,
+        // The length is taken after the header: an appender writes data before it grows the
+        // header, so a header read first never counts more bytes than the file then holds. A
+        // header read while an appender rewrites its digits can still come out torn (a count
+        // never written, such as 1399 between 1299 and 1300); a torn count that is too high looks
+        // like truncation, so a short file has its header read again before it is reported.
+        let mut attempts = 0;
+        let (parsed, file_len) = loop {
+            let mut reader = BufReader::with_capacity(4096, &file);
+            reader.seek(SeekFrom::Start(0)).map_err(io_err)?;
+            let parsed = Header::read_from(&mut reader, options.read).map_err(|source| {
+                ReadError::Header {
+                    path: path.to_path_buf(),
+                    source,
+                }
             })?;
+            let file_len = file.metadata().map_err(io_err)?.len();
+            let needed = parsed
+                .data_offset
+                .saturating_add(parsed.header.data_len().unwrap_or(u64::MAX));
+            attempts += 1;
+            if file_len >= needed || parsed.header.dtype.has_object() || attempts == 3 {
+                break (parsed, file_len);
+            }
+        };
         let data_len = parsed.header.data_len().unwrap_or(u64::MAX);
         let available = file_len.saturating_sub(parsed.data_offset);
         // Object arrays hold a pickle of unknown length; only their header is of use.
