@@ -103,6 +103,9 @@ pub struct NpyAppender {
     accepted: Option<TypeId>,
     done: bool,
     on_drop_error: fn(&AppendError),
+    /// Whether the file's directory entry is known to be on stable storage: false for a file
+    /// this appender created, until the first `sync` syncs the directory.
+    entry_durable: bool,
 }
 
 impl fmt::Debug for NpyAppender {
@@ -143,24 +146,24 @@ pub(crate) fn create(
         path: path.to_path_buf(),
         source,
     })?;
-    let file =
-        fsutil::create_file(path, &bytes, options.lock, options.overwrite).map_err(
-            |e| match e {
-                CreateFail::Exists => OpenError::Exists {
-                    path: path.to_path_buf(),
-                },
-                CreateFail::Locked => OpenError::Locked {
-                    path: path.to_path_buf(),
-                },
-                CreateFail::Io(e) => OpenError::io(path, e),
+    let (file, durable) = fsutil::create_file(path, &bytes, options.lock, options.overwrite)
+        .map_err(|e| match e {
+            CreateFail::Exists => OpenError::Exists {
+                path: path.to_path_buf(),
             },
-        )?;
+            CreateFail::Locked => OpenError::Locked {
+                path: path.to_path_buf(),
+            },
+            CreateFail::Io(e) => OpenError::io(path, e),
+        })?;
     let parsed = ParsedHeader {
         version: header.version(),
         header,
         data_offset: bytes.len() as u64,
     };
-    Ok(NpyAppender::new(path, file, parsed, options, None))
+    let mut appender = NpyAppender::new(path, file, parsed, options, None);
+    appender.entry_durable = durable;
+    Ok(appender)
 }
 
 /// `AppendOptions::open` (and `open_or_create` with the layout to check).
@@ -312,6 +315,7 @@ impl NpyAppender {
             accepted: None,
             done: false,
             on_drop_error: options.on_drop_error,
+            entry_durable: true,
         }
     }
 
@@ -727,6 +731,11 @@ impl NpyAppender {
             self.file
                 .sync_data()
                 .map_err(|e| AppendError::io(&self.path, e))?;
+        }
+        if !self.entry_durable {
+            // A file this appender created: make its name durable too.
+            fsutil::sync_parent(&self.path).map_err(|e| AppendError::io(&self.path, e))?;
+            self.entry_durable = true;
         }
         Ok(())
     }

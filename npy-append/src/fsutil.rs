@@ -196,18 +196,25 @@ impl From<LockFail> for CreateFail {
 }
 
 /// Creates `path` holding exactly `header`, locked, so that the file appears at the path
-/// already complete (a writer killed here leaves either no file or a loadable one):
-/// written and synced as a temporary file, then linked (or, when overwriting, renamed) into
-/// place. Overwriting waits for (or fails on) the lock of the file it replaces.
+/// already complete (a writer killed here leaves either no file or a loadable one): written as
+/// a temporary file, then linked (or, when overwriting, renamed) into place. Overwriting waits
+/// for (or fails on) the lock of the file it replaces.
+///
+/// A new file is not synced here: its durability comes with the appender's first `sync`
+/// (which then also syncs the directory), so creating costs no fsync. Returns the file and
+/// whether it is already durable. A file that replaces another is synced before the rename,
+/// so that a power loss cannot trade the old contents for an empty file.
 pub(crate) fn create_file(
     path: &Path,
     header: &[u8],
     mode: LockMode,
     overwrite: bool,
-) -> Result<File, CreateFail> {
+) -> Result<(File, bool), CreateFail> {
     let mut tmp = TempFile::beside(path)?;
     tmp.file.write_all(header)?;
-    tmp.file.sync_all()?;
+    if overwrite {
+        tmp.file.sync_all()?;
+    }
     lock(&tmp.file, mode)?;
     if overwrite {
         // Hold the lock of the file being replaced, so no appender is writing to it.
@@ -227,12 +234,14 @@ pub(crate) fn create_file(
     }
     let file = tmp.file.try_clone()?;
     drop(tmp);
-    sync_parent(path)?;
-    Ok(file)
+    if overwrite {
+        sync_parent(path)?;
+    }
+    Ok((file, overwrite))
 }
 
 /// For file systems without hard links: create the file exclusively and write the header in it.
-fn create_in_place(path: &Path, header: &[u8], mode: LockMode) -> Result<File, CreateFail> {
+fn create_in_place(path: &Path, header: &[u8], mode: LockMode) -> Result<(File, bool), CreateFail> {
     let mut file = match OpenOptions::new()
         .read(true)
         .write(true)
@@ -245,9 +254,7 @@ fn create_in_place(path: &Path, header: &[u8], mode: LockMode) -> Result<File, C
     };
     lock(&file, mode)?;
     file.write_all(header)?;
-    file.sync_all()?;
-    sync_parent(path)?;
-    Ok(file)
+    Ok((file, false))
 }
 
 /// Replaces the file at `path` by `header` followed by `copy_len` bytes of `src` from
@@ -355,7 +362,8 @@ mod tests {
     fn create_never_clobbers_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.npy");
-        let file = create_file(&path, b"header", LockMode::FailFast, false).unwrap();
+        let (file, durable) = create_file(&path, b"header", LockMode::FailFast, false).unwrap();
+        assert!(!durable, "a new file waits for the appender's first sync");
         assert_eq!(std::fs::read(&path).unwrap(), b"header");
         assert!(matches!(
             create_file(&path, b"other", LockMode::FailFast, false),
@@ -366,7 +374,11 @@ mod tests {
             Err(CreateFail::Locked)
         ));
         drop(file);
-        create_file(&path, b"other", LockMode::FailFast, true).unwrap();
+        let (_, durable) = create_file(&path, b"other", LockMode::FailFast, true).unwrap();
+        assert!(
+            durable,
+            "a replacement is synced before it takes the old file's place"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"other");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);

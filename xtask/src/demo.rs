@@ -4,6 +4,7 @@
 //! Each crate's part lives in its own module under `demo/`; add one with a `mod` line and a
 //! call in [`run`].
 
+mod append;
 mod filepack;
 mod npy;
 mod npz;
@@ -24,6 +25,7 @@ pub fn run() -> Result<()> {
         root.display()
     );
     npy::npy_demo(&fresh_dir(&root, "npy")?)?;
+    append::append_demo(&fresh_dir(&root, "append")?)?;
     npz::npz_demo(&fresh_dir(&root, "npz")?)?;
     filepack::filepack_demo(&fresh_dir(&root, "filepack")?)?;
     varpack::varpack_demo(&fresh_dir(&root, "varpack")?)?;

@@ -5,12 +5,15 @@
 //! * `cargo xtask bench [GROUP...] [--quick]`: the benchmarks against numpy and the machine's
 //!   own limits (see [`bench`](mod@bench)).
 //! * `cargo xtask demo`: a tour of the crates (see [`demo`]).
+//! * `cargo xtask release VERSION [--dry-run]`: bump, changelog, test, package, commit, tag
+//!   (see [`release`]).
 //!
 //! Python packages come only from `xtask/python/requirements.txt`, installed into a venv under
 //! the target directory (see [`venv`]).
 
 mod bench;
 mod demo;
+mod release;
 mod test;
 mod util;
 mod venv;
@@ -36,6 +39,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Show what the crates do, in a scratch directory under target/demo.
     Demo,
+    /// Bump every crate to VERSION, move the changelog's Unreleased section, test, package,
+    /// commit and tag; print the publish commands in order.
+    Release(release::ReleaseArgs),
     /// A benchmark's measured child process (used by `bench`; not for direct use).
     #[command(hide = true)]
     BenchChild {
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo => demo::run(),
+        Command::Release(args) => release::run(args),
         Command::BenchChild { name, args } => bench::BenchCtx::child(&name, &args),
     };
     match outcome {

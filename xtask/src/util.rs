@@ -181,3 +181,63 @@ impl Lcg {
         self.next_u31() % n
     }
 }
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The UTC calendar date `(year, month, day)` of `unix_secs` (Howard Hinnant's `civil_from_days`).
+pub fn utc_date(unix_secs: u64) -> (i64, u32, u32) {
+    let days = (unix_secs / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let doe = days.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `YYYY-MM-DD` (UTC) of `unix_secs`.
+pub fn format_date(unix_secs: u64) -> String {
+    let (y, m, d) = utc_date(unix_secs);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of `unix_secs`.
+pub fn format_datetime(unix_secs: u64) -> String {
+    let secs = unix_secs % 86_400;
+    format!(
+        "{} {:02}:{:02} UTC",
+        format_date(unix_secs),
+        secs / 3600,
+        secs / 60 % 60
+    )
+}
+
+/// The trimmed stdout of `command`, or `None` when it cannot start or fails.
+pub fn output_of(command: &mut Command) -> Option<String> {
+    let output = command.stderr(std::process::Stdio::null()).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(951_782_400), "2000-02-29");
+        assert_eq!(format_datetime(1_767_225_599), "2025-12-31 23:59 UTC");
+        assert_eq!(format_date(1_767_225_600), "2026-01-01");
+    }
+}

@@ -62,6 +62,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
                 })
             },
         )?;
+        ctx.headline();
 
         ctx.compare(
             &format!("open a {label}-entry pack vs a 1k-entry pack"),
@@ -86,6 +87,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
             per_s / 1e6
         );
         ctx.annotate("files_per_s", per_s);
+        ctx.headline();
         let lookup = ctx.measure(
             &format!("random lookup + first/last byte, {label} pack, 1 thread"),
             "at least 2M files/s in one thread",

@@ -43,6 +43,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
             Ok(Measurement::bytes(elapsed, SIZE as u64))
         },
     )?;
+    ctx.headline();
     std::fs::remove_file(&path)?;
 
     let src = vec![0xa5u8; SIZE];

@@ -38,16 +38,18 @@
 //! and compare medians. The bench profile of the workspace is used: a debug xtask re-runs
 //! itself as `cargo run --release -p xtask -- bench ...` first.
 
+mod append;
 pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
+mod report;
 mod varpack;
 
 use crate::util::{self, section};
 use crate::venv;
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +62,7 @@ pub type GroupFn = fn(&BenchCtx) -> Result<()>;
 pub const GROUPS: &[(&str, GroupFn)] = &[
     ("machine", machine::run),
     ("npy", npy::run),
-    // ("append", append::run),
+    ("append", append::run),
     ("npz", npz::run),
     ("filepack", filepack::run),
     ("varpack", varpack::run),
@@ -74,6 +76,9 @@ pub struct BenchArgs {
     /// Fewer runs per measurement (3 instead of 5).
     #[arg(long)]
     quick: bool,
+    /// Run nothing: only regenerate BENCHMARKS.md and the README summary from target/bench.
+    #[arg(long, hide = true, conflicts_with_all = ["groups", "quick"])]
+    report_only: bool,
 }
 
 /// Runs `cargo xtask bench`.
@@ -87,6 +92,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             );
         }
     }
+    let out_dir = util::target_dir().join("bench");
+    if args.report_only {
+        return report::regenerate(&out_dir);
+    }
     let mut rerun: Vec<String> = vec!["bench".into()];
     rerun.extend(args.groups.iter().cloned());
     rerun.extend(args.quick.then(|| "--quick".to_owned()));
@@ -94,7 +103,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
 
-    let out_dir = util::target_dir().join("bench");
     for (name, group) in GROUPS {
         if !args.groups.is_empty() && !args.groups.iter().any(|g| g == name) {
             continue;
@@ -113,7 +121,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             python: OnceCell::new(),
             records: RefCell::new(Vec::new()),
         };
+        let started_unix = util::unix_now();
+        let started = Instant::now();
         let outcome = group(&ctx);
+        let elapsed_s = started.elapsed().as_secs_f64();
         let records = ctx.records.into_inner();
         let _ = std::fs::remove_dir_all(&scratch);
         outcome.with_context(|| format!("bench group `{name}`"))?;
@@ -123,8 +134,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         std::fs::write(&json_path, json + "\n")
             .with_context(|| format!("writing {}", json_path.display()))?;
         println!("wrote {}", json_path.display());
+        report::write_run_info(
+            &out_dir,
+            name,
+            &report::RunInfo::new(args.quick, started_unix, elapsed_s),
+        )?;
     }
-    Ok(())
+    section("bench: BENCHMARKS.md from every target/bench/GROUP.json");
+    report::regenerate(&out_dir)
 }
 
 /// What one run measured: its time, and how many bytes it moved when throughput matters.
@@ -183,7 +200,7 @@ pub fn path_str(path: &Path) -> Result<&str> {
 }
 
 /// The runs of one side of a record.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Runs {
     /// The median run, in seconds.
     pub median_s: f64,
@@ -194,7 +211,7 @@ pub struct Runs {
 }
 
 /// One benchmark result, as written to `target/bench/GROUP.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     /// What was measured.
     pub name: String,
@@ -217,8 +234,11 @@ pub struct Record {
     /// The goal this measurement checks, in words.
     pub goal: String,
     /// Other figures of the same measurement (sizes, peak memory), by name.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub notes: std::collections::BTreeMap<String, f64>,
+    /// Whether the README's benchmark summary shows this record (see [`BenchCtx::headline`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
 }
 
 /// What a group gets: settings, scratch space, the venv python, and the record list.
@@ -318,6 +338,14 @@ impl BenchCtx {
         }
     }
 
+    /// Marks the last record as a headline: the README's benchmark summary shows it (a group
+    /// with no headline shows its first record there). Every record is in `BENCHMARKS.md`.
+    pub fn headline(&self) {
+        if let Some(last) = self.records.borrow_mut().last_mut() {
+            last.headline = true;
+        }
+    }
+
     /// Runs `xtask bench-child NAME ARGS...`: work that must be measured in a process of its
     /// own (its peak memory, say).
     pub fn child(name: &str, args: &[String]) -> Result<()> {
@@ -355,6 +383,7 @@ impl BenchCtx {
             unit: if bytes.is_some() { "MB/s" } else { "s" }.to_owned(),
             goal: goal.to_owned(),
             notes: Default::default(),
+            headline: false,
         };
         eprintln!("    {}", format_row(&record).join("  "));
         self.records.borrow_mut().push(record.clone());

@@ -32,6 +32,7 @@ fn open(ctx: &BenchCtx) -> Result<()> {
         "numpy np.load(mmap_mode='r')",
         || ctx.python_timeit_repeat(&setup, "np.load(p, mmap_mode='r')", 300),
     )?;
+    ctx.headline();
     Ok(())
 }
 
@@ -56,6 +57,7 @@ fn bulk_read(ctx: &BenchCtx) -> Result<()> {
         "std::fs::read (the machine's limit)",
         || time(|| Ok(std::fs::read(&path)?)),
     )?;
+    ctx.headline();
     ctx.compare(
         &format!("{label} vs npyz"),
         "at least 2x npyz",

@@ -75,6 +75,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         "size_vs_numpy_percent",
         (our_size as f64 / numpy_size as f64 - 1.0) * 100.0,
     );
+    ctx.headline();
 
     // The last 8 frames: `npz rows` on our seekable archive against np.load(...)['adc'][-8:] on
     // numpy's own archive; both whole processes, output discarded.
@@ -109,6 +110,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         "numpy np.load(f)['adc'][-8:]",
         || time(|| run_quiet(Command::new(python).args(["-c", &numpy_code]))),
     )?;
+    ctx.headline();
 
     // Memory: a 4 GiB member streamed in and read back, in a child that reports its peak RSS.
     let gib = if ctx.quick { 1 } else { 4 };
@@ -147,6 +149,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         peak_kib as f64 / 1024.0
     );
     ctx.annotate("peak_rss_mib", peak_kib as f64 / 1024.0);
+    ctx.headline();
     Ok(())
 }
 

@@ -55,6 +55,7 @@ fn save(ctx: &BenchCtx) -> Result<()> {
             })
         },
     )?;
+    ctx.headline();
     let numpy_dir = dir.join("numpy");
     std::fs::create_dir_all(&numpy_dir)?;
     let setup = format!(
@@ -108,6 +109,7 @@ fn load(ctx: &BenchCtx) -> Result<()> {
             "numpy np.load(mmap_mode='r') per file",
             || ctx.python_timeit_repeat(&setup, "[np.load(f, mmap_mode='r') for f in files]", 20),
         )?;
+        ctx.headline();
         ctx.measure(
             &format!("load a pack of 100 arrays ({label}), single .npz, every array mapped"),
             "under 1 ms, independent of the array sizes",
