@@ -1,6 +1,8 @@
 //! Arrays: owned bytes, a mapped `.npy` file, or a mapped archive member.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use npy_format::{DType, Element, Header, Mode, NpyFile, TypedView, TypedViewMut};
@@ -46,10 +48,40 @@ pub(crate) struct MemberMap {
 enum MemberBytes {
     Empty,
     ReadOnly(Mmap),
+    /// A range of one read-only map of the whole archive, shared by all its members (one
+    /// mmap per load instead of one per array).
+    Shared(Arc<Mmap>, Range<usize>),
     Writable(MmapMut, Mode),
 }
 
 impl MemberMap {
+    /// `len` bytes at `offset` of `archive`, a read-only map of the whole archive at `path`.
+    pub(crate) fn shared(
+        archive: &Arc<Mmap>,
+        path: &Path,
+        member: &str,
+        offset: u64,
+        len: u64,
+    ) -> std::io::Result<MemberMap> {
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(start, len)| Some(start..start.checked_add(len)?))
+            .filter(|range| range.end <= archive.len())
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "member data runs past the end of the file",
+                )
+            })?;
+        Ok(MemberMap {
+            path: path.to_path_buf(),
+            member: member.to_owned(),
+            map: MemberBytes::Shared(Arc::clone(archive), range),
+            dirty: false,
+        })
+    }
+
     /// Maps `len` bytes at `offset` of the archive at `path`.
     pub(crate) fn open(
         path: &Path,
@@ -104,13 +136,16 @@ impl MemberMap {
             // An empty slice at an 8-aligned address, so typed views of empty arrays work.
             MemberBytes::Empty => bytemuck::cast_slice::<u64, u8>(&[]),
             MemberBytes::ReadOnly(m) => m,
+            MemberBytes::Shared(m, range) => &m[range.clone()],
             MemberBytes::Writable(m, _) => m,
         }
     }
 
     fn mode(&self) -> Mode {
         match &self.map {
-            MemberBytes::Empty | MemberBytes::ReadOnly(_) => Mode::ReadOnly,
+            MemberBytes::Empty | MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+                Mode::ReadOnly
+            }
             MemberBytes::Writable(_, mode) => *mode,
         }
     }
@@ -261,7 +296,9 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => Ok(bytemuck::cast_slice_mut::<u64, u8>(&mut [])),
-                    MemberBytes::ReadOnly(_) => Err(ArrayError::ReadOnly { path }),
+                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+                        Err(ArrayError::ReadOnly { path })
+                    }
                     MemberBytes::Writable(map, mode) => {
                         if *mode == Mode::ReadWrite {
                             m.dirty = true;
@@ -309,7 +346,9 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => bytemuck::cast_slice_mut::<u64, u8>(&mut []),
-                    MemberBytes::ReadOnly(_) => return Err(ArrayError::ReadOnly { path }),
+                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+                        return Err(ArrayError::ReadOnly { path });
+                    }
                     MemberBytes::Writable(map, mode) => {
                         if *mode == Mode::ReadWrite {
                             m.dirty = true;

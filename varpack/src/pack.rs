@@ -146,6 +146,24 @@ struct Source {
     form: Form,
     npz: Option<NpzReader>,
     generation: u64,
+    /// One read-only map of the whole archive (single-file form), made on first use and shared
+    /// by every member mapped read-only.
+    archive_map: OnceLock<Arc<memmap2::Mmap>>,
+}
+
+impl Source {
+    /// The read-only map of the whole archive, made once.
+    fn archive_map(&self) -> std::io::Result<&Arc<memmap2::Mmap>> {
+        if let Some(map) = self.archive_map.get() {
+            return Ok(map);
+        }
+        let file = File::open(&self.path)?;
+        // SAFETY: a map is unsound only if the file changes under it; the crate documents
+        // (Varpack, Array) that a pack must not be truncated or rewritten by others while its
+        // values are mapped, and every member range is checked against the map's length.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(self.archive_map.get_or_init(|| Arc::new(map)))
+    }
 }
 
 #[derive(Debug)]
@@ -486,8 +504,14 @@ fn load_array(
             }
             match info.data_offset {
                 Some(offset) if info.mappable => {
-                    let map = MemberMap::open(&source.path, &info.name, offset, expected, mode)
-                        .map_err(io_load(&source.path))?;
+                    let map = if mode == Mode::ReadOnly && expected > 0 {
+                        source.archive_map().and_then(|archive| {
+                            MemberMap::shared(archive, &source.path, &info.name, offset, expected)
+                        })
+                    } else {
+                        MemberMap::open(&source.path, &info.name, offset, expected, mode)
+                    }
+                    .map_err(io_load(&source.path))?;
                     Ok(Array::from_member(info.header, map))
                 }
                 _ => {
@@ -611,6 +635,7 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
             form: Form::Directory,
             npz: None,
             generation: 0,
+            archive_map: OnceLock::new(),
         };
         return Ok((Arc::new(source), manifest.values));
     }
@@ -674,6 +699,7 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
         form: Form::File,
         npz: Some(reader),
         generation,
+        archive_map: OnceLock::new(),
     };
     Ok((Arc::new(source), values))
 }
