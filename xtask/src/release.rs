@@ -188,23 +188,23 @@ fn bump_dep(item: &mut Item, version: &str, add: bool) -> Option<(String, String
         let old = replace_str(value, version)?;
         return (old != version).then(|| (old, version.to_owned()));
     }
-    if add {
-        if let Some(inline) = item.as_inline_table_mut() {
-            if !inline.contains_key("version") && !inline.contains_key("workspace") {
-                // `{ path = "a" }`: the space before `}` belongs to the last value; move it to
-                // the new one, so the result reads `{ path = "a", version = "x" }`.
-                let mut new = Value::from(version);
-                if let Some((_, last)) = inline.iter_mut().last() {
-                    if let Some(suffix) = last.decor().suffix().cloned() {
-                        last.decor_mut().set_suffix("");
-                        new.decor_mut().set_suffix(suffix);
-                    }
-                }
-                new.decor_mut().set_prefix(" ");
-                inline.insert("version", new);
-                return Some(("(none)".to_owned(), version.to_owned()));
-            }
+    if add
+        && let Some(inline) = item.as_inline_table_mut()
+        && !inline.contains_key("version")
+        && !inline.contains_key("workspace")
+    {
+        // `{ path = "a" }`: the space before `}` belongs to the last value; move it to
+        // the new one, so the result reads `{ path = "a", version = "x" }`.
+        let mut new = Value::from(version);
+        if let Some((_, last)) = inline.iter_mut().last()
+            && let Some(suffix) = last.decor().suffix().cloned()
+        {
+            last.decor_mut().set_suffix("");
+            new.decor_mut().set_suffix(suffix);
         }
+        new.decor_mut().set_prefix(" ");
+        inline.insert("version", new);
+        return Some(("(none)".to_owned(), version.to_owned()));
     }
     let table = item.as_table_like_mut()?;
     if table.contains_key("workspace") {
@@ -262,10 +262,9 @@ pub fn bump_root_manifest(
         .and_then(|w| w.get_mut("package"))
         .and_then(|p| p.get_mut("version"))
         .and_then(Item::as_value_mut)
+        && let Some(old) = replace_str(value, version)
     {
-        if let Some(old) = replace_str(value, version) {
-            changes.push(format!("workspace.package.version: {old} -> {version}"));
-        }
+        changes.push(format!("workspace.package.version: {old} -> {version}"));
     }
     if let Some(deps) = doc
         .get_mut("workspace")
@@ -300,10 +299,9 @@ pub fn bump_member_manifest(
         .get_mut("package")
         .and_then(|p| p.get_mut("version"))
         .and_then(Item::as_value_mut)
+        && let Some(old) = replace_str(value, version)
     {
-        if let Some(old) = replace_str(value, version) {
-            changes.push(format!("package.version: {old} -> {version}"));
-        }
+        changes.push(format!("package.version: {old} -> {version}"));
     }
     bump_dep_tables(doc.as_table_mut(), "", internal, version, &mut changes);
     if let Some(targets) = doc.get_mut("target").and_then(Item::as_table_like_mut) {
@@ -365,14 +363,14 @@ pub fn release_changelog(text: &str, version: &str, date: &str) -> Result<String
         let lower = line.to_ascii_lowercase();
         if let Some(rest) = lower.strip_prefix("[unreleased]: ") {
             let url = &line[line.len() - rest.len()..];
-            if let Some((base, range)) = url.rsplit_once("/compare/") {
-                if let Some(previous) = range.strip_suffix("...HEAD") {
-                    out.push(format!("[Unreleased]: {base}/compare/v{version}...HEAD"));
-                    out.push(format!(
-                        "[{version}]: {base}/compare/{previous}...v{version}"
-                    ));
-                    continue;
-                }
+            if let Some((base, range)) = url.rsplit_once("/compare/")
+                && let Some(previous) = range.strip_suffix("...HEAD")
+            {
+                out.push(format!("[Unreleased]: {base}/compare/v{version}...HEAD"));
+                out.push(format!(
+                    "[{version}]: {base}/compare/{previous}...v{version}"
+                ));
+                continue;
             }
         }
         out.push((*line).to_owned());

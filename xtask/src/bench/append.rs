@@ -77,6 +77,9 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
             "npy-append-array 0.9.19 (its default: header rewritten on every append)",
             || ctx.python_timeit(&setup, &stmt),
         )?;
+        if frame == 64 {
+            ctx.headline();
+        }
         ctx.annotate("appends_per_s", naa_appends as f64 / record.ours.median_s);
         ctx.annotate(
             "anchor_appends_per_s",

@@ -152,10 +152,11 @@ pub fn load_groups(out_dir: &Path) -> Result<Vec<GroupReport>> {
     if out_dir.is_dir() {
         for entry in std::fs::read_dir(out_dir)? {
             let path = entry?.path();
-            if path.is_file() && path.extension().is_some_and(|e| e == "json") {
-                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                    names.push(stem.to_owned());
-                }
+            if path.is_file()
+                && path.extension().is_some_and(|e| e == "json")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            {
+                names.push(stem.to_owned());
             }
         }
     }
@@ -291,7 +292,7 @@ fn format_anchor(record: &Record) -> String {
 fn describe_run(group: &GroupReport) -> String {
     match &group.run {
         Some(run) => format!(
-            "ran {} ({}), {} in {}, at commit {}{}",
+            "ran {} ({}), {} records in {}, at commit {}{}",
             util::format_datetime(run.started_unix),
             if run.quick { "`--quick`" } else { "full run" },
             group.records.len(),

@@ -35,7 +35,10 @@ pub fn append_demo(dir: &Path) -> Result<()> {
     }
     out.sync()?;
     let header = out.finish()?;
-    let (secs, bytes) = (start.elapsed().as_secs_f64(), header.data_len().unwrap_or(0));
+    let (secs, bytes) = (
+        start.elapsed().as_secs_f64(),
+        header.data_len().unwrap_or(0),
+    );
     println!(
         "appended {FRAMES} frames of {SIDE}x{SIDE} u16 ({:.1} MiB) to {} in {:.1} ms: {:.0} frames/s, {:.0} MB/s, synced",
         bytes as f64 / (1 << 20) as f64,
@@ -44,7 +47,10 @@ pub fn append_demo(dir: &Path) -> Result<()> {
         FRAMES as f64 / secs,
         bytes as f64 / 1e6 / secs
     );
-    println!("  shape {:?}, the header np.save writes for that array", header.shape);
+    println!(
+        "  shape {:?}, the header np.save writes for that array",
+        header.shape
+    );
     // A crashed writer leaves 2.5 frames the header does not count.
     let frame_bytes = (SIDE * SIDE * 2) as usize;
     std::fs::OpenOptions::new()
