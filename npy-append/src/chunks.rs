@@ -26,6 +26,57 @@ pub struct FrameChunk<B> {
     pub bytes: B,
 }
 
+/// The position of a chunked read: the next frame, the end, the chunk size, and whether a read
+/// failed (after which the iteration stops).
+#[derive(Debug)]
+struct ChunkCursor {
+    next: u64,
+    end: u64,
+    per_chunk: u64,
+    failed: bool,
+}
+
+impl ChunkCursor {
+    fn new(end: u64, frames_per_chunk: u64) -> ChunkCursor {
+        ChunkCursor {
+            next: 0,
+            end,
+            per_chunk: frames_per_chunk.max(1),
+            failed: false,
+        }
+    }
+
+    /// Reads the next chunk with `read(start, stop)`; `None` at the end or after a failure.
+    fn step<B, E>(
+        &mut self,
+        read: impl FnOnce(u64, u64) -> Result<B, E>,
+    ) -> Option<Result<FrameChunk<B>, E>> {
+        if self.next >= self.end || self.failed {
+            return None;
+        }
+        let start = self.next;
+        let stop = start.saturating_add(self.per_chunk).min(self.end);
+        self.next = stop;
+        let chunk = read(start, stop).map(|bytes| FrameChunk {
+            start,
+            frames: stop - start,
+            bytes,
+        });
+        self.failed = chunk.is_err();
+        Some(chunk)
+    }
+
+    /// Chunks left (exactly, as the count cannot change under the cursor).
+    fn remaining(&self) -> usize {
+        let n = if self.failed {
+            0
+        } else {
+            (self.end - self.next).div_ceil(self.per_chunk)
+        };
+        usize::try_from(n).unwrap_or(usize::MAX)
+    }
+}
+
 /// How many frames of `frame_len` bytes make a chunk of at most `max_bytes` (at least one;
 /// every frame at once for frames of zero bytes).
 ///
@@ -55,10 +106,7 @@ pub fn frames_per_chunk(frame_len: u64, max_bytes: u64) -> u64 {
 pub fn mapped_chunks(file: &NpyFile, frames_per_chunk: u64) -> MappedChunks<'_> {
     MappedChunks {
         file,
-        next: 0,
-        end: file.frame_count(),
-        per_chunk: frames_per_chunk.max(1),
-        failed: false,
+        cursor: ChunkCursor::new(file.frame_count(), frames_per_chunk),
     }
 }
 
@@ -75,42 +123,19 @@ pub fn mapped_chunks(file: &NpyFile, frames_per_chunk: u64) -> MappedChunks<'_> 
 #[derive(Debug)]
 pub struct MappedChunks<'a> {
     file: &'a NpyFile,
-    next: u64,
-    end: u64,
-    per_chunk: u64,
-    failed: bool,
+    cursor: ChunkCursor,
 }
 
 impl<'a> Iterator for MappedChunks<'a> {
     type Item = Result<FrameChunk<&'a [u8]>, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end || self.failed {
-            return None;
-        }
-        let start = self.next;
-        let stop = start.saturating_add(self.per_chunk).min(self.end);
-        self.next = stop;
-        match self.file.frames(start, stop) {
-            Ok(bytes) => Some(Ok(FrameChunk {
-                start,
-                frames: stop - start,
-                bytes,
-            })),
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        let file = self.file;
+        self.cursor.step(|start, stop| file.frames(start, stop))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = if self.failed {
-            0
-        } else {
-            (self.end - self.next).div_ceil(self.per_chunk)
-        };
-        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let n = self.cursor.remaining();
         (n, Some(n))
     }
 }
@@ -154,10 +179,7 @@ pub trait FrameChunksExt: FrameSource {
         let end = self.frame_count();
         SourceChunks {
             source: self,
-            next: 0,
-            end,
-            per_chunk: frames_per_chunk.max(1),
-            failed: false,
+            cursor: ChunkCursor::new(end, frames_per_chunk),
         }
     }
 }
@@ -177,32 +199,15 @@ impl<S: FrameSource> FrameChunksExt for S {}
 #[derive(Debug)]
 pub struct SourceChunks<'s, S> {
     source: &'s mut S,
-    next: u64,
-    end: u64,
-    per_chunk: u64,
-    failed: bool,
+    cursor: ChunkCursor,
 }
 
 impl<S: FrameSource> Iterator for SourceChunks<'_, S> {
     type Item = Result<FrameChunk<Vec<u8>>, S::Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end || self.failed {
-            return None;
-        }
-        let start = self.next;
-        let stop = start.saturating_add(self.per_chunk).min(self.end);
-        self.next = stop;
-        match self.source.read_frames(start, stop) {
-            Ok(bytes) => Some(Ok(FrameChunk {
-                start,
-                frames: stop - start,
-                bytes,
-            })),
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        let source = &mut *self.source;
+        self.cursor
+            .step(|start, stop| source.read_frames(start, stop))
     }
 }
