@@ -327,16 +327,7 @@ impl NpzWriter {
             path: path.to_path_buf(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|source| OpenError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let file_len = file.metadata().map_err(io)?.len();
-        let dir = zip::read_directory(&file, file_len, path)?;
+        let (file, file_len, dir) = open_for_update(path)?;
         if dir.prefix != 0 {
             return Err(WriteError::Unsupported {
                 path: path.to_path_buf(),
@@ -901,16 +892,7 @@ pub fn update_crc32(
         path: path.to_path_buf(),
         source,
     };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|source| OpenError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let file_len = file.metadata().map_err(io)?.len();
-    let dir = zip::read_directory(&file, file_len, path)?;
+    let (file, _, dir) = open_for_update(path)?;
     let mut record_offsets = Vec::with_capacity(dir.entries.len());
     let mut at = dir.cd_start;
     for entry in &dir.entries {
@@ -1501,4 +1483,25 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
         }
     }
     Ok(())
+}
+
+/// Opens an existing archive for reading and writing, with its length and central directory.
+fn open_for_update(path: &Path) -> Result<(File, u64, zip::Directory), WriteError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let file_len = file
+        .metadata()
+        .map_err(|source| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    let dir = zip::read_directory(&file, file_len, path)?;
+    Ok((file, file_len, dir))
 }
