@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use npy_append::{FrameLayout, NpyAppender};
 
-use super::{BenchCtx, Measurement, path_str, time};
+use super::{BenchCtx, Measurement, path_str, run_child, time};
 
 /// (frame bytes, bytes per run, appends per run against NpyAppendArray).
 const SIZES: [(usize, usize, usize); 3] = [
@@ -86,5 +86,53 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
             naa_appends as f64 / record.anchor_median_s.unwrap_or(f64::NAN),
         );
     }
+
+    // Memory flat in the file's size: peak RSS of a process appending 256 MiB, then 1 GiB.
+    let big = ctx.scratch_dir().join("big.npy");
+    let mut peaks = Vec::new();
+    for mib in [256u64, 1024] {
+        let mut peak_kib = 0;
+        ctx.measure(
+            &format!("append {mib} MiB in 1 KiB frames, in a process of its own"),
+            "memory flat in the file's size",
+            || {
+                let elapsed = time(|| {
+                    peak_kib = run_child(
+                        "append-memory",
+                        &[path_str(&big)?.to_owned(), mib.to_string()],
+                    )?;
+                    Ok(())
+                })?;
+                Ok(Measurement::bytes(elapsed, mib << 20))
+            },
+        )?;
+        ctx.annotate("peak_rss_mib", peak_kib as f64 / 1024.0);
+        peaks.push(peak_kib);
+    }
+    println!(
+        "    peak resident memory: {:.1} MiB appending 256 MiB, {:.1} MiB appending 1 GiB",
+        peaks[0] as f64 / 1024.0,
+        peaks[1] as f64 / 1024.0
+    );
     Ok(())
+}
+
+/// `xtask bench-child append-memory OUT MIB`: appends MIB MiB of 1 KiB frames to a new file,
+/// flushing every 1000 frames, and prints its peak RSS.
+pub fn memory_child(args: &[String]) -> Result<()> {
+    let [out, mib] = args else {
+        anyhow::bail!("usage: append-memory OUT MIB")
+    };
+    let frames = (mib.parse::<u64>()? << 20) / 1024;
+    let _ = std::fs::remove_file(out);
+    let mut appender = NpyAppender::create(out, &FrameLayout::of::<u8>(&[1024]))?;
+    let frame = vec![0x5au8; 1024];
+    for i in 0..frames {
+        appender.append_frames(&frame, 1)?;
+        if i % 1000 == 999 {
+            appender.flush()?;
+        }
+    }
+    appender.finish()?;
+    super::print_peak_rss()
 }

@@ -48,7 +48,7 @@ mod varpack;
 
 use crate::util::{self, section};
 use crate::venv;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
@@ -192,6 +192,41 @@ pub fn median_of<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<Durati
     }
     times.sort();
     Ok(times[n / 2])
+}
+
+/// Runs `xtask bench-child NAME ARGS...` and returns the peak resident memory it reported, in
+/// KiB (the child ends with [`print_peak_rss`]).
+pub fn run_child(name: &str, args: &[String]) -> Result<u64> {
+    let out = Command::new(std::env::current_exe()?)
+        .arg("bench-child")
+        .arg(name)
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    ensure!(out.status.success(), "bench-child {name} failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix("PEAK_RSS_KIB "))
+        .context("the child printed no peak RSS")?
+        .trim()
+        .parse()?)
+}
+
+/// The last act of a bench child: prints this process's peak resident memory (VmHWM) for
+/// [`run_child`].
+pub fn print_peak_rss() -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .to_owned();
+    println!("PEAK_RSS_KIB {peak}");
+    Ok(())
 }
 
 /// A path as the text Python code is given (bench paths are UTF-8).
@@ -351,6 +386,7 @@ impl BenchCtx {
     pub fn child(name: &str, args: &[String]) -> Result<()> {
         match name {
             "npz-memory" => npz::memory_child(args),
+            "append-memory" => append::memory_child(args),
             other => bail!("no bench child {other:?}"),
         }
     }

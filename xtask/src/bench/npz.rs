@@ -7,11 +7,11 @@
 
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 use npy_format::{DType, FrameSink, FrameSource, Header};
 use npz_stream::{Compression, NpzReader, NpzWriter};
 
-use super::{BenchCtx, Measurement, path_str, time};
+use super::{BenchCtx, Measurement, path_str, run_child, time};
 use crate::util;
 
 /// Samples per frame: one detector read-out of 1024 channels.
@@ -115,30 +115,13 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
     // Memory: a 4 GiB member streamed in and read back, in a child that reports its peak RSS.
     let gib = if ctx.quick { 1 } else { 4 };
     let big = dir.join("big.npz");
-    let exe = std::env::current_exe()?;
     let mut peak_kib = 0;
     ctx.measure(
         &format!("stream a {gib} GiB compressed member in, read 64 random 8-frame ranges back"),
         "under 64 MiB resident",
         || {
             let elapsed = time(|| {
-                let out = Command::new(&exe)
-                    .args([
-                        "bench-child",
-                        "npz-memory",
-                        path_str(&big)?,
-                        &gib.to_string(),
-                    ])
-                    .stderr(Stdio::inherit())
-                    .output()?;
-                ensure!(out.status.success(), "bench-child npz-memory failed");
-                let text = String::from_utf8_lossy(&out.stdout);
-                peak_kib = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("PEAK_RSS_KIB "))
-                    .context("the child printed no peak RSS")?
-                    .trim()
-                    .parse()?;
+                peak_kib = run_child("npz-memory", &[path_str(&big)?.to_owned(), gib.to_string()])?;
                 Ok(())
             })?;
             Ok(Measurement::bytes(elapsed, (gib as u64) << 30))
@@ -188,17 +171,7 @@ pub fn memory_child(args: &[String]) -> Result<()> {
             "frames {start}..+8 differ"
         );
     }
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .context("no VmHWM in /proc/self/status")?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .to_owned();
-    println!("PEAK_RSS_KIB {peak}");
-    Ok(())
+    super::print_peak_rss()
 }
 
 /// A random walk of `len` samples with steps in [-3, 3] (detector-like, compressible).
