@@ -4,11 +4,10 @@ use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::ExtractError;
 use crate::path::{self, check_contained_link};
-use crate::read::{Entry, Pack};
+use crate::read::{Entry, Pack, system_time};
 
 /// Options for [`Pack::extract_with`].
 ///
@@ -159,17 +158,6 @@ struct Extractor<'a> {
     verified: HashSet<String>,
     dir_meta: Vec<(String, u32, (i64, u32))>,
     summary: ExtractSummary,
-}
-
-fn system_time(secs: i64, nanos: u32) -> SystemTime {
-    let t = if secs >= 0 {
-        UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
-    } else {
-        UNIX_EPOCH
-            .checked_sub(Duration::from_secs(secs.unsigned_abs()))
-            .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
-    };
-    t.unwrap_or(UNIX_EPOCH)
 }
 
 impl Extractor<'_> {

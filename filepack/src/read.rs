@@ -351,7 +351,9 @@ impl Metadata {
     }
 }
 
-fn system_time(secs: i64, nanos: u32) -> SystemTime {
+/// The time `secs` seconds and `nanos` nanoseconds from the Unix epoch (the epoch itself if it
+/// cannot be represented).
+pub(crate) fn system_time(secs: i64, nanos: u32) -> SystemTime {
     let t = if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
     } else {
