@@ -4,28 +4,20 @@
 //! Run with `cargo xtask test` (it provides the numpy venv); plain `cargo test` lists them as
 //! ignored.
 
+mod common;
+
 #[path = "../../npy-format/tests/support/oracle.rs"]
 mod oracle;
 
 use std::path::Path;
+
+use common::bytes;
 
 use npy_format::{DType, FrameSink, FrameSource, Header};
 use npz_stream::{Compression, NpzReader, WriterOptions};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect()
-}
 
 fn hex(data: &[u8]) -> String {
     data.iter().map(|b| format!("{b:02x}")).collect()

@@ -1,24 +1,15 @@
 //! Round trips through the writer and the reader, without numpy: every member kind, frame
 //! reads at random, streaming, appending, zipping files, zero-copy views, zran indexes.
 
+mod common;
+
 use std::path::Path;
+
+use common::bytes;
 
 use npy_format::{DType, FrameSink, FrameSource, Header};
 use npz_stream::{Compression, Method, NpzReader, NpzWriter, ReadError, WriteError, WriterOptions};
 use proptest::prelude::*;
-
-/// Deterministic pseudo-random bytes (an LCG): test data without a dependency.
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect()
-}
 
 /// A random walk of i16 (compressible like detector data), as little-endian bytes.
 fn walk(seed: u64, n: usize) -> Vec<u8> {
