@@ -160,8 +160,8 @@ fn output_inside_the_source_is_not_packed() {
     assert!(!Pack::open(&out).unwrap().exists("self.fpack"));
 }
 
-#[test]
-fn ls_formats() {
+/// The fixture tree packed quietly into `p.fpack` beside it.
+fn packed_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = fixture();
     let out = tmp.path().join("p.fpack");
     stdout(&run_s(&[
@@ -171,6 +171,12 @@ fn ls_formats() {
         s(&out),
         "-q",
     ]));
+    (tmp, out)
+}
+
+#[test]
+fn ls_formats() {
+    let (_tmp, out) = packed_fixture();
     let p = s(&out);
     assert_eq!(
         stdout(&run_s(&["ls", p])),
@@ -227,15 +233,7 @@ fn ls_formats() {
 
 #[test]
 fn cat_concatenates_and_reports_missing() {
-    let tmp = fixture();
-    let out = tmp.path().join("p.fpack");
-    stdout(&run_s(&[
-        "pack",
-        s(&tmp.path().join("src")),
-        "-o",
-        s(&out),
-        "-q",
-    ]));
+    let (_tmp, out) = packed_fixture();
     let p = s(&out);
     assert_eq!(
         stdout(&run_s(&["cat", p, "a/b.txt", "a/c.png", "link"])),
@@ -279,15 +277,7 @@ fn extract_all_and_some() {
 
 #[test]
 fn extract_never_writes_through_symlinks_on_disk() {
-    let tmp = fixture();
-    let out = tmp.path().join("p.fpack");
-    stdout(&run_s(&[
-        "pack",
-        s(&tmp.path().join("src")),
-        "-o",
-        s(&out),
-        "-q",
-    ]));
+    let (tmp, out) = packed_fixture();
     let outside = tmp.path().join("outside");
     fs::create_dir(&outside).unwrap();
     let dest = tmp.path().join("dest");
@@ -317,15 +307,7 @@ fn extract_never_writes_through_symlinks_on_disk() {
 
 #[test]
 fn verify_and_info() {
-    let tmp = fixture();
-    let out = tmp.path().join("p.fpack");
-    stdout(&run_s(&[
-        "pack",
-        s(&tmp.path().join("src")),
-        "-o",
-        s(&out),
-        "-q",
-    ]));
+    let (tmp, out) = packed_fixture();
     let p = s(&out);
     let v = stdout(&run_s(&["verify", p]));
     assert!(
