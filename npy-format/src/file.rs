@@ -200,8 +200,11 @@ impl NpyFile {
         // like truncation, so a short file has its header read again before it is reported.
         let mut attempts = 0;
         let (parsed, file_len) = loop {
+            if attempts > 0 {
+                // A fresh file handle starts at 0; only a retry has to go back.
+                (&file).seek(SeekFrom::Start(0)).map_err(io_err)?;
+            }
             let mut reader = BufReader::with_capacity(4096, &file);
-            reader.seek(SeekFrom::Start(0)).map_err(io_err)?;
             let parsed = Header::read_from(&mut reader, options.read).map_err(|source| {
                 ReadError::Header {
                     path: path.to_path_buf(),
