@@ -33,6 +33,33 @@ fn open(ctx: &BenchCtx) -> Result<()> {
         || ctx.python_timeit_repeat(&setup, "np.load(p, mmap_mode='r')", 300),
     )?;
     ctx.headline();
+
+    // What an open cannot go below on this machine: the system calls every mmap-based open
+    // makes (numpy's too), and our share on top of them, the header parse.
+    let file_len = std::fs::metadata(&path)?.len() as usize;
+    ctx.measure(
+        "floor: File::open + close",
+        "(the machine's cost, for the open goal)",
+        || median_of(OPENS_PER_RUN, || Ok(std::fs::File::open(&path)?)),
+    )?;
+    ctx.measure(
+        "floor: File::open + mmap + munmap + close",
+        "(the machine's cost, for the open goal)",
+        || {
+            median_of(OPENS_PER_RUN, || {
+                let file = std::fs::File::open(&path)?;
+                // SAFETY: the bench's own scratch file, not modified while mapped.
+                let map = unsafe { memmap2::MmapOptions::new().len(file_len).map(&file)? };
+                Ok(map.len())
+            })
+        },
+    )?;
+    let header = std::fs::read(&path)?[..128].to_vec();
+    ctx.measure("header parse from bytes", "(our part of an open)", || {
+        median_of(OPENS_PER_RUN, || {
+            Ok(npy_format::Header::from_bytes(&header)?)
+        })
+    })?;
     Ok(())
 }
 
