@@ -88,6 +88,12 @@ pub struct NpyAppender {
     version: Version,
     data_offset: u64,
     frame_len: u64,
+    /// The most frames the array may count: the end of its data must fit in a `u64`.
+    max_frames: u64,
+    /// Frames that appends may still add on the inlined fast path: what fits in the buffer's
+    /// free room without reaching `max_frames`. It is only ever an underestimate (0 sends the
+    /// next append down the general path, which computes it again).
+    fast_frames: u64,
     /// Frames whose bytes are in the file.
     written: u64,
     /// Frames the header in the file counts.
@@ -305,6 +311,10 @@ impl NpyAppender {
             version: parsed.version,
             data_offset: parsed.data_offset,
             frame_len,
+            max_frames: (u64::MAX - parsed.data_offset)
+                .checked_div(frame_len)
+                .unwrap_or(u64::MAX),
+            fast_frames: 0,
             written: count,
             counted: count,
             buffer: Vec::with_capacity(capacity.min(64 << 20)),
@@ -413,6 +423,7 @@ impl NpyAppender {
     /// out.append(&[1u8, 2, 3]).unwrap();
     /// assert_eq!(out.frame_count(), 3);
     /// ```
+    #[inline]
     pub fn frame_count(&self) -> u64 {
         self.header.shape[self.axis]
     }
@@ -501,6 +512,7 @@ impl NpyAppender {
         }
     }
 
+    #[inline]
     fn set_frame_count(&mut self, frames: u64) {
         self.header.shape[self.axis] = frames;
     }
@@ -522,7 +534,51 @@ impl NpyAppender {
     /// assert!(out.append_frames(&[1, 0, 2, 0], 2).is_err());
     /// assert_eq!(out.frame_count(), 2);
     /// ```
+    #[inline]
     pub fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
+        // The common case, small enough to inline into the caller's loop: whole frames that fit
+        // in the buffer's free room. Everything else, errors included, takes the general path,
+        // which checks it all.
+        // (One frame, the usual case, needs no multiplication: the test folds to a comparison
+        // when the call is inlined with a constant count.)
+        let whole_frames = if frames == 1 {
+            bytes.len() as u64 == self.frame_len
+        } else {
+            u128::from(frames) * u128::from(self.frame_len) == bytes.len() as u128
+        };
+        if whole_frames && frames <= self.fast_frames {
+            self.fast_frames -= frames;
+            self.buffer.extend_from_slice(bytes);
+            self.header.shape[self.axis] += frames;
+            return Ok(());
+        }
+        self.append_frames_general(bytes, frames)
+    }
+
+    /// [`append_frames`](Self::append_frames) in full: checks, spills and direct writes.
+    #[inline(never)]
+    fn append_frames_general(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
+        self.fast_frames = 0;
+        let appended = self.append_frames_checked(bytes, frames);
+        self.fast_frames = self.fast_frames_now();
+        appended
+    }
+
+    /// How many frames appends can add to the buffer before it must be written, or the count
+    /// would reach `max_frames`. (Appends of at least the buffer's size are written directly.)
+    fn fast_frames_now(&self) -> u64 {
+        if self.frame_len == 0 || self.done {
+            return 0;
+        }
+        let room = if self.buffer.is_empty() {
+            self.capacity.saturating_sub(1)
+        } else {
+            self.capacity.saturating_sub(self.buffer.len())
+        };
+        (room as u64 / self.frame_len).min(self.max_frames.saturating_sub(self.frame_count()))
+    }
+
+    fn append_frames_checked(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
         let frame_len = self.frame_len;
         let expected = frames.checked_mul(frame_len);
         if expected != Some(bytes.len() as u64) {

@@ -103,14 +103,30 @@ proptest! {
         let mut out = options.create(&path, &layout).unwrap();
         let mut data = Vec::new();
         let mut frames = 0;
+        // The buffering policy: an append joins the buffer if it is smaller than the buffer and
+        // fits; otherwise the buffer is written, and then the append is buffered if it is
+        // smaller than the buffer, or written directly.
+        let capacity = match buffer {
+            BufferSize::Bytes(n) => n,
+            BufferSize::Frames(n) => n as usize * frame_len,
+        };
+        let mut buffered = 0;
         for step in steps {
             let bytes = pattern(data.len(), step.frames as usize * frame_len, descr == "|b1");
             out.append_frames(&bytes, step.frames).unwrap();
             data.extend_from_slice(&bytes);
             frames += step.frames;
+            let len = bytes.len();
+            if step.frames > 0 && !(len < capacity && buffered + len <= capacity) {
+                buffered = if len < capacity { len } else { 0 };
+            } else {
+                buffered += len;
+            }
             prop_assert_eq!(out.frame_count(), frames);
+            prop_assert_eq!(out.buffered_bytes(), buffered);
             if step.flush {
                 out.flush().unwrap();
+                buffered = 0;
                 let file = NpyFile::open(&path).unwrap();
                 prop_assert_eq!(file.header(), &layout.header(frames));
                 prop_assert_eq!(file.data().unwrap(), &data[..]);
@@ -119,6 +135,7 @@ proptest! {
             if step.reopen {
                 out.finish().unwrap();
                 out = options.open(&path).unwrap();
+                buffered = 0;
                 prop_assert!(out.header_rewrite().is_none());
             }
         }
