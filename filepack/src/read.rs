@@ -364,6 +364,31 @@ pub(crate) fn system_time(secs: i64, nanos: u32) -> SystemTime {
     t.unwrap_or(UNIX_EPOCH)
 }
 
+/// Checks `data`, the contents of the entry at `path`, against its stored checksum.
+fn verify_checksum(path: &str, data: &[u8], expected: u64) -> Result<(), Error> {
+    let actual = format::checksum(data);
+    if actual != expected {
+        return Err(Error::Checksum {
+            what: format!("{path:?}"),
+            expected,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// A path found in the hash index.
+struct Found<'p> {
+    /// The entry's index.
+    index: u32,
+    /// The offset of its record.
+    rec: u64,
+    /// The record, decoded.
+    raw: RawEntry,
+    /// The stored path (equal to the query).
+    path: &'p [u8],
+}
+
 #[derive(Clone, Copy)]
 enum Body<'a> {
     File(&'a [u8]),
@@ -609,19 +634,11 @@ impl<'a> Entry<'a> {
     /// assert!(pack.entry("f").unwrap().verify().is_ok());
     /// ```
     pub fn verify(&self) -> Result<(), Error> {
-        let actual = match self.body {
-            Body::File(d) => format::checksum(d),
-            Body::Symlink(t) => format::checksum(t.as_bytes()),
-            Body::Dir { .. } => return Ok(()),
-        };
-        if actual != self.checksum {
-            return Err(Error::Checksum {
-                what: format!("{:?}", self.path),
-                expected: self.checksum,
-                actual,
-            });
+        match self.body {
+            Body::File(d) => verify_checksum(self.path, d, self.checksum),
+            Body::Symlink(t) => verify_checksum(self.path, t.as_bytes(), self.checksum),
+            Body::Dir { .. } => Ok(()),
         }
-        Ok(())
     }
 
     /// The children of a directory, in name order.
@@ -1117,11 +1134,6 @@ impl Pack {
             })
     }
 
-    fn raw_path(&self, index: u32) -> Result<&[u8], Error> {
-        let (rec, raw) = self.entry_record(index)?;
-        self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))
-    }
-
     /// The entry at `index` in the entry table, validated.
     ///
     /// # Errors
@@ -1144,8 +1156,18 @@ impl Pack {
         index: u32,
         known_path: Option<&'p str>,
     ) -> Result<Entry<'p>, Error> {
-        let h = &self.header;
         let (rec, raw) = self.entry_record(index)?;
+        self.entry_from_record(index, rec, &raw, known_path)
+    }
+
+    /// The entry of record `raw` (entry `index`, at offset `rec`), validated.
+    fn entry_from_record<'p>(
+        &'p self,
+        index: u32,
+        rec: u64,
+        raw: &RawEntry,
+        known_path: Option<&'p str>,
+    ) -> Result<Entry<'p>, Error> {
         let path = match known_path {
             Some(p) if p.len() == raw.path_len as usize => p,
             _ => {
@@ -1188,30 +1210,9 @@ impl Pack {
             ));
         }
         let body = match raw.kind {
-            KIND_FILE => {
-                let data_end = h.data_offset + h.data_len;
-                let data = raw
-                    .a
-                    .checked_add(raw.b)
-                    .filter(|&end| raw.a >= h.data_offset && end <= data_end)
-                    .and_then(|_| {
-                        let start = usize::try_from(raw.a).ok()?;
-                        self.buf()
-                            .get(start..start.checked_add(usize::try_from(raw.b).ok()?)?)
-                    })
-                    .ok_or_else(|| {
-                        Error::corrupt(
-                            rec + 40,
-                            format!(
-                                "contents of {path:?} ({}, length {}) outside the data region",
-                                raw.a, raw.b
-                            ),
-                        )
-                    })?;
-                Body::File(data)
-            }
+            KIND_FILE => Body::File(self.file_contents(rec, raw, path)?),
             KIND_DIR => {
-                let items = h.dirs_len / 4;
+                let items = self.header.dirs_len / 4;
                 if raw.a.checked_add(raw.b).is_none_or(|end| end > items) {
                     return Err(Error::corrupt(
                         rec + 40,
@@ -1252,6 +1253,30 @@ impl Pack {
         })
     }
 
+    /// The contents of the file entry `raw` (at offset `rec`, path `path`), checked to lie in
+    /// the data region.
+    fn file_contents(&self, rec: u64, raw: &RawEntry, path: &str) -> Result<&[u8], Error> {
+        let h = &self.header;
+        let data_end = h.data_offset + h.data_len;
+        raw.a
+            .checked_add(raw.b)
+            .filter(|&end| raw.a >= h.data_offset && end <= data_end)
+            .and_then(|_| {
+                let start = usize::try_from(raw.a).ok()?;
+                self.buf()
+                    .get(start..start.checked_add(usize::try_from(raw.b).ok()?)?)
+            })
+            .ok_or_else(|| {
+                Error::corrupt(
+                    rec + 40,
+                    format!(
+                        "contents of {path:?} ({}, length {}) outside the data region",
+                        raw.a, raw.b
+                    ),
+                )
+            })
+    }
+
     fn dirs_item_offset(&self, pos: u64) -> u64 {
         self.header
             .dirs_offset
@@ -1276,9 +1301,9 @@ impl Pack {
         Ok(u32::from_le_bytes(x))
     }
 
-    /// Looks up a normalized path in the hash index: the entry index and its stored path bytes
-    /// (equal to `path`), if present.
-    fn find(&self, path: &str) -> Result<Option<(u32, &[u8])>, Error> {
+    /// Looks up a normalized path in the hash index: the entry, if present, with its record
+    /// decoded and its stored path (equal to `path`).
+    fn find(&self, path: &str) -> Result<Option<Found<'_>>, Error> {
         let h = &self.header;
         let hash = format::hash_path(path);
         let mask = h.index_slots() - 1;
@@ -1301,9 +1326,15 @@ impl Pack {
                 return Ok(None);
             }
             if slot_tag == tag {
-                let stored = self.raw_path(entry)?;
+                let (rec, raw) = self.entry_record(entry)?;
+                let stored = self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))?;
                 if stored == path.as_bytes() {
-                    return Ok(Some((entry, stored)));
+                    return Ok(Some(Found {
+                        index: entry,
+                        rec,
+                        raw,
+                        path: stored,
+                    }));
                 }
             }
         }
@@ -1315,10 +1346,11 @@ impl Pack {
     fn resolve(&self, query: &str, follow_last: bool) -> Result<Entry<'_>, Error> {
         let norm = normalize_path(query)?;
         // Fast path: the full path is an entry (always the case when no symlink is involved).
-        if let Some((index, stored)) = self.find(&norm)? {
+        if let Some(found) = self.find(&norm)? {
             // The stored path equals `norm` (normalized) byte for byte: only UTF-8 is re-checked
             // to borrow it from the map as a &str.
-            let entry = self.entry_at_inner(index, std::str::from_utf8(stored).ok())?;
+            let path = std::str::from_utf8(found.path).ok();
+            let entry = self.entry_from_record(found.index, found.rec, &found.raw, path)?;
             if !(follow_last && entry.is_symlink()) {
                 return Ok(entry);
             }
@@ -1341,7 +1373,7 @@ impl Pack {
             for (n, &end) in boundaries.iter().enumerate() {
                 let prefix = &path[..end];
                 let is_last = n == last;
-                let Some((index, _)) = self.find(prefix)? else {
+                let Some(Found { index, .. }) = self.find(prefix)? else {
                     return Err(Error::not_found(query));
                 };
                 let entry = self.entry_at(index)?;
@@ -1541,6 +1573,19 @@ impl Pack {
     /// assert!(pack.bytes("a").is_err());
     /// ```
     pub fn bytes(&self, path: &str) -> Result<&[u8], Error> {
+        // The fast path, for a path that names a file without a symlink on the way: the index
+        // slot, the entry's record, its path and its contents are all it reads (the rest of the
+        // record, checked by `entry`, plays no part in reading the contents).
+        let norm = normalize_path(path)?;
+        if let Some(found) = self.find(&norm)?
+            && found.raw.kind == KIND_FILE
+        {
+            let data = self.file_contents(found.rec, &found.raw, &norm)?;
+            if self.verify_reads {
+                verify_checksum(&norm, data, found.raw.checksum)?;
+            }
+            return Ok(data);
+        }
         Ok(self.file_entry(path)?.data().unwrap_or_default())
     }
 
@@ -1855,7 +1900,7 @@ impl Pack {
                 ));
             }
         }
-        if self.find(entry.path)?.map(|(i, _)| i) != Some(index) {
+        if self.find(entry.path)?.map(|found| found.index) != Some(index) {
             return Err(Error::corrupt(
                 self.header.index_offset,
                 format!(

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use npy_append::{FrameLayout, NpyAppender};
 
-use super::{BenchCtx, Measurement, path_str, run_child, time};
+use super::{BenchCtx, Measurement, path_str, run_child, settle_writeback, time};
 
 /// (frame bytes, bytes per run, appends per run against NpyAppendArray).
 const SIZES: [(usize, usize, usize); 3] = [
@@ -26,6 +26,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         // File creation, the appends, and finish (flushed, not fsynced), as for the anchors.
         let ours = |n: usize| -> Result<Measurement> {
             let _ = std::fs::remove_file(&ours_path);
+            settle_writeback()?;
             let elapsed = time(|| {
                 let layout = FrameLayout::of::<u8>(&[frame as u64]);
                 let mut out = NpyAppender::create(&ours_path, &layout)?;
@@ -43,6 +44,7 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
             "BufWriter (1 MiB) write_all loop, same bytes",
             || {
                 let _ = std::fs::remove_file(&plain_path);
+                settle_writeback()?;
                 time(|| {
                     let file = std::fs::File::create(&plain_path)?;
                     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);

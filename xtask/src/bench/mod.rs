@@ -181,6 +181,15 @@ pub fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
     Ok(elapsed)
 }
 
+/// Writes every dirty page of the machine to disk (`sync`), so that a write benchmark's run
+/// starts with no writeback pending from the run before: otherwise whichever side runs after a
+/// big write pays for its writeback, and the ratio measures the kernel's timing instead.
+pub fn settle_writeback() -> Result<()> {
+    let status = std::process::Command::new("sync").status()?;
+    anyhow::ensure!(status.success(), "sync failed: {status}");
+    Ok(())
+}
+
 /// The median time of `n` calls of `f`, each timed alone (so one slow call does not count): the
 /// figure for operations too short to time one at a time, such as opening a file.
 pub fn median_of<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<Duration> {
