@@ -7,12 +7,15 @@
 //! * `cargo xtask demo`: a tour of the crates (see [`demo`]).
 //! * `cargo xtask release VERSION [--dry-run]`: bump, changelog, test, package, commit, tag
 //!   (see [`release`]).
+//! * `cargo xtask fuzz [--seconds N] [TARGET...]`: build and run the cargo-fuzz targets on the
+//!   stable toolchain, installing cargo-fuzz under the target directory (see [`fuzz`]).
 //!
 //! Python packages come only from `xtask/python/requirements.txt`, installed into a venv under
 //! the target directory (see [`venv`]).
 
 mod bench;
 mod demo;
+mod fuzz;
 mod release;
 mod test;
 mod util;
@@ -42,6 +45,8 @@ enum Command {
     /// Bump every crate to VERSION, move the changelog's Unreleased section, test, package,
     /// commit and tag; print the publish commands in order.
     Release(release::ReleaseArgs),
+    /// Build the fuzz targets in fuzz/ and run each for N seconds (all when none is named).
+    Fuzz(fuzz::FuzzArgs),
     /// A benchmark's measured child process (used by `bench`; not for direct use).
     #[command(hide = true)]
     BenchChild {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Demo => demo::run(),
         Command::Release(args) => release::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
         Command::BenchChild { name, args } => bench::BenchCtx::child(&name, &args),
     };
     match outcome {

@@ -1,0 +1,264 @@
+//! Helpers shared by the fuzz targets in `fuzz_targets/`: a scratch directory for the targets
+//! whose APIs read files, frame ranges to try, typed views of every element kind, and the
+//! varpack walk both varpack targets use.
+//!
+//! Every library call made here must return `Ok` or a typed error on any input: a panic, an
+//! abort, a hang or a huge allocation is a bug in the library (libFuzzer reports the last two
+//! through `-timeout`, `-rss_limit_mb` and `-malloc_limit_mb`, which `cargo xtask fuzz` sets).
+//! The only `assert!`s are invariants every input must keep (what we print we can parse, a walk
+//! of `n` entries yields at most `n`).
+//!
+//! # The `varpack_dir` input format
+//!
+//! A directory pack is several files, so its input is a manifest followed by files:
+//!
+//! ```text
+//! MANIFEST-BYTES ( "\n@@file " NAME "\n" FILE-BYTES )*
+//! ```
+//!
+//! The manifest becomes `varpack.json`; each `NAME` (kept only if it is a plain file name:
+//! ASCII letters, digits, `.`, `_`, `-`, `~`, not starting with `.`) becomes a file beside it.
+//! `cargo xtask fuzz --seeds` writes real saved packs in this form (see [`FILE_MARK`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use npy_format::{Element, FrameSource, Header, TypedView};
+
+/// The separator before each file of a `varpack_dir` input: `\n@@file NAME\n`.
+pub const FILE_MARK: &[u8] = b"\n@@file ";
+
+/// At most this many bytes are requested in one read (a whole member or a frame range): inputs
+/// are small, so a legitimate file never needs more, and a read bounded by what the input
+/// claims must be refused before it allocates.
+pub const MAX_READ: u64 = 64 << 20;
+
+/// A directory for the files this process writes: `$ARRAY_FILES_FUZZ_SCRATCH` (which
+/// `cargo xtask fuzz` points into its target directory and removes afterwards), else a
+/// per-process directory in the system's temporary directory.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::env::var_os("ARRAY_FILES_FUZZ_SCRATCH")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!("array-files-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("creating the fuzz scratch directory");
+        dir
+    })
+}
+
+/// Writes `data` to `name` in the scratch directory and returns its path.
+pub fn scratch_file(name: &str, data: &[u8]) -> PathBuf {
+    let path = scratch_dir().join(name);
+    std::fs::write(&path, data).expect("writing a fuzz scratch file");
+    path
+}
+
+/// Frame ranges worth trying on a source of `count` frames: empty, first, last, all, past the
+/// end, reversed, overflowing.
+pub fn ranges(count: u64) -> [(u64, u64); 9] {
+    let last = count.saturating_sub(1);
+    let mid = count / 2;
+    [
+        (0, 0),
+        (0, count.min(1)),
+        (last, count),
+        (0, count),
+        (mid, mid.saturating_add(2)),
+        (count, count.saturating_add(1)),
+        (1, 0),
+        (u64::MAX - 1, u64::MAX),
+        (count, u64::MAX),
+    ]
+}
+
+/// False for a range inside the source whose bytes exceed [`MAX_READ`]: the caller asked for
+/// that much, so allocating it is not the library's fault. Out-of-range requests are always
+/// made: they must fail without allocating.
+pub fn affordable(start: u64, end: u64, count: u64, frame_len: u64) -> bool {
+    if start > end || end > count {
+        return true;
+    }
+    (end - start)
+        .checked_mul(frame_len)
+        .is_some_and(|len| len <= MAX_READ)
+}
+
+/// Reads every range of [`ranges`] through the [`FrameSource`] methods.
+pub fn exercise_frames<S: FrameSource>(source: &mut S) {
+    let count = source.frame_count();
+    let frame_len = source.frame_len();
+    let _ = source.header().frame_shape();
+    for (start, end) in ranges(count) {
+        if !affordable(start, end, count, frame_len) {
+            continue;
+        }
+        if let Ok(bytes) = source.read_frames(start, end) {
+            assert_eq!(
+                bytes.len() as u64,
+                (end - start) * frame_len,
+                "read_frames({start}, {end}) returned the wrong length"
+            );
+        }
+    }
+    // A buffer that is not a whole number of frames, and one frame past the end.
+    if frame_len > 1 && frame_len <= 4096 {
+        let mut buf = vec![0u8; frame_len as usize + 1];
+        let _ = source.read_frames_into(0, &mut buf);
+        let mut buf = vec![0u8; frame_len as usize];
+        let _ = source.read_frames_into(count, &mut buf);
+    }
+}
+
+fn exercise_view_of<T: Element>(header: &Header, bytes: &[u8]) {
+    let Ok(view) = TypedView::<T>::new(header, bytes) else {
+        return;
+    };
+    let _ = view.as_slice().len();
+    let shape = view.shape().to_vec();
+    let _ = view.is_fortran();
+    let _ = view.strides();
+    let zeros = vec![0u64; shape.len()];
+    let _ = view.get(&zeros);
+    let last: Vec<u64> = shape.iter().map(|d| d.saturating_sub(1)).collect();
+    let _ = view.get(&last);
+    let past: Vec<u64> = shape.to_vec();
+    let _ = view.get(&past);
+    let _ = view.get(&[0; 70]);
+    let _ = view.to_ndarray();
+    if bytes.len() as u64 <= MAX_READ {
+        let _ = npy_format::to_vec::<T>(header, bytes);
+    }
+}
+
+/// Views `bytes` (an array's data) as every element type the crates support.
+pub fn exercise_views(header: &Header, bytes: &[u8]) {
+    exercise_view_of::<u8>(header, bytes);
+    exercise_view_of::<i16>(header, bytes);
+    exercise_view_of::<u32>(header, bytes);
+    exercise_view_of::<i64>(header, bytes);
+    exercise_view_of::<f32>(header, bytes);
+    exercise_view_of::<f64>(header, bytes);
+    exercise_view_of::<bool>(header, bytes);
+    exercise_view_of::<[u8; 3]>(header, bytes);
+    exercise_view_of::<[u8; 16]>(header, bytes);
+    exercise_view_of::<half::f16>(header, bytes);
+    exercise_view_of::<num_complex::Complex<f32>>(header, bytes);
+    exercise_view_of::<num_complex::Complex<f64>>(header, bytes);
+}
+
+/// Pure functions of a header: sizes, strides, the text it prints and a re-parse of it.
+pub fn exercise_header(header: &Header) {
+    let _ = header.growth_axis();
+    let count = header.frame_count();
+    let _ = header.frame_shape();
+    let _ = header.element_count();
+    let _ = header.data_len();
+    let _ = header.frame_len();
+    let _ = header.strides();
+    let _ = header.dict_text();
+    let _ = header.version();
+    for n in [0, 1, count.saturating_add(1), u64::MAX] {
+        let _ = header.with_frame_count(n).data_len();
+    }
+    if let Ok(bytes) = header.to_bytes() {
+        let options = npy_format::ReadOptions::default().max_header_size(usize::MAX);
+        let reparsed = Header::read_from(&mut bytes.as_slice(), options)
+            .unwrap_or_else(|e| panic!("a header we print does not parse back: {e}"));
+        let h = &reparsed.header;
+        assert_eq!(h.dtype.descr(), header.dtype.descr(), "descr changed");
+        assert_eq!(h.shape, header.shape, "shape changed");
+        assert_eq!(h.fortran_order, header.fortran_order, "order changed");
+        assert_eq!(reparsed.data_offset, bytes.len() as u64, "data offset");
+        let len = bytes.len();
+        let _ = header.to_bytes_in_place(reparsed.version, len);
+        let _ = header.to_bytes_in_place(npy_format::Version::V1, 64);
+    }
+}
+
+/// A `varpack_dir` input split into `(file name, bytes)`, the manifest first (see the crate
+/// docs for the format). Names that are not plain file names are dropped.
+pub fn split_files(data: &[u8]) -> Vec<(String, &[u8])> {
+    let mut files = Vec::new();
+    let mut rest = data;
+    let mut name = varpack::MANIFEST.to_owned();
+    loop {
+        let Some(at) = find(rest, FILE_MARK) else {
+            files.push((name, rest));
+            break;
+        };
+        files.push((name, &rest[..at]));
+        let after = &rest[at + FILE_MARK.len()..];
+        let end = after
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(after.len());
+        name = String::from_utf8_lossy(&after[..end]).into_owned();
+        rest = after.get(end + 1..).unwrap_or_default();
+        if files.len() >= 32 {
+            break;
+        }
+    }
+    files.retain(|(name, _)| plain_name(name));
+    files
+}
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-~".contains(&b))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Loads the pack at `path` every way varpack offers and reads every value of it.
+pub fn exercise_varpack(path: &Path) {
+    use varpack::{LoadOptions, MapMode, Varpack};
+    let _ = varpack::inspect(path).map(|vp| format!("{vp}"));
+    if let Ok(mut vp) = Varpack::load_with(path, LoadOptions::new().lazy(true)) {
+        exercise_values(&vp);
+        let _ = vp.load_all();
+        exercise_values(&vp);
+    }
+    if let Ok(mut vp) = Varpack::load_with(path, LoadOptions::new().map_mode(MapMode::CopyOnWrite))
+    {
+        exercise_values(&vp);
+        let _ = vp.detach();
+        let _ = format!("{vp}");
+    }
+}
+
+fn exercise_values(vp: &varpack::Varpack) {
+    let _ = vp.infos();
+    for name in vp.names() {
+        let _ = vp.kind(name);
+        let _ = vp.status(name);
+        let _ = vp.get(name);
+        if let Ok(array) = vp.array(name) {
+            exercise_array(array);
+        }
+        if let Ok(dict) = vp.dict(name) {
+            for (key, array) in dict {
+                exercise_array(array);
+                let _ = vp.dict_array(name, key);
+            }
+        }
+        let _ = vp.json(name);
+        let _ = vp.get_value::<serde_json::Value>(name);
+    }
+}
+
+fn exercise_array(array: &varpack::Array) {
+    let _ = array.dtype().descr();
+    let _ = array.shape();
+    let _ = array.status();
+    exercise_views(array.header(), array.as_bytes());
+    let _ = array.view::<u8>();
+    let _ = array.view::<f64>();
+}
