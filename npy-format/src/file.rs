@@ -534,4 +534,10 @@ impl FrameSource for NpyFile {
         buf.copy_from_slice(self.frames(start, start + frames)?);
         Ok(())
     }
+
+    fn read_frames(&mut self, start: u64, end: u64) -> Result<Vec<u8>, ReadError> {
+        // The range is checked against the map before anything is allocated: an object
+        // array's header may claim any number of bytes, none of them mapped.
+        Ok(self.frames(start, end)?.to_vec())
+    }
 }

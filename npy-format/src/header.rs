@@ -535,7 +535,9 @@ impl Header {
                 max: options.max_header_size,
             });
         }
-        let mut raw = Vec::with_capacity(text_len as usize);
+        // Reserve what a typical header needs, not what the length field claims: a 12-byte
+        // file may claim 4 × max_header_size bytes, and read_to_end grows with what arrives.
+        let mut raw = Vec::with_capacity(text_len.min(4096) as usize);
         reader.take(text_len).read_to_end(&mut raw)?;
         if (raw.len() as u64) < text_len {
             return Err(HeaderError::Truncated {

@@ -123,10 +123,19 @@ pub fn read_array<T: Element, R: Read>(mut reader: R) -> Result<OwnedArray<T>, R
     let data_len = checked_data_len::<T>(&parsed.header, &path)?;
     let size = std::mem::size_of::<T>();
     let total = data_len / size;
+    // Chunks start small and grow with the bytes received, up to 4 MiB: a header that claims
+    // more than the reader holds costs no more memory than the bytes that arrive.
+    const FIRST_CHUNK_BYTES: usize = 8 << 10;
     const CHUNK_BYTES: usize = 4 << 20;
-    let mut chunk: Vec<T> = element::zeroed_vec(total.min((CHUNK_BYTES / size).max(1)));
+    let mut chunk: Vec<T> = Vec::new();
     let mut data: Vec<T> = Vec::new();
     while data.len() < total {
+        let want = ((data.len() * size).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES) / size)
+            .max(1)
+            .min(total - data.len());
+        if chunk.len() < want {
+            chunk = element::zeroed_vec(want);
+        }
         let n = (total - data.len()).min(chunk.len());
         let bytes = element::as_bytes_mut_unvalidated(&mut chunk[..n]);
         let got = read_full(&mut reader, bytes).map_err(|source| ReadError::Io {
