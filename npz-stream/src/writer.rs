@@ -296,16 +296,29 @@ impl NpzWriter {
     }
 
     fn create_with(path: &Path, options: WriterOptions) -> Result<NpzWriter, WriteError> {
-        let tmp = temp_path(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|source| WriteError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        // A name taken by a file that a killed writer left behind (its process id now reused by
+        // this one) is skipped.
+        let mut attempts = 0;
+        let (tmp, file) = loop {
+            let tmp = temp_path(path);
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Ok(file) => break (tmp, file),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 1000 => {
+                    attempts += 1;
+                }
+                Err(source) => {
+                    return Err(WriteError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        };
         Ok(NpzWriter {
             path: path.to_path_buf(),
             tmp: Some(tmp),
