@@ -917,11 +917,24 @@ fn dir_id(path: &Path) -> io::Result<DirId> {
     fs::canonicalize(path)
 }
 
+/// `.NAME.PID.tmp` beside `out`, or `.NAME.PID-N.tmp` if that exists: a file left by a killed
+/// build whose process id this one reuses must not stop the build.
 fn temp_path(out: &Path) -> PathBuf {
     let name = out
         .file_name()
         .map_or_else(|| "pack".into(), |n| n.to_string_lossy().into_owned());
-    out.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let tmp = match n {
+            0 => out.with_file_name(format!(".{name}.{pid}.tmp")),
+            _ => out.with_file_name(format!(".{name}.{pid}-{n}.tmp")),
+        };
+        if n == u32::MAX || fs::symlink_metadata(&tmp).is_err() {
+            return tmp;
+        }
+        n += 1;
+    }
 }
 
 /// The paths (relative to `src`) of the output files if they lie inside `src`.

@@ -1,0 +1,420 @@
+//! Fault injection for pack building: a writer that fails after a random number of bytes
+//! (`PackWriter` and `PackBuilder::pack_dir_to` take any `Write + Seek`), a disk that fills up at
+//! a random byte while packing over an existing pack (a child process with `RLIMIT_FSIZE`, so
+//! writes fail with `EFBIG`), and packers killed with SIGKILL at a random moment.
+//!
+//! What is asserted is what the builder documents: the header is written last, so an unfinished
+//! pack never opens; a failure is returned as an error (never a truncated pack reported as
+//! done); the output path is replaced by rename only when the pack is complete, so it holds the
+//! previous pack or the new one, byte for byte, and a failed build removes its temporary file;
+//! a temporary file left by a killed build (or a killed process whose id is reused) does not
+//! stop the next build.
+//!
+//! `ARRAY_FILES_TRIALS` sets the trials per test (default 25, 40 for the in-memory one; the
+//! full run uses 300),
+//! `ARRAY_FILES_SEED` the base seed (see `fault_support`).
+#![cfg(unix)]
+
+mod common;
+#[path = "../../npy-append/tests/fault_support/mod.rs"]
+mod fault_support;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Duration;
+
+use fault_support as fs_;
+use fault_support::{FailAfter, Rng, report};
+use filepack::{BuildError, EntryMeta, Pack, PackBuilder, PackWriter};
+
+/// A random tree under `root`: nested files (empty, small, some over the builder's 1 MiB
+/// streaming threshold), an empty directory, a symlink.
+fn make_tree(root: &Path, rng: &mut Rng) {
+    let files = rng.range(0, 60) as usize;
+    common::make_tree(root, files, rng.next());
+    std::fs::create_dir_all(root.join("empty/dir")).unwrap();
+    std::os::unix::fs::symlink("../f0.bin", root.join("empty/link")).unwrap();
+    if rng.chance(1, 6) {
+        let len = rng.range(1 << 20, 2 << 20) as usize;
+        std::fs::write(root.join("big.bin"), rng.bytes(len)).unwrap();
+    }
+}
+
+/// The pack of `src` as bytes (the builder is deterministic).
+fn reference(src: &Path) -> Vec<u8> {
+    let (cursor, _) = PackBuilder::new()
+        .pack_dir_to(src, Cursor::new(Vec::new()))
+        .unwrap();
+    cursor.into_inner()
+}
+
+/// Checks that `pack` is a complete pack of `src`: its checksums, every file's contents, and
+/// (unless `files_only`: packed from readers) every directory and symlink.
+fn check_pack_of(pack: &Pack, src: &Path, files_only: bool) {
+    pack.verify().unwrap();
+    for (path, node) in common::snapshot(src) {
+        match node {
+            common::Node::File { data, .. } => assert_eq!(pack.bytes(&path).unwrap(), &data[..]),
+            _ if files_only => {}
+            common::Node::Dir => assert!(pack.is_dir(&path), "{path}"),
+            common::Node::Link(target) => assert_eq!(pack.read_link(&path).unwrap(), target),
+        }
+    }
+}
+
+/// A byte budget for output that needs `needed` bytes: mostly short of it, at a random byte;
+/// one time in five enough.
+fn budget_for(rng: &mut Rng, needed: u64) -> u64 {
+    if rng.chance(1, 5) {
+        needed + rng.below(64)
+    } else {
+        rng.below(needed)
+    }
+}
+
+#[test]
+fn a_failing_writer_is_an_error_and_never_a_pack_that_opens() {
+    fs_::run_trials("filepack builder, failing writer", 25, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        make_tree(&src, rng);
+        let full = reference(&src);
+        // The writer writes the placeholder header, the data and tables, then the header again.
+        let needed = full.len() as u64 + filepack::format::HEADER_LEN;
+        let budget = budget_for(rng, needed);
+        let builder = PackBuilder::new().threads(rng.range(1, 3) as usize);
+        let shared = SharedBuf::default();
+        let result = builder.pack_dir_to(&src, FailAfter::new(shared.clone(), budget));
+        let written = shared.bytes();
+        match result {
+            Ok((out, summary)) => {
+                assert!(
+                    budget >= needed,
+                    "a pack was reported done after a failed write"
+                );
+                assert_eq!(out.failures, 0);
+                assert_eq!(summary.pack_len, full.len() as u64);
+                assert!(written == full);
+                "enough room".into()
+            }
+            Err(e) => {
+                assert!(budget < needed, "{e}");
+                assert!(fs_::is_disk_full(&e), "not the writer's error: {e:?}");
+                // What was written never opens as a pack, whatever byte it stopped at.
+                assert!(
+                    Pack::from_vec(written).is_err(),
+                    "an unfinished pack opens (budget {budget} of {needed})"
+                );
+                "failed: error returned, nothing opens".into()
+            }
+        }
+    });
+}
+
+/// Adds `entries` to a `PackWriter` over `out` in every way there is (streamed readers, bytes,
+/// directories, symlinks), then finishes it.
+fn write_entries(
+    out: FailAfter<SharedBuf>,
+    entries: &[(String, Vec<u8>)],
+    alignment: u64,
+) -> Result<(), BuildError> {
+    let mut w = PackWriter::with_alignment(out, alignment)?;
+    for (i, (path, data)) in entries.iter().enumerate() {
+        match i % 4 {
+            0 => {
+                w.add_file(path, &data[..], EntryMeta::file())?;
+            }
+            1 => w.add_bytes(path, data, EntryMeta::file().mode(0o600))?,
+            2 => {
+                w.add_dir(&format!("{path}.d"), EntryMeta::dir())?;
+                w.add_bytes(path, data, EntryMeta::file())?;
+            }
+            _ => {
+                w.add_symlink(&format!("{path}.l"), path, EntryMeta::symlink())?;
+                w.add_bytes(path, data, EntryMeta::file())?;
+            }
+        }
+    }
+    w.finish().map(|_| ())
+}
+
+/// `PackWriter` directly, the output failing at a random byte: the error comes back from the
+/// call that hit it, and whatever reached the output by then never opens.
+#[test]
+fn a_failing_writer_never_leaves_an_unfinished_pack_that_opens() {
+    fs_::run_trials("filepack PackWriter, failing writer", 40, |rng, _| {
+        let alignment = 1u64 << rng.below(13);
+        let entries: Vec<(String, Vec<u8>)> = (0..rng.range(0, 40))
+            .map(|i| {
+                let len = match rng.below(8) {
+                    0 => rng.below(300_000) as usize,
+                    _ => rng.below(2000) as usize,
+                };
+                (format!("d{}/f{i}", rng.below(4)), rng.bytes(len))
+            })
+            .collect();
+        let reference = SharedBuf::default();
+        write_entries(
+            FailAfter::new(reference.clone(), u64::MAX),
+            &entries,
+            alignment,
+        )
+        .unwrap();
+        let full = reference.bytes();
+        Pack::from_vec(full.clone()).unwrap().verify().unwrap();
+        let needed = full.len() as u64 + filepack::format::HEADER_LEN;
+        let budget = budget_for(rng, needed);
+        let shared = SharedBuf::default();
+        let result = write_entries(FailAfter::new(shared.clone(), budget), &entries, alignment);
+        let written = shared.bytes();
+        match result {
+            Ok(()) => {
+                assert!(budget >= needed, "finished after a failed write");
+                assert!(written == full);
+                "enough room".into()
+            }
+            Err(e) => {
+                assert!(budget < needed, "{e}");
+                assert!(fs_::is_disk_full(&e), "{e:?}");
+                assert!(
+                    Pack::from_vec(written).is_err(),
+                    "an unfinished pack opens (budget {budget} of {needed})"
+                );
+                "failed: error returned, nothing opens".into()
+            }
+        }
+    });
+}
+
+/// A `Cursor<Vec<u8>>` shared with the test, so the bytes stay readable after the writer that
+/// owns it is dropped.
+#[derive(Debug, Clone, Default)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Cursor<Vec<u8>>>>);
+
+impl SharedBuf {
+    fn bytes(&self) -> Vec<u8> {
+        self.0.borrow().get_ref().clone()
+    }
+}
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for SharedBuf {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.borrow_mut().seek(pos)
+    }
+}
+
+#[test]
+fn child_entry() {
+    let Some((role, arg)) = fs_::child_role() else {
+        return;
+    };
+    let parts: Vec<&str> = arg.split('\t').collect();
+    match role.as_str() {
+        "full" => {
+            let (out, src) = (Path::new(parts[0]), Path::new(parts[1]));
+            let limit: u64 = parts[2].parse().unwrap();
+            let sync = parts[3] == "sync";
+            let readers = parts[4] == "readers";
+            fs_::limit_file_size(limit);
+            let builder = PackBuilder::new().sync(sync).threads(2);
+            let result = if readers {
+                builder.pack_readers(reader_pairs(src), out)
+            } else {
+                builder.pack_dir(src, out)
+            };
+            match result {
+                Ok(summary) => report("packed", summary.pack_len),
+                Err(e) => {
+                    report("error_full", fs_::is_disk_full(&e));
+                    report("error", e);
+                }
+            }
+        }
+        "killed" => {
+            let out = Path::new(parts[0]);
+            let sources = [Path::new(parts[1]), Path::new(parts[2])];
+            let builder = PackBuilder::new().sync(parts[3] == "sync");
+            report("ready", 1);
+            for i in 0usize.. {
+                builder.pack_dir(sources[i % 2], out).unwrap();
+                report("packed", i % 2);
+            }
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+/// Every file of `src` as `(path, reader)`, sorted by path: `pack_readers`'s input.
+fn reader_pairs(src: &Path) -> Vec<(String, std::fs::File)> {
+    common::snapshot(src)
+        .into_iter()
+        .filter(|(_, node)| matches!(node, common::Node::File { .. }))
+        .map(|(path, _)| {
+            let file = std::fs::File::open(src.join(&path)).unwrap();
+            (path, file)
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_disk_while_packing_keeps_the_previous_pack() {
+    let _serial = fs_::serial();
+    fs_::run_trials("filepack full disk", 25, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let (old_src, new_src) = (dir.path().join("a"), dir.path().join("b"));
+        make_tree(&old_src, rng);
+        make_tree(&new_src, rng);
+        let outs = dir.path().join("out");
+        std::fs::create_dir(&outs).unwrap();
+        let out = outs.join("p.fpack");
+        let previous = rng.chance(3, 4);
+        if previous {
+            PackBuilder::new().pack_dir(&old_src, &out).unwrap();
+        }
+        let before = previous.then(|| std::fs::read(&out).unwrap());
+        let readers = rng.chance(1, 3);
+        let expected = if readers {
+            let reference = dir.path().join("reference.fpack");
+            PackBuilder::new()
+                .pack_readers(reader_pairs(&new_src), &reference)
+                .unwrap();
+            std::fs::read(reference).unwrap()
+        } else {
+            reference(&new_src)
+        };
+        let limit = budget_for(rng, expected.len() as u64);
+        let sync = if rng.chance(1, 4) { "sync" } else { "nosync" };
+        let arg = format!(
+            "{}\t{}\t{limit}\t{sync}\t{}",
+            out.display(),
+            new_src.display(),
+            if readers { "readers" } else { "dir" }
+        );
+        let child = fs_::run_child("full", &arg);
+        assert!(child.status.success(), "{child}");
+        let outcome = if child.has("packed") {
+            assert!(std::fs::read(&out).unwrap() == expected, "{child}");
+            check_pack_of(&Pack::open(&out).unwrap(), &new_src, readers);
+            "enough room: the new pack"
+        } else {
+            assert_eq!(child.get("error_full"), Some("true"), "{child}");
+            match &before {
+                Some(bytes) => assert!(std::fs::read(&out).unwrap() == *bytes, "{child}"),
+                None => assert!(!out.exists(), "{child}"),
+            }
+            "failed: error returned, previous pack kept"
+        };
+        // A failed build removes its temporary file.
+        let names = fs_::names_in(&outs);
+        let expected_names: Vec<&str> = if out.exists() {
+            vec!["p.fpack"]
+        } else {
+            vec![]
+        };
+        assert_eq!(names, expected_names, "{child}");
+        outcome.into()
+    });
+}
+
+#[test]
+fn a_killed_packer_leaves_the_previous_or_the_new_pack() {
+    let _serial = fs_::serial();
+    fs_::run_trials("filepack killed", 25, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = [dir.path().join("a"), dir.path().join("b")];
+        for src in &sources {
+            make_tree(src, rng);
+        }
+        let refs = [reference(&sources[0]), reference(&sources[1])];
+        let outs = dir.path().join("out");
+        std::fs::create_dir(&outs).unwrap();
+        let out = outs.join("p.fpack");
+        let previous = rng.chance(1, 2);
+        if previous {
+            PackBuilder::new().pack_dir(&sources[1], &out).unwrap();
+        }
+        let sync = if rng.chance(1, 3) { "sync" } else { "nosync" };
+        let arg = format!(
+            "{}\t{}\t{}\t{sync}",
+            out.display(),
+            sources[0].display(),
+            sources[1].display()
+        );
+        let delay = Duration::from_micros(rng.below(60_000));
+        let child = fs_::kill_child_after("killed", &arg, delay);
+        let outcome = if out.exists() {
+            let bytes = std::fs::read(&out).unwrap();
+            let which = refs
+                .iter()
+                .position(|r| *r == bytes)
+                .unwrap_or_else(|| panic!("the pack at the path is neither tree's: {child}"));
+            check_pack_of(&Pack::open(&out).unwrap(), &sources[which], false);
+            if child.has("packed") || previous {
+                "the previous or the new pack"
+            } else {
+                "the first pack, renamed just before the kill"
+            }
+        } else {
+            assert!(
+                !previous && !child.has("packed"),
+                "the pack disappeared: {child}"
+            );
+            "killed before the first pack was in place"
+        };
+        // A temporary file may be left behind; if it opens, it is a complete pack (killed
+        // between its last write and its rename), never a partial one.
+        let mut leftover = "";
+        for name in fs_::names_in(&outs) {
+            if name == "p.fpack" {
+                continue;
+            }
+            assert!(
+                name.starts_with(".p.fpack.") && name.ends_with(".tmp"),
+                "stray file {name}: {child}"
+            );
+            let bytes = std::fs::read(outs.join(&name)).unwrap();
+            leftover = if Pack::from_vec(bytes.clone()).is_ok() {
+                assert!(refs.contains(&bytes), "a partial pack opens: {child}");
+                ", complete temporary file left (killed before its rename)"
+            } else {
+                ", temporary file left"
+            };
+        }
+        // The next build is not stopped by what the kill left.
+        PackBuilder::new().pack_dir(&sources[0], &out).unwrap();
+        assert!(std::fs::read(&out).unwrap() == refs[0]);
+        format!("{outcome}{leftover}")
+    });
+}
+
+/// A temporary file left by a killed build whose process id this process now has (ids are
+/// reused, and a container's are small and alike) does not stop the build.
+#[test]
+fn a_stale_temporary_file_does_not_stop_the_next_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("a.txt"), "a").unwrap();
+    let out = dir.path().join("p.fpack");
+    let stale = dir
+        .path()
+        .join(format!(".p.fpack.{}.tmp", std::process::id()));
+    std::fs::write(&stale, "left by a killed build").unwrap();
+    PackBuilder::new().pack_dir(&src, &out).unwrap();
+    assert_eq!(Pack::open(&out).unwrap().read_str("a.txt").unwrap(), "a");
+    PackBuilder::new()
+        .pack_readers([("b.txt", &b"b"[..])], &out)
+        .unwrap();
+    assert_eq!(Pack::open(&out).unwrap().read_str("b.txt").unwrap(), "b");
+    // The stale file is not this build's to remove.
+    assert_eq!(std::fs::read(&stale).unwrap(), b"left by a killed build");
+}
