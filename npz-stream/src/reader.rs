@@ -1093,6 +1093,15 @@ impl FrameSource for Member<'_> {
         let len =
             npy_format::frames::checked_range_len(start, end, self.frame_count(), self.frame_len())
                 .map_err(|e| self.err_frames(e))?;
+        if self.meta.header.dtype.has_object() {
+            // Refused before allocating: an object array's header may claim any length, and
+            // the member holds a pickle of unknown length instead.
+            return Err(ReadError::View {
+                path: self.reader.path.clone(),
+                member: self.name().to_owned(),
+                source: ViewError::Object,
+            });
+        }
         let mut buf = vec![0u8; len];
         self.read_frames_into(start, &mut buf)?;
         Ok(buf)

@@ -316,8 +316,9 @@ pub struct Sample {
     pub fields: Vec<(usize, usize)>,
     /// The structure is text (an NPY header, JSON): insert and overwrite with tokens too.
     pub text: bool,
-    /// Positions where every token is inserted and written (a shape's digits, a JSON value).
-    pub spots: Vec<usize>,
+    /// Positions where every token is inserted and written (a shape's digits, a JSON value),
+    /// each with where to delete as many bytes again (padding), if the length must not change.
+    pub spots: Vec<(usize, Option<usize>)>,
 }
 
 impl Sample {
@@ -334,20 +335,38 @@ impl Sample {
 
     /// Adds a position for [`Sample::spot_edits`].
     pub fn spot(mut self, at: usize) -> Sample {
-        self.spots.push(at);
+        self.spots.push((at, None));
+        self
+    }
+
+    /// Adds a position for [`Sample::spot_edits`] whose insertions are balanced by deleting as
+    /// many bytes at `pad` (after `at`): the input keeps its length, so the offsets of the
+    /// structure around it (a zip directory, an NPY header length) stay valid.
+    pub fn spot_balanced(mut self, at: usize, pad: usize) -> Sample {
+        self.spots.push((at, Some(pad)));
         self
     }
 
     /// Every token inserted at, and written over, every spot.
     pub fn spot_edits(&self) -> Vec<Vec<Mutation>> {
         let mut out = Vec::new();
-        for &at in &self.spots {
+        for &(at, pad) in &self.spots {
             for token in TOKENS {
                 let bytes = token.as_bytes().to_vec();
+                let len = bytes.len();
                 out.push(vec![Insert {
                     at,
                     bytes: bytes.clone(),
                 }]);
+                if let Some(pad) = pad {
+                    out.push(vec![
+                        Insert {
+                            at,
+                            bytes: bytes.clone(),
+                        },
+                        Delete { at: pad, len },
+                    ]);
+                }
                 out.push(vec![Write { at, bytes }]);
             }
         }

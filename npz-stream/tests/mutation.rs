@@ -1,0 +1,437 @@
+//! Mutation tests of `.npz` reading: archives made by this crate's writer (stored and aligned,
+//! stored and unaligned as numpy's `savez`, deflated with a seek index, deflated without one,
+//! streamed members, raw members) are mutated in their zip records, NPY headers, seek indexes
+//! and data, then listed, read whole, read by frames at random (from stored members, seek-index
+//! points, zran points), indexed and mapped. Every call returns `Ok` or a typed error: never a
+//! panic, never an allocation larger than the input allows, never a hang (see
+//! `npy-format/tests/support/mutation.rs`).
+//!
+//! A failing case prints its sample and mutations in Rust syntax; paste them into
+//! `regressions` below.
+
+#[path = "../../npy-format/tests/support/mutation.rs"]
+mod mutation;
+
+#[global_allocator]
+static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+
+use mutation::{Mutation, Runner, Sample, apply, show};
+use npy_format::{DType, FrameSink, FrameSource, Header};
+use npz_stream::{Compression, Method, NpzReader, NpzWriter, WriterOptions};
+
+/// A deflated member may legitimately inflate to 1032 times its compressed size (deflate's
+/// limit, which the reader enforces on declared sizes), and whole reads and frame reads return
+/// that much: the factor allows it. The slack covers the fixed buffers (64 KiB of input, a
+/// 64 KiB window, up to 256 KiB of scratch when skipping, the 64 KiB end-record search).
+const FACTOR: usize = 1033;
+const SLACK: usize = 1 << 20;
+
+/// Deterministic test data (an LCG), `len` bytes.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 59) as u8 // mostly compressible: 32 distinct values
+        })
+        .collect()
+}
+
+fn u16s(seed: u64, n: usize) -> Vec<u16> {
+    noise(seed, n).iter().map(|&b| u16::from(b) * 37).collect()
+}
+
+fn archive(dir: &Path, name: &str, build: impl FnOnce(&mut NpzWriter)) -> Vec<u8> {
+    let path = dir.join(name);
+    let mut npz = WriterOptions::default()
+        .chunk_size(4096)
+        .threads(1)
+        .create(&path)
+        .unwrap();
+    build(&mut npz);
+    npz.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+fn archive_with(
+    dir: &Path,
+    name: &str,
+    options: WriterOptions,
+    build: impl FnOnce(&mut NpzWriter),
+) -> Vec<u8> {
+    let path = dir.join(name);
+    let mut npz = options.chunk_size(4096).threads(1).create(&path).unwrap();
+    build(&mut npz);
+    npz.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+/// Valid archives of every kind the reader meets.
+fn samples(dir: &Path) -> Vec<Sample> {
+    let mut files = Vec::new();
+    files.push((
+        "stored, aligned",
+        archive(dir, "stored.npz", |npz| {
+            npz.add_array("adc", &u16s(1, 600), &[30, 20]).unwrap();
+            npz.add_array("g", &[0.5f64, 1.5, 2.5, 3.5], &[4]).unwrap();
+            npz.add_array("s", &[7i32], &[]).unwrap();
+        }),
+    ));
+    files.push((
+        "stored, unaligned (numpy's savez)",
+        archive_with(
+            dir,
+            "savez.npz",
+            WriterOptions::default().align(false),
+            |npz| {
+                npz.add_array("x", &u16s(2, 40), &[10, 4]).unwrap();
+                npz.add_array("y", &[1u8, 2, 3], &[3]).unwrap();
+            },
+        ),
+    ));
+    files.push((
+        "deflated, seek index",
+        archive_with(
+            dir,
+            "indexed.npz",
+            WriterOptions::default().compression(Compression::deflate()),
+            |npz| {
+                npz.add_array("adc", &u16s(3, 3200), &[160, 20]).unwrap();
+                npz.add_array("g", &[0.25f64; 4], &[2, 2]).unwrap();
+            },
+        ),
+    ));
+    files.push((
+        "deflated, no index (numpy's savez_compressed)",
+        archive_with(
+            dir,
+            "foreign.npz",
+            WriterOptions::default()
+                .compression(Compression::deflate())
+                .index(false),
+            |npz| {
+                npz.add_array("adc", &u16s(4, 2400), &[120, 20]).unwrap();
+            },
+        ),
+    ));
+    files.push((
+        "streamed and mixed",
+        archive(dir, "mixed.npz", |npz| {
+            npz.add_array("a", &[1.0f32, 2.0], &[2]).unwrap();
+            npz.set_compression(Compression::deflate());
+            let header = Header::new(DType::parse("<u2").unwrap(), false, vec![0, 8]);
+            let mut member = npz.begin_member("frames", &header).unwrap();
+            for i in 0..400u16 {
+                member.append(&[i; 8]).unwrap();
+            }
+            member.finish().unwrap();
+            npz.set_compression(Compression::Stored);
+            npz.add_file("notes.json", br#"{"k": [1, 2, 3]}"#).unwrap();
+            // An object array: a header, then a pickle the reader never interprets.
+            let obj = Header::new(DType::parse("|O").unwrap(), false, vec![2]);
+            let mut bytes = obj.to_bytes().unwrap();
+            bytes.extend_from_slice(b"\x80\x04\x95pickle");
+            npz.add_file("obj.npy", &bytes).unwrap();
+        }),
+    ));
+    files.push((
+        "tiny",
+        archive(dir, "tiny.npz", |npz| {
+            npz.add_array("x", &[9u8], &[1]).unwrap();
+        }),
+    ));
+    files
+        .into_iter()
+        .map(|(name, bytes)| structure(name, bytes))
+        .collect()
+}
+
+fn le16(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+/// Where the zip records and NPY headers of an archive are, and their integer fields.
+fn structure(name: &str, bytes: Vec<u8>) -> Sample {
+    let mut sample = Sample::new(name, bytes.clone()).text();
+    let find = |sig: &[u8]| -> Vec<usize> {
+        bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == sig)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for at in find(b"PK\x03\x04") {
+        // The local header, its name and extras, and the member's first 160 bytes (the NPY
+        // header, plain or in stored deflate blocks).
+        let extra = le16(&bytes, at + 28);
+        let data = at + 30 + le16(&bytes, at + 26) + extra;
+        sample = sample.hot(at..(data + 160).min(bytes.len()));
+        for (off, width) in [(8, 2), (14, 4), (18, 4), (22, 4), (26, 2), (28, 2)] {
+            sample = sample.field(at + off, width);
+        }
+        // The zip64 extra: id, length, size, compressed size.
+        let extras = at + 30 + le16(&bytes, at + 26);
+        if extra >= 20 && le16(&bytes, extras) == 1 {
+            for (off, width) in [(2, 2), (4, 8), (12, 8)] {
+                sample = sample.field(extras + off, width);
+            }
+        }
+        // Digits of the shape, for tokens; the padding before the header's newline takes up
+        // what they add, so the member keeps its length.
+        let npy = &bytes[data..];
+        if let Some(shape) = npy.windows(10).position(|w| w == b"'shape': (")
+            && let Some(newline) = npy.iter().position(|&b| b == b'\n')
+        {
+            sample = sample.spot_balanced(data + shape + 10, data + newline);
+        }
+    }
+    let central = find(b"PK\x01\x02");
+    if let Some(&first) = central.first() {
+        sample = sample.hot(first..bytes.len());
+    }
+    for at in central {
+        for (off, width) in [
+            (10, 2),
+            (16, 4),
+            (20, 4),
+            (24, 4),
+            (28, 2),
+            (30, 2),
+            (32, 2),
+            (42, 4),
+        ] {
+            sample = sample.field(at + off, width);
+        }
+    }
+    for at in find(b"PK\x05\x06") {
+        for (off, width) in [(8, 2), (10, 2), (12, 4), (16, 4), (20, 2)] {
+            sample = sample.field(at + off, width);
+        }
+    }
+    sample
+}
+
+/// Frame ranges to read from a member of `n` frames: the ends, the middle, a few frames.
+fn ranges(n: u64) -> [(u64, u64); 6] {
+    let mid = n / 2;
+    [
+        (0, 1.min(n)),
+        (n.saturating_sub(1), n),
+        (mid, (mid + 3).min(n)),
+        (mid / 2, mid),
+        (0, n),
+        (n, n + 1),
+    ]
+}
+
+/// How far cases got, to check that mutations reach past the first check.
+static OPENED: AtomicUsize = AtomicUsize::new(0);
+static FRAMES_READ: AtomicUsize = AtomicUsize::new(0);
+static READ_WHOLE: AtomicUsize = AtomicUsize::new(0);
+
+/// Everything a reader can do with the archive at `path`.
+fn exercise(path: &Path) {
+    let Ok(reader) = NpzReader::open(path) else {
+        return;
+    };
+    OPENED.fetch_add(1, Relaxed);
+    let keys = reader.keys();
+    assert_eq!(keys.len(), reader.len());
+    let _ = reader.infos();
+    for key in &keys {
+        let info = reader.info(key);
+        if let Ok(info) = &info {
+            assert!(
+                info.header_len <= info.size,
+                "{key}: header past the member"
+            );
+            if info.mappable {
+                assert_eq!(info.method, Method::Stored);
+                assert_eq!(info.data_offset.map(|o| o % 64), Some(0));
+            }
+        }
+        // Frames at random, twice: the second pass reuses the inflater or an index point.
+        let mut full_frames = None;
+        if let Ok(mut member) = reader.member(key) {
+            let (n, frame_len) = (member.frame_count(), member.frame_len());
+            for pass in 0..2 {
+                for (a, b) in ranges(n) {
+                    if pass == 1 && (a, b) == (0, n) {
+                        continue; // the whole member once is enough
+                    }
+                    if let Ok(frames) = member.read_frames(a, b) {
+                        assert_eq!(frames.len() as u64, (b - a) * frame_len, "[{a}, {b})");
+                        FRAMES_READ.fetch_add(1, Relaxed);
+                        if (a, b) == (0, n) {
+                            full_frames = Some(frames);
+                        }
+                    }
+                }
+                let mut one = vec![0u8; frame_len.min(1 << 16) as usize];
+                let _ = member.read_frames_into(n / 3, &mut one);
+                let _ = member.read_frames_into(u64::MAX, &mut one);
+            }
+        }
+        // The whole member: through the reader in small pieces, and at once.
+        let mut streamed = None;
+        if let Ok(mut r) = reader.open_member(key) {
+            let size = r.size();
+            let mut total = 0u64;
+            let mut buf = [0u8; 1000];
+            let complete = loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break true,
+                    Ok(n) => total += n as u64,
+                    Err(_) => break false,
+                }
+            };
+            if complete {
+                assert_eq!(total, size, "{key}: a complete read of the wrong length");
+                streamed = Some(total);
+            }
+        }
+        if let Ok(bytes) = reader.read_bytes(key) {
+            READ_WHOLE.fetch_add(1, Relaxed);
+            assert_eq!(Some(bytes.len() as u64), streamed, "{key}: read_bytes");
+            // Two CRC-checked reads of the same member agree.
+            if let (Some(frames), Ok(info)) = (&full_frames, &info) {
+                let start = info.header_len as usize;
+                assert_eq!(
+                    bytes.get(start..start + frames.len()),
+                    Some(&frames[..]),
+                    "{key}: all frames differ from the whole member"
+                );
+            }
+        }
+        let _ = reader.verify(key);
+        let _ = reader.read_array::<u16>(key);
+        let _ = reader.read_array::<f64>(key);
+        let _ = reader.read_array::<u8>(key);
+        if let Ok(data) = reader.data(key) {
+            let info = info.as_ref().expect("data() of a member without info");
+            assert_eq!(Some(data.len() as u64), info.header.data_len());
+        }
+        let _ = reader.view::<u16>(key).map(|v| v.as_slice().len());
+        let _ = reader.view::<f64>(key).map(|v| v.get(&[0]).copied());
+        // A zran index, then frames from its points.
+        if reader.build_index(key, Some(4096)).is_ok()
+            && let Ok(mut member) = reader.member(key)
+        {
+            let n = member.frame_count();
+            let _ = member.read_frames(n / 2, (n / 2 + 1).min(n));
+        }
+    }
+    let _ = reader.read_bytes("no such member");
+    // Foreign members indexed on first use, and a small header limit.
+    if let Ok(reader) = NpzReader::options()
+        .index_foreign(true)
+        .max_header_size(64)
+        .open(path)
+    {
+        for key in reader.keys() {
+            if let Ok(mut member) = reader.member(&key) {
+                let n = member.frame_count();
+                let _ = member.read_frames(n.saturating_sub(2), n);
+            }
+        }
+    }
+}
+
+fn run(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: &Path) {
+    for mutations in edits {
+        let bytes = apply(&sample.bytes, mutations);
+        mutation::overwrite(path, &bytes);
+        let what = format!("sample {:?}, mutations {}", sample.name, show(mutations));
+        runner.case(&what, bytes.len(), || exercise(path));
+    }
+}
+
+#[test]
+fn mutated_archives_are_errors_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.npz");
+    let mut runner = Runner::new("npz-stream mutations", FACTOR, SLACK);
+    for sample in samples(dir.path()) {
+        // The archive as written reads back whole.
+        mutation::overwrite(&path, &sample.bytes);
+        runner.case(&format!("sample {:?} as written", sample.name), 0, || {
+            let reader = NpzReader::open(&path).unwrap();
+            for key in reader.keys() {
+                reader.verify(&key).unwrap();
+            }
+        });
+        let mut edits = sample.field_edits();
+        edits.extend(sample.spot_edits());
+        edits.extend(sample.truncations(80));
+        edits.extend(sample.random_edits(0x006e_707a, 300));
+        // Every byte of the end records and the directory's first entry.
+        let end = sample.bytes.len();
+        let exhaustive = Sample::new(sample.name.clone(), sample.bytes.clone())
+            .hot(end.saturating_sub(22 + 46 + 60)..end);
+        edits.extend(exhaustive.byte_edits());
+        run(&mut runner, &sample, &edits, &path);
+    }
+    let cases = runner.cases();
+    runner.finish();
+    // Most mutations leave an archive that opens, and reads get far into the members.
+    let (opened, frames, whole) = (
+        OPENED.load(Relaxed),
+        FRAMES_READ.load(Relaxed),
+        READ_WHOLE.load(Relaxed),
+    );
+    eprintln!("{cases} cases: {opened} opened, {frames} frame reads, {whole} whole reads");
+    assert!(cases > 3000, "{cases} cases");
+    assert!(opened > cases / 3 && frames > cases && whole > cases / 2);
+}
+
+/// Cases that failed once, named after what they broke.
+#[test]
+fn regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.npz");
+    let mut runner = Runner::new("npz-stream regressions", FACTOR, SLACK);
+    let samples = samples(dir.path());
+    let sample = |prefix: &str| samples.iter().find(|s| s.name.starts_with(prefix)).unwrap();
+    use mutation::*;
+    let (obj_shape, obj_pad) = sample("streamed").spots.last().copied().unwrap();
+    let cases: Vec<(&str, &Sample, Vec<Mutation>)> = vec![
+        // Found by this test: `Member::read_frames` of an object array allocated the frames
+        // its header claims (86 GB in the case found: the shape was made 42949672962) before
+        // `read_frames_into` refused the object dtype. Here 12000002 × 8 bytes.
+        (
+            "read_frames of an object member",
+            sample("streamed"),
+            vec![
+                Insert {
+                    at: obj_shape,
+                    bytes: b"1200000".to_vec(),
+                },
+                Delete {
+                    at: obj_pad.unwrap(),
+                    len: 7,
+                },
+            ],
+        ),
+        (
+            "end record cut",
+            sample("tiny"),
+            vec![Truncate {
+                len: sample("tiny").bytes.len() - 1,
+            }],
+        ),
+    ];
+    for (name, sample, mutations) in cases {
+        let bytes = apply(&sample.bytes, &mutations);
+        mutation::overwrite(&path, &bytes);
+        runner.case(name, bytes.len(), || exercise(&path));
+    }
+    runner.finish();
+}
