@@ -71,11 +71,14 @@ pub fn read_file_with<T: Element>(
         source,
     };
     let mut file = File::open(path).map_err(io_err)?;
-    let file_len = file.metadata().map_err(io_err)?.len();
     let parsed = Header::read_from(&mut file, options).map_err(|source| ReadError::Header {
         path: path.to_path_buf(),
         source,
     })?;
+    // The length is taken after the header, as NpyFile::open does: an appender writes data
+    // before its header counts it, so the file then holds at least what the header counts
+    // (taken before, a file growing meanwhile looked truncated).
+    let file_len = file.metadata().map_err(io_err)?.len();
     let data_len = checked_data_len::<T>(&parsed.header, path)?;
     let available = file_len.saturating_sub(parsed.data_offset);
     if available < data_len as u64 {
