@@ -1,12 +1,20 @@
 //! Many threads and several processes reading random entries of one pack at once, each checking
 //! what it reads against the source.
+//!
+//! `ARRAY_FILES_SOAK_SECS` sets how long the sixteen-thread test runs (default 3 s; 60 in the
+//! full run); `ARRAY_FILES_SEED` its seed (see `fault_support`).
 
 mod common;
+#[cfg(unix)]
+#[path = "../../npy-append/tests/fault_support/mod.rs"]
+mod fault_support;
 
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
+use std::time::Instant;
 
-use filepack::{Pack, PackBuilder};
+use filepack::{OpenOptions, Pack, PackBuilder};
 
 fn build(
     files: usize,
@@ -23,34 +31,84 @@ fn build(
     (tmp, out, tree)
 }
 
+/// Sixteen threads share one pack (and a second one opened with `verify_reads`) for the soak
+/// duration, reading random entries every way there is, each read checked against the source
+/// and by the entry's checksum; one thread also verifies the whole pack now and then.
+#[cfg(unix)]
 #[test]
-fn many_threads_read_one_shared_pack() {
+fn sixteen_threads_read_one_shared_pack() {
     let (_tmp, out, tree) = build(1500);
     let pack = Arc::new(Pack::open(&out).unwrap());
+    let verifying = Arc::new(OpenOptions::new().verify_reads(true).open(&out).unwrap());
     let paths: Arc<Vec<(String, Vec<u8>)>> = Arc::new(tree.into_iter().collect());
-    let handles: Vec<_> = (0..8u64)
+    let seed = fault_support::base_seed();
+    let start = Instant::now();
+    let deadline = start + fault_support::soak();
+    let handles: Vec<_> = (0..16u64)
         .map(|t| {
             let pack = Arc::clone(&pack);
+            let verifying = Arc::clone(&verifying);
             let paths = Arc::clone(&paths);
             std::thread::spawn(move || {
-                let mut rng = common::Rng(t + 1);
-                let mut bytes = 0usize;
-                for _ in 0..10_000 {
+                let mut rng = fault_support::Rng(seed ^ fault_support::mix(t));
+                let (mut reads, mut bytes, mut full_verifies) = (0u64, 0u64, 0u64);
+                while Instant::now() < deadline {
                     let (path, data) = &paths[rng.below(paths.len() as u64) as usize];
-                    let entry = pack.resolved_entry(path).unwrap();
-                    entry.verify().unwrap();
-                    let got = pack.bytes(path).unwrap();
-                    assert_eq!(got, &data[..], "{path}");
-                    assert_eq!(entry.checksum(), filepack::format::checksum(data));
-                    bytes += got.len();
+                    match rng.below(4) {
+                        0 => {
+                            let entry = pack.resolved_entry(path).unwrap();
+                            entry.verify().unwrap();
+                            assert_eq!(entry.checksum(), filepack::format::checksum(data));
+                            assert_eq!(pack.bytes(path).unwrap(), &data[..], "{path}");
+                        }
+                        1 => assert_eq!(verifying.bytes(path).unwrap(), &data[..], "{path}"),
+                        2 => {
+                            // A reader from a random offset: a slice, then the rest.
+                            let mut reader = verifying.open_file(path).unwrap();
+                            let at = rng.below(data.len() as u64 + 1);
+                            reader.seek(SeekFrom::Start(at)).unwrap();
+                            let mut head =
+                                vec![0u8; rng.below(data.len() as u64 - at + 1) as usize];
+                            reader.read_exact(&mut head).unwrap();
+                            let mut rest = Vec::new();
+                            reader.read_to_end(&mut rest).unwrap();
+                            head.extend_from_slice(&rest);
+                            assert!(head[..] == data[at as usize..], "{path} from {at}");
+                        }
+                        _ => {
+                            assert_eq!(pack.metadata(path).unwrap().len(), data.len() as u64);
+                            assert!(pack.is_file(path));
+                            pack.entry(path).unwrap().verify().unwrap();
+                        }
+                    }
+                    if t == 0 && reads.is_multiple_of(5000) {
+                        pack.verify().unwrap();
+                        full_verifies += 1;
+                    }
+                    reads += 1;
+                    bytes += data.len() as u64;
                 }
-                bytes
+                (reads, bytes, full_verifies)
             })
         })
         .collect();
-    let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert!(total > 0);
+    let mut total = (0u64, 0u64, 0u64);
+    for handle in handles {
+        let (reads, bytes, verifies) = handle.join().unwrap_or_else(|_| {
+            panic!("a reader failed; seed {seed} ({})", fault_support::SEED_ENV)
+        });
+        assert!(reads > 0, "a thread never read");
+        total = (total.0 + reads, total.1 + bytes, total.2 + verifies);
+    }
+    assert!(total.2 > 0);
     pack.verify().unwrap();
+    eprintln!(
+        "16 reader threads, {:.1} s: {} reads ({} MB) checked, {} whole-pack verifies; seed {seed}",
+        start.elapsed().as_secs_f64(),
+        total.0,
+        total.1 / 1_000_000,
+        total.2
+    );
 }
 
 #[cfg(feature = "cli")]
