@@ -184,7 +184,11 @@ struct Rollback {
 /// [`finish`](Self::finish), after a sync: readers see the old file or the complete new one.
 /// Dropping the writer without finishing removes the temporary file. Appending
 /// ([`append`](Self::append)) writes in place and restores the original archive if the writer
-/// is dropped unfinished or a member fails.
+/// is dropped unfinished or a member fails. A process killed in the middle of an append cannot
+/// restore it: new members overwrite the central directory, so until `finish` has written the
+/// new one the archive does not open (the bytes of the members before the append are never
+/// touched). As with `zip -g` or Python's `zipfile` in mode `'a'`, use a new archive where a
+/// crash must leave a readable file.
 ///
 /// ```
 /// use npz_stream::{Compression, FrameSink, Header, NpzWriter, NpzReader};

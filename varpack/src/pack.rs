@@ -72,7 +72,10 @@ pub enum OpenMode {
     /// An empty pack at the path: the first save creates or replaces it.
     Write,
     /// Open lazily to add values: existing names are refused, a save adds the new values in
-    /// place (creating the pack if it does not exist).
+    /// place (creating the pack if it does not exist). A directory's manifest is replaced by
+    /// rename, so a crash leaves the old pack or the new one; a single `.npz` is appended to in
+    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append)): a failed save restores
+    /// it, but a process killed mid-save can leave it unreadable.
     Append,
 }
 
