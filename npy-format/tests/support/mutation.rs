@@ -849,22 +849,23 @@ fn run_counted(
                     .unwrap_or_else(|| "a panic with a non-string payload".to_owned()),
             })
     });
-    let mut stray = None;
+    let mut stray = Vec::new();
     let largest = STRAY_LARGEST.load(Ordering::Relaxed);
     let peak = STRAY_PEAK.load(Ordering::Relaxed).max(0) as usize;
     if largest > bound || peak > bound {
-        stray = Some(format!(
+        stray.push(format!(
             "a thread the library spawned allocated {largest} bytes at once ({peak} live), over the bound of {bound}"
         ));
     }
     if let Ok(panics) = STRAY_PANICS.lock()
         && panics.len() > stray_panics
     {
-        stray = Some(format!(
+        stray.push(format!(
             "a thread the library spawned panicked: {}",
             panics[stray_panics..].join("; ")
         ));
     }
+    let stray = (!stray.is_empty()).then(|| stray.join("\n    "));
     if let Ok(mut running) = RUNNING.lock()
         && let Some(map) = running.as_mut()
     {
