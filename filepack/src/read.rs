@@ -1304,22 +1304,15 @@ impl Pack {
     /// Looks up a normalized path in the hash index: the entry, if present, with its record
     /// decoded and its stored path (equal to `path`).
     fn find(&self, path: &str) -> Result<Option<Found<'_>>, Error> {
-        let h = &self.header;
-        let hash = format::hash_path(path);
-        let mask = h.index_slots() - 1;
+        self.find_hashed(path, format::hash_path(path))
+    }
+
+    /// [`Self::find`], given the path's hash.
+    fn find_hashed(&self, path: &str, hash: u64) -> Result<Option<Found<'_>>, Error> {
+        let mask = self.header.index_slots() - 1;
         let tag = (hash >> 32) as u32;
-        let buf = self.buf();
-        for d in 0..=u64::from(h.index_max_probe) {
-            let slot = (hash.wrapping_add(d)) & mask;
-            // In range: the header check proved the index (slots x 8 bytes) lies in the file.
-            let offset = h.index_offset + slot * SLOT_LEN;
-            let bytes = usize::try_from(offset)
-                .ok()
-                .and_then(|o| buf.get(o..o.checked_add(8)?))
-                .ok_or_else(|| Error::corrupt(offset, "index slot outside the file"))?;
-            let mut x = [0u8; 8];
-            x.copy_from_slice(bytes);
-            let slot_value = u64::from_le_bytes(x);
+        for d in 0..=u64::from(self.header.index_max_probe) {
+            let slot_value = self.index_slot(hash.wrapping_add(d) & mask)?;
             let slot_tag = slot_value as u32;
             let entry = (slot_value >> 32) as u32;
             if entry == NO_ENTRY {
@@ -1339,6 +1332,124 @@ impl Pack {
             }
         }
         Ok(None)
+    }
+
+    /// The value of slot `slot` of the hash index: the path hash's tag in the low half, the
+    /// entry index in the high half.
+    fn index_slot(&self, slot: u64) -> Result<u64, Error> {
+        // In range: the header check proved the index (slots x 8 bytes) lies in the file.
+        let offset = self.header.index_offset + slot * SLOT_LEN;
+        let bytes = usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.buf().get(o..o.checked_add(8)?))
+            .ok_or_else(|| Error::corrupt(offset, "index slot outside the file"))?;
+        let mut x = [0u8; 8];
+        x.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(x))
+    }
+
+    /// The entry of the first index slot on `hash`'s probe sequence whose tag matches: where
+    /// [`Self::find_hashed`] will look first. (A hint for prefetching, not an answer.)
+    fn first_candidate(&self, hash: u64) -> Option<u32> {
+        let mask = self.header.index_slots() - 1;
+        let tag = (hash >> 32) as u32;
+        for d in 0..=u64::from(self.header.index_max_probe) {
+            let value = self.index_slot(hash.wrapping_add(d) & mask).ok()?;
+            let entry = (value >> 32) as u32;
+            if entry == NO_ENTRY {
+                return None;
+            }
+            if value as u32 == tag {
+                return Some(entry);
+            }
+        }
+        None
+    }
+
+    /// Reads the byte at `offset` of the pack (0 outside it): a load whose only purpose is to
+    /// bring its cache line in, so that loads of several lookups overlap.
+    fn touch(&self, offset: u64) -> u8 {
+        usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.buf().get(o).copied())
+            .unwrap_or(0)
+    }
+
+    /// [`Pack::bytes`] for each of `paths`, in order.
+    ///
+    /// On a pack larger than the CPU caches, a lookup spends most of its time waiting for
+    /// memory, four times over: the index slot, the entry record, the stored path and the
+    /// contents, each read depending on the one before. Looking up a batch (an ML loader's
+    /// batch of samples, say), this interleaves the lookups in groups of 16 so that their
+    /// waits overlap, and returns contents whose first and last bytes are already in the
+    /// cache: several times the throughput of calling `bytes` in a loop on a large pack, with
+    /// the same results.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
+    /// # w.add_bytes("d/b", b"22", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let got = pack.bytes_many(&["d/b", "a", "missing", "d"]);
+    /// assert_eq!(got[0].as_deref().unwrap(), b"22");
+    /// assert_eq!(got[1].as_deref().unwrap(), b"1");
+    /// assert!(got[2].is_err() && got[3].is_err()); // not found; a directory
+    /// ```
+    pub fn bytes_many<S: AsRef<str>>(&self, paths: &[S]) -> Vec<Result<&[u8], Error>> {
+        const GROUP: usize = 16;
+        let mut out = Vec::with_capacity(paths.len());
+        let mut hashes = [0u64; GROUP];
+        let mut entries = [NO_ENTRY; GROUP];
+        for group in paths.chunks(GROUP) {
+            let norms: Vec<_> = group.iter().map(|p| normalize_path(p.as_ref())).collect();
+            let h = &self.header;
+            // Each stage reads one level for every path of the group: the reads of a stage
+            // do not depend on each other, so their cache misses overlap.
+            let mut touched = 0u8;
+            for (norm, hash) in norms.iter().zip(&mut hashes) {
+                *hash = norm.as_deref().map_or(0, format::hash_path);
+                let home = *hash & (h.index_slots() - 1);
+                touched ^= self.touch(h.index_offset.saturating_add(home * SLOT_LEN));
+            }
+            for (hash, entry) in hashes.iter().zip(&mut entries) {
+                *entry = self.first_candidate(*hash).unwrap_or(NO_ENTRY);
+                if u64::from(*entry) < h.entry_count {
+                    touched ^= self.touch(h.entries_offset + u64::from(*entry) * ENTRY_LEN);
+                }
+            }
+            for &entry in &entries[..group.len()] {
+                if let Ok((_, raw)) = self.entry_record(entry) {
+                    touched ^= self.touch(h.strings_offset.saturating_add(raw.path_offset));
+                }
+            }
+            let start = out.len();
+            for ((path, norm), &hash) in group.iter().zip(norms).zip(&hashes) {
+                out.push(norm.and_then(|norm| self.file_bytes_hashed(path.as_ref(), &norm, hash)));
+            }
+            for data in out[start..].iter().flatten() {
+                touched ^= data.first().copied().unwrap_or(0) ^ data.last().copied().unwrap_or(0);
+            }
+            std::hint::black_box(touched);
+        }
+        out
+    }
+
+    /// [`Pack::bytes`] of `query`, given its normal form and that form's hash.
+    fn file_bytes_hashed(&self, query: &str, norm: &str, hash: u64) -> Result<&[u8], Error> {
+        // The fast path, for a path that names a file without a symlink on the way: the index
+        // slot, the entry's record, its path and its contents are all it reads (the rest of the
+        // record, checked by `entry`, plays no part in reading the contents).
+        if let Some(found) = self.find_hashed(norm, hash)?
+            && found.raw.kind == KIND_FILE
+        {
+            let data = self.file_contents(found.rec, &found.raw, norm)?;
+            if self.verify_reads {
+                verify_checksum(norm, data, found.raw.checksum)?;
+            }
+            return Ok(data);
+        }
+        Ok(self.file_entry(query)?.data().unwrap_or_default())
     }
 
     /// Resolves `query`, following symlinks inside the pack (in parent components always, in the
@@ -1573,20 +1684,8 @@ impl Pack {
     /// assert!(pack.bytes("a").is_err());
     /// ```
     pub fn bytes(&self, path: &str) -> Result<&[u8], Error> {
-        // The fast path, for a path that names a file without a symlink on the way: the index
-        // slot, the entry's record, its path and its contents are all it reads (the rest of the
-        // record, checked by `entry`, plays no part in reading the contents).
         let norm = normalize_path(path)?;
-        if let Some(found) = self.find(&norm)?
-            && found.raw.kind == KIND_FILE
-        {
-            let data = self.file_contents(found.rec, &found.raw, &norm)?;
-            if self.verify_reads {
-                verify_checksum(&norm, data, found.raw.checksum)?;
-            }
-            return Ok(data);
-        }
-        Ok(self.file_entry(path)?.data().unwrap_or_default())
+        self.file_bytes_hashed(path, &norm, format::hash_path(&norm))
     }
 
     /// A `Read + Seek + BufRead` reader over the file at `path`, zero-copy.

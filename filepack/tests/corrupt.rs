@@ -210,6 +210,12 @@ fn every_flipped_byte_is_caught_or_harmless() {
                 )
                 .unwrap();
                 assert!(strict.bytes(path).is_err());
+                let batch = strict.bytes_many(&[path.as_str(), path.as_str()]);
+                assert!(
+                    batch
+                        .iter()
+                        .all(|got| matches!(got, Err(Error::Checksum { .. })))
+                );
             }
         }
     }

@@ -162,6 +162,27 @@ fn check_roundtrip(tree: &BTreeMap<String, Gen>, alignment: u64) {
             }
         }
     }
+    // A batch lookup agrees with one lookup at a time, for every kind of query: files, links,
+    // directories, missing and invalid paths, in an order that is not the pack's.
+    let mut queries: Vec<String> = before.keys().rev().cloned().collect();
+    for rel in before.keys() {
+        queries.extend([
+            format!("./{rel}"),
+            format!("{rel}/"),
+            format!("{rel}.missing"),
+        ]);
+    }
+    queries.extend(["".into(), "..".into(), "a\0b".into(), "no/such/file".into()]);
+    let batch = pack.bytes_many(&queries);
+    assert_eq!(batch.len(), queries.len());
+    for (query, got) in queries.iter().zip(&batch) {
+        match (pack.bytes(query), got) {
+            (Ok(one), Ok(many)) => assert_eq!(one, *many, "{query:?}"),
+            (Err(one), Err(many)) => assert_eq!(one.to_string(), many.to_string(), "{query:?}"),
+            (one, many) => panic!("{query:?}: bytes gives {one:?}, bytes_many {many:?}"),
+        }
+    }
+
     let walked: Vec<String> = pack
         .walk("")
         .unwrap()
