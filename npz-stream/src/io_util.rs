@@ -32,6 +32,42 @@ pub(crate) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) ->
     Ok(())
 }
 
+/// A source of positional reads: a file, or a file with a map of it.
+pub(crate) trait ReadAt {
+    /// Fills `buf` from offset `offset`; an `UnexpectedEof` error if the source ends first.
+    fn pread_exact(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn pread_exact(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        read_exact_at(self, buf, offset)
+    }
+}
+
+/// A file and, if one was made, a read-only map of it: reads inside the map are copies from
+/// memory, without a system call; anything else (past the map's end, say, if the file grew)
+/// is read from the file.
+pub(crate) struct MappedFile<'a> {
+    pub file: &'a File,
+    pub map: Option<&'a [u8]>,
+}
+
+impl ReadAt for MappedFile<'_> {
+    fn pread_exact(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let mapped = self.map.and_then(|map| {
+            let start = usize::try_from(offset).ok()?;
+            map.get(start..start.checked_add(buf.len())?)
+        });
+        match mapped {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => read_exact_at(self.file, buf, offset),
+        }
+    }
+}
+
 /// Writes all of `buf` to `file` at `offset`.
 #[cfg(unix)]
 pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {

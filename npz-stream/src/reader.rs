@@ -15,7 +15,7 @@ use npy_format::{
 use crate::error::{OpenError, ReadError};
 use crate::format::{INDEX_HEADER_ID, SeekIndex};
 use crate::inflate::{AccessPoint, Inflate, InflateError, build_access_points};
-use crate::io_util::read_exact_at;
+use crate::io_util::{MappedFile, ReadAt};
 use crate::zip::{self, Directory, Entry};
 
 /// The most a deflate stream can expand (about 1032:1), plus slack for tiny members.
@@ -67,6 +67,7 @@ impl Method {
 pub struct ReaderOptions {
     max_header_size: usize,
     index_foreign: bool,
+    map_archive: bool,
 }
 
 impl Default for ReaderOptions {
@@ -74,6 +75,7 @@ impl Default for ReaderOptions {
         ReaderOptions {
             max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
             index_foreign: false,
+            map_archive: false,
         }
     }
 }
@@ -100,6 +102,26 @@ impl ReaderOptions {
     /// ```
     pub fn index_foreign(mut self, yes: bool) -> Self {
         self.index_foreign = yes;
+        self
+    }
+
+    /// Map the whole archive at open (default false), as [`NpzReader::data`] does on first
+    /// use: headers and stored members are then read from memory, without a system call
+    /// each, which makes reading the headers of many members several times faster. The map's
+    /// obligation applies from the open: the archive must not be truncated or rewritten in place
+    /// while the reader lives.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// # npz.add_array("x", &[1u16, 2], &[2]).unwrap();
+    /// # npz.finish().unwrap();
+    /// let reader = npz_stream::ReaderOptions::default().map_archive(true).open(&path).unwrap();
+    /// assert_eq!(reader.info("x").unwrap().header.shape, vec![2]);
+    /// ```
+    pub fn map_archive(mut self, yes: bool) -> Self {
+        self.map_archive = yes;
         self
     }
 
@@ -280,7 +302,7 @@ impl NpzReader {
             by_name.insert(entry.name.clone(), i);
         }
         let n = dir.entries.len();
-        Ok(NpzReader {
+        let reader = NpzReader {
             path: path.to_path_buf(),
             file,
             file_len,
@@ -290,7 +312,11 @@ impl NpzReader {
             zran: (0..n).map(|_| OnceLock::new()).collect(),
             map: OnceLock::new(),
             options,
-        })
+        };
+        if options.map_archive {
+            reader.map_archive().map_err(io)?;
+        }
+        Ok(reader)
     }
 
     /// The archive's path.
@@ -448,7 +474,7 @@ impl NpzReader {
             }
             m => return Err(unsupported(format!("compression method {m}"))),
         }
-        let local = zip::read_local(&self.file, entry, self.dir.cd_start)
+        let local = zip::read_local(&self.source(), entry, self.dir.cd_start)
             .map_err(|reason| self.corrupt(idx, entry.local_offset, reason))?;
         Ok(local.data_start)
     }
@@ -742,30 +768,39 @@ impl NpzReader {
         Ok(array)
     }
 
+    /// Where member bytes are read from: the map of the archive, if one was made, else the file.
+    fn source(&self) -> MappedFile<'_> {
+        MappedFile {
+            file: &self.file,
+            map: self.map.get().map(|map| &map[..]),
+        }
+    }
+
     fn mapped(&self, idx: usize) -> Result<&Mmap, ReadError> {
+        self.map_archive().map_err(|source| ReadError::Io {
+            path: self.path.clone(),
+            member: self.entry(idx).name.clone(),
+            source,
+        })
+    }
+
+    /// The map of the whole archive, made on first use.
+    fn map_archive(&self) -> io::Result<&Mmap> {
         if let Some(map) = self.map.get() {
             return Ok(map);
         }
-        let len = usize::try_from(self.file_len).map_err(|_| ReadError::Io {
-            path: self.path.clone(),
-            member: self.entry(idx).name.clone(),
-            source: io::Error::new(
+        let len = usize::try_from(self.file_len).map_err(|_| {
+            io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 "the archive is larger than this platform's address space",
-            ),
+            )
         })?;
         // SAFETY: mapping a file is unsafe because another process may truncate or rewrite it
         // while mapped. The map covers the file's length as opened (every member range was
         // checked to lie before the central directory, hence inside it). NpzReader's docs state
         // the remaining obligation: the archive must not be truncated or rewritten in place
         // (e.g. appended to by an NpzWriter) while views of it are alive.
-        let map = unsafe { MmapOptions::new().len(len).map(&self.file) }.map_err(|source| {
-            ReadError::Io {
-                path: self.path.clone(),
-                member: self.entry(idx).name.clone(),
-                source,
-            }
-        })?;
+        let map = unsafe { MmapOptions::new().len(len).map(&self.file) }?;
         Ok(self.map.get_or_init(|| map))
     }
 
@@ -976,18 +1011,20 @@ impl Member<'_> {
             source,
         };
         if entry.method == zip::METHOD_STORED {
-            read_exact_at(&reader.file, buf, meta.data_start + off).map_err(io)?;
+            let source = reader.source();
+            source.pread_exact(buf, meta.data_start + off).map_err(io)?;
             if full {
                 let mut crc = crc32fast::Hasher::new();
                 let mut head = vec![0u8; off as usize];
-                read_exact_at(&reader.file, &mut head, meta.data_start).map_err(io)?;
+                source.pread_exact(&mut head, meta.data_start).map_err(io)?;
                 crc.update(&head);
                 crc.update(buf);
                 let mut at = off + buf.len() as u64;
                 let mut tail = vec![0u8; (entry.size - at).min(1 << 20) as usize];
                 while at < entry.size {
                     let n = (entry.size - at).min(tail.len() as u64) as usize;
-                    read_exact_at(&reader.file, &mut tail[..n], meta.data_start + at)
+                    source
+                        .pread_exact(&mut tail[..n], meta.data_start + at)
                         .map_err(io)?;
                     crc.update(&tail[..n]);
                     at += n as u64;
@@ -1222,13 +1259,14 @@ impl<'r> MemberReader<'r> {
         match &mut self.kind {
             ReaderKind::Stored(crc) => {
                 let n = (self.size - self.pos).min(buf.len() as u64) as usize;
-                read_exact_at(&reader.file, &mut buf[..n], self.data_start + self.pos).map_err(
-                    |source| ReadError::Io {
+                reader
+                    .source()
+                    .pread_exact(&mut buf[..n], self.data_start + self.pos)
+                    .map_err(|source| ReadError::Io {
                         path: reader.path.clone(),
                         member: entry.name.clone(),
                         source,
-                    },
-                )?;
+                    })?;
                 if self.check {
                     crc.update(&buf[..n]);
                 }

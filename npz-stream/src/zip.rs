@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::error::OpenError;
-use crate::io_util::read_exact_at;
+use crate::io_util::{ReadAt, read_exact_at};
 
 pub(crate) const LOCAL_SIG: u32 = 0x0403_4b50;
 pub(crate) const CENTRAL_SIG: u32 = 0x0201_4b50;
@@ -371,9 +371,9 @@ pub(crate) struct Local {
 
 /// Parses the local header at `entry.local_offset`, checking it against the directory entry and
 /// against `limit` (the start of the central directory).
-pub(crate) fn read_local(file: &File, entry: &Entry, limit: u64) -> Result<Local, String> {
+pub(crate) fn read_local(file: &impl ReadAt, entry: &Entry, limit: u64) -> Result<Local, String> {
     let mut fixed = [0u8; LOCAL_LEN as usize];
-    read_exact_at(file, &mut fixed, entry.local_offset)
+    file.pread_exact(&mut fixed, entry.local_offset)
         .map_err(|e| format!("reading the local header: {e}"))?;
     if le32(&fixed, 0) != LOCAL_SIG {
         return Err(format!(
@@ -394,7 +394,7 @@ pub(crate) fn read_local(file: &File, entry: &Entry, limit: u64) -> Result<Local
         ));
     }
     let mut name = vec![0u8; name_len as usize];
-    read_exact_at(file, &mut name, entry.local_offset + LOCAL_LEN)
+    file.pread_exact(&mut name, entry.local_offset + LOCAL_LEN)
         .map_err(|e| format!("reading the local header name: {e}"))?;
     if name != entry.raw_name {
         return Err(format!(

@@ -355,7 +355,17 @@ fn check_header(
     fortran: Option<bool>,
     shape: &[u64],
 ) -> Result<(), LoadError> {
-    let found = dtype_json(&header.dtype);
+    // A scalar dtype is a JSON string in the manifest: compared as text, without building
+    // the header's JSON (this runs for every array of a load).
+    let same_scalar = match (header.dtype.as_scalar(), dtype) {
+        (Some(scalar), serde_json::Value::String(manifest)) => scalar.type_str() == *manifest,
+        _ => false,
+    };
+    let found = if same_scalar {
+        dtype.clone()
+    } else {
+        dtype_json(&header.dtype)
+    };
     let mismatch = |what: &str, manifest: String, found: String| LoadError::Mismatch {
         path: source.path.clone(),
         name: name.to_owned(),
@@ -642,7 +652,9 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
         };
         return Ok((Arc::new(source), manifest.values));
     }
-    let reader = NpzReader::open(path)?;
+    // Mapped at open: the manifest and every member's headers are then read from memory, not
+    // with a system call each (five per member), which is most of a load's time.
+    let reader = NpzReader::options().map_archive(true).open(path)?;
     let keys = reader.keys();
     // The current manifest: __varpack__.json, or the highest __varpack__.N.json.
     let mut best: Option<(u64, String)> = None;
