@@ -8,7 +8,8 @@
 //! was told is in the file is there unless an error was returned (by the failing call, by
 //! `finish`, or through `on_drop_error`); the error of a full disk is the typed
 //! `AppendError::StorageFull`; `recover` then leaves a valid file with every complete frame,
-//! which appends again.
+//! which appends again. `recover` itself, on a full disk, returns the error and leaves a file
+//! that loads as before and recovers later.
 //!
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 40 here; the full run uses 300),
 //! `ARRAY_FILES_SEED` the base seed (see `fault_support`). Children are this binary's
@@ -162,6 +163,7 @@ fn child_entry() {
     match role.as_str() {
         "full" => full_disk_child(&path, params),
         "killed" => killed_child(&path, params),
+        "recover" => recover_child(&path, params),
         other => panic!("unknown child role {other}"),
     }
 }
@@ -332,9 +334,12 @@ fn a_full_disk_is_a_returned_error_and_keeps_every_flushed_frame() {
         let (k, fortran) = (rng.range(1, 4), rng.chance(1, 3));
         let before = prepare(&path, start, k, fortran);
         let len = before.as_ref().map_or(0, Vec::len) as u64;
-        // Mostly past the file's length, at a random byte of what the child will write.
+        // Past the file's length, at a random byte of what the child will write; one time in
+        // ten within the 200 bytes where a created file or a rewritten header ends. (Never
+        // below the length: a full disk still lets a file be rewritten in place, a file-size
+        // limit would not.)
         let limit = if rng.chance(1, 10) {
-            rng.below(len + 200)
+            len + rng.below(200)
         } else {
             len + rng.below(64 << 10)
         };
@@ -479,5 +484,83 @@ fn a_killed_appender_leaves_every_flushed_frame_and_recovers() {
         } else {
             "killed right after a flush or sync".into()
         }
+    });
+}
+
+/// Recovers the file under a file-size limit (zero-filling a torn frame or not).
+fn recover_child(path: &Path, p: Params) {
+    fs_::limit_file_size(p.limit);
+    let zero_fill = p.seed % 2 == 1;
+    match recover(path, &RecoverOptions::default().zero_fill(zero_fill)) {
+        Ok(done) => report("frames_after", done.frames_after),
+        Err(e) => {
+            report("error_full", fs_::is_disk_full(&e));
+            report("error", e);
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_during_recovery_leaves_a_file_that_recovers_later() {
+    let _serial = fs_::serial();
+    fs_::run_trials("npy-append recover, full disk", 40, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.npy");
+        let start = match rng.below(2) {
+            0 => Start::Saved(rng.below(50)),
+            _ => Start::Old(rng.below(50)),
+        };
+        let (k, fortran) = (rng.range(1, 4), rng.chance(1, 3));
+        prepare(&path, start, k, fortran);
+        // Frames past the header's count, as a killed appender leaves them, and a torn one.
+        let n = initial_frames(start);
+        let extra = rng.range(0, 40);
+        let torn = rng.below(k * 4);
+        let mut tail = npy_format::as_bytes(&frames(n, extra + 1, k)).to_vec();
+        tail.truncate((extra * k * 4 + torn) as usize);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&tail);
+        std::fs::write(&path, &bytes).unwrap();
+        let len = bytes.len() as u64;
+        // Just past the file's end: a zero-fill or a header rewrite (the new file is longer)
+        // may hit it. (Never below the length: a full disk still lets a file be rewritten in
+        // place, a file-size limit would not.)
+        let limit = len + rng.below(32);
+        let params = Params {
+            seed: rng.next(),
+            k,
+            fortran,
+            limit,
+        };
+        let zero_fill = params.seed % 2 == 1 && torn > 0;
+        let expected = n + extra + u64::from(zero_fill);
+        let mut cmd = fs_::child_command("recover", &params.to_arg());
+        cmd.env("FAULTS_PATH", &path);
+        let out = fs_::run_command(cmd);
+        assert!(out.status.success(), "{out}");
+        let outcome = if let Some(after) = out.number("frames_after") {
+            assert_eq!(after, expected, "{out}");
+            "recovered"
+        } else {
+            assert_eq!(out.get("error_full"), Some("true"), "{out}");
+            // The file loads as before the recovery, and a recovery with room works.
+            let file = NpyFile::open(&path).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(file.frame_count(), n, "{out}");
+            drop(file);
+            let report = recover(&path, &RecoverOptions::default().zero_fill(zero_fill)).unwrap();
+            assert_eq!(report.frames_after, expected, "{out}");
+            "failed: error returned, recovered later"
+        };
+        let array = npy_format::read_file::<u32>(&path).unwrap();
+        assert_eq!(array.header.frame_count(), expected);
+        let complete = ((n + extra) * k) as usize;
+        assert!(
+            array.data[..complete]
+                .iter()
+                .zip(0..)
+                .all(|(&v, e)| v == value(e))
+        );
+        assert_eq!(fs_::names_in(dir.path()), ["f.npy"], "{out}");
+        outcome.into()
     });
 }
