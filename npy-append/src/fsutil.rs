@@ -282,7 +282,11 @@ pub(crate) fn replace_file(
             format!("the file ended after {copied} of {copy_len} data bytes while copying"),
         ));
     }
-    write_zeros(&mut tmp.file, zeros)?;
+    // The zeros by extending the file: constant time, no disk space, whatever their number.
+    let len = (header.len() as u64 + copy_len)
+        .checked_add(zeros)
+        .ok_or_else(too_large)?;
+    tmp.file.set_len(len)?;
     tmp.file.sync_all()?;
     if mode != LockMode::Off {
         match try_lock(&tmp.file) {
@@ -301,15 +305,12 @@ pub(crate) fn replace_file(
     Ok(file)
 }
 
-/// Writes `count` zero bytes in bounded chunks.
-pub(crate) fn write_zeros(out: &mut impl Write, mut count: u64) -> io::Result<()> {
-    let zeros = [0u8; 8192];
-    while count > 0 {
-        let n = count.min(zeros.len() as u64) as usize;
-        out.write_all(&zeros[..n])?;
-        count -= n as u64;
-    }
-    Ok(())
+/// The error for a file that would pass 2^64 bytes.
+pub(crate) fn too_large() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        "the file would be longer than 2^64 bytes",
+    )
 }
 
 /// Reads the NPY header at the start of `file` (whatever its cursor position).
@@ -319,18 +320,6 @@ pub(crate) fn read_header(
 ) -> Result<npy_format::ParsedHeader, npy_format::HeaderError> {
     file.seek(SeekFrom::Start(0))?;
     npy_format::Header::read_from(&mut io::BufReader::with_capacity(4096, file), options)
-}
-
-/// Writes `count` zero bytes at `offset`, in bounded chunks.
-pub(crate) fn write_zeros_at(file: &File, mut offset: u64, mut count: u64) -> io::Result<()> {
-    let zeros = [0u8; 8192];
-    while count > 0 {
-        let n = count.min(zeros.len() as u64) as usize;
-        write_all_at(file, &zeros[..n], offset)?;
-        offset += n as u64;
-        count -= n as u64;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

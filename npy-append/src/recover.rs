@@ -396,8 +396,12 @@ pub(crate) fn recover_locked(
         Some(bytes) => {
             // Data first (the completed or cut frame), synced; then the header, synced.
             if report.bytes_zero_filled > 0 {
-                fsutil::write_zeros_at(&file, file_len, report.bytes_zero_filled)
-                    .map_err(io_err)?;
+                // Extending the file reads back as zeros, in constant time and without taking
+                // disk space, however long a (possibly corrupt) header says a frame is.
+                let len = file_len
+                    .checked_add(report.bytes_zero_filled)
+                    .ok_or_else(|| io_err(fsutil::too_large()))?;
+                file.set_len(len).map_err(io_err)?;
             } else if report.bytes_truncated > 0 {
                 file.set_len(data_offset + new_data_len).map_err(io_err)?;
             }
