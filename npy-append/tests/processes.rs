@@ -3,8 +3,8 @@
 //!
 //! The child processes are this test binary, run with `child_entry --exact` and the role in
 //! the environment variable `NPY_APPEND_TEST_CHILD` (`child_entry` does nothing without it).
-//! `NPY_APPEND_CRASH_TRIALS` sets the number of crash trials (default 40; hundreds for a full
-//! run).
+//! `NPY_APPEND_CRASH_TRIALS` (else `ARRAY_FILES_TRIALS`, as in `faults.rs`) sets the number of
+//! crash trials (default 40; hundreds for a full run).
 #![cfg(unix)]
 
 #[path = "../../npy-format/tests/support/oracle.rs"]
@@ -221,9 +221,9 @@ fn check_crashed(path: &Path, start: Start, fortran: bool) -> Option<Crashed> {
 }
 
 fn crash_trials() -> usize {
-    std::env::var("NPY_APPEND_CRASH_TRIALS")
-        .ok()
-        .and_then(|n| n.parse().ok())
+    ["NPY_APPEND_CRASH_TRIALS", "ARRAY_FILES_TRIALS"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok()?.parse().ok())
         .unwrap_or(40)
 }
 
