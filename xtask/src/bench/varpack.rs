@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use varpack::{LoadOptions, Varpack};
 
-use super::{BenchCtx, Measurement, median_of, path_str, time};
+use super::{BenchCtx, Measurement, median_of, path_str, settle_writeback, time};
 
 /// Arrays in the load benchmark.
 const LOAD_ARRAYS: usize = 100;
@@ -39,12 +39,14 @@ fn save(ctx: &BenchCtx) -> Result<()> {
         "at least 0.9x a plain buffered write of the same bytes (both fsynced)",
         || {
             let _ = std::fs::remove_dir_all(&ours);
+            settle_writeback()?;
             Ok(Measurement::bytes(time(|| Ok(vp.save_as(&ours)?))?, bytes))
         },
         "plain write + fsync of the same bytes",
         || {
             let _ = std::fs::remove_dir_all(&plain);
             std::fs::create_dir_all(&plain)?;
+            settle_writeback()?;
             time(|| {
                 for (a, data) in arrays.iter().enumerate() {
                     let mut file = File::create(plain.join(format!("a{a}.bin")))?;
@@ -110,6 +112,36 @@ fn load(ctx: &BenchCtx) -> Result<()> {
             || ctx.python_timeit_repeat(&setup, "[np.load(f, mmap_mode='r') for f in files]", 20),
         )?;
         ctx.headline();
+        // What mapping a hundred files cannot go below on this machine, whoever does it: the
+        // six system calls each (open, read, fstat, mmap, then munmap and close).
+        let files: Vec<_> = std::fs::read_dir(path)?
+            .map(|e| Ok(e?.path()))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+            .collect();
+        ctx.measure(
+            &format!(
+                "floor: open + read + fstat + mmap + munmap + close of the {} files ({label})",
+                files.len()
+            ),
+            "(the machine's cost under the directory form's load)",
+            || {
+                median_of(20, || {
+                    let mut mapped = 0;
+                    for file in &files {
+                        let mut f = std::fs::File::open(file)?;
+                        let mut head = [0u8; 128];
+                        std::io::Read::read_exact(&mut f, &mut head)?;
+                        let len = f.metadata()?.len() as usize;
+                        // SAFETY: the bench's own scratch file, not modified while mapped.
+                        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&f)? };
+                        mapped += map.len();
+                    }
+                    Ok(mapped)
+                })
+            },
+        )?;
         ctx.measure(
             &format!("load a pack of 100 arrays ({label}), single .npz, every array mapped"),
             "under 1 ms, independent of the array sizes",
