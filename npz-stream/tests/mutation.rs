@@ -147,10 +147,82 @@ fn samples(dir: &Path) -> Vec<Sample> {
             npz.add_array("x", &[9u8], &[1]).unwrap();
         }),
     ));
+    let stored = files[0].1.clone();
+    files.push(("zip64 end records", with_zip64_end(&stored)));
+    files.push(("a prefix and a comment", with_prefix_and_comment(&stored)));
     files
         .into_iter()
         .map(|(name, bytes)| structure(name, bytes))
         .collect()
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// The archive with zip64 end records (as numpy writes for large archives): a zip64 end record
+/// and locator before the end record, whose fields are all saturated.
+fn with_zip64_end(bytes: &[u8]) -> Vec<u8> {
+    let eocd = bytes.len() - 22;
+    assert_eq!(
+        le32(bytes, eocd),
+        0x0605_4b50,
+        "an end record without a comment"
+    );
+    let entries = u64::from(u16::from_le_bytes([bytes[eocd + 10], bytes[eocd + 11]]));
+    let (cd_size, cd_offset) = (le32(bytes, eocd + 12), le32(bytes, eocd + 16));
+    let mut out = bytes[..eocd].to_vec();
+    let record = out.len() as u64;
+    out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+    out.extend_from_slice(&44u64.to_le_bytes());
+    out.extend_from_slice(&[45, 3, 45, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&entries.to_le_bytes());
+    out.extend_from_slice(&entries.to_le_bytes());
+    out.extend_from_slice(&u64::from(cd_size).to_le_bytes());
+    out.extend_from_slice(&u64::from(cd_offset).to_le_bytes());
+    out.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&record.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    out.extend_from_slice(&[0xff; 8]);
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// The archive after 100 bytes of something else (a self-extractor's stub, which the offsets
+/// do not count), with an archive comment.
+fn with_prefix_and_comment(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'#'; 100];
+    out.extend_from_slice(&bytes[..bytes.len() - 2]);
+    let comment = b"a comment PK\x05\x06 with a signature in it";
+    out.extend_from_slice(&(comment.len() as u16).to_le_bytes());
+    out.extend_from_slice(comment);
+    out
+}
+
+/// The byte ranges of the seek-index extra fields (header, length and data) of every
+/// directory entry.
+fn seek_indexes(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let rec = at + i;
+        let (name, extra) = (le16(bytes, rec + 28), le16(bytes, rec + 30));
+        let mut field = rec + 46 + name;
+        let end = field + extra;
+        while field + 4 <= end {
+            let len = le16(bytes, field + 2);
+            if bytes[field..field + 2] == [0x6e, 0x7a] {
+                out.push(field..(field + 4 + len).min(end));
+            }
+            field += 4 + len;
+        }
+        at = rec + 4;
+    }
+    out
 }
 
 fn le16(b: &[u8], at: usize) -> usize {
@@ -215,6 +287,14 @@ fn structure(name: &str, bytes: Vec<u8>) -> Sample {
         for (off, width) in [(8, 2), (10, 2), (12, 4), (16, 4), (20, 2)] {
             sample = sample.field(at + off, width);
         }
+    }
+    for at in find(b"PK\x06\x06") {
+        for (off, width) in [(4, 8), (16, 4), (24, 8), (32, 8), (40, 8), (48, 8)] {
+            sample = sample.field(at + off, width);
+        }
+    }
+    for at in find(b"PK\x06\x07") {
+        sample = sample.field(at + 8, 8);
     }
     sample
 }
@@ -371,11 +451,20 @@ fn mutated_archives_are_errors_never_panics() {
         let mut edits = sample.field_edits();
         edits.extend(sample.spot_edits());
         edits.extend(sample.truncations(80));
-        edits.extend(sample.random_edits(0x006e_707a, 300));
-        // Every byte of the end records and the directory's first entry.
+        edits.extend(sample.random_edits(0x006e_707a, 250));
+        // Every byte of the end records and the directory's last entry.
         let end = sample.bytes.len();
-        let exhaustive = Sample::new(sample.name.clone(), sample.bytes.clone())
-            .hot(end.saturating_sub(22 + 46 + 60)..end);
+        let tail = match sample.name.as_str() {
+            "zip64 end records" => 22 + 20 + 56 + 46 + 60,
+            "a prefix and a comment" => 22 + 43 + 46 + 60,
+            _ => 22 + 46 + 60,
+        };
+        let mut exhaustive = Sample::new(sample.name.clone(), sample.bytes.clone())
+            .hot(end.saturating_sub(tail)..end);
+        // And every byte of the seek indexes (extra field 0x7a6e in the directory).
+        for range in seek_indexes(&sample.bytes) {
+            exhaustive = exhaustive.hot(range);
+        }
         edits.extend(exhaustive.byte_edits());
         run(&mut runner, &sample, &edits, &path);
     }
