@@ -81,7 +81,10 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 ///
 /// Output is deterministic: the same tree (names, contents, modes, mtimes) gives the same bytes.
 /// The pack is written to a temporary file next to the output and renamed over it when complete,
-/// and its header is written last, so an interrupted build never leaves a file that opens.
+/// and its header is written last: the output path holds the previous pack or the complete new
+/// one, and an interrupted build never leaves an incomplete pack that opens. A build that fails
+/// removes its temporary file; one that is killed leaves it (`.NAME.PID.tmp`, complete if the
+/// kill came between its last write and the rename), to be deleted.
 ///
 /// ```
 /// use filepack::{Pack, PackBuilder};
