@@ -319,7 +319,7 @@ fn mutated_packs_are_errors_never_panics() {
     let (opened, verified) = (OPENED.load(Relaxed), VERIFIED.load(Relaxed));
     eprintln!("{cases} cases: {opened} opened, {verified} verified");
     assert!(cases > 3000, "{cases} cases");
-    assert!(opened > cases / 5 && verified > 0, "{opened} opened");
+    assert!(opened > cases / 10 && verified > 100, "{opened} opened");
 }
 
 /// Cases that failed once, named after what they broke.

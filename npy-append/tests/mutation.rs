@@ -311,7 +311,7 @@ fn mutated_files_are_errors_never_panics() {
     let (appended, recovered) = (APPENDED.load(Relaxed), RECOVERED.load(Relaxed));
     eprintln!("{cases} cases: {appended} appends, {recovered} recoveries");
     assert!(cases > 2000, "{cases} cases");
-    assert!(appended > cases / 20 && recovered > cases / 20);
+    assert!(appended > 200 && recovered > 200);
 }
 
 /// Cases that failed once, named after what they broke.

@@ -22,9 +22,10 @@ use npy_format::{
 };
 
 /// Reads, views and copies may take the input's size again (a copy of the data); the slack is
-/// for fixed buffers (a 4 KiB `BufReader`, the first 4 KiB of a header).
+/// for fixed buffers (a 4 KiB `BufReader`, the first 4 KiB of a header, `read_array`'s first
+/// 8 KiB chunk), about 17 KiB at most in these cases.
 const FACTOR: usize = 2;
-const SLACK: usize = 16 << 10;
+const SLACK: usize = 32 << 10;
 
 fn npy(header: &Header, data: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();

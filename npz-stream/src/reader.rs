@@ -682,7 +682,12 @@ impl NpzReader {
     /// ```
     pub fn read_bytes(&self, key: &str) -> Result<Vec<u8>, ReadError> {
         let mut reader = self.open_member(key)?;
-        let mut out = Vec::with_capacity(reader.size.min(64 << 20) as usize);
+        // A stored member's size is bytes in the file; a deflated member's is only a claim (up
+        // to 1032 times its compressed size): reserve what its compressed bytes hold at a
+        // typical ratio, and let the rest grow with the bytes inflated.
+        let compressed = self.entry(reader.idx).compressed_size;
+        let reserve = reader.size.min(compressed.saturating_mul(4)).min(64 << 20);
+        let mut out = Vec::with_capacity(reserve as usize);
         let name = reader.name().to_owned();
         reader
             .read_to_end(&mut out)

@@ -318,7 +318,7 @@ static FRAMES_READ: AtomicUsize = AtomicUsize::new(0);
 static READ_WHOLE: AtomicUsize = AtomicUsize::new(0);
 
 /// Everything a reader can do with the archive at `path`.
-fn exercise(path: &Path) {
+fn exercise(path: &Path, input_len: usize) {
     let Ok(reader) = NpzReader::open(path) else {
         return;
     };
@@ -378,7 +378,17 @@ fn exercise(path: &Path) {
                 streamed = Some(total);
             }
         }
-        if let Ok(bytes) = reader.read_bytes(key) {
+        // Memory grows with the bytes inflated, not with the declared size (which may be up to
+        // 1032 times the compressed size): a few times the archive, plus the bytes returned,
+        // plus the inflater's 64 KiB buffers.
+        let (whole, usage) = mutation::measure(|| reader.read_bytes(key));
+        let inflated = whole.as_ref().map_or(0, Vec::len);
+        assert!(
+            usage.largest <= 4 * input_len + 2 * inflated + (128 << 10),
+            "{key}: read_bytes allocated {} bytes at once, with {inflated} bytes inflated",
+            usage.largest
+        );
+        if let Ok(bytes) = whole {
             READ_WHOLE.fetch_add(1, Relaxed);
             assert_eq!(Some(bytes.len() as u64), streamed, "{key}: read_bytes");
             // Two CRC-checked reads of the same member agree.
@@ -430,7 +440,7 @@ fn run(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: &Pat
         let bytes = apply(&sample.bytes, mutations);
         mutation::overwrite(path, &bytes);
         let what = format!("sample {:?}, mutations {}", sample.name, show(mutations));
-        runner.case(&what, bytes.len(), || exercise(path));
+        runner.case(&what, bytes.len(), || exercise(path, bytes.len()));
     }
 }
 
@@ -491,6 +501,12 @@ fn regressions() {
     let sample = |prefix: &str| samples.iter().find(|s| s.name.starts_with(prefix)).unwrap();
     use mutation::*;
     let (obj_shape, obj_pad) = sample("streamed").spots.last().copied().unwrap();
+    let foreign = sample("deflated, no index");
+    let foreign_cd = foreign
+        .bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .unwrap();
     let cases: Vec<(&str, &Sample, Vec<Mutation>)> = vec![
         // Found by this test: `Member::read_frames` of an object array allocated the frames
         // its header claims (86 GB in the case found: the shape was made 42949672962) before
@@ -509,6 +525,19 @@ fn regressions() {
                 },
             ],
         ),
+        // Found by this test: read_bytes reserved a deflated member's declared size (2 MB
+        // for a 2.7 KB archive, up to 64 MiB), which may be 1032 times its compressed size,
+        // though its docs promise memory that grows with the bytes inflated.
+        (
+            "a deflated member declaring 1000 times its compressed size",
+            foreign,
+            vec![Write {
+                at: foreign_cd + 24,
+                bytes: (le32(&foreign.bytes, foreign_cd + 20) * 1000)
+                    .to_le_bytes()
+                    .to_vec(),
+            }],
+        ),
         (
             "end record cut",
             sample("tiny"),
@@ -520,7 +549,7 @@ fn regressions() {
     for (name, sample, mutations) in cases {
         let bytes = apply(&sample.bytes, &mutations);
         mutation::overwrite(&path, &bytes);
-        runner.case(name, bytes.len(), || exercise(&path));
+        runner.case(name, bytes.len(), || exercise(&path, bytes.len()));
     }
     runner.finish();
 }

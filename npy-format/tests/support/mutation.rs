@@ -25,6 +25,10 @@
 //!
 //! Every failure names the sample and the mutations in Rust syntax, so a failing case can be
 //! pasted into the test file as a named regression case.
+//!
+//! The cases are the same on every run. `MUTATION_SEED=N` draws other random edits, and
+//! `MUTATION_SCALE=K` draws K times as many, for longer runs by hand:
+//! `MUTATION_SEED=7 MUTATION_SCALE=20 cargo test --release -p npz-stream --test mutation`.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -428,8 +432,11 @@ impl Sample {
         out
     }
 
-    /// `n` random lists of 1 to 3 mutations from `seed`.
+    /// `n` random lists of 1 to 3 mutations from `seed` (times `MUTATION_SCALE`, and with
+    /// `MUTATION_SEED` mixed into the seed, when those are set: longer or different runs).
     pub fn random_edits(&self, seed: u64, n: usize) -> Vec<Vec<Mutation>> {
+        let n = n * env_number("MUTATION_SCALE").map_or(1, |s| s.max(1) as usize);
+        let seed = seed ^ env_number("MUTATION_SEED").unwrap_or(0);
         let mut rng = Rng(seed ^ fnv(self.name.as_bytes()));
         (0..n)
             .map(|_| {
@@ -600,13 +607,14 @@ fn fnv(bytes: &[u8]) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // The runner.
 
+/// A number from the environment, if set and valid.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
 /// Per-case time limit, from `MUTATION_CASE_TIMEOUT` (seconds, default 60).
 fn case_timeout() -> Duration {
-    let secs = std::env::var("MUTATION_CASE_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    Duration::from_secs(secs)
+    Duration::from_secs(env_number("MUTATION_CASE_TIMEOUT").unwrap_or(60))
 }
 
 /// Cases running now, by thread, for the watchdog.
@@ -691,6 +699,27 @@ pub struct Usage {
     pub peak: usize,
 }
 
+/// Runs `f` inside a case and returns what it alone allocated on this thread (the largest
+/// request, and the most bytes live at once from its start), for a tighter bound on one call.
+/// The case's own counts still include it.
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
+    let (largest, peak, live) = STATE.with(|s| (s.largest.get(), s.peak.get(), s.live.get()));
+    STATE.with(|s| {
+        s.largest.set(0);
+        s.peak.set(live);
+    });
+    let result = f();
+    STATE.with(|s| {
+        let usage = Usage {
+            largest: s.largest.get(),
+            peak: (s.peak.get() - live).max(0) as usize,
+        };
+        s.largest.set(largest.max(usage.largest));
+        s.peak.set(peak.max(s.peak.get()));
+        (result, usage)
+    })
+}
+
 /// Runs cases and collects their failures.
 pub struct Runner {
     name: String,
@@ -699,6 +728,7 @@ pub struct Runner {
     cases: usize,
     failures: Vec<String>,
     largest_ratio: f64,
+    largest_case: String,
     started: Instant,
 }
 
@@ -719,6 +749,7 @@ impl Runner {
             cases: 0,
             failures: Vec::new(),
             largest_ratio: 0.0,
+            largest_case: String::new(),
             started: Instant::now(),
         }
     }
@@ -755,7 +786,10 @@ impl Runner {
             problems.push(stray);
         }
         let ratio = usage.largest.max(usage.peak) as f64 / bound as f64;
-        self.largest_ratio = self.largest_ratio.max(ratio);
+        if ratio > self.largest_ratio {
+            self.largest_ratio = ratio;
+            self.largest_case = format!("{what}: {usage:?} of {input_len} input bytes");
+        }
         if !problems.is_empty() {
             self.failures
                 .push(format!("{what}\n    {}", problems.join("\n    ")));
@@ -771,14 +805,18 @@ impl Runner {
     /// Fails the test if any case failed, listing the first few; prints a summary otherwise.
     pub fn finish(self) {
         let elapsed = self.started.elapsed();
+        let seed = env_number("MUTATION_SEED").map_or(String::new(), |s| format!(" (seed {s})"));
         eprintln!(
-            "{}: {} cases in {:.2?}, {} failed; the most a case allocated was {:.1}% of its bound",
+            "{}{seed}: {} cases in {:.2?}, {} failed; the most a case allocated was {:.1}% of its bound",
             self.name,
             self.cases,
             elapsed,
             self.failures.len(),
             self.largest_ratio * 100.0
         );
+        if std::env::var_os("MUTATION_VERBOSE").is_some() {
+            eprintln!("  the case closest to its bound: {}", self.largest_case);
+        }
         if self.failures.is_empty() {
             return;
         }
