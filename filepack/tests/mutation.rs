@@ -297,9 +297,9 @@ fn run(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: &Pat
 
 #[test]
 fn mutated_packs_are_errors_never_panics() {
+    let mut runner = Runner::new("filepack mutations", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.fpack");
-    let mut runner = Runner::new("filepack mutations", FACTOR, SLACK);
     for sample in samples() {
         // The pack as written verifies.
         let bytes = sample.bytes.clone();
@@ -325,9 +325,9 @@ fn mutated_packs_are_errors_never_panics() {
 /// Cases that failed once, named after what they broke.
 #[test]
 fn regressions() {
+    let mut runner = Runner::new("filepack regressions", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.fpack");
-    let mut runner = Runner::new("filepack regressions", FACTOR, SLACK);
     let samples = samples();
     let sample = |name: &str| samples.iter().find(|s| s.name == name).unwrap();
     use mutation::*;

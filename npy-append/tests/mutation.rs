@@ -286,10 +286,10 @@ fn run(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: &Pat
 
 #[test]
 fn mutated_files_are_errors_never_panics() {
+    let mut runner = Runner::new("npy-append mutations", FACTOR, SLACK);
     limit_file_size();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.npy");
-    let mut runner = Runner::new("npy-append mutations", FACTOR, SLACK);
     for sample in samples(dir.path()) {
         for zero_fill in [false, true] {
             let what = format!("sample {:?} as written, zero_fill {zero_fill}", sample.name);
@@ -317,10 +317,10 @@ fn mutated_files_are_errors_never_panics() {
 /// Cases that failed once, named after what they broke.
 #[test]
 fn regressions() {
+    let mut runner = Runner::new("npy-append regressions", FACTOR, SLACK);
     limit_file_size();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.npy");
-    let mut runner = Runner::new("npy-append regressions", FACTOR, SLACK);
     let samples = samples(dir.path());
     let sample = |prefix: &str| samples.iter().find(|s| s.name.starts_with(prefix)).unwrap();
     use mutation::*;

@@ -248,9 +248,9 @@ fn run_all(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: 
 
 #[test]
 fn mutated_npy_files_are_errors_never_panics() {
+    let mut runner = Runner::new("npy-format mutations", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.npy");
-    let mut runner = Runner::new("npy-format mutations", FACTOR, SLACK);
     for sample in samples() {
         // The unmutated file reads back.
         runner.case(&format!("sample {:?} as written", sample.name), 0, || {
@@ -267,9 +267,9 @@ fn mutated_npy_files_are_errors_never_panics() {
 /// Cases that failed once, named after what they broke.
 #[test]
 fn regressions() {
+    let mut runner = Runner::new("npy-format regressions", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.npy");
-    let mut runner = Runner::new("npy-format regressions", FACTOR, SLACK);
     let samples = samples();
     let sample = |prefix: &str| {
         samples

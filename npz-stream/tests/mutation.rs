@@ -446,9 +446,9 @@ fn run(runner: &mut Runner, sample: &Sample, edits: &[Vec<Mutation>], path: &Pat
 
 #[test]
 fn mutated_archives_are_errors_never_panics() {
+    let mut runner = Runner::new("npz-stream mutations", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.npz");
-    let mut runner = Runner::new("npz-stream mutations", FACTOR, SLACK);
     for sample in samples(dir.path()) {
         // The archive as written reads back whole.
         mutation::overwrite(&path, &sample.bytes);
@@ -494,9 +494,9 @@ fn mutated_archives_are_errors_never_panics() {
 /// Cases that failed once, named after what they broke.
 #[test]
 fn regressions() {
+    let mut runner = Runner::new("npz-stream regressions", FACTOR, SLACK);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.npz");
-    let mut runner = Runner::new("npz-stream regressions", FACTOR, SLACK);
     let samples = samples(dir.path());
     let sample = |prefix: &str| samples.iter().find(|s| s.name.starts_with(prefix)).unwrap();
     use mutation::*;

@@ -720,7 +720,11 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
     })
 }
 
-/// Runs cases and collects their failures.
+/// Runs cases and collects their failures. Make it first in a test: it marks the thread as a
+/// test thread, whose allocations outside cases (building samples) are the harness's own.
+/// Allocations of any other thread while a case runs are counted against the case (they are
+/// the library's worker threads); with several tests running at once that may be the wrong
+/// case, but never a wrong report that something allocated too much.
 pub struct Runner {
     name: String,
     factor: usize,
