@@ -35,10 +35,14 @@ fn exercise_path(pack: &Pack, path: &str) {
     let _ = pack.exists(path);
     let _ = pack.is_file(path);
     let _ = pack.is_dir(path);
-    let _ = pack.bytes(path);
+    let bytes = pack.bytes(path);
     if let Ok(mut reader) = pack.open_file(path) {
         let mut sink = Vec::new();
-        let _ = reader.read_to_end(&mut sink);
+        if reader.read_to_end(&mut sink).is_ok()
+            && let Ok(bytes) = bytes
+        {
+            assert!(sink == bytes, "open_file and bytes disagree");
+        }
         let _ = reader.seek(SeekFrom::Start(1));
         let _ = reader.seek(SeekFrom::End(-1));
         let _ = reader.seek(SeekFrom::Current(i64::MIN));
@@ -73,7 +77,8 @@ fn exercise_path(pack: &Pack, path: &str) {
         exercise_views(&header, npy.data());
         let _ = npy.view::<f32>();
         let _ = npy.frames(0, 1);
-        exercise_frames(&mut npy);
+        let data = npy.data();
+        exercise_frames(&mut npy, Some(data));
     }
 }
 

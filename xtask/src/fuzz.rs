@@ -518,7 +518,8 @@ mod seeds {
 
     fn npz(scratch: &Path) -> Result<Seeds> {
         let mut seeds = Vec::new();
-        let frames: Vec<i16> = (0..600).map(|i| (i % 97) as i16).collect();
+        // 12000 bytes: three chunks at the smallest chunk size, so the seek index has 3 points.
+        let frames: Vec<i16> = (0..6000).map(|i| (i % 97) as i16).collect();
         // Stored, aligned: two members.
         let path = scratch.join("stored.npz");
         let mut npz = NpzWriter::create(&path)?;
@@ -526,17 +527,17 @@ mod seeds {
         npz.add_array("x", &[1.5f64, 2.5, 3.5], &[3])?;
         npz.finish()?;
         seeds.push(("stored.npz".into(), std::fs::read(&path)?));
-        // Deflated in small chunks: a seek index with several points, and a streamed member.
+        // Deflated in the smallest chunks: seek indexes with several points, one member streamed.
         let path = scratch.join("seekable.npz");
         let mut npz = NpzWriter::options()
             .compression(Compression::deflate())
-            .chunk_size(256)
+            .chunk_size(4096)
             .create(&path)?;
-        npz.add_array("adc", &frames, &[60, 10])?;
+        npz.add_array("adc", &frames, &[600, 10])?;
         let header = Header::new(DType::parse("<u2")?, false, vec![0, 4]);
         let mut member = npz.begin_member("stream", &header)?;
-        for i in 0..20u16 {
-            member.append(&[i, i + 1, i + 2, i + 3])?;
+        for i in 0..1200u16 {
+            member.append(&[i % 7, i % 5, 3, 4])?;
         }
         member.finish()?;
         npz.finish()?;
@@ -547,7 +548,7 @@ mod seeds {
             .compression(Compression::deflate())
             .index(false)
             .create(&path)?;
-        npz.add_array("adc", &frames, &[60, 10])?;
+        npz.add_array("adc", &frames, &[600, 10])?;
         npz.add_file("notes.txt", b"not an array")?;
         npz.finish()?;
         seeds.push(("foreign.npz".into(), std::fs::read(&path)?));
