@@ -59,6 +59,12 @@
 //!              previous point (the first from 0, 0); both strictly increase
 //! ```
 //!
+//! The first point is the end of the header's stored blocks (the NPY header's length, and that
+//! plus 5 bytes per stored block): a reader ignores an index whose first point is elsewhere,
+//! and does not start inflating at a later point whose compressed offset does not follow a full
+//! flush (`00 00 ff ff`). The field has no checksum of its own, so a corrupt uncompressed
+//! offset of a later point is not detected: partial reads are not CRC-checked.
+//!
 //! Varints are unsigned LEB128 (7 bits a byte, low bits first). An extra field holds at most
 //! 65535 bytes; a member with more points than fit (over ~10 GiB at 1 MiB chunks) keeps every
 //! k-th point, so the index always fits and reads stay proportional to k chunks.

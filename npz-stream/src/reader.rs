@@ -522,9 +522,17 @@ impl NpzReader {
             });
         }
         let index = if entry.method == zip::METHOD_DEFLATED {
-            zip::find_extra(&entry.extra, INDEX_HEADER_ID).and_then(|data| {
-                SeekIndex::from_field_data(data, entry.crc32, entry.size, entry.compressed_size)
-            })
+            // The first chunk starts right after the header's stored blocks: an index whose
+            // first point says otherwise would shift every read, so it is not trusted.
+            let data_start = (
+                parsed.data_offset,
+                crate::deflate::stored_blocks_len(parsed.data_offset as usize) as u64,
+            );
+            zip::find_extra(&entry.extra, INDEX_HEADER_ID)
+                .and_then(|data| {
+                    SeekIndex::from_field_data(data, entry.crc32, entry.size, entry.compressed_size)
+                })
+                .filter(|index| index.points.first().is_none_or(|&p| p == data_start))
         } else {
             None
         };
@@ -1068,7 +1076,16 @@ impl Member<'_> {
             let i = index.points.partition_point(|&(u, _)| u <= off);
             if i > 0 {
                 let (u, c) = index.points[i - 1];
-                best = (u, Start::Flush(c));
+                // Every chunk but the first follows a full flush (`00 00 ff ff`); a point that
+                // does not is corrupt, and inflating from an earlier start is still right.
+                let after_flush = || {
+                    let mut tail = [0u8; 4];
+                    let at = (meta.data_start + c).saturating_sub(4);
+                    reader.source().pread_exact(&mut tail, at).is_ok() && tail == [0, 0, 0xff, 0xff]
+                };
+                if i == 1 || after_flush() {
+                    best = (u, Start::Flush(c));
+                }
             }
         }
         if let Some(zran) = reader.zran[self.idx].get() {
