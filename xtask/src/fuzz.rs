@@ -360,6 +360,9 @@ fn parse_line(line: &str, outcome: &mut Outcome) {
             };
             *slot = words.next().unwrap_or_default().to_owned();
         }
+    } else if let Some(runs) = line.strip_prefix("stat::number_of_executed_units:") {
+        // Also printed after a crash, which has no "Done" line.
+        outcome.runs = runs.trim().to_owned();
     } else if let Some(mb) = line.strip_prefix("stat::peak_rss_mb:") {
         outcome.peak_rss_mb = mb.trim().to_owned();
     }
