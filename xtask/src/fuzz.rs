@@ -656,3 +656,51 @@ mod seeds {
         Ok(seeds)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_come_from_libfuzzer_output() {
+        let mut o = Outcome::default();
+        for line in [
+            "#2048\tpulse  cov: 3487 ft: 8486 corp: 89/198Kb lim: 3074 exec/s: 512 rss: 107Mb",
+            "#5826\tDONE   cov: 3595 ft: 9541 corp: 168/401Kb lim: 3074 exec/s: 364 rss: 221Mb",
+            "Done 5826 runs in 16 second(s)",
+            "stat::peak_rss_mb:              221",
+        ] {
+            parse_line(line, &mut o);
+        }
+        assert_eq!(
+            (
+                &*o.runs,
+                &*o.seconds,
+                &*o.cov,
+                &*o.ft,
+                &*o.corpus,
+                &*o.peak_rss_mb
+            ),
+            ("5826", "16", "3595", "9541", "168/401Kb", "221")
+        );
+        // A crashed run has no "Done" line, only the stats.
+        parse_line("stat::number_of_executed_units: 30321", &mut o);
+        assert_eq!(o.runs, "30321");
+        o.target = "npz".into();
+        assert!(summary_table(&[o], 60).contains("| npz | FAILED | 30321 |"));
+    }
+
+    #[test]
+    fn every_target_has_a_source_seeds_and_a_dictionary() {
+        let fuzz = util::workspace_root().join("fuzz");
+        for target in TARGETS {
+            let source = fuzz.join("fuzz_targets").join(format!("{target}.rs"));
+            assert!(source.is_file(), "{}", source.display());
+            assert!(fuzz.join("dict").join(format!("{target}.dict")).is_file());
+            let seeds = std::fs::read_dir(fuzz.join("corpus").join(target))
+                .unwrap()
+                .count();
+            assert!(seeds >= 2, "{target}: {seeds} seeds");
+        }
+    }
+}
