@@ -1309,29 +1309,36 @@ impl Pack {
 
     /// [`Self::find`], given the path's hash.
     fn find_hashed(&self, path: &str, hash: u64) -> Result<Option<Found<'_>>, Error> {
-        let mask = self.header.index_slots() - 1;
-        let tag = (hash >> 32) as u32;
-        for d in 0..=u64::from(self.header.index_max_probe) {
-            let slot_value = self.index_slot(hash.wrapping_add(d) & mask)?;
-            let slot_tag = slot_value as u32;
-            let entry = (slot_value >> 32) as u32;
-            if entry == NO_ENTRY {
-                return Ok(None);
-            }
-            if slot_tag == tag {
-                let (rec, raw) = self.entry_record(entry)?;
-                let stored = self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))?;
-                if stored == path.as_bytes() {
-                    return Ok(Some(Found {
-                        index: entry,
-                        rec,
-                        raw,
-                        path: stored,
-                    }));
-                }
+        for entry in self.candidates(hash) {
+            let entry = entry?;
+            let (rec, raw) = self.entry_record(entry)?;
+            let stored = self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))?;
+            if stored == path.as_bytes() {
+                return Ok(Some(Found {
+                    index: entry,
+                    rec,
+                    raw,
+                    path: stored,
+                }));
             }
         }
         Ok(None)
+    }
+
+    /// The entries on `hash`'s probe sequence in the index whose tag matches `hash`, in probe
+    /// order, up to the first empty slot or the header's probe bound.
+    fn candidates(&self, hash: u64) -> impl Iterator<Item = Result<u32, Error>> + '_ {
+        let mask = self.header.index_slots() - 1;
+        let tag = (hash >> 32) as u32;
+        (0..=u64::from(self.header.index_max_probe))
+            .map(move |d| self.index_slot(hash.wrapping_add(d) & mask))
+            .take_while(|value| {
+                value
+                    .as_ref()
+                    .map_or(true, |v| (v >> 32) as u32 != NO_ENTRY)
+            })
+            .filter(move |value| value.as_ref().map_or(true, |&v| v as u32 == tag))
+            .map(|value| value.map(|v| (v >> 32) as u32))
     }
 
     /// The value of slot `slot` of the hash index: the path hash's tag in the low half, the
@@ -1351,19 +1358,7 @@ impl Pack {
     /// The entry of the first index slot on `hash`'s probe sequence whose tag matches: where
     /// [`Self::find_hashed`] will look first. (A hint for prefetching, not an answer.)
     fn first_candidate(&self, hash: u64) -> Option<u32> {
-        let mask = self.header.index_slots() - 1;
-        let tag = (hash >> 32) as u32;
-        for d in 0..=u64::from(self.header.index_max_probe) {
-            let value = self.index_slot(hash.wrapping_add(d) & mask).ok()?;
-            let entry = (value >> 32) as u32;
-            if entry == NO_ENTRY {
-                return None;
-            }
-            if value as u32 == tag {
-                return Some(entry);
-            }
-        }
-        None
+        self.candidates(hash).next()?.ok()
     }
 
     /// Reads the byte at `offset` of the pack (0 outside it): a load whose only purpose is to

@@ -355,17 +355,6 @@ fn check_header(
     fortran: Option<bool>,
     shape: &[u64],
 ) -> Result<(), LoadError> {
-    // A scalar dtype is a JSON string in the manifest: compared as text, without building
-    // the header's JSON (this runs for every array of a load).
-    let same_scalar = match (header.dtype.as_scalar(), dtype) {
-        (Some(scalar), serde_json::Value::String(manifest)) => scalar.type_str() == *manifest,
-        _ => false,
-    };
-    let found = if same_scalar {
-        dtype.clone()
-    } else {
-        dtype_json(&header.dtype)
-    };
     let mismatch = |what: &str, manifest: String, found: String| LoadError::Mismatch {
         path: source.path.clone(),
         name: name.to_owned(),
@@ -373,8 +362,17 @@ fn check_header(
         manifest: format!("{what} {manifest}"),
         header: format!("{what} {found}"),
     };
-    if &found != dtype {
-        return Err(mismatch("dtype", dtype.to_string(), found.to_string()));
+    // A scalar dtype is a JSON string in the manifest: compared as text, without building
+    // the header's JSON (this runs for every array of a load).
+    let same_scalar = match (header.dtype.as_scalar(), dtype) {
+        (Some(scalar), serde_json::Value::String(manifest)) => scalar.type_str() == *manifest,
+        _ => false,
+    };
+    if !same_scalar {
+        let found = dtype_json(&header.dtype);
+        if &found != dtype {
+            return Err(mismatch("dtype", dtype.to_string(), found.to_string()));
+        }
     }
     if header.shape != shape {
         return Err(mismatch(
