@@ -101,6 +101,7 @@ pub mod format;
 mod glob;
 mod npy;
 mod path;
+mod prefetch;
 mod read;
 mod write;
 

@@ -12,6 +12,7 @@ use crate::format::{
     SLOT_LEN,
 };
 use crate::path::{self, cmp_paths, is_normalized, normalize_path};
+use crate::prefetch::prefetch;
 
 /// How many symlinks a path resolution follows before giving up (as Linux's `ELOOP`).
 const MAX_SYMLINK_HOPS: u32 = 40;
@@ -1309,9 +1310,14 @@ impl Pack {
 
     /// [`Self::find`], given the path's hash.
     fn find_hashed(&self, path: &str, hash: u64) -> Result<Option<Found<'_>>, Error> {
-        for entry in self.candidates(hash) {
-            let entry = entry?;
+        let mut probe = 0;
+        while let Some((entry, next)) = self.next_candidate(hash, probe)? {
             let (rec, raw) = self.entry_record(entry)?;
+            if raw.kind == KIND_FILE {
+                // The contents and the stored path both depend on the record only: asking for
+                // the contents' first line now overlaps its cache miss with the path's.
+                self.prefetch_at(raw.a);
+            }
             let stored = self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))?;
             if stored == path.as_bytes() {
                 return Ok(Some(Found {
@@ -1321,24 +1327,29 @@ impl Pack {
                     path: stored,
                 }));
             }
+            probe = next;
         }
         Ok(None)
     }
 
-    /// The entries on `hash`'s probe sequence in the index whose tag matches `hash`, in probe
-    /// order, up to the first empty slot or the header's probe bound.
-    fn candidates(&self, hash: u64) -> impl Iterator<Item = Result<u32, Error>> + '_ {
+    /// The first entry on `hash`'s probe sequence, from probe number `probe` on, whose tag in
+    /// the index matches `hash`, with the probe number to continue from; `None` at the first
+    /// empty slot or past the header's probe bound.
+    fn next_candidate(&self, hash: u64, mut probe: u64) -> Result<Option<(u32, u64)>, Error> {
         let mask = self.header.index_slots() - 1;
         let tag = (hash >> 32) as u32;
-        (0..=u64::from(self.header.index_max_probe))
-            .map(move |d| self.index_slot(hash.wrapping_add(d) & mask))
-            .take_while(|value| {
-                value
-                    .as_ref()
-                    .map_or(true, |v| (v >> 32) as u32 != NO_ENTRY)
-            })
-            .filter(move |value| value.as_ref().map_or(true, |&v| v as u32 == tag))
-            .map(|value| value.map(|v| (v >> 32) as u32))
+        while probe <= u64::from(self.header.index_max_probe) {
+            let value = self.index_slot(hash.wrapping_add(probe) & mask)?;
+            let entry = (value >> 32) as u32;
+            probe += 1;
+            if entry == NO_ENTRY {
+                break;
+            }
+            if value as u32 == tag {
+                return Ok(Some((entry, probe)));
+            }
+        }
+        Ok(None)
     }
 
     /// The value of slot `slot` of the hash index: the path hash's tag in the low half, the
@@ -1358,16 +1369,7 @@ impl Pack {
     /// The entry of the first index slot on `hash`'s probe sequence whose tag matches: where
     /// [`Self::find_hashed`] will look first. (A hint for prefetching, not an answer.)
     fn first_candidate(&self, hash: u64) -> Option<u32> {
-        self.candidates(hash).next()?.ok()
-    }
-
-    /// Reads the byte at `offset` of the pack (0 outside it): a load whose only purpose is to
-    /// bring its cache line in, so that loads of several lookups overlap.
-    fn touch(&self, offset: u64) -> u8 {
-        usize::try_from(offset)
-            .ok()
-            .and_then(|o| self.buf().get(o).copied())
-            .unwrap_or(0)
+        Some(self.next_candidate(hash, 0).ok()??.0)
     }
 
     /// [`Pack::bytes`] for each of `paths`, in order.
@@ -1375,10 +1377,11 @@ impl Pack {
     /// On a pack larger than the CPU caches, a lookup spends most of its time waiting for
     /// memory, four times over: the index slot, the entry record, the stored path and the
     /// contents, each read depending on the one before. Looking up a batch (an ML loader's
-    /// batch of samples, say), this interleaves the lookups in groups of 16 so that their
-    /// waits overlap, and returns contents whose first and last bytes are already in the
-    /// cache: several times the throughput of calling `bytes` in a loop on a large pack, with
-    /// the same results.
+    /// batch of samples, say), this runs the lookups as a pipeline: while it finishes one
+    /// path, it asks for the cache lines that the next few paths will need at each level, so
+    /// that their waits overlap. It returns contents whose first and last bytes are already in
+    /// the cache: several times the throughput of calling `bytes` in a loop on a large pack,
+    /// with the same results.
     ///
     /// ```
     /// # use filepack::{EntryMeta, Pack, PackWriter};
@@ -1392,42 +1395,86 @@ impl Pack {
     /// assert!(got[2].is_err() && got[3].is_err()); // not found; a directory
     /// ```
     pub fn bytes_many<S: AsRef<str>>(&self, paths: &[S]) -> Vec<Result<&[u8], Error>> {
-        const GROUP: usize = 16;
-        let mut out = Vec::with_capacity(paths.len());
-        let mut hashes = [0u64; GROUP];
-        let mut entries = [NO_ENTRY; GROUP];
-        for group in paths.chunks(GROUP) {
-            let norms: Vec<_> = group.iter().map(|p| normalize_path(p.as_ref())).collect();
-            let h = &self.header;
-            // Each stage reads one level for every path of the group: the reads of a stage
-            // do not depend on each other, so their cache misses overlap.
-            let mut touched = 0u8;
-            for (norm, hash) in norms.iter().zip(&mut hashes) {
-                *hash = norm.as_deref().map_or(0, format::hash_path);
-                let home = *hash & (h.index_slots() - 1);
-                touched ^= self.touch(h.index_offset.saturating_add(home * SLOT_LEN));
+        // How many paths each stage runs ahead of the next: enough for a cache miss to be
+        // served while the CPU works through that many other steps.
+        const AHEAD: usize = 4;
+        const STAGES: usize = 5;
+        // Per-path state lives in rings of the pipeline's depth.
+        const RING: usize = AHEAD * STAGES;
+        let h = &self.header;
+        let mask = h.index_slots() - 1;
+        let n = paths.len();
+        let mut norms = std::collections::VecDeque::with_capacity(RING);
+        let mut hashes = [0u64; RING];
+        let mut entries = [NO_ENTRY; RING];
+        let mut records: [Option<(u64, RawEntry)>; RING] = [None; RING];
+        let mut out = Vec::with_capacity(n);
+        for step in 0..n + (STAGES - 1) * AHEAD {
+            // The path that stage `stage` works on at this step, if any.
+            let at = |stage: usize| step.checked_sub(stage * AHEAD).filter(|&i| i < n);
+            // Stage 0: the query's own bytes (a caller's list of paths can be large too).
+            if let Some(i) = at(0)
+                && let Some(first) = paths[i].as_ref().as_bytes().first()
+            {
+                prefetch(first);
             }
-            for (hash, entry) in hashes.iter().zip(&mut entries) {
-                *entry = self.first_candidate(*hash).unwrap_or(NO_ENTRY);
-                if u64::from(*entry) < h.entry_count {
-                    touched ^= self.touch(h.entries_offset + u64::from(*entry) * ENTRY_LEN);
+            // Stage 1: normal form and hash; the index slot.
+            if let Some(i) = at(1) {
+                let norm = normalize_path(paths[i].as_ref());
+                let hash = norm.as_deref().map_or(0, format::hash_path);
+                hashes[i % RING] = hash;
+                norms.push_back(norm);
+                self.prefetch_at(h.index_offset.saturating_add((hash & mask) * SLOT_LEN));
+            }
+            // Stage 2: the first candidate's entry record.
+            if let Some(i) = at(2) {
+                let entry = self.first_candidate(hashes[i % RING]).unwrap_or(NO_ENTRY);
+                entries[i % RING] = entry;
+                if u64::from(entry) < h.entry_count {
+                    self.prefetch_at(h.entries_offset + u64::from(entry) * ENTRY_LEN);
                 }
             }
-            for &entry in &entries[..group.len()] {
-                if let Ok((_, raw)) = self.entry_record(entry) {
-                    touched ^= self.touch(h.strings_offset.saturating_add(raw.path_offset));
+            // Stage 3: its stored path, and its contents' first and last lines.
+            if let Some(i) = at(3) {
+                records[i % RING] = None;
+                if u64::from(entries[i % RING]) < h.entry_count
+                    && let Ok((rec, raw)) = self.entry_record(entries[i % RING])
+                {
+                    self.prefetch_at(h.strings_offset.saturating_add(raw.path_offset));
+                    if raw.kind == KIND_FILE && raw.b > 0 {
+                        self.prefetch_at(raw.a);
+                        self.prefetch_at(raw.a.saturating_add(raw.b - 1));
+                    }
+                    records[i % RING] = Some((rec, raw));
                 }
             }
-            let start = out.len();
-            for ((path, norm), &hash) in group.iter().zip(norms).zip(&hashes) {
-                out.push(norm.and_then(|norm| self.file_bytes_hashed(path.as_ref(), &norm, hash)));
+            // Stage 4: the lookup itself, on lines now in the cache.
+            if let Some(i) = at(4) {
+                let norm = norms.pop_front().expect("stage 1 ran on this path");
+                let path = paths[i].as_ref();
+                out.push(norm.and_then(|norm| {
+                    // The first candidate is what `bytes` finds whenever its stored path is the
+                    // query's: then its record, read at stage 3, is the answer. Anything else
+                    // (another entry, a link, a directory, an error) takes `bytes`' own path.
+                    let first = records[i % RING].take().filter(|(rec, raw)| {
+                        self.string(*rec, "path", raw.path_offset, u64::from(raw.path_len))
+                            .is_ok_and(|stored| stored == norm.as_bytes())
+                    });
+                    match first.map(|(rec, raw)| self.file_record_contents(rec, &raw, &norm)) {
+                        Some(Ok(Some(data))) => Ok(data),
+                        _ => self.file_bytes_hashed(path, &norm, hashes[i % RING]),
+                    }
+                }));
             }
-            for data in out[start..].iter().flatten() {
-                touched ^= data.first().copied().unwrap_or(0) ^ data.last().copied().unwrap_or(0);
-            }
-            std::hint::black_box(touched);
         }
         out
+    }
+
+    /// [`prefetch`] of the pack's byte at `offset`, if inside the pack.
+    fn prefetch_at(&self, offset: u64) {
+        if let Some(byte) = usize::try_from(offset).ok().and_then(|o| self.buf().get(o)) {
+            prefetch(byte);
+        }
     }
 
     /// [`Pack::bytes`] of `query`, given its normal form and that form's hash.
@@ -1436,15 +1483,30 @@ impl Pack {
         // slot, the entry's record, its path and its contents are all it reads (the rest of the
         // record, checked by `entry`, plays no part in reading the contents).
         if let Some(found) = self.find_hashed(norm, hash)?
-            && found.raw.kind == KIND_FILE
+            && let Some(data) = self.file_record_contents(found.rec, &found.raw, norm)?
         {
-            let data = self.file_contents(found.rec, &found.raw, norm)?;
-            if self.verify_reads {
-                verify_checksum(norm, data, found.raw.checksum)?;
-            }
             return Ok(data);
         }
         Ok(self.file_entry(query)?.data().unwrap_or_default())
+    }
+
+    /// The contents of the entry `raw` (record at `rec`, path `norm`) if it is a regular file,
+    /// checked to lie in the data region, and against its checksum with
+    /// [`OpenOptions::verify_reads`].
+    fn file_record_contents(
+        &self,
+        rec: u64,
+        raw: &RawEntry,
+        norm: &str,
+    ) -> Result<Option<&[u8]>, Error> {
+        if raw.kind != KIND_FILE {
+            return Ok(None);
+        }
+        let data = self.file_contents(rec, raw, norm)?;
+        if self.verify_reads {
+            verify_checksum(norm, data, raw.checksum)?;
+        }
+        Ok(Some(data))
     }
 
     /// Resolves `query`, following symlinks inside the pack (in parent components always, in the

@@ -232,6 +232,14 @@ fn exercise(pack: &Pack) {
             }
         }
     }
+    // The pipelined batch lookup gives what one lookup at a time gives, errors included.
+    for (q, many) in QUERIES.iter().zip(pack.bytes_many(QUERIES)) {
+        match (pack.bytes(q), many) {
+            (Ok(one), Ok(many)) => assert_eq!(one, many, "{q}: bytes_many"),
+            (Err(one), Err(many)) => assert_eq!(one.to_string(), many.to_string(), "{q}"),
+            (one, many) => panic!("{q}: bytes gives {one:?}, bytes_many {many:?}"),
+        }
+    }
     for i in (0..n.min(64) as u32).chain([u32::MAX, n as u32]) {
         if let Ok(e) = pack.entry_at(i) {
             let _ = (e.path(), e.name(), e.parent(), e.kind(), e.len());

@@ -107,8 +107,22 @@ fn exercise(pack: &Pack) {
     }
     let _ = pack.entry_at(u32::MAX);
     let _ = pack.entry_at(count as u32);
-    for path in paths.iter().take(64).copied().chain(PATHS.iter().copied()) {
+    let queries: Vec<&str> = paths
+        .iter()
+        .take(64)
+        .copied()
+        .chain(PATHS.iter().copied())
+        .collect();
+    for &path in &queries {
         exercise_path(pack, path);
+    }
+    // The pipelined batch lookup gives what one lookup at a time gives, errors included.
+    for (path, many) in queries.iter().zip(pack.bytes_many(&queries)) {
+        match (pack.bytes(path), many) {
+            (Ok(one), Ok(many)) => assert!(one == many, "bytes_many disagrees on {path:?}"),
+            (Err(one), Err(many)) => assert_eq!(one.to_string(), many.to_string()),
+            (one, many) => panic!("{path:?}: bytes gives {one:?}, bytes_many {many:?}"),
+        }
     }
 }
 
