@@ -485,3 +485,40 @@ fn pack_readers_and_writer_pairs() {
     assert_eq!(pack.listdir("").unwrap(), ["a", "m", "z"]);
     pack.verify().unwrap();
 }
+
+/// `huge_pages` marks the pack's map for transparent huge pages (the `hg` flag the kernel
+/// shows for the mapping), and reads the same; without it the map is left as the kernel likes.
+#[cfg(target_os = "linux")]
+#[test]
+fn huge_pages_advises_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a.bin"), vec![5u8; 10_000]).unwrap();
+    let out = dir.path().join("huge.fpack");
+    PackBuilder::new().pack_dir(&src, &out).unwrap();
+
+    // The flags of the mapping of `out` in this process, from /proc/self/smaps.
+    let flags_of_map = || -> Option<String> {
+        let smaps = fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut lines = smaps
+            .lines()
+            .skip_while(|l| !l.ends_with(out.to_str().unwrap()));
+        lines.find_map(|l| l.strip_prefix("VmFlags:").map(str::to_owned))
+    };
+    let plain = Pack::open(&out).unwrap();
+    let flags = flags_of_map().expect("the pack is mapped");
+    assert!(!flags.split_whitespace().any(|f| f == "hg"), "{flags}");
+    drop(plain);
+
+    let huge = filepack::OpenOptions::new()
+        .huge_pages(true)
+        .open(&out)
+        .unwrap();
+    assert_eq!(huge.bytes("a.bin").unwrap(), vec![5u8; 10_000]);
+    // Kernels built without transparent huge pages refuse the advice.
+    if Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+        let flags = flags_of_map().expect("the pack is mapped");
+        assert!(flags.split_whitespace().any(|f| f == "hg"), "{flags}");
+    }
+}

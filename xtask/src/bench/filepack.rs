@@ -99,7 +99,8 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         let read_ns = dependent_read_ns(pack.as_bytes());
         println!(
             "    {:.2} M lookups/s in one thread; one dependent random read of the pack's map \
-             takes {read_ns:.0} ns on this machine, and a lookup needs four",
+             takes {read_ns:.0} ns on this machine, and a lookup makes three in a row (index \
+             slot, entry record, then stored path and contents together)",
             per_s / 1e6
         );
         ctx.annotate("files_per_s", per_s);
@@ -201,8 +202,8 @@ fn lookup_pack_batched(pack: &Pack, paths: &[String], order: &[usize]) -> Result
 }
 
 /// The time of one random read of `map` that depends on the read before (a pointer chase):
-/// the floor under a lookup, which makes four such reads (index slot, entry record, stored
-/// path, contents).
+/// the floor under a lookup, which makes three such reads in a row (index slot, entry record,
+/// then the stored path and the contents, fetched together).
 fn dependent_read_ns(map: &[u8]) -> f64 {
     const READS: usize = 1_000_000;
     let mut random = util::Lcg::new(0x2545_f491_4f6c_dd1d);
