@@ -117,6 +117,33 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         println!("    {:.2} M lookups/s in one thread, batched", per_s / 1e6);
         ctx.annotate("files_per_s", per_s);
         ctx.headline();
+        // Every byte read: memory bandwidth bounds this, lookup or not. The anchor reads the
+        // same bytes in the same order from addresses found before the clock starts: what a
+        // lookup that cost nothing would give.
+        let contents: Vec<&[u8]> = order
+            .iter()
+            .map(|&i| pack.bytes(&paths[i]))
+            .collect::<Result<_, _>>()?;
+        let contents_len = contents.iter().map(|c| c.len() as u64).sum();
+        let every_byte = ctx.compare(
+            &format!(
+                "random lookup + read, {label} pack, 1 thread, batches of {BATCH} \
+                 (Pack::bytes_many), vs reading the same bytes at known addresses"
+            ),
+            "near the known-address floor (memory bandwidth, every byte read)",
+            || read_pack_batched(&pack, &paths, &order),
+            "the same bytes, no lookup",
+            || {
+                let elapsed = time(|| Ok(fold_all(&contents)))?;
+                Ok(Measurement::bytes(elapsed, contents_len))
+            },
+        )?;
+        println!(
+            "    {:.2} M files/s in one thread, batched, every byte read; {:.2} M/s with no lookup",
+            LOOKUPS as f64 / every_byte.ours.median_s / 1e6,
+            LOOKUPS as f64 / every_byte.anchor_median_s.unwrap_or(f64::NAN) / 1e6
+        );
+        ctx.annotate("files_per_s", LOOKUPS as f64 / every_byte.ours.median_s);
         ctx.compare(
             &format!("random lookup + read, {label} pack, 2 threads vs 1"),
             "near-linear gain on the second core (ratio near 2)",
@@ -170,9 +197,7 @@ fn read_pack(
     order: &[usize],
     threads: usize,
 ) -> Result<Measurement> {
-    read_pack_with(pack, paths, order, threads, |bytes| {
-        bytes.iter().fold(0u8, |a, &b| a ^ b)
-    })
+    read_pack_with(pack, paths, order, threads, fold)
 }
 
 /// Looks up every file of `order` and touches its first and last byte: the cost of the lookup
@@ -185,6 +210,22 @@ fn lookup_pack(pack: &Pack, paths: &[String], order: &[usize]) -> Result<Measure
 
 /// As [`lookup_pack`], in batches of [`BATCH`] paths through `Pack::bytes_many`.
 fn lookup_pack_batched(pack: &Pack, paths: &[String], order: &[usize]) -> Result<Measurement> {
+    batched_with(pack, paths, order, |bytes| {
+        bytes.first().copied().unwrap_or(0) ^ bytes.last().copied().unwrap_or(0)
+    })
+}
+
+/// As [`read_pack`] in one thread, in batches of [`BATCH`] paths through `Pack::bytes_many`.
+fn read_pack_batched(pack: &Pack, paths: &[String], order: &[usize]) -> Result<Measurement> {
+    batched_with(pack, paths, order, fold)
+}
+
+fn batched_with(
+    pack: &Pack,
+    paths: &[String],
+    order: &[usize],
+    touch: fn(&[u8]) -> u8,
+) -> Result<Measurement> {
     let start = Instant::now();
     let mut total = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
@@ -193,12 +234,24 @@ fn lookup_pack_batched(pack: &Pack, paths: &[String], order: &[usize]) -> Result
         batch.extend(chunk.iter().map(|&i| paths[i].as_str()));
         for bytes in pack.bytes_many(&batch) {
             let bytes = bytes?;
-            let touched = bytes.first().copied().unwrap_or(0) ^ bytes.last().copied().unwrap_or(0);
-            total += u64::from(touched) + bytes.len() as u64;
+            total += u64::from(touch(bytes)) + bytes.len() as u64;
         }
     }
     ensure!(total > 0, "nothing read");
     Ok(Measurement::bytes(start.elapsed(), total))
+}
+
+/// Every byte of `bytes`, folded: reading it all, as `std::fs::read` would deliver it.
+fn fold(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |a, &b| a ^ b)
+}
+
+/// [`fold`] of each of `contents`, in order, summed.
+fn fold_all(contents: &[&[u8]]) -> u64 {
+    contents
+        .iter()
+        .map(|bytes| u64::from(fold(bytes)) + bytes.len() as u64)
+        .sum()
 }
 
 /// The time of one random read of `map` that depends on the read before (a pointer chase):
