@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use common::fix_checksums;
 use filepack::format::{self, HEADER_LEN};
 use filepack::{EntryMeta, Error, ExtractOptions, Pack, PackWriter};
 
@@ -26,91 +26,10 @@ fn small_pack() -> Vec<u8> {
     w.finish().unwrap().0.into_inner()
 }
 
-const QUERIES: &[&str] = &[
-    "",
-    "a",
-    "a/b",
-    "a/b/c.txt",
-    "a/empty",
-    "é/ü.bin",
-    "d/empty_dir",
-    "link",
-    "link/c.txt",
-    "a/up/ü.bin",
-    "x.npy",
-    "nope",
-    "a/b/c.txt/deeper",
-    "./a//b/",
-];
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
-}
-
-/// Recomputes both checksums so that only the structural checks stand between the bytes and
-/// the reader.
-fn fix_checksums(bytes: &mut [u8]) {
-    if bytes.len() < HEADER_LEN as usize {
-        return;
-    }
-    let start = u64_at(bytes, 56);
-    if let Some(tables) = usize::try_from(start).ok().and_then(|s| bytes.get(s..)) {
-        let sum = format::checksum(tables);
-        bytes[112..120].copy_from_slice(&sum.to_le_bytes());
-    }
-    let sum = format::checksum(&bytes[..120]);
-    bytes[120..128].copy_from_slice(&sum.to_le_bytes());
-}
-
-/// Every read operation; results are ignored, only panics (and hangs) matter.
-fn exercise(pack: &Pack) {
-    for q in QUERIES {
-        let _ = pack.entry(q);
-        let _ = pack.resolved_entry(q);
-        let _ = pack.exists(q);
-        let _ = pack.is_file(q);
-        let _ = pack.is_dir(q);
-        let _ = pack.metadata(q);
-        let _ = pack.read_link(q);
-        if let Ok(b) = pack.bytes(q) {
-            let _ = b.iter().map(|&x| u64::from(x)).sum::<u64>();
-        }
-        if let Ok(mut f) = pack.open_file(q) {
-            let mut v = Vec::new();
-            let _ = f.read_to_end(&mut v);
-        }
-        let _ = pack.read_to_string(q);
-        let _ = pack.listdir(q);
-        if let Ok(it) = pack.read_dir(q) {
-            let _ = it.count();
-        }
-        if let Ok(walk) = pack.walk(q) {
-            let n = walk.filter(Result::is_ok).count();
-            assert!(
-                n as u64 <= pack.entry_count(),
-                "a walk visited an entry twice"
-            );
-        }
-        if let Ok(npy) = pack.npy(q) {
-            let _ = npy.view::<f64>().map(|v| v.as_slice().iter().sum::<f64>());
-            let _ = npy.frames(0, 1);
-            let _ = npy.to_vec::<f64>();
-        }
-    }
-    for e in pack.entries().flatten() {
-        let _ = e.data().map(<[u8]>::len);
-        let _ = e.verify();
-        if let Ok(children) = e.children() {
-            let _ = children.count();
-        }
-    }
-    let _ = pack.verify();
-}
-
 fn exercise_bytes(bytes: Vec<u8>, what: &str) -> Option<Pack> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         let pack = Pack::from_vec(bytes).ok()?;
-        exercise(&pack);
+        common::exercise(&pack);
         Some(pack)
     }));
     match result {

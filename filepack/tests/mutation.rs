@@ -9,21 +9,22 @@
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.
 
+mod common;
 #[path = "../../npy-format/tests/support/mutation.rs"]
 mod mutation;
 
 #[global_allocator]
 static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
-use filepack::format::{self, HEADER_LEN};
+use common::fix_checksums;
+use filepack::format::HEADER_LEN;
 use filepack::{EntryMeta, Pack, PackWriter};
 use mutation::{Mutation, Runner, Sample, apply, show};
-use npy_format::FrameSource;
 
 /// A pack is read in place: copies (`read_to_string`, a `FileReader` read to the end, npy
 /// frames) take at most the input's size again, with a `Vec`'s doubling; the slack covers the
@@ -81,10 +82,6 @@ fn aligned_pack(alignment: u64) -> Vec<u8> {
     w.add_bytes("n/x.npy", &npy_bytes(), EntryMeta::file())
         .unwrap();
     finish(w)
-}
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
 }
 
 /// Where a pack's header fields, entry records and tables are.
@@ -145,125 +142,15 @@ fn samples() -> Vec<Sample> {
     ]
 }
 
-/// Recomputes both checksums, so that only the structural checks stand between the bytes and
-/// the reader.
-fn fix_checksums(bytes: &mut [u8]) {
-    if bytes.len() < HEADER_LEN as usize {
-        return;
-    }
-    let start = u64_at(bytes, 56);
-    if let Some(tables) = usize::try_from(start).ok().and_then(|s| bytes.get(s..)) {
-        let sum = format::checksum(tables);
-        bytes[112..120].copy_from_slice(&sum.to_le_bytes());
-    }
-    let sum = format::checksum(&bytes[..120]);
-    bytes[120..128].copy_from_slice(&sum.to_le_bytes());
-}
-
-const QUERIES: &[&str] = &[
-    "",
-    "a",
-    "a/b",
-    "a/b/c.txt",
-    "a/empty",
-    "é/ü.bin",
-    "d/empty_dir",
-    "link",
-    "link/c.txt",
-    "a/up/ü.bin",
-    "loop",
-    "loop/x",
-    "x.npy",
-    "top.npy",
-    "n/x.npy",
-    "dir3/sub1/file010.txt",
-    "dir5",
-    "three",
-    "nope",
-    "a/b/c.txt/deeper",
-    "./a//b/",
-    "../a",
-];
-
 /// How far cases got, to check that mutations reach past the first check.
 static OPENED: AtomicUsize = AtomicUsize::new(0);
 static VERIFIED: AtomicUsize = AtomicUsize::new(0);
 
-/// Everything a reader can do with a pack.
+/// Everything a reader can do with a pack ([`common::exercise`]), counted.
 fn exercise(pack: &Pack) {
     OPENED.fetch_add(1, Relaxed);
-    let n = pack.entry_count();
-    for q in QUERIES {
-        let _ = pack.entry(q);
-        let _ = pack.resolved_entry(q);
-        let _ = pack.exists(q);
-        let _ = pack.is_file(q);
-        let _ = pack.is_dir(q);
-        let _ = pack.metadata(q);
-        let _ = pack.symlink_metadata(q);
-        let _ = pack.read_link(q);
-        if let Ok(b) = pack.bytes(q) {
-            let _ = b.iter().map(|&x| u64::from(x)).sum::<u64>();
-        }
-        if let Ok(mut f) = pack.open_file(q) {
-            let len = f.len();
-            let mut v = Vec::new();
-            if f.read_to_end(&mut v).is_ok() {
-                assert_eq!(v.len() as u64, len, "{q}: read_to_end");
-            }
-        }
-        let _ = pack.read_to_string(q);
-        let _ = pack.read_str(q);
-        let _ = pack.listdir(q);
-        if let Ok(it) = pack.read_dir(q) {
-            assert!(it.count() as u64 <= n, "{q}: more children than entries");
-        }
-        if let Ok(walk) = pack.walk(q) {
-            let visited = walk.take(n as usize + 1).filter(Result::is_ok).count();
-            assert!(visited as u64 <= n, "{q}: a walk visited an entry twice");
-        }
-        if let Ok(mut npy) = pack.npy(q) {
-            let _ = npy.view::<f64>().map(|v| v.as_slice().iter().sum::<f64>());
-            let _ = npy.to_vec::<f64>();
-            let count = npy.frame_count();
-            for (a, b) in [(0, 1), (count.saturating_sub(1), count), (0, count)] {
-                let _ = npy.frames(a, b);
-                let _ = npy.read_frames(a, b);
-            }
-        }
-    }
-    // The pipelined batch lookup gives what one lookup at a time gives, errors included.
-    for (q, many) in QUERIES.iter().zip(pack.bytes_many(QUERIES)) {
-        match (pack.bytes(q), many) {
-            (Ok(one), Ok(many)) => assert_eq!(one, many, "{q}: bytes_many"),
-            (Err(one), Err(many)) => assert_eq!(one.to_string(), many.to_string(), "{q}"),
-            (one, many) => panic!("{q}: bytes gives {one:?}, bytes_many {many:?}"),
-        }
-    }
-    for i in (0..n.min(64) as u32).chain([u32::MAX, n as u32]) {
-        if let Ok(e) = pack.entry_at(i) {
-            let _ = (e.path(), e.name(), e.parent(), e.kind(), e.len());
-            let _ = (e.link_target(), e.metadata(), e.child_count());
-            let _ = e.data().map(<[u8]>::len);
-            let _ = e.verify();
-            if let Ok(children) = e.children() {
-                assert!(children.count() as u64 <= n);
-            }
-        }
-    }
-    let _ = pack.entries().take(64).filter(Result::is_ok).count();
-    let _ = pack.verify_tables();
-    if pack.verify().is_ok() {
-        // A pack that verifies is consistent: every entry is found under its own path.
+    if common::exercise(pack) {
         VERIFIED.fetch_add(1, Relaxed);
-        for e in pack.entries() {
-            let e = e.expect("an entry of a verified pack");
-            let found = pack.entry(e.path()).expect("a verified entry's path");
-            assert_eq!(found.index(), e.index(), "{}", e.path());
-            if let Some(data) = e.data() {
-                assert_eq!(pack.bytes(e.path()).ok(), Some(data));
-            }
-        }
     }
 }
 

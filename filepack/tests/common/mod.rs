@@ -10,6 +10,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::process::Output;
 
+use filepack::Pack;
+use filepack::format::{self, HEADER_LEN};
+use filepack::npy_format::FrameSource;
+use std::io::Read;
+
 /// What a path on disk is, for comparing trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -142,4 +147,130 @@ pub fn make_tree(root: &Path, files: usize, seed: u64) -> BTreeMap<String, Vec<u
         out.insert(rel, data);
     }
     out
+}
+
+/// Paths looked up in every test pack: each entry kind, links through and around the tree,
+/// missing and non-normal paths.
+pub const QUERIES: &[&str] = &[
+    "",
+    "a",
+    "a/b",
+    "a/b/c.txt",
+    "a/empty",
+    "é/ü.bin",
+    "d/empty_dir",
+    "link",
+    "link/c.txt",
+    "a/up/ü.bin",
+    "loop",
+    "loop/x",
+    "x.npy",
+    "top.npy",
+    "n/x.npy",
+    "dir3/sub1/file010.txt",
+    "dir5",
+    "three",
+    "nope",
+    "a/b/c.txt/deeper",
+    "./a//b/",
+    "../a",
+];
+
+pub fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+}
+
+/// Recomputes both checksums, so that only the structural checks stand between the bytes and
+/// the reader.
+pub fn fix_checksums(bytes: &mut [u8]) {
+    if bytes.len() < HEADER_LEN as usize {
+        return;
+    }
+    let start = u64_at(bytes, 56);
+    if let Some(tables) = usize::try_from(start).ok().and_then(|s| bytes.get(s..)) {
+        let sum = format::checksum(tables);
+        bytes[112..120].copy_from_slice(&sum.to_le_bytes());
+    }
+    let sum = format::checksum(&bytes[..120]);
+    bytes[120..128].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Everything a reader can do with a pack, with the checks that hold on any pack, corrupt or
+/// not (no panics, bounded listings and walks, batch lookups that agree with single ones).
+/// Returns whether the pack verifies; a pack that does is also checked for consistency.
+pub fn exercise(pack: &Pack) -> bool {
+    let n = pack.entry_count();
+    for q in QUERIES {
+        let _ = pack.entry(q);
+        let _ = pack.resolved_entry(q);
+        let _ = pack.exists(q);
+        let _ = pack.is_file(q);
+        let _ = pack.is_dir(q);
+        let _ = pack.metadata(q);
+        let _ = pack.symlink_metadata(q);
+        let _ = pack.read_link(q);
+        if let Ok(b) = pack.bytes(q) {
+            let _ = b.iter().map(|&x| u64::from(x)).sum::<u64>();
+        }
+        if let Ok(mut f) = pack.open_file(q) {
+            let len = f.len();
+            let mut v = Vec::new();
+            if f.read_to_end(&mut v).is_ok() {
+                assert_eq!(v.len() as u64, len, "{q}: read_to_end");
+            }
+        }
+        let _ = pack.read_to_string(q);
+        let _ = pack.read_str(q);
+        let _ = pack.listdir(q);
+        if let Ok(it) = pack.read_dir(q) {
+            assert!(it.count() as u64 <= n, "{q}: more children than entries");
+        }
+        if let Ok(walk) = pack.walk(q) {
+            let visited = walk.take(n as usize + 1).filter(Result::is_ok).count();
+            assert!(visited as u64 <= n, "{q}: a walk visited an entry twice");
+        }
+        if let Ok(mut npy) = pack.npy(q) {
+            let _ = npy.view::<f64>().map(|v| v.as_slice().iter().sum::<f64>());
+            let _ = npy.to_vec::<f64>();
+            let count = npy.frame_count();
+            for (a, b) in [(0, 1), (count.saturating_sub(1), count), (0, count)] {
+                let _ = npy.frames(a, b);
+                let _ = npy.read_frames(a, b);
+            }
+        }
+    }
+    // The pipelined batch lookup gives what one lookup at a time gives, errors included.
+    for (q, many) in QUERIES.iter().zip(pack.bytes_many(QUERIES)) {
+        match (pack.bytes(q), many) {
+            (Ok(one), Ok(many)) => assert_eq!(one, many, "{q}: bytes_many"),
+            (Err(one), Err(many)) => assert_eq!(one.to_string(), many.to_string(), "{q}"),
+            (one, many) => panic!("{q}: bytes gives {one:?}, bytes_many {many:?}"),
+        }
+    }
+    for i in (0..n.min(64) as u32).chain([u32::MAX, n as u32]) {
+        if let Ok(e) = pack.entry_at(i) {
+            let _ = (e.path(), e.name(), e.parent(), e.kind(), e.len());
+            let _ = (e.link_target(), e.metadata(), e.child_count());
+            let _ = e.data().map(<[u8]>::len);
+            let _ = e.verify();
+            if let Ok(children) = e.children() {
+                assert!(children.count() as u64 <= n);
+            }
+        }
+    }
+    let _ = pack.entries().take(64).filter(Result::is_ok).count();
+    let _ = pack.verify_tables();
+    let verified = pack.verify().is_ok();
+    if verified {
+        // A pack that verifies is consistent: every entry is found under its own path.
+        for e in pack.entries() {
+            let e = e.expect("an entry of a verified pack");
+            let found = pack.entry(e.path()).expect("a verified entry's path");
+            assert_eq!(found.index(), e.index(), "{}", e.path());
+            if let Some(data) = e.data() {
+                assert_eq!(pack.bytes(e.path()).ok(), Some(data));
+            }
+        }
+    }
+    verified
 }
