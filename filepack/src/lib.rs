@@ -40,6 +40,10 @@
 //!         s.spawn(|| assert_eq!(pack.bytes("train/cats/0001.jpg").unwrap().len(), 6));
 //!     }
 //! });
+//!
+//! // Look up a loader's batch at once: the lookups' waits for memory overlap.
+//! let batch = pack.bytes_many(&["labels.csv", "train/cats/0001.jpg"]);
+//! assert_eq!(batch[1].as_deref().unwrap(), b"\xff\xd8jpeg");
 //! ```
 //!
 //! The `filepack` binary (feature `cli`, on by default) does the same from a shell:
@@ -52,7 +56,7 @@
 //!   ([`PackBuilder::pack_readers`]).
 //! - [`PackWriter`]: add entries one at a time to any `Write + Seek`.
 //! - [`Pack`]: open ([`Pack::open`], [`OpenOptions`]) and read: [`Pack::bytes`],
-//!   [`Pack::open_file`] ([`FileReader`]), [`Pack::read_to_string`], [`Pack::metadata`],
+//!   [`Pack::bytes_many`] (a batch, pipelined), [`Pack::open_file`] ([`FileReader`]), [`Pack::read_to_string`], [`Pack::metadata`],
 //!   [`Pack::listdir`], [`Pack::read_dir`], [`Pack::walk`], [`Pack::entries`],
 //!   [`Pack::verify`], [`Pack::extract`].
 //! - [`PackedNpy`] ([`Pack::npy`]): an `.npy` inside a pack as an [`npy_format::FrameSource`] and
