@@ -5,26 +5,9 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::fix_checksums;
+use common::{fix_checksums, small_pack};
 use filepack::format::{self, HEADER_LEN};
-use filepack::{EntryMeta, Error, ExtractOptions, Pack, PackWriter};
-
-/// A small pack with every kind of entry and an `.npy`.
-fn small_pack() -> Vec<u8> {
-    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
-    w.add_bytes("a/b/c.txt", b"hello world", EntryMeta::file())
-        .unwrap();
-    w.add_bytes("a/empty", b"", EntryMeta::file()).unwrap();
-    w.add_bytes("é/ü.bin", &[7u8; 100], EntryMeta::file())
-        .unwrap();
-    w.add_dir("d/empty_dir", EntryMeta::dir()).unwrap();
-    w.add_symlink("link", "a/b", EntryMeta::symlink()).unwrap();
-    w.add_symlink("a/up", "../é", EntryMeta::symlink()).unwrap();
-    let mut npy = Vec::new();
-    npy_format::write_array(&mut npy, &[1.0f64, 2.0, 3.0], &[3], false).unwrap();
-    w.add_bytes("x.npy", &npy, EntryMeta::file()).unwrap();
-    w.finish().unwrap().0.into_inner()
-}
+use filepack::{Error, ExtractOptions, Pack};
 
 fn exercise_bytes(bytes: Vec<u8>, what: &str) -> Option<Pack> {
     let result = catch_unwind(AssertUnwindSafe(|| {

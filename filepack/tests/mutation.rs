@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
-use common::fix_checksums;
+use common::{finish, fix_checksums, npy_bytes, small_pack};
 use filepack::format::HEADER_LEN;
 use filepack::{EntryMeta, Pack, PackWriter};
 use mutation::{Mutation, Runner, Sample, apply, show};
@@ -31,33 +31,6 @@ use mutation::{Mutation, Runner, Sample, apply, show};
 /// small per-query allocations (paths, listings).
 const FACTOR: usize = 3;
 const SLACK: usize = 64 << 10;
-
-fn finish(w: PackWriter<Cursor<Vec<u8>>>) -> Vec<u8> {
-    w.finish().unwrap().0.into_inner()
-}
-
-fn npy_bytes() -> Vec<u8> {
-    let mut npy = Vec::new();
-    npy_format::write_array(&mut npy, &[1.0f64, 2.0, 3.0, 4.0], &[2, 2], false).unwrap();
-    npy
-}
-
-/// Every kind of entry, as `corrupt.rs` uses.
-fn small_pack() -> Vec<u8> {
-    let mut w = PackWriter::new(Cursor::new(Vec::new())).unwrap();
-    w.add_bytes("a/b/c.txt", b"hello world", EntryMeta::file())
-        .unwrap();
-    w.add_bytes("a/empty", b"", EntryMeta::file()).unwrap();
-    w.add_bytes("é/ü.bin", &[7u8; 100], EntryMeta::file())
-        .unwrap();
-    w.add_dir("d/empty_dir", EntryMeta::dir()).unwrap();
-    w.add_symlink("link", "a/b", EntryMeta::symlink()).unwrap();
-    w.add_symlink("a/up", "../é", EntryMeta::symlink()).unwrap();
-    w.add_symlink("loop", "loop", EntryMeta::symlink()).unwrap();
-    w.add_bytes("x.npy", &npy_bytes(), EntryMeta::file())
-        .unwrap();
-    finish(w)
-}
 
 /// Hundreds of entries in nested directories: a larger index, longer probes.
 fn wide_pack() -> Vec<u8> {

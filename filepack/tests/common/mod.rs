@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::process::Output;
 
-use filepack::Pack;
 use filepack::format::{self, HEADER_LEN};
 use filepack::npy_format::FrameSource;
+use filepack::{EntryMeta, Pack, PackWriter};
 use std::io::Read;
 
 /// What a path on disk is, for comparing trees.
@@ -273,4 +273,33 @@ pub fn exercise(pack: &Pack) -> bool {
         }
     }
     verified
+}
+
+/// The bytes of a finished in-memory pack.
+pub fn finish(w: PackWriter<std::io::Cursor<Vec<u8>>>) -> Vec<u8> {
+    w.finish().unwrap().0.into_inner()
+}
+
+/// A 2 x 2 f64 `.npy`.
+pub fn npy_bytes() -> Vec<u8> {
+    let mut npy = Vec::new();
+    npy_format::write_array(&mut npy, &[1.0f64, 2.0, 3.0, 4.0], &[2, 2], false).unwrap();
+    npy
+}
+
+/// A small pack with every kind of entry (a link loop and an `.npy` included).
+pub fn small_pack() -> Vec<u8> {
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.add_bytes("a/b/c.txt", b"hello world", EntryMeta::file())
+        .unwrap();
+    w.add_bytes("a/empty", b"", EntryMeta::file()).unwrap();
+    w.add_bytes("é/ü.bin", &[7u8; 100], EntryMeta::file())
+        .unwrap();
+    w.add_dir("d/empty_dir", EntryMeta::dir()).unwrap();
+    w.add_symlink("link", "a/b", EntryMeta::symlink()).unwrap();
+    w.add_symlink("a/up", "../é", EntryMeta::symlink()).unwrap();
+    w.add_symlink("loop", "loop", EntryMeta::symlink()).unwrap();
+    w.add_bytes("x.npy", &npy_bytes(), EntryMeta::file())
+        .unwrap();
+    finish(w)
 }
