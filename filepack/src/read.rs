@@ -1401,8 +1401,9 @@ impl Pack {
     /// [`Pack::bytes`] for each of `paths`, in order.
     ///
     /// On a pack larger than the CPU caches, a lookup spends most of its time waiting for
-    /// memory, four times over: the index slot, the entry record, the stored path and the
-    /// contents, each read depending on the one before. Looking up a batch (an ML loader's
+    /// memory, three times in a row: for the index slot, then the entry record, then the stored
+    /// path and the contents (fetched together), each level depending on the one before.
+    /// Looking up a batch (an ML loader's
     /// batch of samples, say), this runs the lookups as a pipeline: while it finishes one
     /// path, it asks for the cache lines that the next few paths will need at each level, so
     /// that their waits overlap. It returns contents whose first and last bytes are already in
