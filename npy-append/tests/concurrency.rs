@@ -164,6 +164,27 @@ fn append_until(path: &Path, deadline: Instant, seed: u64) -> u64 {
     next
 }
 
+/// Checks a soak of readers following one appender: the finished file, and that the readers
+/// saw frames; prints the totals.
+fn check_readers(
+    path: &Path,
+    appended: u64,
+    total: &ReaderStats,
+    readers: &str,
+    start: Instant,
+    seed: u64,
+) {
+    check_final(path, appended);
+    assert!(total.max_count > 0, "the readers never saw a frame");
+    eprintln!(
+        "1 appender, {readers}, {:.1} s: {appended} frames appended; {} reads checking {} frames; {} count regressions; seed {seed}",
+        start.elapsed().as_secs_f64(),
+        total.reads,
+        total.frames_checked,
+        total.regressions
+    );
+}
+
 /// Checks the finished file: every frame appended, each right.
 fn check_final(path: &Path, appended: u64) {
     let array = npy_format::read_file::<u64>(path).unwrap();
@@ -238,15 +259,7 @@ fn eight_reader_threads_follow_one_appender() {
         total.add(stats);
     }
     let appended = appender.join().unwrap();
-    check_final(&path, appended);
-    assert!(total.max_count > 0, "the readers never saw a frame");
-    eprintln!(
-        "1 appender, 8 reader threads, {:.1} s: {appended} frames appended; {} reads checking {} frames; {} count regressions; seed {seed}",
-        start.elapsed().as_secs_f64(),
-        total.reads,
-        total.frames_checked,
-        total.regressions
-    );
+    check_readers(&path, appended, &total, "8 reader threads", start, seed);
 }
 
 #[test]
@@ -271,15 +284,11 @@ fn eight_reader_processes_follow_one_appender() {
     let appended = append_until(&path, start + soak, seed);
     let mut total = ReaderStats::default();
     for reader in readers {
-        let output = reader.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
+        let output = fs_::ChildOutput::from_output(&reader.wait_with_output().unwrap());
         let get = |key: &str| -> u64 {
-            stdout
-                .lines()
-                .filter_map(|l| l.split_once(&format!("CHILD:{key}=")))
-                .map(|(_, v)| v.trim().parse().unwrap())
-                .next_back()
-                .unwrap_or_else(|| panic!("a reader failed ({}); seed {seed}", output.status))
+            output
+                .number(key)
+                .unwrap_or_else(|| panic!("a reader failed ({output}); seed {seed}"))
         };
         assert!(output.status.success(), "a reader failed; seed {seed}");
         let stats = ReaderStats {
@@ -291,15 +300,7 @@ fn eight_reader_processes_follow_one_appender() {
         assert!(stats.reads > 0, "a reader never read");
         total.add(stats);
     }
-    check_final(&path, appended);
-    assert!(total.max_count > 0, "the readers never saw a frame");
-    eprintln!(
-        "1 appender, 8 reader processes, {:.1} s: {appended} frames appended; {} reads checking {} frames; {} count regressions; seed {seed}",
-        start.elapsed().as_secs_f64(),
-        total.reads,
-        total.frames_checked,
-        total.regressions
-    );
+    check_readers(&path, appended, &total, "8 reader processes", start, seed);
 }
 
 /// What one contending appender did.
@@ -391,17 +392,9 @@ fn contending_appenders_take_turns_and_never_interleave() {
     let mut total = ContendStats::default();
     let mut sessions_of = [0u64; 5];
     for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
+        let out = fs_::ChildOutput::from_output(&child.wait_with_output().unwrap());
         assert!(out.status.success(), "contender process {} failed", i + 1);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let get = |key: &str| -> u64 {
-            stdout
-                .lines()
-                .filter_map(|l| l.split_once(&format!("CHILD:{key}=")))
-                .map(|(_, v)| v.trim().parse().unwrap())
-                .next_back()
-                .unwrap()
-        };
+        let get = |key: &str| -> u64 { out.number(key).unwrap_or_else(|| panic!("{out}")) };
         sessions_of[i + 1] = get("sessions");
         total.sessions += get("sessions");
         total.frames += get("frames");

@@ -341,12 +341,7 @@ fn a_full_disk_while_creating_leaves_the_previous_archive() {
         let out = fs_::run_child("full", &arg);
         assert!(out.status.success(), "{out}");
         check_error_reported(&out);
-        let done: Vec<&str> = out
-            .lines
-            .iter()
-            .filter(|(k, _)| k == "done")
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let done = out.all("done");
         let outcome = if out.get("finish") == Some("ok") {
             // Exactly the members whose calls succeeded, each complete.
             let made: Vec<&Step> = member_steps(&steps)
@@ -414,12 +409,7 @@ fn a_full_disk_while_appending_restores_the_archive() {
         let out = fs_::run_child("full-append", &arg);
         assert!(out.status.success(), "{out}");
         check_error_reported(&out);
-        let done: Vec<&str> = out
-            .lines
-            .iter()
-            .filter(|(k, _)| k == "done")
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let done = out.all("done");
         let outcome = if out.get("finish") == Some("ok") {
             let mut expected = member_steps(&old_steps);
             expected.extend(

@@ -209,6 +209,12 @@ impl ChildOutput {
         ChildOutput { status, lines }
     }
 
+    /// What a finished child (spawned from [`child_command`]) printed, and how it ended.
+    pub fn from_output(output: &std::process::Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        ChildOutput::parse(stdout.lines().map(str::to_owned), output.status)
+    }
+
     /// The last value reported for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.lines
@@ -225,6 +231,15 @@ impl ChildOutput {
 
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+
+    /// Every value reported for `key`, in order.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -245,9 +260,7 @@ pub fn run_child(role: &str, arg: &str) -> ChildOutput {
 
 /// Runs a command from [`child_command`] to completion.
 pub fn run_command(mut cmd: Command) -> ChildOutput {
-    let output = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    ChildOutput::parse(stdout.lines().map(str::to_owned), output.status)
+    ChildOutput::from_output(&cmd.output().unwrap())
 }
 
 /// Starts a child, waits for its `CHILD:ready=...` line, lets it run for `delay`, kills it
