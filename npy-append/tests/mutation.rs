@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
-use mutation::{Mutation, Runner, Sample, apply, show};
+use mutation::{Mutation, Runner, Sample, apply, npy_sample, show};
 use npy_append::{
     AppendOptions, BufferSize, FrameChunksExt, FrameLayout, NpyAppender, RecoverOptions,
     mapped_chunks, recover,
@@ -133,25 +133,7 @@ fn samples(dir: &Path) -> Vec<Sample> {
 
     files
         .into_iter()
-        .map(|(name, bytes)| {
-            // The header as it parses, even for the crashed file (whose data is longer).
-            let data_offset = npy_format::Header::from_bytes(&bytes).unwrap().data_offset as usize;
-            let after = |key: &[u8]| {
-                bytes
-                    .windows(key.len())
-                    .position(|w| w == key)
-                    .map_or(0, |at| at + key.len())
-            };
-            let (shape, descr) = (after(b"'shape': ("), after(b"'descr': "));
-            let len_width = if bytes[6] == 1 { 2 } else { 4 };
-            let pad = data_offset - 1;
-            Sample::new(name, bytes)
-                .hot(0..data_offset)
-                .field(8, len_width)
-                .text()
-                .spot_balanced(shape, pad)
-                .spot_balanced(descr, pad)
-        })
+        .map(|(name, bytes)| npy_sample(name, bytes))
         .collect()
 }
 

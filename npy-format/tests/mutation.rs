@@ -16,7 +16,7 @@ static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;
 use std::io::Read;
 use std::path::Path;
 
-use mutation::{Mutation, Runner, Sample, apply, show};
+use mutation::{Mutation, Runner, Sample, apply, npy_sample, show};
 use npy_format::{
     DType, Element, FrameSource, Header, Mode, NpyFile, ReadOptions, Version, header::MAGIC,
 };
@@ -84,26 +84,7 @@ fn samples() -> Vec<Sample> {
 
     files
         .into_iter()
-        .map(|(name, bytes)| {
-            let data_offset = Header::from_bytes(&bytes).unwrap().data_offset as usize;
-            let len_width = if bytes[6] == 1 { 2 } else { 4 };
-            let after = |key: &[u8]| {
-                bytes
-                    .windows(key.len())
-                    .position(|w| w == key)
-                    .map_or(0, |at| at + key.len())
-            };
-            let (shape, descr) = (after(b"'shape': ("), after(b"'descr': "));
-            // The padding before the header's newline takes up what is inserted, so the data
-            // stays where the length field says.
-            let pad = data_offset - 1;
-            Sample::new(name, bytes)
-                .hot(0..data_offset)
-                .field(8, len_width)
-                .text()
-                .spot_balanced(shape, pad)
-                .spot_balanced(descr, pad)
-        })
+        .map(|(name, bytes)| npy_sample(name, bytes))
         .collect()
 }
 

@@ -325,6 +325,32 @@ pub struct Sample {
     pub spots: Vec<(usize, Option<usize>)>,
 }
 
+/// A sample of a whole `.npy` file: its header is the hot region, with the length field as a
+/// field, as text, and with balanced edits inside the shape tuple and the descr (the padding
+/// before the header's newline takes up what is inserted, so the data stays where the length
+/// field says).
+pub fn npy_sample(name: impl Into<String>, bytes: Vec<u8>) -> Sample {
+    // The header as it parses, even for a crashed file (whose data is longer).
+    let data_offset = npy_format::Header::from_bytes(&bytes)
+        .expect("a sample's header parses")
+        .data_offset as usize;
+    let after = |key: &[u8]| {
+        bytes
+            .windows(key.len())
+            .position(|w| w == key)
+            .map_or(0, |at| at + key.len())
+    };
+    let (shape, descr) = (after(b"'shape': ("), after(b"'descr': "));
+    let len_width = if bytes[6] == 1 { 2 } else { 4 };
+    let pad = data_offset - 1;
+    Sample::new(name, bytes)
+        .hot(0..data_offset)
+        .field(8, len_width)
+        .text()
+        .spot_balanced(shape, pad)
+        .spot_balanced(descr, pad)
+}
+
 impl Sample {
     pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Sample {
         Sample {
