@@ -1,15 +1,18 @@
 //! The `npy append` and `npy recover` commands: results, one-line errors with a non-zero exit,
 //! and OUT byte-for-byte unchanged whenever an input does not match.
 
+mod fault_support;
 #[path = "../../npy-format/tests/support/oracle.rs"]
 mod oracle;
+
+use fault_support as fs_;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use npy_append::{FrameLayout, NpyAppender};
-use npy_format::{DType, FrameSource, Header, NpyFile, Version};
+use npy_format::{DType, FrameSource, Header, NpyFile};
 
 fn npy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_npy"))
@@ -217,10 +220,7 @@ fn append_to_an_old_header_says_it_rewrote_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("old.npy");
     let header = Header::new(DType::parse("<u4").unwrap(), false, vec![1, 3]);
-    let needed = 10 + header.dict_text().len() + 1;
-    let mut old = header
-        .to_bytes_in_place(Version::V1, (needed + 1).next_multiple_of(16))
-        .unwrap();
+    let mut old = fs_::pre_1_14_header(&header);
     old.extend_from_slice(&bytes(0, 3));
     fs::write(&out, &old).unwrap();
     let input = write(

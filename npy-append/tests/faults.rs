@@ -27,7 +27,7 @@ use npy_append::{
     AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions,
     recover,
 };
-use npy_format::{FrameSource, NpyFile, Version};
+use npy_format::{FrameSource, NpyFile};
 
 /// The value of element `e` (in storage order) of every file: a bijection of the index, so a
 /// frame written in the wrong place, a hole of zeros or stale bytes never passes for the right
@@ -102,10 +102,7 @@ fn prepare(path: &Path, start: Start, k: u64, fortran: bool) -> Option<Vec<u8>> 
     };
     let header = layout(k, fortran).header(n);
     let mut bytes = if old {
-        let needed = 10 + header.dict_text().len() + 1;
-        header
-            .to_bytes_in_place(Version::V1, (needed + 1).next_multiple_of(16))
-            .unwrap()
+        fs_::pre_1_14_header(&header)
     } else {
         header.to_bytes().unwrap()
     };

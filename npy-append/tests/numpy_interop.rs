@@ -3,15 +3,18 @@
 //! NpyAppendArray made and they append to ours, and numpy readers see consistent prefixes while
 //! frames arrive. All need numpy: run them with `cargo xtask test`.
 
+mod fault_support;
 #[path = "../../npy-format/tests/support/oracle.rs"]
 mod oracle;
+
+use fault_support as fs_;
 
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use npy_append::{AppendOptions, BufferSize, FrameLayout, NpyAppender};
-use npy_format::{DType, Header, NpyFile, Version};
+use npy_format::{DType, Header, NpyFile};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -165,10 +168,7 @@ fn rewritten_old_headers_load_in_numpy() {
     for fortran in [false, true] {
         let layout = FrameLayout::of::<i16>(&[2]).fortran_order(fortran);
         let header = layout.header(9);
-        let needed = 10 + header.dict_text().len() + 1;
-        let mut bytes = header
-            .to_bytes_in_place(Version::V1, (needed + 1).next_multiple_of(16))
-            .unwrap();
+        let mut bytes = fs_::pre_1_14_header(&header);
         let mut data = pattern(0, 9 * 4, false);
         bytes.extend_from_slice(&data);
         fs::write(&path, &bytes).unwrap();

@@ -1,29 +1,29 @@
 //! Tests that need other processes: writers killed with SIGKILL at random moments, a disk that
 //! fills up (a file-size rlimit), the lock seen from another process, a read-only file.
 //!
-//! The child processes are this test binary, run with `child_entry --exact` and the role in
-//! the environment variable `NPY_APPEND_TEST_CHILD` (`child_entry` does nothing without it).
+//! The child processes are this test binary, run through `fault_support`'s `child_command`
+//! (`child_entry` does nothing in a normal run), with the file in `NPY_APPEND_TEST_PATH`.
 //! `NPY_APPEND_CRASH_TRIALS` (else `ARRAY_FILES_TRIALS`, as in `faults.rs`) sets the number of
 //! crash trials (default 40; hundreds for a full run).
 #![cfg(unix)]
 
+mod fault_support;
 #[path = "../../npy-format/tests/support/oracle.rs"]
 mod oracle;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use fault_support::{self as fs_, Rng, serial};
 use npy_append::{
     AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError, RecoverError,
     RecoverOptions, recover,
 };
-use npy_format::{FrameSource, NpyFile, Version};
+use npy_format::{FrameSource, NpyFile};
 
-const CHILD_ENV: &str = "NPY_APPEND_TEST_CHILD";
 const PATH_ENV: &str = "NPY_APPEND_TEST_PATH";
-const ARG_ENV: &str = "NPY_APPEND_TEST_ARG";
 
 /// Frames of three `u32`; frame `i` holds `3i, 3i + 1, 3i + 2`, so a file holds a prefix of
 /// what was appended exactly when its data, in storage order, is `0, 1, 2, ...`.
@@ -37,71 +37,22 @@ fn frame_values(start: u64, frames: u64) -> Vec<u32> {
         .collect()
 }
 
-/// A small deterministic generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
-}
-
-/// Serializes the tests of this file. A process started by one test thread holds copies of
-/// every descriptor of the test process from fork until exec (std opens files close-on-exec),
-/// locks included, so a lock just released by another test thread could look held for a few
-/// microseconds.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Runs this binary as a child in `role`.
+/// Runs this binary as a child in `role`, on the file `path`.
 fn spawn_child(role: &str, path: &Path, arg: &str, stdin: Stdio) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, role)
+    fs_::child_command(role, arg)
         .env(PATH_ENV, path)
-        .env(ARG_ENV, arg)
         .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
         .unwrap()
-}
-
-/// The `CHILD:` lines a child printed.
-fn child_lines(output: &str) -> Vec<&str> {
-    // libtest may print `test child_entry ... ` before the first line, on the same line.
-    output
-        .lines()
-        .filter_map(|line| line.find("CHILD:").map(|i| &line[i + "CHILD:".len()..]))
-        .collect()
 }
 
 /// Entry point of the child processes; a no-op in a normal test run.
 #[test]
 fn child_entry() {
-    let Ok(role) = std::env::var(CHILD_ENV) else {
+    let Some((role, arg)) = fs_::child_role() else {
         return;
     };
     let path = PathBuf::from(std::env::var_os(PATH_ENV).unwrap());
-    let arg = std::env::var(ARG_ENV).unwrap_or_default();
     match role.as_str() {
         "crash" => crash_child(&path, &arg),
         "fsize" => fsize_child(&path, &arg),
@@ -164,10 +115,7 @@ fn prepare(path: &Path, start: Start, fortran: bool) {
     };
     let header = layout(fortran).header(frames);
     let mut bytes = if old {
-        let needed = 10 + header.dict_text().len() + 1;
-        header
-            .to_bytes_in_place(Version::V1, (needed + 1).next_multiple_of(16))
-            .unwrap()
+        fs_::pre_1_14_header(&header)
     } else {
         header.to_bytes().unwrap()
     };
@@ -229,7 +177,7 @@ fn crash_trials() -> usize {
 
 /// Runs crash trials; `before_recover` sees each crashed file first (numpy's check).
 fn run_crash_trials(trials: usize, mut before_recover: impl FnMut(&Path, bool)) {
-    let base = seed();
+    let base = fs_::base_seed();
     let dir = tempfile::tempdir().unwrap();
     let (mut files, mut adopted, mut missing) = (0, 0, 0);
     for trial in 0..trials {
@@ -329,14 +277,14 @@ fn fsize_child(path: &Path, arg: &str) {
             flushed = next;
         }
     };
-    println!("CHILD:flushed={flushed}");
-    println!("CHILD:storage_full={}", error.is_storage_full());
-    println!("CHILD:error={error}");
+    fs_::report("flushed", flushed);
+    fs_::report("storage_full", error.is_storage_full());
+    fs_::report("error", &error);
     // Unbuffered, nothing is pending; buffered, the pending frames still do not fit.
     match out.finish() {
-        Ok(_) => println!("CHILD:finish=ok"),
-        Err(e) if e.is_storage_full() => println!("CHILD:finish=storage_full"),
-        Err(e) => println!("CHILD:finish=error {e}"),
+        Ok(_) => fs_::report("finish", "ok"),
+        Err(e) if e.is_storage_full() => fs_::report("finish", "storage_full"),
+        Err(e) => fs_::report("finish", format!("error {e}")),
     }
 }
 
@@ -348,25 +296,14 @@ fn fsize_cases(mut check: impl FnMut(&Path)) {
         let path = dir.path().join(format!("full{i}.npy"));
         let limit = 128 + 12 * 1000 + 5;
         let child = spawn_child("fsize", &path, &format!("{limit},{buffer}"), Stdio::null());
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert!(output.status.success(), "{stdout}");
-        let lines = child_lines(&stdout);
-        assert!(lines.contains(&"storage_full=true"), "{stdout}");
-        let finish = if buffer == 0 {
-            "finish=ok"
-        } else {
-            "finish=storage_full"
-        };
-        assert!(lines.contains(&finish), "{stdout}");
-        let flushed: u64 = lines
-            .iter()
-            .find_map(|l| l.strip_prefix("flushed="))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let out = fs_::ChildOutput::from_output(&child.wait_with_output().unwrap());
+        assert!(out.status.success(), "{out}");
+        assert_eq!(out.get("storage_full"), Some("true"), "{out}");
+        let finish = if buffer == 0 { "ok" } else { "storage_full" };
+        assert_eq!(out.get("finish"), Some(finish), "{out}");
+        let flushed = out.number("flushed").unwrap();
         let file = NpyFile::open(&path).unwrap();
-        assert!(file.frame_count() >= flushed, "{stdout}");
+        assert!(file.frame_count() >= flushed, "{out}");
         assert_eq!(file.trailing_len(), 0, "a torn frame was left behind");
         let values = file.to_vec::<u32>().unwrap();
         assert!(values.iter().enumerate().all(|(i, &v)| v == i as u32));
@@ -404,7 +341,7 @@ fn hold_child(path: &Path) {
     let mut out = NpyAppender::open(path).unwrap();
     out.append(&frame_values(out.frame_count(), 1)).unwrap();
     out.flush().unwrap();
-    println!("CHILD:locked");
+    fs_::report("locked", true);
     let mut rest = Vec::new();
     std::io::stdin().read_to_end(&mut rest).unwrap();
     out.finish().unwrap();
@@ -419,7 +356,7 @@ fn the_lock_holds_across_processes() {
     let mut child = spawn_child("hold", &path, "", Stdio::piped());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    while !line.contains("CHILD:locked") {
+    while !line.contains("CHILD:locked=") {
         line.clear();
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the child exited");
     }
@@ -459,11 +396,11 @@ fn readonly_child(path: &Path) {
     // SAFETY: plain libc calls without pointers; the harness runs only this test in the child.
     let dropped = unsafe { libc::setgid(65534) == 0 && libc::setuid(65534) == 0 };
     if !dropped {
-        println!("CHILD:skip");
+        fs_::report("read_only", "skipped");
         return;
     }
     check_read_only(path);
-    println!("CHILD:checked");
+    fs_::report("read_only", "checked");
 }
 
 fn check_read_only(path: &Path) {
@@ -491,15 +428,15 @@ fn read_only_files_are_a_typed_error() {
         check_read_only(&path);
         return;
     }
-    let output = spawn_child("readonly", &path, "", Stdio::null())
-        .wait_with_output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
-    let lines = child_lines(&stdout);
-    if lines.contains(&"skip") {
+    let out = fs_::ChildOutput::from_output(
+        &spawn_child("readonly", &path, "", Stdio::null())
+            .wait_with_output()
+            .unwrap(),
+    );
+    assert!(out.status.success(), "{out}");
+    if out.get("read_only") == Some("skipped") {
         eprintln!("read_only_files_are_a_typed_error: could not drop root privileges; skipped");
     } else {
-        assert!(lines.contains(&"checked"), "{stdout}");
+        assert_eq!(out.get("read_only"), Some("checked"), "{out}");
     }
 }

@@ -1,6 +1,7 @@
 //! Support shared by the fault-injection tests (`tests/faults.rs` of npy-append, npz-stream,
 //! filepack and varpack) and the concurrency tests (`npy-append/tests/concurrency.rs`,
-//! `filepack/tests/concurrent.rs`); each includes this file with `#[path]`.
+//! `filepack/tests/concurrent.rs`), and by npy-append's other tests that start processes or
+//! build numpy's old headers; each includes this file with `#[path]` (or as `mod fault_support`).
 //!
 //! Environment variables:
 //!
@@ -398,4 +399,13 @@ impl<W: std::io::Seek> std::io::Seek for FailAfter<W> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         self.inner.seek(pos)
     }
+}
+
+/// `header` as numpy before 1.14 wrote it: version 1.0, padded only to a multiple of 16 bytes,
+/// so with no room to grow the shape in place.
+pub fn pre_1_14_header(header: &npy_format::Header) -> Vec<u8> {
+    let needed = 10 + header.dict_text().len() + 1;
+    header
+        .to_bytes_in_place(npy_format::Version::V1, (needed + 1).next_multiple_of(16))
+        .unwrap()
 }
