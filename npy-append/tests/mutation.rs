@@ -25,12 +25,12 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
-use mutation::{Mutation, Runner, Sample, apply, npy_sample, show};
+use mutation::{Mutation, Runner, Sample, apply, header, npy, npy_sample, show};
 use npy_append::{
     AppendOptions, BufferSize, FrameChunksExt, FrameLayout, NpyAppender, RecoverOptions,
     mapped_chunks, recover,
 };
-use npy_format::{DType, FrameSource, Header, NpyFile, Version};
+use npy_format::{FrameSource, NpyFile, Version};
 
 /// Opening for append reads the header through a 4 KiB buffer and keeps a 4 KiB append buffer
 /// (the size these tests ask for); a header rewrite copies through a fixed buffer. Nothing
@@ -75,16 +75,6 @@ fn check_disk_usage(path: &Path, input_len: usize, what: &str) {
             "{what}: the file takes {used} bytes of disk for a {input_len}-byte input"
         );
     }
-}
-
-fn npy(header: &Header, data: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    npy_format::write_raw(&mut bytes, header, data).unwrap();
-    bytes
-}
-
-fn header(descr: &str, fortran: bool, shape: &[u64]) -> Header {
-    Header::new(DType::parse(descr).unwrap(), fortran, shape.to_vec())
 }
 
 fn counting(len: usize) -> Vec<u8> {

@@ -16,9 +16,9 @@ static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;
 use std::io::Read;
 use std::path::Path;
 
-use mutation::{Mutation, Runner, Sample, apply, npy_sample, show};
+use mutation::{Mutation, Runner, Sample, apply, header, npy, npy_sample, show};
 use npy_format::{
-    DType, Element, FrameSource, Header, Mode, NpyFile, ReadOptions, Version, header::MAGIC,
+    Element, FrameSource, Header, Mode, NpyFile, ReadOptions, Version, header::MAGIC,
 };
 
 /// Reads, views and copies may take the input's size again (a copy of the data); the slack is
@@ -26,16 +26,6 @@ use npy_format::{
 /// 8 KiB chunk), about 17 KiB at most in these cases.
 const FACTOR: usize = 2;
 const SLACK: usize = 32 << 10;
-
-fn npy(header: &Header, data: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    npy_format::write_raw(&mut bytes, header, data).unwrap();
-    bytes
-}
-
-fn header(descr: &str, fortran: bool, shape: &[u64]) -> Header {
-    Header::new(DType::parse(descr).unwrap(), fortran, shape.to_vec())
-}
 
 /// A file with `header` and data bytes 0, 1, 2, ... (bools 0 and 1).
 fn filled(header: &Header) -> Vec<u8> {

@@ -325,6 +325,22 @@ pub struct Sample {
     pub spots: Vec<(usize, Option<usize>)>,
 }
 
+/// A `.npy` file of `header` and `data`.
+pub fn npy(header: &npy_format::Header, data: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    npy_format::write_raw(&mut bytes, header, data).unwrap();
+    bytes
+}
+
+/// A header of `descr` (as numpy writes it), order and shape.
+pub fn header(descr: &str, fortran: bool, shape: &[u64]) -> npy_format::Header {
+    npy_format::Header::new(
+        npy_format::DType::parse(descr).unwrap(),
+        fortran,
+        shape.to_vec(),
+    )
+}
+
 /// A sample of a whole `.npy` file: its header is the hot region, with the length field as a
 /// field, as text, and with balanced edits inside the shape tuple and the descr (the padding
 /// before the header's newline takes up what is inserted, so the data stays where the length
