@@ -309,13 +309,19 @@ fn file_sizes(spec: &BTreeMap<String, Spec>) -> Vec<u64> {
     sizes
 }
 
+/// A trial's directory, whether its pack is the single-file form, and the pack's path.
+fn trial_place(rng: &mut fs_::Rng) -> (tempfile::TempDir, bool, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let npz = rng.chance(1, 2);
+    let path = dir.path().join(if npz { "p.npz" } else { "p" });
+    (dir, npz, path)
+}
+
 #[test]
 fn a_full_disk_while_saving_leaves_the_previous_pack() {
     let _serial = fs_::serial();
     fs_::run_trials("varpack full disk", 30, |rng, _| {
-        let dir = tempfile::tempdir().unwrap();
-        let npz = rng.chance(1, 2);
-        let path = dir.path().join(if npz { "p.npz" } else { "p" });
+        let (dir, npz, path) = trial_place(rng);
         let seed = rng.next();
         let old = rng.below(5);
         let mode = random_mode(rng, npz, false);
@@ -373,9 +379,7 @@ fn a_full_disk_while_saving_leaves_the_previous_pack() {
 fn a_killed_save_leaves_the_previous_or_the_new_pack() {
     let _serial = fs_::serial();
     fs_::run_trials("varpack killed", 30, |rng, _| {
-        let dir = tempfile::tempdir().unwrap();
-        let npz = rng.chance(1, 2);
-        let path = dir.path().join(if npz { "p.npz" } else { "p" });
+        let (dir, npz, path) = trial_place(rng);
         let seed = rng.next();
         let mode = random_mode(rng, npz, true);
         let mut specs = vec![pack_spec(seed, 0)];
