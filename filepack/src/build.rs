@@ -543,6 +543,14 @@ impl PackBuilder {
                 continue;
             };
             let rel = crate::path::join(&top.rel, &name);
+            // `rel` has one component per frame: the frames are the directories above it.
+            let depth = stack.len();
+            if depth > crate::format::MAX_DEPTH {
+                return Err(BuildError::TooDeep {
+                    path: crate::path::shorten(&rel),
+                    depth,
+                });
+            }
             let off = scan.names.len() as u64;
             scan.names.push_str(&rel);
             scan.items.push(Item {

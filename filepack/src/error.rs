@@ -144,6 +144,15 @@ pub enum Error {
         /// Why.
         source: ViewError,
     },
+    /// An entry is more than [`MAX_DEPTH`](crate::format::MAX_DEPTH) directories deep (a
+    /// hostile or corrupt pack: no writer of this crate makes one).
+    #[error("{path:?}: {depth} components deep, more than the {max} a pack may hold", max = crate::format::MAX_DEPTH)]
+    TooDeep {
+        /// The entry's path (its first 200 bytes and `...` if longer).
+        path: String,
+        /// Its number of components.
+        depth: usize,
+    },
     /// Frames out of range for a [`PackedNpy`](crate::PackedNpy) frame source.
     #[error(transparent)]
     Frames(#[from] FrameRangeError),
@@ -155,6 +164,19 @@ impl Error {
             offset,
             reason: reason.into(),
         }
+    }
+
+    /// [`Error::TooDeep`] if `path` has more than [`MAX_DEPTH`](crate::format::MAX_DEPTH)
+    /// components.
+    pub(crate) fn check_depth(path: &str) -> Result<(), Error> {
+        let depth = crate::format::depth(path);
+        if depth > crate::format::MAX_DEPTH {
+            return Err(Error::TooDeep {
+                path: crate::path::shorten(path),
+                depth,
+            });
+        }
+        Ok(())
     }
 
     pub(crate) fn not_found(path: &str) -> Error {
@@ -241,6 +263,14 @@ pub enum BuildError {
     TooManyEntries {
         /// How many were added.
         count: u64,
+    },
+    /// A path has more than [`MAX_DEPTH`](crate::format::MAX_DEPTH) components.
+    #[error("{path:?}: {depth} components deep, more than the {max} a pack may hold", max = crate::format::MAX_DEPTH)]
+    TooDeep {
+        /// The path (its first 200 bytes and `...` if longer).
+        path: String,
+        /// Its number of components.
+        depth: usize,
     },
     /// The source directory is not a directory.
     #[error("{}: not a directory", .path.display())]

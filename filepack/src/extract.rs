@@ -170,13 +170,26 @@ impl Extractor<'_> {
     }
 
     /// Makes sure `rel` is a real directory (not a symlink), creating it and its parents.
+    ///
+    /// A loop over `rel`'s ancestors, never a recursion: the depth of `rel` comes from the pack
+    /// (and is bounded by [`MAX_DEPTH`](crate::format::MAX_DEPTH) before this runs).
     fn ensure_dir(&mut self, rel: &str) -> Result<(), ExtractError> {
-        if self.verified.contains(rel) {
-            return Ok(());
+        // The nearest ancestor (or `rel` itself) known to be a directory; the root always is.
+        let mut known = rel;
+        let mut missing = Vec::new();
+        while !self.verified.contains(known) {
+            missing.push(known);
+            known = path::parent(known);
         }
-        if !rel.is_empty() {
-            self.ensure_dir(path::parent(rel))?;
+        // Outermost first, as `mkdir -p`.
+        for &dir in missing.iter().rev() {
+            self.ensure_one_dir(dir)?;
         }
+        Ok(())
+    }
+
+    /// Makes sure `rel`, whose parent is a real directory, is one too.
+    fn ensure_one_dir(&mut self, rel: &str) -> Result<(), ExtractError> {
         let abs = self.abs(rel);
         match fs::symlink_metadata(&abs) {
             Ok(m) if m.is_dir() => {}
@@ -418,6 +431,7 @@ impl Pack {
                                 let child = child?;
                                 selected.insert(child.index());
                                 if child.is_dir() {
+                                    crate::Error::check_depth(child.path())?;
                                     stack.push(child.children()?);
                                 }
                             }
@@ -431,21 +445,22 @@ impl Pack {
             None => self.entries().try_for_each(|e| f(e?)),
             Some(set) => set.iter().try_for_each(|&i| f(self.entry_at(i)?)),
         };
-        // Refuse unsafe links before writing anything.
-        if !options.skip_unsafe_links {
-            each(&mut |entry| {
-                if let Some(target) = entry.link_target()
-                    && let Err(reason) = check_contained_link(entry.path(), target)
-                {
-                    return Err(ExtractError::UnsafeLink {
-                        path: entry.path().to_owned(),
-                        target: target.to_owned(),
-                        reason,
-                    });
-                }
-                Ok(())
-            })?;
-        }
+        // Refuse entries deeper than any reader accepts, and unsafe links, before writing
+        // anything.
+        each(&mut |entry| {
+            crate::Error::check_depth(entry.path())?;
+            if !options.skip_unsafe_links
+                && let Some(target) = entry.link_target()
+                && let Err(reason) = check_contained_link(entry.path(), target)
+            {
+                return Err(ExtractError::UnsafeLink {
+                    path: entry.path().to_owned(),
+                    target: target.to_owned(),
+                    reason,
+                });
+            }
+            Ok(())
+        })?;
         let mut links: Vec<(String, String)> = Vec::new();
         each(&mut |entry| {
             if entry.index() == 0 {

@@ -13,19 +13,38 @@ use crate::error::Error;
 /// ```
 pub const MAGIC: [u8; 8] = *b"\x89FPACK\r\n";
 
-/// The format version this crate writes, as (major, minor).
+/// The format version this crate writes, as (major, minor). It reads every 1.x pack.
 ///
 /// ```
-/// assert_eq!(filepack::format::VERSION, (1, 0));
+/// assert_eq!(filepack::format::VERSION, (1, 1));
 /// ```
-pub const VERSION: (u16, u16) = (1, 0);
+pub const VERSION: (u16, u16) = (1, 1);
 
-/// Size of the fixed header at offset 0.
+/// Size of the fixed header at offset 0 of a version 1.0 pack, and of the part of every header
+/// that all 1.x readers understand.
 ///
 /// ```
 /// assert_eq!(filepack::format::HEADER_LEN, 128);
 /// ```
 pub const HEADER_LEN: u64 = 128;
+
+/// Size of the header of a pack with a seeded index ([`FLAG_INDEX_SEED`]): the 128-byte header,
+/// the seed and a checksum of both.
+///
+/// ```
+/// assert_eq!(filepack::format::SEEDED_HEADER_LEN, 144);
+/// ```
+pub const SEEDED_HEADER_LEN: u64 = 144;
+
+/// Flag bit 0 (a required flag): the hash index is keyed by the 64-bit seed at header offset
+/// 128, so that names cannot be chosen to collide in it. Set by every pack this crate writes;
+/// a reader that does not know it refuses the pack instead of looking paths up with the wrong
+/// hash.
+///
+/// ```
+/// assert_eq!(filepack::format::FLAG_INDEX_SEED, 1);
+/// ```
+pub const FLAG_INDEX_SEED: u32 = 1;
 
 /// Size of one record of the entry table.
 ///
@@ -69,20 +88,58 @@ pub const DEFAULT_ALIGNMENT: u32 = 64;
 /// ```
 pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
 
+/// The most components a path in a pack may have (`a/b/c` has 3): deeper entries are refused
+/// by the writer, [`PackBuilder`](crate::PackBuilder), [`Pack::verify`](crate::Pack::verify),
+/// [`Pack::walk`](crate::Pack::walk) and extraction, with [`Error::TooDeep`] or
+/// [`BuildError::TooDeep`](crate::BuildError::TooDeep). No code in this crate recurses on a
+/// path's depth; the bound keeps every per-depth structure small. It is above anything an
+/// operating system can create in one path (Linux's `PATH_MAX` of 4096 bytes holds at most 2048
+/// components).
+///
+/// ```
+/// assert_eq!(filepack::format::MAX_DEPTH, 4096);
+/// ```
+pub const MAX_DEPTH: usize = 4096;
+
+/// The number of components of a normal path (0 for the root).
+pub(crate) fn depth(path: &str) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        path.bytes().filter(|&b| b == b'/').count() + 1
+    }
+}
+
 /// The largest `index_bits` a reader accepts.
 pub(crate) const MAX_INDEX_BITS: u32 = 40;
 
-/// Flag bits a reader must understand to read a pack (none are defined in version 1.0).
+/// Flag bits a reader must understand to read a pack.
 pub(crate) const INCOMPATIBLE_FLAGS: u32 = 0x0000_ffff;
 
-/// The hash of a normalized path used by the index: XXH3-64 with seed 0 of its UTF-8 bytes.
+/// The required flags this reader knows.
+pub(crate) const KNOWN_FLAGS: u32 = FLAG_INDEX_SEED;
+
+/// The hash of a normalized path in the index of a pack without an index seed (version 1.0):
+/// XXH3-64 with seed 0 of its UTF-8 bytes. The same as [`hash_path_seeded`] with seed 0.
 ///
 /// ```
 /// // The hash of the root (the empty path) is XXH3-64 of no bytes.
 /// assert_eq!(filepack::format::hash_path(""), 0x2d06800538d394c2);
+/// assert_eq!(filepack::format::hash_path_seeded("a/b", 0), filepack::format::hash_path("a/b"));
 /// ```
 pub fn hash_path(path: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path.as_bytes())
+}
+
+/// The hash of a normalized path in the index of a pack whose header holds index seed `seed`
+/// ([`PackHeader::index_seed`]): XXH3-64 with that seed of its UTF-8 bytes.
+///
+/// ```
+/// use filepack::format::hash_path_seeded;
+/// assert_ne!(hash_path_seeded("a/b", 1), hash_path_seeded("a/b", 2));
+/// ```
+pub fn hash_path_seeded(path: &str, seed: u64) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(path.as_bytes(), seed)
 }
 
 /// The checksum used for contents, targets and tables: XXH3-64 with seed 0.
@@ -147,6 +204,9 @@ pub struct PackHeader {
     pub index_bits: u32,
     /// Longest probe distance in the index.
     pub index_max_probe: u32,
+    /// The seed of the index hash ([`hash_path_seeded`]); 0 in packs without
+    /// [`FLAG_INDEX_SEED`] (version 1.0), whose index hashes with [`hash_path`].
+    pub index_seed: u64,
     /// XXH3-64 of the bytes from `entries_offset` to the end.
     pub tables_checksum: u64,
     /// XXH3-64 of the first 120 header bytes.
@@ -184,9 +244,22 @@ impl PackHeader {
         1u64 << self.index_bits.min(63)
     }
 
-    /// Encodes the header, computing `header_checksum`.
-    pub(crate) fn encode(&self) -> [u8; 128] {
-        let mut b = [0u8; 128];
+    /// The hash of `path` in this pack's index.
+    ///
+    /// ```
+    /// # use filepack::{Pack, PackWriter};
+    /// # let w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let h = pack.header();
+    /// assert_eq!(h.hash_path("a"), filepack::format::hash_path_seeded("a", h.index_seed));
+    /// ```
+    pub fn hash_path(&self, path: &str) -> u64 {
+        hash_path_seeded(path, self.index_seed)
+    }
+
+    /// Encodes the header (`header_len` bytes, 128 or 144), computing its checksums.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; self.header_len as usize];
         b[0..8].copy_from_slice(&MAGIC);
         b[8..10].copy_from_slice(&self.version.0.to_le_bytes());
         b[10..12].copy_from_slice(&self.version.1.to_le_bytes());
@@ -213,6 +286,11 @@ impl PackHeader {
         b[112..120].copy_from_slice(&self.tables_checksum.to_le_bytes());
         let sum = checksum(&b[..120]);
         b[120..128].copy_from_slice(&sum.to_le_bytes());
+        if self.flags & FLAG_INDEX_SEED != 0 && b.len() >= SEEDED_HEADER_LEN as usize {
+            b[128..136].copy_from_slice(&self.index_seed.to_le_bytes());
+            let sum = checksum(&b[..136]);
+            b[136..144].copy_from_slice(&sum.to_le_bytes());
+        }
         b
     }
 
@@ -264,9 +342,39 @@ impl PackHeader {
                 actual: computed,
             });
         }
+        let flags = u32_at(b, 12);
+        let unknown = flags & INCOMPATIBLE_FLAGS & !KNOWN_FLAGS;
+        if unknown != 0 {
+            return Err(Error::NotAPack {
+                reason: format!("unknown required flags {unknown:#06x} at offset 12"),
+            });
+        }
+        let index_seed = if flags & FLAG_INDEX_SEED != 0 {
+            let ext = bytes.get(..SEEDED_HEADER_LEN as usize).ok_or_else(|| {
+                Error::corrupt(
+                    128,
+                    format!(
+                        "a seeded index needs a {SEEDED_HEADER_LEN}-byte header; the file holds {} bytes",
+                        bytes.len()
+                    ),
+                )
+            })?;
+            let stored = u64::from_le_bytes(ext[136..144].try_into().unwrap_or_default());
+            let computed = checksum(&ext[..136]);
+            if computed != stored {
+                return Err(Error::Checksum {
+                    what: "header (index seed)".to_owned(),
+                    expected: stored,
+                    actual: computed,
+                });
+            }
+            u64::from_le_bytes(ext[128..136].try_into().unwrap_or_default())
+        } else {
+            0
+        };
         let h = PackHeader {
             version,
-            flags: u32_at(b, 12),
+            flags,
             header_len: u32_at(b, 16),
             alignment: u32_at(b, 20),
             file_len: u64_at(b, 24),
@@ -281,6 +389,7 @@ impl PackHeader {
             index_offset: u64_at(b, 96),
             index_bits: u32_at(b, 104),
             index_max_probe: u32_at(b, 108),
+            index_seed,
             tables_checksum: u64_at(b, 112),
             header_checksum,
         };
@@ -289,16 +398,18 @@ impl PackHeader {
     }
 
     fn validate(&self, actual_len: u64) -> Result<(), Error> {
-        let unknown = self.flags & INCOMPATIBLE_FLAGS;
-        if unknown != 0 {
-            return Err(Error::NotAPack {
-                reason: format!("unknown required flags {unknown:#06x} at offset 12"),
-            });
-        }
-        if u64::from(self.header_len) != HEADER_LEN {
+        let expected_len = if self.flags & FLAG_INDEX_SEED != 0 {
+            SEEDED_HEADER_LEN
+        } else {
+            HEADER_LEN
+        };
+        if u64::from(self.header_len) != expected_len {
             return Err(Error::corrupt(
                 16,
-                format!("header length {} (expected {HEADER_LEN})", self.header_len),
+                format!(
+                    "header length {} (expected {expected_len})",
+                    self.header_len
+                ),
             ));
         }
         if !self.alignment.is_power_of_two() || self.alignment > MAX_ALIGNMENT {
@@ -373,7 +484,7 @@ impl PackHeader {
             (80, self.dirs_offset, Some(self.dirs_len), "directory table"),
             (96, self.index_offset, index_len, "hash index"),
         ];
-        let mut end = HEADER_LEN;
+        let mut end = expected_len;
         for (field, start, len, name) in regions {
             let region_end = len.and_then(|len| start.checked_add(len));
             match region_end {

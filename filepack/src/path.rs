@@ -124,6 +124,20 @@ pub(crate) fn cmp_paths(a: &[u8], b: &[u8]) -> Ordering {
     }
 }
 
+/// `path`, cut to at most 200 bytes (on a character boundary) with `...` appended if cut: for
+/// error messages about paths that can be arbitrarily long.
+pub(crate) fn shorten(path: &str) -> String {
+    const MAX: usize = 200;
+    if path.len() <= MAX {
+        return path.to_owned();
+    }
+    let mut end = MAX;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &path[..end])
+}
+
 /// The parent of a normal path (`""` for top-level entries and the root).
 pub(crate) fn parent(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])

@@ -414,6 +414,8 @@ struct Found<'p> {
     raw: RawEntry,
     /// The stored path (equal to the query).
     path: &'p [u8],
+    /// The probe number of its slot: its distance from the slot its hash points to.
+    probe: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -911,6 +913,12 @@ impl<'a> Iterator for Walk<'a> {
                     self.stack.pop();
                 }
                 Some(Ok(entry)) => {
+                    // The stack holds one listing per level: bounded as every reader bounds
+                    // depth (a corrupt pack can chain directories without limit).
+                    if let Err(e) = Error::check_depth(entry.path()) {
+                        self.stack.clear();
+                        return Some(Err(e));
+                    }
                     self.push(&entry);
                     return Some(Ok(entry));
                 }
@@ -992,7 +1000,9 @@ impl VerifySummary {
 }
 
 /// A verification thread's outcome: its counts, the children it saw, its first error.
-type RangeResult = (VerifySummary, u64, Option<(u64, Error)>);
+/// What verifying a range of entries found: counts, children listed, the longest probe that
+/// found one of them in the index, and the first error with its entry index.
+type RangeResult = (VerifySummary, u64, u64, Option<(u64, Error)>);
 
 impl Pack {
     /// Opens a pack with the default [`OpenOptions`]: O(1), whatever the number of entries.
@@ -1331,7 +1341,7 @@ impl Pack {
     /// Looks up a normalized path in the hash index: the entry, if present, with its record
     /// decoded and its stored path (equal to `path`).
     fn find(&self, path: &str) -> Result<Option<Found<'_>>, Error> {
-        self.find_hashed(path, format::hash_path(path))
+        self.find_hashed(path, self.header.hash_path(path))
     }
 
     /// [`Self::find`], given the path's hash.
@@ -1351,6 +1361,7 @@ impl Pack {
                     rec,
                     raw,
                     path: stored,
+                    probe: next - 1,
                 }));
             }
             probe = next;
@@ -1448,7 +1459,7 @@ impl Pack {
             // Stage 1: normal form and hash; the index slot.
             if let Some(i) = at(1) {
                 let norm = normalize_path(paths[i].as_ref());
-                let hash = norm.as_deref().map_or(0, format::hash_path);
+                let hash = norm.as_deref().map_or(0, |n| h.hash_path(n));
                 hashes[i % RING] = hash;
                 norms.push_back(norm);
                 self.prefetch_at(h.index_offset.saturating_add((hash & mask) * SLOT_LEN));
@@ -1769,7 +1780,7 @@ impl Pack {
     /// ```
     pub fn bytes(&self, path: &str) -> Result<&[u8], Error> {
         let norm = normalize_path(path)?;
-        self.file_bytes_hashed(path, &norm, format::hash_path(&norm))
+        self.file_bytes_hashed(path, &norm, self.header.hash_path(&norm))
     }
 
     /// A `Read + Seek + BufRead` reader over the file at `path`, zero-copy.
@@ -2008,6 +2019,7 @@ impl Pack {
                         (
                             VerifySummary::default(),
                             0,
+                            0,
                             Some((0, Error::corrupt(0, "verification thread panicked"))),
                         )
                     })
@@ -2016,10 +2028,12 @@ impl Pack {
         });
         let mut total = VerifySummary::default();
         let mut children = 0u64;
+        let mut max_probe = 0u64;
         let mut first_error: Option<(u64, Error)> = None;
-        for (summary, kids, error) in results {
+        for (summary, kids, probe, error) in results {
             total.add(&summary);
             children += kids;
+            max_probe = max_probe.max(probe);
             if let Some((i, e)) = error
                 && first_error.as_ref().is_none_or(|(j, _)| i < *j)
             {
@@ -2038,23 +2052,42 @@ impl Pack {
                 ),
             ));
         }
+        // Every lookup stops at the recorded bound: it must be the true longest probe, neither
+        // short of it (entries would be lost) nor inflated (lookups of missing paths would read
+        // more slots than the index needs).
+        if max_probe != u64::from(self.header.index_max_probe) {
+            return Err(Error::corrupt(
+                108,
+                format!(
+                    "the header records a longest index probe of {} slots, but the longest is {max_probe}",
+                    self.header.index_max_probe
+                ),
+            ));
+        }
         Ok(total)
     }
 
     fn verify_range(&self, start: u64, end: u64) -> RangeResult {
         let mut summary = VerifySummary::default();
         let mut children = 0u64;
+        let mut max_probe = 0u64;
         for i in start..end {
-            match self.verify_entry(i as u32, &mut summary) {
+            match self.verify_entry(i as u32, &mut summary, &mut max_probe) {
                 Ok(kids) => children += kids,
-                Err(e) => return (summary, children, Some((i, e))),
+                Err(e) => return (summary, children, max_probe, Some((i, e))),
             }
         }
-        (summary, children, None)
+        (summary, children, max_probe, None)
     }
 
-    fn verify_entry(&self, index: u32, summary: &mut VerifySummary) -> Result<u64, Error> {
+    fn verify_entry(
+        &self,
+        index: u32,
+        summary: &mut VerifySummary,
+        max_probe: &mut u64,
+    ) -> Result<u64, Error> {
         let entry = self.entry_at(index)?;
+        Error::check_depth(entry.path)?;
         let rec = self.header.entries_offset + u64::from(index) * ENTRY_LEN;
         if index > 0 {
             let prev = self.entry_at(index - 1)?;
@@ -2083,7 +2116,11 @@ impl Pack {
                 ));
             }
         }
-        if self.find(entry.path)?.map(|found| found.index) != Some(index) {
+        let found = self.find(entry.path)?;
+        if let Some(found) = &found {
+            *max_probe = (*max_probe).max(found.probe);
+        }
+        if found.map(|found| found.index) != Some(index) {
             return Err(Error::corrupt(
                 self.header.index_offset,
                 format!(

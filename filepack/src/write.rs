@@ -9,7 +9,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::error::BuildError;
 use crate::format::{
-    self, DEFAULT_ALIGNMENT, HEADER_LEN, KIND_DIR, KIND_FILE, KIND_SYMLINK, MAX_ALIGNMENT,
+    self, DEFAULT_ALIGNMENT, FLAG_INDEX_SEED, SEEDED_HEADER_LEN, KIND_DIR, KIND_FILE, KIND_SYMLINK, MAX_ALIGNMENT,
     MAX_ENTRIES, NO_ENTRY, PackHeader, RawEntry, VERSION,
 };
 use crate::path::{self, cmp_paths, is_ancestor};
@@ -250,6 +250,23 @@ pub struct PackWriter<W: Write + Seek> {
     root: Option<EntryMeta>,
     bytes: u64,
     buf: Vec<u8>,
+    seed: u64,
+}
+
+/// A fresh index seed: the keys of std's `RandomState` (random per process, and different for
+/// each instance), mixed with the time, the process id and a counter.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
 }
 
 impl<W: Write + Seek> std::fmt::Debug for PackWriter<W> {
@@ -319,7 +336,7 @@ impl<W: Write + Seek> PackWriter<W> {
         out.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut out = BlockWriter::new(out);
         // The placeholder header is zeros: its magic is wrong, so an unfinished pack never opens.
-        let data_offset = HEADER_LEN.next_multiple_of(alignment);
+        let data_offset = SEEDED_HEADER_LEN.next_multiple_of(alignment);
         write_zeros(&mut out, data_offset).map_err(io)?;
         Ok(PackWriter {
             out,
@@ -332,7 +349,29 @@ impl<W: Write + Seek> PackWriter<W> {
             root: None,
             bytes: 0,
             buf: Vec::new(),
+            seed: random_seed(),
         })
+    }
+
+    /// Sets the seed of the pack's hash index, drawn at random by default (and then recorded
+    /// in the header): with a fixed seed, two packs of the same entries come out byte for byte
+    /// the same, but whoever knows the seed can choose names that all collide in the index,
+    /// making lookups in that pack slow (each still bounded by the header's probe bound). Use it
+    /// for reproducible builds of trusted trees only.
+    ///
+    /// ```
+    /// use filepack::{EntryMeta, Pack, PackWriter};
+    /// let build = || {
+    ///     let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    ///     w.set_index_seed(42);
+    ///     w.add_bytes("a", b"1", EntryMeta::file().mtime(0, 0)).unwrap();
+    ///     w.finish().unwrap().0.into_inner()
+    /// };
+    /// assert_eq!(build(), build());
+    /// assert_eq!(Pack::from_vec(build()).unwrap().header().index_seed, 42);
+    /// ```
+    pub fn set_index_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 
     fn io_err(&self, e: io::Error) -> BuildError {
@@ -340,6 +379,13 @@ impl<W: Write + Seek> PackWriter<W> {
     }
 
     fn push(&mut self, path: &str, rec: Pending) -> Result<(), BuildError> {
+        let depth = format::depth(path);
+        if depth > format::MAX_DEPTH {
+            return Err(BuildError::TooDeep {
+                path: crate::path::shorten(path),
+                depth,
+            });
+        }
         if self.recs.len() as u64 >= MAX_ENTRIES - 1 {
             return Err(BuildError::TooManyEntries {
                 count: self.recs.len() as u64 + 1,
@@ -648,6 +694,7 @@ impl<W: Write + Seek> PackWriter<W> {
             alignment,
             data_offset,
             bytes,
+            seed,
             ..
         } = self;
         let io_err = |e| BuildError::io("<pack output>", e);
@@ -851,7 +898,7 @@ impl<W: Write + Seek> PackWriter<W> {
         drop(dirs);
         tables.pad_to(8).map_err(io_err)?;
         let index_offset = tables.pos;
-        let (index_bits, max_probe, slots) = build_index(&names, &recs, &entries);
+        let (index_bits, max_probe, slots, seed) = build_index(&names, &recs, &entries, seed);
         for part in slots.chunks(1 << 13) {
             chunk.clear();
             for &s in part {
@@ -866,8 +913,8 @@ impl<W: Write + Seek> PackWriter<W> {
         // 6. The header, last.
         let header = PackHeader {
             version: VERSION,
-            flags: 0,
-            header_len: HEADER_LEN as u32,
+            flags: FLAG_INDEX_SEED,
+            header_len: SEEDED_HEADER_LEN as u32,
             alignment: alignment as u32,
             file_len,
             entry_count: n as u64,
@@ -881,6 +928,7 @@ impl<W: Write + Seek> PackWriter<W> {
             index_offset,
             index_bits,
             index_max_probe: max_probe,
+            index_seed: seed,
             tables_checksum,
             header_checksum: 0,
         };
@@ -894,12 +942,46 @@ impl<W: Write + Seek> PackWriter<W> {
     }
 }
 
-/// Robin Hood hashing with linear probing; returns (bits, max probe, slots as u64 LE values
-/// `tag | entry << 32`).
-fn build_index(names: &[u8], recs: &[Pending], entries: &[u32]) -> (u32, u32, Vec<u64>) {
+/// Robin Hood hashing with linear probing, keyed by `seed`; returns (bits, max probe, slots as
+/// u64 LE values `tag | entry << 32`, the seed used).
+///
+/// With a random seed the longest probe is a few dozen slots at most: names cannot be chosen to
+/// collide without knowing the seed. Should a table still come out with a long probe (a seed
+/// fixed by [`PackWriter::set_index_seed`] that an adversary knows), it is rebuilt with fresh
+/// random seeds a few times, keeping the best.
+fn build_index(
+    names: &[u8],
+    recs: &[Pending],
+    entries: &[u32],
+    seed: u64,
+) -> (u32, u32, Vec<u64>, u64) {
     let n = entries.len() as u64;
     let slots = (n + n / 4 + 1).next_power_of_two().max(2);
     let bits = slots.trailing_zeros();
+    // Far above what a random seed gives (the expected longest probe grows as log n).
+    let acceptable = 32 + 8 * u64::from(bits);
+    let mut best = build_index_seeded(names, recs, entries, seed, slots);
+    for _ in 0..3 {
+        if u64::from(best.0) <= acceptable {
+            break;
+        }
+        let other = build_index_seeded(names, recs, entries, random_seed(), slots);
+        if other.0 < best.0 {
+            best = other;
+        }
+    }
+    let (max_probe, slots, seed) = best;
+    (bits, max_probe, slots, seed)
+}
+
+/// One attempt of [`build_index`]: (max probe, slots, seed).
+fn build_index_seeded(
+    names: &[u8],
+    recs: &[Pending],
+    entries: &[u32],
+    seed: u64,
+    slots: u64,
+) -> (u32, Vec<u64>, u64) {
     let mask = slots - 1;
     let mut hashes = vec![0u64; slots as usize];
     let mut owner = vec![NO_ENTRY; slots as usize];
@@ -907,7 +989,7 @@ fn build_index(names: &[u8], recs: &[Pending], entries: &[u32]) -> (u32, u32, Ve
     for (i, &e) in entries.iter().enumerate() {
         let rec = &recs[e as usize];
         let path = &names[rec.path_off as usize..][..rec.path_len as usize];
-        let mut cur_hash = xxhash_rust::xxh3::xxh3_64(path);
+        let mut cur_hash = xxhash_rust::xxh3::xxh3_64_with_seed(path, seed);
         let mut cur_entry = i as u32;
         let mut pos = cur_hash & mask;
         let mut dist = 0u64;
@@ -941,7 +1023,7 @@ fn build_index(names: &[u8], recs: &[Pending], entries: &[u32]) -> (u32, u32, Ve
             }
         })
         .collect();
-    (bits, max_probe as u32, slots)
+    (max_probe as u32, slots, seed)
 }
 
 struct TableWriter<'a, W: Write> {
@@ -1123,10 +1205,12 @@ mod tests {
     #[test]
     fn same_entries_same_tables_any_order() {
         let a = build(|w| {
+            w.set_index_seed(7);
             w.add_dir("d", EntryMeta::dir()).unwrap();
             w.add_symlink("l", "d", EntryMeta::symlink()).unwrap();
         });
         let b = build(|w| {
+            w.set_index_seed(7);
             w.add_symlink("l", "d", EntryMeta::symlink()).unwrap();
             w.add_dir("d", EntryMeta::dir()).unwrap();
         });
@@ -1164,5 +1248,63 @@ mod tests {
         let h = pack.header();
         assert!(h.index_max_probe < 32, "max probe {}", h.index_max_probe);
         assert!(pack.is_file("d3/f3"));
+    }
+
+    #[test]
+    fn each_pack_gets_its_own_index_seed() {
+        let add = |w: &mut PackWriter<Cursor<Vec<u8>>>| {
+            w.add_bytes("a/b", b"1", EntryMeta::file().mtime(0, 0))
+                .unwrap();
+        };
+        let (a, b) = (build(add), build(add));
+        assert_ne!(a.header().index_seed, b.header().index_seed);
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_eq!(a.header().flags & format::FLAG_INDEX_SEED, 1);
+        assert_eq!(a.header().version, (1, 1));
+        for pack in [&a, &b] {
+            pack.verify().unwrap();
+            assert_eq!(pack.bytes("a/b").unwrap(), b"1");
+        }
+    }
+
+    /// `count` distinct names whose seed-0 hashes (the index hash of version 1.0 packs) all
+    /// fall in the first 64 slots of an index sized for them: a flood for a fixed-seed index.
+    fn colliding_names(count: usize) -> Vec<String> {
+        let n = count as u64 + 1;
+        let mask = (n + n / 4 + 1).next_power_of_two() - 1;
+        (0u64..)
+            .map(|i| format!("f{i:x}"))
+            .filter(|name| format::hash_path(name) & mask < 64)
+            .take(count)
+            .collect()
+    }
+
+    #[test]
+    fn names_colliding_under_the_old_fixed_seed_do_not_collide() {
+        let names = colliding_names(2000);
+        let add = |w: &mut PackWriter<Cursor<Vec<u8>>>| {
+            for name in &names {
+                w.add_bytes(name, b"", EntryMeta::file()).unwrap();
+            }
+        };
+        // Under seed 0, the old fixed hash, these names pile up in one cluster of 64 slots: a
+        // probe of about 2000 slots. A random seed spreads them.
+        let random = build(add);
+        let probe = random.header().index_max_probe;
+        assert!(probe < 40, "max probe {probe} with a random seed");
+        random.verify().unwrap();
+        // A writer told to use seed 0 builds the flooded table, sees its probe length and
+        // draws another seed.
+        let forced = build(|w| {
+            w.set_index_seed(0);
+            add(w);
+        });
+        let probe = forced.header().index_max_probe;
+        assert!(probe < 40, "max probe {probe} after reseeding");
+        assert_ne!(forced.header().index_seed, 0);
+        forced.verify().unwrap();
+        for name in names.iter().step_by(97) {
+            assert_eq!(forced.bytes(name).unwrap(), b"");
+        }
     }
 }

@@ -315,7 +315,8 @@ fn verify_and_info() {
         "{v}"
     );
     let info = stdout(&run_s(&["info", p]));
-    assert!(info.contains("version          1.0"), "{info}");
+    assert!(info.contains("version          1.1"), "{info}");
+    assert!(info.contains("index_seed       "), "{info}");
     let json: serde_json::Value =
         serde_json::from_str(&stdout(&run_s(&["info", p, "--json"]))).unwrap();
     assert_eq!(json["entries"], 7);

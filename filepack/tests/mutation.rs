@@ -22,7 +22,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
 use common::{finish, fix_checksums, npy_bytes, small_pack};
-use filepack::format::HEADER_LEN;
+use filepack::format::SEEDED_HEADER_LEN;
 use filepack::{EntryMeta, Pack, PackWriter};
 use mutation::{Mutation, Runner, Sample, apply, show};
 
@@ -63,7 +63,7 @@ fn structure(name: &str, bytes: Vec<u8>) -> Sample {
     let h = *pack.header();
     drop(pack);
     let mut sample = Sample::new(name, bytes.clone())
-        .hot(0..HEADER_LEN as usize)
+        .hot(0..SEEDED_HEADER_LEN as usize)
         .hot(h.entries_offset as usize..bytes.len());
     for (off, width) in [
         (8, 2),
@@ -82,6 +82,7 @@ fn structure(name: &str, bytes: Vec<u8>) -> Sample {
         (96, 8),
         (104, 4),
         (108, 4),
+        (128, 8),
     ] {
         sample = sample.field(off, width);
     }

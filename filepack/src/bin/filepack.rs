@@ -507,6 +507,7 @@ fn info(path: &Path, json: bool) -> CliResult<ExitCode> {
         ("index_offset", h.index_offset.into()),
         ("index_slots", h.index_slots().into()),
         ("index_max_probe", h.index_max_probe.into()),
+        ("index_seed", format!("{:016x}", h.index_seed).into()),
         (
             "tables_checksum",
             format!("{:016x}", h.tables_checksum).into(),

@@ -193,6 +193,12 @@ pub fn fix_checksums(bytes: &mut [u8]) {
     }
     let sum = format::checksum(&bytes[..120]);
     bytes[120..128].copy_from_slice(&sum.to_le_bytes());
+    // A seeded index's header extension has its own checksum, of bytes [0, 136).
+    let flags = u32::from_le_bytes(bytes[12..16].try_into().unwrap());
+    if flags & format::FLAG_INDEX_SEED != 0 && bytes.len() >= format::SEEDED_HEADER_LEN as usize {
+        let sum = format::checksum(&bytes[..136]);
+        bytes[136..144].copy_from_slice(&sum.to_le_bytes());
+    }
 }
 
 /// Everything a reader can do with a pack, with the checks that hold on any pack, corrupt or
@@ -302,4 +308,20 @@ pub fn small_pack() -> Vec<u8> {
     w.add_bytes("x.npy", &npy_bytes(), EntryMeta::file())
         .unwrap();
     finish(w)
+}
+
+/// Whether two packs hold the same bytes but for what a random index seed changes: the seed,
+/// the checksums of the header and tables, and the hash index itself (the file contents, entry
+/// records, strings and directory tables are the same byte for byte). Each pack writer draws
+/// its own seed, so the same tree never packs to the same bytes twice.
+pub fn same_pack(a: &[u8], b: &[u8]) -> bool {
+    let seeded = format::SEEDED_HEADER_LEN as usize;
+    if a.len() != b.len() || a.len() < seeded {
+        return false;
+    }
+    let index_offset = u64_at(a, 96) as usize;
+    a[..112] == b[..112]
+        && u64_at(b, 96) as usize == index_offset
+        && index_offset <= a.len()
+        && a[seeded..index_offset] == b[seeded..index_offset]
 }
