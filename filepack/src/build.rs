@@ -79,7 +79,9 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// Defaults: every file, hidden ones included; empty files and directories kept; symlinks
 /// stored as symlinks (not followed); 64-byte alignment; all cores; no `fsync`.
 ///
-/// Output is deterministic: the same tree (names, contents, modes, mtimes) gives the same bytes.
+/// Output is deterministic but for the index seed, drawn at random for each pack so that no one
+/// can choose names that collide in its hash index: the same tree (names, contents, modes,
+/// mtimes) gives the same data and tables, and with [`PackBuilder::index_seed`] the same bytes.
 /// The pack is written to a temporary file next to the output and renamed over it when complete,
 /// and its header is written last: the output path holds the previous pack or the complete new
 /// one, and an interrupted build never leaves an incomplete pack that opens. A build that fails
@@ -116,6 +118,7 @@ pub struct PackBuilder {
     exclude_globs: Vec<Glob>,
     threads: usize,
     sync: bool,
+    index_seed: Option<u64>,
     progress: Option<ProgressFn>,
 }
 
@@ -129,6 +132,7 @@ impl fmt::Debug for PackBuilder {
             .field("exclude_ext", &self.exclude_ext)
             .field("threads", &self.threads)
             .field("sync", &self.sync)
+            .field("index_seed", &self.index_seed)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +170,7 @@ impl PackBuilder {
             exclude_globs: Vec::new(),
             threads: 0,
             sync: false,
+            index_seed: None,
             progress: None,
         }
     }
@@ -300,6 +305,26 @@ impl PackBuilder {
         self
     }
 
+    /// Use this seed for the hash index instead of a random one (see
+    /// [`PackWriter::set_index_seed`]): the same tree then packs to the same bytes, but anyone
+    /// who knows the seed can choose names that collide in the index. For reproducible builds
+    /// of trusted trees.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+    /// let pack = |seed| {
+    ///     let builder = filepack::PackBuilder::new().index_seed(seed);
+    ///     builder.pack_dir_to(dir.path(), std::io::Cursor::new(Vec::new())).unwrap().0.into_inner()
+    /// };
+    /// assert_eq!(pack(1), pack(1));
+    /// assert_ne!(pack(1), pack(2));
+    /// ```
+    pub fn index_seed(mut self, seed: u64) -> PackBuilder {
+        self.index_seed = Some(seed);
+        self
+    }
+
     /// Calls `callback` as the build progresses (every batch of entries, from the calling
     /// thread). Keep it cheap.
     ///
@@ -339,7 +364,11 @@ impl PackBuilder {
     /// assert_eq!(summary.files, 1);
     /// ```
     pub fn writer<W: Write + Seek>(&self, out: W) -> Result<PackWriter<W>, BuildError> {
-        PackWriter::with_alignment(out, u64::from(self.alignment))
+        let mut writer = PackWriter::with_alignment(out, u64::from(self.alignment))?;
+        if let Some(seed) = self.index_seed {
+            writer.set_index_seed(seed);
+        }
+        Ok(writer)
     }
 
     /// Packs `(path, reader)` pairs into the file at `out` (through a temporary file and a

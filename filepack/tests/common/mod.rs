@@ -311,7 +311,7 @@ pub fn small_pack() -> Vec<u8> {
 }
 
 /// Whether two packs hold the same bytes but for what a random index seed changes: the seed,
-/// the checksums of the header and tables, and the hash index itself (the file contents, entry
+/// the longest probe, the checksums of the header and tables, and the hash index itself (the file contents, entry
 /// records, strings and directory tables are the same byte for byte). Each pack writer draws
 /// its own seed, so the same tree never packs to the same bytes twice.
 pub fn same_pack(a: &[u8], b: &[u8]) -> bool {
@@ -320,7 +320,7 @@ pub fn same_pack(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     let index_offset = u64_at(a, 96) as usize;
-    a[..112] == b[..112]
+    a[..108] == b[..108]
         && u64_at(b, 96) as usize == index_offset
         && index_offset <= a.len()
         && a[seeded..index_offset] == b[seeded..index_offset]
