@@ -90,6 +90,7 @@ pub struct OpenOptions {
     verify_reads: bool,
     populate: bool,
     huge_pages: bool,
+    read_into_memory: bool,
 }
 
 impl OpenOptions {
@@ -157,11 +158,34 @@ impl OpenOptions {
         self
     }
 
-    /// Opens and memory-maps the pack at `path`. Reads the 128-byte header and the root entry,
-    /// nothing else (unless [`Self::verify_tables`]).
+    /// Read the whole pack into memory at open (with `read`, not a map) instead of mapping it:
+    /// O(size) memory and time at open, but a file truncated or rewritten while open cannot
+    /// harm the process (see [`Pack`] on what happens to a map then). A file that shrinks while
+    /// it is read gives an error ([`Error::Corrupt`], the length recorded in the header not
+    /// being the length read), never a crash. Ignores [`Self::populate`] and
+    /// [`Self::huge_pages`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = filepack::OpenOptions::new().read_into_memory(true).open(&out).unwrap();
+    /// std::fs::File::options().write(true).open(&out).unwrap().set_len(0).unwrap();
+    /// assert_eq!(pack.bytes("a.txt").unwrap(), b"hi"); // the copy in memory
+    /// ```
+    pub fn read_into_memory(mut self, yes: bool) -> OpenOptions {
+        self.read_into_memory = yes;
+        self
+    }
+
+    /// Opens and memory-maps the pack at `path`. Reads the header and the root entry, nothing
+    /// else (unless [`Self::verify_tables`]).
     ///
     /// The pack must not be truncated or rewritten in place while it is open (replacing it
-    /// through a rename, as [`PackBuilder`](crate::PackBuilder) does, is fine).
+    /// through a rename, as [`PackBuilder`](crate::PackBuilder) does, is fine): reading a page
+    /// of the map that the file no longer has kills the process with `SIGBUS` (see [`Pack`]).
+    /// [`Self::read_into_memory`] avoids that at the cost of a copy.
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be read; [`Error::NotAPack`], [`Error::Corrupt`] or
@@ -174,11 +198,36 @@ impl OpenOptions {
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Pack, Error> {
         let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.open_file(&file, path)
+    }
+
+    /// As [`Self::open`], for a file already open for reading; `path` names it in errors and
+    /// [`Pack::path`]. The pack maps (or reads) this very file, whatever `path` names now: a
+    /// caller can watch the file it opened (its length, say) and know it is the pack's.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let file = std::fs::File::open(&out).unwrap();
+    /// let pack = filepack::OpenOptions::new().open_file(&file, &out).unwrap();
+    /// assert_eq!(pack.read_str("a.txt").unwrap(), "hi");
+    /// ```
+    pub fn open_file(&self, file: &File, path: impl AsRef<Path>) -> Result<Pack, Error> {
+        let path = path.as_ref();
         let io_err = |source| Error::Io {
             path: path.to_owned(),
             source,
         };
-        let mut file = File::open(path).map_err(io_err)?;
+        let mut file = file;
         let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
             return Err(Error::NotAPack {
@@ -200,6 +249,23 @@ impl OpenOptions {
         let map_len = usize::try_from(len).map_err(|_| Error::NotAPack {
             reason: format!("{len} bytes do not fit this machine's address space"),
         })?;
+        if self.read_into_memory {
+            let mut bytes = Vec::new();
+            bytes.try_reserve_exact(map_len).map_err(|_| {
+                io_err(io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    format!("cannot hold the {len}-byte pack in memory"),
+                ))
+            })?;
+            // At most `len` bytes (the file may grow meanwhile); fewer if it shrank, which the
+            // header's length check then reports.
+            file.take(len)
+                .read_to_end(&mut bytes)
+                .map_err(io_err)?;
+            let mut pack = Pack::from_storage(Storage::Vec(bytes), self)?;
+            pack.path = Some(path.to_owned());
+            return Ok(pack);
+        }
         let mut options = memmap2::MmapOptions::new();
         options.len(map_len);
         if self.populate {
@@ -210,7 +276,7 @@ impl OpenOptions {
         // exist now (`len` is the current size), it is read-only, and `Pack`'s documentation
         // states the remaining obligation: a pack must not be truncated or rewritten in place
         // while open (the writers in this crate replace packs by renaming a new file).
-        let map = unsafe { options.map(&file) }.map_err(io_err)?;
+        let map = unsafe { options.map(file) }.map_err(io_err)?;
         #[cfg(target_os = "linux")]
         if self.huge_pages {
             // A hint: where transparent huge pages are off or unsupported the kernel refuses
@@ -232,6 +298,14 @@ impl OpenOptions {
 /// **The file must not be truncated or rewritten in place while the `Pack` is open** (that
 /// would change memory behind a `&[u8]`). Replacing it by renaming a new file over it is safe:
 /// the open `Pack` keeps the old one.
+///
+/// **A mapped file that shrinks kills the process.** If another process truncates the pack
+/// while it is mapped ([`Pack::open`], [`OpenOptions::open`]), reading a page past the new end
+/// of the file raises `SIGBUS` (on Linux and the BSDs; the process dies unless it handles the
+/// signal): no `Result` can report it. To be safe from that, open with
+/// [`OpenOptions::read_into_memory`] (or [`Pack::from_vec`] of the file's bytes), which copies
+/// the pack at open; or, as the `filepack` command does, handle `SIGBUS` by checking whether the
+/// file (opened with [`OpenOptions::open_file`]) shrank and exiting with an error.
 ///
 /// ```
 /// use filepack::{Pack, PackBuilder};
@@ -999,13 +1073,15 @@ impl VerifySummary {
     }
 }
 
-/// A verification thread's outcome: its counts, the children it saw, its first error.
 /// What verifying a range of entries found: counts, children listed, the longest probe that
 /// found one of them in the index, and the first error with its entry index.
 type RangeResult = (VerifySummary, u64, u64, Option<(u64, Error)>);
 
 impl Pack {
     /// Opens a pack with the default [`OpenOptions`]: O(1), whatever the number of entries.
+    ///
+    /// The pack is memory-mapped: if the file is truncated while open, reading what it lost
+    /// raises `SIGBUS` (see [`Pack`]); [`OpenOptions::read_into_memory`] avoids that.
     ///
     /// # Errors
     /// As [`OpenOptions::open`].

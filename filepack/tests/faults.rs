@@ -425,3 +425,66 @@ fn a_stale_temporary_file_does_not_stop_the_next_build() {
     // The stale file is not this build's to remove.
     assert_eq!(std::fs::read(&stale).unwrap(), b"left by a killed build");
 }
+
+/// `filepack verify` and `filepack extract` while another process truncates the pack they have
+/// mapped: each exits 0 (done before the cut reached what it read) or 1 with one line naming
+/// the pack, never dies of `SIGBUS`.
+#[test]
+fn a_pack_truncated_while_the_cli_reads_it_is_an_error_not_a_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let _serial = fs_::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let mut seed = Rng(7);
+    for i in 0..48 {
+        std::fs::write(src.join(format!("f{i:02}")), seed.bytes(1 << 20)).unwrap();
+    }
+    let reference = dir.path().join("reference.fpack");
+    PackBuilder::new().pack_dir(&src, &reference).unwrap();
+    let full = std::fs::read(&reference).unwrap();
+    fs_::run_trials("filepack CLI, pack truncated while read", 16, |rng, i| {
+        let pack = dir.path().join("p.fpack");
+        std::fs::write(&pack, &full).unwrap();
+        let out = dir.path().join(format!("out{i}"));
+        let mut cmd = Command::new(common::bin());
+        if i % 2 == 0 {
+            cmd.arg("verify").arg(&pack);
+        } else {
+            cmd.arg("extract").arg(&pack).arg("-o").arg(&out);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.below(60)));
+        let cut = rng.below(full.len() as u64 / 2);
+        std::fs::File::options()
+            .write(true)
+            .open(&pack)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.signal(),
+            None,
+            "{:?} died of a signal; stderr: {stderr}",
+            cmd.get_args().next()
+        );
+        let what = if i % 2 == 0 { "verify" } else { "extract" };
+        if output.status.success() {
+            return format!("{what}: done before the cut");
+        }
+        common::assert_clean_failure(&output);
+        assert!(stderr.contains("p.fpack"), "{stderr}");
+        if stderr.contains("shrank") {
+            format!("{what}: error, the pack shrank while mapped")
+        } else {
+            format!("{what}: error at open or from the checks")
+        }
+    });
+}
