@@ -13,10 +13,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use array_files_fs::cli;
 use clap::{Parser, Subcommand};
 use npy_append::{
-    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions,
-    frames_per_chunk,
+    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError,
+    RecoverError, RecoverOptions, frames_per_chunk,
 };
 use npy_format::{FrameSource, Header, NpyFile, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE};
 
@@ -94,6 +95,10 @@ enum Command {
         /// Complete a torn last frame with zero bytes instead of truncating it.
         #[arg(long)]
         zero_fill: bool,
+        /// Most zero bytes --zero-fill may add (default: 64 MiB, or the file's data size if
+        /// larger); a fill beyond it means the header's frame size is wrong.
+        #[arg(long, value_name = "BYTES")]
+        max_zero_fill: Option<u64>,
         /// Only print what would be done.
         #[arg(long)]
         dry_run: bool,
@@ -111,18 +116,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e)
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("npy: error: {e}");
-            ExitCode::FAILURE
-        }
+    cli::main("npy", || run(cli.command).map_err(with_flag_hint))
+}
+
+/// Errors that a flag of this tool answers say which.
+fn with_flag_hint(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    let hint = match e.downcast_ref::<OpenError>() {
+        Some(OpenError::Locked { .. }) => "; pass --wait to wait for it",
+        _ => match e.downcast_ref::<RecoverError>() {
+            Some(RecoverError::Locked { .. }) => "; or pass --wait to wait for it",
+            Some(RecoverError::ZeroFillTooLarge { .. }) => {
+                "; pass --max-zero-fill BYTES to allow it, or recover without --zero-fill"
+            }
+            _ => "",
+        },
+    };
+    if hint.is_empty() {
+        e
+    } else {
+        refused(format!("{e}{hint}"))
     }
 }
 
@@ -139,7 +151,7 @@ fn run(command: Command) -> CliResult {
                 .max_header_size(max_header_size)
                 .open(&file)?;
             let info = info_json(&npy);
-            let mut out = io::stdout().lock();
+            let mut out = cli::stdout();
             if json {
                 writeln!(out, "{info}")?;
             } else {
@@ -158,7 +170,7 @@ fn run(command: Command) -> CliResult {
                 .open(&file)?;
             let end = end.unwrap_or_else(|| npy.frame_count());
             let bytes = npy.frames(start, end)?;
-            let mut out = io::stdout().lock();
+            let mut out = cli::stdout();
             out.write_all(bytes)?;
             out.flush()?;
             Ok(())
@@ -180,19 +192,24 @@ fn run(command: Command) -> CliResult {
         Command::Recover {
             file,
             zero_fill,
+            max_zero_fill,
             dry_run,
             wait,
             no_rewrite,
             max_header_size,
         } => {
-            let options = RecoverOptions::default()
+            let mut options = RecoverOptions::default();
+            if let Some(limit) = max_zero_fill {
+                options = options.max_zero_fill(limit);
+            }
+            let options = options
                 .zero_fill(zero_fill)
                 .dry_run(dry_run)
                 .lock(lock_mode(wait))
                 .rewrite_header(!no_rewrite)
                 .max_header_size(max_header_size);
             let report = npy_append::recover(&file, &options)?;
-            writeln!(io::stdout().lock(), "{report}")?;
+            writeln!(cli::stdout(), "{report}")?;
             Ok(())
         }
     }
@@ -310,7 +327,12 @@ fn append(
         .on_drop_error(ignore_drop_error);
     let (mut appender, created) = match existing {
         Some(_) => (options.open(out)?, false),
-        None => (options.create(out, &target)?, true),
+        // Another `npy append` may create OUT first: then append to what it made (waiting for
+        // its lock with --wait), as if OUT had been there.
+        None => match options.create(out, &target) {
+            Err(OpenError::Exists { .. }) => (options.open(out)?, false),
+            created => (created?, true),
+        },
     };
     if appender.layout() != target {
         return Err(refused(format!(
@@ -320,7 +342,7 @@ fn append(
         )));
     }
     if let Some(rewrite) = appender.header_rewrite() {
-        eprintln!("npy: note: {}: {rewrite}", out.display());
+        let _ = writeln!(io::stderr(), "npy: note: {}: {rewrite}", out.display());
     }
     let before = appender.frame_count();
     let copied = copy_frames(&mut appender, &sources, &frames, sync);
@@ -334,7 +356,7 @@ fn append(
     }
     let header = appender.finish()?;
     writeln!(
-        io::stdout().lock(),
+        cli::stdout(),
         "{}: appended {} frames from {} files; shape now {}",
         out.display(),
         header.frame_count() - before,
