@@ -165,13 +165,19 @@ fn run(command: Command) -> CliResult {
             end,
             max_header_size,
         } => {
-            let npy = NpyFile::options()
-                .max_header_size(max_header_size)
-                .open(&file)?;
-            let end = end.unwrap_or_else(|| npy.frame_count());
-            let bytes = npy.frames(start, end)?;
+            let input = Input::open(&file, max_header_size)?;
+            let end = end.unwrap_or_else(|| input.npy.frame_count());
+            // Checks the range (the map is not read: see Input).
+            let len = input.npy.frames(start, end)?.len();
             let mut out = cli::stdout();
-            out.write_all(bytes)?;
+            let mut buffer = Vec::new();
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(CHUNK_BYTES as usize);
+                let offset = input.frame_offset(start) + done as u64;
+                out.write_all(input.read_at(offset, n, &mut buffer)?)?;
+                done += n;
+            }
             out.flush()?;
             Ok(())
         }
@@ -223,6 +229,72 @@ fn lock_mode(wait: bool) -> LockMode {
     }
 }
 
+/// An input read whole: its header and checks from [`NpyFile`], its bytes through positional
+/// reads of the file, never through the map, so that a file truncated by another program while
+/// it is read is an error ("shrank while it was read") rather than a `SIGBUS`.
+struct Input {
+    npy: NpyFile,
+    file: std::fs::File,
+}
+
+impl Input {
+    fn open(path: &Path, max_header_size: usize) -> Result<Input, Box<dyn std::error::Error>> {
+        let file =
+            std::fs::File::open(path).map_err(|e| refused(format!("{}: {e}", path.display())))?;
+        let npy = NpyFile::options()
+            .max_header_size(max_header_size)
+            .open(path)?;
+        Ok(Input { npy, file })
+    }
+
+    fn header(&self) -> &Header {
+        self.npy.header()
+    }
+
+    fn path(&self) -> &Path {
+        self.npy.path()
+    }
+
+    /// Where frame `index` starts in the file.
+    fn frame_offset(&self, index: u64) -> u64 {
+        let frame_len = self.header().frame_len().unwrap_or(0);
+        self.npy.data_offset() + index * frame_len
+    }
+
+    /// `len` bytes at `offset`, read into `buffer`.
+    fn read_at<'b>(
+        &self,
+        offset: u64,
+        len: usize,
+        buffer: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], Box<dyn std::error::Error>> {
+        buffer.resize(len, 0);
+        read_exact_at(&self.file, buffer, offset).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                refused(format!(
+                    "{}: the file shrank while it was read (truncated by another program?)",
+                    self.path().display()
+                ))
+            } else {
+                refused(format!("{}: {e}", self.path().display()))
+            }
+        })?;
+        Ok(buffer)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek};
+    file.seek(io::SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
 /// A one-line error of the command line.
 #[derive(Debug)]
 struct Refused(String);
@@ -261,11 +333,7 @@ fn append(
 ) -> CliResult {
     let sources = inputs
         .iter()
-        .map(|path| {
-            NpyFile::options()
-                .max_header_size(max_header_size)
-                .open(path)
-        })
+        .map(|path| Input::open(path, max_header_size))
         .collect::<Result<Vec<_>, _>>()?;
     let read_options = ReadOptions::default().max_header_size(max_header_size);
     let existing = match std::fs::File::open(out) {
@@ -382,25 +450,20 @@ fn py_tuple(shape: &[u64]) -> String {
 /// Appends each source's bytes as `frames[i]` frames of the appender's layout, in chunks.
 fn copy_frames(
     appender: &mut NpyAppender,
-    sources: &[NpyFile],
+    sources: &[Input],
     frames: &[u64],
     sync: bool,
 ) -> CliResult {
     let frame_len = appender.frame_len();
     let per_chunk = frames_per_chunk(frame_len, CHUNK_BYTES);
+    let mut buffer = Vec::new();
     for (source, &count) in sources.iter().zip(frames) {
-        let data = source.data()?;
         let mut done = 0;
         while done < count {
             let n = per_chunk.min(count - done);
             // frames_in checked that the data holds `count` frames of `frame_len` bytes.
-            let range = (done * frame_len) as usize..((done + n) * frame_len) as usize;
-            let chunk = data.get(range).ok_or_else(|| {
-                refused(format!(
-                    "{}: the data is shorter than its frames",
-                    source.path().display()
-                ))
-            })?;
+            let offset = source.npy.data_offset() + done * frame_len;
+            let chunk = source.read_at(offset, (n * frame_len) as usize, &mut buffer)?;
             appender.append_frames(chunk, n)?;
             done += n;
         }
