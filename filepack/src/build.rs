@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::BuildError;
 use crate::format::{self, DEFAULT_ALIGNMENT};
+use array_files_fs::atomic::{self, Persist, TempFile};
+
 use crate::glob::Glob;
 use crate::write::{EntryMeta, PackSummary, PackWriter};
 
@@ -118,6 +120,7 @@ pub struct PackBuilder {
     exclude_globs: Vec<Glob>,
     threads: usize,
     sync: bool,
+    replace: bool,
     index_seed: Option<u64>,
     progress: Option<ProgressFn>,
 }
@@ -132,6 +135,7 @@ impl fmt::Debug for PackBuilder {
             .field("exclude_ext", &self.exclude_ext)
             .field("threads", &self.threads)
             .field("sync", &self.sync)
+            .field("replace", &self.replace)
             .field("index_seed", &self.index_seed)
             .finish_non_exhaustive()
     }
@@ -170,6 +174,7 @@ impl PackBuilder {
             exclude_globs: Vec::new(),
             threads: 0,
             sync: false,
+            replace: true,
             index_seed: None,
             progress: None,
         }
@@ -305,6 +310,27 @@ impl PackBuilder {
         self
     }
 
+    /// Whether [`Self::pack_dir`] and [`Self::pack_readers`] replace an existing file at `out`
+    /// (the default; the new pack keeps the replaced file's permission bits and, where the
+    /// process may set it, its owner). Off, an existing `out` is left as it is and the build
+    /// fails with [`BuildError::Io`] of kind [`std::io::ErrorKind::AlreadyExists`], checked
+    /// when the finished pack is put in place, so a file created meanwhile is not replaced
+    /// either.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::create_dir(dir.path().join("src")).unwrap();
+    /// let out = dir.path().join("p.fpack");
+    /// std::fs::write(&out, "keep me").unwrap();
+    /// let err = filepack::PackBuilder::new().replace(false).pack_dir(dir.path().join("src"), &out);
+    /// assert!(err.is_err());
+    /// assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    /// ```
+    pub fn replace(mut self, yes: bool) -> PackBuilder {
+        self.replace = yes;
+        self
+    }
+
     /// Use this seed for the hash index instead of a random one (see
     /// [`PackWriter::set_index_seed`]): the same tree then packs to the same bytes, but anyone
     /// who knows the seed can choose names that collide in the index. For reproducible builds
@@ -364,7 +390,16 @@ impl PackBuilder {
     /// assert_eq!(summary.files, 1);
     /// ```
     pub fn writer<W: Write + Seek>(&self, out: W) -> Result<PackWriter<W>, BuildError> {
-        let mut writer = PackWriter::with_alignment(out, u64::from(self.alignment))?;
+        self.writer_named(out, Path::new(crate::write::UNNAMED_OUTPUT))
+    }
+
+    /// [`Self::writer`], naming the output `name` in errors.
+    fn writer_named<W: Write + Seek>(
+        &self,
+        out: W,
+        name: &Path,
+    ) -> Result<PackWriter<W>, BuildError> {
+        let mut writer = PackWriter::with_alignment_named(out, u64::from(self.alignment), name)?;
         if let Some(seed) = self.index_seed {
             writer.set_index_seed(seed);
         }
@@ -396,8 +431,9 @@ impl PackBuilder {
         P: AsRef<str>,
         R: Read,
     {
-        self.write_atomically(out.as_ref(), |file| {
-            let mut writer = self.writer(file)?;
+        let out = out.as_ref();
+        self.write_atomically(out, |file, _| {
+            let mut writer = self.writer_named(file, out)?;
             for (i, (path, reader)) in pairs.into_iter().enumerate() {
                 writer.add_file(path.as_ref(), reader, EntryMeta::file())?;
                 if i % 1024 == 1023 {
@@ -410,7 +446,7 @@ impl PackBuilder {
                 0,
                 writer.bytes_written(),
             );
-            writer.finish()
+            Ok(writer.finish()?.1)
         })
     }
 
@@ -436,9 +472,10 @@ impl PackBuilder {
     ) -> Result<PackSummary, BuildError> {
         let src = src.as_ref();
         let out = out.as_ref();
-        let tmp = temp_path(out);
-        let skip = skipped_outputs(src, &[out, &tmp]);
-        self.write_atomically_at(out, &tmp, |file| self.pack_tree(src, file, &skip))
+        self.write_atomically(out, |file, tmp| {
+            let skip = skipped_outputs(src, &[out, tmp]);
+            Ok(self.pack_tree(src, file, &skip, out)?.1)
+        })
     }
 
     /// Packs the directory tree at `src` into `out`, any `Write + Seek` (written from offset 0).
@@ -460,40 +497,30 @@ impl PackBuilder {
         src: impl AsRef<Path>,
         out: W,
     ) -> Result<(W, PackSummary), BuildError> {
-        self.pack_tree(src.as_ref(), out, &[])
+        self.pack_tree(src.as_ref(), out, &[], Path::new(crate::write::UNNAMED_OUTPUT))
     }
 
+    /// Writes a pack to a temporary file beside `out` (`.NAME.PID-N.tmp`, after removing those
+    /// of dead processes) with `f`, given the file and its path, then puts it at `out`: renamed
+    /// over an existing file (which keeps that file's mode and, where permitted, owner), or
+    /// refused if [`Self::replace`] is off. On any error the temporary file is removed.
     fn write_atomically(
         &self,
         out: &Path,
-        f: impl FnOnce(File) -> Result<(File, PackSummary), BuildError>,
+        f: impl FnOnce(&File, &Path) -> Result<PackSummary, BuildError>,
     ) -> Result<PackSummary, BuildError> {
-        self.write_atomically_at(out, &temp_path(out), f)
-    }
-
-    fn write_atomically_at(
-        &self,
-        out: &Path,
-        tmp: &Path,
-        f: impl FnOnce(File) -> Result<(File, PackSummary), BuildError>,
-    ) -> Result<PackSummary, BuildError> {
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(tmp)
-            .map_err(|e| BuildError::io(out, e))?;
-        let result = f(file).and_then(|(file, summary)| {
-            if self.sync {
-                file.sync_all().map_err(|e| BuildError::io(tmp, e))?;
-            }
-            drop(file);
-            fs::rename(tmp, out).map_err(|e| BuildError::io(out, e))?;
-            Ok(summary)
-        });
-        if result.is_err() {
-            let _ = fs::remove_file(tmp);
-        }
-        result
+        // Best effort: a directory we may not list is reported by the create that follows.
+        let _ = atomic::remove_stale_temps(out);
+        let mut tmp = TempFile::beside(out).map_err(|e| BuildError::io(out, e))?;
+        tmp.set_sync(self.sync);
+        let summary = f(tmp.file(), tmp.path())?;
+        let how = if self.replace {
+            Persist::Replace
+        } else {
+            Persist::NoClobber
+        };
+        tmp.persist(out, how).map_err(|e| BuildError::io(out, e))?;
+        Ok(summary)
     }
 
     fn file_passes(&self, rel: &str, name: &str) -> bool {
@@ -518,6 +545,7 @@ impl PackBuilder {
         src: &Path,
         out: W,
         skip: &[String],
+        name: &Path,
     ) -> Result<(W, PackSummary), BuildError> {
         let root_meta = fs::metadata(src).map_err(|e| BuildError::io(src, e))?;
         if !root_meta.is_dir() {
@@ -526,7 +554,7 @@ impl PackBuilder {
             });
         }
         let scan = self.scan(src, skip)?;
-        let mut writer = self.writer(out)?;
+        let mut writer = self.writer_named(out, name)?;
         let total = scan.items.len() as u64;
         self.report(Phase::Packing, 0, total, 0);
         self.load_and_write(src, &scan, &mut writer)?;
@@ -943,7 +971,7 @@ impl Drop for LiveGuard<'_> {
 #[cfg(unix)]
 type DirId = (u64, u64);
 #[cfg(not(unix))]
-type DirId = PathBuf;
+type DirId = std::path::PathBuf;
 
 #[cfg(unix)]
 fn dir_id(path: &Path) -> io::Result<DirId> {
@@ -955,26 +983,6 @@ fn dir_id(path: &Path) -> io::Result<DirId> {
 #[cfg(not(unix))]
 fn dir_id(path: &Path) -> io::Result<DirId> {
     fs::canonicalize(path)
-}
-
-/// `.NAME.PID.tmp` beside `out`, or `.NAME.PID-N.tmp` if that exists: a file left by a killed
-/// build whose process id this one reuses must not stop the build.
-fn temp_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "pack".into(), |n| n.to_string_lossy().into_owned());
-    let pid = std::process::id();
-    let mut n = 0u32;
-    loop {
-        let tmp = match n {
-            0 => out.with_file_name(format!(".{name}.{pid}.tmp")),
-            _ => out.with_file_name(format!(".{name}.{pid}-{n}.tmp")),
-        };
-        if n == u32::MAX || fs::symlink_metadata(&tmp).is_err() {
-            return tmp;
-        }
-        n += 1;
-    }
 }
 
 /// The paths (relative to `src`) of the output files if they lie inside `src`.

@@ -316,7 +316,7 @@ pub enum ExtractError {
         source: io::Error,
     },
     /// The destination already has something at this path and overwriting was not asked for.
-    #[error("{}: already exists (pass overwrite to replace it)", .path.display())]
+    #[error("{}: already exists (and overwriting was not asked for)", .path.display())]
     Exists {
         /// The path on disk.
         path: PathBuf,

@@ -1,9 +1,11 @@
 //! Extracting packs to disk, never outside the destination.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use array_files_fs::atomic::{self, Persist, TempFile};
 
 use crate::error::ExtractError;
 use crate::path::{self, check_contained_link};
@@ -24,6 +26,7 @@ pub struct ExtractOptions {
     permissions: bool,
     mtimes: bool,
     verify: bool,
+    sync: bool,
 }
 
 impl Default for ExtractOptions {
@@ -48,6 +51,7 @@ impl ExtractOptions {
             permissions: true,
             mtimes: true,
             verify: true,
+            sync: false,
         }
     }
 
@@ -113,6 +117,20 @@ impl ExtractOptions {
         self
     }
 
+    /// `fsync` each file before renaming it into place, and its directory after: extracted
+    /// files then survive a power loss once extraction returns. Off by default (as tar): a
+    /// crash can then leave an empty file under a final name, though never a file cut short
+    /// by an error, which every file's temporary-then-rename write rules out.
+    ///
+    /// ```
+    /// let options = filepack::ExtractOptions::new().sync(true);
+    /// # let _ = options;
+    /// ```
+    pub fn sync(mut self, yes: bool) -> ExtractOptions {
+        self.sync = yes;
+        self
+    }
+
     /// Check each file's checksum before writing it. On by default.
     ///
     /// ```
@@ -158,6 +176,9 @@ struct Extractor<'a> {
     verified: HashSet<String>,
     dir_meta: Vec<(String, u32, (i64, u32))>,
     summary: ExtractSummary,
+    /// Temporary files of dead processes found in directories that existed before this run,
+    /// keyed by the file each was for: removed when this run writes that file.
+    stale: HashMap<PathBuf, Vec<PathBuf>>,
 }
 
 impl Extractor<'_> {
@@ -192,7 +213,7 @@ impl Extractor<'_> {
     fn ensure_one_dir(&mut self, rel: &str) -> Result<(), ExtractError> {
         let abs = self.abs(rel);
         match fs::symlink_metadata(&abs) {
-            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.is_dir() => self.find_stale_temps(&abs),
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(ExtractError::Unsafe {
                     path: abs,
@@ -213,6 +234,28 @@ impl Extractor<'_> {
         }
         self.verified.insert(rel.to_owned());
         Ok(())
+    }
+
+    /// Notes the temporary files that an earlier extraction killed in `dir` (an existing
+    /// directory) left: `.NAME.PID-N.tmp` of a process that is gone.
+    fn find_stale_temps(&mut self, dir: &Path) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return; // listing is an optimisation here; writing reports real problems
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(target) = temp_target(name) else {
+                continue;
+            };
+            let target = dir.join(target);
+            if let Some(pid) = atomic::owner_pid(name, &target, "tmp")
+                && pid != std::process::id()
+                && !atomic::process_alive(pid)
+            {
+                self.stale.entry(target).or_default().push(dir.join(name));
+            }
+        }
     }
 
     /// Clears the way for a new file or symlink at `abs`.
@@ -239,16 +282,41 @@ impl Extractor<'_> {
             entry.verify()?;
         }
         let abs = self.abs(rel);
-        self.make_room(&abs)?;
+        for stale in self.stale.remove(&abs).unwrap_or_default() {
+            // Another run may have removed it first.
+            let _ = fs::remove_file(stale);
+        }
+        // Replace an existing regular file in one rename; anything else in the way (a
+        // symlink, never followed) goes first, or stops us without `overwrite`.
+        let replace = match fs::symlink_metadata(&abs) {
+            Ok(m) if m.is_file() && self.options.overwrite => true,
+            _ => {
+                self.make_room(&abs)?;
+                false
+            }
+        };
         let data = entry.data().unwrap_or_default();
-        // create_new: O_CREAT | O_EXCL, which also refuses to follow a symlink at `abs`.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&abs)
+        // The contents go to `.NAME.PID-N.tmp` beside the file, renamed to NAME only when
+        // complete: an error (a full disk) or a kill never leaves a partial file under NAME.
+        // The temporary file is removed on every error path (when `tmp` drops).
+        let mut tmp = TempFile::beside(&abs).map_err(|e| ExtractError::io(&abs, e))?;
+        tmp.set_sync(self.options.sync);
+        tmp.file_mut()
+            .write_all(data)
             .map_err(|e| ExtractError::io(&abs, e))?;
-        file.write_all(data)
-            .map_err(|e| ExtractError::io(&abs, e))?;
+        let how = if replace {
+            Persist::Replace
+        } else {
+            Persist::NoClobber
+        };
+        let file = tmp.persist(&abs, how).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                // Created by someone else since `make_room` looked.
+                ExtractError::Exists { path: abs.clone() }
+            } else {
+                ExtractError::io(&abs, e)
+            }
+        })?;
         if self.options.permissions {
             set_mode(&file, entry.mode()).map_err(|e| ExtractError::io(&abs, e))?;
         }
@@ -309,6 +377,14 @@ impl Extractor<'_> {
         }
         Ok(())
     }
+}
+
+/// The NAME of a `.NAME.PID-N.tmp` temporary file name (see [`TempFile`]), if `name` has that
+/// form.
+fn temp_target(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, _pid_n) = rest.rsplit_once('.')?;
+    (!target.is_empty()).then_some(target)
 }
 
 #[cfg(unix)]
@@ -410,7 +486,9 @@ impl Pack {
             verified: HashSet::new(),
             dir_meta: Vec::new(),
             summary: ExtractSummary::default(),
+            stale: HashMap::new(),
         };
+        ex.find_stale_temps(dest);
         ex.verified.insert(String::new());
         // The selection: everything, or the named entries with their subtrees.
         let selected: Option<BTreeSet<u32>> = if options.paths.is_empty() {

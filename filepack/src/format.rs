@@ -164,7 +164,7 @@ pub(crate) const KIND_SYMLINK: u8 = 2;
 /// w.add_bytes("a.txt", b"hello", EntryMeta::file()).unwrap();
 /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
 /// let h = pack.header();
-/// assert_eq!(h.version, (1, 0));
+/// assert_eq!(h.version, (1, 1));
 /// assert_eq!(h.entry_count, 2); // the root and a.txt
 /// assert_eq!(h.alignment, 64);
 /// assert!(h.index_slots() > h.entry_count);

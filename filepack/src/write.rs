@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use xxhash_rust::xxh3::Xxh3Default;
@@ -251,7 +251,13 @@ pub struct PackWriter<W: Write + Seek> {
     bytes: u64,
     buf: Vec<u8>,
     seed: u64,
+    /// What errors writing the output name: the pack's path when the builder writes a file.
+    out_name: PathBuf,
 }
+
+/// How errors name the output of a [`PackWriter`] over any `Write + Seek` (the builder's
+/// writers to files name the file).
+pub(crate) const UNNAMED_OUTPUT: &str = "the pack output";
 
 /// A fresh index seed: the keys of std's `RandomState` (random per process, and different for
 /// each instance), mixed with the time, the process id and a counter.
@@ -330,9 +336,18 @@ impl<W: Write + Seek> PackWriter<W> {
     /// assert_eq!(pack.header().data_offset, 4096);
     /// assert!(PackWriter::with_alignment(std::io::Cursor::new(Vec::new()), 100).is_err());
     /// ```
-    pub fn with_alignment(mut out: W, alignment: u64) -> Result<PackWriter<W>, BuildError> {
+    pub fn with_alignment(out: W, alignment: u64) -> Result<PackWriter<W>, BuildError> {
+        PackWriter::with_alignment_named(out, alignment, Path::new(UNNAMED_OUTPUT))
+    }
+
+    /// [`Self::with_alignment`], naming the output `out_name` in errors.
+    pub(crate) fn with_alignment_named(
+        mut out: W,
+        alignment: u64,
+        out_name: &Path,
+    ) -> Result<PackWriter<W>, BuildError> {
         let alignment = u64::from(check_alignment(alignment)?);
-        let io = |e| BuildError::io("<pack output>", e);
+        let io = |e| BuildError::io(out_name, e);
         out.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut out = BlockWriter::new(out);
         // The placeholder header is zeros: its magic is wrong, so an unfinished pack never opens.
@@ -350,6 +365,7 @@ impl<W: Write + Seek> PackWriter<W> {
             bytes: 0,
             buf: Vec::new(),
             seed: random_seed(),
+            out_name: out_name.to_owned(),
         })
     }
 
@@ -375,7 +391,7 @@ impl<W: Write + Seek> PackWriter<W> {
     }
 
     fn io_err(&self, e: io::Error) -> BuildError {
-        BuildError::io("<pack output>", e)
+        BuildError::io(&self.out_name, e)
     }
 
     fn push(&mut self, path: &str, rec: Pending) -> Result<(), BuildError> {
@@ -695,9 +711,10 @@ impl<W: Write + Seek> PackWriter<W> {
             data_offset,
             bytes,
             seed,
+            out_name,
             ..
         } = self;
-        let io_err = |e| BuildError::io("<pack output>", e);
+        let io_err = |e| BuildError::io(&out_name, e);
 
         // 1. Order the added entries.
         let mut order: Vec<u32> = (0..recs.len() as u32).collect();

@@ -48,7 +48,10 @@ fn pack_positional_and_dash_i_and_force() {
     );
     let again = run_s(&["pack", "-i", s(&src), "-o", s(&out)]);
     let msg = assert_clean_failure(&again);
-    assert!(msg.contains("already exists"), "{msg}");
+    assert!(
+        msg.contains(&format!("{} exists; pass -f/--force to replace it", out.display())),
+        "{msg}"
+    );
     stdout(&run_s(&["pack", "-i", s(&src), "-o", s(&out), "-f", "-q"]));
     let pack = Pack::open(&out).unwrap();
     assert_eq!(pack.read_str("link").unwrap(), "bee\n");
@@ -263,7 +266,9 @@ fn extract_all_and_some() {
     assert_eq!(common::snapshot(&src), common::snapshot(&dest));
     // Again: refuses to overwrite, unless asked.
     let again = run_s(&["extract", p, "-o", s(&dest)]);
-    assert!(assert_clean_failure(&again).contains("already exists"));
+    let msg = assert_clean_failure(&again);
+    assert!(msg.contains("exists; pass -f/--force to replace it"), "{msg}");
+    stdout(&run_s(&["extract", p, "-o", s(&dest), "-f", "-q"]));
     stdout(&run_s(&["extract", p, "-o", s(&dest), "--overwrite", "-q"]));
     assert_eq!(common::snapshot(&src), common::snapshot(&dest));
 

@@ -9,14 +9,17 @@
 //! filepack info PACK [--json]
 //! ```
 //!
-//! Errors are one line on stderr (`filepack: error: ...`) and exit status 1; usage errors exit
-//! with status 2.
+//! Errors are one line on stderr (`filepack: error: ...`, control characters escaped) and exit
+//! status 1; usage errors exit with status 2. A closed standard output (`filepack ls P | head`)
+//! ends the command quietly with status 0; a full one is an error.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use array_files_fs::cli::{self, Force};
+use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
 use filepack::{
     Entry, ExtractOptions, Kind, OpenOptions, Pack, PackBuilder, PackSummary, Phase, Progress,
@@ -111,9 +114,8 @@ struct PackArgs {
     /// Reader threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
-    /// Replace OUT if it exists.
-    #[arg(short, long)]
-    force: bool,
+    #[command(flatten)]
+    force: Force,
     /// fsync the pack before renaming it into place.
     #[arg(long)]
     sync: bool,
@@ -152,8 +154,11 @@ struct ExtractArgs {
     output: PathBuf,
     /// Entries to extract (with their subtrees); everything if none.
     paths: Vec<String>,
-    /// Replace existing files.
-    #[arg(long)]
+    /// Replace existing files (never following symlinks; directories are merged).
+    #[command(flatten)]
+    force: Force,
+    /// The old name of -f/--force.
+    #[arg(long, hide = true)]
     overwrite: bool,
     /// Skip symlinks whose target could lead outside DIR instead of failing.
     #[arg(long)]
@@ -163,49 +168,35 @@ struct ExtractArgs {
     quiet: bool,
 }
 
-/// A command's failure: one line for stderr, or a closed stdout (a quiet exit).
-enum Failure {
-    Message(String),
-    BrokenPipe,
-}
+/// A command's failure: the line `cli::main` prints after `filepack: error: `.
+type Failure = String;
 
 type CliResult<T> = Result<T, Failure>;
 
 fn fail(message: impl std::fmt::Display) -> Failure {
-    Failure::Message(message.to_string())
+    message.to_string()
 }
 
 fn in_pack(pack: &Path) -> impl Fn(filepack::Error) -> Failure + '_ {
     move |e| fail(format!("{}: {e}", pack.display()))
 }
 
+/// A write to standard output failed: `cli::stdout` has named it (and a closed pipe makes
+/// `cli::main` exit quietly).
 fn out_err(e: io::Error) -> Failure {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Failure::BrokenPipe
-    } else {
-        fail(format!("writing to stdout: {e}"))
-    }
+    e.to_string()
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let command = Cli::parse().command;
+    cli::main("filepack", || match command {
         Command::Pack(args) => pack(args),
         Command::Ls(args) => ls(args),
         Command::Cat { pack, paths } => cat(&pack, &paths),
         Command::Extract(args) => extract(args),
         Command::Verify { pack } => verify(&pack),
         Command::Info { pack, json } => info(&pack, json),
-    };
-    match result {
-        Ok(code) => code,
-        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
-        Err(Failure::Message(m)) => {
-            let line = m.replace(['\n', '\r'], " ");
-            let _ = writeln!(io::stderr(), "filepack: error: {line}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 /// Opens and maps the pack at `path`, with a `SIGBUS` guard: should the file shrink while it
@@ -347,18 +338,14 @@ fn on_progress(bar: &indicatif::ProgressBar, p: &Progress) {
     }
 }
 
-fn pack(args: PackArgs) -> CliResult<ExitCode> {
+fn pack(args: PackArgs) -> CliResult<()> {
     let Some(src) = args.dir.or(args.input) else {
         return Err(fail("no directory to pack (give DIR or -i DIR)"));
     };
     let out = args.output;
-    if out.exists() && !args.force {
-        return Err(fail(format!(
-            "{}: already exists (use -f/--force to replace it)",
-            out.display()
-        )));
-    }
+    args.force.check(&out).map_err(fail)?;
     let mut builder = PackBuilder::new()
+        .replace(args.force.force)
         .alignment(args.align)
         .map_err(fail)?
         .skip_hidden(args.skip_hidden)
@@ -383,10 +370,18 @@ fn pack(args: PackArgs) -> CliResult<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let s: PackSummary = result.map_err(fail)?;
+    let s: PackSummary = result.map_err(|e| match e {
+        // Created by another process while this one packed: left as it is.
+        filepack::BuildError::Io { path, source }
+            if path == out && source.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            fail(cli::exists_error(&out))
+        }
+        e => fail(e),
+    })?;
     let elapsed = start.elapsed();
     if !args.quiet {
-        let mut stdout = io::stdout().lock();
+        let mut stdout = cli::stdout();
         writeln!(
             stdout,
             "packed {} entries ({} files, {} directories, {} symlinks{}), {} of data, into {} ({}) in {:.2} s: {:.0} files/s, {}/s",
@@ -407,24 +402,25 @@ fn pack(args: PackArgs) -> CliResult<ExitCode> {
             human_bytes(rate(s.bytes as f64, elapsed) as u64),
         )
         .map_err(out_err)?;
+        stdout.flush().map_err(out_err)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-fn ls(args: LsArgs) -> CliResult<ExitCode> {
+fn ls(args: LsArgs) -> CliResult<()> {
     let pack = open(&args.pack)?;
     let err = in_pack(&args.pack);
     let start = pack.resolved_entry(&args.dir).map_err(&err)?;
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut out = cli::stdout();
     let mut first = true;
     if args.json {
         out.write_all(b"[").map_err(out_err)?;
     }
-    let mut print = |e: &Entry<'_>, out: &mut BufWriter<io::StdoutLock<'_>>| -> CliResult<()> {
+    let mut print = |e: &Entry<'_>, out: &mut cli::Stdout| -> CliResult<()> {
         if args.directories_only && !e.is_dir() {
             return Ok(());
         }
@@ -444,14 +440,15 @@ fn ls(args: LsArgs) -> CliResult<ExitCode> {
         if args.long {
             write!(out, "{:<7} {:>12} ", e.kind().as_str(), e.len()).map_err(out_err)?;
         }
+        // Names come from the pack: control characters are escaped, not sent to the terminal.
+        let path = escape_control(e.path());
         match e.kind() {
-            Kind::Dir => writeln!(out, "{}/", e.path()),
-            Kind::File => writeln!(out, "{}", e.path()),
+            Kind::Dir => writeln!(out, "{path}/"),
+            Kind::File => writeln!(out, "{path}"),
             Kind::Symlink => writeln!(
                 out,
-                "{} -> {}",
-                e.path(),
-                e.link_target().unwrap_or_default()
+                "{path} -> {}",
+                escape_control(e.link_target().unwrap_or_default())
             ),
         }
         .map_err(out_err)
@@ -472,48 +469,51 @@ fn ls(args: LsArgs) -> CliResult<ExitCode> {
             .map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn cat(pack_path: &Path, paths: &[String]) -> CliResult<ExitCode> {
+/// Writes each file in turn; a path that cannot be read is skipped, and the paths that could
+/// not are reported together at the end (one line, status 1).
+fn cat(pack_path: &Path, paths: &[String]) -> CliResult<()> {
     let pack = open(pack_path)?;
-    let mut out = io::stdout().lock();
-    let mut code = ExitCode::SUCCESS;
+    let mut out = cli::stdout();
+    let mut failed = Vec::new();
     for p in paths {
         match pack.bytes(p) {
             Ok(bytes) => out.write_all(bytes).map_err(out_err)?,
-            Err(e) => {
-                out.flush().map_err(out_err)?;
-                let _ = writeln!(
-                    io::stderr(),
-                    "filepack: error: {}: {}",
-                    pack_path.display(),
-                    e.to_string().replace('\n', " ")
-                );
-                code = ExitCode::FAILURE;
-            }
+            Err(e) => failed.push(e.to_string()),
         }
     }
     out.flush().map_err(out_err)?;
-    Ok(code)
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{}: {}",
+            pack_path.display(),
+            failed.join("; ")
+        )))
+    }
 }
 
-fn extract(args: ExtractArgs) -> CliResult<ExitCode> {
+fn extract(args: ExtractArgs) -> CliResult<()> {
     let pack = open(&args.pack)?;
     let options = ExtractOptions::new()
         .paths(args.paths.iter().cloned())
-        .overwrite(args.overwrite)
+        .overwrite(args.force.force || args.overwrite)
         .skip_unsafe_links(args.skip_unsafe_links);
     let start = Instant::now();
     let s = pack
         .extract_with(&args.output, &options)
         .map_err(|e| match e {
             filepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
+            filepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
             e => fail(e),
         })?;
     if !args.quiet {
+        let mut out = cli::stdout();
         writeln!(
-            io::stdout(),
+            out,
             "extracted {} files, {} directories, {} symlinks ({}) into {} in {:.2} s{}",
             s.files,
             s.dirs,
@@ -528,16 +528,18 @@ fn extract(args: ExtractArgs) -> CliResult<ExitCode> {
             }
         )
         .map_err(out_err)?;
+        out.flush().map_err(out_err)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn verify(path: &Path) -> CliResult<ExitCode> {
+fn verify(path: &Path) -> CliResult<()> {
     let start = Instant::now();
     let pack = open(path)?;
     let s = pack.verify().map_err(in_pack(path))?;
+    let mut out = cli::stdout();
     writeln!(
-        io::stdout(),
+        out,
         "{}: ok: {} entries ({} files, {} directories, {} symlinks), {} checked in {:.2} s",
         path.display(),
         s.entries,
@@ -548,10 +550,10 @@ fn verify(path: &Path) -> CliResult<ExitCode> {
         start.elapsed().as_secs_f64()
     )
     .map_err(out_err)?;
-    Ok(ExitCode::SUCCESS)
+    out.flush().map_err(out_err)
 }
 
-fn info(path: &Path, json: bool) -> CliResult<ExitCode> {
+fn info(path: &Path, json: bool) -> CliResult<()> {
     let pack = open(path)?;
     let h = *pack.header();
     let (mut files, mut dirs, mut links, mut bytes) = (0u64, 0u64, 0u64, 0u64);
@@ -592,7 +594,7 @@ fn info(path: &Path, json: bool) -> CliResult<ExitCode> {
             format!("{:016x}", h.tables_checksum).into(),
         ),
     ];
-    let mut out = io::stdout().lock();
+    let mut out = cli::stdout();
     if json {
         let map: serde_json::Map<String, serde_json::Value> =
             fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -606,5 +608,5 @@ fn info(path: &Path, json: bool) -> CliResult<ExitCode> {
             writeln!(out, "{k:<16} {v}").map_err(out_err)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out.flush().map_err(out_err)
 }
