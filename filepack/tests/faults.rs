@@ -250,6 +250,20 @@ fn child_entry() {
                 report("packed", i % 2);
             }
         }
+        "extract" => {
+            let (pack, dest) = (Path::new(parts[0]), Path::new(parts[1]));
+            let limit: u64 = parts[2].parse().unwrap();
+            fs_::limit_file_size(limit);
+            let pack = Pack::open(pack).unwrap();
+            let options = filepack::ExtractOptions::new().overwrite(parts[3] == "overwrite");
+            match pack.extract_with(dest, &options) {
+                Ok(summary) => report("extracted", summary.files),
+                Err(e) => {
+                    report("error_full", fs_::is_disk_full(&e));
+                    report("error", e);
+                }
+            }
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -487,4 +501,122 @@ fn a_pack_truncated_while_the_cli_reads_it_is_an_error_not_a_signal() {
             format!("{what}: error at open or from the checks")
         }
     });
+}
+
+/// `Pack::extract` on a disk that fills up at a random byte (`RLIMIT_FSIZE` in a child, so the
+/// limit applies to each file written): the error is returned, no file is left cut short under
+/// its final name (each file exists complete or not at all, old or new), and no temporary file
+/// is left behind.
+#[test]
+fn a_full_disk_while_extracting_leaves_no_partial_file() {
+    let _serial = fs_::serial();
+    fs_::run_trials("filepack extract, full disk", 25, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        make_tree(&src, rng);
+        let pack_path = dir.path().join("p.fpack");
+        PackBuilder::new().pack_dir(&src, &pack_path).unwrap();
+        let pack = Pack::open(&pack_path).unwrap();
+        let largest = pack.entries().map(|e| e.unwrap().len()).max().unwrap_or(0);
+        let dest = dir.path().join("dest");
+        // Half the time over an earlier extraction (of other contents): files replaced.
+        let over = rng.chance(1, 2);
+        let old: std::collections::BTreeMap<String, Vec<u8>> = if over {
+            std::fs::create_dir(&dest).unwrap();
+            pack.entries()
+                .map(|e| e.unwrap())
+                .filter(|e| e.is_file())
+                .map(|e| {
+                    let old = format!("old contents of {}", e.path()).into_bytes();
+                    let abs = dest.join(e.path());
+                    std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+                    std::fs::write(&abs, &old).unwrap();
+                    (e.path().to_owned(), old)
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
+        // The limit is per file: at least the largest file's size, and everything fits.
+        let limit = if rng.chance(1, 5) {
+            largest + 1
+        } else {
+            rng.below(largest + 1)
+        };
+        let arg = format!(
+            "{}\t{}\t{limit}\t{}",
+            pack_path.display(),
+            dest.display(),
+            if over { "overwrite" } else { "new" }
+        );
+        let child = fs_::run_child("extract", &arg);
+        assert!(child.status.success(), "{child}");
+        let done = child.has("extracted");
+        if !done {
+            assert_eq!(child.get("error_full"), Some("true"), "{child}");
+        }
+        // Every file under its final name is complete: the pack's or the old one.
+        let mut complete = 0;
+        for e in pack.entries() {
+            let e = e.unwrap();
+            let Some(data) = e.data() else { continue };
+            let abs = dest.join(e.path());
+            match std::fs::read(&abs) {
+                Ok(bytes) if bytes == data => complete += 1,
+                Ok(bytes) => assert_eq!(
+                    Some(&bytes),
+                    old.get(e.path()),
+                    "{}: neither the pack's contents nor the old file: {child}",
+                    e.path()
+                ),
+                Err(err) => {
+                    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{child}");
+                    assert!(!done, "{}: missing after success: {child}", e.path());
+                }
+            }
+        }
+        // No temporary file anywhere under dest.
+        for (path, _) in common::snapshot(&dest) {
+            let name = path.rsplit('/').next().unwrap();
+            assert!(!name.ends_with(".tmp"), "temporary {path} left: {child}");
+        }
+        if done {
+            "enough room: everything extracted".into()
+        } else if complete == 0 {
+            "failed on the first file: nothing under a final name".into()
+        } else {
+            "failed: the files before it complete, no partial file".into()
+        }
+    });
+}
+
+/// What a killed extraction leaves (`.NAME.PID-N.tmp` of a dead process) is removed by the next
+/// extraction that writes NAME; a live process's temporary file is left alone.
+#[test]
+fn the_next_extraction_removes_stale_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = PackWriter::new(Cursor::new(Vec::new())).unwrap();
+    w.add_bytes("a.txt", b"a", EntryMeta::file()).unwrap();
+    w.add_bytes("d/b.txt", b"b", EntryMeta::file()).unwrap();
+    let pack = Pack::from_vec(common::finish(w)).unwrap();
+    let dest = dir.path().join("dest");
+    std::fs::create_dir_all(dest.join("d")).unwrap();
+    // 0x7fff_fff0 is above any Linux pid_max: never a live process.
+    let dead = 0x7fff_fff0u32;
+    let stale = [
+        dest.join(format!(".a.txt.{dead}-0.tmp")),
+        dest.join(format!("d/.b.txt.{dead}-3.tmp")),
+    ];
+    let live = dest.join(format!(".a.txt.{}-0.tmp", std::process::id()));
+    let other = dest.join(format!(".unrelated.{dead}-0.tmp"));
+    for path in stale.iter().chain([&live, &other]) {
+        std::fs::write(path, b"half a file").unwrap();
+    }
+    pack.extract(&dest).unwrap();
+    for path in &stale {
+        assert!(!path.exists(), "{} left", path.display());
+    }
+    assert!(live.exists(), "a live process's temporary file was removed");
+    assert!(other.exists(), "a temporary file of no entry was removed");
+    assert_eq!(std::fs::read(dest.join("d/b.txt")).unwrap(), b"b");
 }
