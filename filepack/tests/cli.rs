@@ -352,3 +352,120 @@ fn help_and_version() {
     assert!(stdout(&run_s(&["--version"])).starts_with("filepack "));
     assert_eq!(run_s(&["frobnicate"]).status.code(), Some(2));
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn pack_force_keeps_the_replaced_packs_mode_and_new_packs_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = tmp.path().join("p.fpack");
+    stdout(&run_s(&["pack", s(&src), "-o", s(&out), "-q"]));
+    // What the umask gives a new file here.
+    let probe = tmp.path().join("probe");
+    fs::File::create(&probe).unwrap();
+    assert_eq!(mode(&out), mode(&probe));
+    for private in [0o600, 0o640, 0o400] {
+        fs::set_permissions(&out, fs::Permissions::from_mode(private)).unwrap();
+        stdout(&run_s(&["pack", s(&src), "-o", s(&out), "-f", "-q"]));
+        assert_eq!(mode(&out), private, "pack -f over a {private:o} pack");
+        assert!(Pack::open(&out).unwrap().is_file("a/b.txt"));
+    }
+    // The library's replacement too.
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o600)).unwrap();
+    filepack::PackBuilder::new().pack_dir(&src, &out).unwrap();
+    assert_eq!(mode(&out), 0o600);
+    // Refused without -f: the file and its mode stay.
+    let before = fs::read(&out).unwrap();
+    let refused = run_s(&["pack", s(&src), "-o", s(&out)]);
+    assert_clean_failure(&refused);
+    assert_eq!(fs::read(&out).unwrap(), before);
+    assert_eq!(mode(&out), 0o600);
+}
+
+/// Every subcommand that prints, with its output going to a closed pipe (a quiet exit 0) or to
+/// a full disk (one error line naming standard output, exit 1): never a panic.
+#[test]
+fn closed_or_full_stdout_is_a_clean_exit_for_every_subcommand() {
+    use std::process::{Command, Stdio};
+    let (tmp, out) = packed_fixture();
+    let p = s(&out);
+    let src = tmp.path().join("src");
+    let commands: Vec<Vec<String>> = [
+        vec!["ls", p],
+        vec!["ls", "-R", "-l", p],
+        vec!["ls", "--json", p],
+        vec!["cat", p, "a/b.txt", "a/c.png"],
+        vec!["info", p],
+        vec!["info", "--json", p],
+        vec!["verify", p],
+        vec!["extract", p, "-o", "DEST", "-f"],
+        vec!["pack", s(&src), "-o", "PACK", "-f"],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_owned).collect())
+    .collect();
+    for (i, args) in commands.iter().enumerate() {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a.as_str() {
+                "DEST" => s(&tmp.path().join(format!("dest{i}"))).to_owned(),
+                "PACK" => s(&tmp.path().join(format!("out{i}.fpack"))).to_owned(),
+                _ => a.clone(),
+            })
+            .collect();
+        // A full disk.
+        let full = fs::File::options().write(true).open("/dev/full").unwrap();
+        let r = Command::new(common::bin())
+            .args(&args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let msg = assert_clean_failure(&r);
+        assert!(msg.contains("standard output"), "{args:?}: {msg}");
+        // A closed pipe: the reader is gone before the command writes.
+        let mut child = Command::new(common::bin())
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let r = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn names_with_control_characters_are_escaped_in_listings_and_errors() {
+    use filepack::{EntryMeta, PackWriter};
+    let tmp = tempfile::tempdir().unwrap();
+    let evil = "clear\u{1b}[2J\nfake line\u{202e}txt.exe";
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.add_bytes(evil, b"x", EntryMeta::file()).unwrap();
+    w.add_symlink("link", evil, EntryMeta::symlink()).unwrap();
+    let out = tmp.path().join("evil.fpack");
+    fs::write(&out, common::finish(w)).unwrap();
+    let escaped = "clear\\u{1b}[2J\\nfake line\\u{202e}txt.exe";
+    for args in [vec!["ls", s(&out)], vec!["ls", "-l", "-R", s(&out)]] {
+        let text = stdout(&run_s(&args));
+        assert!(text.contains(escaped), "{args:?}: {text}");
+        assert!(text.contains(&format!("link -> {escaped}")), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+    // JSON escapes them its own way, and stays valid.
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run_s(&["ls", "--json", s(&out)]))).unwrap();
+    assert_eq!(json[0]["path"], evil);
+    // An error naming the entry: one line, escaped.
+    let r = run_s(&["cat", s(&out), &format!("{evil}/below")]);
+    let msg = assert_clean_failure(&r);
+    assert!(msg.contains(escaped) && !msg.contains('\u{1b}'), "{msg}");
+}
