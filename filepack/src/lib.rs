@@ -19,7 +19,7 @@
 //! let summary = PackBuilder::new().pack_dir(&src, &out).unwrap();
 //! assert_eq!(summary.files, 2);
 //!
-//! // Open it: reads 128 bytes and maps the file, whatever the number of entries.
+//! // Open it: reads the header and maps the file, whatever the number of entries.
 //! let pack = Pack::open(&out).unwrap();
 //!
 //! // Zero-copy bytes, a Read + Seek + BufRead reader, or a String.
@@ -75,7 +75,7 @@
 //!
 //! ## Guarantees
 //!
-//! - **O(1) open**: [`Pack::open`] reads the 128-byte header and the root's record and maps the
+//! - **O(1) open**: [`Pack::open`] reads the 144-byte header and the root's record and maps the
 //!   file. Nothing is parsed per entry.
 //! - **O(1) lookup**: a path is hashed (XXH3-64) and found in at most `index_max_probe + 1`
 //!   consecutive slots of an on-disk Robin Hood hash table (the bound is in the header, a few
