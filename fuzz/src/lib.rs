@@ -269,3 +269,141 @@ fn exercise_array(array: &varpack::Array) {
     let _ = array.view::<u8>();
     let _ = array.view::<f64>();
 }
+
+/// The shapes [`structured_pack`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackShape {
+    /// A chain of directories `depth` deep with `fanout` files at the bottom, and `width` files
+    /// at the root, all through `PackWriter` (which refuses paths deeper than `MAX_DEPTH`).
+    Chain,
+    /// One file whose path is `depth` directories deep, with the root as its parent: what no
+    /// writer makes but a hostile pack holds (a name of the same length is written, then the
+    /// string table is patched and the checksums are fixed).
+    Patched,
+}
+
+/// A pack built from a few bytes of fuzz input, reaching depths and widths that arbitrary bytes
+/// of a few KiB never do: the first bytes choose the shape, the depth (up to 6,000 for a chain,
+/// 30,000 for a patched path: past `MAX_DEPTH` either way), the fan-out, the width (up to 4,096 siblings) and the length of names (1 to
+/// 200 bytes); the rest become file contents. `None` when the writer refuses the tree (which
+/// must then be for its depth).
+pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
+    use filepack::{BuildError, EntryMeta, PackWriter};
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let shape = if byte(0) & 1 == 0 {
+        PackShape::Chain
+    } else {
+        PackShape::Patched
+    };
+    // A patched path costs two bytes a level: up to 30,000 levels (the pack had 25,000);
+    // a chain is built by the writer, which stops at MAX_DEPTH.
+    let levels = if shape == PackShape::Chain { 6001 } else { 30_001 };
+    let depth = usize::from(u16::from_le_bytes([byte(1), byte(2)])) % levels;
+    let fanout = usize::from(byte(3)) % 16;
+    let width = usize::from(u16::from_le_bytes([byte(4), byte(5)])) % 4097;
+    // At most 64 KiB per path, so that a deep chain stays quick to build, verify and hash.
+    let name_len = (usize::from(byte(6)) % 200 + 1).min((65_536 / (depth + 1)).max(1));
+    let contents = data.get(7..).unwrap_or_default();
+    let name = |i: usize| {
+        let mut s = format!("{i:x}_");
+        while s.len() < name_len {
+            s.push(char::from(b'a' + (i % 26) as u8));
+        }
+        s
+    };
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).ok()?;
+    match shape {
+        PackShape::Chain => {
+            let dir: Vec<String> = (0..depth).map(name).collect();
+            let dir = dir.join("/");
+            let result = (|| {
+                for f in 0..fanout {
+                    let path = if dir.is_empty() {
+                        format!("f{f}")
+                    } else {
+                        format!("{dir}/f{f}")
+                    };
+                    w.add_bytes(&path, contents, EntryMeta::file())?;
+                }
+                if fanout == 0 && !dir.is_empty() {
+                    w.add_dir(&dir, EntryMeta::dir())?;
+                }
+                for i in 0..width {
+                    let data = &contents[..contents.len().min(i)];
+                    w.add_bytes(&format!("w{}", name(i)), data, EntryMeta::file())?;
+                }
+                Ok::<(), BuildError>(())
+            })();
+            if let Err(e) = result {
+                assert!(
+                    matches!(e, BuildError::TooDeep { .. }),
+                    "the writer refused a tree for another reason: {e}"
+                );
+                assert!(depth + 1 > filepack::format::MAX_DEPTH);
+                return None;
+            }
+            let bytes = w.finish().ok()?.0.into_inner();
+            // The deepest entry's components: the files below the chain, or its last directory.
+            let deepest = (depth + usize::from(fanout > 0)).max(usize::from(width > 0));
+            Some((shape, deepest, bytes))
+        }
+        PackShape::Patched => {
+            let deep = format!("{}f", "a/".repeat(depth));
+            w.add_bytes(&"x".repeat(deep.len()), contents, EntryMeta::file())
+                .ok()?;
+            let mut bytes = w.finish().ok()?.0.into_inner();
+            let u64_at = |b: &[u8], off: usize| {
+                u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
+            };
+            // The root's path is empty: the file's path starts the string table.
+            let strings = usize::try_from(u64_at(&bytes, 64)).ok()?;
+            bytes[strings..strings + deep.len()].copy_from_slice(deep.as_bytes());
+            let tables = usize::try_from(u64_at(&bytes, 56)).ok()?;
+            let sum = filepack::format::checksum(&bytes[tables..]);
+            bytes[112..120].copy_from_slice(&sum.to_le_bytes());
+            let sum = filepack::format::checksum(&bytes[..120]);
+            bytes[120..128].copy_from_slice(&sum.to_le_bytes());
+            let sum = filepack::format::checksum(&bytes[..136]);
+            bytes[136..144].copy_from_slice(&sum.to_le_bytes());
+            Some((shape, depth + 1, bytes))
+        }
+    }
+}
+
+/// Walks, verifies and extracts (into the scratch directory) a pack from
+/// [`structured_pack`], whose deepest entry has `depth` components: every reader must refuse
+/// an entry deeper than `MAX_DEPTH` with `TooDeep` (never overflow the stack), and accept the
+/// others.
+pub fn exercise_structured_pack(shape: PackShape, depth: usize, bytes: Vec<u8>) {
+    use filepack::{Error, ExtractError, Pack};
+    let too_deep = depth > filepack::format::MAX_DEPTH;
+    let pack = Pack::from_vec(bytes).expect("a written pack opens");
+    let n = pack.entry_count();
+    let walked: Vec<_> = pack
+        .walk("")
+        .expect("the root walks")
+        .take(n as usize + 2)
+        .collect();
+    assert!(walked.len() as u64 <= n, "a walk repeats");
+    let walk_refused = walked
+        .iter()
+        .any(|e| matches!(e, Err(Error::TooDeep { .. })));
+    assert_eq!(walk_refused, too_deep, "walk and MAX_DEPTH disagree");
+    match pack.verify() {
+        Ok(_) => assert!(!too_deep && shape == PackShape::Chain, "a hostile pack verifies"),
+        Err(e) => assert!(
+            shape == PackShape::Patched,
+            "a pack the writer made fails verify: {e}"
+        ),
+    }
+    let _ = pack.bytes_many(&["", "f0", "a/a/f"]);
+    let dest = scratch_dir().join("extract");
+    let _ = std::fs::remove_dir_all(&dest);
+    match pack.extract(&dest) {
+        Err(ExtractError::Pack(Error::TooDeep { .. })) => assert!(too_deep),
+        // Deep chains pass the operating system's path length limit: an I/O error.
+        Err(ExtractError::Io { .. }) | Ok(_) => assert!(!too_deep),
+        Err(e) => panic!("extract: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dest);
+}

@@ -9,6 +9,7 @@
 //! | `npy_file` | npy-format: `NpyFile` (read-only and copy-on-write), typed views, frames, `read_file`, `read_array` |
 //! | `npz` | npz-stream: `NpzReader` listing, whole-member reads, CRC checks, views, random frame reads through seek indexes and zran indexes |
 //! | `filepack` | filepack: `Pack::from_vec` (with and without checks), every entry, lookups, `listdir`, `walk`, `.npy` frames, `verify` |
+//! | `filepack_tree` | filepack: deep or wide packs built from a few input bytes (depth up to 30,000, past `MAX_DEPTH`; up to 4,096 siblings), walked, verified and extracted |
 //! | `varpack_dir` | varpack: a directory pack (manifest and files) loaded eagerly, lazily, copy-on-write and by `inspect` |
 //! | `varpack_npz` | varpack: a single-file pack (`.npz`) loaded the same ways |
 //!
@@ -28,7 +29,9 @@
 //! workspace's own builds never see it). Each run is optimised with debug assertions and
 //! overflow checks on (`cargo fuzz build -O -a`), limited to 2048 MB of RSS and 2048 MB per
 //! allocation (`-rss_limit_mb`, `-malloc_limit_mb`) and 30 s per input (`-timeout`), so a huge
-//! allocation or a hang is a failure like a panic.
+//! allocation or a hang is a failure like a panic. Inputs may grow to [`max_len`] bytes
+//! (`-max_len`; libFuzzer's own default is the largest seed or 4 KiB, too small for a pack
+//! deep or wide enough to matter).
 //!
 //! # Corpora
 //!
@@ -61,9 +64,20 @@ const TARGETS: &[&str] = &[
     "npy_file",
     "npz",
     "filepack",
+    "filepack_tree",
     "varpack_dir",
     "varpack_npz",
 ];
+
+/// The largest input libFuzzer makes for `target` (`-max_len`), `None` for libFuzzer's default
+/// (the largest seed, at least 4 KiB). A filepack input holds a whole tree: a file entry 25,000
+/// directories deep takes 60 KB, so filepack inputs may grow to 1 MiB.
+fn max_len(target: &str) -> Option<usize> {
+    match target {
+        "filepack" | "filepack_tree" => Some(1 << 20),
+        _ => None,
+    }
+}
 
 /// Arguments of `cargo xtask fuzz`.
 #[derive(clap::Args, Debug)]
@@ -292,6 +306,7 @@ fn run_target(bin_dir: &Path, dir: &Path, target: &str, seconds: u64) -> Result<
         .arg(root.join("corpus").join(target))
         .arg(format!("-max_total_time={seconds}"))
         .args(["-rss_limit_mb=2048", "-malloc_limit_mb=2048", "-timeout=30"])
+        .args(max_len(target).map(|n| format!("-max_len={n}")))
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts.display()));
     let dict = root.join("dict").join(format!("{target}.dict"));
@@ -433,6 +448,7 @@ mod seeds {
             ("npy_file", npy_file()?),
             ("npz", npz(&scratch)?),
             ("filepack", filepack()?),
+            ("filepack_tree", filepack_tree()),
             ("varpack_dir", varpack_dir(&scratch)?),
             ("varpack_npz", varpack_npz(&scratch)?),
         ];
@@ -589,6 +605,29 @@ mod seeds {
         let w = PackWriter::with_alignment(Cursor::new(Vec::new()), 1)?;
         seeds.push(("empty.fpack".into(), w.finish()?.0.into_inner()));
         Ok(seeds)
+    }
+
+    /// Inputs of `array_files_fuzz::structured_pack`: shape byte (even: a chain built by the
+    /// writer, odd: a path patched past it), depth (u16), fan-out, width (u16), name length,
+    /// then contents.
+    fn filepack_tree() -> Seeds {
+        let input = |shape: u8, depth: u16, fanout: u8, width: u16, name: u8| {
+            let mut v = vec![shape];
+            v.extend_from_slice(&depth.to_le_bytes());
+            v.push(fanout);
+            v.extend_from_slice(&width.to_le_bytes());
+            v.push(name);
+            v.extend_from_slice(b"contents");
+            v
+        };
+        vec![
+            ("small.bin".into(), input(0, 3, 2, 3, 4)),
+            ("wide.bin".into(), input(0, 1, 1, 4000, 16)),
+            ("deep-chain.bin".into(), input(0, 2000, 1, 0, 1)),
+            ("past-max-depth.bin".into(), input(0, 4096, 1, 0, 1)),
+            ("patched-25000.bin".into(), input(1, 25_000, 0, 0, 0)),
+            ("patched-shallow.bin".into(), input(1, 10, 0, 0, 0)),
+        ]
     }
 
     /// A pack with every kind of value.

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use filepack::{Pack, PackBuilder};
+use filepack::{EntryMeta, Pack, PackBuilder, PackWriter};
 
 use super::{BenchCtx, Measurement, median_of, time};
 use crate::util;
@@ -154,7 +154,85 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         drop(pack);
         std::fs::remove_dir_all(&tree).ok();
     }
+    hostile_names(ctx)
+}
+
+/// Hash flooding: names chosen so that the index hash of format 1.0 (XXH3-64 with the fixed
+/// seed 0) puts them all in the first 1024 slots of their pack's index. Under that seed a pack
+/// of 200k of them had a longest probe of ~200k slots: packing was 18x and verifying 150x
+/// slower than for ordinary names. With the per-pack random seed of format 1.1 they are
+/// ordinary names: both ratios should be near 1.
+fn hostile_names(ctx: &BenchCtx) -> Result<()> {
+    // As many as the report of the flood: finding them takes a few seconds.
+    let (count, label) = (200_000, "200k");
+    let start = Instant::now();
+    let (hostile, tried) = colliding_names(count);
+    println!(
+        "    found {count} names colliding under the 1.0 seed among {tried} in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    // Names of the same length, in the same order of magnitude: ordinary ones.
+    let benign: Vec<String> = (0..count as u64)
+        .map(|i| format!("f{:x}", i * 257 + (1 << 24)))
+        .collect();
+    let packed = ctx.compare(
+        &format!("pack {label} names colliding under format 1.0's fixed index seed"),
+        "within 1.5x of ordinary names (ratio at least 0.67): no hash flooding",
+        || time(|| pack_names(&hostile)),
+        "the same number of ordinary names",
+        || time(|| pack_names(&benign)),
+    )?;
+    let hostile_pack = Pack::from_vec(pack_names(&hostile)?)?;
+    let benign_pack = Pack::from_vec(pack_names(&benign)?)?;
+    let verified = ctx.compare(
+        &format!("verify a pack of {label} names colliding under format 1.0's fixed index seed"),
+        "within 1.5x of ordinary names (ratio at least 0.67): no hash flooding",
+        || time(|| Ok(hostile_pack.verify()?)),
+        "the same number of ordinary names",
+        || time(|| Ok(benign_pack.verify()?)),
+    )?;
+    let ratio = |r: &super::Record| r.ours.median_s / r.anchor_median_s.unwrap_or(f64::NAN);
+    println!(
+        "    hostile / ordinary: pack {:.2}x, verify {:.2}x; longest index probe {} (hostile) \
+         and {} (ordinary), against ~{count} for the hostile names under the 1.0 seed",
+        ratio(&packed),
+        ratio(&verified),
+        hostile_pack.header().index_max_probe,
+        benign_pack.header().index_max_probe,
+    );
+    ctx.annotate("max_probe", f64::from(hostile_pack.header().index_max_probe));
+    ensure!(
+        hostile_pack.header().index_max_probe < 64,
+        "the hostile names still collide: longest probe {}",
+        hostile_pack.header().index_max_probe
+    );
     Ok(())
+}
+
+/// `count` names whose XXH3-64 with seed 0 falls in the first 1024 slots of the index of a
+/// pack of them (and its root), and how many names were tried to find them.
+fn colliding_names(count: usize) -> (Vec<String>, u64) {
+    let n = count as u64 + 1;
+    let mask = (n + n / 4 + 1).next_power_of_two() - 1;
+    let mut names = Vec::with_capacity(count);
+    let mut tried = 0u64;
+    while names.len() < count {
+        let name = format!("f{tried:x}");
+        if filepack::format::hash_path(&name) & mask < 1024 {
+            names.push(name);
+        }
+        tried += 1;
+    }
+    (names, tried)
+}
+
+/// A pack (in memory) of empty files with these names.
+fn pack_names(names: &[String]) -> Result<Vec<u8>> {
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new()))?;
+    for name in names {
+        w.add_bytes(name, b"", EntryMeta::file())?;
+    }
+    Ok(w.finish()?.0.into_inner())
 }
 
 /// `dirs` directories of `per_dir` files of 64 bytes to 4 KiB; returns the relative paths and
