@@ -497,7 +497,12 @@ impl PackBuilder {
         src: impl AsRef<Path>,
         out: W,
     ) -> Result<(W, PackSummary), BuildError> {
-        self.pack_tree(src.as_ref(), out, &[], Path::new(crate::write::UNNAMED_OUTPUT))
+        self.pack_tree(
+            src.as_ref(),
+            out,
+            &[],
+            Path::new(crate::write::UNNAMED_OUTPUT),
+        )
     }
 
     /// Writes a pack to a temporary file beside `out` (`.NAME.PID-N.tmp`, after removing those

@@ -259,9 +259,7 @@ impl OpenOptions {
             })?;
             // At most `len` bytes (the file may grow meanwhile); fewer if it shrank, which the
             // header's length check then reports.
-            file.take(len)
-                .read_to_end(&mut bytes)
-                .map_err(io_err)?;
+            file.take(len).read_to_end(&mut bytes).map_err(io_err)?;
             let mut pack = Pack::from_storage(Storage::Vec(bytes), self)?;
             pack.path = Some(path.to_owned());
             return Ok(pack);

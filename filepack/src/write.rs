@@ -9,8 +9,8 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::error::BuildError;
 use crate::format::{
-    self, DEFAULT_ALIGNMENT, FLAG_INDEX_SEED, SEEDED_HEADER_LEN, KIND_DIR, KIND_FILE, KIND_SYMLINK, MAX_ALIGNMENT,
-    MAX_ENTRIES, NO_ENTRY, PackHeader, RawEntry, VERSION,
+    self, DEFAULT_ALIGNMENT, FLAG_INDEX_SEED, KIND_DIR, KIND_FILE, KIND_SYMLINK, MAX_ALIGNMENT,
+    MAX_ENTRIES, NO_ENTRY, PackHeader, RawEntry, SEEDED_HEADER_LEN, VERSION,
 };
 use crate::path::{self, cmp_paths, is_ancestor};
 use crate::read::Kind;

@@ -49,7 +49,10 @@ fn pack_positional_and_dash_i_and_force() {
     let again = run_s(&["pack", "-i", s(&src), "-o", s(&out)]);
     let msg = assert_clean_failure(&again);
     assert!(
-        msg.contains(&format!("{} exists; pass -f/--force to replace it", out.display())),
+        msg.contains(&format!(
+            "{} exists; pass -f/--force to replace it",
+            out.display()
+        )),
         "{msg}"
     );
     stdout(&run_s(&["pack", "-i", s(&src), "-o", s(&out), "-f", "-q"]));
@@ -267,7 +270,10 @@ fn extract_all_and_some() {
     // Again: refuses to overwrite, unless asked.
     let again = run_s(&["extract", p, "-o", s(&dest)]);
     let msg = assert_clean_failure(&again);
-    assert!(msg.contains("exists; pass -f/--force to replace it"), "{msg}");
+    assert!(
+        msg.contains("exists; pass -f/--force to replace it"),
+        "{msg}"
+    );
     stdout(&run_s(&["extract", p, "-o", s(&dest), "-f", "-q"]));
     stdout(&run_s(&["extract", p, "-o", s(&dest), "--overwrite", "-q"]));
     assert_eq!(common::snapshot(&src), common::snapshot(&dest));
@@ -457,7 +463,10 @@ fn names_with_control_characters_are_escaped_in_listings_and_errors() {
         let text = stdout(&run_s(&args));
         assert!(text.contains(escaped), "{args:?}: {text}");
         assert!(text.contains(&format!("link -> {escaped}")), "{text}");
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 2, "{text}");
     }
     // JSON escapes them its own way, and stays valid.

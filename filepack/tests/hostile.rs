@@ -49,8 +49,8 @@ fn an_entry_25000_directories_deep_is_refused_by_every_reader() {
         let pack = Pack::from_vec(bytes).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let extracted = pack.extract(dir.path().join("out"));
-        let nothing_written = std::fs::read_dir(dir.path().join("out"))
-            .map_or(true, |mut d| d.next().is_none());
+        let nothing_written =
+            std::fs::read_dir(dir.path().join("out")).map_or(true, |mut d| d.next().is_none());
         assert!(nothing_written, "extract wrote before refusing");
         let walked: Vec<Result<String, Error>> = pack
             .walk("")
@@ -147,14 +147,20 @@ fn a_seeded_pack_with_an_unknown_required_flag_or_a_bad_seed_is_refused() {
     flagged[12] |= 0x02;
     fix_checksums(&mut flagged);
     let err = Pack::from_vec(flagged).unwrap_err();
-    assert!(err.to_string().contains("unknown required flags 0x0002"), "{err}");
+    assert!(
+        err.to_string().contains("unknown required flags 0x0002"),
+        "{err}"
+    );
     // The seed is covered by the header extension's checksum.
     let mut seed = good.clone();
     seed[130] ^= 1;
     let err = Pack::from_vec(seed).unwrap_err();
     assert!(matches!(err, Error::Checksum { .. }), "{err}");
     // A 1.0 reader, which knows no flags, refuses the pack: flag bit 0 is a required flag.
-    assert_eq!(u32::from_le_bytes(good[12..16].try_into().unwrap()) & 0xffff, 1);
+    assert_eq!(
+        u32::from_le_bytes(good[12..16].try_into().unwrap()) & 0xffff,
+        1
+    );
 }
 
 #[test]

@@ -264,7 +264,10 @@ mod sigbus {
             path.display(),
             meta.len()
         );
-        if MESSAGE.set(message.into_bytes().into_boxed_slice()).is_err() {
+        if MESSAGE
+            .set(message.into_bytes().into_boxed_slice())
+            .is_err()
+        {
             return; // one pack per process: a second guard would print the wrong path
         }
         // A descriptor of its own, never closed: the caller's `file` closes when it drops.

@@ -200,7 +200,10 @@ fn hostile_names(ctx: &BenchCtx) -> Result<()> {
         hostile_pack.header().index_max_probe,
         benign_pack.header().index_max_probe,
     );
-    ctx.annotate("max_probe", f64::from(hostile_pack.header().index_max_probe));
+    ctx.annotate(
+        "max_probe",
+        f64::from(hostile_pack.header().index_max_probe),
+    );
     ensure!(
         hostile_pack.header().index_max_probe < 64,
         "the hostile names still collide: longest probe {}",
