@@ -1,5 +1,5 @@
 //! A structured filepack: a few input bytes choose a deep or wide tree (depth up to 30,000,
-//! past `MAX_DEPTH`; up to 4,096 siblings; names of 1 to 200 bytes), built with `PackWriter` or
+//! past `MAX_DEPTH`; up to 1,024 siblings; names of 1 to 200 bytes), built with `PackWriter` or
 //! patched past what the writer allows, then walked, verified and extracted into a scratch
 //! directory. Arbitrary bytes never reach these depths: see `array_files_fuzz::structured_pack`.
 #![no_main]
