@@ -284,9 +284,9 @@ pub enum PackShape {
 
 /// A pack built from a few bytes of fuzz input, reaching depths and widths that arbitrary bytes
 /// of a few KiB never do: the first bytes choose the shape, the depth (up to 6,000 for a chain,
-/// 30,000 for a patched path: past `MAX_DEPTH` either way), the fan-out, the width (up to 1,024 siblings) and the length of names (1 to
-/// 200 bytes); the rest become file contents. `None` when the writer refuses the tree (which
-/// must then be for its depth).
+/// 30,000 for a patched path: past `MAX_DEPTH` either way), the fan-out, the width (up to 1,024
+/// siblings) and the length of names (1 to 200 bytes); the rest become file contents. `None`
+/// when the writer refuses the tree (which must then be for its depth).
 pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
     use filepack::{BuildError, EntryMeta, PackWriter};
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
