@@ -451,6 +451,13 @@ impl Pack {
     /// depth). The destination directory's own metadata is left alone. Extraction is not
     /// protected against other processes changing `dest` at the same time.
     ///
+    /// Each file is written to a temporary file `.NAME.PID-N.tmp` beside it and renamed to
+    /// `NAME` once complete, so an error (a full disk) or a kill never leaves a file cut short
+    /// under its name; the temporary file is removed on every error, and those a killed
+    /// extraction left (their process gone) are removed when a later one writes the same file.
+    /// An entry more than [`MAX_DEPTH`](crate::format::MAX_DEPTH) components deep is refused
+    /// before anything is written. No part of extraction recurses on the depth of a path.
+    ///
     /// # Errors
     /// [`ExtractError::Pack`] (a path not in the pack, a corrupt pack, a checksum mismatch),
     /// [`ExtractError::Exists`], [`ExtractError::Unsafe`], [`ExtractError::UnsafeLink`],
