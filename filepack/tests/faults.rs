@@ -473,7 +473,7 @@ fn a_pack_truncated_while_the_cli_reads_it_is_an_error_not_a_signal() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.below(60)));
+        std::thread::sleep(Duration::from_millis(rng.below(25)));
         let cut = rng.below(full.len() as u64 / 2);
         std::fs::File::options()
             .write(true)

@@ -178,7 +178,21 @@ fn fail(message: impl std::fmt::Display) -> Failure {
 }
 
 fn in_pack(pack: &Path) -> impl Fn(filepack::Error) -> Failure + '_ {
-    move |e| fail(format!("{}: {e}", pack.display()))
+    move |e| shrank(pack).unwrap_or_else(|| fail(format!("{}: {e}", pack.display())))
+}
+
+/// If the pack at `pack` (opened by [`open`]) has shrunk since, the error that says so: any
+/// other error met while reading it is a consequence.
+fn shrank(pack: &Path) -> Option<Failure> {
+    #[cfg(unix)]
+    if sigbus::shrunk() {
+        return Some(fail(format!(
+            "{}: the pack shrank while it was read (truncated or rewritten by another process)",
+            pack.display()
+        )));
+    }
+    let _ = pack;
+    None
 }
 
 /// A write to standard output failed: `cli::stdout` has named it (and a closed pipe makes
@@ -254,6 +268,19 @@ mod sigbus {
         }
         // SAFETY: restoring the default action of a signal is async-signal-safe.
         unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+    }
+
+    /// Whether the guarded pack is shorter now than when it was opened: then an error met while
+    /// reading it (`EFAULT` from a `write` whose source was the lost part of the map, a
+    /// checksum mismatch) is that, and says so.
+    pub fn shrunk() -> bool {
+        let fd = FD.load(Ordering::Acquire);
+        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes only into `st`, valid for writes; a bad fd is an error return.
+        fd >= 0
+            && unsafe { libc::fstat(fd, &mut st) } == 0
+            && (st.st_size as u64) < LEN.load(Ordering::Acquire)
     }
 
     /// Watches `file` (the pack at `path`, which the caller keeps open) for `SIGBUS`.
@@ -509,6 +536,8 @@ fn extract(args: ExtractArgs) -> CliResult<()> {
     let s = pack
         .extract_with(&args.output, &options)
         .map_err(|e| match e {
+            // A write whose source is the part of the map the pack lost fails with EFAULT.
+            _ if shrank(&args.pack).is_some() => shrank(&args.pack).unwrap_or_default(),
             filepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
             filepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
             e => fail(e),
