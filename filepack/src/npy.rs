@@ -13,6 +13,10 @@ use crate::read::Pack;
 /// alignment is 64-byte aligned and can be viewed as `&[T]` with no copy. It is also a
 /// [`FrameSource`], like an `NpyFile` or an npz member.
 ///
+/// Its data is the pack's memory map: if the pack file is truncated while open, reading the
+/// lost part raises `SIGBUS` (see [`Pack`](crate::Pack) for what that means and how to avoid
+/// it with [`OpenOptions::read_into_memory`](crate::OpenOptions::read_into_memory)).
+///
 /// ```
 /// use filepack::{EntryMeta, Pack, PackWriter};
 /// use npy_format::FrameSource;

@@ -478,3 +478,39 @@ fn names_with_control_characters_are_escaped_in_listings_and_errors() {
     let msg = assert_clean_failure(&r);
     assert!(msg.contains(escaped) && !msg.contains('\u{1b}'), "{msg}");
 }
+
+#[test]
+fn cli_errors_name_flags_not_rust_items() {
+    use filepack::{EntryMeta, PackWriter};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.add_bytes("a.txt", b"a", EntryMeta::file()).unwrap();
+    w.add_symlink("escape", "/etc/passwd", EntryMeta::symlink())
+        .unwrap();
+    let out = tmp.path().join("links.fpack");
+    fs::write(&out, common::finish(w)).unwrap();
+    let dest = tmp.path().join("dest");
+    let r = run_s(&["extract", s(&out), "-o", s(&dest)]);
+    let msg = assert_clean_failure(&r);
+    assert!(msg.contains("--skip-unsafe-links"), "{msg}");
+    stdout(&run_s(&[
+        "extract",
+        s(&out),
+        "-o",
+        s(&dest),
+        "--skip-unsafe-links",
+        "-q",
+    ]));
+    let again = run_s(&["extract", s(&out), "-o", s(&dest), "--skip-unsafe-links"]);
+    let msg = assert_clean_failure(&again);
+    assert!(msg.contains("pass -f/--force to replace it"), "{msg}");
+    for item in [
+        "overwrite",
+        "ExtractOptions",
+        "LockMode",
+        "<pack output>",
+        "::",
+    ] {
+        assert!(!msg.contains(item), "{item}: {msg}");
+    }
+}

@@ -540,6 +540,9 @@ fn extract(args: ExtractArgs) -> CliResult<()> {
             _ if shrank(&args.pack).is_some() => shrank(&args.pack).unwrap_or_default(),
             filepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
             filepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
+            e @ filepack::ExtractError::UnsafeLink { .. } => fail(format!(
+                "{e} (pass --skip-unsafe-links to extract the rest without such links)"
+            )),
             e => fail(e),
         })?;
     if !args.quiet {
