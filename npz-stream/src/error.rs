@@ -293,6 +293,20 @@ pub enum WriteError {
         /// Why.
         source: npy_format::ReadError,
     },
+    /// Another writer, in this process or another, holds the archive's lock (see
+    /// [`LockMode`](crate::LockMode)); nothing was written.
+    #[error("{}: locked by another writer (in this or another process)", .path.display())]
+    Locked {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// The output exists and the writer was created not to replace it
+    /// ([`WriterOptions::create_new`](crate::WriterOptions::create_new)); it was left alone.
+    #[error("{}: already exists", .path.display())]
+    Exists {
+        /// The output.
+        path: PathBuf,
+    },
     /// The archive cannot be appended to as it is (data before the first member).
     #[error("{}: cannot append: {reason}", .path.display())]
     Unsupported {

@@ -82,6 +82,7 @@
 mod deflate;
 mod error;
 pub mod format;
+mod fsutil;
 mod inflate;
 mod io_util;
 mod reader;
@@ -89,9 +90,11 @@ mod writer;
 mod zip;
 
 pub use error::{OpenError, ReadError, WriteError};
+pub use fsutil::LockMode;
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
 pub use writer::{
-    Compression, MemberWriter, NpzWriter, WriterOptions, update_crc32, zip_npy_files,
+    Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
+    zip_npy_files,
 };
