@@ -82,7 +82,6 @@
 mod deflate;
 mod error;
 pub mod format;
-mod fsutil;
 mod inflate;
 mod io_util;
 mod reader;
@@ -90,7 +89,10 @@ mod writer;
 mod zip;
 
 pub use error::{OpenError, ReadError, WriteError};
-pub use fsutil::LockMode;
+/// What a writer does when another writer holds the archive's lock (the workspace's one lock,
+/// shared with `npy-append`: an `npz add` and an `npy append` exclude each other too). See
+/// [`WriterOptions::lock`].
+pub use array_files_fs::LockMode;
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};

@@ -1,7 +1,7 @@
 //! Writing archives: whole arrays, streamed members, existing `.npy` files; appending.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -10,7 +10,9 @@ use npy_format::{Element, FrameError, FrameSink, Header, Version, as_bytes};
 use crate::deflate::{DeflateStream, Pool, stored_blocks, stored_blocks_len};
 use crate::error::{OpenError, WriteError};
 use crate::format::SeekIndex;
-use crate::fsutil::{self, LockFail, LockMode, TempFile};
+use array_files_fs::atomic::{Persist, TempFile};
+use array_files_fs::lock::{self as fslock, LockFail, LockMode};
+
 use crate::io_util::{read_exact_at, write_all_at};
 use crate::zip::{self, NewEntry};
 
@@ -68,6 +70,7 @@ pub struct WriterOptions {
     threads: usize,
     index: bool,
     lock: LockMode,
+    replace: bool,
 }
 
 impl Default for WriterOptions {
@@ -79,6 +82,7 @@ impl Default for WriterOptions {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             index: true,
             lock: LockMode::FailFast,
+            replace: true,
         }
     }
 }
@@ -145,7 +149,24 @@ impl WriterOptions {
     /// What to do when another writer holds the archive's lock (default
     /// [`LockMode::FailFast`]): an append holds the lock for the writer's life, a writer that
     /// replaces an archive takes the old file's lock while it renames the new one over it, and
-    /// [`recover`](Self::recover) while it checks and cuts the file.
+    /// [`recover`](Self::recover) while it checks and cuts the file. The lock is an exclusive
+    /// advisory lock on the archive file (`flock` on Unix, `LockFileEx` on Windows): two
+    /// writers on one archive, in one process or two, never interleave. Readers take no lock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use npz_stream::{LockMode, NpzWriter, WriteError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let first = NpzWriter::append(&path).unwrap();
+    /// let second = NpzWriter::options().lock(LockMode::FailFast).append(&path);
+    /// assert!(matches!(second, Err(WriteError::Locked { .. })));
+    /// let patient = NpzWriter::options().lock(LockMode::Timeout(Duration::from_millis(10))).append(&path);
+    /// assert!(matches!(patient, Err(WriteError::Locked { .. })));
+    /// first.finish().unwrap();
+    /// assert!(NpzWriter::append(&path).is_ok());
+    /// ```
     ///
     /// ```
     /// use npz_stream::{LockMode, NpzWriter};
@@ -160,6 +181,22 @@ impl WriterOptions {
         self
     }
 
+    /// Whether [`create`](Self::create) (and [`zip_npy_files`]) may replace an existing file
+    /// at the path (default true; the replaced file's mode, and owner where permitted, are
+    /// kept). Off, `create` is [`create_new`](Self::create_new).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let refused = npz_stream::WriterOptions::default().replace(false).create(&path);
+    /// assert!(matches!(refused, Err(npz_stream::WriteError::Exists { .. })));
+    /// ```
+    pub fn replace(mut self, replace: bool) -> Self {
+        self.replace = replace;
+        self
+    }
+
     /// Creates a new archive at `path` with these options (see [`NpzWriter::create`]).
     ///
     /// # Errors
@@ -171,6 +208,9 @@ impl WriterOptions {
     /// npz.finish().unwrap();
     /// ```
     pub fn create(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        if !self.replace {
+            return self.create_new(path);
+        }
         NpzWriter::create_with(path.as_ref(), self, true)
     }
 
@@ -366,7 +406,7 @@ impl NpzWriter {
             source,
         };
         let tmp = TempFile::beside(path).map_err(io)?;
-        let file = tmp.file.try_clone().map_err(io)?;
+        let file = tmp.file().try_clone().map_err(io)?;
         Ok(NpzWriter {
             path: path.to_path_buf(),
             tmp: Some((tmp, replace)),
@@ -919,20 +959,20 @@ impl NpzWriter {
             let path = self.path.clone();
             let result = if replace {
                 // Hold the lock of the archive being replaced: no appender is writing to it.
-                let old = match fsutil::open_locked(&path, false, self.options.lock) {
+                let old = match fslock::open_locked(&path, false, self.options.lock) {
                     Ok(old) => Some(old),
                     Err(LockFail::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
                     Err(LockFail::Locked) => return Err(WriteError::Locked { path }),
                     Err(LockFail::Io(e)) => return Err(self.io_err(e)),
                 };
-                let result = tmp.persist(&path, true);
+                let result = tmp.persist(&path, Persist::Replace);
                 drop(old);
                 result
             } else {
-                tmp.persist(&path, false)
+                tmp.persist(&path, Persist::NoClobber)
             };
             match result {
-                Ok(()) => {}
+                Ok(_) => {}
                 Err(e) if !replace && e.kind() == io::ErrorKind::AlreadyExists => {
                     return Err(WriteError::Exists { path });
                 }
@@ -1582,11 +1622,14 @@ impl FrameSink for MemberWriter<'_> {
 }
 
 /// Zips existing `.npy` files into a new archive at `out` (numpyWriter's `zipNpyFiles`):
-/// `(key, path)` pairs become members `KEY.npy`. With `delete_originals`, the inputs are removed
-/// only after the archive has been synced and renamed into place.
+/// `(key, path)` pairs become members `KEY.npy`. `out` must not be one of the inputs (compared
+/// by file identity, not by name). With `delete_originals`, the inputs are removed only after
+/// the archive has been synced and put in place, each file once (an input named twice, or
+/// through two names of one file, is removed once).
 ///
 /// # Errors
-/// As [`NpzWriter::add_npy_file`] and [`NpzWriter::finish`]; on error no archive is left at
+/// [`WriteError::InputIsOutput`] if `out` is one of the inputs; as
+/// [`NpzWriter::add_npy_file`] and [`NpzWriter::finish`]; on error no archive is left at
 /// `out` (an existing one is untouched) and no input is deleted.
 ///
 /// ```
@@ -1595,9 +1638,9 @@ impl FrameSink for MemberWriter<'_> {
 /// npy_format::write_file(&a, &[1u16, 2, 3], &[3]).unwrap();
 /// let out = dir.path().join("out.npz");
 /// let opts = npz_stream::WriterOptions::default().compression(npz_stream::Compression::deflate());
-/// npz_stream::zip_npy_files(&out, &[("a", &a)], opts, true).unwrap();
+/// npz_stream::zip_npy_files(&out, &[("a", &a), ("again", &a)], opts, true).unwrap();
 /// assert!(!a.exists());
-/// assert_eq!(npz_stream::NpzReader::open(&out).unwrap().keys(), vec!["a"]);
+/// assert_eq!(npz_stream::NpzReader::open(&out).unwrap().keys(), vec!["a", "again"]);
 /// ```
 pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     out: impl AsRef<Path>,
@@ -1605,12 +1648,33 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     options: WriterOptions,
     delete_originals: bool,
 ) -> Result<(), WriteError> {
+    let out = out.as_ref();
+    let out_id = file_id(out);
+    // Each input's identity, to refuse the output and to delete every file once.
+    let mut ids = Vec::with_capacity(files.len());
+    for (_, path) in files {
+        let path = path.as_ref();
+        let id = file_id(path);
+        if id.is_some() && id == out_id {
+            return Err(WriteError::InputIsOutput {
+                path: out.to_path_buf(),
+                input: path.to_path_buf(),
+            });
+        }
+        ids.push(id);
+    }
     let mut npz = options.create(out)?;
     npz.add_npy_files(files)?;
     npz.finish()?;
     if delete_originals {
-        for (_, path) in files {
+        let mut deleted = HashSet::new();
+        for ((_, path), id) in files.iter().zip(ids) {
             let path = path.as_ref();
+            if let Some(id) = id
+                && !deleted.insert(id)
+            {
+                continue;
+            }
             fs::remove_file(path).map_err(|source| WriteError::Input {
                 path: path.to_path_buf(),
                 source: npy_format::ReadError::Io {
@@ -1623,13 +1687,26 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     Ok(())
 }
 
+/// The identity of the file `path` names (device and inode on Unix), `None` if there is none.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The identity of the file `path` names (its canonical path here), `None` if there is none.
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
+}
+
 /// Opens an existing archive for reading and writing, locked as `lock` says, with its length
 /// and central directory.
 fn open_for_update(
     path: &Path,
     lock: LockMode,
 ) -> Result<(File, u64, zip::Directory), WriteError> {
-    let file = match fsutil::open_locked(path, true, lock) {
+    let file = match fslock::open_locked(path, true, lock) {
         Ok(file) => file,
         Err(LockFail::Locked) => {
             return Err(WriteError::Locked {
