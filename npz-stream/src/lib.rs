@@ -72,11 +72,16 @@
 //!   file before use; the declared size of a member caps what is inflated (with a ratio check
 //!   against zip bombs); CRC-32 is checked on every read that covers a whole member.
 //! - **Atomic creation.** A new archive is written beside its path and renamed into place
-//!   after a sync; appends restore the original directory if they fail.
+//!   after a sync (replacing an archive keeps its mode, and takes its lock for the rename).
+//! - **Locked, crash-safe appends.** An append holds the archive's lock ([`LockMode`], the
+//!   one `npy-append` takes) and writes after the old end records, never over them: a killed
+//!   append leaves the old archive, which [`NpzReader`] opens and [`recover`] (or the next
+//!   append) restores for every zip reader. See [`format`](mod@format#appending).
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`).
+//! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`,
+//!   `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
 
 mod deflate;
@@ -88,11 +93,11 @@ mod reader;
 mod writer;
 mod zip;
 
-pub use error::{OpenError, ReadError, WriteError};
 /// What a writer does when another writer holds the archive's lock (the workspace's one lock,
 /// shared with `npy-append`: an `npz add` and an `npy append` exclude each other too). See
 /// [`WriterOptions::lock`].
 pub use array_files_fs::LockMode;
+pub use error::{OpenError, ReadError, WriteError};
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};

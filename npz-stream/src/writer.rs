@@ -1702,10 +1702,7 @@ fn file_id(path: &Path) -> Option<PathBuf> {
 
 /// Opens an existing archive for reading and writing, locked as `lock` says, with its length
 /// and central directory.
-fn open_for_update(
-    path: &Path,
-    lock: LockMode,
-) -> Result<(File, u64, zip::Directory), WriteError> {
+fn open_for_update(path: &Path, lock: LockMode) -> Result<(File, u64, zip::Directory), WriteError> {
     let file = match fslock::open_locked(path, true, lock) {
         Ok(file) => file,
         Err(LockFail::Locked) => {

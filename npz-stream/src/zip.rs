@@ -177,11 +177,7 @@ fn find_earlier_directory(
 }
 
 /// The end record in the last 65557 bytes and the directory it describes.
-fn read_directory_at_tail(
-    file: &File,
-    file_len: u64,
-    path: &Path,
-) -> Result<Directory, OpenError> {
+fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Directory, OpenError> {
     let io = |source| OpenError::Io {
         path: path.to_path_buf(),
         source,
