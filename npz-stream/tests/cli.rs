@@ -358,6 +358,25 @@ fn recover_restores_an_interrupted_add() {
     ok(&["add", s(&out), &format!("b={}", s(&a))]);
     assert_eq!(NpzReader::open(&out).unwrap().keys(), ["a", "b"]);
     assert_eq!(std::fs::read(&out).unwrap()[..before.len()], before[..]);
+
+    // An empty archive that was appended to starts with the empty archive's end record: an
+    // interrupted add after that still opens and recovers.
+    let empty = dir.path().join("e.npz");
+    npz_stream::NpzWriter::create(&empty)
+        .unwrap()
+        .finish()
+        .unwrap();
+    ok(&["add", s(&empty), &format!("a={}", s(&a))]);
+    let complete = std::fs::read(&empty).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&empty)
+        .unwrap();
+    f.write_all(&[0x55; 100_000]).unwrap();
+    drop(f);
+    assert_eq!(NpzReader::open(&empty).unwrap().keys(), ["a"]);
+    ok(&["recover", s(&empty)]);
+    assert_eq!(std::fs::read(&empty).unwrap(), complete);
 }
 
 /// A full disk while extracting (a file-size limit in the child): the message names the file
