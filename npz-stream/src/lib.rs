@@ -48,6 +48,9 @@
 //!   whole arrays ([`NpzWriter::add_array`], [`NpzWriter::add_raw`]), existing `.npy` files
 //!   ([`NpzWriter::add_npy_file`], [`zip_npy_files`]), or streamed members
 //!   ([`NpzWriter::begin_member`] → [`MemberWriter`], a [`FrameSink`]).
+//! - Safety of writers: [`LockMode`] ([`WriterOptions::lock`]) for the archive's lock,
+//!   [`recover`] ([`Recovery`]) for an archive whose append was interrupted,
+//!   [`WriterOptions::create_new`] for an output that must not replace a file.
 //! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every member; whole reads
 //!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
 //!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members

@@ -1061,8 +1061,9 @@ fn recover_with(path: &Path, lock: LockMode) -> Result<Recovery, WriteError> {
 /// CRC changed, with the new value. Only the data is read; nothing moves.
 ///
 /// # Errors
-/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::InvalidKey`] for a key the
-/// archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
+/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::Locked`] if a writer holds
+/// the archive's lock (this takes it, [`LockMode::FailFast`]); [`WriteError::InvalidKey`] for a
+/// key the archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
 ///
 /// ```
 /// use std::os::unix::fs::FileExt;
