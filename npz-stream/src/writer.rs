@@ -10,7 +10,7 @@ use npy_format::{Element, FrameError, FrameSink, Header, Version, as_bytes};
 use crate::deflate::{DeflateStream, Pool, stored_blocks, stored_blocks_len};
 use crate::error::{OpenError, WriteError};
 use crate::format::SeekIndex;
-use array_files_fs::atomic::{Persist, TempFile};
+use array_files_fs::atomic::{self, Persist, TempFile};
 use array_files_fs::lock::{self as fslock, LockFail, LockMode};
 
 use crate::io_util::{read_exact_at, write_all_at};
@@ -280,8 +280,10 @@ impl WriterOptions {
 ///
 /// A new archive is written to a temporary file beside `path` and renamed over it by
 /// [`finish`](Self::finish), after a sync: readers see the old file or the complete new one.
-/// Dropping the writer without finishing removes the temporary file. Replacing an existing
-/// archive takes its lock for the rename, so it never cuts in on an append.
+/// Dropping the writer without finishing removes the temporary file; one left by a killed
+/// process (`.NAME.PID-N.tmp`, its process gone) is removed by the next writer of `path`.
+/// Replacing an existing archive takes its lock for the rename, so it never cuts in on an
+/// append.
 ///
 /// Appending ([`append`](Self::append)) locks the archive (see [`LockMode`]) and writes the new
 /// members *after* the old end records, then the new central directory and end records, and
@@ -405,6 +407,9 @@ impl NpzWriter {
             path: path.to_path_buf(),
             source,
         };
+        // What a killed writer of this archive left (its process is gone): a failure to
+        // clean is not this writer's to report.
+        let _ = atomic::remove_stale_temps(path);
         let tmp = TempFile::beside(path).map_err(io)?;
         let file = tmp.file().try_clone().map_err(io)?;
         Ok(NpzWriter {

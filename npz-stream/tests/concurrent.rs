@@ -165,3 +165,25 @@ fn without_wait_the_loser_gets_locked_and_the_archive_is_unchanged() {
         .collect();
     assert!(names.is_empty(), "stray temporaries {names:?}");
 }
+
+/// The temporary archive of a killed `npz zip` (its process gone) is removed by the next write
+/// of that archive; a live writer's is not.
+#[cfg(unix)]
+#[test]
+fn the_next_create_removes_the_temporaries_of_dead_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.npz");
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let stale = dir.path().join(format!(".a.npz.{dead}-0.tmp"));
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    let live = dir.path().join(".a.npz.1-0.tmp");
+    std::fs::write(&live, b"pid 1 is alive").unwrap();
+    let mut npz = NpzWriter::create(&path).unwrap();
+    npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+    npz.finish().unwrap();
+    assert!(!stale.exists(), "the dead writer's temporary is removed");
+    assert!(live.exists(), "a live writer's temporary is kept");
+    assert_eq!(NpzReader::open(&path).unwrap().keys(), ["x"]);
+}
