@@ -91,15 +91,18 @@
 
 mod array;
 mod error;
+mod fsx;
 mod manifest;
 mod names;
 mod pack;
 mod table;
+mod temps;
 #[doc(hidden)]
 pub mod testing;
 
 pub use array::Array;
 pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+pub use fsx::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;

@@ -289,11 +289,25 @@ fn random_mode(rng: &mut Rng, npz: bool, kill: bool) -> Mode {
 }
 
 /// The names a save of `path` may leave beside it after a kill: the directory form's
-/// `.P.varpack-new` / `.P.varpack-old`, the single-file form's `.P.npz.PID.N.tmp`.
+/// `.P.ID.varpack-new` / `.P.ID.varpack-old`, the single-file form's `.P.npz.ID.tmp` and
+/// npz-stream's temporary for it, `..P.npz.ID.tmp.PID.N.tmp` (`ID` is `PID-N`).
 fn is_leftover(name: &str, file: &str) -> bool {
-    name == format!(".{file}.varpack-new")
-        || name == format!(".{file}.varpack-old")
-        || (name.starts_with(&format!(".{file}.")) && name.ends_with(".tmp"))
+    let Some(rest) = name
+        .strip_prefix(&format!(".{file}."))
+        .or_else(|| name.strip_prefix(&format!("..{file}.")))
+    else {
+        return false;
+    };
+    rest.ends_with(".varpack-new") || rest.ends_with(".varpack-old") || rest.ends_with(".tmp")
+}
+
+/// The names in `dir` but the pack's lock file, which every save creates and keeps.
+fn names_but_lock(dir: &Path, file: &str) -> Vec<String> {
+    let lock = format!(".{file}.varpack-lock");
+    fs_::names_in(dir)
+        .into_iter()
+        .filter(|n| *n != lock)
+        .collect()
 }
 
 /// The sizes of the files a pack of `spec` writes, roughly.
@@ -366,7 +380,7 @@ fn a_full_disk_while_saving_leaves_the_previous_pack() {
         save(&path, seed, old + 1, Mode::SaveAs).unwrap();
         check(&path, &pack_spec(seed, old + 1));
         let file = path.file_name().unwrap().to_str().unwrap();
-        assert_eq!(fs_::names_in(dir.path()), [file], "{child}");
+        assert_eq!(names_but_lock(dir.path(), file), [file], "{child}");
         format!(
             "{} {}: {outcome}",
             if npz { "npz" } else { "dir" },
@@ -413,7 +427,7 @@ fn a_killed_save_leaves_the_previous_or_the_new_pack() {
         check(&path, &specs[version as usize]);
         let file = path.file_name().unwrap().to_str().unwrap();
         let mut leftovers = false;
-        for name in fs_::names_in(dir.path()) {
+        for name in names_but_lock(dir.path(), file) {
             if name != file {
                 assert!(is_leftover(&name, file), "stray file {name}: {child}");
                 leftovers = true;
@@ -423,7 +437,7 @@ fn a_killed_save_leaves_the_previous_or_the_new_pack() {
         build(&specs[0]).save_as(&path).unwrap();
         check(&path, &specs[0]);
         if !npz {
-            assert_eq!(fs_::names_in(dir.path()), [file], "{child}");
+            assert_eq!(names_but_lock(dir.path(), file), [file], "{child}");
         }
         format!(
             "{} {}: {}{}",
