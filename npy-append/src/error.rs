@@ -46,7 +46,7 @@ pub enum OpenError {
         path: PathBuf,
     },
     /// Another appender, in this process or another, holds the file's lock.
-    #[error("{}: locked by another appender (in this or another process); wait for it with LockMode::Wait", .path.display())]
+    #[error("{}: locked by another appender (in this or another process)", .path.display())]
     Locked {
         /// The file.
         path: PathBuf,
@@ -329,6 +329,18 @@ pub enum RecoverError {
         /// The underlying error.
         source: io::Error,
     },
+    /// Completing the torn last frame with zeros would add more than
+    /// [`RecoverOptions::max_zero_fill`](crate::RecoverOptions::max_zero_fill) bytes: the
+    /// header's frame size does not describe the file.
+    #[error("{}: completing the torn last frame would add {fill} zero bytes, more than the limit of {limit}; the header's frame size looks wrong (the file is unchanged)", .path.display())]
+    ZeroFillTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The zero bytes the fill would add.
+        fill: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// An appender holds the file's lock: recovering under it would race its appends.
     #[error("{}: locked by an appender (in this or another process); recover it after the appender is done", .path.display())]
     Locked {
@@ -398,6 +410,7 @@ impl RecoverError {
             RecoverError::Io { path, .. }
             | RecoverError::NotWritable { path, .. }
             | RecoverError::Locked { path }
+            | RecoverError::ZeroFillTooLarge { path, .. }
             | RecoverError::Header { path, .. }
             | RecoverError::Object { path }
             | RecoverError::NoGrowthAxis { path, .. }

@@ -1,93 +1,15 @@
 //! File-system plumbing shared by the appender and recovery: locks, positional writes, and
 //! replacing a file atomically through a temporary file beside it.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::path::Path;
+
+pub(crate) use array_files_fs::atomic::sync_parent;
+use array_files_fs::atomic::{Persist, TempFile};
+pub(crate) use array_files_fs::lock::{LockFail, lock, open_locked, try_lock};
 
 use crate::options::LockMode;
-
-/// Why a file could not be opened and locked.
-#[derive(Debug)]
-pub(crate) enum LockFail {
-    /// Another open file description holds the lock.
-    Locked,
-    /// Opening, locking or checking the file failed.
-    Io(io::Error),
-}
-
-impl From<io::Error> for LockFail {
-    fn from(e: io::Error) -> Self {
-        LockFail::Io(e)
-    }
-}
-
-/// How often [`LockMode::Timeout`] retries.
-const LOCK_POLL: Duration = Duration::from_millis(5);
-
-/// Takes the exclusive advisory lock on `file` as `mode` says.
-pub(crate) fn lock(file: &File, mode: LockMode) -> Result<(), LockFail> {
-    match mode {
-        LockMode::Off => Ok(()),
-        LockMode::Wait => Ok(file.lock()?),
-        LockMode::FailFast => try_lock(file),
-        LockMode::Timeout(limit) => {
-            let deadline = Instant::now() + limit;
-            loop {
-                match try_lock(file) {
-                    Err(LockFail::Locked) if Instant::now() < deadline => {
-                        std::thread::sleep(LOCK_POLL.min(deadline - Instant::now()));
-                    }
-                    other => return other,
-                }
-            }
-        }
-    }
-}
-
-fn try_lock(file: &File) -> Result<(), LockFail> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(fs::TryLockError::WouldBlock) => Err(LockFail::Locked),
-        Err(fs::TryLockError::Error(e)) => Err(LockFail::Io(e)),
-    }
-}
-
-/// Opens `path` (for writing if `write`) and locks it. If the file at `path` was replaced while
-/// this waited for the lock (an appender rewrote its header through a temporary file), the
-/// replacement is opened instead: the lock is always on the file the path names.
-pub(crate) fn open_locked(path: &Path, write: bool, mode: LockMode) -> Result<File, LockFail> {
-    const ATTEMPTS: usize = 16;
-    for _ in 0..ATTEMPTS {
-        let file = OpenOptions::new().read(true).write(write).open(path)?;
-        lock(&file, mode)?;
-        if mode == LockMode::Off || names_file(path, &file)? {
-            return Ok(file);
-        }
-    }
-    Err(LockFail::Io(io::Error::other(
-        "the file kept being replaced while waiting for its lock",
-    )))
-}
-
-/// Whether `path` still names the open `file`.
-#[cfg(unix)]
-fn names_file(path: &Path, file: &File) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let open = file.metadata()?;
-    match fs::metadata(path) {
-        Ok(named) => Ok(open.dev() == named.dev() && open.ino() == named.ino()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-#[cfg(not(unix))]
-fn names_file(_path: &Path, _file: &File) -> io::Result<bool> {
-    Ok(true)
-}
 
 /// Writes all of `buf` at `offset`, without using or moving the file cursor where the platform
 /// allows.
@@ -100,73 +22,6 @@ pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<(
 pub(crate) fn write_all_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.write_all(buf)
-}
-
-/// Makes a rename or link in `path`'s directory durable (a no-op where directories cannot be
-/// synced).
-pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(parent_dir(path))?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        Ok(())
-    }
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// A new file beside a target, removed on drop unless persisted.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    persisted: bool,
-}
-
-impl TempFile {
-    /// `.NAME.PID-N.tmp` in the target's directory, created exclusively.
-    fn beside(target: &Path) -> io::Result<TempFile> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = parent_dir(target);
-        let name = target
-            .file_name()
-            .map_or_else(|| "npy".into(), |n| n.to_string_lossy());
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-            match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(file) => {
-                    return Ok(TempFile {
-                        path,
-                        file,
-                        persisted: false,
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < u64::MAX => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// Why a new file could not be created.
@@ -211,11 +66,8 @@ pub(crate) fn create_file(
     overwrite: bool,
 ) -> Result<(File, bool), CreateFail> {
     let mut tmp = TempFile::beside(path)?;
-    tmp.file.write_all(header)?;
-    if overwrite {
-        tmp.file.sync_all()?;
-    }
-    lock(&tmp.file, mode)?;
+    tmp.file_mut().write_all(header)?;
+    lock(tmp.file(), mode)?;
     if overwrite {
         // Hold the lock of the file being replaced, so no appender is writing to it.
         let _old = match open_locked(path, false, mode) {
@@ -223,38 +75,16 @@ pub(crate) fn create_file(
             Err(LockFail::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
-        fs::rename(&tmp.path, path)?;
-        tmp.persisted = true;
-    } else {
-        match fs::hard_link(&tmp.path, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(CreateFail::Exists),
-            Err(_) => return create_in_place(path, header, mode),
-        }
+        // Synced before the rename, so that a power loss cannot trade the old contents for an
+        // empty file; the replaced file's mode and owner are kept.
+        return Ok((tmp.persist(path, Persist::Replace)?, true));
     }
-    let file = tmp.file.try_clone()?;
-    drop(tmp);
-    if overwrite {
-        sync_parent(path)?;
+    tmp.set_sync(false);
+    match tmp.persist(path, Persist::NoClobber) {
+        Ok(file) => Ok((file, false)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(CreateFail::Exists),
+        Err(e) => Err(e.into()),
     }
-    Ok((file, overwrite))
-}
-
-/// For file systems without hard links: create the file exclusively and write the header in it.
-fn create_in_place(path: &Path, header: &[u8], mode: LockMode) -> Result<(File, bool), CreateFail> {
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(CreateFail::Exists),
-        Err(e) => return Err(e.into()),
-    };
-    lock(&file, mode)?;
-    file.write_all(header)?;
-    Ok((file, false))
 }
 
 /// Replaces the file at `path` by `header` followed by `copy_len` bytes of `src` from
@@ -271,11 +101,10 @@ pub(crate) fn replace_file(
     mode: LockMode,
 ) -> io::Result<File> {
     let mut tmp = TempFile::beside(path)?;
-    tmp.file.set_permissions(src.metadata()?.permissions())?;
-    tmp.file.write_all(header)?;
+    tmp.file_mut().write_all(header)?;
     let mut reader = src;
     reader.seek(SeekFrom::Start(src_offset))?;
-    let copied = io::copy(&mut reader.take(copy_len), &mut tmp.file)?;
+    let copied = io::copy(&mut reader.take(copy_len), tmp.file_mut())?;
     if copied != copy_len {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -286,10 +115,9 @@ pub(crate) fn replace_file(
     let len = (header.len() as u64 + copy_len)
         .checked_add(zeros)
         .ok_or_else(too_large)?;
-    tmp.file.set_len(len)?;
-    tmp.file.sync_all()?;
+    tmp.file().set_len(len)?;
     if mode != LockMode::Off {
-        match try_lock(&tmp.file) {
+        match try_lock(tmp.file()) {
             Ok(()) => {}
             Err(LockFail::Io(e)) => return Err(e),
             Err(LockFail::Locked) => {
@@ -297,12 +125,8 @@ pub(crate) fn replace_file(
             }
         }
     }
-    fs::rename(&tmp.path, path)?;
-    tmp.persisted = true;
-    let file = tmp.file.try_clone()?;
-    drop(tmp);
-    sync_parent(path)?;
-    Ok(file)
+    // Synced, then renamed over `path` keeping its mode and owner, then the directory synced.
+    tmp.persist(path, Persist::Replace)
 }
 
 /// The error for a file that would pass 2^64 bytes.
@@ -325,27 +149,6 @@ pub(crate) fn read_header(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn second_lock_fails_fast_and_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, b"x").unwrap();
-        let first = open_locked(&path, true, LockMode::FailFast).unwrap();
-        assert!(matches!(
-            open_locked(&path, true, LockMode::FailFast),
-            Err(LockFail::Locked)
-        ));
-        let start = Instant::now();
-        assert!(matches!(
-            open_locked(&path, true, LockMode::Timeout(Duration::from_millis(30))),
-            Err(LockFail::Locked)
-        ));
-        assert!(start.elapsed() >= Duration::from_millis(30));
-        assert!(open_locked(&path, true, LockMode::Off).is_ok());
-        drop(first);
-        assert!(open_locked(&path, true, LockMode::FailFast).is_ok());
-    }
 
     #[test]
     fn create_never_clobbers_and_leaves_no_temporary_files() {

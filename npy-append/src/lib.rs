@@ -95,4 +95,4 @@ pub use chunks::{
 pub use error::{AppendError, OpenError, RecoverError};
 pub use layout::FrameLayout;
 pub use options::{AppendOptions, BufferSize, LockMode};
-pub use recover::{RecoverOptions, RecoverReport, recover};
+pub use recover::{DEFAULT_MAX_ZERO_FILL, RecoverOptions, RecoverReport, recover};

@@ -1,45 +1,13 @@
 //! [`AppendOptions`]: how an [`NpyAppender`] opens or creates its file, buffers, and locks.
 
 use std::path::Path;
-use std::time::Duration;
 
+pub use array_files_fs::LockMode;
 use npy_format::ReadOptions;
 
 use crate::appender::{self, NpyAppender};
 use crate::error::{AppendError, OpenError};
 use crate::layout::FrameLayout;
-
-/// What to do when another appender holds the file's lock.
-///
-/// The lock is an exclusive advisory lock on the open file (`flock` on Unix, `LockFileEx` on
-/// Windows) held for the appender's whole life: two appenders on one file, in one process or
-/// two, never interleave. Readers take no lock.
-///
-/// ```
-/// use std::time::Duration;
-/// use npy_append::{FrameLayout, LockMode, NpyAppender, OpenError};
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let path = dir.path().join("a.npy");
-/// let first = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[1])).unwrap();
-/// let second = NpyAppender::options().lock(LockMode::FailFast).open(&path);
-/// assert!(matches!(second, Err(OpenError::Locked { .. })));
-/// let patient = NpyAppender::options().lock(LockMode::Timeout(Duration::from_millis(10))).open(&path);
-/// assert!(matches!(patient, Err(OpenError::Locked { .. })));
-/// drop(first);
-/// assert!(NpyAppender::open(&path).is_ok());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LockMode {
-    /// Fail at once with [`OpenError::Locked`] (the default).
-    #[default]
-    FailFast,
-    /// Block until the lock is free.
-    Wait,
-    /// Retry for up to this long, then fail with [`OpenError::Locked`].
-    Timeout(Duration),
-    /// Take no lock (for file systems without locks; the caller ensures there is one writer).
-    Off,
-}
 
 /// How much an appender buffers before writing to the file.
 ///
@@ -158,11 +126,26 @@ impl AppendOptions {
         self
     }
 
-    /// What to do when another appender holds the lock (default: fail fast).
+    /// What to do when another appender holds the file's lock (default: fail fast with
+    /// [`OpenError::Locked`]).
+    ///
+    /// The lock is an exclusive advisory lock on the open file (`flock` on Unix, `LockFileEx`
+    /// on Windows) held for the appender's whole life: two appenders on one file, in one
+    /// process or two, never interleave. Readers take no lock. [`LockMode`] is the one lock
+    /// vocabulary of the workspace (npz-stream's and varpack's writers take it too).
     ///
     /// ```
-    /// let options = npy_append::AppendOptions::new().lock(npy_append::LockMode::Wait);
-    /// # let _ = options;
+    /// use std::time::Duration;
+    /// use npy_append::{FrameLayout, LockMode, NpyAppender, OpenError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let first = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[1])).unwrap();
+    /// let second = NpyAppender::options().lock(LockMode::FailFast).open(&path);
+    /// assert!(matches!(second, Err(OpenError::Locked { .. })));
+    /// let patient = NpyAppender::options().lock(LockMode::Timeout(Duration::from_millis(10))).open(&path);
+    /// assert!(matches!(patient, Err(OpenError::Locked { .. })));
+    /// drop(first);
+    /// assert!(NpyAppender::open(&path).is_ok());
     /// ```
     pub fn lock(mut self, lock: LockMode) -> AppendOptions {
         self.lock = lock;

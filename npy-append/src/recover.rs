@@ -10,6 +10,9 @@ use crate::error::RecoverError;
 use crate::fsutil::{self, LockFail};
 use crate::options::LockMode;
 
+/// The least zero fill [`RecoverOptions::max_zero_fill`] allows by default: 64 MiB.
+pub const DEFAULT_MAX_ZERO_FILL: u64 = 64 << 20;
+
 /// Options for [`recover()`], as npy-append-array's `recover(filename, zerofill_incomplete)`
 /// plus a dry run.
 ///
@@ -21,6 +24,7 @@ use crate::options::LockMode;
 #[derive(Debug, Clone, Copy)]
 pub struct RecoverOptions {
     zero_fill: bool,
+    max_zero_fill: Option<u64>,
     dry_run: bool,
     lock: LockMode,
     rewrite_header: bool,
@@ -31,6 +35,7 @@ impl Default for RecoverOptions {
     fn default() -> Self {
         RecoverOptions {
             zero_fill: false,
+            max_zero_fill: None,
             dry_run: false,
             lock: LockMode::FailFast,
             rewrite_header: true,
@@ -55,6 +60,31 @@ impl RecoverOptions {
     /// ```
     pub fn zero_fill(mut self, zero_fill: bool) -> RecoverOptions {
         self.zero_fill = zero_fill;
+        self
+    }
+
+    /// The most zero bytes [`zero_fill`](Self::zero_fill) may add. The default,
+    /// [`DEFAULT_MAX_ZERO_FILL`] or the data the file already holds if that is more, completes
+    /// any frame that a crash tore; a fill beyond it means the header's frame size does not
+    /// describe the file (a corrupt or hostile header claiming terabyte frames would otherwise
+    /// turn a small file into a sparse file of that size), and recovery fails with
+    /// [`RecoverError::ZeroFillTooLarge`], the file untouched.
+    ///
+    /// ```
+    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[0u8; 0], &[0, 1000]).unwrap();
+    /// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    /// std::io::Write::write_all(&mut f, &[7; 10]).unwrap(); // 10 bytes of a 1000-byte frame
+    /// let strict = RecoverOptions::default().zero_fill(true).max_zero_fill(100);
+    /// let err = recover(&path, &strict).unwrap_err();
+    /// assert!(matches!(err, RecoverError::ZeroFillTooLarge { fill: 990, limit: 100, .. }));
+    /// let report = recover(&path, &RecoverOptions::default().zero_fill(true)).unwrap();
+    /// assert_eq!(report.bytes_zero_filled, 990);
+    /// ```
+    pub fn max_zero_fill(mut self, bytes: u64) -> RecoverOptions {
+        self.max_zero_fill = Some(bytes);
         self
     }
 
@@ -356,6 +386,17 @@ pub(crate) fn recover_locked(
     let complete = available / frame_len;
     let torn = available % frame_len;
     if torn > 0 && options.zero_fill {
+        let fill = frame_len - torn;
+        let limit = options
+            .max_zero_fill
+            .unwrap_or(DEFAULT_MAX_ZERO_FILL.max(available));
+        if fill > limit {
+            return Err(RecoverError::ZeroFillTooLarge {
+                path: path.to_path_buf(),
+                fill,
+                limit,
+            });
+        }
         report.frames_after = complete + 1;
         report.bytes_zero_filled = frame_len - torn;
     } else {

@@ -780,3 +780,21 @@ fn _assert_send_sync() {
     is::<RecoverError>();
     let _ = |p: &Path| NpyAppender::open(p);
 }
+
+#[cfg(unix)]
+#[test]
+fn replacing_a_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.npy");
+    npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let layout = FrameLayout::of::<u8>(&[]);
+    let out = AppendOptions::new()
+        .overwrite(true)
+        .create(&path, &layout)
+        .unwrap();
+    out.finish().unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "overwriting keeps the replaced file's mode");
+}

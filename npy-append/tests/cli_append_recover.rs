@@ -332,3 +332,138 @@ fn append_matches_numpy_concatenate() {
         assert_eq!(ok, serde_json::Value::Bool(true), "{exprs:?}");
     }
 }
+
+// Reliability round 2 (issue 17): races, hostile headers, permissions, stdout, messages.
+
+#[test]
+fn concurrent_wait_appends_racing_to_create_out_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(&dir.path().join("in.npy"), "<u4", &[3], false, &[7; 12]);
+    for trial in 0..10 {
+        let out = dir.path().join(format!("out{trial}.npy"));
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_npy"))
+                    .args(["append", "--wait", s(&out), s(&input)])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let done = child.wait_with_output().unwrap();
+            assert!(
+                done.status.success(),
+                "trial {trial}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        assert_eq!(NpyFile::open(&out).unwrap().header().shape, vec![12]);
+    }
+}
+
+#[test]
+fn a_zero_fill_larger_than_the_limit_is_refused_and_the_file_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // A hostile header: frames of 2^40 bytes, and 10 bytes of data (a "torn" frame).
+    let path = write(
+        &dir.path().join("h.npy"),
+        "|u1",
+        &[0, 1 << 40],
+        false,
+        &[1; 10],
+    );
+    let before = fs::read(&path).unwrap();
+    let err = npy_fails(&["recover", "--zero-fill", s(&path)]);
+    assert!(err.contains("would add 1099511627766 zero bytes"), "{err}");
+    assert!(err.contains("--max-zero-fill"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    // Without --zero-fill the torn bytes are cut, as always.
+    npy_ok(&["recover", s(&path)]);
+    assert_eq!(
+        NpyFile::open(&path).unwrap().header().shape,
+        vec![0, 1 << 40]
+    );
+    // A frame that a crash could tear is still completed, and the limit can be raised.
+    let small = write(&dir.path().join("s.npy"), "<u2", &[1, 3], false, &[1; 8]);
+    npy_ok(&["recover", "--zero-fill", s(&small)]);
+    assert_eq!(NpyFile::open(&small).unwrap().header().shape, vec![2, 3]);
+    let big = write(
+        &dir.path().join("b.npy"),
+        "|u1",
+        &[0, 4096],
+        false,
+        &[1; 10],
+    );
+    npy_fails(&["recover", "--zero-fill", "--max-zero-fill", "100", s(&big)]);
+    npy_ok(&["recover", "--zero-fill", "--max-zero-fill", "5000", s(&big)]);
+    assert_eq!(fs::metadata(&big).unwrap().len(), 128 + 4096);
+}
+
+#[test]
+fn a_locked_file_names_the_wait_flag_not_a_rust_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = write(&dir.path().join("o.npy"), "<u4", &[1], false, &[0; 4]);
+    let input = write(&dir.path().join("in.npy"), "<u4", &[1], false, &[0; 4]);
+    let held = NpyAppender::open(&out).unwrap();
+    let err = npy_fails(&["append", s(&out), s(&input)]);
+    assert!(err.contains("pass --wait"), "{err}");
+    assert!(!err.contains("LockMode"), "{err}");
+    let err = npy_fails(&["recover", s(&out)]);
+    assert!(err.contains("--wait"), "{err}");
+    drop(held);
+    let long = dir.path().join("long.npy");
+    let header = Header::new(DType::parse("<u1").unwrap(), false, vec![1]);
+    let mut bytes = header
+        .to_bytes_in_place(npy_format::Version::V2, 70_000)
+        .unwrap();
+    bytes.push(1);
+    fs::write(&long, bytes).unwrap();
+    let err = npy_fails(&["info", s(&long)]);
+    assert!(err.contains("--max-header-size"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_or_closed_stdout_is_a_clean_exit() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir.path().join("a.npy"),
+        "|u1",
+        &[1 << 20],
+        false,
+        &vec![5; 1 << 20],
+    );
+    for args in [vec!["info", s(&path)], vec!["rows", s(&path), "0"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_npy"))
+            .args(&args)
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("npy: error: writing to standard output"),
+            "{err}"
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_npy"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 4];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}

@@ -176,3 +176,47 @@ fn info_and_rows_agree_with_numpy() {
         }
     }
 }
+
+/// A file truncated by another program while `npy rows` reads it is an error, never a SIGBUS:
+/// the bytes are read with positional reads, not through the map.
+#[cfg(unix)]
+#[test]
+fn rows_of_a_file_truncated_while_read_is_an_error_not_a_signal() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let frames = 64u64 << 10; // 64 MiB of 1 KiB frames
+    let header = npy_format::Header::new(
+        npy_format::DType::parse("|u1").unwrap(),
+        false,
+        vec![frames, 1024],
+    );
+    let mut file = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut file, &header.to_bytes().unwrap()).unwrap();
+    file.set_len(128 + frames * 1024).unwrap();
+    drop(file);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_npy"))
+        .args(["rows", path.to_str().unwrap(), "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = vec![0u8; 1 << 20];
+    stdout.read_exact(&mut first).unwrap();
+    // The child is blocked writing its first chunk; its later reads find the file short.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), None, "killed by a signal: {err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("shrank while it was read"), "{err}");
+}

@@ -87,7 +87,7 @@ pub enum HeaderError {
     },
     /// The header is larger than the configured limit.
     #[error(
-        "header of {len} characters at offset {offset} exceeds the limit of {max} (raise it with ReadOptions::max_header_size if the file is trusted)"
+        "header of {len} characters at offset {offset} exceeds the limit of {max} (if the file is trusted, raise it: --max-header-size in the command-line tools, ReadOptions::max_header_size in Rust)"
     )]
     TooLarge {
         /// Header length (characters for the limit check).

@@ -117,9 +117,18 @@ enum Map {
 
 /// A memory-mapped `.npy` file.
 ///
-/// Like every memory map, the view is only as stable as the file: another process truncating the
-/// file while it is mapped makes reads fault. Appending (what npy-append does) is safe: the map
-/// covers only the bytes the header accounted for when the file was opened.
+/// # When the file shrinks
+///
+/// Like every memory map, the view is only as stable as the file. If another process truncates
+/// the file while it is mapped, touching a mapped byte past the new end raises `SIGBUS` on Unix
+/// (the process dies unless it handles the signal) and an access violation on Windows: no
+/// Rust error can report it, because the read is a plain memory access. Appending (what
+/// npy-append does) is safe: the map covers only the bytes the header accounted for when the
+/// file was opened. Replacing the file by rename (what every writer of this workspace does) is
+/// safe too: the map keeps the old file. A program that must survive files truncated under it
+/// reads with [`read_file`](crate::read_file) / [`read_array`](crate::read_array) (plain reads:
+/// a shrunk file is a [`ReadError`](crate::ReadError)), as the `npy` command does for whole
+/// files.
 ///
 /// ```
 /// use npy_format::NpyFile;

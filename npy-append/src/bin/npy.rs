@@ -13,10 +13,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use array_files_fs::cli;
 use clap::{Parser, Subcommand};
 use npy_append::{
-    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions,
-    frames_per_chunk,
+    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError,
+    RecoverError, RecoverOptions, frames_per_chunk,
 };
 use npy_format::{FrameSource, Header, NpyFile, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE};
 
@@ -94,6 +95,10 @@ enum Command {
         /// Complete a torn last frame with zero bytes instead of truncating it.
         #[arg(long)]
         zero_fill: bool,
+        /// Most zero bytes --zero-fill may add (default: 64 MiB, or the file's data size if
+        /// larger); a fill beyond it means the header's frame size is wrong.
+        #[arg(long, value_name = "BYTES")]
+        max_zero_fill: Option<u64>,
         /// Only print what would be done.
         #[arg(long)]
         dry_run: bool,
@@ -111,18 +116,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e)
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("npy: error: {e}");
-            ExitCode::FAILURE
-        }
+    cli::main("npy", || run(cli.command).map_err(with_flag_hint))
+}
+
+/// Errors that a flag of this tool answers say which.
+fn with_flag_hint(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    let hint = match e.downcast_ref::<OpenError>() {
+        Some(OpenError::Locked { .. }) => "; pass --wait to wait for it",
+        _ => match e.downcast_ref::<RecoverError>() {
+            Some(RecoverError::Locked { .. }) => "; or pass --wait to wait for it",
+            Some(RecoverError::ZeroFillTooLarge { .. }) => {
+                "; pass --max-zero-fill BYTES to allow it, or recover without --zero-fill"
+            }
+            _ => "",
+        },
+    };
+    if hint.is_empty() {
+        e
+    } else {
+        refused(format!("{e}{hint}"))
     }
 }
 
@@ -139,7 +151,7 @@ fn run(command: Command) -> CliResult {
                 .max_header_size(max_header_size)
                 .open(&file)?;
             let info = info_json(&npy);
-            let mut out = io::stdout().lock();
+            let mut out = cli::stdout();
             if json {
                 writeln!(out, "{info}")?;
             } else {
@@ -153,13 +165,19 @@ fn run(command: Command) -> CliResult {
             end,
             max_header_size,
         } => {
-            let npy = NpyFile::options()
-                .max_header_size(max_header_size)
-                .open(&file)?;
-            let end = end.unwrap_or_else(|| npy.frame_count());
-            let bytes = npy.frames(start, end)?;
-            let mut out = io::stdout().lock();
-            out.write_all(bytes)?;
+            let input = Input::open(&file, max_header_size)?;
+            let end = end.unwrap_or_else(|| input.npy.frame_count());
+            // Checks the range (the map is not read: see Input).
+            let len = input.npy.frames(start, end)?.len();
+            let mut out = cli::stdout();
+            let mut buffer = Vec::new();
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(CHUNK_BYTES as usize);
+                let offset = input.frame_offset(start) + done as u64;
+                out.write_all(input.read_at(offset, n, &mut buffer)?)?;
+                done += n;
+            }
             out.flush()?;
             Ok(())
         }
@@ -180,19 +198,24 @@ fn run(command: Command) -> CliResult {
         Command::Recover {
             file,
             zero_fill,
+            max_zero_fill,
             dry_run,
             wait,
             no_rewrite,
             max_header_size,
         } => {
-            let options = RecoverOptions::default()
+            let mut options = RecoverOptions::default();
+            if let Some(limit) = max_zero_fill {
+                options = options.max_zero_fill(limit);
+            }
+            let options = options
                 .zero_fill(zero_fill)
                 .dry_run(dry_run)
                 .lock(lock_mode(wait))
                 .rewrite_header(!no_rewrite)
                 .max_header_size(max_header_size);
             let report = npy_append::recover(&file, &options)?;
-            writeln!(io::stdout().lock(), "{report}")?;
+            writeln!(cli::stdout(), "{report}")?;
             Ok(())
         }
     }
@@ -204,6 +227,72 @@ fn lock_mode(wait: bool) -> LockMode {
     } else {
         LockMode::FailFast
     }
+}
+
+/// An input read whole: its header and checks from [`NpyFile`], its bytes through positional
+/// reads of the file, never through the map, so that a file truncated by another program while
+/// it is read is an error ("shrank while it was read") rather than a `SIGBUS`.
+struct Input {
+    npy: NpyFile,
+    file: std::fs::File,
+}
+
+impl Input {
+    fn open(path: &Path, max_header_size: usize) -> Result<Input, Box<dyn std::error::Error>> {
+        let file =
+            std::fs::File::open(path).map_err(|e| refused(format!("{}: {e}", path.display())))?;
+        let npy = NpyFile::options()
+            .max_header_size(max_header_size)
+            .open(path)?;
+        Ok(Input { npy, file })
+    }
+
+    fn header(&self) -> &Header {
+        self.npy.header()
+    }
+
+    fn path(&self) -> &Path {
+        self.npy.path()
+    }
+
+    /// Where frame `index` starts in the file.
+    fn frame_offset(&self, index: u64) -> u64 {
+        let frame_len = self.header().frame_len().unwrap_or(0);
+        self.npy.data_offset() + index * frame_len
+    }
+
+    /// `len` bytes at `offset`, read into `buffer`.
+    fn read_at<'b>(
+        &self,
+        offset: u64,
+        len: usize,
+        buffer: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], Box<dyn std::error::Error>> {
+        buffer.resize(len, 0);
+        read_exact_at(&self.file, buffer, offset).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                refused(format!(
+                    "{}: the file shrank while it was read (truncated by another program?)",
+                    self.path().display()
+                ))
+            } else {
+                refused(format!("{}: {e}", self.path().display()))
+            }
+        })?;
+        Ok(buffer)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek};
+    file.seek(io::SeekFrom::Start(offset))?;
+    file.read_exact(buf)
 }
 
 /// A one-line error of the command line.
@@ -244,11 +333,7 @@ fn append(
 ) -> CliResult {
     let sources = inputs
         .iter()
-        .map(|path| {
-            NpyFile::options()
-                .max_header_size(max_header_size)
-                .open(path)
-        })
+        .map(|path| Input::open(path, max_header_size))
         .collect::<Result<Vec<_>, _>>()?;
     let read_options = ReadOptions::default().max_header_size(max_header_size);
     let existing = match std::fs::File::open(out) {
@@ -310,7 +395,12 @@ fn append(
         .on_drop_error(ignore_drop_error);
     let (mut appender, created) = match existing {
         Some(_) => (options.open(out)?, false),
-        None => (options.create(out, &target)?, true),
+        // Another `npy append` may create OUT first: then append to what it made (waiting for
+        // its lock with --wait), as if OUT had been there.
+        None => match options.create(out, &target) {
+            Err(OpenError::Exists { .. }) => (options.open(out)?, false),
+            created => (created?, true),
+        },
     };
     if appender.layout() != target {
         return Err(refused(format!(
@@ -320,7 +410,7 @@ fn append(
         )));
     }
     if let Some(rewrite) = appender.header_rewrite() {
-        eprintln!("npy: note: {}: {rewrite}", out.display());
+        let _ = writeln!(io::stderr(), "npy: note: {}: {rewrite}", out.display());
     }
     let before = appender.frame_count();
     let copied = copy_frames(&mut appender, &sources, &frames, sync);
@@ -334,7 +424,7 @@ fn append(
     }
     let header = appender.finish()?;
     writeln!(
-        io::stdout().lock(),
+        cli::stdout(),
         "{}: appended {} frames from {} files; shape now {}",
         out.display(),
         header.frame_count() - before,
@@ -360,25 +450,20 @@ fn py_tuple(shape: &[u64]) -> String {
 /// Appends each source's bytes as `frames[i]` frames of the appender's layout, in chunks.
 fn copy_frames(
     appender: &mut NpyAppender,
-    sources: &[NpyFile],
+    sources: &[Input],
     frames: &[u64],
     sync: bool,
 ) -> CliResult {
     let frame_len = appender.frame_len();
     let per_chunk = frames_per_chunk(frame_len, CHUNK_BYTES);
+    let mut buffer = Vec::new();
     for (source, &count) in sources.iter().zip(frames) {
-        let data = source.data()?;
         let mut done = 0;
         while done < count {
             let n = per_chunk.min(count - done);
             // frames_in checked that the data holds `count` frames of `frame_len` bytes.
-            let range = (done * frame_len) as usize..((done + n) * frame_len) as usize;
-            let chunk = data.get(range).ok_or_else(|| {
-                refused(format!(
-                    "{}: the data is shorter than its frames",
-                    source.path().display()
-                ))
-            })?;
+            let offset = source.npy.data_offset() + done * frame_len;
+            let chunk = source.read_at(offset, (n * frame_len) as usize, &mut buffer)?;
             appender.append_frames(chunk, n)?;
             done += n;
         }
