@@ -89,9 +89,14 @@ mod writer;
 mod zip;
 
 pub use error::{OpenError, ReadError, WriteError};
+/// What a writer does when another writer holds the archive's lock (the workspace's one lock,
+/// shared with `npy-append`: an `npz add` and an `npy append` exclude each other too). See
+/// [`WriterOptions::lock`].
+pub use array_files_fs::LockMode;
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
 pub use writer::{
-    Compression, MemberWriter, NpzWriter, WriterOptions, update_crc32, zip_npy_files,
+    Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
+    zip_npy_files,
 };

@@ -92,7 +92,7 @@ fn zip_ls_rows_extract_add() {
         assert_eq!(ok(&["rows", s(&out), "adc.npy", "999"]).len(), 40);
         assert_eq!(ok(&["rows", s(&out), "b.v", "0"]).len(), 16);
 
-        let extracted = dir.path().join("x.npy");
+        let extracted = dir.path().join(format!("x{compress}.npy"));
         ok(&["extract", s(&out), "adc", s(&extracted)]);
         assert_eq!(
             std::fs::read(&extracted).unwrap(),
