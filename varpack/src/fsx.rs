@@ -1,43 +1,14 @@
-//! File-system helpers: the pack's lock, unique temporaries, regular-file opens, modes.
-//!
-//! The lock mode, the lock and `process_alive` are meant to come from the workspace's shared
-//! `array-files-fs` crate; until it is in this tree they live here, with its vocabulary.
+//! File-system helpers: the pack's lock file, unique temporaries, regular-file opens. The lock
+//! itself, process checks and escaping come from the shared `array-files-fs`.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// What a save (or a load that must finish an interrupted save) does when another process or
-/// thread holds the pack's lock (npy-append's vocabulary).
-///
-/// Every save of a pack takes an exclusive lock on a lock file beside it (`.P.varpack-lock` for
-/// a pack `P`), so two saves to one pack, from two processes or two threads, run one after the
-/// other and never mix. The lock file is created on first use and kept (deleting it would let a
-/// later saver lock a new file while an earlier one still holds the old).
-///
-/// ```
-/// use std::time::Duration;
-/// use varpack::{LockMode, Varpack};
-/// let mut vp = Varpack::new();
-/// assert_eq!(vp.lock_mode(), LockMode::Wait); // saves wait for each other by default
-/// vp.set_lock_mode(LockMode::Timeout(Duration::from_secs(10)));
-/// assert_eq!(LockMode::default(), LockMode::Wait);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LockMode {
-    /// Fail at once with [`SaveError::Locked`](crate::SaveError::Locked) (or
-    /// [`LoadError::Locked`](crate::LoadError::Locked)).
-    FailFast,
-    /// Block until the lock is free (the default: a save of a whole set is short, and two
-    /// saves of one pack are meant to happen one after the other).
-    #[default]
-    Wait,
-    /// Retry for up to this long, then fail as [`FailFast`](Self::FailFast) does.
-    Timeout(Duration),
-    /// Take no lock (file systems without locks; the caller ensures there is one writer).
-    Off,
-}
+pub use array_files_fs::LockMode;
+pub(crate) use array_files_fs::atomic::process_alive;
+pub(crate) use array_files_fs::text::escape_control;
 
 /// `.NAME.varpack-TAG` beside `path`.
 pub(crate) fn sibling(path: &Path, tag: &str) -> PathBuf {
@@ -64,34 +35,29 @@ pub(crate) enum LockFail {
 }
 
 fn take(file: &File, shared: bool, mode: LockMode) -> Result<(), LockFail> {
-    let try_once = || {
-        if shared {
-            file.try_lock_shared()
-        } else {
-            file.try_lock()
-        }
-    };
+    use array_files_fs::lock as shared_lock;
+    if !shared {
+        return shared_lock::lock(file, mode).map_err(|e| match e {
+            shared_lock::LockFail::Locked => LockFail::Busy,
+            shared_lock::LockFail::Io(e) => LockFail::Io(e),
+        });
+    }
+    // A shared lock (readers waiting for a save): the shared crate has the exclusive one only.
     let busy = |e: std::fs::TryLockError| match e {
         std::fs::TryLockError::WouldBlock => LockFail::Busy,
         std::fs::TryLockError::Error(e) => LockFail::Io(e),
     };
     match mode {
         LockMode::Off => Ok(()),
-        LockMode::Wait => if shared {
-            file.lock_shared()
-        } else {
-            file.lock()
-        }
-        .map_err(LockFail::Io),
-        LockMode::FailFast => try_once().map_err(busy),
+        LockMode::Wait => file.lock_shared().map_err(LockFail::Io),
+        LockMode::FailFast => file.try_lock_shared().map_err(busy),
         LockMode::Timeout(limit) => {
             let start = Instant::now();
-            let mut pause = Duration::from_millis(1);
             loop {
-                match try_once().map_err(busy) {
+                match file.try_lock_shared().map_err(busy) {
                     Err(LockFail::Busy) if start.elapsed() < limit => {
-                        std::thread::sleep(pause.min(limit.saturating_sub(start.elapsed())));
-                        pause = (pause * 2).min(Duration::from_millis(50));
+                        let left = limit.saturating_sub(start.elapsed());
+                        std::thread::sleep(Duration::from_millis(5).min(left));
                     }
                     other => return other,
                 }
@@ -151,27 +117,6 @@ pub(crate) fn temp_owner(id: &str) -> Option<u32> {
     let (pid, n) = id.split_once('-')?;
     n.parse::<u64>().ok()?;
     pid.parse().ok()
-}
-
-/// Whether process `pid` exists (on Unix; elsewhere assumed alive).
-pub(crate) fn process_alive(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        if pid <= 0 {
-            return false;
-        }
-        // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
-        let rc = unsafe { libc::kill(pid, 0) };
-        rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
-    }
 }
 
 /// What [`open_regular`] found instead of a regular file.
@@ -253,40 +198,6 @@ pub(crate) fn identity(meta: &Metadata) -> (u64, u64) {
         let _ = meta;
         (0, 0)
     }
-}
-
-/// Gives `to` the permission bits (and, where permitted, the owner and group) of `from`.
-pub(crate) fn copy_mode_and_owner(from: &Metadata, to: &Path) -> io::Result<()> {
-    std::fs::set_permissions(to, from.permissions())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // Only root (or the owner, for the group) may change these: not permitted is not an
-        // error, as with cp -p.
-        let _ = std::os::unix::fs::chown(to, Some(from.uid()), Some(from.gid()));
-        let _ = std::os::unix::fs::chown(to, None, Some(from.gid()));
-        // A chown may clear set-id bits: set the mode again.
-        std::fs::set_permissions(to, from.permissions())?;
-    }
-    Ok(())
-}
-
-/// `text` with control characters escaped (`\n`, `\u{1b}`...), for messages.
-pub(crate) fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
 }
 
 /// Syncs a directory (its entries: renames into it, files created in it).

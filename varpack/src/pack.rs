@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 
 use crate::array::MemberMap;
 use crate::error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+use array_files_fs::atomic::copy_mode_and_owner;
+
 use crate::fsx::{self, LockFail, LockMode, OpenFail, identity, sync_dir};
 use crate::manifest::{self, DictEntry, Entry, Manifest, dtype_json};
 use crate::names::{self, MANIFEST, NPZ_MANIFEST, VALUES};
@@ -339,7 +341,7 @@ impl Slot {
 /// assert_eq!(vp.get_value::<String>("label").unwrap(), "first run");
 /// assert_eq!(vp.array("x").unwrap().to_vec::<i16>().unwrap(), vec![1, 2, 3]);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Varpack {
     slots: BTreeMap<String, Slot>,
     path: Option<PathBuf>,
@@ -351,6 +353,20 @@ pub struct Varpack {
     removed: HashSet<String>,
     /// Loaded with [`LoadOptions::memory_map`] false.
     unmapped: bool,
+}
+
+impl Default for Varpack {
+    fn default() -> Varpack {
+        Varpack {
+            slots: BTreeMap::new(),
+            path: None,
+            source: None,
+            append: false,
+            lock: LockMode::Wait,
+            removed: HashSet::new(),
+            unmapped: false,
+        }
+    }
 }
 
 /// One row of the table: what a value is, from the loaded value or the manifest.
@@ -1089,10 +1105,10 @@ impl Sink {
         let path = dir.join(file);
         let f = File::create(&path).map_err(io_save(&path))?;
         written.push(path.clone());
-        if let Some(meta) = like.and_then(|like| fs::symlink_metadata(like.join(file)).ok())
-            && meta.is_file()
+        if let Some(old) = like.map(|like| like.join(file))
+            && fs::symlink_metadata(&old).is_ok_and(|m| m.is_file())
         {
-            fsx::copy_mode_and_owner(&meta, &path).map_err(io_save(&path))?;
+            copy_mode_and_owner(&old, &f).map_err(io_save(&path))?;
         }
         Ok((f, path))
     }
@@ -2260,11 +2276,11 @@ impl Varpack {
         }
         check_target(target, form)?;
         let held = self.held_values()?;
-        let previous = fs::metadata(target).ok();
+        let previous = fs::symlink_metadata(target).ok();
         let id = fsx::temp_id();
         match form {
-            Form::Directory => write_dir(target, &id, &held, previous.as_ref(), no_clobber)?,
-            Form::File => write_npz(target, &id, &held, previous.as_ref(), no_clobber)?,
+            Form::Directory => write_dir(target, &id, &held, previous.is_some(), no_clobber)?,
+            Form::File => write_npz(target, &held, self.lock, no_clobber)?,
         }
         Ok(lock)
     }
@@ -2299,7 +2315,10 @@ impl Varpack {
         }
         let mut sink = match disk.form {
             Form::Directory => Sink::dir(target, None),
-            Form::File => Sink::Npz(Box::new(NpzWriter::append(target)?)),
+            Form::File => {
+                let writer = NpzWriter::options().lock(self.lock).append(target);
+                Sink::Npz(Box::new(writer.map_err(|e| npz_save(target, e))?))
+            }
         };
         let generation = disk.generation + 1;
         drop(disk);
@@ -2354,18 +2373,18 @@ fn write_dir(
     target: &Path,
     id: &str,
     held: &[(&str, &Slot, Held<'_>)],
-    previous: Option<&fs::Metadata>,
+    existed: bool,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
     let new = temps::with_id(target, id, "new");
     fs::create_dir(&new).map_err(io_save(&new))?;
     let mut guard = Guard::new(new.clone());
-    let existed = previous.is_some();
     let mut sink = Sink::dir(&new, existed.then_some(target));
     let manifest = write_values(&mut sink, held)?;
     sink.file(MANIFEST, &manifest)?;
-    if let Some(meta) = previous {
-        fsx::copy_mode_and_owner(meta, &new).map_err(io_save(&new))?;
+    if existed {
+        let dir = File::open(&new).map_err(io_save(&new))?;
+        copy_mode_and_owner(target, &dir).map_err(io_save(&new))?;
     }
     sync_dir(&new).map_err(io_save(&new))?;
     crash_point(Fault::AfterFiles, &mut [&mut guard])?;
@@ -2396,46 +2415,42 @@ fn write_dir(
     synced
 }
 
-/// A single-file save: the archive written to `.P.ID.tmp` (through npz-stream's writer, which
-/// syncs it), given the mode and owner of the file it replaces, renamed over `P` (or linked to
-/// it, refusing an existing name), the directory synced. The caller holds the pack's lock.
+/// A single-file save: the archive written to a temporary file beside `P` and renamed over it
+/// after a sync by npz-stream's writer, which keeps the mode and owner of the file it replaces
+/// and takes its lock for the rename (or, `no_clobber`, refuses a name that exists when it is
+/// put in place). The caller holds the pack's lock.
 fn write_npz(
     target: &Path,
-    id: &str,
     held: &[(&str, &Slot, Held<'_>)],
-    previous: Option<&fs::Metadata>,
+    lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
-    let tmp = temps::tmp_file(target, id);
-    let mut guard = Guard::new(tmp.clone());
-    let mut sink = Sink::Npz(Box::new(NpzWriter::create(&tmp)?));
+    let writer = NpzWriter::options()
+        .lock(lock)
+        .replace(!no_clobber)
+        .create(target)
+        .map_err(|e| npz_save(target, e))?;
+    let mut sink = Sink::Npz(Box::new(writer));
     let manifest = write_values(&mut sink, held)?;
     let Sink::Npz(mut writer) = sink else {
         unreachable!("an npz sink")
     };
     writer.add_file(NPZ_MANIFEST, &manifest)?;
     crash_point(Fault::AfterFiles, &mut [])?;
-    writer.finish()?;
-    if let Some(meta) = previous.filter(|m| m.is_file()) {
-        fsx::copy_mode_and_owner(meta, &tmp).map_err(io_save(&tmp))?;
+    writer.finish().map_err(|e| npz_save(target, e))
+}
+
+fn npz_save(target: &Path, e: npz_stream::WriteError) -> SaveError {
+    match e {
+        npz_stream::WriteError::Exists { .. } => SaveError::Exists {
+            path: target.to_path_buf(),
+        },
+        npz_stream::WriteError::Locked { .. } => SaveError::Locked {
+            path: target.to_path_buf(),
+            lock: target.to_path_buf(),
+        },
+        e => SaveError::Npz(e),
     }
-    if no_clobber {
-        fs::hard_link(&tmp, target).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                SaveError::Exists {
-                    path: target.to_path_buf(),
-                }
-            } else {
-                io_save(target)(e)
-            }
-        })?;
-        // The guard removes the temporary name.
-    } else {
-        fs::rename(&tmp, target).map_err(io_save(target))?;
-        guard.disarm();
-    }
-    drop(guard);
-    sync_dir(parent_of(target)).map_err(io_save(target))
 }
 
 /// Writes the new values of an append and the new manifest (renamed over the old one, or the

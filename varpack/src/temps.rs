@@ -4,8 +4,8 @@
 //! - `.P.ID.varpack-new`: a directory save's new pack, being written (`ID` is `PID-N`, the
 //!   saving process's id and a counter);
 //! - `.P.ID.varpack-old`: the pack it replaces, moved aside between the save's two renames;
-//! - `.P.ID.tmp`: a single-file save's new archive, complete, before its rename (and npz-stream's
-//!   own temporary for it, `..P.ID.tmp.PID.N.tmp`, while it is written);
+//! - `.P.ID.tmp`: a single-file save's new archive (npz-stream's temporary file), before its
+//!   rename;
 //! - `.P.varpack-new` / `.P.varpack-old`: the same, as versions before 0.3 named them (no id).
 
 use std::fs;
@@ -42,14 +42,10 @@ pub(crate) fn with_id(path: &Path, id: &str, tag: &str) -> PathBuf {
     path.with_file_name(format!(".{}.{id}.varpack-{tag}", file_name(path)))
 }
 
-/// `.P.ID.tmp` (single-file saves) beside `path`.
-pub(crate) fn tmp_file(path: &Path, id: &str) -> PathBuf {
-    path.with_file_name(format!(".{}.{id}.tmp", file_name(path)))
-}
-
 fn parse(name: &str, pack: &str) -> Option<(Kind, Option<String>)> {
     let is_id = |id: &str| temp_owner(id).is_some();
-    if let Some(rest) = name.strip_prefix(&format!(".{pack}.")) {
+    let rest = name.strip_prefix(&format!(".{pack}."))?;
+    {
         if rest == "varpack-new" {
             return Some((Kind::New, None));
         }
@@ -68,12 +64,7 @@ fn parse(name: &str, pack: &str) -> Option<(Kind, Option<String>)> {
             }
         }
     }
-    // npz-stream's temporary for `.P.ID.tmp`: `..P.ID.tmp.PID.N.tmp`.
-    let rest = name.strip_prefix(&format!("..{pack}."))?;
-    let (id, inner) = rest.split_once(".tmp.")?;
-    let (pid, n) = inner.strip_suffix(".tmp")?.split_once('.')?;
-    (is_id(id) && pid.parse::<u32>().is_ok() && n.parse::<u64>().is_ok())
-        .then(|| (Kind::Tmp, Some(id.to_owned())))
+    None
 }
 
 /// The temporaries beside the pack at `path`.

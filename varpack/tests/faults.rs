@@ -289,16 +289,12 @@ fn random_mode(rng: &mut Rng, npz: bool, kill: bool) -> Mode {
 }
 
 /// The names a save of `path` may leave beside it after a kill: the directory form's
-/// `.P.ID.varpack-new` / `.P.ID.varpack-old`, the single-file form's `.P.npz.ID.tmp` and
-/// npz-stream's temporary for it, `..P.npz.ID.tmp.PID.N.tmp` (`ID` is `PID-N`).
+/// `.P.ID.varpack-new` / `.P.ID.varpack-old`, the single-file form's `.P.npz.ID.tmp` (`ID` is
+/// `PID-N`).
 fn is_leftover(name: &str, file: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix(&format!(".{file}."))
-        .or_else(|| name.strip_prefix(&format!("..{file}.")))
-    else {
-        return false;
-    };
-    rest.ends_with(".varpack-new") || rest.ends_with(".varpack-old") || rest.ends_with(".tmp")
+    name.strip_prefix(&format!(".{file}.")).is_some_and(|rest| {
+        rest.ends_with(".varpack-new") || rest.ends_with(".varpack-old") || rest.ends_with(".tmp")
+    })
 }
 
 /// The names in `dir` but the pack's lock file, which every save creates and keeps.
