@@ -78,8 +78,11 @@ pub enum OpenMode {
     /// Open lazily to add values: existing names are refused, a save adds the new values in
     /// place (creating the pack if it does not exist). A directory's manifest is replaced by
     /// rename, so a crash leaves the old pack or the new one; a single `.npz` is appended to in
-    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append)): a failed save restores
-    /// it, but a process killed mid-save can leave it unreadable.
+    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append), which takes the archive's
+    /// lock with the pack's [`LockMode`]): a failed save restores it, a process killed mid-save
+    /// leaves the old archive followed by bytes that readers ignore and the next append cuts
+    /// off. The save runs under the pack's lock and re-reads the manifest there, so values
+    /// appended meanwhile by another process are kept.
     Append,
 }
 
