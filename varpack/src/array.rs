@@ -16,6 +16,11 @@ use crate::error::ArrayError;
 /// starts on a 64-byte boundary in the file (`.npy` headers and the single-file form's aligned
 /// members guarantee it).
 ///
+/// A mapped array is only as stable as its file: if another program truncates the file, reading
+/// the part of the array past the new end kills the process with `SIGBUS` (load with
+/// [`LoadOptions::memory_map`](crate::LoadOptions::memory_map)`(false)` to hold arrays in
+/// memory instead). This crate's own saves replace files by rename, which leaves maps intact.
+///
 /// ```
 /// let a = varpack::Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
 /// assert_eq!(a.shape(), &[2, 2]);

@@ -939,11 +939,17 @@ fn open_source(path: &Path, mapped: bool) -> Result<(Arc<Source>, Vec<Entry>), L
 }
 
 /// Opens the pack at `path` reading its manifest and every array header, never array data:
-/// what `varpack show` prints. Every value is [`Status::Unloaded`].
+/// what `varpack show` prints. Every value is [`Status::Unloaded`]; values read later are read
+/// into memory (nothing is mapped, so a file truncated meanwhile is an error, not a signal).
+///
+/// Read-only: nothing is written, not even the pack's lock file. A directory save interrupted
+/// between its two renames is not finished here but reported as [`LoadError::Interrupted`]
+/// (once a save in progress, if any, has finished); [`Varpack::load`] finishes it.
 ///
 /// # Errors
 /// [`LoadError`]: a missing or corrupt manifest, an unknown version, a listed file missing, a
-/// header that disagrees with the manifest.
+/// header that disagrees with the manifest, a file that is not a regular file, an interrupted
+/// save.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -1180,7 +1186,12 @@ impl Varpack {
     }
 
     /// Loads the pack at `path` (a directory, or a `.npz` file) with default options: every
-    /// value read now, arrays mapped read-only.
+    /// value read now, arrays mapped read-only. A directory save interrupted between its
+    /// renames is finished first, under the pack's lock (see the crate docs).
+    ///
+    /// Mapped arrays read the files as they are on disk: if another program truncates a mapped
+    /// file, touching the lost part of an array kills the process with `SIGBUS`. Use
+    /// [`LoadOptions::memory_map`]`(false)` where that can happen.
     ///
     /// # Errors
     /// [`LoadError`] naming the path and value.
@@ -1198,7 +1209,10 @@ impl Varpack {
         Varpack::load_with(path, LoadOptions::new())
     }
 
-    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy).
+    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy, memory map,
+    /// lock mode). As [`load`](Self::load): with maps (the default), a mapped file that shrinks
+    /// under the pack makes reads of the lost part die of `SIGBUS`; without, the load reads
+    /// everything into memory and a truncated file is an error.
     ///
     /// # Errors
     /// As [`load`](Self::load).
@@ -1265,7 +1279,9 @@ impl Varpack {
         Ok(vp)
     }
 
-    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]).
+    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]). Read and
+    /// read-write map the arrays as [`load`](Self::load) does (a mapped file that shrinks makes
+    /// reads of the lost part die of `SIGBUS`).
     ///
     /// # Errors
     /// As [`load`](Self::load) (Write never fails: nothing is read).

@@ -345,7 +345,7 @@ mod unix {
             let out = dir
                 .path()
                 .join(format!("out{trial}{}", if npz { "" } else { ".npz" }));
-            let mut child = bin()
+            let child = bin()
                 .arg("convert")
                 .arg(&input)
                 .arg(&out)
