@@ -109,6 +109,21 @@ fn load_one(path: &Path) -> Result<u8, String> {
     }
 }
 
+/// What `varpack show` reads (the manifest, the headers, the grouped JSON values): one set's.
+fn inspect_one(path: &Path) -> Result<u8, String> {
+    match varpack::inspect(path) {
+        Ok(vp) => {
+            let label: String = vp.get_value("label").unwrap();
+            let set = if label == "set 0" { 0 } else { 1 };
+            assert_eq!(label, format!("set {set}"));
+            assert_eq!(vp.names(), names(set), "the manifest of set {set}");
+            Ok(set)
+        }
+        Err(e @ (LoadError::Replaced { .. } | LoadError::Locked { .. })) => Err(e.to_string()),
+        Err(e) => panic!("an inspect during saves failed: {e}"),
+    }
+}
+
 const SAVES: u64 = 4;
 
 #[test]
@@ -189,7 +204,12 @@ fn concurrent_saves_of_two_sets_leave_exactly_one_of_them() {
                         std::thread::yield_now();
                         continue;
                     }
-                    match load_one(&path) {
+                    let inspect = reads.load(Ordering::Relaxed) % 2 == 1;
+                    match if inspect {
+                        inspect_one(&path)
+                    } else {
+                        load_one(&path)
+                    } {
                         Ok(_) => reads.fetch_add(1, Ordering::Relaxed),
                         Err(_) => typed.fetch_add(1, Ordering::Relaxed),
                     };
@@ -265,5 +285,49 @@ fn concurrent_appends_both_land() {
             npz_stream::NpzReader::open(&path).unwrap();
         }
         (if npz { "npz" } else { "dir" }).to_owned()
+    });
+}
+
+/// The reproduction: `varpack convert a.npz out -f & varpack convert b.npz out -f`.
+#[test]
+fn concurrent_converts_to_one_output_leave_one_input() {
+    let _serial = fs_::serial();
+    fs_::run_trials("varpack concurrent converts", 10, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs: Vec<PathBuf> = (0..2u8)
+            .map(|set| {
+                let input = dir.path().join(format!("in{set}.npz"));
+                build(set).save_as(&input).unwrap();
+                input
+            })
+            .collect();
+        let npz = rng.chance(1, 2);
+        let out = dir.path().join(if npz { "out.npz" } else { "out" });
+        let children: Vec<_> = inputs
+            .iter()
+            .map(|input| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_varpack"))
+                    .arg("convert")
+                    .arg(input)
+                    .arg(&out)
+                    .arg("-f")
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let result = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&result.stderr);
+            assert!(result.status.success(), "{err}");
+        }
+        let set = which_set(&Varpack::load(&out).unwrap());
+        let file = out.file_name().unwrap().to_str().unwrap();
+        let left: Vec<String> = strays(dir.path(), file)
+            .into_iter()
+            .filter(|n| !n.starts_with(".in") && !n.starts_with("in"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        format!("{}: set {set}", if npz { "npz" } else { "dir" })
     });
 }
