@@ -72,11 +72,9 @@ pub(crate) fn lock_exclusive(path: &Path, mode: LockMode) -> Result<Option<File>
     if mode == LockMode::Off {
         return Ok(None);
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    let file = nonblocking(&mut options)
         .open(lock_path(path))
         .map_err(LockFail::Io)?;
     take(&file, false, mode)?;
@@ -89,7 +87,7 @@ pub(crate) fn lock_shared(path: &Path, mode: LockMode) -> Result<Option<File>, L
     if mode == LockMode::Off {
         return Ok(None);
     }
-    let file = match File::open(lock_path(path)) {
+    let file = match nonblocking(OpenOptions::new().read(true)).open(lock_path(path)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         // No permission to read the lock file: read without it (the identity checks still
@@ -99,6 +97,13 @@ pub(crate) fn lock_shared(path: &Path, mode: LockMode) -> Result<Option<File>, L
     };
     take(&file, true, mode)?;
     Ok(Some(file))
+}
+
+/// Opens never wait (a FIFO planted as the lock file); locking still waits as asked.
+fn nonblocking(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NONBLOCK);
+    options
 }
 
 /// A unique `PID-N` for this process's temporaries.
