@@ -260,7 +260,7 @@ pub enum LoadError {
     },
     /// Another process or thread holds the pack's lock (it is saving) and the
     /// [`LockMode`](crate::LockMode) said not to wait (longer).
-    #[error("{}: locked by another save (the lock file is {})", .path.display(), .lock.display())]
+    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
     Locked {
         /// The pack.
         path: PathBuf,
@@ -328,7 +328,7 @@ pub enum SaveError {
     },
     /// Another process or thread holds the pack's lock (it is saving) and the
     /// [`LockMode`](crate::LockMode) said not to wait (longer).
-    #[error("{}: locked by another save (the lock file is {})", .path.display(), .lock.display())]
+    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
     Locked {
         /// The pack.
         path: PathBuf,

@@ -2404,6 +2404,15 @@ fn write_dir(
     if existed {
         let dir = File::open(&new).map_err(io_save(&new))?;
         copy_mode_and_owner(target, &dir).map_err(io_save(&new))?;
+        // A directory's set-group-id and sticky bits are kept too (they govern what is
+        // created in it, not who runs it).
+        #[cfg(unix)]
+        if let Ok(old) = fs::metadata(target) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = old.permissions().mode() & 0o7777;
+            dir.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io_save(&new))?;
+        }
     }
     sync_dir(&new).map_err(io_save(&new))?;
     crash_point(Fault::AfterFiles, &mut [&mut guard])?;
