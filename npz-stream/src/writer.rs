@@ -1061,8 +1061,9 @@ fn recover_with(path: &Path, lock: LockMode) -> Result<Recovery, WriteError> {
 /// CRC changed, with the new value. Only the data is read; nothing moves.
 ///
 /// # Errors
-/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::InvalidKey`] for a key the
-/// archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
+/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::Locked`] if a writer holds
+/// the archive's lock (this takes it, [`LockMode::FailFast`]); [`WriteError::InvalidKey`] for a
+/// key the archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
 ///
 /// ```
 /// use std::os::unix::fs::FileExt;
@@ -1702,10 +1703,7 @@ fn file_id(path: &Path) -> Option<PathBuf> {
 
 /// Opens an existing archive for reading and writing, locked as `lock` says, with its length
 /// and central directory.
-fn open_for_update(
-    path: &Path,
-    lock: LockMode,
-) -> Result<(File, u64, zip::Directory), WriteError> {
+fn open_for_update(path: &Path, lock: LockMode) -> Result<(File, u64, zip::Directory), WriteError> {
     let file = match fslock::open_locked(path, true, lock) {
         Ok(file) => file,
         Err(LockFail::Locked) => {

@@ -138,7 +138,9 @@ fn find_earlier_directory(
         return Ok(None);
     }
     read_exact_at(file, &mut magic, 0).map_err(io)?;
-    if le32(&magic, 0) != LOCAL_SIG {
+    // A zip archive starts with its first member, or (an empty archive appended to) with the
+    // end record of the empty archive.
+    if le32(&magic, 0) != LOCAL_SIG && le32(&magic, 0) != EOCD_SIG {
         return Ok(None);
     }
     const BLOCK: u64 = 1 << 20;
@@ -177,11 +179,7 @@ fn find_earlier_directory(
 }
 
 /// The end record in the last 65557 bytes and the directory it describes.
-fn read_directory_at_tail(
-    file: &File,
-    file_len: u64,
-    path: &Path,
-) -> Result<Directory, OpenError> {
+fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Directory, OpenError> {
     let io = |source| OpenError::Io {
         path: path.to_path_buf(),
         source,

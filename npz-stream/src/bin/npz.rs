@@ -365,13 +365,9 @@ fn extract(reader: &NpzReader, key: &str, out: &Path, force: Force) -> CliResult
                 });
             }
         };
-        tmp.file_mut().write_all(&buf[..n]).map_err(|e| {
-            format!(
-                "writing {} (as {}): {e}",
-                out.display(),
-                tmp_path.display()
-            )
-        })?;
+        tmp.file_mut()
+            .write_all(&buf[..n])
+            .map_err(|e| format!("writing {} (as {}): {e}", out.display(), tmp_path.display()))?;
     }
     tmp.persist(out, force.persist()).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
