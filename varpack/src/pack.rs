@@ -2281,6 +2281,9 @@ impl Varpack {
             temps::recover_locked(target).map_err(io_save(target))?;
         }
         temps::remove_stale(target, lock.is_some()).map_err(io_save(target))?;
+        if form == Form::Directory {
+            temps::remove_stale_inside(target, lock.is_some()).map_err(io_save(target))?;
+        }
         Ok(lock)
     }
 

@@ -169,6 +169,38 @@ pub(crate) fn remove_stale(path: &Path, own: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes the manifests that killed appends left inside the directory pack `dir`
+/// (`.varpack.json.ID.tmp`), by the rule of [`remove_stale`].
+pub(crate) fn remove_stale_inside(dir: &Path, own: bool) -> io::Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let me = std::process::id();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(id) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".varpack.json."))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let stale = match temp_owner(id) {
+            Some(pid) if pid == me => own,
+            Some(pid) => !process_alive(pid),
+            None => false,
+        };
+        if stale {
+            match fs::remove_file(entry.path()) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Removes a temporary on drop unless disarmed: every error path of a save cleans up.
 pub(crate) struct Guard {
     path: Option<PathBuf>,

@@ -152,6 +152,15 @@ fn stale_temporaries_of_dead_savers_are_removed_by_the_next_save() {
         std::fs::create_dir(&live).unwrap();
         let legacy = dir.path().join(format!(".{name}.varpack-new"));
         std::fs::create_dir(&legacy).unwrap();
+        // A killed append's manifest inside a directory pack.
+        let inside = path.join(format!(".varpack.json.{dead}-2.tmp"));
+        if path.is_dir() {
+            std::fs::write(&inside, b"{}").unwrap();
+            let mut vp = Varpack::open(&path, varpack::OpenMode::Append).unwrap();
+            vp.insert_value("more", &1).unwrap();
+            vp.save().unwrap();
+            assert!(!inside.exists());
+        }
         sample(2).save_as(&path).unwrap();
         assert!(!stale_dir.exists() && !stale_file.exists() && !legacy.exists());
         assert!(live.exists(), "a live process's temporary was removed");
