@@ -8,6 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use array_files_fs::text::escape_control as esc;
 use npy_format::{FrameError, FrameRangeError, HeaderError, ViewError};
 
 /// Why an archive could not be opened: its end records or central directory are unusable.
@@ -73,7 +74,7 @@ pub enum OpenError {
 #[non_exhaustive]
 pub enum ReadError {
     /// An I/O error while reading the member.
-    #[error("{}: member {member}: {source}", .path.display())]
+    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
     Io {
         /// The archive.
         path: PathBuf,
@@ -83,7 +84,7 @@ pub enum ReadError {
         source: io::Error,
     },
     /// No member has this key (neither `KEY` nor `KEY.npy`).
-    #[error("{}: no member '{key}' (the archive has {count} members)", .path.display())]
+    #[error("{}: no member '{k}' (the archive has {count} members)", .path.display(), k = esc(.key))]
     NoSuchMember {
         /// The archive.
         path: PathBuf,
@@ -93,7 +94,7 @@ pub enum ReadError {
         count: usize,
     },
     /// The member's local header or data lies outside the file or contradicts the directory.
-    #[error("{}: member {member}: corrupt at offset {offset}: {reason}", .path.display())]
+    #[error("{}: member {m}: corrupt at offset {offset}: {reason}", .path.display(), m = esc(.member))]
     Corrupt {
         /// The archive.
         path: PathBuf,
@@ -105,7 +106,7 @@ pub enum ReadError {
         reason: String,
     },
     /// Encryption, compression methods other than stored and deflate.
-    #[error("{}: member {member}: unsupported: {reason}", .path.display())]
+    #[error("{}: member {m}: unsupported: {reason}", .path.display(), m = esc(.member))]
     Unsupported {
         /// The archive.
         path: PathBuf,
@@ -115,7 +116,7 @@ pub enum ReadError {
         reason: String,
     },
     /// The member is not an NPY array, or its NPY header was refused.
-    #[error("{}: member {member}: {source}", .path.display())]
+    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
     Header {
         /// The archive.
         path: PathBuf,
@@ -125,7 +126,7 @@ pub enum ReadError {
         source: HeaderError,
     },
     /// The deflate data is corrupt.
-    #[error("{}: member {member}: corrupt deflate data at compressed offset {offset}: {reason}", .path.display())]
+    #[error("{}: member {m}: corrupt deflate data at compressed offset {offset}: {reason}", .path.display(), m = esc(.member))]
     Inflate {
         /// The archive.
         path: PathBuf,
@@ -138,7 +139,7 @@ pub enum ReadError {
     },
     /// The member holds more or fewer bytes than the directory declares (a zip bomb guard: the
     /// declared size caps what is inflated), or a declared size no deflate stream can reach.
-    #[error("{}: member {member}: size mismatch: {reason}", .path.display())]
+    #[error("{}: member {m}: size mismatch: {reason}", .path.display(), m = esc(.member))]
     Size {
         /// The archive.
         path: PathBuf,
@@ -148,7 +149,7 @@ pub enum ReadError {
         reason: String,
     },
     /// The member is shorter than its NPY header says.
-    #[error("{}: member {member}: truncated: the array needs {expected} bytes after its header, the member holds {available}", .path.display())]
+    #[error("{}: member {m}: truncated: the array needs {expected} bytes after its header, the member holds {available}", .path.display(), m = esc(.member))]
     Truncated {
         /// The archive.
         path: PathBuf,
@@ -160,7 +161,7 @@ pub enum ReadError {
         available: u64,
     },
     /// The CRC-32 of the member's bytes differs from the directory's.
-    #[error("{}: member {member}: CRC-32 mismatch: the directory says {expected:#010x}, the data gives {actual:#010x}", .path.display())]
+    #[error("{}: member {m}: CRC-32 mismatch: the directory says {expected:#010x}, the data gives {actual:#010x}", .path.display(), m = esc(.member))]
     Crc {
         /// The archive.
         path: PathBuf,
@@ -172,7 +173,7 @@ pub enum ReadError {
         actual: u32,
     },
     /// A frame range outside the array.
-    #[error("{}: member {member}: {source}", .path.display())]
+    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
     Frames {
         /// The archive.
         path: PathBuf,
@@ -182,7 +183,7 @@ pub enum ReadError {
         source: FrameRangeError,
     },
     /// The data cannot be viewed or read as the requested type.
-    #[error("{}: member {member}: {source}", .path.display())]
+    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
     View {
         /// The archive.
         path: PathBuf,
@@ -192,7 +193,7 @@ pub enum ReadError {
         source: ViewError,
     },
     /// A zero-copy view of a compressed member.
-    #[error("{}: member {member}: only stored members map zero-copy; this one is deflated (use read_array)", .path.display())]
+    #[error("{}: member {m}: only stored members map zero-copy; this one is deflated (use read_array)", .path.display(), m = esc(.member))]
     NotStored {
         /// The archive.
         path: PathBuf,
@@ -233,7 +234,7 @@ pub enum WriteError {
         source: io::Error,
     },
     /// The key is already a member (nothing was written).
-    #[error("{}: duplicate key '{key}': the archive already has a member {key}.npy", .path.display())]
+    #[error("{}: duplicate key '{k}': the archive already has a member {k}.npy", .path.display(), k = esc(.key))]
     DuplicateKey {
         /// The archive.
         path: PathBuf,
@@ -251,7 +252,7 @@ pub enum WriteError {
         reason: &'static str,
     },
     /// The NPY header or data could not be written.
-    #[error("{}: member {key}: {source}", .path.display())]
+    #[error("{}: member {k}: {source}", .path.display(), k = esc(.key))]
     Npy {
         /// The archive.
         path: PathBuf,
@@ -261,7 +262,7 @@ pub enum WriteError {
         source: npy_format::WriteError,
     },
     /// Frames that do not fit the member's dtype or frame size.
-    #[error("{}: member {key}: {source}", .path.display())]
+    #[error("{}: member {k}: {source}", .path.display(), k = esc(.key))]
     Frames {
         /// The archive.
         path: PathBuf,
@@ -271,7 +272,7 @@ pub enum WriteError {
         source: FrameError,
     },
     /// A member finished with fewer or more bytes than its header needs.
-    #[error("{}: member {key}: the header needs {expected} bytes of data, {written} were written", .path.display())]
+    #[error("{}: member {k}: the header needs {expected} bytes of data, {written} were written", .path.display(), k = esc(.key))]
     Incomplete {
         /// The archive.
         path: PathBuf,
@@ -292,6 +293,29 @@ pub enum WriteError {
         path: PathBuf,
         /// Why.
         source: npy_format::ReadError,
+    },
+    /// Another writer, in this process or another, holds the archive's lock (see
+    /// [`LockMode`](crate::LockMode)); nothing was written.
+    #[error("{}: locked by another writer (in this or another process)", .path.display())]
+    Locked {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// The output exists and the writer was created not to replace it
+    /// ([`WriterOptions::create_new`](crate::WriterOptions::create_new)); it was left alone.
+    #[error("{}: already exists", .path.display())]
+    Exists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// An input of [`zip_npy_files`](crate::zip_npy_files) is the output archive itself
+    /// (the same file, whatever the names); nothing was written or deleted.
+    #[error("{}: the output archive is also an input ({}); refusing to overwrite or delete it", .path.display(), .input.display())]
+    InputIsOutput {
+        /// The output archive.
+        path: PathBuf,
+        /// The input that names it.
+        input: PathBuf,
     },
     /// The archive cannot be appended to as it is (data before the first member).
     #[error("{}: cannot append: {reason}", .path.display())]

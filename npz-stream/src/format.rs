@@ -78,6 +78,39 @@
 //! assert_eq!(npz_stream::format::ALIGNMENT, 64);
 //! ```
 //!
+//! # Appending
+//!
+//! An append never overwrites a byte of the archive it starts from. The new members go
+//! *after* the old end records, then a new central directory (the old entries verbatim, then
+//! the new ones) and new end records at the very end:
+//!
+//! ```text
+//! [old members][old directory][old end records][new members][new directory][new end records]
+//!              '------ dead bytes, which no entry or end record points at ------'
+//! ```
+//!
+//! Every zip reader finds the end record by scanning back from the end of the file and reads
+//! members at the offsets the directory gives, so the dead bytes in the middle are never
+//! looked at: numpy, Python's `zipfile` (`testzip` included) and `unzip -t` accept the file.
+//! Each append leaves the old directory and end records (a few dozen bytes per member) as
+//! dead bytes; `npz zip` of the members writes a compact copy.
+//!
+//! The appender syncs the new members before it writes the new directory, and syncs again
+//! after. So at every instant, and after a kill or a power loss, the file is the complete old
+//! archive followed by bytes of the append:
+//!
+//! - [`NpzReader`](crate::NpzReader) opens it with the old members: when no end record in the
+//!   last 64 KiB checks out, it scans back from the end of the file for the last end record
+//!   whose central directory lies right before it and checks out (at most 256 candidates).
+//!   Python's `zipfile` (and so numpy) and `unzip` look only at the last 64 KiB: they open it
+//!   while the append has written less than that, and otherwise once it is restored.
+//! - [`recover`](crate::recover) (`npz recover FILE`) cuts the file back to the end of that
+//!   archive, which every reader opens; the next append does it by itself before it adds.
+//! - A failed or dropped appender cuts the file back itself.
+//!
+//! The lock ([`LockMode`](crate::LockMode)) keeps a second writer, and `recover`, away from an
+//! append that is running.
+//!
 //! [`WriterOptions::chunk_size`]: crate::WriterOptions::chunk_size
 
 /// Private extra-field header ID of the seek index in the central directory: `"nz"` on disk.

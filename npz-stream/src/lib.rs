@@ -48,6 +48,9 @@
 //!   whole arrays ([`NpzWriter::add_array`], [`NpzWriter::add_raw`]), existing `.npy` files
 //!   ([`NpzWriter::add_npy_file`], [`zip_npy_files`]), or streamed members
 //!   ([`NpzWriter::begin_member`] → [`MemberWriter`], a [`FrameSink`]).
+//! - Safety of writers: [`LockMode`] ([`WriterOptions::lock`]) for the archive's lock,
+//!   [`recover`] ([`Recovery`]) for an archive whose append was interrupted,
+//!   [`WriterOptions::create_new`] for an output that must not replace a file.
 //! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every member; whole reads
 //!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
 //!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members
@@ -72,11 +75,16 @@
 //!   file before use; the declared size of a member caps what is inflated (with a ratio check
 //!   against zip bombs); CRC-32 is checked on every read that covers a whole member.
 //! - **Atomic creation.** A new archive is written beside its path and renamed into place
-//!   after a sync; appends restore the original directory if they fail.
+//!   after a sync (replacing an archive keeps its mode, and takes its lock for the rename).
+//! - **Locked, crash-safe appends.** An append holds the archive's lock ([`LockMode`], the
+//!   one `npy-append` takes) and writes after the old end records, never over them: a killed
+//!   append leaves the old archive, which [`NpzReader`] opens and [`recover`] (or the next
+//!   append) restores for every zip reader. See [`format`](mod@format#appending).
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`).
+//! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`,
+//!   `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
 
 mod deflate;
@@ -88,10 +96,15 @@ mod reader;
 mod writer;
 mod zip;
 
+/// What a writer does when another writer holds the archive's lock (the workspace's one lock,
+/// shared with `npy-append`: an `npz add` and an `npy append` exclude each other too). See
+/// [`WriterOptions::lock`].
+pub use array_files_fs::LockMode;
 pub use error::{OpenError, ReadError, WriteError};
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
 pub use writer::{
-    Compression, MemberWriter, NpzWriter, WriterOptions, update_crc32, zip_npy_files,
+    Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
+    zip_npy_files,
 };

@@ -265,6 +265,13 @@ fn unwrap_io(member: &str, path: &Path, e: io::Error) -> ReadError {
 impl NpzReader {
     /// Opens the archive at `path` and checks its central directory.
     ///
+    /// The end record is looked for in the last 64 KiB, as every zip reader does. If none there
+    /// checks out, the file is scanned back for the last complete archive in it: what an
+    /// interrupted append leaves is the archive it started from followed by new bytes, and that
+    /// archive is what this opens (see [`format`](crate::format#appending);
+    /// [`recover`](crate::recover) cuts the new bytes off). Opening then reads the file back
+    /// to that archive's end records, at most.
+    ///
     /// # Errors
     /// [`OpenError`]: I/O, not a zip archive, inconsistent end records or directory.
     ///

@@ -1,7 +1,7 @@
 //! Writing archives: whole arrays, streamed members, existing `.npy` files; appending.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,9 @@ use npy_format::{Element, FrameError, FrameSink, Header, Version, as_bytes};
 use crate::deflate::{DeflateStream, Pool, stored_blocks, stored_blocks_len};
 use crate::error::{OpenError, WriteError};
 use crate::format::SeekIndex;
+use array_files_fs::atomic::{self, Persist, TempFile};
+use array_files_fs::lock::{self as fslock, LockFail, LockMode};
+
 use crate::io_util::{read_exact_at, write_all_at};
 use crate::zip::{self, NewEntry};
 
@@ -66,6 +69,8 @@ pub struct WriterOptions {
     chunk_size: usize,
     threads: usize,
     index: bool,
+    lock: LockMode,
+    replace: bool,
 }
 
 impl Default for WriterOptions {
@@ -76,6 +81,8 @@ impl Default for WriterOptions {
             chunk_size: 1 << 20,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             index: true,
+            lock: LockMode::FailFast,
+            replace: true,
         }
     }
 }
@@ -139,6 +146,57 @@ impl WriterOptions {
         self
     }
 
+    /// What to do when another writer holds the archive's lock (default
+    /// [`LockMode::FailFast`]): an append holds the lock for the writer's life, a writer that
+    /// replaces an archive takes the old file's lock while it renames the new one over it, and
+    /// [`recover`](Self::recover) while it checks and cuts the file. The lock is an exclusive
+    /// advisory lock on the archive file (`flock` on Unix, `LockFileEx` on Windows): two
+    /// writers on one archive, in one process or two, never interleave. Readers take no lock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use npz_stream::{LockMode, NpzWriter, WriteError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let first = NpzWriter::append(&path).unwrap();
+    /// let second = NpzWriter::options().lock(LockMode::FailFast).append(&path);
+    /// assert!(matches!(second, Err(WriteError::Locked { .. })));
+    /// let patient = NpzWriter::options().lock(LockMode::Timeout(Duration::from_millis(10))).append(&path);
+    /// assert!(matches!(patient, Err(WriteError::Locked { .. })));
+    /// first.finish().unwrap();
+    /// assert!(NpzWriter::append(&path).is_ok());
+    /// ```
+    ///
+    /// ```
+    /// use npz_stream::{LockMode, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let npz = NpzWriter::options().lock(LockMode::Wait).append(&path).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn lock(mut self, lock: LockMode) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Whether [`create`](Self::create) (and [`zip_npy_files`]) may replace an existing file
+    /// at the path (default true; the replaced file's mode, and owner where permitted, are
+    /// kept). Off, `create` is [`create_new`](Self::create_new).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let refused = npz_stream::WriterOptions::default().replace(false).create(&path);
+    /// assert!(matches!(refused, Err(npz_stream::WriteError::Exists { .. })));
+    /// ```
+    pub fn replace(mut self, replace: bool) -> Self {
+        self.replace = replace;
+        self
+    }
+
     /// Creates a new archive at `path` with these options (see [`NpzWriter::create`]).
     ///
     /// # Errors
@@ -150,7 +208,55 @@ impl WriterOptions {
     /// npz.finish().unwrap();
     /// ```
     pub fn create(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
-        NpzWriter::create_with(path.as_ref(), self)
+        if !self.replace {
+            return self.create_new(path);
+        }
+        NpzWriter::create_with(path.as_ref(), self, true)
+    }
+
+    /// Creates a new archive at `path` that must not replace an existing file: as
+    /// [`create`](Self::create), but [`finish`](NpzWriter::finish) fails with
+    /// [`WriteError::Exists`] (leaving the existing file alone) if `path` exists by then. The
+    /// check is made when the archive is put in place, so two writers racing to create one
+    /// path never overwrite each other.
+    ///
+    /// # Errors
+    /// [`WriteError::Exists`] if `path` already exists; [`WriteError::Io`] if the temporary
+    /// file cannot be created.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let npz = npz_stream::WriterOptions::default().create_new(&path).unwrap();
+    /// npz.finish().unwrap();
+    /// let again = npz_stream::WriterOptions::default().create_new(&path);
+    /// assert!(matches!(again, Err(npz_stream::WriteError::Exists { .. })));
+    /// ```
+    pub fn create_new(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        let path = path.as_ref();
+        if path.symlink_metadata().is_ok() {
+            return Err(WriteError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        NpzWriter::create_with(path, self, false)
+    }
+
+    /// Restores an archive whose append was interrupted (see [`recover`](crate::recover)),
+    /// taking the lock as [`lock`](Self::lock) says.
+    ///
+    /// # Errors
+    /// As [`recover`](crate::recover).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let report = npz_stream::NpzWriter::options().lock(npz_stream::LockMode::Wait).recover(&path).unwrap();
+    /// assert_eq!(report.removed, 0);
+    /// ```
+    pub fn recover(self, path: impl AsRef<Path>) -> Result<Recovery, WriteError> {
+        recover_with(path.as_ref(), self.lock)
     }
 
     /// Opens an existing archive at `path` to add members (see [`NpzWriter::append`]).
@@ -170,25 +276,23 @@ impl WriterOptions {
     }
 }
 
-/// What an unfinished append restores.
-struct Rollback {
-    /// Where the old central directory started.
-    cd_start: u64,
-    /// The old bytes from there to the end of the file (central directory and end records).
-    tail: Vec<u8>,
-}
-
 /// Writes an `.npz` archive: whole arrays, streamed members, existing `.npy` files.
 ///
 /// A new archive is written to a temporary file beside `path` and renamed over it by
 /// [`finish`](Self::finish), after a sync: readers see the old file or the complete new one.
-/// Dropping the writer without finishing removes the temporary file. Appending
-/// ([`append`](Self::append)) writes in place and restores the original archive if the writer
-/// is dropped unfinished or a member fails. A process killed in the middle of an append cannot
-/// restore it: new members overwrite the central directory, so until `finish` has written the
-/// new one the archive does not open (the bytes of the members before the append are never
-/// touched). As with `zip -g` or Python's `zipfile` in mode `'a'`, use a new archive where a
-/// crash must leave a readable file.
+/// Dropping the writer without finishing removes the temporary file; one left by a killed
+/// process (`.NAME.PID-N.tmp`, its process gone) is removed by the next writer of `path`.
+/// Replacing an existing archive takes its lock for the rename, so it never cuts in on an
+/// append.
+///
+/// Appending ([`append`](Self::append)) locks the archive (see [`LockMode`]) and writes the new
+/// members *after* the old end records, then the new central directory and end records, and
+/// syncs: no byte of the old archive is ever overwritten. A writer dropped unfinished, or whose
+/// `finish` fails, cuts the file back to its old length. A process killed (or a machine that
+/// loses power) in the middle of an append leaves the complete old archive followed by new
+/// bytes: [`NpzReader`](crate::NpzReader) opens it with the old members, [`recover`](crate::recover)
+/// (`npz recover`) cuts the new bytes off so that every zip reader opens it again, and the next
+/// append does that by itself. See [`format`](crate::format#appending) for the layout.
 ///
 /// ```
 /// use npz_stream::{Compression, FrameSink, Header, NpzWriter, NpzReader};
@@ -214,7 +318,8 @@ struct Rollback {
 /// ```
 pub struct NpzWriter {
     path: PathBuf,
-    tmp: Option<PathBuf>,
+    /// A new archive's temporary file, and whether `finish` may replace an existing file.
+    tmp: Option<(TempFile, bool)>,
     file: File,
     end: u64,
     /// Central-directory records of members already in the archive (appending), verbatim.
@@ -224,7 +329,8 @@ pub struct NpzWriter {
     comment: Vec<u8>,
     options: WriterOptions,
     pool: Option<Pool>,
-    rollback: Option<Rollback>,
+    /// Appending: the archive's length before the append (what a failed append cuts back to).
+    append_start: Option<u64>,
     done: bool,
 }
 
@@ -237,16 +343,6 @@ impl std::fmt::Debug for NpzWriter {
             .field("options", &self.options)
             .finish()
     }
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 impl NpzWriter {
@@ -275,14 +371,17 @@ impl NpzWriter {
         WriterOptions::default()
     }
 
-    /// Opens an existing archive to add members with default options. Its members are kept
-    /// as they are; new members overwrite its central directory, which
-    /// [`finish`](Self::finish) writes anew. If the writer is dropped unfinished the original
-    /// directory is put back.
+    /// Opens an existing archive to add members with default options, taking its lock
+    /// ([`LockMode::FailFast`]; see [`WriterOptions::lock`]) for the writer's life. Its bytes
+    /// are kept as they are: new members go after its end records, and
+    /// [`finish`](Self::finish) writes a new central directory after them. If the writer is
+    /// dropped unfinished the file is cut back to its old length. If a previous append was
+    /// interrupted, the bytes it left are cut off first (as [`recover`](crate::recover) does).
     ///
     /// # Errors
-    /// [`WriteError::Open`] if the archive is not readable; [`WriteError::Unsupported`] for
-    /// archives with data before their first member.
+    /// [`WriteError::Locked`] if another writer holds the lock; [`WriteError::Open`] if the
+    /// archive is not readable; [`WriteError::Unsupported`] for archives with data before
+    /// their first member.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -299,33 +398,23 @@ impl NpzWriter {
         WriterOptions::default().append(path)
     }
 
-    fn create_with(path: &Path, options: WriterOptions) -> Result<NpzWriter, WriteError> {
-        // A name taken by a file that a killed writer left behind (its process id now reused by
-        // this one) is skipped.
-        let mut attempts = 0;
-        let (tmp, file) = loop {
-            let tmp = temp_path(path);
-            match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-            {
-                Ok(file) => break (tmp, file),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 1000 => {
-                    attempts += 1;
-                }
-                Err(source) => {
-                    return Err(WriteError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    });
-                }
-            }
+    fn create_with(
+        path: &Path,
+        options: WriterOptions,
+        replace: bool,
+    ) -> Result<NpzWriter, WriteError> {
+        let io = |source| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
         };
+        // What a killed writer of this archive left (its process is gone): a failure to
+        // clean is not this writer's to report.
+        let _ = atomic::remove_stale_temps(path);
+        let tmp = TempFile::beside(path).map_err(io)?;
+        let file = tmp.file().try_clone().map_err(io)?;
         Ok(NpzWriter {
             path: path.to_path_buf(),
-            tmp: Some(tmp),
+            tmp: Some((tmp, replace)),
             file,
             end: 0,
             old_records: Vec::new(),
@@ -334,7 +423,7 @@ impl NpzWriter {
             comment: Vec::new(),
             options,
             pool: None,
-            rollback: None,
+            append_start: None,
             done: false,
         })
     }
@@ -344,7 +433,7 @@ impl NpzWriter {
             path: path.to_path_buf(),
             source,
         };
-        let (file, file_len, dir) = open_for_update(path)?;
+        let (file, file_len, dir) = open_for_update(path, options.lock)?;
         if dir.prefix != 0 {
             return Err(WriteError::Unsupported {
                 path: path.to_path_buf(),
@@ -354,24 +443,24 @@ impl NpzWriter {
                 ),
             });
         }
-        let mut tail = vec![0u8; (file_len - dir.cd_start) as usize];
-        read_exact_at(&file, &mut tail, dir.cd_start).map_err(io)?;
+        if dir.end < file_len {
+            // An interrupted append: cut its bytes off before adding anything.
+            file.set_len(dir.end).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
         let names = dir.entries.iter().map(|e| e.name.clone()).collect();
         Ok(NpzWriter {
             path: path.to_path_buf(),
             tmp: None,
             file,
-            end: dir.cd_start,
+            end: dir.end,
             old_records: dir.entries.into_iter().map(|e| e.raw_record).collect(),
             entries: Vec::new(),
             names,
             comment: dir.comment,
             options,
             pool: None,
-            rollback: Some(Rollback {
-                cd_start: dir.cd_start,
-                tail,
-            }),
+            append_start: Some(dir.end),
             done: false,
         })
     }
@@ -836,10 +925,14 @@ impl NpzWriter {
     }
 
     /// Writes the central directory and end records, syncs, and (for a new archive) renames
-    /// the temporary file to the final path and syncs the directory.
+    /// the temporary file to the final path and syncs the directory. An append syncs the new
+    /// members before it writes the end records that make them visible, and syncs again after.
     ///
     /// # Errors
-    /// I/O errors (a new archive's temporary file is removed; an append is rolled back).
+    /// I/O errors (a new archive's temporary file is removed; an append is cut back to the old
+    /// archive); for a new archive, [`WriteError::Locked`] if the archive it replaces is locked
+    /// by another writer, [`WriteError::Exists`] if it was created with
+    /// [`create_new`](WriterOptions::create_new) and the path exists.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -859,17 +952,108 @@ impl NpzWriter {
         let count = (self.old_records.len() + self.entries.len()) as u64;
         let end_records = zip::end_records(count, self.end, cd.len() as u64, &self.comment);
         cd.extend_from_slice(&end_records);
+        if self.append_start.is_some() {
+            // The members reach the disk before the end records that point at them.
+            self.file.sync_data().map_err(|e| self.io_err(e))?;
+        }
         let result = write_all_at(&self.file, &cd, self.end)
             .and_then(|()| self.file.set_len(self.end + cd.len() as u64))
             .and_then(|()| self.file.sync_all());
         result.map_err(|e| self.io_err(e))?;
-        if let Some(tmp) = &self.tmp {
-            fs::rename(tmp, &self.path).map_err(|e| self.io_err(e))?;
-            sync_parent(&self.path).map_err(|e| self.io_err(e))?;
+        if let Some((tmp, replace)) = self.tmp.take() {
+            let path = self.path.clone();
+            let result = if replace {
+                // Hold the lock of the archive being replaced: no appender is writing to it.
+                let old = match fslock::open_locked(&path, false, self.options.lock) {
+                    Ok(old) => Some(old),
+                    Err(LockFail::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(LockFail::Locked) => return Err(WriteError::Locked { path }),
+                    Err(LockFail::Io(e)) => return Err(self.io_err(e)),
+                };
+                let result = tmp.persist(&path, Persist::Replace);
+                drop(old);
+                result
+            } else {
+                tmp.persist(&path, Persist::NoClobber)
+            };
+            match result {
+                Ok(_) => {}
+                Err(e) if !replace && e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(WriteError::Exists { path });
+                }
+                Err(e) => return Err(self.io_err(e)),
+            }
         }
         self.done = true;
         Ok(())
     }
+}
+
+/// What [`recover`] found and did.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+/// let report = npz_stream::recover(&path).unwrap();
+/// assert_eq!((report.members, report.removed), (0, 0));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Members of the archive, as recovered.
+    pub members: usize,
+    /// Bytes cut off the end of the file: what an interrupted append had written (0 when the
+    /// archive was complete and nothing was changed).
+    pub removed: u64,
+}
+
+/// Restores an archive whose append was interrupted (the process killed, the machine lost
+/// power): finds the last complete archive in the file (the one the append started from, as
+/// [`NpzReader`](crate::NpzReader) does) and cuts off the bytes after its end records, then
+/// syncs. A complete archive is left untouched. Takes the archive's lock
+/// ([`LockMode::FailFast`]; [`WriterOptions::recover`] takes another mode), so it never cuts
+/// an append that is still running. Appending ([`NpzWriter::append`]) does the same by itself.
+///
+/// Bytes after the end records of an archive written by another tool are cut off as well.
+///
+/// # Errors
+/// [`WriteError::Locked`] if a writer holds the lock; [`WriteError::Open`] if the file holds
+/// no complete archive; I/O errors.
+///
+/// ```
+/// use std::io::Write;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+/// npz.finish().unwrap();
+/// let len = std::fs::metadata(&path).unwrap().len();
+/// // What a killed append leaves: the old archive, then part of a new member.
+/// std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&[b'P', b'K', 3, 4, 0, 0]).unwrap();
+/// let report = npz_stream::recover(&path).unwrap();
+/// assert_eq!((report.members, report.removed), (1, 6));
+/// assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+/// ```
+pub fn recover(path: impl AsRef<Path>) -> Result<Recovery, WriteError> {
+    recover_with(path.as_ref(), LockMode::FailFast)
+}
+
+fn recover_with(path: &Path, lock: LockMode) -> Result<Recovery, WriteError> {
+    let (file, file_len, dir) = open_for_update(path, lock)?;
+    let removed = file_len - dir.end;
+    if removed > 0 {
+        file.set_len(dir.end)
+            .and_then(|()| file.sync_all())
+            .map_err(|source| WriteError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
+    Ok(Recovery {
+        members: dir.entries.len(),
+        removed,
+    })
 }
 
 /// Recomputes the CRC-32 of stored members of the finished archive at `path` and writes it
@@ -882,8 +1066,9 @@ impl NpzWriter {
 /// CRC changed, with the new value. Only the data is read; nothing moves.
 ///
 /// # Errors
-/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::InvalidKey`] for a key the
-/// archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
+/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::Locked`] if a writer holds
+/// the archive's lock (this takes it, [`LockMode::FailFast`]); [`WriteError::InvalidKey`] for a
+/// key the archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
 ///
 /// ```
 /// use std::os::unix::fs::FileExt;
@@ -909,7 +1094,7 @@ pub fn update_crc32(
         path: path.to_path_buf(),
         source,
     };
-    let (file, _, dir) = open_for_update(path)?;
+    let (file, _, dir) = open_for_update(path, LockMode::FailFast)?;
     let mut record_offsets = Vec::with_capacity(dir.entries.len());
     let mut at = dir.cd_start;
     for entry in &dir.entries {
@@ -1075,32 +1260,14 @@ fn prepare_npy(path: &Path, chunk_size: usize, level: u32) -> Result<Prepared, W
     Ok(Prepared { input, compressed })
 }
 
-#[cfg(unix)]
-fn sync_parent(path: &Path) -> io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_parent(_path: &Path) -> io::Result<()> {
-    Ok(())
-}
-
 impl Drop for NpzWriter {
     fn drop(&mut self) {
         if self.done {
             return;
         }
-        if let Some(tmp) = &self.tmp {
-            let _ = fs::remove_file(tmp);
-        } else if let Some(rollback) = &self.rollback {
-            let _ = write_all_at(&self.file, &rollback.tail, rollback.cd_start);
-            let _ = self
-                .file
-                .set_len(rollback.cd_start + rollback.tail.len() as u64);
+        // A new archive's temporary file is removed when `tmp` drops.
+        if let Some(start) = self.append_start {
+            let _ = self.file.set_len(start);
             let _ = self.file.sync_all();
         }
     }
@@ -1461,11 +1628,14 @@ impl FrameSink for MemberWriter<'_> {
 }
 
 /// Zips existing `.npy` files into a new archive at `out` (numpyWriter's `zipNpyFiles`):
-/// `(key, path)` pairs become members `KEY.npy`. With `delete_originals`, the inputs are removed
-/// only after the archive has been synced and renamed into place.
+/// `(key, path)` pairs become members `KEY.npy`. `out` must not be one of the inputs (compared
+/// by file identity, not by name). With `delete_originals`, the inputs are removed only after
+/// the archive has been synced and put in place, each file once (an input named twice, or
+/// through two names of one file, is removed once).
 ///
 /// # Errors
-/// As [`NpzWriter::add_npy_file`] and [`NpzWriter::finish`]; on error no archive is left at
+/// [`WriteError::InputIsOutput`] if `out` is one of the inputs; as
+/// [`NpzWriter::add_npy_file`] and [`NpzWriter::finish`]; on error no archive is left at
 /// `out` (an existing one is untouched) and no input is deleted.
 ///
 /// ```
@@ -1474,9 +1644,9 @@ impl FrameSink for MemberWriter<'_> {
 /// npy_format::write_file(&a, &[1u16, 2, 3], &[3]).unwrap();
 /// let out = dir.path().join("out.npz");
 /// let opts = npz_stream::WriterOptions::default().compression(npz_stream::Compression::deflate());
-/// npz_stream::zip_npy_files(&out, &[("a", &a)], opts, true).unwrap();
+/// npz_stream::zip_npy_files(&out, &[("a", &a), ("again", &a)], opts, true).unwrap();
 /// assert!(!a.exists());
-/// assert_eq!(npz_stream::NpzReader::open(&out).unwrap().keys(), vec!["a"]);
+/// assert_eq!(npz_stream::NpzReader::open(&out).unwrap().keys(), vec!["a", "again"]);
 /// ```
 pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     out: impl AsRef<Path>,
@@ -1484,12 +1654,33 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     options: WriterOptions,
     delete_originals: bool,
 ) -> Result<(), WriteError> {
+    let out = out.as_ref();
+    let out_id = file_id(out);
+    // Each input's identity, to refuse the output and to delete every file once.
+    let mut ids = Vec::with_capacity(files.len());
+    for (_, path) in files {
+        let path = path.as_ref();
+        let id = file_id(path);
+        if id.is_some() && id == out_id {
+            return Err(WriteError::InputIsOutput {
+                path: out.to_path_buf(),
+                input: path.to_path_buf(),
+            });
+        }
+        ids.push(id);
+    }
     let mut npz = options.create(out)?;
     npz.add_npy_files(files)?;
     npz.finish()?;
     if delete_originals {
-        for (_, path) in files {
+        let mut deleted = HashSet::new();
+        for ((_, path), id) in files.iter().zip(ids) {
             let path = path.as_ref();
+            if let Some(id) = id
+                && !deleted.insert(id)
+            {
+                continue;
+            }
             fs::remove_file(path).map_err(|source| WriteError::Input {
                 path: path.to_path_buf(),
                 source: npy_format::ReadError::Io {
@@ -1502,16 +1693,36 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
     Ok(())
 }
 
-/// Opens an existing archive for reading and writing, with its length and central directory.
-fn open_for_update(path: &Path) -> Result<(File, u64, zip::Directory), WriteError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|source| OpenError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+/// The identity of the file `path` names (device and inode on Unix), `None` if there is none.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The identity of the file `path` names (its canonical path here), `None` if there is none.
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
+}
+
+/// Opens an existing archive for reading and writing, locked as `lock` says, with its length
+/// and central directory.
+fn open_for_update(path: &Path, lock: LockMode) -> Result<(File, u64, zip::Directory), WriteError> {
+    let file = match fslock::open_locked(path, true, lock) {
+        Ok(file) => file,
+        Err(LockFail::Locked) => {
+            return Err(WriteError::Locked {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(LockFail::Io(source)) => {
+            return Err(WriteError::Open(OpenError::Io {
+                path: path.to_path_buf(),
+                source,
+            }));
+        }
+    };
     let file_len = file
         .metadata()
         .map_err(|source| WriteError::Io {

@@ -75,6 +75,9 @@ pub(crate) struct Directory {
     pub prefix: u64,
     /// The archive comment.
     pub comment: Vec<u8>,
+    /// Where the end records (and the comment) end: the file's length, unless an interrupted
+    /// append left bytes after them.
+    pub end: u64,
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -92,19 +95,94 @@ fn le64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Reads and checks the end records and the central directory of the archive in `file`.
+///
+/// The end record is looked for in the file's last 65557 bytes, as every zip reader does. If
+/// none there checks out, and the file starts like a zip archive, the file is scanned back
+/// from its end for the last end record whose central directory checks out and ends right
+/// before it: an append that was interrupted (killed, or the machine lost power) leaves the
+/// complete archive it started from followed by new bytes (see [`crate::format`]), and this
+/// finds that archive. [`Directory::end`] then lies before the end of the file.
 pub(crate) fn read_directory(
     file: &File,
     file_len: u64,
     path: &Path,
 ) -> Result<Directory, OpenError> {
+    match read_directory_at_tail(file, file_len, path) {
+        Ok(dir) => Ok(dir),
+        Err(e @ (OpenError::NotZip { .. } | OpenError::Corrupt { .. })) => {
+            match find_earlier_directory(file, file_len, path)? {
+                Some(dir) => Ok(dir),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// How many candidate end records the backward scan checks before it gives up.
+const MAX_CANDIDATES: usize = 256;
+
+/// The last complete archive in `file`: an end record, its central directory right before it
+/// at the offset it declares (no prepended data), every entry checked.
+fn find_earlier_directory(
+    file: &File,
+    file_len: u64,
+    path: &Path,
+) -> Result<Option<Directory>, OpenError> {
     let io = |source| OpenError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let corrupt = |offset: u64, reason: String| OpenError::Corrupt {
+    let mut magic = [0u8; 4];
+    if file_len < 4 {
+        return Ok(None);
+    }
+    read_exact_at(file, &mut magic, 0).map_err(io)?;
+    // A zip archive starts with its first member, or (an empty archive appended to) with the
+    // end record of the empty archive.
+    if le32(&magic, 0) != LOCAL_SIG && le32(&magic, 0) != EOCD_SIG {
+        return Ok(None);
+    }
+    const BLOCK: u64 = 1 << 20;
+    let mut buf = vec![0u8; BLOCK as usize + 3];
+    let mut candidates = 0;
+    // Blocks from the end, each overlapping the next by 3 bytes so no signature is split.
+    let mut block_end = file_len;
+    while block_end >= 4 {
+        let block_start = block_end.saturating_sub(BLOCK);
+        let read_end = (block_end + 3).min(file_len);
+        let len = (read_end - block_start) as usize;
+        read_exact_at(file, &mut buf[..len], block_start).map_err(io)?;
+        let starts = block_end - block_start;
+        for i in (0..starts as usize).rev() {
+            if i + 4 > len || le32(&buf, i) != EOCD_SIG {
+                continue;
+            }
+            candidates += 1;
+            if candidates > MAX_CANDIDATES {
+                return Ok(None);
+            }
+            let offset = block_start + i as u64;
+            match directory_at(file, file_len, offset, path) {
+                Ok(dir) if dir.prefix == 0 => return Ok(Some(dir)),
+                Ok(_) | Err(OpenError::NotZip { .. } | OpenError::Corrupt { .. }) => {}
+                Err(OpenError::Unsupported { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        block_end = block_start;
+        if block_start == 0 {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// The end record in the last 65557 bytes and the directory it describes.
+fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Directory, OpenError> {
+    let io = |source| OpenError::Io {
         path: path.to_path_buf(),
-        offset,
-        reason,
+        source,
     };
     if file_len < EOCD_LEN as u64 {
         return Err(OpenError::NotZip {
@@ -128,10 +206,52 @@ pub(crate) fn read_directory(
             reason: "no end-of-central-directory record in the last 65557 bytes".into(),
         });
     };
-    let eocd_offset = tail_start + i as u64;
-    let eocd = &tail[i..i + EOCD_LEN];
-    let comment_len = usize::from(le16(eocd, 20));
-    let comment = tail[i + EOCD_LEN..i + EOCD_LEN + comment_len].to_vec();
+    directory_at(file, file_len, tail_start + i as u64, path)
+}
+
+/// The directory described by the end record at `eocd_offset`.
+fn directory_at(
+    file: &File,
+    file_len: u64,
+    eocd_offset: u64,
+    path: &Path,
+) -> Result<Directory, OpenError> {
+    let io = |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let corrupt = |offset: u64, reason: String| OpenError::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        reason,
+    };
+    let not_zip = |reason: String| OpenError::NotZip {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if eocd_offset
+        .checked_add(EOCD_LEN as u64)
+        .is_none_or(|end| end > file_len)
+    {
+        return Err(not_zip(format!(
+            "the end record at offset {eocd_offset} runs past the end of the file"
+        )));
+    }
+    let mut eocd = [0u8; EOCD_LEN];
+    read_exact_at(file, &mut eocd, eocd_offset).map_err(io)?;
+    if le32(&eocd, 0) != EOCD_SIG {
+        return Err(not_zip(format!("no end record at offset {eocd_offset}")));
+    }
+    let comment_len = usize::from(le16(&eocd, 20));
+    let end = eocd_offset + EOCD_LEN as u64 + comment_len as u64;
+    if end > file_len {
+        return Err(not_zip(format!(
+            "the end record at offset {eocd_offset} has a {comment_len}-byte comment that runs past the end of the file"
+        )));
+    }
+    let mut comment = vec![0u8; comment_len];
+    read_exact_at(file, &mut comment, eocd_offset + EOCD_LEN as u64).map_err(io)?;
+    let eocd = &eocd[..];
     let (disk, cd_disk) = (le16(eocd, 4), le16(eocd, 6));
     let mut entries_total = u64::from(le16(eocd, 10));
     let mut cd_size = u64::from(le32(eocd, 12));
@@ -320,6 +440,7 @@ pub(crate) fn read_directory(
         cd_start,
         prefix,
         comment,
+        end,
     })
 }
 

@@ -92,7 +92,7 @@ fn zip_ls_rows_extract_add() {
         assert_eq!(ok(&["rows", s(&out), "adc.npy", "999"]).len(), 40);
         assert_eq!(ok(&["rows", s(&out), "b.v", "0"]).len(), 16);
 
-        let extracted = dir.path().join("x.npy");
+        let extracted = dir.path().join(format!("x{compress}.npy"));
         ok(&["extract", s(&out), "adc", s(&extracted)]);
         assert_eq!(
             std::fs::read(&extracted).unwrap(),
@@ -182,4 +182,243 @@ fn errors_are_one_line() {
     // Usage errors exit 2 (clap), without panicking.
     let out = npz(&["rows"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn existing_outputs_need_force_and_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &[1u16, 2, 3], &[3]).unwrap();
+    let member = format!("a={}", s(&a));
+    let out = dir.path().join("o.npz");
+    let extracted = dir.path().join("x.npy");
+    for target in [&out, &extracted] {
+        std::fs::write(target, b"precious").unwrap();
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let err = fails(&["zip", s(&out), &member]);
+    assert!(
+        err.contains("exists; pass -f/--force to replace it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    ok(&["zip", s(&out), &member, "-f"]);
+    assert_eq!(NpzReader::open(&out).unwrap().keys(), ["a"]);
+    assert_eq!(mode(&out), 0o600, "npz zip -f widened the mode");
+
+    let err = fails(&["extract", s(&out), "a", s(&extracted)]);
+    assert!(
+        err.contains("exists; pass -f/--force to replace it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&extracted).unwrap(), b"precious");
+    ok(&["extract", s(&out), "a", s(&extracted), "--force"]);
+    assert_eq!(
+        std::fs::read(&extracted).unwrap(),
+        std::fs::read(&a).unwrap()
+    );
+    assert_eq!(mode(&extracted), 0o600, "npz extract -f widened the mode");
+    // No temporaries left anywhere.
+    let hidden: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn delete_originals_never_deletes_the_output_and_deletes_each_input_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &[1u16, 2, 3], &[3]).unwrap();
+    let out = dir.path().join("o.npz");
+    ok(&["zip", s(&out), &format!("a={}", s(&a))]);
+    let before = std::fs::read(&out).unwrap();
+    // OUT among the inputs, by another name of the same file.
+    let alias = dir.path().join("alias.npz");
+    std::fs::hard_link(&out, &alias).unwrap();
+    let err = fails(&[
+        "zip",
+        s(&out),
+        &format!("a={}", s(&a)),
+        &format!("o={}", s(&alias)),
+        "-f",
+        "--delete-originals",
+    ]);
+    assert!(err.contains("also an input"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    assert!(a.exists() && alias.exists());
+    // A duplicated input: zipped twice, deleted once, exit 0.
+    let z = dir.path().join("z.npz");
+    let member = format!("a={}", s(&a));
+    let again = format!("b={}", s(&a));
+    ok(&["zip", s(&z), &member, &again, "--delete-originals"]);
+    assert!(!a.exists());
+    assert_eq!(NpzReader::open(&z).unwrap().keys(), ["a", "b"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn full_and_closed_stdout_exit_cleanly() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &vec![7u32; 4 << 20], &[4 << 20]).unwrap();
+    let out = dir.path().join("o.npz");
+    ok(&["zip", s(&out), &format!("a={}", s(&a))]);
+    for args in [
+        vec!["test", s(&out)],
+        vec!["ls", s(&out)],
+        vec!["ls", s(&out), "--json"],
+        vec!["rows", s(&out), "a", "0"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let res = Command::new(env!("CARGO_BIN_EXE_npz"))
+            .args(&args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{args:?} > /dev/full: {stderr}");
+        assert!(
+            stderr.starts_with("npz: error: ") && stderr.contains("standard output"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_npz"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away before reading anything
+        let res = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(0), "{args:?} | closed: {stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+}
+
+#[test]
+fn names_are_printed_with_control_characters_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.npz");
+    let mut npz = npz_stream::NpzWriter::create(&out).unwrap();
+    npz.add_array("evil\x1b[2J", &[1u8], &[1]).unwrap();
+    npz.finish().unwrap();
+    let table = String::from_utf8(ok(&["ls", s(&out)])).unwrap();
+    assert!(table.contains("evil\\u{1b}[2J"), "{table}");
+    assert!(!table.contains('\x1b'), "{table}");
+    let err = fails(&["rows", s(&out), "bad\x07key", "0"]);
+    assert!(
+        err.contains("bad\\u{7}key") && !err.contains('\x07'),
+        "{err}"
+    );
+}
+
+#[test]
+fn recover_restores_an_interrupted_add() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &vec![3u32; 50_000], &[50_000]).unwrap();
+    let out = dir.path().join("o.npz");
+    ok(&["zip", s(&out), &format!("a={}", s(&a))]);
+    let before = std::fs::read(&out).unwrap();
+    // What a killed add leaves: a member started after the end records, no new directory.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    f.write_all(b"PK\x03\x04").unwrap();
+    f.write_all(&std::fs::read(&a).unwrap()).unwrap();
+    drop(f);
+    assert_eq!(NpzReader::open(&out).unwrap().keys(), ["a"]);
+    ok(&["test", s(&out)]);
+    let report = String::from_utf8(ok(&["recover", s(&out)])).unwrap();
+    assert!(report.contains("removed 200132 bytes"), "{report}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let report = String::from_utf8(ok(&["recover", s(&out)])).unwrap();
+    assert!(report.contains("nothing to do"), "{report}");
+    // The next add recovers by itself.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    f.write_all(&[0x55; 100_000]).unwrap();
+    drop(f);
+    ok(&["add", s(&out), &format!("b={}", s(&a))]);
+    assert_eq!(NpzReader::open(&out).unwrap().keys(), ["a", "b"]);
+    assert_eq!(std::fs::read(&out).unwrap()[..before.len()], before[..]);
+
+    // An empty archive that was appended to starts with the empty archive's end record: an
+    // interrupted add after that still opens and recovers.
+    let empty = dir.path().join("e.npz");
+    npz_stream::NpzWriter::create(&empty)
+        .unwrap()
+        .finish()
+        .unwrap();
+    ok(&["add", s(&empty), &format!("a={}", s(&a))]);
+    let complete = std::fs::read(&empty).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&empty)
+        .unwrap();
+    f.write_all(&[0x55; 100_000]).unwrap();
+    drop(f);
+    assert_eq!(NpzReader::open(&empty).unwrap().keys(), ["a"]);
+    ok(&["recover", s(&empty)]);
+    assert_eq!(std::fs::read(&empty).unwrap(), complete);
+}
+
+/// A full disk while extracting (a file-size limit in the child): the message names the file
+/// and the reason, and nothing is left.
+#[cfg(unix)]
+#[test]
+fn extract_on_a_full_disk_names_the_file_and_leaves_nothing() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &vec![9u32; 1 << 20], &[1 << 20]).unwrap();
+    let out = dir.path().join("o.npz");
+    ok(&["zip", s(&out), &format!("a={}", s(&a))]);
+    let target = dir.path().join("x.npy");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npz"));
+    cmd.args(["extract", s(&out), "a", s(&target)]);
+    // SAFETY: only async-signal-safe calls (signal, setrlimit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 100_000,
+                rlim_max: 100_000,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let res = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("writing {}", target.display())) && stderr.contains("large"),
+        "{stderr}"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["a.npy", "o.npz"], "partial output left");
 }

@@ -1,11 +1,11 @@
-//! Arrays: owned bytes, a mapped `.npy` file, or a mapped archive member.
+//! Arrays: owned bytes, or a map of a `.npy` file's data or of an archive member's.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
-use npy_format::{DType, Element, Header, Mode, NpyFile, TypedView, TypedViewMut};
+use npy_format::{DType, Element, Header, Mode, TypedView, TypedViewMut};
 
 use crate::Status;
 use crate::error::ArrayError;
@@ -15,6 +15,11 @@ use crate::error::ArrayError;
 /// Owned data is kept 8-byte aligned, so typed views work for every element type; mapped data
 /// starts on a 64-byte boundary in the file (`.npy` headers and the single-file form's aligned
 /// members guarantee it).
+///
+/// A mapped array is only as stable as its file: if another program truncates the file, reading
+/// the part of the array past the new end kills the process with `SIGBUS` (load with
+/// [`LoadOptions::memory_map`](crate::LoadOptions::memory_map)`(false)` to hold arrays in
+/// memory instead). This crate's own saves replace files by rename, which leaves maps intact.
 ///
 /// ```
 /// let a = varpack::Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
@@ -31,7 +36,6 @@ pub struct Array {
 #[derive(Debug)]
 enum Data {
     Owned { words: Vec<u64>, len: usize },
-    Npy(NpyFile, Mode),
     Member(MemberMap),
 }
 
@@ -42,6 +46,8 @@ pub(crate) struct MemberMap {
     pub(crate) member: String,
     map: MemberBytes,
     pub(crate) dirty: bool,
+    /// A member of a zip archive (its CRC needs updating after writes), else a `.npy` file.
+    archive: bool,
 }
 
 #[derive(Debug)]
@@ -79,24 +85,24 @@ impl MemberMap {
             member: member.to_owned(),
             map: MemberBytes::Shared(Arc::clone(archive), range),
             dirty: false,
+            archive: true,
         })
     }
 
-    /// Maps `len` bytes at `offset` of the archive at `path`.
+    /// Maps `len` bytes at `offset` of `file`, opened from `path` (writable for
+    /// [`Mode::ReadWrite`]). `archive`: the file is a zip archive whose member CRC a write must
+    /// update (else a plain `.npy` file).
     pub(crate) fn open(
+        file: &std::fs::File,
         path: &Path,
         member: &str,
-        offset: u64,
-        len: u64,
+        (offset, len): (u64, u64),
         mode: Mode,
+        archive: bool,
     ) -> std::io::Result<MemberMap> {
         let map = if len == 0 {
             MemberBytes::Empty
         } else {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(mode == Mode::ReadWrite)
-                .open(path)?;
             let file_len = file.metadata()?.len();
             if offset.checked_add(len).is_none_or(|end| end > file_len) {
                 return Err(std::io::Error::new(
@@ -113,12 +119,12 @@ impl MemberMap {
                 // SAFETY: a map is unsound only if the file changes under it. The range was
                 // checked to lie inside the file; the crate documents (Varpack, Array) that a
                 // pack must not be truncated or rewritten by others while values are mapped.
-                Mode::ReadOnly => MemberBytes::ReadOnly(unsafe { options.map(&file)? }),
+                Mode::ReadOnly => MemberBytes::ReadOnly(unsafe { options.map(file)? }),
                 // SAFETY: as above; writes go to this member's data range only.
-                Mode::ReadWrite => MemberBytes::Writable(unsafe { options.map_mut(&file)? }, mode),
+                Mode::ReadWrite => MemberBytes::Writable(unsafe { options.map_mut(file)? }, mode),
                 Mode::CopyOnWrite => {
                     // SAFETY: as above; a private map, so writes never reach the file.
-                    let map = unsafe { options.map_copy(&file)? };
+                    let map = unsafe { options.map_copy(file)? };
                     MemberBytes::Writable(map, mode)
                 }
             }
@@ -128,6 +134,7 @@ impl MemberMap {
             member: member.to_owned(),
             map,
             dirty: false,
+            archive,
         })
     }
 
@@ -213,13 +220,6 @@ impl Array {
         })
     }
 
-    pub(crate) fn from_npy(file: NpyFile, mode: Mode) -> Array {
-        Array {
-            header: file.header().clone(),
-            data: Data::Npy(file, mode),
-        }
-    }
-
     pub(crate) fn from_member(header: Header, map: MemberMap) -> Array {
         Array {
             header,
@@ -266,8 +266,6 @@ impl Array {
     pub fn as_bytes(&self) -> &[u8] {
         match &self.data {
             Data::Owned { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
-            // An NpyFile always maps its data (object arrays are refused before).
-            Data::Npy(file, _) => file.data().unwrap_or(&[]),
             Data::Member(m) => m.bytes(),
         }
     }
@@ -287,10 +285,6 @@ impl Array {
         match &mut self.data {
             Data::Owned { words, len } => {
                 Ok(&mut bytemuck::cast_slice_mut::<u64, u8>(words)[..*len])
-            }
-            Data::Npy(file, _) => {
-                let path = file.path().to_path_buf();
-                file.data_mut().map_err(|_| ArrayError::ReadOnly { path })
             }
             Data::Member(m) => {
                 let path = m.path.clone();
@@ -338,10 +332,6 @@ impl Array {
         let Array { header, data } = self;
         let bytes = match data {
             Data::Owned { words, len } => &mut bytemuck::cast_slice_mut::<u64, u8>(words)[..*len],
-            Data::Npy(file, _) => {
-                let path = file.path().to_path_buf();
-                file.data_mut().map_err(|_| ArrayError::ReadOnly { path })?
-            }
             Data::Member(m) => {
                 let path = m.path.clone();
                 match &mut m.map {
@@ -398,7 +388,6 @@ impl Array {
     pub fn map_mode(&self) -> Option<Mode> {
         match &self.data {
             Data::Owned { .. } => None,
-            Data::Npy(_, mode) => Some(*mode),
             Data::Member(m) => Some(m.mode()),
         }
     }
@@ -440,10 +429,6 @@ impl Array {
     pub fn flush(&self) -> Result<(), ArrayError> {
         match &self.data {
             Data::Owned { .. } => Ok(()),
-            Data::Npy(f, _) => f.flush().map_err(|e| ArrayError::Io {
-                path: f.path().to_path_buf(),
-                source: std::io::Error::other(e),
-            }),
             Data::Member(m) => match &m.map {
                 MemberBytes::Writable(map, Mode::ReadWrite) => {
                     map.flush().map_err(|source| ArrayError::Io {
@@ -459,7 +444,7 @@ impl Array {
     /// The archive member this array maps, if it is a read-write map that was written to.
     pub(crate) fn dirty_member(&self) -> Option<(&Path, &str)> {
         match &self.data {
-            Data::Member(m) if m.dirty => Some((&m.path, &m.member)),
+            Data::Member(m) if m.dirty && m.archive => Some((&m.path, &m.member)),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::Kind;
+use crate::fsx::escape_control as esc;
 
 /// Building an [`Array`](crate::Array) or using its bytes.
 ///
@@ -66,7 +67,7 @@ pub enum ArrayError {
 #[non_exhaustive]
 pub enum InsertError {
     /// The name is taken; [`Varpack::replace`](crate::Varpack::replace) overwrites.
-    #[error("value '{name}' already exists (use replace to overwrite it)")]
+    #[error("value '{}' already exists (use replace to overwrite it)", esc(.name))]
     Exists {
         /// The name.
         name: String,
@@ -80,7 +81,7 @@ pub enum InsertError {
         reason: &'static str,
     },
     /// The value could not be turned into JSON.
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Json {
         /// The name.
         name: String,
@@ -88,7 +89,7 @@ pub enum InsertError {
         source: serde_json::Error,
     },
     /// The array could not be built.
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Array {
         /// The name.
         name: String,
@@ -110,13 +111,13 @@ pub enum InsertError {
 #[non_exhaustive]
 pub enum GetError {
     /// No value of that name.
-    #[error("no value '{name}'")]
+    #[error("no value '{}'", esc(.name))]
     Missing {
         /// The name.
         name: String,
     },
     /// A dict has no such key.
-    #[error("value '{name}': no key '{key}'")]
+    #[error("value '{}': no key '{}'", esc(.name), esc(.key))]
     MissingKey {
         /// The dict's name.
         name: String,
@@ -124,7 +125,7 @@ pub enum GetError {
         key: String,
     },
     /// The value is of another kind.
-    #[error("value '{name}' is {found}, not {expected}")]
+    #[error("value '{}' is {found}, not {expected}", esc(.name))]
     WrongKind {
         /// The name.
         name: String,
@@ -134,7 +135,7 @@ pub enum GetError {
         found: Kind,
     },
     /// The array has another dtype.
-    #[error("value '{name}': dtype is {found}, not {expected}")]
+    #[error("value '{}': dtype is {found}, not {expected}", esc(.name))]
     WrongDType {
         /// The name.
         name: String,
@@ -144,13 +145,13 @@ pub enum GetError {
         found: String,
     },
     /// The value was on the load's ignore list.
-    #[error("value '{name}' was ignored when the pack was loaded")]
+    #[error("value '{}' was ignored when the pack was loaded", esc(.name))]
     Ignored {
         /// The name.
         name: String,
     },
     /// The array refused (read-only map, view check).
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Array {
         /// The name.
         name: String,
@@ -158,7 +159,7 @@ pub enum GetError {
         source: ArrayError,
     },
     /// The JSON value does not deserialize as the type asked for.
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Json {
         /// The name.
         name: String,
@@ -188,7 +189,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The manifest is missing, not JSON, or not a varpack manifest.
-    #[error("{}: bad manifest: {reason}", .path.display())]
+    #[error("{}: bad manifest: {}", .path.display(), esc(.reason))]
     Manifest {
         /// The manifest (or the pack).
         path: PathBuf,
@@ -206,7 +207,7 @@ pub enum LoadError {
         supported: u64,
     },
     /// A file or member listed in the manifest is missing.
-    #[error("{}: value '{name}': {file} is missing", .path.display())]
+    #[error("{}: value '{}': {} is missing", .path.display(), esc(.name), esc(.file))]
     MissingFile {
         /// The pack.
         path: PathBuf,
@@ -216,7 +217,7 @@ pub enum LoadError {
         file: String,
     },
     /// The manifest disagrees with an array's header.
-    #[error("{}: value '{name}': the manifest says {manifest}, the header of {file} says {header}", .path.display())]
+    #[error("{}: value '{}': the manifest says {}, the header of {} says {}", .path.display(), esc(.name), esc(.manifest), esc(.file), esc(.header))]
     Mismatch {
         /// The pack.
         path: PathBuf,
@@ -230,7 +231,7 @@ pub enum LoadError {
         header: String,
     },
     /// An `.npy` file failed to open or map.
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Npy {
         /// The value.
         name: String,
@@ -241,15 +242,51 @@ pub enum LoadError {
     #[error(transparent)]
     NpzOpen(#[from] npz_stream::OpenError),
     /// A member of the archive failed to read.
-    #[error("value '{name}': {source}")]
+    #[error("value '{}': {source}", esc(.name))]
     Npz {
         /// The value.
         name: String,
         /// The error (it names the archive and member).
         source: Box<npz_stream::ReadError>,
     },
+    /// A file of the pack (or the pack's path) is not a regular file: a FIFO, a device, a
+    /// socket. It is never opened for reading, so it cannot block the load.
+    #[error("{}: {what}, not a regular file; refusing to read it", .path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is ("a FIFO", "a device", ...).
+        what: &'static str,
+    },
+    /// Another process or thread holds the pack's lock (it is saving) and the
+    /// [`LockMode`](crate::LockMode) said not to wait (longer).
+    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
+    Locked {
+        /// The pack.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The pack was replaced by another save while it was being read, or before a value of a
+    /// lazy load was read: the values read so far and the rest would come from two different
+    /// saves. Load it again.
+    #[error("{}: the pack was replaced by another save while it was being read; load it again", .path.display())]
+    Replaced {
+        /// The pack.
+        path: PathBuf,
+    },
+    /// A save of the pack was interrupted between its two renames, so the path is missing; a
+    /// read-only [`inspect`](crate::inspect) does not finish it (a [`load`](crate::Varpack::load)
+    /// or a save does, under the pack's lock).
+    #[error("{}: a save of this pack was interrupted; its complete copy is {} (the next load or save moves it into place)", .path.display(), .complete.display())]
+    Interrupted {
+        /// The pack.
+        path: PathBuf,
+        /// The complete pack that a load would move into place.
+        complete: PathBuf,
+    },
     /// A JSON value failed to parse.
-    #[error("{}: value '{name}': {source}", .path.display())]
+    #[error("{}: value '{}': {source}", .path.display(), esc(.name))]
     Json {
         /// The file.
         path: PathBuf,
@@ -289,8 +326,23 @@ pub enum SaveError {
         /// What it is.
         reason: &'static str,
     },
+    /// Another process or thread holds the pack's lock (it is saving) and the
+    /// [`LockMode`](crate::LockMode) said not to wait (longer).
+    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
+    Locked {
+        /// The pack.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// [`Varpack::save_as_new`](crate::Varpack::save_as_new): the target exists.
+    #[error("{} exists; refusing to replace it", .path.display())]
+    Exists {
+        /// The target.
+        path: PathBuf,
+    },
     /// Writing an `.npy` file failed.
-    #[error("{}: value '{name}': {source}", .path.display())]
+    #[error("{}: value '{}': {source}", .path.display(), esc(.name))]
     Npy {
         /// The file.
         path: PathBuf,
@@ -306,7 +358,7 @@ pub enum SaveError {
     #[error("copying a value not loaded: {0}")]
     Load(#[from] Box<LoadError>),
     /// Appending: the name is already in the pack.
-    #[error("{}: value '{name}' is already in the pack (appends only add values)", .path.display())]
+    #[error("{}: value '{}' is already in the pack (appends only add values)", .path.display(), esc(.name))]
     Duplicate {
         /// The pack.
         path: PathBuf,

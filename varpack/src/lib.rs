@@ -67,15 +67,48 @@
 //!
 //! ## Saving is atomic
 //!
-//! A directory pack `P` is saved by writing every file into `.P.varpack-new` beside it,
-//! syncing each file and the directory, then renaming `P` to `.P.varpack-old`, renaming the
-//! new directory to `P`, syncing the parent and removing the old one. A crash before the first
-//! rename leaves `P` untouched (the temporary directory is removed by the next save); between
-//! the renames `P` is missing and [`Varpack::load`] rolls forward (the new directory is
+//! A directory pack `P` is saved by writing every file into `.P.ID.varpack-new` beside it
+//! (`ID` is `PID-N`: the saving process and a counter), syncing each file and the directory,
+//! then renaming `P` to `.P.ID.varpack-old`, renaming the new directory to `P`, syncing the
+//! parent and removing the old one. A crash before the first rename leaves `P` untouched;
+//! between the renames `P` is missing and [`Varpack::load`] rolls forward (the new directory is
 //! complete), or back to the old one; after the second rename `P` is the new pack. A
-//! single-file pack is written to a temporary file and renamed over the old one after a sync
-//! (npz-stream's [`NpzWriter`](npz_stream::NpzWriter)). Values not loaded (lazy or ignored)
-//! are copied from the old pack, so a save after a partial load loses nothing.
+//! single-file pack is written to a temporary file (`.P.ID.tmp`) and renamed over the old one
+//! after a sync (npz-stream's [`NpzWriter`](npz_stream::NpzWriter)). Values not loaded (lazy
+//! or ignored) are copied from the old pack, so a save after a partial load loses nothing.
+//!
+//! A save that fails (a full disk, an error) removes every temporary it made; one killed
+//! leaves them, and the next save of the pack removes those whose process is gone. A save that
+//! replaces a pack gives the new one the old one's mode (the directory's, each file's of the
+//! same name, or the single file's) and, where permitted, its owner; a new pack follows the
+//! umask.
+//!
+//! ## Concurrent saves and loads
+//!
+//! Every save (and an append, and a load that finishes an interrupted save) takes an exclusive
+//! lock on the lock file `.P.varpack-lock` beside the pack, created on first use and kept
+//! (removing it could let two savers lock two different files). Saves of one pack from several
+//! processes or threads therefore run one after the other, and the pack left is exactly one of
+//! the sets saved, manifest and arrays alike. What a save does when the lock is held is its
+//! [`LockMode`]: [`Wait`](LockMode::Wait) by default (saving a whole set is short, and two
+//! saves of one pack mean to happen in turn), or `FailFast`, `Timeout` ([`SaveError::Locked`])
+//! or `Off` (no lock: the caller ensures one writer). See [`Varpack::set_lock_mode`] and
+//! [`LoadOptions::lock`].
+//!
+//! Loads take no lock. A load holds the directory (or archive) it opened and checks, after
+//! opening each file by name, that the path still leads to it: a pack replaced while it is read
+//! is read again (the later attempts under a shared lock), never mixed. A lazily loaded value of
+//! a directory pack replaced since the load fails with [`LoadError::Replaced`] (a single-file
+//! pack's old archive stays open and is read whole).
+//!
+//! [`inspect`] (what `varpack show` runs) is read-only: it writes nothing, not even the lock
+//! file. A pack whose save was interrupted between its renames is reported as
+//! [`LoadError::Interrupted`] (after waiting for a save in progress to finish) instead of being
+//! rolled forward.
+//!
+//! Files in a pack that are not regular files (a FIFO, a device, a socket) are refused with
+//! [`LoadError::NotRegular`] naming the file; they are opened without blocking and the type
+//! checked is the opened file's.
 //!
 //! ## Modes
 //!
@@ -87,19 +120,26 @@
 //!
 //! A mapped pack must not be truncated or rewritten by another program while its values are
 //! mapped (the usual memory-map caveat); this crate's own saves replace files by rename, which
-//! leaves existing maps valid.
+//! leaves existing maps valid. **If a mapped file shrinks**, reading the part of a value past
+//! the new end makes the process receive `SIGBUS` and die (system calls given such memory fail
+//! with `EFAULT` instead). Load with [`LoadOptions::memory_map`]`(false)` to read every value
+//! into memory with ordinary reads, where a file truncated while it is read is an error naming
+//! it; `varpack convert` does.
 
 mod array;
 mod error;
+mod fsx;
 mod manifest;
 mod names;
 mod pack;
 mod table;
+mod temps;
 #[doc(hidden)]
 pub mod testing;
 
 pub use array::Array;
 pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+pub use fsx::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;

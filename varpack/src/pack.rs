@@ -6,15 +6,19 @@ use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use npy_format::{Element, Header, Mode, NpyFile, TypedView, TypedViewMut};
+use npy_format::{Element, Header, Mode, TypedView, TypedViewMut};
 use npz_stream::{NpzReader, NpzWriter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::array::MemberMap;
 use crate::error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+use array_files_fs::atomic::copy_mode_and_owner;
+
+use crate::fsx::{self, LockFail, LockMode, OpenFail, identity, sync_dir};
 use crate::manifest::{self, DictEntry, Entry, Manifest, dtype_json};
 use crate::names::{self, MANIFEST, NPZ_MANIFEST, VALUES};
+use crate::temps::{self, Guard, parent_of};
 use crate::testing::{self, Fault};
 use crate::{Array, Kind, Status, Value};
 
@@ -74,8 +78,11 @@ pub enum OpenMode {
     /// Open lazily to add values: existing names are refused, a save adds the new values in
     /// place (creating the pack if it does not exist). A directory's manifest is replaced by
     /// rename, so a crash leaves the old pack or the new one; a single `.npz` is appended to in
-    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append)): a failed save restores
-    /// it, but a process killed mid-save can leave it unreadable.
+    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append), which takes the archive's
+    /// lock with the pack's [`LockMode`]): a failed save restores it, a process killed mid-save
+    /// leaves the old archive followed by bytes that readers ignore and the next append cuts
+    /// off. The save runs under the pack's lock and re-reads the manifest there, so values
+    /// appended meanwhile by another process are kept.
     Append,
 }
 
@@ -86,15 +93,30 @@ pub enum OpenMode {
 /// let opts = LoadOptions::new().ignore(["big"]).map_mode(MapMode::CopyOnWrite).lazy(true);
 /// # let _ = opts;
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     ignore: HashSet<String>,
     mode: Mode,
     lazy: bool,
+    memory_map: bool,
+    lock: LockMode,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            ignore: HashSet::new(),
+            mode: Mode::ReadOnly,
+            lazy: false,
+            memory_map: true,
+            lock: LockMode::Wait,
+        }
+    }
 }
 
 impl LoadOptions {
-    /// Defaults: nothing ignored, read-only maps, eager.
+    /// Defaults: nothing ignored, read-only maps, eager, memory-mapped, waiting for a save in
+    /// progress.
     ///
     /// ```
     /// let opts = varpack::LoadOptions::new();
@@ -102,6 +124,41 @@ impl LoadOptions {
     /// ```
     pub fn new() -> LoadOptions {
         LoadOptions::default()
+    }
+
+    /// Whether arrays are memory-mapped (default true). With `false` every array is read into
+    /// memory with ordinary reads (the single-file form's archive too): a file truncated by
+    /// another program while it is read gives an error instead of the `SIGBUS` that kills a
+    /// process reading a map past the end of its file. [`map_mode`](Self::map_mode) is then
+    /// ignored (arrays are in memory, writable).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = varpack::Varpack::load_with(&path, varpack::LoadOptions::new().memory_map(false)).unwrap();
+    /// assert_eq!(vp.status("x"), Some(varpack::Status::Loaded));
+    /// ```
+    pub fn memory_map(mut self, yes: bool) -> LoadOptions {
+        self.memory_map = yes;
+        self
+    }
+
+    /// What a load does when a save of the pack is in progress (default [`LockMode::Wait`]):
+    /// a load that finds a directory save interrupted between its renames finishes it under the
+    /// pack's exclusive lock, and a load that keeps finding the pack replaced while it reads
+    /// it takes the lock shared. The loaded pack's saves use the same mode
+    /// ([`Varpack::set_lock_mode`]).
+    ///
+    /// ```
+    /// let opts = varpack::LoadOptions::new().lock(varpack::LockMode::FailFast);
+    /// # let _ = opts;
+    /// ```
+    pub fn lock(mut self, mode: LockMode) -> LoadOptions {
+        self.lock = mode;
+        self
     }
 
     /// Values never read (their files are not even opened); a later save copies them.
@@ -152,21 +209,95 @@ struct Source {
     /// One read-only map of the whole archive (single-file form), made on first use and shared
     /// by every member mapped read-only.
     archive_map: OnceLock<Arc<memmap2::Mmap>>,
+    /// The directory or archive as it was opened: held open so that its identity (device and
+    /// inode) cannot be reused while this source lives.
+    held: File,
+    /// Its identity: a save replaces the pack by rename, so a path that no longer leads to
+    /// this identity was replaced.
+    id: (u64, u64),
+    /// Arrays are mapped (else read into memory).
+    mapped: bool,
 }
 
 impl Source {
-    /// The read-only map of the whole archive, made once.
+    /// The read-only map of the whole archive, made once, of the archive as it was opened.
     fn archive_map(&self) -> std::io::Result<&Arc<memmap2::Mmap>> {
         if let Some(map) = self.archive_map.get() {
             return Ok(map);
         }
-        let file = File::open(&self.path)?;
         // SAFETY: a map is unsound only if the file changes under it; the crate documents
         // (Varpack, Array) that a pack must not be truncated or rewritten by others while its
-        // values are mapped, and every member range is checked against the map's length.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
+        // values are mapped (this crate's own saves replace it by rename, which leaves the
+        // mapped file intact), and every member range is checked against the map's length.
+        let map = unsafe { memmap2::Mmap::map(&self.held)? };
         Ok(self.archive_map.get_or_init(|| Arc::new(map)))
     }
+
+    /// Whether the path still leads to the pack this source read.
+    fn is_current(&self) -> bool {
+        fs::metadata(&self.path).is_ok_and(|m| identity(&m) == self.id)
+    }
+
+    /// [`LoadError::Replaced`] if the pack was replaced since it was opened. Called after
+    /// opening a file of a directory pack by path: if the directory is still the one read, the
+    /// open resolved inside it (a replaced directory never comes back: saves rename new
+    /// directories into place, and the held one cannot be recycled).
+    fn check_current(&self) -> Result<(), LoadError> {
+        if self.is_current() {
+            Ok(())
+        } else {
+            Err(LoadError::Replaced {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    /// `err`, or [`LoadError::Replaced`] if the pack was replaced (a file missing because the
+    /// directory was swapped is not the pack's fault).
+    fn or_replaced(&self, err: LoadError) -> LoadError {
+        match err {
+            LoadError::Replaced { .. } => err,
+            err if self.is_current() => err,
+            _ => LoadError::Replaced {
+                path: self.path.clone(),
+            },
+        }
+    }
+}
+
+fn open_fail(path: &Path, e: OpenFail) -> LoadError {
+    match e {
+        OpenFail::Io(source) => LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        OpenFail::NotRegular(what) => LoadError::NotRegular {
+            path: path.to_path_buf(),
+            what,
+        },
+    }
+}
+
+/// Opens file `file` of a directory pack (a regular file, never blocking on a FIFO), checking
+/// that the directory was not replaced since the source was opened.
+fn open_in_dir(
+    source: &Source,
+    name: &str,
+    file: &str,
+    write: bool,
+) -> Result<(File, PathBuf), LoadError> {
+    let path = source.path.join(file);
+    let opened = if write {
+        fsx::open_regular_rw(&path)
+    } else {
+        fsx::open_regular(&path)
+    };
+    let f = opened.map_err(|e| match e {
+        OpenFail::Io(io) => missing_or(source, name, file, &path, io),
+        e => open_fail(&path, e),
+    });
+    source.check_current()?;
+    Ok((f?, path))
 }
 
 #[derive(Debug)]
@@ -213,12 +344,32 @@ impl Slot {
 /// assert_eq!(vp.get_value::<String>("label").unwrap(), "first run");
 /// assert_eq!(vp.array("x").unwrap().to_vec::<i16>().unwrap(), vec![1, 2, 3]);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Varpack {
     slots: BTreeMap<String, Slot>,
     path: Option<PathBuf>,
     source: Option<Arc<Source>>,
     append: bool,
+    /// The lock mode of saves.
+    lock: LockMode,
+    /// Names of values of the loaded manifest removed since (an append drops them).
+    removed: HashSet<String>,
+    /// Loaded with [`LoadOptions::memory_map`] false.
+    unmapped: bool,
+}
+
+impl Default for Varpack {
+    fn default() -> Varpack {
+        Varpack {
+            slots: BTreeMap::new(),
+            path: None,
+            source: None,
+            append: false,
+            lock: LockMode::Wait,
+            removed: HashSet::new(),
+            unmapped: false,
+        }
+    }
 }
 
 /// One row of the table: what a value is, from the loaded value or the manifest.
@@ -293,6 +444,27 @@ fn io_load(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
     }
 }
 
+/// `len` bytes at `offset` of `file`, with positioned reads (a file shorter than that is an
+/// error, never a fault).
+fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, LoadError> {
+    let len = usize::try_from(len).map_err(|_| LoadError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, "array too large"),
+    })?;
+    let mut data = vec![0u8; len];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut data, offset).map_err(io_load(path))?;
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek};
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .and_then(|_| f.read_exact(&mut data))
+            .map_err(io_load(path))?;
+    }
+    Ok(data)
+}
+
 fn io_save(path: &Path) -> impl Fn(std::io::Error) -> SaveError + '_ {
     move |source| SaveError::Io {
         path: path.to_path_buf(),
@@ -300,50 +472,39 @@ fn io_save(path: &Path) -> impl Fn(std::io::Error) -> SaveError + '_ {
     }
 }
 
-fn sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "pack".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.varpack-{tag}"))
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Finishes a save interrupted between its two renames (see the crate docs): when `path` is
-/// missing, the complete new directory (or else the old one) is renamed into place.
-fn recover(path: &Path) -> std::io::Result<()> {
-    if path.exists() {
+/// Finishes a directory save interrupted between its two renames, under the pack's lock.
+fn recover(path: &Path, mode: LockMode) -> Result<(), LoadError> {
+    if temps::interrupted(path).map_err(io_load(path))?.is_none() {
         return Ok(());
     }
-    let new = sibling(path, "new");
-    let old = sibling(path, "old");
-    if new.join(MANIFEST).is_file() && old.exists() {
-        // The new directory was complete (its manifest is written last, then synced).
-        fs::rename(&new, path)?;
-        sync_dir(parent_of(path))?;
-        let _ = fs::remove_dir_all(&old);
-    } else if old.join(MANIFEST).is_file() {
-        fs::rename(&old, path)?;
-        sync_dir(parent_of(path))?;
+    let _lock = fsx::lock_exclusive(path, mode).map_err(|e| lock_load(path, e))?;
+    temps::recover_locked(path).map_err(io_load(path))
+}
+
+fn lock_load(path: &Path, e: LockFail) -> LoadError {
+    match e {
+        LockFail::Busy => LoadError::Locked {
+            path: path.to_path_buf(),
+            lock: fsx::lock_path(path),
+        },
+        LockFail::Io(source) => LoadError::Io {
+            path: fsx::lock_path(path),
+            source,
+        },
     }
-    Ok(())
+}
+
+fn lock_save(path: &Path, e: LockFail) -> SaveError {
+    match e {
+        LockFail::Busy => SaveError::Locked {
+            path: path.to_path_buf(),
+            lock: fsx::lock_path(path),
+        },
+        LockFail::Io(source) => SaveError::Io {
+            path: fsx::lock_path(path),
+            source,
+        },
+    }
 }
 
 fn check_header(
@@ -396,21 +557,31 @@ fn check_header(
 /// Reads and checks one array's header without touching its data.
 fn read_header(source: &Source, name: &str, file: &str) -> Result<Header, LoadError> {
     match &source.npz {
-        None => {
-            let path = source.path.join(file);
-            let f = File::open(&path).map_err(|e| missing_or(source, name, file, &path, e))?;
-            let parsed = Header::read_from(
-                &mut BufReader::with_capacity(4096, f),
-                npy_format::ReadOptions::default(),
-            )
-            .map_err(|e| LoadError::Npy {
-                name: name.to_owned(),
-                source: npy_format::ReadError::Header { path, source: e },
-            })?;
-            Ok(parsed.header)
-        }
+        None => Ok(read_npy_header(source, name, file, false)?.0.header),
         Some(reader) => Ok(member_info(source, reader, name, file)?.header),
     }
+}
+
+/// Opens `.npy` file `file` of a directory pack and reads its header.
+fn read_npy_header(
+    source: &Source,
+    name: &str,
+    file: &str,
+    write: bool,
+) -> Result<(npy_format::ParsedHeader, File, PathBuf), LoadError> {
+    let (f, path) = open_in_dir(source, name, file, write)?;
+    let parsed = Header::read_from(
+        &mut BufReader::with_capacity(4096, &f),
+        npy_format::ReadOptions::default(),
+    )
+    .map_err(|e| LoadError::Npy {
+        name: name.to_owned(),
+        source: npy_format::ReadError::Header {
+            path: path.clone(),
+            source: e,
+        },
+    })?;
+    Ok((parsed, f, path))
 }
 
 fn missing_or(
@@ -462,38 +633,42 @@ fn load_array(
 ) -> Result<Array, LoadError> {
     match &source.npz {
         None => {
-            let path = source.path.join(file);
-            let npy = NpyFile::options()
-                .mode(mode)
-                .open(&path)
-                .map_err(|e| match e {
-                    npy_format::ReadError::Io { source: io, .. }
-                        if io.kind() == std::io::ErrorKind::NotFound =>
-                    {
-                        LoadError::MissingFile {
-                            path: source.path.clone(),
-                            name: name.to_owned(),
-                            file: file.to_owned(),
-                        }
-                    }
-                    e => LoadError::Npy {
-                        name: name.to_owned(),
-                        source: e,
-                    },
-                })?;
+            let write = source.mapped && mode == Mode::ReadWrite;
+            let (parsed, f, path) = read_npy_header(source, name, file, write)?;
+            let npy_err = |e| LoadError::Npy {
+                name: name.to_owned(),
+                source: e,
+            };
             if let Some((dtype, fortran, shape)) = expect {
-                check_header(source, name, file, npy.header(), dtype, fortran, shape)?;
+                check_header(source, name, file, &parsed.header, dtype, fortran, shape)?;
             }
-            if npy.header().dtype.has_object() {
-                return Err(LoadError::Npy {
-                    name: name.to_owned(),
-                    source: npy_format::ReadError::View {
-                        path,
-                        source: npy_format::ViewError::Object,
-                    },
+            if parsed.header.dtype.has_object() {
+                return Err(npy_err(npy_format::ReadError::View {
+                    path,
+                    source: npy_format::ViewError::Object,
+                }));
+            }
+            let expected = parsed.header.data_len().unwrap_or(u64::MAX);
+            let file_len = f.metadata().map_err(io_load(&path))?.len();
+            let available = file_len.saturating_sub(parsed.data_offset);
+            if available < expected {
+                return Err(npy_err(npy_format::ReadError::Truncated {
+                    path,
+                    data_offset: parsed.data_offset,
+                    expected,
+                    available,
+                }));
+            }
+            if !source.mapped {
+                let data = read_at(&f, &path, parsed.data_offset, expected)?;
+                return Array::from_bytes(parsed.header, &data).map_err(|e| LoadError::Manifest {
+                    path: source.path.clone(),
+                    reason: format!("value '{name}': {e}"),
                 });
             }
-            Ok(Array::from_npy(npy, mode))
+            let map = MemberMap::open(&f, &path, file, (parsed.data_offset, expected), mode, false)
+                .map_err(io_load(&path))?;
+            Ok(Array::from_member(parsed.header, map))
         }
         Some(reader) => {
             let info = member_info(source, reader, name, file)?;
@@ -514,13 +689,28 @@ fn load_array(
                 }));
             }
             match info.data_offset {
-                Some(offset) if info.mappable => {
+                Some(offset) if info.mappable && source.mapped => {
                     let map = if mode == Mode::ReadOnly && expected > 0 {
                         source.archive_map().and_then(|archive| {
                             MemberMap::shared(archive, &source.path, &info.name, offset, expected)
                         })
+                    } else if mode == Mode::ReadWrite {
+                        let file = fs::OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .open(&source.path)
+                            .map_err(io_load(&source.path))?;
+                        let same = file.metadata().is_ok_and(|m| identity(&m) == source.id);
+                        if !same {
+                            return Err(LoadError::Replaced {
+                                path: source.path.clone(),
+                            });
+                        }
+                        let range = (offset, expected);
+                        MemberMap::open(&file, &source.path, &info.name, range, mode, true)
                     } else {
-                        MemberMap::open(&source.path, &info.name, offset, expected, mode)
+                        let range = (offset, expected);
+                        MemberMap::open(&source.held, &source.path, &info.name, range, mode, true)
                     }
                     .map_err(io_load(&source.path))?;
                     Ok(Array::from_member(info.header, map))
@@ -545,8 +735,10 @@ fn load_array(
 fn read_doc(source: &Source, name: &str, file: &str) -> Result<serde_json::Value, LoadError> {
     let bytes = match &source.npz {
         None => {
-            let path = source.path.join(file);
-            fs::read(&path).map_err(|e| missing_or(source, name, file, &path, e))?
+            let (mut f, path) = open_in_dir(source, name, file, false)?;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_load(&path))?;
+            bytes
         }
         Some(reader) => reader.read_bytes(file).map_err(|e| match e {
             npz_stream::ReadError::NoSuchMember { .. } => LoadError::MissingFile {
@@ -613,9 +805,24 @@ fn load_entry(
     }
 }
 
-/// Opens the pack at `path`: its manifest (or, for a plain `.npz`, its member list).
-fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
-    let meta = fs::metadata(path).map_err(io_load(path))?;
+/// Opens the pack at `path`: its manifest (or, for a plain `.npz`, its member list). Never
+/// blocks on a FIFO; [`LoadError::Replaced`] if a save replaced the pack meanwhile.
+fn open_source(path: &Path, mapped: bool) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+    let held = {
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        options.open(path).map_err(io_load(path))?
+    };
+    let meta = held.metadata().map_err(io_load(path))?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(LoadError::NotRegular {
+            path: path.to_path_buf(),
+            what: fsx::kind_of(&meta),
+        });
+    }
+    let id = identity(&meta);
     let manifest_err = |path: PathBuf, reason: String| LoadError::Manifest { path, reason };
     let parse = |bytes: &[u8], at: PathBuf| -> Result<Manifest, LoadError> {
         match Manifest::parse(bytes) {
@@ -629,30 +836,41 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
         }
     };
     if meta.is_dir() {
-        let at = path.join(MANIFEST);
-        let bytes = fs::read(&at).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                manifest_err(at.clone(), "missing: not a varpack directory".into())
-            } else {
-                LoadError::Io {
-                    path: at.clone(),
-                    source: e,
-                }
-            }
-        })?;
-        let manifest = parse(&bytes, at)?;
         let source = Source {
             path: path.to_path_buf(),
             form: Form::Directory,
             npz: None,
             generation: 0,
             archive_map: OnceLock::new(),
+            held,
+            id,
+            mapped,
         };
+        let at = path.join(MANIFEST);
+        let bytes = fsx::read_regular(&at).map_err(|e| match e {
+            OpenFail::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                manifest_err(at.clone(), "missing: not a varpack directory".into())
+            }
+            e => open_fail(&at, e),
+        });
+        let bytes = bytes.map_err(|e| source.or_replaced(e))?;
+        source.check_current()?;
+        let manifest = parse(&bytes, at)?;
         return Ok((Arc::new(source), manifest.values));
     }
     // Mapped at open: the manifest and every member's headers are then read from memory, not
     // with a system call each (five per member), which is most of a load's time.
-    let reader = NpzReader::options().map_archive(true).open(path)?;
+    // (With `mapped` false, nothing is mapped: a file truncated while read gives errors.)
+    let reader = NpzReader::options().map_archive(mapped).open(path);
+    // The reader opened the path after `held` did: if the path still leads to `held`'s file,
+    // the reader read that file too (a replaced archive never comes back).
+    let current = fs::metadata(path).is_ok_and(|m| identity(&m) == id);
+    if !current {
+        return Err(LoadError::Replaced {
+            path: path.to_path_buf(),
+        });
+    }
+    let reader = reader?;
     let keys = reader.keys();
     // The current manifest: __varpack__.json, or the highest __varpack__.N.json.
     let mut best: Option<(u64, String)> = None;
@@ -713,16 +931,25 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
         npz: Some(reader),
         generation,
         archive_map: OnceLock::new(),
+        held,
+        id,
+        mapped,
     };
     Ok((Arc::new(source), values))
 }
 
 /// Opens the pack at `path` reading its manifest and every array header, never array data:
-/// what `varpack show` prints. Every value is [`Status::Unloaded`].
+/// what `varpack show` prints. Every value is [`Status::Unloaded`]; values read later are read
+/// into memory (nothing is mapped, so a file truncated meanwhile is an error, not a signal).
+///
+/// Read-only: nothing is written, not even the pack's lock file. A directory save interrupted
+/// between its two renames is not finished here but reported as [`LoadError::Interrupted`]
+/// (once a save in progress, if any, has finished); [`Varpack::load`] finishes it.
 ///
 /// # Errors
 /// [`LoadError`]: a missing or corrupt manifest, an unknown version, a listed file missing, a
-/// header that disagrees with the manifest.
+/// header that disagrees with the manifest, a file that is not a regular file, an interrupted
+/// save.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -736,8 +963,74 @@ fn open_source(path: &Path) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
 /// assert!(varpack::inspect(&path).unwrap_err().to_string().contains("x.npy is missing"));
 /// ```
 pub fn inspect(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
-    let vp = Varpack::load_with(path, LoadOptions::new().lazy(true))?;
+    let path = path.as_ref();
+    let options = LoadOptions::new().lazy(true).memory_map(false);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match inspect_once(path, &options) {
+            Err(LoadError::Replaced { .. }) if attempt < ATTEMPTS => {}
+            result => return result,
+        }
+    }
+}
+
+/// How many times a load starts again when a save replaced the pack while it was read; the
+/// attempts after the first two hold the pack's lock shared, so no save can replace it.
+const ATTEMPTS: usize = 4;
+
+/// Loads the pack at `path`. A directory save interrupted between its renames is finished
+/// (under the pack's exclusive lock), or with `read_only` reported as
+/// [`LoadError::Interrupted`] (after waiting for a save in progress, under a shared lock). A
+/// pack replaced while it is read is read again.
+fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varpack, LoadError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= ATTEMPTS;
+        if Form::for_path(path) == Form::Directory {
+            if read_only {
+                if temps::interrupted(path).map_err(io_load(path))?.is_some() {
+                    // A save in progress holds the lock: wait for it, then look again.
+                    let _shared =
+                        fsx::lock_shared(path, options.lock).map_err(|e| lock_load(path, e))?;
+                    if let Some((complete, _)) = temps::interrupted(path).map_err(io_load(path))? {
+                        return Err(LoadError::Interrupted {
+                            path: path.to_path_buf(),
+                            complete,
+                        });
+                    }
+                }
+            } else {
+                recover(path, options.lock)?;
+            }
+        }
+        let _shared = if attempt > 2 {
+            fsx::lock_shared(path, options.lock).map_err(|e| lock_load(path, e))?
+        } else {
+            None
+        };
+        match Varpack::load_once(path, options) {
+            Err(LoadError::Replaced { .. }) if !last => {}
+            // Between a directory save's two renames the path is missing for a moment.
+            Err(LoadError::Io { path: p, source })
+                if !last && p == path && source.kind() == std::io::ErrorKind::NotFound => {}
+            result => return result,
+        }
+    }
+}
+
+fn inspect_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
+    let vp = load_pack(path, options, true)?;
     if let Some(source) = &vp.source {
+        check_files(&vp, source).map_err(|e| source.or_replaced(e))?;
+    }
+    Ok(vp)
+}
+
+/// Reads and checks every array header, checks that every JSON file is there.
+fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
+    {
         for slot in vp.slots.values() {
             let Some(entry) = &slot.meta else { continue };
             match entry.kind {
@@ -787,21 +1080,52 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
             }
         }
     }
-    Ok(vp)
+    source.check_current()
 }
 
-/// Where a save writes: a directory being built, or an archive.
+/// Where a save writes: a directory (being built, or appended to), or an archive.
 enum Sink {
-    Dir(PathBuf),
+    Dir {
+        dir: PathBuf,
+        /// The pack being replaced: files of the same names give their modes.
+        like: Option<PathBuf>,
+        /// The files written so far (an append removes them if it fails).
+        written: Vec<PathBuf>,
+    },
     Npz(Box<NpzWriter>),
 }
 
 impl Sink {
+    fn dir(dir: &Path, like: Option<&Path>) -> Sink {
+        Sink::Dir {
+            dir: dir.to_path_buf(),
+            like: like.map(Path::to_path_buf),
+            written: Vec::new(),
+        }
+    }
+
+    /// Creates file `file` of a directory sink, with the mode of the file it replaces.
+    fn create(
+        dir: &Path,
+        like: Option<&PathBuf>,
+        written: &mut Vec<PathBuf>,
+        file: &str,
+    ) -> Result<(File, PathBuf), SaveError> {
+        let path = dir.join(file);
+        let f = File::create(&path).map_err(io_save(&path))?;
+        written.push(path.clone());
+        if let Some(old) = like.map(|like| like.join(file))
+            && fs::symlink_metadata(&old).is_ok_and(|m| m.is_file())
+        {
+            copy_mode_and_owner(&old, &f).map_err(io_save(&path))?;
+        }
+        Ok((f, path))
+    }
+
     fn array(&mut self, name: &str, file: &str, a: &Array) -> Result<(), SaveError> {
         match self {
-            Sink::Dir(dir) => {
-                let path = dir.join(file);
-                let f = File::create(&path).map_err(io_save(&path))?;
+            Sink::Dir { dir, like, written } => {
+                let (f, path) = Sink::create(dir, like.as_ref(), written, file)?;
                 npy_format::write_raw(&f, a.header(), a.as_bytes()).map_err(|e| {
                     SaveError::Npy {
                         path: path.clone(),
@@ -820,9 +1144,8 @@ impl Sink {
 
     fn file(&mut self, file: &str, bytes: &[u8]) -> Result<(), SaveError> {
         match self {
-            Sink::Dir(dir) => {
-                let path = dir.join(file);
-                let mut f = File::create(&path).map_err(io_save(&path))?;
+            Sink::Dir { dir, like, written } => {
+                let (mut f, path) = Sink::create(dir, like.as_ref(), written, file)?;
                 f.write_all(bytes)
                     .and_then(|()| f.sync_all())
                     .map_err(io_save(&path))
@@ -830,6 +1153,11 @@ impl Sink {
             Sink::Npz(w) => Ok(w.add_file(file, bytes)?),
         }
     }
+}
+
+/// A point where a test can stop a save as if the process died there: no cleanup.
+fn crash_point(at: Fault, guards: &mut [&mut Guard]) -> Result<(), SaveError> {
+    testing::check(at).inspect_err(|_| guards.iter_mut().for_each(|g| g.disarm()))
 }
 
 enum Held<'a> {
@@ -858,7 +1186,12 @@ impl Varpack {
     }
 
     /// Loads the pack at `path` (a directory, or a `.npz` file) with default options: every
-    /// value read now, arrays mapped read-only.
+    /// value read now, arrays mapped read-only. A directory save interrupted between its
+    /// renames is finished first, under the pack's lock (see the crate docs).
+    ///
+    /// Mapped arrays read the files as they are on disk: if another program truncates a mapped
+    /// file, touching the lost part of an array kills the process with `SIGBUS`. Use
+    /// [`LoadOptions::memory_map`]`(false)` where that can happen.
     ///
     /// # Errors
     /// [`LoadError`] naming the path and value.
@@ -876,7 +1209,10 @@ impl Varpack {
         Varpack::load_with(path, LoadOptions::new())
     }
 
-    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy).
+    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy, memory map,
+    /// lock mode). As [`load`](Self::load): with maps (the default), a mapped file that shrinks
+    /// under the pack makes reads of the lost part die of `SIGBUS`; without, the load reads
+    /// everything into memory and a truncated file is an error.
     ///
     /// # Errors
     /// As [`load`](Self::load).
@@ -894,16 +1230,20 @@ impl Varpack {
     /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().to_vec::<u32>().unwrap(), vec![7, 2]);
     /// ```
     pub fn load_with(path: impl AsRef<Path>, options: LoadOptions) -> Result<Varpack, LoadError> {
-        let path = path.as_ref();
-        if Form::for_path(path) == Form::Directory || !path.exists() {
-            recover(path).map_err(io_load(path))?;
-        }
-        let (source, entries) = open_source(path)?;
+        load_pack(path.as_ref(), &options, false)
+    }
+
+    /// One attempt at a load (see [`load_pack`]).
+    fn load_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
+        let (source, entries) = open_source(path, options.memory_map)?;
         let mut vp = Varpack {
             slots: BTreeMap::new(),
             path: Some(path.to_path_buf()),
             source: Some(source.clone()),
             append: false,
+            lock: options.lock,
+            removed: HashSet::new(),
+            unmapped: !options.memory_map,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -922,13 +1262,16 @@ impl Varpack {
                 let doc = match (&entry.file, grouped) {
                     (Some(file), true) => {
                         if !docs.contains_key(file) {
-                            docs.insert(file.clone(), read_doc(&source, &entry.name, file)?);
+                            let doc = read_doc(&source, &entry.name, file)
+                                .map_err(|e| source.or_replaced(e))?;
+                            docs.insert(file.clone(), doc);
                         }
                         docs.get(file)
                     }
                     _ => None,
                 };
-                let value = load_entry(&source, entry, options.mode, doc)?;
+                let value = load_entry(&source, entry, options.mode, doc)
+                    .map_err(|e| source.or_replaced(e))?;
                 let _ = slot.cell.set(value);
             }
             vp.slots.insert(entry.name.clone(), slot);
@@ -936,7 +1279,9 @@ impl Varpack {
         Ok(vp)
     }
 
-    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]).
+    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]). Read and
+    /// read-write map the arrays as [`load`](Self::load) does (a mapped file that shrinks makes
+    /// reads of the lost part die of `SIGBUS`).
     ///
     /// # Errors
     /// As [`load`](Self::load) (Write never fails: nothing is read).
@@ -961,7 +1306,7 @@ impl Varpack {
             }
             OpenMode::Append => {
                 if Form::for_path(path) == Form::Directory {
-                    recover(path).map_err(io_load(path))?;
+                    recover(path, LockMode::Wait)?;
                 }
                 let mut vp = if path.exists() {
                     Varpack::load_with(path, LoadOptions::new().lazy(true))?
@@ -1222,7 +1567,15 @@ impl Varpack {
     /// assert!(!vp.remove("n"));
     /// ```
     pub fn remove(&mut self, name: &str) -> bool {
-        self.slots.remove(name).is_some()
+        match self.slots.remove(name) {
+            Some(slot) => {
+                if slot.meta.is_some() {
+                    self.removed.insert(name.to_owned());
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stores JSON value `name` in a file of its own (so loads can skip it cheaply), or back
@@ -1759,6 +2112,12 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     let Ok(meta) = fs::metadata(target) else {
         return Ok(());
     };
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(SaveError::NotAPack {
+            path: target.to_path_buf(),
+            reason: fsx::kind_of(&meta),
+        });
+    }
     let refuse = |reason| {
         Err(SaveError::NotAPack {
             path: target.to_path_buf(),
@@ -1817,17 +2176,21 @@ impl Varpack {
     pub fn save(&mut self) -> Result<(), SaveError> {
         let path = self.path.clone().ok_or(SaveError::NotAttached)?;
         self.flush()?;
-        if self.append {
-            self.append_in_place(&path)?;
+        // The lock is held until the pack is attached to what this save wrote.
+        let _lock = if self.append {
+            self.append_in_place(&path)?
         } else {
-            self.write_pack(&path)?;
-        }
+            self.write_pack(&path, false)?
+        };
         self.reattach(&path)
     }
 
     /// Writes a copy of the pack to `path` (a directory, or one file if it ends in `.npz`),
     /// atomically; the pack itself stays attached where it was (the seed's `save_then_copy`).
     /// To save to the pack's own path use [`save`](Self::save), which also remaps.
+    ///
+    /// Saves to one path from several threads or processes run one after the other (see
+    /// [`LockMode`]): the pack left is exactly one of theirs.
     ///
     /// # Errors
     /// As [`save`](Self::save); [`SaveError::NotAPack`] if `path` exists and is not a pack.
@@ -1842,7 +2205,47 @@ impl Varpack {
     /// assert!(vp.save_as(dir.path().join("file.txt")).is_err());
     /// ```
     pub fn save_as(&self, path: impl AsRef<Path>) -> Result<(), SaveError> {
-        self.write_pack(path.as_ref())
+        self.write_pack(path.as_ref(), false).map(drop)
+    }
+
+    /// As [`save_as`](Self::save_as), but refuses a `path` that exists (checked under the
+    /// pack's lock, so a concurrent save of this crate cannot slip in between; a single file is
+    /// put in place with a link that fails if the name exists).
+    ///
+    /// # Errors
+    /// [`SaveError::Exists`]; as [`save_as`](Self::save_as).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// vp.save_as_new(dir.path().join("p.npz")).unwrap();
+    /// let err = vp.save_as_new(dir.path().join("p.npz")).unwrap_err();
+    /// assert!(matches!(err, varpack::SaveError::Exists { .. }));
+    /// ```
+    pub fn save_as_new(&self, path: impl AsRef<Path>) -> Result<(), SaveError> {
+        self.write_pack(path.as_ref(), true).map(drop)
+    }
+
+    /// What this pack's saves do when another save of the same path holds its lock (default
+    /// [`LockMode::Wait`]; a loaded pack gets [`LoadOptions::lock`]'s).
+    ///
+    /// ```
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.set_lock_mode(varpack::LockMode::FailFast);
+    /// assert_eq!(vp.lock_mode(), varpack::LockMode::FailFast);
+    /// ```
+    pub fn set_lock_mode(&mut self, mode: LockMode) {
+        self.lock = mode;
+    }
+
+    /// The lock mode of this pack's saves (see [`set_lock_mode`](Self::set_lock_mode)).
+    ///
+    /// ```
+    /// assert_eq!(varpack::Varpack::new().lock_mode(), varpack::LockMode::Wait);
+    /// ```
+    pub fn lock_mode(&self) -> LockMode {
+        self.lock
     }
 
     fn held_values(&self) -> Result<Vec<(&str, &Slot, Held<'_>)>, SaveError> {
@@ -1864,134 +2267,99 @@ impl Varpack {
         Ok(held)
     }
 
-    fn write_pack(&self, target: &Path) -> Result<(), SaveError> {
-        let form = Form::for_path(target);
+    /// Takes the lock of the pack at `target` (creating its parent directory for the
+    /// directory form), then finishes an interrupted save and removes dead savers' temporaries.
+    fn lock_target(&self, target: &Path, form: Form) -> Result<Option<File>, SaveError> {
         if form == Form::Directory {
-            recover(target).map_err(io_save(target))?;
+            fs::create_dir_all(parent_of(target)).map_err(io_save(target))?;
+        }
+        let lock = fsx::lock_exclusive(target, self.lock).map_err(|e| match e {
+            LockFail::Io(e) if e.kind() == std::io::ErrorKind::NotFound => io_save(target)(e),
+            e => lock_save(target, e),
+        })?;
+        if form == Form::Directory {
+            temps::recover_locked(target).map_err(io_save(target))?;
+        }
+        temps::remove_stale(target, lock.is_some()).map_err(io_save(target))?;
+        if form == Form::Directory {
+            temps::remove_stale_inside(target, lock.is_some()).map_err(io_save(target))?;
+        }
+        Ok(lock)
+    }
+
+    /// Writes the pack to `target`, atomically, under its lock; returns the lock.
+    fn write_pack(&self, target: &Path, no_clobber: bool) -> Result<Option<File>, SaveError> {
+        let form = Form::for_path(target);
+        let lock = self.lock_target(target, form)?;
+        if no_clobber && fs::symlink_metadata(target).is_ok() {
+            return Err(SaveError::Exists {
+                path: target.to_path_buf(),
+            });
         }
         check_target(target, form)?;
         let held = self.held_values()?;
-        let mut sink = match form {
-            Form::Directory => {
-                let new = sibling(target, "new");
-                if new.exists() {
-                    fs::remove_dir_all(&new).map_err(io_save(&new))?;
-                }
-                fs::create_dir_all(parent_of(target)).map_err(io_save(target))?;
-                fs::create_dir(&new).map_err(io_save(&new))?;
-                Sink::Dir(new)
-            }
-            Form::File => Sink::Npz(Box::new(NpzWriter::create(target)?)),
-        };
-        let mut entries = Vec::with_capacity(held.len());
-        let mut grouped = serde_json::Map::new();
-        for (name, slot, value) in &held {
-            entries.push(write_value(
-                &mut sink,
-                name,
-                value,
-                slot.separate,
-                &mut grouped,
-            )?);
+        let previous = fs::symlink_metadata(target).ok();
+        let id = fsx::temp_id();
+        match form {
+            Form::Directory => write_dir(target, &id, &held, previous.is_some(), no_clobber)?,
+            Form::File => write_npz(target, &held, self.lock, no_clobber)?,
         }
-        finish_grouped(&mut sink, grouped)?;
-        let manifest = Manifest::new(entries).to_bytes();
-        match sink {
-            Sink::Dir(new) => {
-                Sink::Dir(new.clone()).file(MANIFEST, &manifest)?;
-                sync_dir(&new).map_err(io_save(&new))?;
-                testing::check(Fault::AfterFiles)?;
-                let old = sibling(target, "old");
-                if old.exists() {
-                    fs::remove_dir_all(&old).map_err(io_save(&old))?;
-                }
-                let existed = target.exists();
-                if existed {
-                    fs::rename(target, &old).map_err(io_save(target))?;
-                    testing::check(Fault::AfterOldMoved)?;
-                }
-                fs::rename(&new, target).map_err(io_save(target))?;
-                sync_dir(parent_of(target)).map_err(io_save(target))?;
-                testing::check(Fault::AfterSwap)?;
-                if existed {
-                    let _ = fs::remove_dir_all(&old);
-                }
-            }
-            Sink::Npz(mut writer) => {
-                writer.add_file(NPZ_MANIFEST, &manifest)?;
-                testing::check(Fault::AfterFiles)?;
-                writer.finish()?;
-            }
-        }
-        Ok(())
+        Ok(lock)
     }
 
-    fn append_in_place(&self, target: &Path) -> Result<(), SaveError> {
-        let Some(source) = self.source.clone() else {
-            return self.write_pack(target);
-        };
-        let old_names: HashSet<&str> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.meta.is_some())
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let mut entries: Vec<Entry> = self.slots.values().filter_map(|s| s.meta.clone()).collect();
-        let mut listed: HashSet<String> = entries.iter().map(|e| e.name.clone()).collect();
-        // Values in the old manifest that were removed or replaced since.
-        if let Ok((_, on_disk)) = open_source(&source.path) {
-            for e in on_disk {
-                listed.insert(e.name);
-            }
+    /// Adds the new values in place, under the pack's lock; returns the lock.
+    fn append_in_place(&self, target: &Path) -> Result<Option<File>, SaveError> {
+        if self.source.is_none() {
+            return self.write_pack(target, false);
         }
+        let form = Form::for_path(target);
+        let lock = self.lock_target(target, form)?;
+        // The pack as it is now, under the lock: another save may have added values since this
+        // one was opened. Its values are kept, except those removed here.
+        let (disk, on_disk) = open_source(target, false).map_err(Box::new)?;
+        let disk_names: HashSet<String> = on_disk.iter().map(|e| e.name.clone()).collect();
+        let mut entries: Vec<Entry> = on_disk
+            .into_iter()
+            .filter(|e| !self.removed.contains(&e.name))
+            .collect();
         let new: Vec<(&String, &Slot)> = self
             .slots
             .iter()
             .filter(|(_, s)| s.meta.is_none())
             .collect();
         for (name, _) in &new {
-            if listed.contains(name.as_str()) || old_names.contains(name.as_str()) {
+            if disk_names.contains(name.as_str()) {
                 return Err(SaveError::Duplicate {
                     path: target.to_path_buf(),
                     name: (*name).clone(),
                 });
             }
         }
-        let mut sink = match source.form {
-            Form::Directory => Sink::Dir(target.to_path_buf()),
-            Form::File => Sink::Npz(Box::new(NpzWriter::append(target)?)),
+        let mut sink = match disk.form {
+            Form::Directory => Sink::dir(target, None),
+            Form::File => {
+                let writer = NpzWriter::options().lock(self.lock).append(target);
+                Sink::Npz(Box::new(writer.map_err(|e| npz_save(target, e))?))
+            }
         };
-        let mut unused = serde_json::Map::new();
-        for (name, slot) in new {
-            let Some(value) = slot.cell.get() else {
-                continue;
-            };
-            // Appends never rewrite the shared document: JSON values get files of their own.
-            entries.push(write_value(&mut sink, name, value, true, &mut unused)?);
-        }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        let manifest = Manifest::new(entries).to_bytes();
-        match sink {
-            Sink::Dir(dir) => {
-                let tmp = dir.join(".varpack.json.tmp");
-                Sink::Dir(dir.clone()).file(".varpack.json.tmp", &manifest)?;
-                testing::check(Fault::AfterFiles)?;
-                fs::rename(&tmp, dir.join(MANIFEST)).map_err(io_save(&tmp))?;
-                sync_dir(&dir).map_err(io_save(&dir))?;
-            }
-            Sink::Npz(mut writer) => {
-                let name = format!("__varpack__.{}.json", source.generation + 1);
-                writer.add_file(&name, &manifest)?;
-                testing::check(Fault::AfterFiles)?;
-                writer.finish()?;
+        let generation = disk.generation + 1;
+        drop(disk);
+        let result = append_values(&mut sink, target, new, &mut entries, generation);
+        if let (Err(e), Sink::Dir { written, .. }) = (&result, &sink)
+            && !matches!(e, SaveError::Injected(_))
+        {
+            // The files of the values that were to be added are not in any manifest.
+            for path in written {
+                let _ = fs::remove_file(path);
             }
         }
-        Ok(())
+        result.map(|()| lock)
     }
 
     /// After a save to the pack's own path: read from the new pack, remap mapped arrays.
     fn reattach(&mut self, path: &Path) -> Result<(), SaveError> {
-        let (source, entries) = open_source(path).map_err(Box::new)?;
+        let (source, entries) = open_source(path, !self.unmapped).map_err(Box::new)?;
+        self.removed.clear();
         let by_name: BTreeMap<String, Entry> =
             entries.into_iter().map(|e| (e.name.clone(), e)).collect();
         for (name, slot) in &mut self.slots {
@@ -2007,4 +2375,156 @@ impl Varpack {
         self.append = self.append && self.source.is_some();
         Ok(())
     }
+}
+
+/// Writes the values (and the grouped JSON document) to `sink`; returns the manifest.
+fn write_values(sink: &mut Sink, held: &[(&str, &Slot, Held<'_>)]) -> Result<Vec<u8>, SaveError> {
+    let mut entries = Vec::with_capacity(held.len());
+    let mut grouped = serde_json::Map::new();
+    for (name, slot, value) in held {
+        entries.push(write_value(sink, name, value, slot.separate, &mut grouped)?);
+    }
+    finish_grouped(sink, grouped)?;
+    Ok(Manifest::new(entries).to_bytes())
+}
+
+/// A directory save: every file into `.P.ID.varpack-new`, synced, then `P` renamed to
+/// `.P.ID.varpack-old`, the new directory renamed to `P`, the old one removed. The caller holds
+/// the pack's lock.
+fn write_dir(
+    target: &Path,
+    id: &str,
+    held: &[(&str, &Slot, Held<'_>)],
+    existed: bool,
+    no_clobber: bool,
+) -> Result<(), SaveError> {
+    let new = temps::with_id(target, id, "new");
+    fs::create_dir(&new).map_err(io_save(&new))?;
+    let mut guard = Guard::new(new.clone());
+    let mut sink = Sink::dir(&new, existed.then_some(target));
+    let manifest = write_values(&mut sink, held)?;
+    sink.file(MANIFEST, &manifest)?;
+    if existed {
+        let dir = File::open(&new).map_err(io_save(&new))?;
+        copy_mode_and_owner(target, &dir).map_err(io_save(&new))?;
+        // A directory's set-group-id and sticky bits are kept too (they govern what is
+        // created in it, not who runs it).
+        #[cfg(unix)]
+        if let Ok(old) = fs::metadata(target) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = old.permissions().mode() & 0o7777;
+            dir.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io_save(&new))?;
+        }
+    }
+    sync_dir(&new).map_err(io_save(&new))?;
+    crash_point(Fault::AfterFiles, &mut [&mut guard])?;
+    let old = temps::with_id(target, id, "old");
+    if existed {
+        fs::rename(target, &old).map_err(io_save(target))?;
+        crash_point(Fault::AfterOldMoved, &mut [&mut guard])?;
+    } else if no_clobber && fs::symlink_metadata(target).is_ok() {
+        return Err(SaveError::Exists {
+            path: target.to_path_buf(),
+        });
+    }
+    if let Err(e) = fs::rename(&new, target) {
+        if existed {
+            // Put the old pack back.
+            let _ = fs::rename(&old, target);
+        }
+        return Err(io_save(target)(e));
+    }
+    guard.disarm();
+    // From here the old pack is removed whatever happens (unless a test simulates a crash).
+    let mut old_guard = Guard::new(old);
+    if !existed {
+        old_guard.disarm();
+    }
+    let synced = sync_dir(parent_of(target)).map_err(io_save(target));
+    crash_point(Fault::AfterSwap, &mut [&mut old_guard])?;
+    synced
+}
+
+/// A single-file save: the archive written to a temporary file beside `P` and renamed over it
+/// after a sync by npz-stream's writer, which keeps the mode and owner of the file it replaces
+/// and takes its lock for the rename (or, `no_clobber`, refuses a name that exists when it is
+/// put in place). The caller holds the pack's lock.
+fn write_npz(
+    target: &Path,
+    held: &[(&str, &Slot, Held<'_>)],
+    lock: LockMode,
+    no_clobber: bool,
+) -> Result<(), SaveError> {
+    let writer = NpzWriter::options()
+        .lock(lock)
+        .replace(!no_clobber)
+        .create(target)
+        .map_err(|e| npz_save(target, e))?;
+    let mut sink = Sink::Npz(Box::new(writer));
+    let manifest = write_values(&mut sink, held)?;
+    let Sink::Npz(mut writer) = sink else {
+        unreachable!("an npz sink")
+    };
+    writer.add_file(NPZ_MANIFEST, &manifest)?;
+    crash_point(Fault::AfterFiles, &mut [])?;
+    writer.finish().map_err(|e| npz_save(target, e))
+}
+
+fn npz_save(target: &Path, e: npz_stream::WriteError) -> SaveError {
+    match e {
+        npz_stream::WriteError::Exists { .. } => SaveError::Exists {
+            path: target.to_path_buf(),
+        },
+        npz_stream::WriteError::Locked { .. } => SaveError::Locked {
+            path: target.to_path_buf(),
+            lock: target.to_path_buf(),
+        },
+        e => SaveError::Npz(e),
+    }
+}
+
+/// Writes the new values of an append and the new manifest (renamed over the old one, or the
+/// next `__varpack__.N.json` member).
+fn append_values(
+    sink: &mut Sink,
+    target: &Path,
+    new: Vec<(&String, &Slot)>,
+    entries: &mut Vec<Entry>,
+    generation: u64,
+) -> Result<(), SaveError> {
+    let mut unused = serde_json::Map::new();
+    for (name, slot) in new {
+        let Some(value) = slot.cell.get() else {
+            continue;
+        };
+        // Appends never rewrite the shared document: JSON values get files of their own.
+        entries.push(write_value(sink, name, value, true, &mut unused)?);
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifest = Manifest::new(std::mem::take(entries)).to_bytes();
+    match sink {
+        Sink::Dir { .. } => {
+            let tmp_name = format!(".varpack.json.{}.tmp", fsx::temp_id());
+            sink.file(&tmp_name, &manifest)?;
+            let tmp = target.join(&tmp_name);
+            crash_point(Fault::AfterFiles, &mut [])?;
+            fs::rename(&tmp, target.join(MANIFEST)).map_err(io_save(&tmp))?;
+            if let Sink::Dir { written, .. } = sink {
+                written.retain(|p| *p != tmp);
+            }
+            sync_dir(target).map_err(io_save(target))?;
+        }
+        Sink::Npz(_) => {
+            let Sink::Npz(writer) = std::mem::replace(sink, Sink::dir(target, None)) else {
+                unreachable!("an npz sink")
+            };
+            let name = format!("__varpack__.{generation}.json");
+            let mut writer = writer;
+            writer.add_file(&name, &manifest)?;
+            crash_point(Fault::AfterFiles, &mut [])?;
+            writer.finish()?;
+        }
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The `Display` table, like AlignedBinaryFormat's.
 
+use crate::fsx::escape_control;
 use crate::{Info, Kind, Varpack};
 
 fn human(bytes: u64) -> String {
@@ -53,7 +54,7 @@ pub(crate) fn row(info: &Info) -> [String; 6] {
         status.push_str(" (ignored)");
     }
     [
-        info.name.clone(),
+        escape_control(&info.name).into_owned(),
         info.kind.to_string(),
         dtype,
         shape,
@@ -62,7 +63,8 @@ pub(crate) fn row(info: &Info) -> [String; 6] {
     ]
 }
 
-/// The table of values: name, kind, dtype, shape, bytes, status, in a box.
+/// The table of values: name, kind, dtype, shape, bytes, status, in a box (names with control
+/// characters escaped).
 ///
 /// ```
 /// let mut vp = varpack::Varpack::new();
@@ -92,9 +94,10 @@ impl std::fmt::Display for Varpack {
                 .collect();
             format!("│{}│\n", parts.join("│"))
         };
-        let path = self
-            .path()
-            .map_or_else(|| "(not saved)".to_owned(), |p| p.display().to_string());
+        let path = self.path().map_or_else(
+            || "(not saved)".to_owned(),
+            |p| escape_control(&p.display().to_string()).into_owned(),
+        );
         writeln!(f, "Varpack {path}: {} values", self.len())?;
         f.write_str(&line("┌", "┬", "┐"))?;
         f.write_str(&cells(&HEAD.map(String::from)))?;

@@ -139,3 +139,248 @@ fn broken_packs_give_one_line_errors() {
     let p = dir.path().join("missing");
     assert_one_line_error(&p, "No such file");
 }
+
+#[cfg(unix)]
+mod unix {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::ExitStatusExt;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::{run, sample};
+    use varpack::Varpack;
+
+    fn bin() -> Command {
+        Command::new(env!("CARGO_BIN_EXE_varpack"))
+    }
+
+    /// A pack whose table is longer than a pipe's buffer.
+    fn long_pack(path: &Path) {
+        let mut vp = Varpack::new();
+        for i in 0..3000 {
+            vp.insert_value(&format!("value_{i:05}"), &i).unwrap();
+        }
+        vp.save_as(path).unwrap();
+    }
+
+    #[test]
+    fn show_to_a_full_or_closed_stdout_exits_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [dir.path().join("p"), dir.path().join("p.npz")] {
+            long_pack(&path);
+            for json in [false, true] {
+                let mut cmd = bin();
+                cmd.arg("show").arg(&path);
+                if json {
+                    cmd.arg("--json");
+                }
+                let full = std::fs::File::create("/dev/full").unwrap();
+                let out = cmd.stdout(full).stderr(Stdio::piped()).output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{err}");
+                assert!(
+                    err.starts_with("varpack: error: writing to standard output"),
+                    "{err}"
+                );
+                assert_eq!(err.lines().count(), 1, "{err}");
+                // A reader that goes away (`| head -c 100`).
+                let mut child = cmd
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut head = [0u8; 100];
+                child
+                    .stdout
+                    .as_mut()
+                    .unwrap()
+                    .read_exact(&mut head)
+                    .unwrap();
+                drop(child.stdout.take());
+                let out = child.wait_with_output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(0), "{err}");
+                assert!(err.is_empty(), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn convert_refuses_an_existing_output_unless_forced_and_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        sample(&input);
+        let mut other = Varpack::new();
+        other.insert_value("mine", &1).unwrap();
+        let set = |p: &Path, m| std::fs::set_permissions(p, PermissionsExt::from_mode(m));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        for out in [dir.path().join("out"), dir.path().join("out.npz")] {
+            other.save_as(&out).unwrap();
+            set(&out, if out.is_dir() { 0o700 } else { 0o600 }).unwrap();
+            if out.is_dir() {
+                set(&out.join("varpack.json"), 0o600).unwrap();
+            }
+            let refused = run(&["convert".as_ref(), &input, &out]);
+            let err = String::from_utf8(refused.stderr).unwrap();
+            assert_eq!(refused.status.code(), Some(1), "{err}");
+            assert_eq!(
+                err,
+                format!(
+                    "varpack: error: {} exists; pass -f/--force to replace it\n",
+                    out.display()
+                )
+            );
+            assert_eq!(Varpack::load(&out).unwrap().names(), vec!["mine"]);
+            for flag in ["-f", "--force"] {
+                let forced = run(&["convert".as_ref(), &input, &out, flag.as_ref()]);
+                assert!(forced.status.success(), "{forced:?}");
+                assert_eq!(Varpack::load(&out).unwrap().names(), vec!["d", "s", "x"]);
+                if out.is_dir() {
+                    assert_eq!(mode(&out), 0o700);
+                    assert_eq!(mode(&out.join("varpack.json")), 0o600);
+                } else {
+                    assert_eq!(mode(&out), 0o600);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_fifo_in_a_pack_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("p");
+        sample(&pack);
+        std::fs::remove_file(pack.join("x.npy")).unwrap();
+        let c = std::ffi::CString::new(pack.join("x.npy").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo reads it and nothing else.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        for args in [vec!["show"], vec!["convert"]] {
+            let mut cmd = bin();
+            cmd.args(&args).arg(&pack);
+            if args[0] == "convert" {
+                cmd.arg(dir.path().join("out.npz"));
+            }
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                if start.elapsed() > Duration::from_secs(10) {
+                    child.kill().unwrap();
+                    panic!("varpack {} hung on a FIFO", args[0]);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert_eq!(status.code(), Some(1), "{err}");
+            assert!(err.contains("x.npy: a FIFO, not a regular file"), "{err}");
+        }
+    }
+
+    #[test]
+    fn show_reports_an_interrupted_save_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("p");
+        sample(&pack);
+        varpack::testing::set_fault(Some(varpack::testing::Fault::AfterOldMoved));
+        let mut vp = Varpack::new();
+        vp.insert_value("n", &2).unwrap();
+        assert!(vp.save_as(&pack).is_err());
+        varpack::testing::set_fault(None);
+        let names = || {
+            let mut n: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            n.sort();
+            n
+        };
+        let before = names();
+        let out = run(&["show".as_ref(), &pack]);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("a save of this pack was interrupted"), "{err}");
+        assert_eq!(names(), before);
+        assert!(!pack.exists());
+    }
+
+    /// `varpack convert` of an input that another program truncates while it is read: an
+    /// error or a copy, never a signal (it used to die of SIGBUS reading a map past the end).
+    #[test]
+    fn convert_of_an_input_truncated_while_read_never_dies_of_a_signal() {
+        let trials: u64 = std::env::var("ARRAY_FILES_TRIALS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(16);
+        let dir = tempfile::tempdir().unwrap();
+        let mut outcomes = std::collections::BTreeMap::new();
+        let start = Instant::now();
+        for trial in 0..trials {
+            let npz = trial % 2 == 1;
+            let input = dir.path().join(if npz { "in.npz" } else { "in" });
+            let _ = std::fs::remove_dir_all(&input);
+            let _ = std::fs::remove_file(&input);
+            let mut vp = Varpack::new();
+            let big = vec![7u64; 8 << 20]; // 64 MiB
+            vp.insert_array("big", &big, &[big.len() as u64]).unwrap();
+            // Read through the archive's map by the old loader (a copy in user space).
+            vp.insert_value("text", &vec![123_456_789u32; 2 << 20])
+                .unwrap();
+            vp.set_separate("text", true).unwrap();
+            vp.save_as(&input).unwrap();
+            drop(vp);
+            let out = dir
+                .path()
+                .join(format!("out{trial}{}", if npz { "" } else { ".npz" }));
+            let child = bin()
+                .arg("convert")
+                .arg(&input)
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros((trial * 7_919) % 20_000));
+            let file = if npz {
+                input.clone()
+            } else {
+                input.join("big.npy")
+            };
+            let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+            f.set_len(4096).unwrap();
+            let result = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(
+                result.status.signal(),
+                None,
+                "trial {trial}: killed by a signal: {err}"
+            );
+            let outcome = if result.status.success() {
+                "copied before the truncation"
+            } else {
+                assert!(err.starts_with("varpack: error: "), "{err}");
+                "error"
+            };
+            *outcomes.entry(outcome).or_insert(0) += 1;
+            let _ = std::fs::remove_file(&out);
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        eprintln!(
+            "convert of a truncated input: {trials} trials in {:.1} s: {outcomes:?}",
+            start.elapsed().as_secs_f64()
+        );
+    }
+}

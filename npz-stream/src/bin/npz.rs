@@ -3,23 +3,30 @@
 //! ```text
 //! npz ls FILE [--json]
 //! npz rows FILE KEY START [END]
-//! npz zip OUT KEY=FILE.npy... [--compress] [--level N] [--chunk-size BYTES] [--threads N] [--delete-originals]
-//! npz add OUT KEY=FILE.npy... [--compress] [--level N] [--chunk-size BYTES] [--threads N]
-//! npz extract FILE KEY OUT.npy
+//! npz zip OUT KEY=FILE.npy... [-f] [--compress] [--level N] [--chunk-size BYTES] [--threads N] [--delete-originals]
+//! npz add OUT KEY=FILE.npy... [--wait] [--compress] [--level N] [--chunk-size BYTES] [--threads N]
+//! npz extract FILE KEY OUT.npy [-f]
 //! npz test FILE
+//! npz recover FILE [--wait]
 //! ```
 //!
 //! Errors print one line on stderr (`npz: error: ...`) and exit with status 1; usage errors
-//! exit with status 2.
+//! exit with status 2. A closed standard output (`npz rows ... | head`) ends the command
+//! quietly with status 0; a full one (`> /dev/full`) is an error.
 
-use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use array_files_fs::atomic::TempFile;
+use array_files_fs::cli::{self, Force};
+use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
 use npy_format::FrameSource;
-use npz_stream::{Compression, MemberInfo, NpzReader, WriterOptions};
+use npz_stream::{
+    Compression, LockMode, MemberInfo, NpzReader, OpenError, ReaderOptions, WriteError,
+    WriterOptions,
+};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +48,8 @@ enum Command {
         /// One JSON array on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Write the raw bytes of frames [START, END) of member KEY to stdout.
     ///
@@ -55,8 +64,11 @@ enum Command {
         start: u64,
         /// One past the last frame (default: the frame count).
         end: Option<u64>,
+        #[command(flatten)]
+        read: ReadArgs,
     },
-    /// Create an archive OUT from existing .npy files (replacing OUT atomically).
+    /// Create an archive OUT from existing .npy files (an existing OUT only with -f, replaced
+    /// atomically, keeping its mode).
     Zip {
         /// The archive to create.
         out: PathBuf,
@@ -65,12 +77,15 @@ enum Command {
         members: Vec<String>,
         #[command(flatten)]
         write: WriteArgs,
+        #[command(flatten)]
+        force: Force,
         /// Delete the input files once the archive is synced and in place.
         #[arg(long)]
         delete_originals: bool,
     },
     /// Add .npy files to an archive (created if missing); existing keys are an error and leave
-    /// the archive unchanged.
+    /// the archive unchanged. The archive is locked while members are added; a killed add
+    /// leaves the old archive, which `npz recover` (or the next add) restores.
     Add {
         /// The archive.
         out: PathBuf,
@@ -79,8 +94,11 @@ enum Command {
         members: Vec<String>,
         #[command(flatten)]
         write: WriteArgs,
+        /// Wait for another writer's lock on OUT instead of failing.
+        #[arg(long)]
+        wait: bool,
     },
-    /// Write member KEY as a standalone .npy file (CRC-checked).
+    /// Write member KEY as a standalone .npy file (CRC-checked; an existing OUT only with -f).
     Extract {
         /// The archive.
         file: PathBuf,
@@ -88,12 +106,44 @@ enum Command {
         key: String,
         /// The .npy file to write.
         out: PathBuf,
+        #[command(flatten)]
+        force: Force,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Read every member in full and check its CRC-32.
     Test {
         /// The archive.
         file: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
     },
+    /// Restore an archive whose `npz add` was interrupted: cut off the bytes the add wrote
+    /// after the last complete archive (nothing is changed if the archive is complete).
+    Recover {
+        /// The archive.
+        file: PathBuf,
+        /// Wait for another writer's lock instead of failing.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Args)]
+struct ReadArgs {
+    /// Largest NPY header accepted in a member, in bytes (raise it for trusted files only).
+    #[arg(long, value_name = "BYTES")]
+    max_header_size: Option<usize>,
+}
+
+impl ReadArgs {
+    fn open(&self, file: &Path) -> Result<NpzReader, OpenError> {
+        let mut options = ReaderOptions::default();
+        if let Some(max) = self.max_header_size {
+            options = options.max_header_size(max);
+        }
+        options.open(file)
+    }
 }
 
 #[derive(Args)]
@@ -131,23 +181,30 @@ impl WriteArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e)
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            let message = e.to_string().replace('\n', " ");
-            eprintln!("npz: error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main("npz", || run(cli.command).map_err(|e| cli_message(&*e)))
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The error's message in the command line's words: flags, not the library's items.
+fn cli_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let message = e.to_string();
+    if let Some(WriteError::Locked { .. }) = e.downcast_ref::<WriteError>() {
+        return format!("{message}; pass --wait to wait for it");
+    }
+    if let Some(WriteError::Exists { path }) = e.downcast_ref::<WriteError>() {
+        return cli::exists_error(path).to_string();
+    }
+    message.replace("ReadOptions::max_header_size", "--max-header-size")
+}
+
+fn lock_mode(wait: bool) -> LockMode {
+    if wait {
+        LockMode::Wait
+    } else {
+        LockMode::FailFast
+    }
+}
 
 fn parse_members(members: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
     members
@@ -156,17 +213,17 @@ fn parse_members(members: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
             Some((key, path)) if !key.is_empty() && !path.is_empty() => {
                 Ok((key.to_owned(), PathBuf::from(path)))
             }
-            _ => Err(format!("expected KEY=FILE.npy, got {m:?}")),
+            _ => Err(format!("expected KEY=FILE.npy, got {:?}", m)),
         })
         .collect()
 }
 
 fn run(command: Command) -> CliResult {
     match command {
-        Command::Ls { file, json } => {
-            let reader = NpzReader::open(&file)?;
+        Command::Ls { file, json, read } => {
+            let reader = read.open(&file)?;
             let infos = reader.infos()?;
-            let mut out = io::stdout().lock();
+            let mut out = cli::stdout();
             if json {
                 let list: Vec<serde_json::Value> = infos.iter().map(info_json).collect();
                 writeln!(out, "{}", serde_json::Value::Array(list))?;
@@ -180,12 +237,13 @@ fn run(command: Command) -> CliResult {
             key,
             start,
             end,
+            read,
         } => {
-            let reader = NpzReader::open(&file)?;
+            let reader = read.open(&file)?;
             let mut member = reader.member(&key)?;
             let end = end.unwrap_or_else(|| member.frame_count());
             let bytes = member.read_frames(start, end)?;
-            let mut out = io::stdout().lock();
+            let mut out = cli::stdout();
             out.write_all(&bytes)?;
             out.flush()?;
         }
@@ -193,61 +251,132 @@ fn run(command: Command) -> CliResult {
             out,
             members,
             write,
+            force,
             delete_originals,
         } => {
             let members = parse_members(&members)?;
-            npz_stream::zip_npy_files(&out, &members, write.options(), delete_originals)?;
+            force.check(&out)?;
+            let options = write.options().replace(force.force);
+            npz_stream::zip_npy_files(&out, &members, options, delete_originals)?;
         }
         Command::Add {
             out,
             members,
             write,
+            wait,
         } => {
             let members = parse_members(&members)?;
-            let mut npz = if out.exists() {
-                write.options().append(&out)?
-            } else {
-                write.options().create(&out)?
-            };
-            npz.add_npy_files(&members)?;
-            npz.finish()?;
+            add(&out, &members, write.options().lock(lock_mode(wait)))?;
         }
-        Command::Extract { file, key, out } => extract(&file, &key, &out)?,
-        Command::Test { file } => {
-            let reader = NpzReader::open(&file)?;
+        Command::Extract {
+            file,
+            key,
+            out,
+            force,
+            read,
+        } => extract(&read.open(&file)?, &key, &out, force)?,
+        Command::Test { file, read } => {
+            let reader = read.open(&file)?;
             let keys = reader.keys();
             for key in &keys {
                 reader.verify(key)?;
             }
-            println!("{}: {} members OK", file.display(), keys.len());
+            let mut out = cli::stdout();
+            writeln!(out, "{}: {} members OK", file.display(), keys.len())?;
+            out.flush()?;
+        }
+        Command::Recover { file, wait } => {
+            let report = WriterOptions::default()
+                .lock(lock_mode(wait))
+                .recover(&file)?;
+            let mut out = cli::stdout();
+            if report.removed == 0 {
+                writeln!(
+                    out,
+                    "{}: complete, {} members; nothing to do",
+                    file.display(),
+                    report.members
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{}: removed {} bytes of an interrupted add; {} members",
+                    file.display(),
+                    report.removed,
+                    report.members
+                )?;
+            }
+            out.flush()?;
         }
     }
     Ok(())
 }
 
-fn extract(file: &Path, key: &str, out: &Path) -> CliResult {
-    let reader = NpzReader::open(file)?;
-    let mut member = reader.open_member(key)?;
-    let name = out
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = out.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> CliResult {
-        let mut dest = fs::File::create(&tmp)?;
-        io::copy(&mut member, &mut dest).map_err(|e| -> Box<dyn std::error::Error> {
-            match e.into_inner() {
-                Some(inner) => inner,
-                None => "I/O error".into(),
+/// Appends to `out` under its lock; creates it if missing, without ever replacing an archive
+/// another `npz add` created meanwhile (then appends to that one).
+fn add(out: &Path, members: &[(String, PathBuf)], options: WriterOptions) -> CliResult {
+    for _ in 0..16 {
+        match options.clone().append(out) {
+            Ok(mut npz) => {
+                npz.add_npy_files(members)?;
+                npz.finish()?;
+                return Ok(());
             }
-        })?;
-        dest.sync_all()?;
-        fs::rename(&tmp, out)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+            Err(WriteError::Open(OpenError::Io { source, .. }))
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                let mut npz = match options.clone().create_new(out) {
+                    Ok(npz) => npz,
+                    Err(WriteError::Exists { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                npz.add_npy_files(members)?;
+                match npz.finish() {
+                    Ok(()) => return Ok(()),
+                    Err(WriteError::Exists { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    result
+    Err(format!(
+        "{}: kept appearing and disappearing while adding",
+        out.display()
+    )
+    .into())
+}
+
+fn extract(reader: &NpzReader, key: &str, out: &Path, force: Force) -> CliResult {
+    force.check(out)?;
+    let mut member = reader.open_member(key)?;
+    let mut tmp = TempFile::beside(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let tmp_path = tmp.path().to_path_buf();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match member.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(match e.into_inner() {
+                    Some(inner) => inner,
+                    None => "I/O error reading the member".into(),
+                });
+            }
+        };
+        tmp.file_mut()
+            .write_all(&buf[..n])
+            .map_err(|e| format!("writing {} (as {}): {e}", out.display(), tmp_path.display()))?;
+    }
+    tmp.persist(out, force.persist()).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            cli::exists_error(out).to_string()
+        } else {
+            format!("{}: {e}", out.display())
+        }
+    })?;
+    Ok(())
 }
 
 fn info_json(info: &MemberInfo) -> serde_json::Value {
@@ -294,7 +423,7 @@ fn write_table(out: &mut impl Write, infos: &[MemberInfo]) -> io::Result<()> {
                 "sequential"
             };
             [
-                info.key.clone(),
+                escape_control(&info.key).into_owned(),
                 info.header.dtype.descr(),
                 shape,
                 info.method.as_str().to_owned(),

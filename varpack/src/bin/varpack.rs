@@ -1,14 +1,19 @@
 //! `varpack`: show and convert varpacks.
 //!
 //! ```text
-//! varpack show PATH [--json]   the table (or JSON); reads manifests and headers only
-//! varpack convert IN OUT       directory <-> single file (.npz) <-> plain numpy .npz
+//! varpack show PATH [--json]        the table (or JSON); reads manifests and headers only,
+//!                                   writes nothing
+//! varpack convert IN OUT [-f]       directory <-> single file (.npz) <-> plain numpy .npz;
+//!                                   an existing OUT is replaced only with -f/--force
 //! ```
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use array_files_fs::cli::{self, Force};
 use clap::{Parser, Subcommand};
+use varpack::{LoadOptions, SaveError, Varpack};
 
 #[derive(Parser)]
 #[command(name = "varpack", version, about = "Show and convert varpacks")]
@@ -19,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print what a pack holds: name, kind, dtype, shape, bytes, status.
+    /// Print what a pack holds: name, kind, dtype, shape, bytes, status. Reads only; a pack
+    /// whose save was interrupted is reported, not repaired.
     Show {
         /// A pack directory or a .npz file.
         path: PathBuf,
@@ -27,12 +33,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Copy a pack into the other form (OUT a directory, or a file ending in .npz).
+    /// Copy a pack into the other form (OUT a directory, or a file ending in .npz). Waits for
+    /// a save of OUT in progress; a replaced OUT keeps its mode.
     Convert {
         /// A pack directory, a single-file pack or a plain numpy .npz.
         input: PathBuf,
         /// The output path.
         output: PathBuf,
+        #[command(flatten)]
+        force: Force,
     },
 }
 
@@ -40,15 +49,32 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Show { path, json } => {
             let vp = varpack::inspect(&path)?;
+            let mut out = cli::stdout();
             if json {
-                println!("{}", serde_json::to_string(&vp.infos())?);
+                writeln!(out, "{}", serde_json::to_string(&vp.infos())?)?;
             } else {
-                print!("{vp}");
+                write!(out, "{vp}")?;
             }
+            out.flush()?;
         }
-        Command::Convert { input, output } => {
-            let vp = varpack::Varpack::load(&input)?;
-            vp.save_as(&output)?;
+        Command::Convert {
+            input,
+            output,
+            force,
+        } => {
+            force.check(&output)?;
+            // Read into memory with ordinary reads, not maps: an input truncated while it is
+            // read is an error, not a SIGBUS.
+            let vp = Varpack::load_with(&input, LoadOptions::new().memory_map(false))?;
+            let saved = if force.force {
+                vp.save_as(&output)
+            } else {
+                vp.save_as_new(&output)
+            };
+            match saved {
+                Err(SaveError::Exists { path }) => return Err(cli::exists_error(&path).into()),
+                other => other?,
+            }
         }
     }
     Ok(())
@@ -56,12 +82,5 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let text = e.to_string().replace('\n', " ");
-            eprintln!("varpack: error: {text}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main("varpack", || run(cli))
 }
