@@ -220,13 +220,25 @@ pub fn copy_mode_and_owner(from: &Path, to: &File) -> io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sync_parent(path: &Path) -> io::Result<()> {
+    sync_dir(parent_dir(path))
+}
+
+/// Makes the entries of directory `dir` durable: renames into it, files created or removed in
+/// it (a no-op where directories cannot be synced).
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// array_files_fs::atomic::sync_dir(dir.path())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        File::open(parent_dir(path))?.sync_all()
+        File::open(dir)?.sync_all()
     }
     #[cfg(not(unix))]
     {
-        let _ = path;
+        let _ = dir;
         Ok(())
     }
 }

@@ -202,3 +202,110 @@ pub fn exists_error(path: &Path) -> io::Error {
         ),
     )
 }
+
+/// Makes a `SIGBUS` from reading a mapped input that another program truncated (see
+/// [`map`](crate::map)) end the tool with `TOOL: error: MESSAGE` and status 1 instead of a
+/// signal. `file` is the mapped input (the caller keeps it open); `message` is printed when
+/// the fault comes with `file` shorter than now. A `SIGBUS` while the file has not shrunk is
+/// not this guard's: the default action is restored and the fault raised again, so the process
+/// dies of it as it would have. One guarded file per process: a later call is ignored.
+///
+/// The handler only reads atomics and a message prepared beforehand, calls `fstat` and
+/// `write`, and ends the process with `_exit`: all async-signal-safe. Nothing else runs on the
+/// way out (no destructors): temporaries the tool had open stay behind, for the next run to
+/// clean ([`atomic::remove_stale_temps`](crate::atomic::remove_stale_temps)).
+///
+/// ```no_run
+/// let path = std::path::Path::new("big.fpack");
+/// let file = std::fs::File::open(path)?;
+/// array_files_fs::cli::exit_on_shrink(&file, "tool", &format!("{}: shrank while read", path.display()));
+/// let map = array_files_fs::map::MapOptions::new().map(&file)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn exit_on_shrink(file: &std::fs::File, tool: &str, message: &str) {
+    #[cfg(unix)]
+    shrink_guard::guard(file, format!("{tool}: error: {message}\n"));
+    #[cfg(not(unix))]
+    let _ = (file, tool, message);
+}
+
+/// Whether the file guarded by [`exit_on_shrink`] is shorter now than when guarded: an error
+/// met while reading it (`EFAULT` from a `write` whose source was the lost part of a map, a
+/// checksum mismatch) is then that, and a tool says so. False when nothing is guarded.
+pub fn guarded_input_shrank() -> bool {
+    #[cfg(unix)]
+    {
+        shrink_guard::shrunk()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+#[cfg(unix)]
+mod shrink_guard {
+    use std::os::fd::AsRawFd;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+    /// A descriptor of the file (a `dup`, open for the life of the process), -1 for none.
+    static FD: AtomicI32 = AtomicI32::new(-1);
+    /// Its length when guarded.
+    static LEN: AtomicU64 = AtomicU64::new(0);
+    /// The line to print.
+    static MESSAGE: OnceLock<Box<[u8]>> = OnceLock::new();
+
+    /// Whether the guarded file is shorter than when guarded; async-signal-safe.
+    pub(super) fn shrunk() -> bool {
+        let fd = FD.load(Ordering::Acquire);
+        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes only into `st`, which is valid for writes; a bad descriptor is
+        // an error return, not undefined behaviour.
+        fd >= 0
+            && unsafe { libc::fstat(fd, &mut st) } == 0
+            && (st.st_size as u64) < LEN.load(Ordering::Acquire)
+    }
+
+    extern "C" fn on_sigbus(_signal: libc::c_int) {
+        if shrunk() {
+            if let Some(message) = MESSAGE.get() {
+                // SAFETY: write reads `message.len()` bytes from a live buffer (a `static`).
+                unsafe { libc::write(2, message.as_ptr().cast(), message.len()) };
+            }
+            // SAFETY: _exit ends the process at once, without running anything else.
+            unsafe { libc::_exit(1) };
+        }
+        // SAFETY: restoring the default action of a signal is async-signal-safe.
+        unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+    }
+
+    pub(super) fn guard(file: &std::fs::File, message: String) {
+        let Ok(meta) = file.metadata() else { return };
+        if MESSAGE
+            .set(message.into_bytes().into_boxed_slice())
+            .is_err()
+        {
+            return;
+        }
+        // A descriptor of its own, never closed: the caller's `file` closes when it drops.
+        // SAFETY: dup of a valid descriptor; the result is checked.
+        let fd = unsafe { libc::dup(file.as_raw_fd()) };
+        if fd < 0 {
+            return;
+        }
+        LEN.store(meta.len(), Ordering::Release);
+        FD.store(fd, Ordering::Release);
+        // SAFETY: an all-zero sigaction is a valid value; sigemptyset initialises its mask;
+        // the handler is an `extern "C" fn(c_int)` as `sa_sigaction` without `SA_SIGINFO`
+        // expects, and it does only async-signal-safe things.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+}

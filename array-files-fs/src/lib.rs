@@ -43,8 +43,10 @@
 //! |---|---|
 //! | [`lock`] | [`LockMode`], the exclusive advisory lock on the file a writer changes |
 //! | [`atomic`] | [`TempFile`](atomic::TempFile): write beside, sync, rename or link into place, keep the mode |
+//! | [`map`] | [`MapOptions`](map::MapOptions): the workspace's one `unsafe` block for memory maps |
+//! | [`regular`] | open a file only if it is a regular one, never hanging on a FIFO |
 //! | [`text`] | names from files escaped for messages |
-//! | `cli` (feature `cli`) | the tools' `main`, stdout, and `-f/--force` |
+//! | `cli` (feature `cli`) | the tools' `main`, stdout, `-f/--force`, and the guard that turns a mapped input shrinking into an error |
 //!
 //! [`npy-append`]: https://docs.rs/npy-append
 //! [`npz-stream`]: https://docs.rs/npz-stream
@@ -53,6 +55,8 @@ pub mod atomic;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod lock;
+pub mod map;
+pub mod regular;
 pub mod text;
 
 pub use lock::LockMode;

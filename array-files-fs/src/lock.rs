@@ -85,14 +85,31 @@ const LOCK_POLL: Duration = Duration::from_millis(5);
 /// assert!(lock(&b, LockMode::Off).is_ok());
 /// ```
 pub fn lock(file: &File, mode: LockMode) -> Result<(), LockFail> {
+    take(file, mode, false)
+}
+
+fn take(file: &File, mode: LockMode, shared: bool) -> Result<(), LockFail> {
+    let try_once = || {
+        let attempt = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match attempt {
+            Ok(()) => Ok(()),
+            Err(fs::TryLockError::WouldBlock) => Err(LockFail::Locked),
+            Err(fs::TryLockError::Error(e)) => Err(LockFail::Io(e)),
+        }
+    };
     match mode {
         LockMode::Off => Ok(()),
+        LockMode::Wait if shared => Ok(file.lock_shared()?),
         LockMode::Wait => Ok(file.lock()?),
-        LockMode::FailFast => try_lock(file),
+        LockMode::FailFast => try_once(),
         LockMode::Timeout(limit) => {
             let deadline = Instant::now() + limit;
             loop {
-                match try_lock(file) {
+                match try_once() {
                     Err(LockFail::Locked) if Instant::now() < deadline => {
                         std::thread::sleep(LOCK_POLL.min(deadline - Instant::now()));
                     }
@@ -103,6 +120,24 @@ pub fn lock(file: &File, mode: LockMode) -> Result<(), LockFail> {
     }
 }
 
+/// Takes a shared lock on `file` as `mode` says: many holders at once, none while a writer
+/// holds the exclusive lock (for readers that must not see a writer's half-done work).
+///
+/// ```
+/// use array_files_fs::lock::{lock, lock_shared, LockFail, LockMode};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("f");
+/// let a = std::fs::File::create(&path).unwrap();
+/// let b = std::fs::File::open(&path).unwrap();
+/// let writer = std::fs::File::open(&path).unwrap();
+/// lock_shared(&a, LockMode::FailFast).unwrap();
+/// lock_shared(&b, LockMode::FailFast).unwrap();
+/// assert!(matches!(lock(&writer, LockMode::FailFast), Err(LockFail::Locked)));
+/// ```
+pub fn lock_shared(file: &File, mode: LockMode) -> Result<(), LockFail> {
+    take(file, mode, true)
+}
+
 /// Takes the exclusive lock on `file` if it is free, else [`LockFail::Locked`].
 ///
 /// ```
@@ -111,11 +146,7 @@ pub fn lock(file: &File, mode: LockMode) -> Result<(), LockFail> {
 /// try_lock(&file).unwrap();
 /// ```
 pub fn try_lock(file: &File) -> Result<(), LockFail> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(fs::TryLockError::WouldBlock) => Err(LockFail::Locked),
-        Err(fs::TryLockError::Error(e)) => Err(LockFail::Io(e)),
-    }
+    take(file, LockMode::FailFast, false)
 }
 
 /// Opens `path` (read-write if `write`) and locks it. If the file at `path` was replaced while

@@ -184,15 +184,12 @@ fn in_pack(pack: &Path) -> impl Fn(filepack::Error) -> Failure + '_ {
 /// If the pack at `pack` (opened by [`open`]) has shrunk since, the error that says so: any
 /// other error met while reading it is a consequence.
 fn shrank(pack: &Path) -> Option<Failure> {
-    #[cfg(unix)]
-    if sigbus::shrunk() {
-        return Some(fail(format!(
+    cli::guarded_input_shrank().then(|| {
+        fail(format!(
             "{}: the pack shrank while it was read (truncated or rewritten by another process)",
             pack.display()
-        )));
-    }
-    let _ = pack;
-    None
+        ))
+    })
 }
 
 /// A write to standard output failed: `cli::stdout` has named it (and a closed pipe makes
@@ -218,104 +215,20 @@ fn main() -> ExitCode {
 /// the signal.
 fn open(path: &Path) -> CliResult<Pack> {
     let file = std::fs::File::open(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    #[cfg(unix)]
-    sigbus::guard(&file, path);
+    if let Ok(meta) = file.metadata() {
+        let message = format!(
+            "{}: the pack shrank from {} bytes while it was read (truncated or rewritten by another process)",
+            path.display(),
+            meta.len()
+        );
+        cli::exit_on_shrink(&file, "filepack", &message);
+    }
     OpenOptions::new()
         .open_file(&file, path)
         .map_err(|e| match e {
             filepack::Error::Io { .. } => fail(e),
             e => fail(format!("{}: {e}", path.display())),
         })
-}
-
-/// Turns the `SIGBUS` of a read past the end of a pack truncated while mapped into an error
-/// message and exit status 1.
-///
-/// The handler only reads two atomics and a message prepared beforehand, calls `fstat` on the
-/// pack, writes to stderr and exits with `_exit`: all async-signal-safe. A `SIGBUS` while the
-/// pack has not shrunk is not ours: the handler restores the default action and returns, so the
-/// faulting access raises it again and the process dies of it as it would have.
-#[cfg(unix)]
-mod sigbus {
-    use std::os::fd::AsRawFd;
-    use std::path::Path;
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-
-    /// A descriptor of the pack (a `dup`, open for the life of the process), -1 for none.
-    static FD: AtomicI32 = AtomicI32::new(-1);
-    /// Its length when opened.
-    static LEN: AtomicU64 = AtomicU64::new(0);
-    /// The line to print.
-    static MESSAGE: OnceLock<Box<[u8]>> = OnceLock::new();
-
-    extern "C" fn on_sigbus(_signal: libc::c_int) {
-        let fd = FD.load(Ordering::Acquire);
-        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: fstat writes only into `st`, which is valid for writes; a bad fd is an error
-        // return, not undefined behaviour.
-        let shrunk = fd >= 0
-            && unsafe { libc::fstat(fd, &mut st) } == 0
-            && (st.st_size as u64) < LEN.load(Ordering::Acquire);
-        if shrunk {
-            if let Some(message) = MESSAGE.get() {
-                // SAFETY: write reads `message.len()` bytes from a live buffer (a `static`).
-                unsafe { libc::write(2, message.as_ptr().cast(), message.len()) };
-            }
-            // SAFETY: _exit ends the process at once, without running anything else.
-            unsafe { libc::_exit(1) };
-        }
-        // SAFETY: restoring the default action of a signal is async-signal-safe.
-        unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
-    }
-
-    /// Whether the guarded pack is shorter now than when it was opened: then an error met while
-    /// reading it (`EFAULT` from a `write` whose source was the lost part of the map, a
-    /// checksum mismatch) is that, and says so.
-    pub fn shrunk() -> bool {
-        let fd = FD.load(Ordering::Acquire);
-        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: fstat writes only into `st`, valid for writes; a bad fd is an error return.
-        fd >= 0
-            && unsafe { libc::fstat(fd, &mut st) } == 0
-            && (st.st_size as u64) < LEN.load(Ordering::Acquire)
-    }
-
-    /// Watches `file` (the pack at `path`, which the caller keeps open) for `SIGBUS`.
-    pub fn guard(file: &std::fs::File, path: &Path) {
-        let Ok(meta) = file.metadata() else { return };
-        let message = format!(
-            "filepack: error: {}: the pack shrank from {} bytes while it was read (truncated or rewritten by another process)\n",
-            path.display(),
-            meta.len()
-        );
-        if MESSAGE
-            .set(message.into_bytes().into_boxed_slice())
-            .is_err()
-        {
-            return; // one pack per process: a second guard would print the wrong path
-        }
-        // A descriptor of its own, never closed: the caller's `file` closes when it drops.
-        // SAFETY: dup of a valid descriptor; the result is checked.
-        let fd = unsafe { libc::dup(file.as_raw_fd()) };
-        if fd < 0 {
-            return;
-        }
-        LEN.store(meta.len(), Ordering::Release);
-        FD.store(fd, Ordering::Release);
-        // SAFETY: an all-zero sigaction is a valid value; sigemptyset initialises its mask;
-        // the handler is an `extern "C" fn(c_int)` as `sa_sigaction` without `SA_SIGINFO`
-        // expects, and it does only async-signal-safe things.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            action.sa_flags = 0;
-            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
-        }
-    }
 }
 
 fn human_bytes(n: u64) -> String {
