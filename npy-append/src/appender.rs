@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use npy_format::{Element, FrameError, FrameSink, Header, ParsedHeader, Version, as_bytes};
 
+use crate::contents::Contents;
 use crate::error::{AppendError, OpenError};
 use crate::fsutil::{self, CreateFail, LockFail};
 use crate::layout::FrameLayout;
@@ -187,19 +188,15 @@ pub(crate) fn open(
     let io_err = |e| OpenError::io(path, e);
     let mut recovered = false;
     loop {
-        let file_len = file.metadata().map_err(io_err)?.len();
-        let parsed =
-            fsutil::read_header(&file, options.read).map_err(|source| OpenError::Header {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let Contents {
+            parsed,
+            data_len,
+            available,
+            layout,
+            ..
+        } = Contents::read(&file, options.read).map_err(|refusal| refusal.open_error(path))?;
         let header = &parsed.header;
-        if header.dtype.has_object() {
-            return Err(OpenError::Object {
-                path: path.to_path_buf(),
-            });
-        }
-        let Some(layout) = FrameLayout::from_header(header) else {
+        let Some(layout) = layout else {
             return Err(OpenError::NoGrowthAxis {
                 path: path.to_path_buf(),
             });
@@ -213,9 +210,6 @@ pub(crate) fn open(
                 found: layout.to_string(),
             });
         }
-        // The parser checked that the data length fits in a u64.
-        let data_len = header.data_len().unwrap_or(u64::MAX);
-        let available = file_len.saturating_sub(parsed.data_offset);
         if available != data_len {
             if options.recover_on_open && !recovered {
                 // The file is locked already; the mode is for a replacement file.

@@ -78,8 +78,11 @@
 //!   (clap, serde_json) never reach the library with default features off.
 //! - `ndarray`: [`NpyAppender::append_array_view`] for views in any memory layout.
 
+#![forbid(unsafe_code)]
+
 mod appender;
 mod chunks;
+mod contents;
 mod error;
 mod fsutil;
 mod layout;

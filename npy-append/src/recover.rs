@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use npy_format::{ReadOptions, WriteError};
 
+use crate::contents::Contents;
 use crate::error::RecoverError;
 use crate::fsutil::{self, LockFail};
 use crate::options::LockMode;
@@ -338,22 +339,15 @@ pub(crate) fn recover_locked(
     options: &RecoverOptions,
 ) -> Result<(File, RecoverReport), RecoverError> {
     let io_err = |e| RecoverError::io(path, e);
-    let file_len = file.metadata().map_err(io_err)?.len();
-    let parsed =
-        fsutil::read_header(&file, options.read).map_err(|source| RecoverError::Header {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let Contents {
+        parsed,
+        file_len,
+        data_len,
+        available,
+        layout,
+    } = Contents::read(&file, options.read).map_err(|refusal| refusal.recover_error(path))?;
     let header = &parsed.header;
-    if header.dtype.has_object() {
-        return Err(RecoverError::Object {
-            path: path.to_path_buf(),
-        });
-    }
     let data_offset = parsed.data_offset;
-    let available = file_len.saturating_sub(data_offset);
-    // The parser checked that these fit in a u64.
-    let data_len = header.data_len().unwrap_or(u64::MAX);
     let frame_len = header.frame_len().unwrap_or(u64::MAX);
     let frames_before = header.frame_count();
     let mut report = RecoverReport {
@@ -370,7 +364,7 @@ pub(crate) fn recover_locked(
     if available == data_len {
         return Ok((file, report));
     }
-    if header.growth_axis().is_none() {
+    if layout.is_none() {
         return Err(RecoverError::NoGrowthAxis {
             path: path.to_path_buf(),
             expected: data_len,

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use array_files_fs::map::{MapOptions, Mmap, MmapMut};
 
 use crate::element::Element;
 use crate::error::{FrameRangeError, ReadError, ViewError};
@@ -509,22 +509,16 @@ impl NpyFile {
     }
 }
 
+/// Maps the first `len` bytes of `file` (header and data) as `mode` says, through the
+/// workspace's one mapping function; NpyFile's docs state the contract that makes it sound (the
+/// file is not truncated or rewritten in place by others while mapped).
 fn map_file(file: &File, len: usize, mode: Mode) -> std::io::Result<Map> {
-    let mut options = MmapOptions::new();
-    options.len(len);
-    // SAFETY: mapping a file is unsafe because another process may change or truncate it while
-    // mapped. The map covers only bytes that exist now (the caller checked `len` against the file
-    // length), and NpyFile's documentation states the remaining obligation: the file must not be
-    // truncated or rewritten in place by others while this NpyFile is alive. Appends beyond `len`
-    // do not affect the mapped range.
-    let map = unsafe {
-        match mode {
-            Mode::ReadOnly => Map::ReadOnly(options.map(file)?),
-            Mode::ReadWrite => Map::Writable(options.map_mut(file)?),
-            Mode::CopyOnWrite => Map::Writable(options.map_copy(file)?),
-        }
-    };
-    Ok(map)
+    let options = MapOptions::new().len(len);
+    Ok(match mode {
+        Mode::ReadOnly => Map::ReadOnly(options.map(file)?),
+        Mode::ReadWrite => Map::Writable(options.map_mut(file)?),
+        Mode::CopyOnWrite => Map::Writable(options.map_copy(file)?),
+    })
 }
 
 impl FrameSource for NpyFile {
