@@ -30,7 +30,7 @@
 use crate::util::{self, section};
 use anyhow::{Context, Result, bail, ensure};
 use semver::Version;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use toml_edit::{DocumentMut, Item, Value};
@@ -391,6 +391,8 @@ struct Edit {
     old: String,
     /// Its text after the release.
     new: String,
+    /// What changes in it, in words.
+    changes: Vec<String>,
 }
 
 /// The path of `path` relative to `root`, for messages.
@@ -427,8 +429,42 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
     // Reasons a real release would refuse, collected by a dry run so that it shows all of them.
     let mut refusals: Vec<String> = Vec::new();
 
+    let dirty = check_work_tree(&root, dry, &mut refusals)?;
+    let bump = check_version(&root, &args.version)?;
+    let (members, order) = show_publish_order(&root)?;
+    let edits = plan_edits(&root, &members, bump.root, &bump.version.to_string())?;
+    show_edits(&root, &edits, dry, &bump.version.to_string());
+    let lock = root.join("Cargo.lock");
+    let lock_before = std::fs::read(&lock).ok();
+    if !dry {
+        write_edits(&edits)?;
+    }
+    let checked = check_packages(&root, &args, &order, dirty);
+    if let Err(err) = checked {
+        if !dry {
+            eprintln!("xtask: release failed; restoring the files it changed");
+            for edit in &edits {
+                let _ = std::fs::write(&edit.path, &edit.old);
+            }
+            if let Some(before) = &lock_before {
+                let _ = std::fs::write(&lock, before);
+            }
+        }
+        return Err(err);
+    }
+    commit_and_tag(&root, dry, &bump.version, &bump.tag)?;
+    show_publish_commands(dry, &bump.tag, &order);
+    if !refusals.is_empty() {
+        bail!("a real release would refuse: {}", refusals.join("; "));
+    }
+    Ok(())
+}
+
+/// Step 1: a real release needs a clean work tree (its commit must hold only the release's own
+/// changes); a dry run notes a dirty one as a refusal and goes on. Returns whether it is dirty.
+fn check_work_tree(root: &Path, dry: bool, refusals: &mut Vec<String>) -> Result<bool> {
     section("release: the work tree");
-    let status = git(&root, &["status", "--porcelain"])?;
+    let status = git(root, &["status", "--porcelain"])?;
     let dirty = !status.trim().is_empty();
     if dirty {
         let message =
@@ -441,17 +477,35 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
     } else {
         eprintln!("    clean");
     }
+    Ok(dirty)
+}
 
+/// The new version, its tag, and the root manifest it will be written into.
+struct Bump {
+    version: Version,
+    tag: String,
+    root: RootManifest,
+}
+
+/// The workspace's `Cargo.toml`, as read and as parsed for editing.
+struct RootManifest {
+    path: PathBuf,
+    text: String,
+    doc: DocumentMut,
+}
+
+/// Step 2: the new version must be semver, greater than the workspace's, and not tagged yet.
+fn check_version(root: &Path, version: &str) -> Result<Bump> {
     section("release: the version");
-    let version = Version::parse(&args.version)
-        .with_context(|| format!("{:?} is not a semver version", args.version))?;
-    let root_manifest = root.join("Cargo.toml");
-    let root_text = std::fs::read_to_string(&root_manifest)
-        .with_context(|| format!("reading {}", root_manifest.display()))?;
-    let mut root_doc: DocumentMut = root_text
+    let version =
+        Version::parse(version).with_context(|| format!("{version:?} is not a semver version"))?;
+    let path = root.join("Cargo.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: DocumentMut = text
         .parse()
-        .with_context(|| format!("parsing {}", root_manifest.display()))?;
-    let current = root_doc
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let current = doc
         .get("workspace")
         .and_then(|w| w.get("package"))
         .and_then(|p| p.get("version"))
@@ -465,13 +519,22 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
     );
     let tag = format!("v{version}");
     ensure!(
-        git(&root, &["tag", "--list", &tag])?.is_empty(),
+        git(root, &["tag", "--list", &tag])?.is_empty(),
         "tag {tag} already exists"
     );
     eprintln!("    {current} -> {version}, tag {tag}");
+    Ok(Bump {
+        version,
+        tag,
+        root: RootManifest { path, text, doc },
+    })
+}
 
+/// Step 3: the members, and the order to publish the publishable ones in (each after its
+/// workspace dependencies).
+fn show_publish_order(root: &Path) -> Result<(Vec<Member>, Vec<String>)> {
     section("release: publish order (cargo metadata)");
-    let members = members(&root)?;
+    let members = members(root)?;
     let order = publish_order(&members)?;
     for (i, name) in order.iter().enumerate() {
         eprintln!("    {}. {name}", i + 1);
@@ -487,21 +550,28 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
             unpublished.join(", ")
         );
     }
+    Ok((members, order))
+}
 
-    // Every change, computed in memory.
+/// Step 4: every change, computed in memory: the version of the workspace and of every
+/// inter-crate requirement, and the changelog's Unreleased section moved under the version.
+fn plan_edits(
+    root: &Path,
+    members: &[Member],
+    mut manifest: RootManifest,
+    new_version: &str,
+) -> Result<Vec<Edit>> {
     let internal: BTreeSet<String> = members.iter().map(|m| m.name.clone()).collect();
-    let new_version = version.to_string();
     let mut edits = Vec::new();
-    let mut changes: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-    let root_changes = bump_root_manifest(&mut root_doc, &internal, &new_version);
-    changes.insert(root_manifest.clone(), root_changes);
+    let changes = bump_root_manifest(&mut manifest.doc, &internal, new_version);
     edits.push(Edit {
-        path: root_manifest.clone(),
-        new: root_doc.to_string(),
-        old: root_text,
+        new: manifest.doc.to_string(),
+        old: manifest.text,
+        path: manifest.path.clone(),
+        changes,
     });
-    for member in &members {
-        if member.manifest_path == root_manifest {
+    for member in members {
+        if member.manifest_path == manifest.path {
             continue;
         }
         let text = std::fs::read_to_string(&member.manifest_path)
@@ -509,13 +579,13 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
         let mut doc: DocumentMut = text
             .parse()
             .with_context(|| format!("parsing {}", member.manifest_path.display()))?;
-        let member_changes = bump_member_manifest(&mut doc, &internal, &new_version);
-        if !member_changes.is_empty() {
-            changes.insert(member.manifest_path.clone(), member_changes);
+        let changes = bump_member_manifest(&mut doc, &internal, new_version);
+        if !changes.is_empty() {
             edits.push(Edit {
                 path: member.manifest_path.clone(),
                 new: doc.to_string(),
                 old: text,
+                changes,
             });
         }
     }
@@ -523,34 +593,37 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
     let changelog_text = std::fs::read_to_string(&changelog)
         .with_context(|| format!("reading {}", changelog.display()))?;
     let date = util::format_date(util::unix_now());
-    let changelog_new = release_changelog(&changelog_text, &new_version, &date)?;
-    changes.insert(
-        changelog.clone(),
-        vec![format!(
-            "Unreleased moved under ## [{new_version}] - {date}"
-        )],
-    );
+    let changelog_new = release_changelog(&changelog_text, new_version, &date)?;
     edits.push(Edit {
         path: changelog,
         old: changelog_text,
         new: changelog_new,
+        changes: vec![format!(
+            "Unreleased moved under ## [{new_version}] - {date}"
+        )],
     });
+    Ok(edits)
+}
 
+/// Step 5: the changes, listed and as diffs.
+fn show_edits(root: &Path, edits: &[Edit], dry: bool, new_version: &str) {
     section(if dry {
         "release: the changes it would make"
     } else {
         "release: the changes"
     });
-    for (path, list) in &changes {
-        for change in list {
-            eprintln!("    {}: {change}", relative(path, &root).display());
+    let mut by_path: Vec<&Edit> = edits.iter().collect();
+    by_path.sort_by(|a, b| a.path.cmp(&b.path));
+    for edit in by_path {
+        for change in &edit.changes {
+            eprintln!("    {}: {change}", relative(&edit.path, root).display());
         }
     }
     eprintln!(
         "    Cargo.lock: `cargo update --workspace` moves the workspace crates to {new_version}"
     );
-    for edit in &edits {
-        let name = relative(&edit.path, &root).display().to_string();
+    for edit in edits {
+        let name = relative(&edit.path, root).display().to_string();
         let diff = similar::TextDiff::from_lines(&edit.old, &edit.new);
         print!(
             "{}",
@@ -559,90 +632,83 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
                 .header(&format!("a/{name}"), &format!("b/{name}"))
         );
     }
+}
 
+/// Step 6 (a real release): the edits written, then Cargo.lock updated by `check_packages`.
+fn write_edits(edits: &[Edit]) -> Result<()> {
+    for edit in edits {
+        std::fs::write(&edit.path, &edit.new)
+            .with_context(|| format!("writing {}", edit.path.display()))?;
+    }
+    Ok(())
+}
+
+/// Step 7: Cargo.lock updated (a real release), every test, and `cargo package` of every
+/// publishable crate in publish order.
+fn check_packages(root: &Path, args: &ReleaseArgs, order: &[String], dirty: bool) -> Result<()> {
+    let dry = args.dry_run;
     if !dry {
-        for edit in &edits {
-            std::fs::write(&edit.path, &edit.new)
-                .with_context(|| format!("writing {}", edit.path.display()))?;
-        }
+        section("release: cargo update --workspace (Cargo.lock)");
+        util::run(
+            util::cargo()
+                .current_dir(root)
+                .args(["update", "--workspace"]),
+        )?;
     }
-    let lock = root.join("Cargo.lock");
-    let lock_before = std::fs::read(&lock).ok();
-    let checked = (|| -> Result<()> {
-        if !dry {
-            section("release: cargo update --workspace (Cargo.lock)");
-            util::run(
-                util::cargo()
-                    .current_dir(&root)
-                    .args(["update", "--workspace"]),
-            )?;
-        }
-        if args.skip_tests {
-            section("release: cargo xtask test skipped (--skip-tests)");
-        } else {
-            section("release: cargo xtask test");
-            util::run(util::cargo().current_dir(&root).args(["xtask", "test"]))?;
-        }
-        section("release: cargo package, every publishable crate, in publish order");
-        let mut package = util::cargo();
-        package.current_dir(&root).arg("package");
-        for name in &order {
-            package.args(["-p", name]);
-        }
-        // A real release checked the tree was clean before bumping, so the only uncommitted
-        // changes are its own; a dry run on a dirty tree still checks the packaging.
-        if !dry || dirty {
-            package.arg("--allow-dirty");
-        }
-        util::run(&mut package)?;
-        Ok(())
-    })();
-    if let Err(err) = checked {
-        if !dry {
-            eprintln!("xtask: release failed; restoring the files it changed");
-            for edit in &edits {
-                let _ = std::fs::write(&edit.path, &edit.old);
-            }
-            if let Some(before) = &lock_before {
-                let _ = std::fs::write(&lock, before);
-            }
-        }
-        return Err(err);
+    if args.skip_tests {
+        section("release: cargo xtask test skipped (--skip-tests)");
+    } else {
+        section("release: cargo xtask test");
+        util::run(util::cargo().current_dir(root).args(["xtask", "test"]))?;
     }
+    section("release: cargo package, every publishable crate, in publish order");
+    let mut package = util::cargo();
+    package.current_dir(root).arg("package");
+    for name in order {
+        package.args(["-p", name]);
+    }
+    // A real release checked the tree was clean before bumping, so the only uncommitted
+    // changes are its own; a dry run on a dirty tree still checks the packaging.
+    if !dry || dirty {
+        package.arg("--allow-dirty");
+    }
+    util::run(&mut package)
+}
 
+/// Step 8: the release commit and its annotated tag (printed, for a dry run).
+fn commit_and_tag(root: &Path, dry: bool, version: &Version, tag: &str) -> Result<()> {
     if dry {
         section("release: it would then run");
         println!("git commit -am \"Release {version}\"");
         println!("git tag -a {tag} -m \"Release {version}\"");
-    } else {
-        section("release: commit and tag");
-        util::run(Command::new("git").current_dir(&root).args([
-            "commit",
-            "-am",
-            &format!("Release {version}"),
-        ]))?;
-        util::run(Command::new("git").current_dir(&root).args([
-            "tag",
-            "-a",
-            &tag,
-            "-m",
-            &format!("Release {version}"),
-        ]))?;
+        return Ok(());
     }
+    section("release: commit and tag");
+    util::run(Command::new("git").current_dir(root).args([
+        "commit",
+        "-am",
+        &format!("Release {version}"),
+    ]))?;
+    util::run(Command::new("git").current_dir(root).args([
+        "tag",
+        "-a",
+        tag,
+        "-m",
+        &format!("Release {version}"),
+    ]))
+}
 
+/// Step 9: what to run to publish.
+fn show_publish_commands(dry: bool, tag: &str, order: &[String]) {
     section(if dry {
         "release: dry run done, nothing written; after a real release, publish with"
     } else {
         "release: done; push, then publish in this order"
     });
     println!("git push origin HEAD {tag}");
-    for name in &order {
+    for name in order {
         println!("cargo publish -p {name}");
     }
-    if !refusals.is_empty() {
-        bail!("a real release would refuse: {}", refusals.join("; "));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
