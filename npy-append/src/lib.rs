@@ -81,7 +81,6 @@
 #![forbid(unsafe_code)]
 
 mod appender;
-mod chunks;
 mod contents;
 mod error;
 mod fsutil;
@@ -92,10 +91,11 @@ mod recover;
 pub use npy_format;
 
 pub use appender::{HeaderRewrite, NpyAppender};
-pub use chunks::{
-    FrameChunk, FrameChunksExt, MappedChunks, SourceChunks, frames_per_chunk, mapped_chunks,
-};
 pub use error::{AppendError, OpenError, RecoverError};
 pub use layout::FrameLayout;
+/// Chunked frame reads, from `npy_format::frames` (re-exported: they were first here).
+pub use npy_format::frames::{
+    FrameChunk, FrameChunksExt, MappedChunks, SourceChunks, frames_per_chunk, mapped_chunks,
+};
 pub use options::{AppendOptions, BufferSize, LockMode};
 pub use recover::{DEFAULT_MAX_ZERO_FILL, RecoverOptions, RecoverReport, recover};

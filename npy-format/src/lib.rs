@@ -67,7 +67,10 @@ pub use error::{
     DescrError, FrameError, FrameRangeError, HeaderError, ReadError, ViewError, WriteError,
 };
 pub use file::{Mode, NpyFile, OpenOptions};
-pub use frames::{FrameSink, FrameSource};
+pub use frames::{
+    FrameChunk, FrameChunksExt, FrameSink, FrameSource, MappedChunks, SourceChunks,
+    frames_per_chunk, mapped_chunks,
+};
 pub use header::{Header, ParsedHeader, ReadOptions, Version};
 pub use read::{OwnedArray, read_array, read_file, read_file_with};
 pub use view::{TypedView, TypedViewMut, to_vec};

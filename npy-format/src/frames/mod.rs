@@ -8,6 +8,8 @@
 //! - [`FrameSource`]: a header and random access to frames `[a, b)`. Implemented by
 //!   [`NpyFile`](crate::NpyFile) here, and by npz members (stored or compressed) and `.npy` files
 //!   inside packs in the sibling crates.
+//! - [`FrameChunksExt::frame_chunks`] and [`mapped_chunks`]: any source read sequentially in
+//!   chunks of a bounded size, owned or borrowed from a map.
 //! - [`FrameSink`]: a header and appends of whole frames, with `flush`, `sync` and `finish`.
 //!   Implemented by npy-append's appender and npz-stream's streaming members, so code that records
 //!   frames can be generic over where they go.
@@ -26,6 +28,12 @@
 //! durability (data on stable storage before the header that counts it, then the header);
 //! `finish` flushes and returns the final header, and is where a caller learns of errors that
 //! `Drop` could only log.
+
+mod chunks;
+
+pub use chunks::{
+    FrameChunk, FrameChunksExt, MappedChunks, SourceChunks, frames_per_chunk, mapped_chunks,
+};
 
 use crate::element::{Element, as_bytes};
 use crate::error::{FrameError, FrameRangeError};

@@ -1,14 +1,16 @@
-//! Sequential reading of frames in chunks: borrowed from an [`NpyFile`]'s map, or read into
+//! Sequential reading of frames in chunks (bounded memory whatever the array's size): borrowed from an [`NpyFile`]'s map, or read into
 //! buffers from any [`FrameSource`] (numpyWriter's `read(n)` loop, as an iterator).
 
-use npy_format::{FrameSource, NpyFile, ReadError};
+use crate::error::ReadError;
+use crate::file::NpyFile;
+use crate::frames::FrameSource;
 
 /// A run of consecutive frames: frames `start .. start + frames` and their bytes, borrowed
 /// (`&[u8]`, from [`mapped_chunks`]) or owned (`Vec<u8>`, from
 /// [`FrameChunksExt::frame_chunks`]).
 ///
 /// ```
-/// use npy_append::{mapped_chunks, FrameChunk};
+/// use npy_format::{mapped_chunks, FrameChunk};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[1u8, 2, 3, 4, 5], &[5]).unwrap();
@@ -81,9 +83,9 @@ impl ChunkCursor {
 /// every frame at once for frames of zero bytes).
 ///
 /// ```
-/// assert_eq!(npy_append::frames_per_chunk(1000, 8 << 20), 8388);
-/// assert_eq!(npy_append::frames_per_chunk(16 << 20, 8 << 20), 1);
-/// assert_eq!(npy_append::frames_per_chunk(0, 8 << 20), u64::MAX);
+/// assert_eq!(npy_format::frames_per_chunk(1000, 8 << 20), 8388);
+/// assert_eq!(npy_format::frames_per_chunk(16 << 20, 8 << 20), 1);
+/// assert_eq!(npy_format::frames_per_chunk(0, 8 << 20), u64::MAX);
 /// ```
 pub fn frames_per_chunk(frame_len: u64, max_bytes: u64) -> u64 {
     max_bytes
@@ -95,7 +97,7 @@ pub fn frames_per_chunk(frame_len: u64, max_bytes: u64) -> u64 {
 /// shorter), borrowed from the map: no copy, memory bounded by the page cache.
 ///
 /// ```
-/// use npy_append::mapped_chunks;
+/// use npy_format::mapped_chunks;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &(0u16..10).collect::<Vec<_>>(), &[5, 2]).unwrap();
@@ -113,7 +115,7 @@ pub fn mapped_chunks(file: &NpyFile, frames_per_chunk: u64) -> MappedChunks<'_> 
 /// Iterator of [`mapped_chunks`].
 ///
 /// ```
-/// use npy_append::mapped_chunks;
+/// use npy_format::mapped_chunks;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[0u8; 6], &[6]).unwrap();
@@ -145,7 +147,7 @@ impl ExactSizeIterator for MappedChunks<'_> {}
 /// Chunked sequential reads for every [`FrameSource`] (an [`NpyFile`], an npz member, ...).
 ///
 /// ```
-/// use npy_append::FrameChunksExt;
+/// use npy_format::FrameChunksExt;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &(0u32..12).collect::<Vec<_>>(), &[6, 2]).unwrap();
@@ -163,7 +165,7 @@ pub trait FrameChunksExt: FrameSource {
     /// chunk read into a new buffer.
     ///
     /// ```
-    /// use npy_append::FrameChunksExt;
+    /// use npy_format::FrameChunksExt;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[7u8; 5], &[5]).unwrap();
@@ -189,7 +191,7 @@ impl<S: FrameSource> FrameChunksExt for S {}
 /// Iterator of [`FrameChunksExt::frame_chunks`].
 ///
 /// ```
-/// use npy_append::FrameChunksExt;
+/// use npy_format::FrameChunksExt;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[0u8; 6], &[6]).unwrap();
