@@ -87,6 +87,8 @@
 //!   `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
 
+#![forbid(unsafe_code)]
+
 mod deflate;
 mod error;
 pub mod format;

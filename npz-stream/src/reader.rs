@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use memmap2::{Mmap, MmapOptions};
+use array_files_fs::map::{MapOptions, Mmap};
 use npy_format::{
     Element, FrameRangeError, FrameSource, Header, OwnedArray, ReadOptions, TypedView, Version,
     ViewError,
@@ -207,6 +207,18 @@ struct ZranIndex {
 /// and cached. Every member is a [`FrameSource`] ([`member`](Self::member)); stored members
 /// also map zero-copy ([`view`](Self::view)). Keys are looked up as numpy does: the exact
 /// member name first, then `KEY.npy`.
+///
+/// # When the file shrinks
+///
+/// Zero-copy views ([`data`](Self::data), [`view`](Self::view), and every read once
+/// [`ReaderOptions::map_archive`] is on) come from a memory map of the archive. If another
+/// program truncates the archive while such a view is alive, touching its lost part raises
+/// `SIGBUS` on Unix (the process dies unless it handles the signal; no Rust error can report a
+/// plain memory access). Appending with [`NpzWriter::append`](crate::NpzWriter::append) is safe
+/// (it writes past the old end), and so is replacing the archive by rename (what
+/// [`NpzWriter::create`](crate::NpzWriter::create) does: the map keeps the old file). Without
+/// the map (the default for everything but views), reads are positional reads: a truncated
+/// archive is a typed error.
 ///
 /// ```
 /// use npy_format::FrameSource;
@@ -815,19 +827,19 @@ impl NpzReader {
                 "the archive is larger than this platform's address space",
             )
         })?;
-        // SAFETY: mapping a file is unsafe because another process may truncate or rewrite it
-        // while mapped. The map covers the file's length as opened (every member range was
-        // checked to lie before the central directory, hence inside it). NpzReader's docs state
-        // the remaining obligation: the archive must not be truncated or rewritten in place
-        // (e.g. appended to by an NpzWriter) while views of it are alive.
-        let map = unsafe { MmapOptions::new().len(len).map(&self.file) }?;
+        // The file's length as opened: every member range was checked to lie before the central
+        // directory, hence inside it. NpzReader's docs state the contract that makes the map
+        // sound (see `array_files_fs::map`): the archive is not truncated or rewritten in place
+        // while views of it are alive.
+        let map = MapOptions::new().len(len).map(&self.file)?;
         Ok(self.map.get_or_init(|| map))
     }
 
     /// The raw array data of stored member `key`, zero-copy from a memory map of the archive.
     ///
-    /// The map is only as stable as the file: do not truncate or append to the archive (with
-    /// [`NpzWriter::append`](crate::NpzWriter::append)) while the returned slice is alive.
+    /// The map is only as stable as the file: the archive must not be truncated (by another
+    /// program, or by [`recover`](crate::recover) cutting off an interrupted append) while the
+    /// returned slice is alive; see [When the file shrinks](NpzReader#when-the-file-shrinks).
     ///
     /// # Errors
     /// [`ReadError::NotStored`] for deflated members; [`ReadError::View`] for object arrays.
