@@ -1,5 +1,8 @@
 //! Reading packs: [`Pack`], its entries, readers, directory listings and walks.
 
+#[cfg(target_os = "linux")]
+use array_files_fs::map::Advice;
+use array_files_fs::map::{MapOptions, Mmap};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
@@ -60,7 +63,7 @@ impl fmt::Display for Kind {
 }
 
 enum Storage {
-    Map(memmap2::Mmap),
+    Map(Mmap),
     Vec(Vec<u8>),
 }
 
@@ -264,22 +267,19 @@ impl OpenOptions {
             pack.path = Some(path.to_owned());
             return Ok(pack);
         }
-        let mut options = memmap2::MmapOptions::new();
-        options.len(map_len);
-        if self.populate {
-            options.populate();
-        }
-        // SAFETY: mapping a file is unsafe because another process could truncate or rewrite it
-        // while mapped, changing bytes behind shared references. The map covers only bytes that
-        // exist now (`len` is the current size), it is read-only, and `Pack`'s documentation
-        // states the remaining obligation: a pack must not be truncated or rewritten in place
-        // while open (the writers in this crate replace packs by renaming a new file).
-        let map = unsafe { options.map(file) }.map_err(io_err)?;
+        // Read-only, over the bytes the file holds now; `Pack`'s documentation states the
+        // contract that makes it sound (see `array_files_fs::map`): a pack is not truncated or
+        // rewritten in place while open (this crate's writers replace packs by renaming).
+        let map = MapOptions::new()
+            .len(map_len)
+            .populate(self.populate)
+            .map(file)
+            .map_err(io_err)?;
         #[cfg(target_os = "linux")]
         if self.huge_pages {
             // A hint: where transparent huge pages are off or unsupported the kernel refuses
             // it, and the pack reads the same in 4 KiB pages.
-            let _ = map.advise(memmap2::Advice::HugePage);
+            let _ = map.advise(Advice::HugePage);
         }
         let mut pack = Pack::from_storage(Storage::Map(map), self)?;
         pack.path = Some(path.to_owned());
