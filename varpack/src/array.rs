@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use array_files_fs::map::{MapOptions, Mmap, MmapMut};
 use npy_format::{DType, Element, Header, Mode, TypedView, TypedViewMut};
 
 use crate::Status;
@@ -113,20 +113,15 @@ impl MemberMap {
             let len = usize::try_from(len).map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::OutOfMemory, "member too large to map")
             })?;
-            let mut options = MmapOptions::new();
-            options.offset(offset).len(len);
+            // The range lies inside the file (MapOptions checks it again); the crate documents
+            // (Varpack, Array) the contract that makes the map sound: a pack is not truncated
+            // or rewritten by others while values are mapped. A read-write map writes this
+            // member's data range only; a copy-on-write one never reaches the file.
+            let options = MapOptions::new().offset(offset).len(len);
             match mode {
-                // SAFETY: a map is unsound only if the file changes under it. The range was
-                // checked to lie inside the file; the crate documents (Varpack, Array) that a
-                // pack must not be truncated or rewritten by others while values are mapped.
-                Mode::ReadOnly => MemberBytes::ReadOnly(unsafe { options.map(file)? }),
-                // SAFETY: as above; writes go to this member's data range only.
-                Mode::ReadWrite => MemberBytes::Writable(unsafe { options.map_mut(file)? }, mode),
-                Mode::CopyOnWrite => {
-                    // SAFETY: as above; a private map, so writes never reach the file.
-                    let map = unsafe { options.map_copy(file)? };
-                    MemberBytes::Writable(map, mode)
-                }
+                Mode::ReadOnly => MemberBytes::ReadOnly(options.map(file)?),
+                Mode::ReadWrite => MemberBytes::Writable(options.map_mut(file)?, mode),
+                Mode::CopyOnWrite => MemberBytes::Writable(options.map_copy(file)?, mode),
             }
         };
         Ok(MemberMap {

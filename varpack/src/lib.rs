@@ -126,6 +126,8 @@
 //! into memory with ordinary reads, where a file truncated while it is read is an error naming
 //! it; `varpack convert` does.
 
+#![forbid(unsafe_code)]
+
 mod array;
 mod error;
 mod fsx;

@@ -1,5 +1,6 @@
 //! The pack: values, load, save.
 
+use array_files_fs::map::{MapOptions, Mmap};
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufReader, Write};
@@ -208,7 +209,7 @@ struct Source {
     generation: u64,
     /// One read-only map of the whole archive (single-file form), made on first use and shared
     /// by every member mapped read-only.
-    archive_map: OnceLock<Arc<memmap2::Mmap>>,
+    archive_map: OnceLock<Arc<Mmap>>,
     /// The directory or archive as it was opened: held open so that its identity (device and
     /// inode) cannot be reused while this source lives.
     held: File,
@@ -221,15 +222,15 @@ struct Source {
 
 impl Source {
     /// The read-only map of the whole archive, made once, of the archive as it was opened.
-    fn archive_map(&self) -> std::io::Result<&Arc<memmap2::Mmap>> {
+    fn archive_map(&self) -> std::io::Result<&Arc<Mmap>> {
         if let Some(map) = self.archive_map.get() {
             return Ok(map);
         }
-        // SAFETY: a map is unsound only if the file changes under it; the crate documents
-        // (Varpack, Array) that a pack must not be truncated or rewritten by others while its
-        // values are mapped (this crate's own saves replace it by rename, which leaves the
-        // mapped file intact), and every member range is checked against the map's length.
-        let map = unsafe { memmap2::Mmap::map(&self.held)? };
+        // The crate documents (Varpack, Array) the contract that makes the map sound (see
+        // `array_files_fs::map`): a pack is not truncated or rewritten by others while its values
+        // are mapped (this crate's own saves replace it by rename, which leaves the mapped file
+        // intact); every member range is checked against the map's length.
+        let map = MapOptions::new().map(&self.held)?;
         Ok(self.archive_map.get_or_init(|| Arc::new(map)))
     }
 
