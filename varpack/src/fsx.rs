@@ -4,10 +4,10 @@
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 pub use array_files_fs::LockMode;
 pub(crate) use array_files_fs::atomic::process_alive;
+use array_files_fs::lock;
 pub(crate) use array_files_fs::text::escape_control;
 
 /// `.NAME.varpack-TAG` beside `path`.
@@ -35,35 +35,15 @@ pub(crate) enum LockFail {
 }
 
 fn take(file: &File, shared: bool, mode: LockMode) -> Result<(), LockFail> {
-    use array_files_fs::lock as shared_lock;
-    if !shared {
-        return shared_lock::lock(file, mode).map_err(|e| match e {
-            shared_lock::LockFail::Locked => LockFail::Busy,
-            shared_lock::LockFail::Io(e) => LockFail::Io(e),
-        });
-    }
-    // A shared lock (readers waiting for a save): the shared crate has the exclusive one only.
-    let busy = |e: std::fs::TryLockError| match e {
-        std::fs::TryLockError::WouldBlock => LockFail::Busy,
-        std::fs::TryLockError::Error(e) => LockFail::Io(e),
+    let taken = if shared {
+        lock::lock_shared(file, mode)
+    } else {
+        lock::lock(file, mode)
     };
-    match mode {
-        LockMode::Off => Ok(()),
-        LockMode::Wait => file.lock_shared().map_err(LockFail::Io),
-        LockMode::FailFast => file.try_lock_shared().map_err(busy),
-        LockMode::Timeout(limit) => {
-            let start = Instant::now();
-            loop {
-                match file.try_lock_shared().map_err(busy) {
-                    Err(LockFail::Busy) if start.elapsed() < limit => {
-                        let left = limit.saturating_sub(start.elapsed());
-                        std::thread::sleep(Duration::from_millis(5).min(left));
-                    }
-                    other => return other,
-                }
-            }
-        }
-    }
+    taken.map_err(|e| match e {
+        lock::LockFail::Locked => LockFail::Busy,
+        lock::LockFail::Io(e) => LockFail::Io(e),
+    })
 }
 
 /// Takes the exclusive lock of the pack at `path`, creating the lock file (and nothing else).
@@ -124,62 +104,18 @@ pub(crate) fn temp_owner(id: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// What [`open_regular`] found instead of a regular file.
-#[derive(Debug)]
-pub(crate) enum OpenFail {
-    /// I/O (not found, permissions...).
-    Io(io::Error),
-    /// Not a regular file (a FIFO, a device, a socket, a directory): what it is.
-    NotRegular(&'static str),
-}
+/// What [`open_regular`] found instead of a regular file: I/O, or what the path is instead.
+pub(crate) use array_files_fs::regular::OpenRegularError as OpenFail;
+pub(crate) use array_files_fs::regular::kind_of;
 
-pub(crate) fn kind_of(meta: &Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Opens `path` read-only if it is a regular file, without blocking on a FIFO or a device: the
-/// open does not wait (`O_NONBLOCK`), and the type checked is the opened file's.
+/// Opens `path` read-only if it is a regular file, without blocking on a FIFO or a device.
 pub(crate) fn open_regular(path: &Path) -> Result<File, OpenFail> {
-    open_regular_with(path, false)
+    array_files_fs::regular::open_regular(path, false)
 }
 
 /// As [`open_regular`], for reading and writing.
 pub(crate) fn open_regular_rw(path: &Path) -> Result<File, OpenFail> {
-    open_regular_with(path, true)
-}
-
-fn open_regular_with(path: &Path, write: bool) -> Result<File, OpenFail> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(write);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(OpenFail::Io)?;
-    let meta = file.metadata().map_err(OpenFail::Io)?;
-    if !meta.is_file() {
-        return Err(OpenFail::NotRegular(kind_of(&meta)));
-    }
-    Ok(file)
+    array_files_fs::regular::open_regular(path, true)
 }
 
 /// Reads the whole regular file at `path` (see [`open_regular`]).
@@ -205,15 +141,4 @@ pub(crate) fn identity(meta: &Metadata) -> (u64, u64) {
     }
 }
 
-/// Syncs a directory (its entries: renames into it, files created in it).
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
+pub(crate) use array_files_fs::atomic::sync_dir;
