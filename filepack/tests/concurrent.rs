@@ -6,8 +6,7 @@
 
 mod common;
 #[cfg(unix)]
-#[path = "../../npy-append/tests/fault_support/mod.rs"]
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};

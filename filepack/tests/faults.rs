@@ -16,8 +16,7 @@
 #![cfg(unix)]
 
 mod common;
-#[path = "../../npy-append/tests/fault_support/mod.rs"]
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::io::Cursor;
 use std::path::Path;

@@ -4,14 +4,13 @@
 //! opened, listed, looked up, read and verified. Most cases recompute both checksums after
 //! mutating, so that the structural checks, not the checksums, stand between the bytes and the
 //! reader. Every call returns `Ok` or a typed error: never a panic, never an allocation larger
-//! than the input allows, never a hang (see `npy-format/tests/support/mutation.rs`).
+//! than the input allows, never a hang (see `testkit/src/mutation.rs`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.
 
 mod common;
-#[path = "../../npy-format/tests/support/mutation.rs"]
-mod mutation;
+use testkit::mutation;
 
 #[global_allocator]
 static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;

@@ -1,9 +1,8 @@
 //! The `npy append` and `npy recover` commands: results, one-line errors with a non-zero exit,
 //! and OUT byte-for-byte unchanged whenever an input does not match.
 
-mod fault_support;
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::faults as fault_support;
+use testkit::oracle;
 
 use fault_support as fs_;
 

@@ -1,8 +1,7 @@
 //! The `npy info` and `npy rows` commands: their output against numpy's own reading of the same
 //! files, and one-line errors with a non-zero exit on broken input.
 
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use std::path::Path;
 use std::process::{Command, Output};

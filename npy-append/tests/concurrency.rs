@@ -10,7 +10,7 @@
 //! `ARRAY_FILES_SEED` the seed of the appenders' and readers' choices (see `fault_support`).
 #![cfg(unix)]
 
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

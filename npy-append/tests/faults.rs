@@ -16,7 +16,7 @@
 //! `child_entry` test with `ARRAY_FILES_CHILD_ROLE` set.
 #![cfg(unix)]
 
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::path::Path;
 use std::time::Duration;

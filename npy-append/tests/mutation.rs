@@ -5,7 +5,7 @@
 //! then opened for append (with and without recovery on open), appended to, recovered (dry run,
 //! truncating, zero-filling) and read back in chunks. Every call returns `Ok` or a typed error:
 //! never a panic, never an allocation larger than the input allows, never a hang, never more
-//! disk space taken than the input allows (see `npy-format/tests/support/mutation.rs` and
+//! disk space taken than the input allows (see `testkit/src/mutation.rs` and
 //! `check_disk_usage`).
 //!
 //! What a success promises is checked too: after an append and `finish`, or a recovery, the
@@ -15,8 +15,7 @@
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.
 
-#[path = "../../npy-format/tests/support/mutation.rs"]
-mod mutation;
+use testkit::mutation;
 
 #[global_allocator]
 static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;

@@ -3,9 +3,8 @@
 //! NpyAppendArray made and they append to ours, and numpy readers see consistent prefixes while
 //! frames arrive. All need numpy: run them with `cargo xtask test`.
 
-mod fault_support;
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::faults as fault_support;
+use testkit::oracle;
 
 use fault_support as fs_;
 

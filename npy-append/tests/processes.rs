@@ -7,9 +7,8 @@
 //! crash trials (default 40; hundreds for a full run).
 #![cfg(unix)]
 
-mod fault_support;
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::faults as fault_support;
+use testkit::oracle;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

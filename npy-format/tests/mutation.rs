@@ -2,13 +2,12 @@
 //! mutated (bit flips, extreme bytes and length fields, inserted and deleted bytes, header
 //! tokens, truncation at every offset), then parsed, opened, viewed, read by frames and read
 //! whole. Every call returns `Ok` or a typed error: never a panic, never an allocation larger
-//! than the input allows, never a hang (see `support/mutation.rs`).
+//! than the input allows, never a hang (see `testkit/src/mutation.rs`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.
 
-#[path = "support/mutation.rs"]
-mod mutation;
+use testkit::mutation;
 
 #[global_allocator]
 static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;

@@ -1,8 +1,7 @@
 //! Hand-picked arrays built by numpy itself (not from our descr text): we read numpy's file, our
 //! descr prints as numpy's, and re-writing the array gives numpy's bytes exactly.
 
-#[path = "support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use npy_format::{Header, NpyFile, Version};
 

@@ -6,8 +6,7 @@
 //! Run with `cargo xtask test` (it provides the numpy venv); plain `cargo test` lists them as
 //! ignored.
 
-#[path = "support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use std::path::Path;
 

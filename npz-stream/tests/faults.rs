@@ -23,8 +23,7 @@
 //! `ARRAY_FILES_SEED` the base seed (see `fault_support`).
 #![cfg(unix)]
 
-#[path = "../../npy-append/tests/fault_support/mod.rs"]
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

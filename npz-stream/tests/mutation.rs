@@ -4,13 +4,12 @@
 //! and data, then listed, read whole, read by frames at random (from stored members, seek-index
 //! points, zran points), indexed and mapped. Every call returns `Ok` or a typed error: never a
 //! panic, never an allocation larger than the input allows, never a hang (see
-//! `npy-format/tests/support/mutation.rs`).
+//! `testkit/src/mutation.rs`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.
 
-#[path = "../../npy-format/tests/support/mutation.rs"]
-mod mutation;
+use testkit::mutation;
 
 #[global_allocator]
 static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;

@@ -6,8 +6,7 @@
 
 mod common;
 
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use std::path::Path;
 

@@ -8,8 +8,7 @@
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 10), `ARRAY_FILES_SEED` the base seed.
 #![cfg(unix)]
 
-#[path = "../../npy-append/tests/fault_support/mod.rs"]
-mod fault_support;
+use testkit::faults as fault_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,8 +1,7 @@
 //! numpy reads what we write: every array of both forms, the Python example, CRCs after
 //! read-write maps.
 
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use std::collections::BTreeMap;
 

@@ -1,9 +1,8 @@
 //! Self-test of the numpy oracle (`xtask/python/oracle.py`) and its Rust client
-//! (`npy-format/tests/support/oracle.rs`), checked against facts about numpy's NPY files.
+//! (`testkit/src/oracle.rs`), checked against facts about numpy's NPY files.
 //! Needs the venv: run with `cargo xtask test`.
 
-#[path = "../../npy-format/tests/support/oracle.rs"]
-mod oracle;
+use testkit::oracle;
 
 use serde_json::json;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Support shared by the fault-injection tests (`tests/faults.rs` of npy-append, npz-stream,
 //! filepack and varpack) and the concurrency tests (`npy-append/tests/concurrency.rs`,
 //! `filepack/tests/concurrent.rs`), and by npy-append's other tests that start processes or
-//! build numpy's old headers; each includes this file with `#[path]` (or as `mod fault_support`).
+//! build numpy's old headers, as `testkit::faults`.
 //!
 //! Environment variables:
 //!
@@ -19,7 +19,6 @@
 //! `ARRAY_FILES_CHILD_ROLE` / `ARRAY_FILES_CHILD_ARG`; each test file has a `child_entry` test
 //! that does nothing without them. Children report to the parent with `CHILD:key=value` lines on
 //! stdout.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -28,8 +27,11 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Trials per fault-injection test.
 pub const TRIALS_ENV: &str = "ARRAY_FILES_TRIALS";
+/// Seconds each concurrency test runs.
 pub const SOAK_ENV: &str = "ARRAY_FILES_SOAK_SECS";
+/// The base seed of the trials.
 pub const SEED_ENV: &str = "ARRAY_FILES_SEED";
 const ROLE_ENV: &str = "ARRAY_FILES_CHILD_ROLE";
 const ARG_ENV: &str = "ARRAY_FILES_CHILD_ARG";
@@ -66,6 +68,9 @@ pub fn base_seed() -> u64 {
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next 64 random bits.
+    // A generator that never ends, not an Iterator; `next` is what every test calls.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         mix(self.0)
@@ -86,6 +91,7 @@ impl Rng {
         self.below(den) < num
     }
 
+    /// `len` random bytes.
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len + 8);
         while out.len() < len {
@@ -95,6 +101,7 @@ impl Rng {
         out
     }
 
+    /// One of `items`, uniformly (which must not be empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
@@ -192,7 +199,9 @@ pub fn report(key: &str, value: impl std::fmt::Display) {
 /// What a child printed, and how it ended.
 #[derive(Debug)]
 pub struct ChildOutput {
+    /// How the child ended.
     pub status: std::process::ExitStatus,
+    /// Its `CHILD:key=value` reports, in order.
     pub lines: Vec<(String, String)>,
 }
 
@@ -230,6 +239,7 @@ impl ChildOutput {
         self.get(key).map(|v| v.parse().unwrap())
     }
 
+    /// Whether the child reported `key`.
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -360,13 +370,18 @@ pub fn names_in(dir: &Path) -> Vec<String> {
 /// Writes that cross the budget are short, as a real file system's would be.
 #[derive(Debug)]
 pub struct FailAfter<W> {
+    /// The writer written to until the budget is spent.
     pub inner: W,
+    /// Bytes accepted before writes fail.
     pub budget: u64,
+    /// Bytes accepted so far.
     pub written: u64,
+    /// Writes refused so far.
     pub failures: u64,
 }
 
 impl<W> FailAfter<W> {
+    /// `inner`, failing after `budget` bytes.
     pub fn new(inner: W, budget: u64) -> Self {
         FailAfter {
             inner,

@@ -2,11 +2,10 @@
 //! reproducible mutation generator, and a runner that runs one call sequence per mutated input
 //! under `catch_unwind`, with a watchdog against hangs.
 //!
-//! Included by each crate's mutation test binary with
+//! Used by each crate's mutation test binary, which declares the counting allocator:
 //!
 //! ```ignore
-//! #[path = "../../npy-format/tests/support/mutation.rs"]
-//! mod mutation;
+//! use testkit::mutation;
 //!
 //! #[global_allocator]
 //! static ALLOC: mutation::CountingAlloc = mutation::CountingAlloc;
@@ -29,7 +28,6 @@
 //! The cases are the same on every run. `MUTATION_SEED=N` draws other random edits, and
 //! `MUTATION_SCALE=K` draws K times as many, for longer runs by hand:
 //! `MUTATION_SEED=7 MUTATION_SCALE=20 cargo test --release -p npz-stream --test mutation`.
-#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -197,17 +195,45 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Mutation {
     /// XOR one bit.
-    Flip { at: usize, bit: u8 },
+    Flip {
+        /// The byte.
+        at: usize,
+        /// The bit, 0 to 7.
+        bit: u8,
+    },
     /// Overwrite one byte.
-    Set { at: usize, value: u8 },
+    Set {
+        /// The byte.
+        at: usize,
+        /// Its new value.
+        value: u8,
+    },
     /// Overwrite bytes (a little-endian integer, a token), clipped at the end.
-    Write { at: usize, bytes: Vec<u8> },
+    Write {
+        /// Where the bytes start.
+        at: usize,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// Insert bytes before `at`.
-    Insert { at: usize, bytes: Vec<u8> },
+    Insert {
+        /// Where.
+        at: usize,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// Remove `len` bytes from `at`.
-    Delete { at: usize, len: usize },
+    Delete {
+        /// Where.
+        at: usize,
+        /// How many bytes.
+        len: usize,
+    },
     /// Keep the first `len` bytes.
-    Truncate { len: usize },
+    Truncate {
+        /// Bytes kept.
+        len: usize,
+    },
 }
 
 pub use Mutation::*;
@@ -284,9 +310,11 @@ pub fn show(mutations: &[Mutation]) -> String {
 
 /// A deterministic generator (SplitMix64): the same seed gives the same cases on every machine.
 #[derive(Debug, Clone)]
+/// A reproducible random generator (splitmix64); the field is its state.
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -304,6 +332,7 @@ impl Rng {
         }
     }
 
+    /// One of `items`, uniformly (which must not be empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
@@ -312,7 +341,9 @@ impl Rng {
 /// A valid input to mutate, and where its structure is.
 #[derive(Debug, Clone)]
 pub struct Sample {
+    /// Its name in reports.
     pub name: String,
+    /// The valid bytes.
     pub bytes: Vec<u8>,
     /// Byte ranges holding headers, tables, lengths: most mutations land here.
     pub hot: Vec<Range<usize>>,
@@ -368,6 +399,7 @@ pub fn npy_sample(name: impl Into<String>, bytes: Vec<u8>) -> Sample {
 }
 
 impl Sample {
+    /// A sample with no structure marked yet.
     pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Sample {
         Sample {
             name: name.into(),
@@ -419,16 +451,19 @@ impl Sample {
         out
     }
 
+    /// Marks `range` as structure (headers, tables): most mutations land there.
     pub fn hot(mut self, range: Range<usize>) -> Sample {
         self.hot.push(range);
         self
     }
 
+    /// Marks a length or offset field of `width` bytes at `offset`, set to extreme values.
     pub fn field(mut self, offset: usize, width: usize) -> Sample {
         self.fields.push((offset, width));
         self
     }
 
+    /// Marks the sample as text (shape tokens are inserted into it).
     pub fn text(mut self) -> Sample {
         self.text = true;
         self

@@ -1,11 +1,6 @@
 //! Client for the numpy oracle, `xtask/python/oracle.py`: numpy's own answers about NPY files.
 //!
-//! Included by integration tests with
-//!
-//! ```ignore
-//! #[path = "support/oracle.rs"]
-//! mod oracle;
-//! ```
+//! Used by integration tests as `testkit::oracle`.
 //!
 //! It uses only std and `serde_json`. The oracle runs as `$NPY_PYTHON $NPY_ORACLE`, which
 //! `cargo xtask test` sets (the venv python with the pinned numpy, and the script). Tests that
@@ -14,7 +9,6 @@
 //! Descrs are passed as their Python literal text as in an NPY header, e.g. `"'<f8'"` or
 //! `"[('a', '<i4'), ('b', '<f8', (2,))]"`; data as a file of the raw element bytes in the
 //! array's storage order (C, or Fortran when `fortran_order`).
-#![allow(dead_code)]
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
