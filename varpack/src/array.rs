@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use array_files_fs::map::{MapOptions, Mmap, MmapMut};
 use npy_format::{DType, Element, Header, Mode, TypedView, TypedViewMut};
 
 use crate::Status;
@@ -103,30 +103,19 @@ impl MemberMap {
         let map = if len == 0 {
             MemberBytes::Empty
         } else {
-            let file_len = file.metadata()?.len();
-            if offset.checked_add(len).is_none_or(|end| end > file_len) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "member data runs past the end of the file",
-                ));
-            }
             let len = usize::try_from(len).map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::OutOfMemory, "member too large to map")
             })?;
-            let mut options = MmapOptions::new();
-            options.offset(offset).len(len);
+            // The map refuses a range past the end of the file; that the file is not truncated
+            // or rewritten by others while values are mapped is what the crate documents
+            // (Varpack, Array), as array_files_fs::map requires.
+            let options = MapOptions::new().offset(offset).len(len);
             match mode {
-                // SAFETY: a map is unsound only if the file changes under it. The range was
-                // checked to lie inside the file; the crate documents (Varpack, Array) that a
-                // pack must not be truncated or rewritten by others while values are mapped.
-                Mode::ReadOnly => MemberBytes::ReadOnly(unsafe { options.map(file)? }),
-                // SAFETY: as above; writes go to this member's data range only.
-                Mode::ReadWrite => MemberBytes::Writable(unsafe { options.map_mut(file)? }, mode),
-                Mode::CopyOnWrite => {
-                    // SAFETY: as above; a private map, so writes never reach the file.
-                    let map = unsafe { options.map_copy(file)? };
-                    MemberBytes::Writable(map, mode)
-                }
+                Mode::ReadOnly => MemberBytes::ReadOnly(options.map(file)?),
+                // Writes go to this member's data range only.
+                Mode::ReadWrite => MemberBytes::Writable(options.map_mut(file)?, mode),
+                // A private map: writes never reach the file.
+                Mode::CopyOnWrite => MemberBytes::Writable(options.map_copy(file)?, mode),
             }
         };
         Ok(MemberMap {

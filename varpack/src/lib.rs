@@ -126,25 +126,33 @@
 //! into memory with ordinary reads, where a file truncated while it is read is an error naming
 //! it; `varpack convert` does.
 
+#![forbid(unsafe_code)]
+
 mod array;
 mod error;
-mod fsx;
+mod info;
+mod load;
+mod lock;
 mod manifest;
 mod names;
 mod pack;
+mod save;
 mod table;
 mod temps;
-#[doc(hidden)]
+#[cfg(feature = "fault-injection")]
 pub mod testing;
 
 pub use array::Array;
 pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
-pub use fsx::LockMode;
+pub use info::{Info, KeyInfo};
+pub use load::inspect::inspect;
+pub use load::{LoadOptions, OpenMode};
+pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;
 pub use npy_format::Mode as MapMode;
-pub use pack::{Form, Info, KeyInfo, LoadOptions, OpenMode, Varpack, inspect};
+pub use pack::{Form, Varpack};
 
 use std::collections::BTreeMap;
 
