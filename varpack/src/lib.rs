@@ -314,3 +314,12 @@ impl From<serde_json::Value> for Value {
         Value::Json(j)
     }
 }
+
+/// Plain `cargo test` skips the crash tests (they stop saves through [`testing`], which only
+/// the `fault-injection` feature builds); this ignored test says so in its output.
+#[cfg(all(test, not(feature = "fault-injection")))]
+mod crash_tests {
+    #[test]
+    #[ignore = "tests/pack.rs, safety.rs and cli.rs need --features fault-injection (cargo xtask test and --all-features enable it)"]
+    fn need_the_fault_injection_feature() {}
+}

@@ -59,12 +59,25 @@ pub enum OpenMode {
     Append,
 }
 
-/// Options for [`Varpack::load_with`].
+/// Options for [`Varpack::load_with`]: `LoadOptions::new()`, then by-value setters.
 ///
 /// ```
-/// use varpack::{LoadOptions, MapMode};
+/// use varpack::{GetError, LoadOptions, MapMode, Status, Varpack};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p");
+/// let mut vp = Varpack::new();
+/// vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+/// vp.insert_value("big", &vec![0; 1000]).unwrap();
+/// vp.save_as(&path).unwrap();
+///
 /// let opts = LoadOptions::new().ignore(["big"]).map_mode(MapMode::CopyOnWrite).lazy(true);
-/// # let _ = opts;
+/// let mut vp = Varpack::load_with(&path, opts).unwrap();
+/// assert_eq!(vp.status("x"), Some(Status::Unloaded)); // lazy: read on first access
+/// vp.view_mut::<u8>("x").unwrap().as_mut_slice()[0] = 9; // copy-on-write: in memory only
+/// assert_eq!(vp.status("x"), Some(Status::Mapped));
+/// assert!(matches!(vp.get("big"), Err(GetError::Ignored { .. })));
+/// vp.flush().unwrap();
+/// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 2]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -92,8 +105,15 @@ impl LoadOptions {
     /// progress.
     ///
     /// ```
-    /// let opts = varpack::LoadOptions::new();
-    /// # let _ = opts;
+    /// use varpack::{LoadOptions, Status, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new()).unwrap(); // as Varpack::load
+    /// assert_eq!(vp.status("x"), Some(Status::Mapped));
+    /// assert_eq!(vp.array("x").unwrap().map_mode(), Some(varpack::MapMode::ReadOnly));
     /// ```
     pub fn new() -> LoadOptions {
         LoadOptions::default()
@@ -126,8 +146,14 @@ impl LoadOptions {
     /// ([`Varpack::set_lock_mode`]).
     ///
     /// ```
-    /// let opts = varpack::LoadOptions::new().lock(varpack::LockMode::FailFast);
-    /// # let _ = opts;
+    /// use varpack::{LoadOptions, LockMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new().lock(LockMode::FailFast)).unwrap();
+    /// assert_eq!(vp.lock_mode(), LockMode::FailFast); // its saves fail if another one runs
     /// ```
     pub fn lock(mut self, mode: LockMode) -> LoadOptions {
         self.lock = mode;
@@ -137,8 +163,17 @@ impl LoadOptions {
     /// Values never read (their files are not even opened); a later save copies them.
     ///
     /// ```
-    /// let opts = varpack::LoadOptions::new().ignore(["a", "b"]);
-    /// # let _ = opts;
+    /// use varpack::{LoadOptions, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().ignore(["x"])).unwrap();
+    /// assert!(vp.infos()[0].ignored && vp.array("x").is_err());
+    /// vp.insert_value("n", &1).unwrap();
+    /// vp.save().unwrap(); // "x" is copied from the old pack
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 2]);
     /// ```
     pub fn ignore<I, S>(mut self, names: I) -> LoadOptions
     where
@@ -152,8 +187,16 @@ impl LoadOptions {
     /// How arrays are mapped (default [`MapMode::ReadOnly`](crate::MapMode::ReadOnly)).
     ///
     /// ```
-    /// let opts = varpack::LoadOptions::new().map_mode(varpack::MapMode::ReadWrite);
-    /// # let _ = opts;
+    /// use varpack::{LoadOptions, MapMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::ReadWrite)).unwrap();
+    /// vp.array_mut("x").unwrap().as_bytes_mut().unwrap()[1] = 7; // written to x.npy
+    /// drop(vp);
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 7]);
     /// ```
     pub fn map_mode(mut self, mode: Mode) -> LoadOptions {
         self.mode = mode;
@@ -163,8 +206,16 @@ impl LoadOptions {
     /// Read only the manifest; each value is read on first access (default false).
     ///
     /// ```
-    /// let opts = varpack::LoadOptions::new().lazy(true);
-    /// # let _ = opts;
+    /// use varpack::{LoadOptions, Status, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap();
+    /// assert_eq!(vp.status("x"), Some(Status::Unloaded));
+    /// assert_eq!(vp.array("x").unwrap().as_bytes(), &[1, 2]);
+    /// assert_eq!(vp.status("x"), Some(Status::Mapped));
     /// ```
     pub fn lazy(mut self, lazy: bool) -> LoadOptions {
         self.lazy = lazy;

@@ -115,7 +115,7 @@ impl Varpack {
     /// Saves the pack to its path ([`load`](Self::load), [`open`](Self::open) or
     /// [`set_path`](Self::set_path)), atomically (see the crate docs), then maps its arrays
     /// from the new files. Values not loaded are copied from the old pack. A pack opened with
-    /// [`OpenMode::Append`] adds its new values in place instead.
+    /// [`OpenMode::Append`](crate::OpenMode::Append) adds its new values in place instead.
     ///
     /// # Errors
     /// [`SaveError::NotAttached`]; [`SaveError`] naming the file and value. On error the
@@ -191,7 +191,7 @@ impl Varpack {
     }
 
     /// What this pack's saves do when another save of the same path holds its lock (default
-    /// [`LockMode::Wait`]; a loaded pack gets [`LoadOptions::lock`]'s).
+    /// [`LockMode::Wait`]; a loaded pack gets [`LoadOptions::lock`](crate::LoadOptions::lock)'s).
     ///
     /// ```
     /// let mut vp = varpack::Varpack::new();

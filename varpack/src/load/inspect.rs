@@ -10,7 +10,7 @@ use crate::error::LoadError;
 use crate::{Kind, Varpack};
 
 /// Opens the pack at `path` reading its manifest and every array header, never array data:
-/// what `varpack show` prints. Every value is [`Status::Unloaded`]; values read later are read
+/// what `varpack show` prints. Every value is [`Status::Unloaded`](crate::Status::Unloaded); values read later are read
 /// into memory (nothing is mapped, so a file truncated meanwhile is an error, not a signal).
 ///
 /// Read-only: nothing is written, not even the pack's lock file. A directory save interrupted
