@@ -99,6 +99,7 @@ pub(crate) fn identity(meta: &fs::Metadata) -> (u64, u64) {
     }
 }
 
+/// Why a file of the pack did not open, as a [`LoadError`].
 fn open_fail(path: &Path, e: OpenRegularError) -> LoadError {
     match e {
         OpenRegularError::Io(source) => LoadError::Io {
@@ -129,6 +130,8 @@ pub(crate) fn open_in_dir(
     Ok((f?, path))
 }
 
+/// An I/O error opening `file` of value `name`: not found is [`LoadError::MissingFile`] (the
+/// manifest lists a file the directory lacks).
 fn missing_or(
     source: &Source,
     name: &str,

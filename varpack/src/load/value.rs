@@ -38,6 +38,8 @@ fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, L
     Ok(data)
 }
 
+/// [`LoadError::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
+/// shape, order): the manifest and the files were not written together.
 pub(crate) fn check_header(
     source: &Source,
     name: &str,
@@ -115,13 +117,22 @@ fn read_npy_header(
     Ok((parsed, f, path))
 }
 
+/// The member `member` of the archive, as value `name`'s.
 fn member_info(
     source: &Source,
     reader: &NpzReader,
     name: &str,
     member: &str,
 ) -> Result<npz_stream::MemberInfo, LoadError> {
-    reader.info(member).map_err(|e| match e {
+    reader
+        .info(member)
+        .map_err(|e| member_error(source, name, member, e))
+}
+
+/// An archive's error reading `member` of value `name`: a member the manifest lists but the
+/// archive lacks is [`LoadError::MissingFile`], as a missing file of a directory pack is.
+fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadError) -> LoadError {
+    match e {
         npz_stream::ReadError::NoSuchMember { .. } => LoadError::MissingFile {
             path: source.path.clone(),
             name: name.to_owned(),
@@ -131,7 +142,7 @@ fn member_info(
             name: name.to_owned(),
             source: Box::new(e),
         },
-    })
+    }
 }
 
 /// The expected dtype, order and shape of an array, from its manifest entry.
@@ -286,6 +297,7 @@ fn map_member(
     map.map_err(io_load(&source.path))
 }
 
+/// A JSON file (or member) of the pack, parsed: the shared document or a separate value's.
 pub(crate) fn read_doc(
     source: &Source,
     name: &str,
@@ -298,17 +310,9 @@ pub(crate) fn read_doc(
             std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_load(&path))?;
             bytes
         }
-        Some(reader) => reader.read_bytes(file).map_err(|e| match e {
-            npz_stream::ReadError::NoSuchMember { .. } => LoadError::MissingFile {
-                path: source.path.clone(),
-                name: name.to_owned(),
-                file: file.to_owned(),
-            },
-            e => LoadError::Npz {
-                name: name.to_owned(),
-                source: Box::new(e),
-            },
-        })?,
+        Some(reader) => reader
+            .read_bytes(file)
+            .map_err(|e| member_error(source, name, file, e))?,
     };
     serde_json::from_slice(&bytes).map_err(|e| LoadError::Json {
         path: source.path.join(file),
@@ -317,6 +321,8 @@ pub(crate) fn read_doc(
     })
 }
 
+/// Reads the value of manifest entry `entry`; a grouped JSON value is taken from `doc` (the
+/// shared document, if the caller read it already).
 pub(crate) fn load_entry(
     source: &Source,
     entry: &Entry,

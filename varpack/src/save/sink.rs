@@ -15,6 +15,7 @@ use crate::names::{self, VALUES};
 use crate::pack::Slot;
 use crate::{Array, Kind, Value};
 
+/// An array's dtype (as the manifest writes it), order, shape and data bytes.
 fn array_entry_parts(a: &Array) -> (serde_json::Value, bool, Vec<u64>, u64) {
     (
         dtype_json(a.dtype()),
@@ -96,6 +97,7 @@ impl Sink {
     }
 }
 
+/// The manifest entry of array value `name`, saved as `file`.
 fn entry_for_array(name: &str, file: String, a: &Array) -> Entry {
     let (dtype, fortran, shape, bytes) = array_entry_parts(a);
     Entry {
@@ -181,6 +183,7 @@ pub(crate) fn write_value(
     })
 }
 
+/// Writes the shared JSON document (`values.json`) of the grouped values, if there are any.
 fn finish_grouped(
     sink: &mut Sink,
     grouped: serde_json::Map<String, serde_json::Value>,
