@@ -125,6 +125,12 @@
 //! with `EFAULT` instead). Load with [`LoadOptions::memory_map`]`(false)` to read every value
 //! into memory with ordinary reads, where a file truncated while it is read is an error naming
 //! it; `varpack convert` does.
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
+//! - `fault-injection`: for this crate's tests only, never for programs: `varpack::testing`
+//!   stops saves at chosen points as if the process died there (`SaveError::Injected`).
 
 #![forbid(unsafe_code)]
 

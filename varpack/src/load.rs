@@ -224,7 +224,7 @@ impl LoadOptions {
 }
 
 /// Finishes a directory save interrupted between its two renames, under the pack's lock.
-pub(crate) fn recover(path: &Path, mode: LockMode) -> Result<(), LoadError> {
+fn recover(path: &Path, mode: LockMode) -> Result<(), LoadError> {
     if temps::interrupted(path).map_err(io_load(path))?.is_none() {
         return Ok(());
     }
@@ -234,17 +234,13 @@ pub(crate) fn recover(path: &Path, mode: LockMode) -> Result<(), LoadError> {
 
 /// How many times a load starts again when a save replaced the pack while it was read; the
 /// attempts after the first two hold the pack's lock shared, so no save can replace it.
-pub(crate) const ATTEMPTS: usize = 4;
+const ATTEMPTS: usize = 4;
 
 /// Loads the pack at `path`. A directory save interrupted between its renames is finished
 /// (under the pack's exclusive lock), or with `read_only` reported as
 /// [`LoadError::Interrupted`] (after waiting for a save in progress, under a shared lock). A
 /// pack replaced while it is read is read again.
-pub(crate) fn load_pack(
-    path: &Path,
-    options: &LoadOptions,
-    read_only: bool,
-) -> Result<Varpack, LoadError> {
+fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varpack, LoadError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
