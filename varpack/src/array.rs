@@ -103,24 +103,18 @@ impl MemberMap {
         let map = if len == 0 {
             MemberBytes::Empty
         } else {
-            let file_len = file.metadata()?.len();
-            if offset.checked_add(len).is_none_or(|end| end > file_len) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "member data runs past the end of the file",
-                ));
-            }
             let len = usize::try_from(len).map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::OutOfMemory, "member too large to map")
             })?;
-            // The range lies inside the file (MapOptions checks it again); the crate documents
-            // (Varpack, Array) the contract that makes the map sound: a pack is not truncated
-            // or rewritten by others while values are mapped. A read-write map writes this
-            // member's data range only; a copy-on-write one never reaches the file.
+            // The map refuses a range past the end of the file; that the file is not truncated
+            // or rewritten by others while values are mapped is what the crate documents
+            // (Varpack, Array), as array_files_fs::map requires.
             let options = MapOptions::new().offset(offset).len(len);
             match mode {
                 Mode::ReadOnly => MemberBytes::ReadOnly(options.map(file)?),
+                // Writes go to this member's data range only.
                 Mode::ReadWrite => MemberBytes::Writable(options.map_mut(file)?, mode),
+                // A private map: writes never reach the file.
                 Mode::CopyOnWrite => MemberBytes::Writable(options.map_copy(file)?, mode),
             }
         };

@@ -1,9 +1,10 @@
 //! Errors, one enum per family of operations.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use array_files_fs::text::escape_control as esc;
 
 use crate::Kind;
-use crate::fsx::escape_control as esc;
 
 /// Building an [`Array`](crate::Array) or using its bytes.
 ///
@@ -365,8 +366,25 @@ pub enum SaveError {
         /// The name.
         name: String,
     },
-    /// A fault injected by a test (the save stopped there, as if the process had died).
+    /// A fault injected by a test (the save stopped there, as if the process had died): only
+    /// with the `fault-injection` feature, which is for this crate's tests.
+    #[cfg(feature = "fault-injection")]
     #[error("injected fault: the save stopped at {0:?}")]
-    #[doc(hidden)]
     Injected(crate::testing::Fault),
+}
+
+/// An I/O error at `path`, as a [`LoadError`] (for `map_err`).
+pub(crate) fn io_load(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
+    move |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An I/O error at `path`, as a [`SaveError`] (for `map_err`).
+pub(crate) fn io_save(path: &Path) -> impl Fn(std::io::Error) -> SaveError + '_ {
+    move |source| SaveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

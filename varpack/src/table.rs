@@ -1,7 +1,7 @@
 //! The `Display` table, like AlignedBinaryFormat's.
 
-use crate::fsx::escape_control;
 use crate::{Info, Kind, Varpack};
+use array_files_fs::text::escape_control;
 
 fn human(bytes: u64) -> String {
     if bytes < 1024 {

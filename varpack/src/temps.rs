@@ -2,17 +2,26 @@
 //! dead saver left:
 //!
 //! - `.P.ID.varpack-new`: a directory save's new pack, being written (`ID` is `PID-N`, the
-//!   saving process's id and a counter);
-//! - `.P.ID.varpack-old`: the pack it replaces, moved aside between the save's two renames;
+//!   saving process's id and a counter: array-files-fs's [`sibling_path`]);
+//! - `.P.ID.varpack-old`: the pack it replaces, moved aside between the save's two renames (the
+//!   same `ID` as its new pack's, which is how an interrupted save is finished);
 //! - `.P.ID.tmp`: a single-file save's new archive (npz-stream's temporary file), before its
 //!   rename;
-//! - `.P.varpack-new` / `.P.varpack-old`: the same, as versions before 0.3 named them (no id).
+//! - `.P.varpack-new` / `.P.varpack-old`: the same, as versions before 0.3 named them (no id);
+//! - inside a directory pack, `.varpack.json.ID.tmp`: an append's new manifest, before its
+//!   rename over `varpack.json`.
+//!
+//! Which are stale is decided here rather than by array-files-fs's `stale_siblings`: a save that
+//! holds the pack's lock also removes this process's own leftovers (no other save of this
+//! process can be running), which a shared helper that never knows about the lock must keep.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::fsx::{self, file_name, process_alive, sync_dir, temp_owner};
+use array_files_fs::atomic::{owner_pid, parent_dir, process_alive, sibling_path, sync_dir};
+
+use crate::lock::pack_name;
 use crate::names::MANIFEST;
 
 /// What a temporary is.
@@ -23,55 +32,74 @@ pub(crate) enum Kind {
     Tmp,
 }
 
-/// A temporary beside a pack: its path, kind, and its owner's id (`None`: an old version's).
+impl Kind {
+    /// The end of its name, after `.P.ID.`.
+    fn suffix(self) -> &'static str {
+        match self {
+            Kind::New => "varpack-new",
+            Kind::Old => "varpack-old",
+            Kind::Tmp => "tmp",
+        }
+    }
+}
+
+/// A temporary beside a pack: its path, kind, and its owner's process id (`None`: an old
+/// version's, named without one).
 #[derive(Debug)]
 pub(crate) struct Temp {
     pub(crate) path: PathBuf,
     pub(crate) kind: Kind,
-    pub(crate) id: Option<String>,
+    owner: Option<u32>,
 }
 
-impl Temp {
-    fn owner(&self) -> Option<u32> {
-        self.id.as_deref().and_then(temp_owner)
+/// A fresh pair of names for a directory save of the pack at `path`: the new pack
+/// (`.P.ID.varpack-new`) and where the old one is moved aside (`.P.ID.varpack-old`).
+pub(crate) fn dir_save_names(path: &Path) -> (PathBuf, PathBuf) {
+    let new = sibling_path(path, Kind::New.suffix());
+    let old = with_kind(&new, Kind::New, Kind::Old);
+    (new, old)
+}
+
+/// A fresh name for an append's new manifest inside the directory pack `dir`
+/// (`.varpack.json.ID.tmp`), relative to `dir`.
+pub(crate) fn manifest_tmp_name(dir: &Path) -> String {
+    let tmp = sibling_path(&dir.join(MANIFEST), Kind::Tmp.suffix());
+    tmp.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The temporary of kind `to` with the same id as `temp` (of kind `from`).
+fn with_kind(temp: &Path, from: Kind, to: Kind) -> PathBuf {
+    let name = temp
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(from.suffix()).unwrap_or(&name);
+    temp.with_file_name(format!("{stem}{}", to.suffix()))
+}
+
+/// `.P.varpack-TAG`: the names versions before 0.3 gave their temporaries.
+fn legacy(path: &Path, kind: Kind) -> PathBuf {
+    path.with_file_name(format!(".{}.{}", pack_name(path), kind.suffix()))
+}
+
+/// What the file `name` beside the pack at `path` is, if it is one of its temporaries.
+fn parse(name: &str, path: &Path) -> Option<(Kind, Option<u32>)> {
+    let pack = pack_name(path);
+    for kind in [Kind::New, Kind::Old] {
+        if name == format!(".{pack}.{}", kind.suffix()) {
+            return Some((kind, None));
+        }
     }
-}
-
-/// `.P.ID.varpack-TAG` (directory saves) beside `path`.
-pub(crate) fn with_id(path: &Path, id: &str, tag: &str) -> PathBuf {
-    path.with_file_name(format!(".{}.{id}.varpack-{tag}", file_name(path)))
-}
-
-fn parse(name: &str, pack: &str) -> Option<(Kind, Option<String>)> {
-    let is_id = |id: &str| temp_owner(id).is_some();
-    let rest = name.strip_prefix(&format!(".{pack}."))?;
-    {
-        if rest == "varpack-new" {
-            return Some((Kind::New, None));
-        }
-        if rest == "varpack-old" {
-            return Some((Kind::Old, None));
-        }
-        for (suffix, kind) in [
-            (".varpack-new", Kind::New),
-            (".varpack-old", Kind::Old),
-            (".tmp", Kind::Tmp),
-        ] {
-            if let Some(id) = rest.strip_suffix(suffix)
-                && is_id(id)
-            {
-                return Some((kind, Some(id.to_owned())));
-            }
-        }
-    }
-    None
+    [Kind::New, Kind::Old, Kind::Tmp]
+        .into_iter()
+        .find_map(|kind| Some((kind, Some(owner_pid(name, path, kind.suffix())?))))
 }
 
 /// The temporaries beside the pack at `path`.
 pub(crate) fn list(path: &Path) -> io::Result<Vec<Temp>> {
-    let parent = parent_of(path);
-    let pack = file_name(path);
-    let entries = match fs::read_dir(parent) {
+    let entries = match fs::read_dir(parent_dir(path)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
@@ -81,23 +109,16 @@ pub(crate) fn list(path: &Path) -> io::Result<Vec<Temp>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some((kind, id)) = parse(name, &pack) {
+        if let Some((kind, owner)) = parse(name, path) {
             temps.push(Temp {
                 path: entry.path(),
                 kind,
-                id,
+                owner,
             });
         }
     }
     temps.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(temps)
-}
-
-pub(crate) fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 fn exists(path: &Path) -> bool {
@@ -113,9 +134,9 @@ pub(crate) fn interrupted(path: &Path) -> io::Result<Option<(PathBuf, Option<Pat
     }
     let temps = list(path)?;
     for old in temps.iter().filter(|t| t.kind == Kind::Old) {
-        let new = match &old.id {
-            Some(id) => with_id(path, id, "new"),
-            None => fsx::sibling(path, "new"),
+        let new = match old.owner {
+            Some(_) => with_kind(&old.path, Kind::Old, Kind::New),
+            None => legacy(path, Kind::New),
         };
         if new.join(MANIFEST).is_file() {
             return Ok(Some((new, Some(old.path.clone()))));
@@ -132,7 +153,7 @@ pub(crate) fn interrupted(path: &Path) -> io::Result<Option<(PathBuf, Option<Pat
 pub(crate) fn recover_locked(path: &Path) -> io::Result<()> {
     if let Some((complete, old)) = interrupted(path)? {
         fs::rename(&complete, path)?;
-        sync_dir(parent_of(path))?;
+        sync_dir(parent_dir(path))?;
         if let Some(old) = old {
             let _ = fs::remove_dir_all(old);
         }
@@ -140,30 +161,39 @@ pub(crate) fn recover_locked(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes the temporaries of dead savers (and, when `own` — the caller holds the pack's lock,
-/// so no other saver of this process runs — this process's own leftovers). Old packs are
-/// removed only once the pack is in place. The caller holds the pack's lock and has finished
-/// any interrupted save first.
+/// Whether a temporary of process `pid` is left over: its process is gone, or it is this
+/// process's and `own` (the caller holds the pack's lock, so no other save of this process
+/// runs).
+fn left_over(pid: u32, own: bool) -> bool {
+    if pid == std::process::id() {
+        own
+    } else {
+        !process_alive(pid)
+    }
+}
+
+/// Removes a file or a whole directory; one already gone is not an error.
+fn remove(path: &Path) -> io::Result<()> {
+    let result = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(_) => Ok(()),
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the temporaries of dead savers (and, when `own`, this process's own leftovers; see
+/// [`left_over`]); an old version's are always stale. Old packs are removed only once the pack
+/// is in place. The caller holds the pack's lock and has finished any interrupted save first.
 pub(crate) fn remove_stale(path: &Path, own: bool) -> io::Result<()> {
     let placed = exists(path);
-    let me = std::process::id();
     for temp in list(path)? {
-        let stale = match temp.owner() {
-            None => true,
-            Some(pid) if pid == me => own,
-            Some(pid) => !process_alive(pid),
-        };
-        if !stale || (temp.kind == Kind::Old && !placed) {
-            continue;
-        }
-        let result = match fs::symlink_metadata(&temp.path) {
-            Ok(m) if m.is_dir() => fs::remove_dir_all(&temp.path),
-            Ok(_) => fs::remove_file(&temp.path),
-            Err(_) => Ok(()),
-        };
-        match result {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        let stale = temp.owner.is_none_or(|pid| left_over(pid, own));
+        if stale && (temp.kind != Kind::Old || placed) {
+            remove(&temp.path)?;
         }
     }
     Ok(())
@@ -175,23 +205,14 @@ pub(crate) fn remove_stale_inside(dir: &Path, own: bool) -> io::Result<()> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(());
     };
-    let me = std::process::id();
+    let manifest = dir.join(MANIFEST);
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(id) = name
+        let owner = name
             .to_str()
-            .and_then(|n| n.strip_prefix(".varpack.json."))
-            .and_then(|n| n.strip_suffix(".tmp"))
-        else {
-            continue;
-        };
-        let stale = match temp_owner(id) {
-            Some(pid) if pid == me => own,
-            Some(pid) => !process_alive(pid),
-            None => false,
-        };
-        if stale {
+            .and_then(|n| owner_pid(n, &manifest, Kind::Tmp.suffix()));
+        if owner.is_some_and(|pid| left_over(pid, own)) {
             match fs::remove_file(entry.path()) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}
@@ -220,15 +241,7 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(path) = self.path.take() {
-            match fs::symlink_metadata(&path) {
-                Ok(m) if m.is_dir() => {
-                    let _ = fs::remove_dir_all(&path);
-                }
-                Ok(_) => {
-                    let _ = fs::remove_file(&path);
-                }
-                Err(_) => {}
-            }
+            let _ = remove(&path);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Fault injection for crash tests (not part of the stable API).
+//! Fault injection for this crate's crash tests: only with the `fault-injection` feature, which
+//! is for tests and not part of the stable API (a program that enables it gets saves that a
+//! thread-local switch can stop half-way).
 
 use std::cell::Cell;
 

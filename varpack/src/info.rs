@@ -1,0 +1,135 @@
+//! What a value is, from the loaded value or the manifest: the rows of the table that
+//! `Display` and `varpack show` print.
+
+use serde::Serialize;
+
+use crate::manifest::dtype_json;
+use crate::pack::Slot;
+use crate::{Kind, Status, Value, Varpack};
+
+/// One row of the table: what a value is, from the loaded value or the manifest.
+///
+/// ```
+/// let mut vp = varpack::Varpack::new();
+/// vp.insert_array("x", &[1.0f32; 6], &[2, 3]).unwrap();
+/// let info = &vp.infos()[0];
+/// assert_eq!((info.name.as_str(), info.bytes), ("x", 24));
+/// assert_eq!(info.dtype, Some(serde_json::json!("<f4")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Info {
+    /// The name.
+    pub name: String,
+    /// The kind.
+    pub kind: Kind,
+    /// Arrays: the descr as `npy info --json` prints it.
+    pub dtype: Option<serde_json::Value>,
+    /// Arrays: the shape.
+    pub shape: Option<Vec<u64>>,
+    /// Bytes of data (arrays, dicts) or of JSON text.
+    pub bytes: u64,
+    /// Unloaded, mapped or loaded.
+    pub status: Status,
+    /// JSON values stored in a file of their own.
+    pub separate: bool,
+    /// On the load's ignore list.
+    pub ignored: bool,
+    /// Dicts: their arrays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<KeyInfo>>,
+}
+
+/// One array of a dict, in an [`Info`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let mut d = BTreeMap::new();
+/// d.insert("k".to_string(), varpack::Array::from_slice(&[1u8], &[1]).unwrap());
+/// let mut vp = varpack::Varpack::new();
+/// vp.insert_dict("d", d).unwrap();
+/// assert_eq!(vp.infos()[0].keys.as_ref().unwrap()[0].key, "k");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    /// The key.
+    pub key: String,
+    /// The descr.
+    pub dtype: serde_json::Value,
+    /// The shape.
+    pub shape: Vec<u64>,
+    /// Bytes of data.
+    pub bytes: u64,
+}
+
+impl Varpack {
+    /// A description of every value, sorted by name (what the table shows).
+    ///
+    /// ```
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_value("n", &1).unwrap();
+    /// assert_eq!(vp.infos()[0].kind, varpack::Kind::Json);
+    /// ```
+    pub fn infos(&self) -> Vec<Info> {
+        self.slots
+            .iter()
+            .map(|(name, slot)| info_of(name, slot))
+            .collect()
+    }
+}
+
+fn info_of(name: &str, slot: &Slot) -> Info {
+    let mut info = Info {
+        name: name.to_owned(),
+        kind: slot.kind(),
+        dtype: None,
+        shape: None,
+        bytes: 0,
+        status: slot.cell.get().map_or(Status::Unloaded, Value::status),
+        separate: slot.separate,
+        ignored: slot.ignored,
+        keys: None,
+    };
+    match (slot.cell.get(), &slot.meta) {
+        (Some(value), _) => {
+            info.bytes = value.byte_len();
+            match value {
+                Value::Array(a) => {
+                    info.dtype = Some(dtype_json(a.dtype()));
+                    info.shape = Some(a.shape().to_vec());
+                }
+                Value::Dict(d) => {
+                    info.keys = Some(
+                        d.iter()
+                            .map(|(k, a)| KeyInfo {
+                                key: k.clone(),
+                                dtype: dtype_json(a.dtype()),
+                                shape: a.shape().to_vec(),
+                                bytes: a.as_bytes().len() as u64,
+                            })
+                            .collect(),
+                    );
+                }
+                Value::Json(_) => {}
+            }
+        }
+        (None, Some(meta)) => {
+            info.bytes = meta.bytes;
+            info.dtype = meta.dtype.clone();
+            info.shape = meta.shape.clone();
+            info.keys = meta.entries.as_ref().map(|es| {
+                es.iter()
+                    .map(|e| KeyInfo {
+                        key: e.key.clone(),
+                        dtype: e.dtype.clone(),
+                        shape: e.shape.clone(),
+                        bytes: e.bytes,
+                    })
+                    .collect()
+            });
+        }
+        (None, None) => {}
+    }
+    info
+}

@@ -1,0 +1,416 @@
+//! Loading a pack: [`LoadOptions`], [`OpenMode`], and the load itself, which finishes a
+//! directory save interrupted between its renames and reads the pack again if a save replaced
+//! it meanwhile.
+//!
+//! - `source`: the pack as opened (held open, its identity, its manifest);
+//! - `value`: reading one value of it (headers checked against the manifest, arrays mapped or
+//!   read), now or lazily on first access;
+//! - `inspect`: the read-only check that `varpack show` runs.
+
+pub(crate) mod inspect;
+pub(crate) mod source;
+pub(crate) mod value;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use npy_format::Mode;
+
+use crate::error::{LoadError, io_load};
+use crate::lock::{self, LockMode};
+use crate::pack::{Form, Slot};
+use crate::temps;
+use crate::{Kind, Varpack};
+use source::open_source;
+use value::{load_entry, read_doc};
+
+/// How [`Varpack::open`] opens a pack (AlignedBinaryFormat's modes).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("p.npz");
+/// let mut vp = varpack::Varpack::open(&path, varpack::OpenMode::Write).unwrap();
+/// vp.insert_array("a", &[1u8], &[1]).unwrap();
+/// vp.save().unwrap();
+/// let mut vp = varpack::Varpack::open(&path, varpack::OpenMode::Append).unwrap();
+/// assert!(vp.insert_array("a", &[2u8], &[1]).is_err()); // duplicates refused
+/// vp.insert_array("b", &[2u8], &[1]).unwrap();
+/// vp.save().unwrap();
+/// assert_eq!(varpack::Varpack::load(&path).unwrap().names(), vec!["a", "b"]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenMode {
+    /// Load, arrays mapped read-only.
+    Read,
+    /// Load, arrays mapped read-write: writes go to the pack.
+    ReadWrite,
+    /// An empty pack at the path: the first save creates or replaces it.
+    Write,
+    /// Open lazily to add values: existing names are refused, a save adds the new values in
+    /// place (creating the pack if it does not exist). A directory's manifest is replaced by
+    /// rename, so a crash leaves the old pack or the new one; a single `.npz` is appended to in
+    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append), which takes the archive's
+    /// lock with the pack's [`LockMode`]): a failed save restores it, a process killed mid-save
+    /// leaves the old archive followed by bytes that readers ignore and the next append cuts
+    /// off. The save runs under the pack's lock and re-reads the manifest there, so values
+    /// appended meanwhile by another process are kept.
+    Append,
+}
+
+/// Options for [`Varpack::load_with`]: `LoadOptions::new()`, then by-value setters.
+///
+/// ```
+/// use varpack::{GetError, LoadOptions, MapMode, Status, Varpack};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p");
+/// let mut vp = Varpack::new();
+/// vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+/// vp.insert_value("big", &vec![0; 1000]).unwrap();
+/// vp.save_as(&path).unwrap();
+///
+/// let opts = LoadOptions::new().ignore(["big"]).map_mode(MapMode::CopyOnWrite).lazy(true);
+/// let mut vp = Varpack::load_with(&path, opts).unwrap();
+/// assert_eq!(vp.status("x"), Some(Status::Unloaded)); // lazy: read on first access
+/// vp.view_mut::<u8>("x").unwrap().as_mut_slice()[0] = 9; // copy-on-write: in memory only
+/// assert_eq!(vp.status("x"), Some(Status::Mapped));
+/// assert!(matches!(vp.get("big"), Err(GetError::Ignored { .. })));
+/// vp.flush().unwrap();
+/// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 2]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    ignore: HashSet<String>,
+    mode: Mode,
+    lazy: bool,
+    memory_map: bool,
+    lock: LockMode,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            ignore: HashSet::new(),
+            mode: Mode::ReadOnly,
+            lazy: false,
+            memory_map: true,
+            lock: LockMode::Wait,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Defaults: nothing ignored, read-only maps, eager, memory-mapped, waiting for a save in
+    /// progress.
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, Status, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new()).unwrap(); // as Varpack::load
+    /// assert_eq!(vp.status("x"), Some(Status::Mapped));
+    /// assert_eq!(vp.array("x").unwrap().map_mode(), Some(varpack::MapMode::ReadOnly));
+    /// ```
+    pub fn new() -> LoadOptions {
+        LoadOptions::default()
+    }
+
+    /// Whether arrays are memory-mapped (default true). With `false` every array is read into
+    /// memory with ordinary reads (the single-file form's archive too): a file truncated by
+    /// another program while it is read gives an error instead of the `SIGBUS` that kills a
+    /// process reading a map past the end of its file. [`map_mode`](Self::map_mode) is then
+    /// ignored (arrays are in memory, writable).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = varpack::Varpack::load_with(&path, varpack::LoadOptions::new().memory_map(false)).unwrap();
+    /// assert_eq!(vp.status("x"), Some(varpack::Status::Loaded));
+    /// ```
+    pub fn memory_map(mut self, yes: bool) -> LoadOptions {
+        self.memory_map = yes;
+        self
+    }
+
+    /// What a load does when a save of the pack is in progress (default [`LockMode::Wait`]):
+    /// a load that finds a directory save interrupted between its renames finishes it under the
+    /// pack's exclusive lock, and a load that keeps finding the pack replaced while it reads
+    /// it takes the lock shared. The loaded pack's saves use the same mode
+    /// ([`Varpack::set_lock_mode`]).
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, LockMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new().lock(LockMode::FailFast)).unwrap();
+    /// assert_eq!(vp.lock_mode(), LockMode::FailFast); // its saves fail if another one runs
+    /// ```
+    pub fn lock(mut self, mode: LockMode) -> LoadOptions {
+        self.lock = mode;
+        self
+    }
+
+    /// Values never read (their files are not even opened); a later save copies them.
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().ignore(["x"])).unwrap();
+    /// assert!(vp.infos()[0].ignored && vp.array("x").is_err());
+    /// vp.insert_value("n", &1).unwrap();
+    /// vp.save().unwrap(); // "x" is copied from the old pack
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 2]);
+    /// ```
+    pub fn ignore<I, S>(mut self, names: I) -> LoadOptions
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ignore.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// How arrays are mapped (default [`MapMode::ReadOnly`](crate::MapMode::ReadOnly)).
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, MapMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::ReadWrite)).unwrap();
+    /// vp.array_mut("x").unwrap().as_bytes_mut().unwrap()[1] = 7; // written to x.npy
+    /// drop(vp);
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 7]);
+    /// ```
+    pub fn map_mode(mut self, mode: Mode) -> LoadOptions {
+        self.mode = mode;
+        self
+    }
+
+    /// Read only the manifest; each value is read on first access (default false).
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, Status, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let vp = Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap();
+    /// assert_eq!(vp.status("x"), Some(Status::Unloaded));
+    /// assert_eq!(vp.array("x").unwrap().as_bytes(), &[1, 2]);
+    /// assert_eq!(vp.status("x"), Some(Status::Mapped));
+    /// ```
+    pub fn lazy(mut self, lazy: bool) -> LoadOptions {
+        self.lazy = lazy;
+        self
+    }
+}
+
+/// Finishes a directory save interrupted between its two renames, under the pack's lock.
+fn recover(path: &Path, mode: LockMode) -> Result<(), LoadError> {
+    if temps::interrupted(path).map_err(io_load(path))?.is_none() {
+        return Ok(());
+    }
+    let _lock = lock::lock_exclusive(path, mode).map_err(|e| lock::load_error(path, e))?;
+    temps::recover_locked(path).map_err(io_load(path))
+}
+
+/// How many times a load starts again when a save replaced the pack while it was read; the
+/// attempts after the first two hold the pack's lock shared, so no save can replace it.
+const ATTEMPTS: usize = 4;
+
+/// Loads the pack at `path`. A directory save interrupted between its renames is finished
+/// (under the pack's exclusive lock), or with `read_only` reported as
+/// [`LoadError::Interrupted`] (after waiting for a save in progress, under a shared lock). A
+/// pack replaced while it is read is read again.
+fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varpack, LoadError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= ATTEMPTS;
+        if Form::for_path(path) == Form::Directory {
+            if read_only {
+                if temps::interrupted(path).map_err(io_load(path))?.is_some() {
+                    // A save in progress holds the lock: wait for it, then look again.
+                    let _shared = lock::lock_shared(path, options.lock)
+                        .map_err(|e| lock::load_error(path, e))?;
+                    if let Some((complete, _)) = temps::interrupted(path).map_err(io_load(path))? {
+                        return Err(LoadError::Interrupted {
+                            path: path.to_path_buf(),
+                            complete,
+                        });
+                    }
+                }
+            } else {
+                recover(path, options.lock)?;
+            }
+        }
+        let _shared = if attempt > 2 {
+            lock::lock_shared(path, options.lock).map_err(|e| lock::load_error(path, e))?
+        } else {
+            None
+        };
+        match Varpack::load_once(path, options) {
+            Err(LoadError::Replaced { .. }) if !last => {}
+            // Between a directory save's two renames the path is missing for a moment.
+            Err(LoadError::Io { path: p, source })
+                if !last && p == path && source.kind() == std::io::ErrorKind::NotFound => {}
+            result => return result,
+        }
+    }
+}
+
+impl Varpack {
+    /// Loads the pack at `path` (a directory, or a `.npz` file) with default options: every
+    /// value read now, arrays mapped read-only. A directory save interrupted between its
+    /// renames is finished first, under the pack's lock (see the crate docs).
+    ///
+    /// Mapped arrays read the files as they are on disk: if another program truncates a mapped
+    /// file, touching the lost part of an array kills the process with `SIGBUS`. Use
+    /// [`LoadOptions::memory_map`]`(false)` where that can happen.
+    ///
+    /// # Errors
+    /// [`LoadError`] naming the path and value.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.npz");
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_array("x", &[1u32, 2], &[2]).unwrap();
+    /// vp.save_as(&path).unwrap();
+    /// let vp = varpack::Varpack::load(&path).unwrap();
+    /// assert_eq!(vp.status("x"), Some(varpack::Status::Mapped));
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+        Varpack::load_with(path, LoadOptions::new())
+    }
+
+    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy, memory map,
+    /// lock mode). As [`load`](Self::load): with maps (the default), a mapped file that shrinks
+    /// under the pack makes reads of the lost part die of `SIGBUS`; without, the load reads
+    /// everything into memory and a truncated file is an error.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, MapMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// let mut vp = Varpack::new();
+    /// vp.insert_array("x", &[1u32, 2], &[2]).unwrap();
+    /// vp.save_as(&path).unwrap();
+    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::ReadWrite)).unwrap();
+    /// vp.view_mut::<u32>("x").unwrap().as_mut_slice()[0] = 7;
+    /// vp.flush().unwrap();
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().to_vec::<u32>().unwrap(), vec![7, 2]);
+    /// ```
+    pub fn load_with(path: impl AsRef<Path>, options: LoadOptions) -> Result<Varpack, LoadError> {
+        load_pack(path.as_ref(), &options, false)
+    }
+
+    /// One attempt at a load (see [`load_pack`]).
+    fn load_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
+        let (source, entries) = open_source(path, options.memory_map)?;
+        let mut vp = Varpack {
+            slots: BTreeMap::new(),
+            path: Some(path.to_path_buf()),
+            source: Some(source.clone()),
+            append: false,
+            lock: options.lock,
+            removed: HashSet::new(),
+            unmapped: !options.memory_map,
+        };
+        // The grouped JSON document is read once, if any value in it is wanted.
+        let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for entry in &entries {
+            let ignored = options.ignore.contains(&entry.name);
+            let slot = Slot {
+                meta: Some(entry.clone()),
+                source: Some(source.clone()),
+                cell: OnceLock::new(),
+                separate: entry.separate,
+                ignored,
+                mode: options.mode,
+            };
+            let grouped = entry.kind == Kind::Json && !entry.separate;
+            if !ignored && (grouped || !options.lazy) {
+                let doc = match (&entry.file, grouped) {
+                    (Some(file), true) => {
+                        if !docs.contains_key(file) {
+                            let doc = read_doc(&source, &entry.name, file)
+                                .map_err(|e| source.or_replaced(e))?;
+                            docs.insert(file.clone(), doc);
+                        }
+                        docs.get(file)
+                    }
+                    _ => None,
+                };
+                let value = load_entry(&source, entry, options.mode, doc)
+                    .map_err(|e| source.or_replaced(e))?;
+                let _ = slot.cell.set(value);
+            }
+            vp.slots.insert(entry.name.clone(), slot);
+        }
+        Ok(vp)
+    }
+
+    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]). Read and
+    /// read-write map the arrays as [`load`](Self::load) does (a mapped file that shrinks makes
+    /// reads of the lost part die of `SIGBUS`).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load) (Write never fails: nothing is read).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::open(dir.path().join("new"), varpack::OpenMode::Write).unwrap();
+    /// vp.insert_value("n", &1).unwrap();
+    /// vp.save().unwrap();
+    /// ```
+    pub fn open(path: impl AsRef<Path>, mode: OpenMode) -> Result<Varpack, LoadError> {
+        let path = path.as_ref();
+        match mode {
+            OpenMode::Read => Varpack::load(path),
+            OpenMode::ReadWrite => {
+                Varpack::load_with(path, LoadOptions::new().map_mode(Mode::ReadWrite))
+            }
+            OpenMode::Write => {
+                let mut vp = Varpack::new();
+                vp.path = Some(path.to_path_buf());
+                Ok(vp)
+            }
+            OpenMode::Append => {
+                if Form::for_path(path) == Form::Directory {
+                    recover(path, LockMode::Wait)?;
+                }
+                let mut vp = if path.exists() {
+                    Varpack::load_with(path, LoadOptions::new().lazy(true))?
+                } else {
+                    let mut vp = Varpack::new();
+                    vp.path = Some(path.to_path_buf());
+                    vp
+                };
+                vp.append = vp.source.is_some();
+                Ok(vp)
+            }
+        }
+    }
+}

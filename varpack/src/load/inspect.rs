@@ -1,0 +1,110 @@
+//! [`inspect`]: what `varpack show` runs. It reads the manifest and every array header, never
+//! array data, and writes nothing.
+
+use std::path::Path;
+
+use super::source::Source;
+use super::value::{check_header, read_header};
+use super::{ATTEMPTS, LoadOptions, load_pack};
+use crate::error::LoadError;
+use crate::{Kind, Varpack};
+
+/// Opens the pack at `path` reading its manifest and every array header, never array data:
+/// what `varpack show` prints. Every value is [`Status::Unloaded`](crate::Status::Unloaded); values read later are read
+/// into memory (nothing is mapped, so a file truncated meanwhile is an error, not a signal).
+///
+/// Read-only: nothing is written, not even the pack's lock file. A directory save interrupted
+/// between its two renames is not finished here but reported as [`LoadError::Interrupted`]
+/// (once a save in progress, if any, has finished); [`Varpack::load`] finishes it.
+///
+/// # Errors
+/// [`LoadError`]: a missing or corrupt manifest, an unknown version, a listed file missing, a
+/// header that disagrees with the manifest, a file that is not a regular file, an interrupted
+/// save.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p");
+/// let mut vp = varpack::Varpack::new();
+/// vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+/// vp.save_as(&path).unwrap();
+/// let shown = varpack::inspect(&path).unwrap();
+/// assert_eq!(shown.status("x"), Some(varpack::Status::Unloaded));
+/// std::fs::remove_file(path.join("x.npy")).unwrap();
+/// assert!(varpack::inspect(&path).unwrap_err().to_string().contains("x.npy is missing"));
+/// ```
+pub fn inspect(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+    let path = path.as_ref();
+    let options = LoadOptions::new().lazy(true).memory_map(false);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match inspect_once(path, &options) {
+            Err(LoadError::Replaced { .. }) if attempt < ATTEMPTS => {}
+            result => return result,
+        }
+    }
+}
+
+fn inspect_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
+    let vp = load_pack(path, options, true)?;
+    if let Some(source) = &vp.source {
+        check_files(&vp, source).map_err(|e| source.or_replaced(e))?;
+    }
+    Ok(vp)
+}
+
+/// Reads and checks every array header, checks that every JSON file is there.
+fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
+    {
+        for slot in vp.slots.values() {
+            let Some(entry) = &slot.meta else { continue };
+            match entry.kind {
+                Kind::Array => {
+                    let file = entry.file.as_deref().unwrap_or_default();
+                    let header = read_header(source, &entry.name, file)?;
+                    let dtype = entry.dtype.clone().unwrap_or_default();
+                    let shape = entry.shape.clone().unwrap_or_default();
+                    check_header(
+                        source,
+                        &entry.name,
+                        file,
+                        &header,
+                        &dtype,
+                        entry.fortran_order,
+                        &shape,
+                    )?;
+                }
+                Kind::Dict => {
+                    for e in entry.entries.iter().flatten() {
+                        let header = read_header(source, &entry.name, &e.file)?;
+                        check_header(
+                            source,
+                            &entry.name,
+                            &e.file,
+                            &header,
+                            &e.dtype,
+                            Some(e.fortran_order),
+                            &e.shape,
+                        )?;
+                    }
+                }
+                Kind::Json => {
+                    let file = entry.file.as_deref().unwrap_or_default();
+                    let exists = match &source.npz {
+                        None => source.path.join(file).is_file(),
+                        Some(r) => r.keys().iter().any(|k| k == file),
+                    };
+                    if !exists {
+                        return Err(LoadError::MissingFile {
+                            path: source.path.clone(),
+                            name: entry.name.clone(),
+                            file: file.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    source.check_current()
+}

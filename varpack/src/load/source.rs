@@ -1,0 +1,318 @@
+//! The pack as a load opened it: the directory or archive held open, so that a save replacing
+//! it (by rename) is noticed and the load starts again instead of mixing two packs; and its
+//! manifest (or, for a plain numpy `.npz`, its member list).
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use array_files_fs::map::{MapOptions, Mmap};
+use array_files_fs::regular::{OpenRegularError, kind_of, open_regular};
+use npz_stream::NpzReader;
+
+use crate::Kind;
+use crate::error::{LoadError, io_load};
+use crate::manifest::{self, Entry, Manifest, dtype_json};
+use crate::names::{MANIFEST, NPZ_MANIFEST};
+use crate::pack::Form;
+
+/// The pack a value can be read from.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) path: PathBuf,
+    pub(crate) form: Form,
+    /// The archive's reader (single-file form).
+    pub(crate) npz: Option<NpzReader>,
+    /// The single-file form's current manifest is `__varpack__.GENERATION.json` (0: the
+    /// first, `__varpack__.json`); an append writes the next.
+    pub(crate) generation: u64,
+    /// One read-only map of the whole archive (single-file form), made on first use and shared
+    /// by every member mapped read-only.
+    archive_map: OnceLock<Arc<Mmap>>,
+    /// The directory or archive as it was opened: held open so that its identity (device and
+    /// inode) cannot be reused while this source lives.
+    pub(crate) held: File,
+    /// Its identity: a save replaces the pack by rename, so a path that no longer leads to
+    /// this identity was replaced.
+    pub(crate) id: (u64, u64),
+    /// Arrays are mapped (else read into memory).
+    pub(crate) mapped: bool,
+}
+
+impl Source {
+    /// The read-only map of the whole archive, made once, of the archive as it was opened.
+    pub(crate) fn archive_map(&self) -> std::io::Result<&Arc<Mmap>> {
+        if let Some(map) = self.archive_map.get() {
+            return Ok(map);
+        }
+        // The crate documents (Varpack, Array) that a pack must not be truncated or rewritten
+        // by others while its values are mapped (array_files_fs::map's contract); this crate's
+        // own saves replace it by rename, which leaves the mapped file intact. Every member
+        // range is checked against the map's length.
+        let map = MapOptions::new().map(&self.held)?;
+        Ok(self.archive_map.get_or_init(|| Arc::new(map)))
+    }
+
+    /// Whether the path still leads to the pack this source read.
+    fn is_current(&self) -> bool {
+        fs::metadata(&self.path).is_ok_and(|m| identity(&m) == self.id)
+    }
+
+    /// [`LoadError::Replaced`] if the pack was replaced since it was opened. Called after
+    /// opening a file of a directory pack by path: if the directory is still the one read, the
+    /// open resolved inside it (a replaced directory never comes back: saves rename new
+    /// directories into place, and the held one cannot be recycled).
+    pub(crate) fn check_current(&self) -> Result<(), LoadError> {
+        if self.is_current() {
+            Ok(())
+        } else {
+            Err(LoadError::Replaced {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    /// `err`, or [`LoadError::Replaced`] if the pack was replaced (a file missing because the
+    /// directory was swapped is not the pack's fault).
+    pub(crate) fn or_replaced(&self, err: LoadError) -> LoadError {
+        match err {
+            LoadError::Replaced { .. } => err,
+            err if self.is_current() => err,
+            _ => LoadError::Replaced {
+                path: self.path.clone(),
+            },
+        }
+    }
+}
+
+/// The device and inode of a file (identity: a file replaced by rename has another).
+pub(crate) fn identity(meta: &fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
+    }
+}
+
+/// Why a file of the pack did not open, as a [`LoadError`].
+fn open_fail(path: &Path, e: OpenRegularError) -> LoadError {
+    match e {
+        OpenRegularError::Io(source) => LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        OpenRegularError::NotRegular(what) => LoadError::NotRegular {
+            path: path.to_path_buf(),
+            what,
+        },
+    }
+}
+
+/// Opens file `file` of a directory pack (a regular file, never blocking on a FIFO), checking
+/// that the directory was not replaced since the source was opened.
+pub(crate) fn open_in_dir(
+    source: &Source,
+    name: &str,
+    file: &str,
+    write: bool,
+) -> Result<(File, PathBuf), LoadError> {
+    let path = source.path.join(file);
+    let f = open_regular(&path, write).map_err(|e| match e {
+        OpenRegularError::Io(io) => missing_or(source, name, file, &path, io),
+        e => open_fail(&path, e),
+    });
+    source.check_current()?;
+    Ok((f?, path))
+}
+
+/// An I/O error opening `file` of value `name`: not found is [`LoadError::MissingFile`] (the
+/// manifest lists a file the directory lacks).
+fn missing_or(
+    source: &Source,
+    name: &str,
+    file: &str,
+    path: &Path,
+    e: std::io::Error,
+) -> LoadError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        LoadError::MissingFile {
+            path: source.path.clone(),
+            name: name.to_owned(),
+            file: file.to_owned(),
+        }
+    } else {
+        LoadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+}
+
+/// Opens the pack at `path`: its manifest (or, for a plain `.npz`, its member list). Never
+/// blocks on a FIFO; [`LoadError::Replaced`] if a save replaced the pack meanwhile.
+pub(crate) fn open_source(
+    path: &Path,
+    mapped: bool,
+) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+    let (held, meta) = open_held(path)?;
+    let source = Source {
+        path: path.to_path_buf(),
+        form: if meta.is_dir() {
+            Form::Directory
+        } else {
+            Form::File
+        },
+        npz: None,
+        generation: 0,
+        archive_map: OnceLock::new(),
+        held,
+        id: identity(&meta),
+        mapped,
+    };
+    match source.form {
+        Form::Directory => open_dir(source),
+        Form::File => open_archive(source),
+    }
+}
+
+/// Opens the directory or archive at `path` without blocking (a FIFO planted there is refused,
+/// not waited on), to hold while the pack is read.
+fn open_held(path: &Path) -> Result<(File, fs::Metadata), LoadError> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let held = options.open(path).map_err(io_load(path))?;
+    let meta = held.metadata().map_err(io_load(path))?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(LoadError::NotRegular {
+            path: path.to_path_buf(),
+            what: kind_of(&meta),
+        });
+    }
+    Ok((held, meta))
+}
+
+/// A manifest's bytes, read from `at`, parsed (a version this crate does not know is refused).
+fn parse_manifest(bytes: &[u8], at: PathBuf) -> Result<Manifest, LoadError> {
+    match Manifest::parse(bytes) {
+        Ok(Ok(m)) => Ok(m),
+        Ok(Err(found)) => Err(LoadError::Version {
+            path: at,
+            found,
+            supported: manifest::FORMAT_VERSION,
+        }),
+        Err(reason) => Err(LoadError::Manifest { path: at, reason }),
+    }
+}
+
+/// A directory pack: its `varpack.json`, read while the directory is still the one held.
+fn open_dir(source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+    let at = source.path.join(MANIFEST);
+    let bytes = read_regular(&at).map_err(|e| match e {
+        OpenRegularError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            LoadError::Manifest {
+                path: at.clone(),
+                reason: "missing: not a varpack directory".into(),
+            }
+        }
+        e => open_fail(&at, e),
+    });
+    let bytes = bytes.map_err(|e| source.or_replaced(e))?;
+    source.check_current()?;
+    let manifest = parse_manifest(&bytes, at)?;
+    Ok((Arc::new(source), manifest.values))
+}
+
+/// Reads the whole regular file at `path` (never blocking on a FIFO).
+fn read_regular(path: &Path) -> Result<Vec<u8>, OpenRegularError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path, false)?
+        .read_to_end(&mut bytes)
+        .map_err(OpenRegularError::Io)?;
+    Ok(bytes)
+}
+
+/// A single-file pack: its archive's current manifest, or the arrays of a plain numpy `.npz`.
+fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+    let path = source.path.clone();
+    // Mapped at open: the manifest and every member's headers are then read from memory, not
+    // with a system call each (five per member), which is most of a load's time.
+    // (With `mapped` false, nothing is mapped: a file truncated while read gives errors.)
+    let reader = NpzReader::options().map_archive(source.mapped).open(&path);
+    // The reader opened the path after `held` did: if the path still leads to `held`'s file,
+    // the reader read that file too (a replaced archive never comes back).
+    let current = fs::metadata(&path).is_ok_and(|m| identity(&m) == source.id);
+    if !current {
+        return Err(LoadError::Replaced { path });
+    }
+    let reader = reader?;
+    let (values, generation) = match current_manifest(&reader.keys()) {
+        Some((g, name)) => {
+            let bytes = reader.read_bytes(&name).map_err(|e| LoadError::Npz {
+                name: name.clone(),
+                source: Box::new(e),
+            })?;
+            (parse_manifest(&bytes, path.join(&name))?.values, g)
+        }
+        None => (plain_npz_entries(&reader)?, 0),
+    };
+    source.npz = Some(reader);
+    source.generation = generation;
+    Ok((Arc::new(source), values))
+}
+
+/// The current manifest among an archive's members, with its generation: `__varpack__.json`
+/// (0), or the highest `__varpack__.N.json`.
+fn current_manifest(keys: &[String]) -> Option<(u64, String)> {
+    let mut best: Option<(u64, String)> = None;
+    for key in keys {
+        let generation = if key == NPZ_MANIFEST {
+            Some(0)
+        } else {
+            key.strip_prefix("__varpack__.")
+                .and_then(|k| k.strip_suffix(".json"))
+                .and_then(|n| n.parse::<u64>().ok())
+        };
+        if let Some(g) = generation
+            && best.as_ref().is_none_or(|(b, _)| g > *b)
+        {
+            best = Some((g, key.clone()));
+        }
+    }
+    best
+}
+
+/// A plain numpy `.npz`: every `.npy` member is an array named by its key.
+fn plain_npz_entries(reader: &NpzReader) -> Result<Vec<Entry>, LoadError> {
+    let mut values = Vec::new();
+    for key in reader.keys() {
+        let info = reader.info(&key).map_err(|e| LoadError::Npz {
+            name: key.clone(),
+            source: Box::new(e),
+        })?;
+        if !info.name.ends_with(".npy") {
+            continue;
+        }
+        values.push(Entry {
+            name: key,
+            kind: Kind::Array,
+            file: Some(info.name.clone()),
+            dtype: Some(dtype_json(&info.header.dtype)),
+            fortran_order: Some(info.header.fortran_order),
+            shape: Some(info.header.shape.clone()),
+            bytes: info.header.data_len().unwrap_or(0),
+            separate: false,
+            entries: None,
+        });
+    }
+    values.sort_by(|a, b| a.name.cmp(&b.name));
+    values.dedup_by(|a, b| a.name == b.name);
+    Ok(values)
+}

@@ -1,0 +1,370 @@
+//! Reading one value of an opened pack: each array's header checked against the manifest, then
+//! the data mapped (a `.npy` file's, an aligned stored member's) or read into memory; JSON
+//! values from the shared document or their own file. Loads call this for every value at once,
+//! lazy loads on first access, saves for the values they copy from the old pack.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use npy_format::{Header, Mode};
+use npz_stream::NpzReader;
+
+use super::source::{Source, identity, open_in_dir};
+use crate::array::MemberMap;
+use crate::error::{LoadError, io_load};
+use crate::manifest::{Entry, dtype_json};
+use crate::{Array, Kind, Value};
+
+/// `len` bytes at `offset` of `file`, with positioned reads (a file shorter than that is an
+/// error, never a fault).
+fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, LoadError> {
+    let len = usize::try_from(len).map_err(|_| LoadError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, "array too large"),
+    })?;
+    let mut data = vec![0u8; len];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut data, offset).map_err(io_load(path))?;
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek};
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .and_then(|_| f.read_exact(&mut data))
+            .map_err(io_load(path))?;
+    }
+    Ok(data)
+}
+
+/// [`LoadError::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
+/// shape, order): the manifest and the files were not written together.
+pub(crate) fn check_header(
+    source: &Source,
+    name: &str,
+    file: &str,
+    header: &Header,
+    dtype: &serde_json::Value,
+    fortran: Option<bool>,
+    shape: &[u64],
+) -> Result<(), LoadError> {
+    let mismatch = |what: &str, manifest: String, found: String| LoadError::Mismatch {
+        path: source.path.clone(),
+        name: name.to_owned(),
+        file: file.to_owned(),
+        manifest: format!("{what} {manifest}"),
+        header: format!("{what} {found}"),
+    };
+    // A scalar dtype is a JSON string in the manifest: compared as text, without building
+    // the header's JSON (this runs for every array of a load).
+    let same_scalar = match (header.dtype.as_scalar(), dtype) {
+        (Some(scalar), serde_json::Value::String(manifest)) => scalar.type_str() == *manifest,
+        _ => false,
+    };
+    if !same_scalar {
+        let found = dtype_json(&header.dtype);
+        if &found != dtype {
+            return Err(mismatch("dtype", dtype.to_string(), found.to_string()));
+        }
+    }
+    if header.shape != shape {
+        return Err(mismatch(
+            "shape",
+            format!("{shape:?}"),
+            format!("{:?}", header.shape),
+        ));
+    }
+    if let Some(f) = fortran
+        && f != header.fortran_order
+    {
+        return Err(mismatch(
+            "fortran_order",
+            f.to_string(),
+            header.fortran_order.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads and checks one array's header without touching its data.
+pub(crate) fn read_header(source: &Source, name: &str, file: &str) -> Result<Header, LoadError> {
+    match &source.npz {
+        None => Ok(read_npy_header(source, name, file, false)?.0.header),
+        Some(reader) => Ok(member_info(source, reader, name, file)?.header),
+    }
+}
+
+/// Opens `.npy` file `file` of a directory pack and reads its header.
+fn read_npy_header(
+    source: &Source,
+    name: &str,
+    file: &str,
+    write: bool,
+) -> Result<(npy_format::ParsedHeader, File, PathBuf), LoadError> {
+    let (f, path) = open_in_dir(source, name, file, write)?;
+    let parsed = Header::read_from(
+        &mut BufReader::with_capacity(4096, &f),
+        npy_format::ReadOptions::default(),
+    )
+    .map_err(|e| LoadError::Npy {
+        name: name.to_owned(),
+        source: npy_format::ReadError::Header {
+            path: path.clone(),
+            source: e,
+        },
+    })?;
+    Ok((parsed, f, path))
+}
+
+/// The member `member` of the archive, as value `name`'s.
+fn member_info(
+    source: &Source,
+    reader: &NpzReader,
+    name: &str,
+    member: &str,
+) -> Result<npz_stream::MemberInfo, LoadError> {
+    reader
+        .info(member)
+        .map_err(|e| member_error(source, name, member, e))
+}
+
+/// An archive's error reading `member` of value `name`: a member the manifest lists but the
+/// archive lacks is [`LoadError::MissingFile`], as a missing file of a directory pack is.
+fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadError) -> LoadError {
+    match e {
+        npz_stream::ReadError::NoSuchMember { .. } => LoadError::MissingFile {
+            path: source.path.clone(),
+            name: name.to_owned(),
+            file: member.to_owned(),
+        },
+        e => LoadError::Npz {
+            name: name.to_owned(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// The expected dtype, order and shape of an array, from its manifest entry.
+type Expect<'a> = Option<(&'a serde_json::Value, Option<bool>, &'a [u64])>;
+
+/// Reads array `file` of value `name`: its header checked against `expect`, its data mapped
+/// with `mode` (or read into memory when the source is not mapped, or the member is deflated or
+/// unaligned).
+fn load_array(
+    source: &Source,
+    name: &str,
+    file: &str,
+    expect: Expect<'_>,
+    mode: Mode,
+) -> Result<Array, LoadError> {
+    match &source.npz {
+        None => load_npy_file(source, name, file, expect, mode),
+        Some(reader) => load_member(source, reader, name, file, expect, mode),
+    }
+}
+
+/// An array of a directory pack: a `.npy` file.
+fn load_npy_file(
+    source: &Source,
+    name: &str,
+    file: &str,
+    expect: Expect<'_>,
+    mode: Mode,
+) -> Result<Array, LoadError> {
+    let write = source.mapped && mode == Mode::ReadWrite;
+    let (parsed, f, path) = read_npy_header(source, name, file, write)?;
+    let npy_err = |e| LoadError::Npy {
+        name: name.to_owned(),
+        source: e,
+    };
+    if let Some((dtype, fortran, shape)) = expect {
+        check_header(source, name, file, &parsed.header, dtype, fortran, shape)?;
+    }
+    if parsed.header.dtype.has_object() {
+        return Err(npy_err(npy_format::ReadError::View {
+            path,
+            source: npy_format::ViewError::Object,
+        }));
+    }
+    let expected = parsed.header.data_len().unwrap_or(u64::MAX);
+    let file_len = f.metadata().map_err(io_load(&path))?.len();
+    let available = file_len.saturating_sub(parsed.data_offset);
+    if available < expected {
+        return Err(npy_err(npy_format::ReadError::Truncated {
+            path,
+            data_offset: parsed.data_offset,
+            expected,
+            available,
+        }));
+    }
+    if !source.mapped {
+        let data = read_at(&f, &path, parsed.data_offset, expected)?;
+        return Array::from_bytes(parsed.header, &data).map_err(|e| LoadError::Manifest {
+            path: source.path.clone(),
+            reason: format!("value '{name}': {e}"),
+        });
+    }
+    let map = MemberMap::open(&f, &path, file, (parsed.data_offset, expected), mode, false)
+        .map_err(io_load(&path))?;
+    Ok(Array::from_member(parsed.header, map))
+}
+
+/// An array of a single-file pack: an archive member, mapped where it is stored aligned.
+fn load_member(
+    source: &Source,
+    reader: &NpzReader,
+    name: &str,
+    file: &str,
+    expect: Expect<'_>,
+    mode: Mode,
+) -> Result<Array, LoadError> {
+    let info = member_info(source, reader, name, file)?;
+    if let Some((dtype, fortran, shape)) = expect {
+        check_header(source, name, file, &info.header, dtype, fortran, shape)?;
+    }
+    let npz_err = |e| LoadError::Npz {
+        name: name.to_owned(),
+        source: Box::new(e),
+    };
+    let data_len = info.size.saturating_sub(info.header_len);
+    let expected = info.header.data_len().unwrap_or(u64::MAX);
+    if info.header.dtype.has_object() || data_len < expected {
+        return Err(npz_err(npz_stream::ReadError::View {
+            path: source.path.clone(),
+            member: info.name.clone(),
+            source: npy_format::ViewError::Object,
+        }));
+    }
+    match info.data_offset {
+        Some(offset) if info.mappable && source.mapped => {
+            let map = map_member(source, &info.name, (offset, expected), mode)?;
+            Ok(Array::from_member(info.header, map))
+        }
+        _ => {
+            // Deflated or unaligned (numpy's own savez): read into memory.
+            let bytes = reader.read_bytes(file).map_err(npz_err)?;
+            let start = info.header_len as usize;
+            let data = bytes
+                .get(start..start + expected as usize)
+                .unwrap_or_default();
+            Array::from_bytes(info.header, data).map_err(|e| LoadError::Manifest {
+                path: source.path.clone(),
+                reason: format!("value '{name}': {e}"),
+            })
+        }
+    }
+}
+
+/// Maps the data of an aligned stored member: read-only maps share one map of the whole
+/// archive; a read-write map opens the archive for writing (refusing one replaced since the
+/// load); a copy-on-write map maps the held archive privately.
+fn map_member(
+    source: &Source,
+    member: &str,
+    (offset, len): (u64, u64),
+    mode: Mode,
+) -> Result<MemberMap, LoadError> {
+    if mode == Mode::ReadOnly && len > 0 {
+        return source
+            .archive_map()
+            .and_then(|archive| MemberMap::shared(archive, &source.path, member, offset, len))
+            .map_err(io_load(&source.path));
+    }
+    let map = if mode == Mode::ReadWrite {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&source.path)
+            .map_err(io_load(&source.path))?;
+        let same = file.metadata().is_ok_and(|m| identity(&m) == source.id);
+        if !same {
+            return Err(LoadError::Replaced {
+                path: source.path.clone(),
+            });
+        }
+        MemberMap::open(&file, &source.path, member, (offset, len), mode, true)
+    } else {
+        MemberMap::open(
+            &source.held,
+            &source.path,
+            member,
+            (offset, len),
+            mode,
+            true,
+        )
+    };
+    map.map_err(io_load(&source.path))
+}
+
+/// A JSON file (or member) of the pack, parsed: the shared document or a separate value's.
+pub(crate) fn read_doc(
+    source: &Source,
+    name: &str,
+    file: &str,
+) -> Result<serde_json::Value, LoadError> {
+    let bytes = match &source.npz {
+        None => {
+            let (mut f, path) = open_in_dir(source, name, file, false)?;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_load(&path))?;
+            bytes
+        }
+        Some(reader) => reader
+            .read_bytes(file)
+            .map_err(|e| member_error(source, name, file, e))?,
+    };
+    serde_json::from_slice(&bytes).map_err(|e| LoadError::Json {
+        path: source.path.join(file),
+        name: name.to_owned(),
+        source: e,
+    })
+}
+
+/// Reads the value of manifest entry `entry`; a grouped JSON value is taken from `doc` (the
+/// shared document, if the caller read it already).
+pub(crate) fn load_entry(
+    source: &Source,
+    entry: &Entry,
+    mode: Mode,
+    doc: Option<&serde_json::Value>,
+) -> Result<Value, LoadError> {
+    let name = entry.name.as_str();
+    match entry.kind {
+        Kind::Array => {
+            let file = entry.file.as_deref().unwrap_or_default();
+            let dtype = entry.dtype.clone().unwrap_or_default();
+            let shape = entry.shape.clone().unwrap_or_default();
+            let expect = Some((&dtype, entry.fortran_order, shape.as_slice()));
+            Ok(Value::Array(load_array(source, name, file, expect, mode)?))
+        }
+        Kind::Dict => {
+            let mut dict = BTreeMap::new();
+            for e in entry.entries.iter().flatten() {
+                let expect = Some((&e.dtype, Some(e.fortran_order), e.shape.as_slice()));
+                let array = load_array(source, name, &e.file, expect, mode)?;
+                dict.insert(e.key.clone(), array);
+            }
+            Ok(Value::Dict(dict))
+        }
+        Kind::Json => {
+            let file = entry.file.as_deref().unwrap_or_default();
+            if entry.separate {
+                return read_doc(source, name, file).map(Value::Json);
+            }
+            let owned;
+            let doc = match doc {
+                Some(d) => d,
+                None => {
+                    owned = read_doc(source, name, file)?;
+                    &owned
+                }
+            };
+            let value = doc.get(name).cloned().ok_or_else(|| LoadError::Manifest {
+                path: source.path.join(file),
+                reason: format!("value '{name}' is listed in the manifest but not in {file}"),
+            })?;
+            Ok(Value::Json(value))
+        }
+    }
+}

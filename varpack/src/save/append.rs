@@ -1,0 +1,118 @@
+//! Appends ([`OpenMode::Append`](crate::OpenMode::Append)): the new values written in place,
+//! then a new manifest. A directory's manifest is written to `.varpack.json.ID.tmp` and renamed
+//! over `varpack.json`; a single file gets the next `__varpack__.N.json` member, after the old
+//! end records (npz-stream's appending writer). The save re-reads the manifest under the pack's
+//! lock, so values another process appended meanwhile are kept.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::path::Path;
+
+use array_files_fs::atomic::sync_dir;
+use npz_stream::NpzWriter;
+
+use super::sink::{Sink, write_value};
+use super::{is_injected, npz_save};
+use crate::Varpack;
+use crate::error::{SaveError, io_save};
+use crate::load::source::open_source;
+use crate::manifest::{Entry, Manifest};
+use crate::names::MANIFEST;
+use crate::pack::{Form, Slot};
+use crate::temps;
+
+impl Varpack {
+    /// Adds the new values in place, under the pack's lock; returns the lock.
+    pub(super) fn append_in_place(&self, target: &Path) -> Result<Option<File>, SaveError> {
+        if self.source.is_none() {
+            return self.write_pack(target, false);
+        }
+        let form = Form::for_path(target);
+        let lock = self.lock_target(target, form)?;
+        // The pack as it is now, under the lock: another save may have added values since this
+        // one was opened. Its values are kept, except those removed here.
+        let (disk, on_disk) = open_source(target, false).map_err(Box::new)?;
+        let disk_names: HashSet<String> = on_disk.iter().map(|e| e.name.clone()).collect();
+        let mut entries: Vec<Entry> = on_disk
+            .into_iter()
+            .filter(|e| !self.removed.contains(&e.name))
+            .collect();
+        let new: Vec<(&String, &Slot)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.meta.is_none())
+            .collect();
+        for (name, _) in &new {
+            if disk_names.contains(name.as_str()) {
+                return Err(SaveError::Duplicate {
+                    path: target.to_path_buf(),
+                    name: (*name).clone(),
+                });
+            }
+        }
+        let mut sink = match disk.form {
+            Form::Directory => Sink::dir(target, None),
+            Form::File => {
+                let writer = NpzWriter::options().lock(self.lock).append(target);
+                Sink::Npz(Box::new(writer.map_err(|e| npz_save(target, e))?))
+            }
+        };
+        let generation = disk.generation + 1;
+        drop(disk);
+        let result = append_values(&mut sink, target, new, &mut entries, generation);
+        if let (Err(e), Sink::Dir { written, .. }) = (&result, &sink)
+            && !is_injected(e)
+        {
+            // The files of the values that were to be added are not in any manifest.
+            for path in written {
+                let _ = fs::remove_file(path);
+            }
+        }
+        result.map(|()| lock)
+    }
+}
+
+/// Writes the new values of an append and the new manifest (renamed over the old one, or the
+/// next `__varpack__.N.json` member).
+fn append_values(
+    sink: &mut Sink,
+    target: &Path,
+    new: Vec<(&String, &Slot)>,
+    entries: &mut Vec<Entry>,
+    generation: u64,
+) -> Result<(), SaveError> {
+    let mut unused = serde_json::Map::new();
+    for (name, slot) in new {
+        let Some(value) = slot.cell.get() else {
+            continue;
+        };
+        // Appends never rewrite the shared document: JSON values get files of their own.
+        entries.push(write_value(sink, name, value, true, &mut unused)?);
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifest = Manifest::new(std::mem::take(entries)).to_bytes();
+    match sink {
+        Sink::Dir { .. } => {
+            let tmp_name = temps::manifest_tmp_name(target);
+            sink.file(&tmp_name, &manifest)?;
+            let tmp = target.join(&tmp_name);
+            crash_point!(AfterFiles);
+            fs::rename(&tmp, target.join(MANIFEST)).map_err(io_save(&tmp))?;
+            if let Sink::Dir { written, .. } = sink {
+                written.retain(|p| *p != tmp);
+            }
+            sync_dir(target).map_err(io_save(target))?;
+        }
+        Sink::Npz(_) => {
+            let Sink::Npz(writer) = std::mem::replace(sink, Sink::dir(target, None)) else {
+                unreachable!("an npz sink")
+            };
+            let name = format!("__varpack__.{generation}.json");
+            let mut writer = writer;
+            writer.add_file(&name, &manifest)?;
+            crash_point!(AfterFiles);
+            writer.finish()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Where a save writes (a directory being built or appended to, or an archive) and the manifest
+//! entries the values it writes make.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use array_files_fs::atomic::copy_mode_and_owner;
+use npz_stream::NpzWriter;
+
+use super::Held;
+use crate::error::{SaveError, io_save};
+use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
+use crate::names::{self, VALUES};
+use crate::pack::Slot;
+use crate::{Array, Kind, Value};
+
+/// An array's dtype (as the manifest writes it), order, shape and data bytes.
+fn array_entry_parts(a: &Array) -> (serde_json::Value, bool, Vec<u64>, u64) {
+    (
+        dtype_json(a.dtype()),
+        a.header().fortran_order,
+        a.shape().to_vec(),
+        a.as_bytes().len() as u64,
+    )
+}
+
+/// Where a save writes: a directory (being built, or appended to), or an archive.
+pub(crate) enum Sink {
+    Dir {
+        dir: PathBuf,
+        /// The pack being replaced: files of the same names give their modes.
+        like: Option<PathBuf>,
+        /// The files written so far (an append removes them if it fails).
+        written: Vec<PathBuf>,
+    },
+    Npz(Box<NpzWriter>),
+}
+
+impl Sink {
+    pub(crate) fn dir(dir: &Path, like: Option<&Path>) -> Sink {
+        Sink::Dir {
+            dir: dir.to_path_buf(),
+            like: like.map(Path::to_path_buf),
+            written: Vec::new(),
+        }
+    }
+
+    /// Creates file `file` of a directory sink, with the mode of the file it replaces.
+    fn create(
+        dir: &Path,
+        like: Option<&PathBuf>,
+        written: &mut Vec<PathBuf>,
+        file: &str,
+    ) -> Result<(File, PathBuf), SaveError> {
+        let path = dir.join(file);
+        let f = File::create(&path).map_err(io_save(&path))?;
+        written.push(path.clone());
+        if let Some(old) = like.map(|like| like.join(file))
+            && fs::symlink_metadata(&old).is_ok_and(|m| m.is_file())
+        {
+            copy_mode_and_owner(&old, &f).map_err(io_save(&path))?;
+        }
+        Ok((f, path))
+    }
+
+    pub(crate) fn array(&mut self, name: &str, file: &str, a: &Array) -> Result<(), SaveError> {
+        match self {
+            Sink::Dir { dir, like, written } => {
+                let (f, path) = Sink::create(dir, like.as_ref(), written, file)?;
+                npy_format::write_raw(&f, a.header(), a.as_bytes()).map_err(|e| {
+                    SaveError::Npy {
+                        path: path.clone(),
+                        name: name.to_owned(),
+                        source: e,
+                    }
+                })?;
+                f.sync_all().map_err(io_save(&path))
+            }
+            Sink::Npz(w) => {
+                let key = file.strip_suffix(".npy").unwrap_or(file);
+                Ok(w.add_raw(key, a.header(), a.as_bytes())?)
+            }
+        }
+    }
+
+    pub(crate) fn file(&mut self, file: &str, bytes: &[u8]) -> Result<(), SaveError> {
+        match self {
+            Sink::Dir { dir, like, written } => {
+                let (mut f, path) = Sink::create(dir, like.as_ref(), written, file)?;
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .map_err(io_save(&path))
+            }
+            Sink::Npz(w) => Ok(w.add_file(file, bytes)?),
+        }
+    }
+}
+
+/// The manifest entry of array value `name`, saved as `file`.
+fn entry_for_array(name: &str, file: String, a: &Array) -> Entry {
+    let (dtype, fortran, shape, bytes) = array_entry_parts(a);
+    Entry {
+        name: name.to_owned(),
+        kind: Kind::Array,
+        file: Some(file),
+        dtype: Some(dtype),
+        fortran_order: Some(fortran),
+        shape: Some(shape),
+        bytes,
+        separate: false,
+        entries: None,
+    }
+}
+
+/// Writes one value to `sink`; grouped JSON values go to `grouped`. Returns its entry.
+pub(crate) fn write_value(
+    sink: &mut Sink,
+    name: &str,
+    value: &Value,
+    separate: bool,
+    grouped: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<Entry, SaveError> {
+    Ok(match value {
+        Value::Array(a) => {
+            let file = names::array_file(name, None);
+            sink.array(name, &file, a)?;
+            entry_for_array(name, file, a)
+        }
+        Value::Dict(d) => {
+            let mut entries = Vec::with_capacity(d.len());
+            for (key, a) in d {
+                let file = names::array_file(name, Some(key));
+                sink.array(name, &file, a)?;
+                let (dtype, fortran_order, shape, bytes) = array_entry_parts(a);
+                entries.push(DictEntry {
+                    key: key.clone(),
+                    file,
+                    dtype,
+                    fortran_order,
+                    shape,
+                    bytes,
+                });
+            }
+            Entry {
+                name: name.to_owned(),
+                kind: Kind::Dict,
+                file: None,
+                dtype: None,
+                fortran_order: None,
+                shape: None,
+                bytes: entries.iter().map(|e| e.bytes).sum(),
+                separate: false,
+                entries: Some(entries),
+            }
+        }
+        Value::Json(j) => {
+            let (file, bytes) = if separate {
+                let file = names::json_file(name);
+                let mut text = serde_json::to_vec_pretty(j).map_err(|e| SaveError::Io {
+                    path: PathBuf::from(&file),
+                    source: std::io::Error::other(e),
+                })?;
+                text.push(b'\n');
+                sink.file(&file, &text)?;
+                (file, text.len() as u64)
+            } else {
+                grouped.insert(name.to_owned(), j.clone());
+                (VALUES.to_owned(), value.byte_len())
+            };
+            Entry {
+                name: name.to_owned(),
+                kind: Kind::Json,
+                file: Some(file),
+                dtype: None,
+                fortran_order: None,
+                shape: None,
+                bytes,
+                separate,
+                entries: None,
+            }
+        }
+    })
+}
+
+/// Writes the shared JSON document (`values.json`) of the grouped values, if there are any.
+fn finish_grouped(
+    sink: &mut Sink,
+    grouped: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), SaveError> {
+    if grouped.is_empty() {
+        return Ok(());
+    }
+    let mut text = serde_json::to_vec_pretty(&serde_json::Value::Object(grouped)).map_err(|e| {
+        SaveError::Io {
+            path: PathBuf::from(VALUES),
+            source: std::io::Error::other(e),
+        }
+    })?;
+    text.push(b'\n');
+    sink.file(VALUES, &text)
+}
+
+/// Writes the values (and the grouped JSON document) to `sink`; returns the manifest.
+pub(crate) fn write_values(
+    sink: &mut Sink,
+    held: &[(&str, &Slot, Held<'_>)],
+) -> Result<Vec<u8>, SaveError> {
+    let mut entries = Vec::with_capacity(held.len());
+    let mut grouped = serde_json::Map::new();
+    for (name, slot, value) in held {
+        entries.push(write_value(sink, name, value, slot.separate, &mut grouped)?);
+    }
+    finish_grouped(sink, grouped)?;
+    Ok(Manifest::new(entries).to_bytes())
+}
