@@ -216,109 +216,190 @@ fn directory_at(
     eocd_offset: u64,
     path: &Path,
 ) -> Result<Directory, OpenError> {
-    let io = |source| OpenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let corrupt = |offset: u64, reason: String| OpenError::Corrupt {
-        path: path.to_path_buf(),
-        offset,
-        reason,
-    };
-    let not_zip = |reason: String| OpenError::NotZip {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let errors = Errors { path };
+    let mut end = read_end_record(file, file_len, eocd_offset, &errors)?;
+    read_zip64_end(file, eocd_offset, &mut end, &errors)?;
+    let (cd_start, prefix, cd) = read_central_directory(file, eocd_offset, &end, &errors)?;
+    let entries = parse_central_records(&cd, cd_start, prefix, end.entries_total, &errors)?;
+    Ok(Directory {
+        entries,
+        cd_start,
+        prefix,
+        comment: end.comment,
+        end: end.end,
+    })
+}
+
+/// The errors of reading one archive's directory, all naming its path.
+struct Errors<'a> {
+    path: &'a Path,
+}
+
+impl Errors<'_> {
+    fn io(&self, source: std::io::Error) -> OpenError {
+        OpenError::Io {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, offset: u64, reason: String) -> OpenError {
+        OpenError::Corrupt {
+            path: self.path.to_path_buf(),
+            offset,
+            reason,
+        }
+    }
+
+    fn not_zip(&self, reason: String) -> OpenError {
+        OpenError::NotZip {
+            path: self.path.to_path_buf(),
+            reason,
+        }
+    }
+
+    fn unsupported(&self, reason: String) -> OpenError {
+        OpenError::Unsupported {
+            path: self.path.to_path_buf(),
+            reason,
+        }
+    }
+}
+
+/// What the end records say: where the central directory is, how many entries, the comment.
+struct EndRecords {
+    entries_total: u64,
+    cd_size: u64,
+    cd_offset: u64,
+    /// Where the end records start (the zip64 end record's offset when there is one): the
+    /// central directory ends right before.
+    records_start: u64,
+    comment: Vec<u8>,
+    /// Where the end record and its comment end.
+    end: u64,
+}
+
+/// Step 1: the end-of-central-directory record at `eocd_offset` and its comment.
+fn read_end_record(
+    file: &File,
+    file_len: u64,
+    eocd_offset: u64,
+    errors: &Errors<'_>,
+) -> Result<EndRecords, OpenError> {
     if eocd_offset
         .checked_add(EOCD_LEN as u64)
         .is_none_or(|end| end > file_len)
     {
-        return Err(not_zip(format!(
+        return Err(errors.not_zip(format!(
             "the end record at offset {eocd_offset} runs past the end of the file"
         )));
     }
     let mut eocd = [0u8; EOCD_LEN];
-    read_exact_at(file, &mut eocd, eocd_offset).map_err(io)?;
+    read_exact_at(file, &mut eocd, eocd_offset).map_err(|e| errors.io(e))?;
     if le32(&eocd, 0) != EOCD_SIG {
-        return Err(not_zip(format!("no end record at offset {eocd_offset}")));
+        return Err(errors.not_zip(format!("no end record at offset {eocd_offset}")));
     }
     let comment_len = usize::from(le16(&eocd, 20));
     let end = eocd_offset + EOCD_LEN as u64 + comment_len as u64;
     if end > file_len {
-        return Err(not_zip(format!(
+        return Err(errors.not_zip(format!(
             "the end record at offset {eocd_offset} has a {comment_len}-byte comment that runs past the end of the file"
         )));
     }
     let mut comment = vec![0u8; comment_len];
-    read_exact_at(file, &mut comment, eocd_offset + EOCD_LEN as u64).map_err(io)?;
-    let eocd = &eocd[..];
-    let (disk, cd_disk) = (le16(eocd, 4), le16(eocd, 6));
-    let mut entries_total = u64::from(le16(eocd, 10));
-    let mut cd_size = u64::from(le32(eocd, 12));
-    let mut cd_offset = u64::from(le32(eocd, 16));
-    let mut records_start = eocd_offset;
+    read_exact_at(file, &mut comment, eocd_offset + EOCD_LEN as u64).map_err(|e| errors.io(e))?;
+    let (disk, cd_disk) = (le16(&eocd, 4), le16(&eocd, 6));
     if disk != 0 || cd_disk != 0 {
-        return Err(OpenError::Unsupported {
-            path: path.to_path_buf(),
-            reason: format!("multi-disk archive (disk {disk}, directory on disk {cd_disk})"),
-        });
+        return Err(errors.unsupported(format!(
+            "multi-disk archive (disk {disk}, directory on disk {cd_disk})"
+        )));
     }
+    Ok(EndRecords {
+        entries_total: u64::from(le16(&eocd, 10)),
+        cd_size: u64::from(le32(&eocd, 12)),
+        cd_offset: u64::from(le32(&eocd, 16)),
+        records_start: eocd_offset,
+        comment,
+        end,
+    })
+}
 
-    // A zip64 locator right before the end record points at the zip64 end record.
-    if eocd_offset >= ZIP64_LOCATOR_LEN as u64 {
-        let loc_offset = eocd_offset - ZIP64_LOCATOR_LEN as u64;
-        let mut loc = [0u8; ZIP64_LOCATOR_LEN];
-        read_exact_at(file, &mut loc, loc_offset).map_err(io)?;
-        if le32(&loc, 0) == ZIP64_LOCATOR_SIG {
-            // Like Python's zipfile, expect the record right before the locator; fall back to
-            // the offset the locator gives.
-            let before = loc_offset.checked_sub(ZIP64_EOCD_LEN as u64);
-            let pointed = le64(&loc, 8);
-            let mut record = [0u8; ZIP64_EOCD_LEN];
-            let mut record_offset = None;
-            for candidate in [before, Some(pointed)].into_iter().flatten() {
-                if candidate
-                    .checked_add(ZIP64_EOCD_LEN as u64)
-                    .is_some_and(|end| end <= loc_offset)
-                {
-                    read_exact_at(file, &mut record, candidate).map_err(io)?;
-                    if le32(&record, 0) == ZIP64_EOCD_SIG {
-                        record_offset = Some(candidate);
-                        break;
-                    }
-                }
+/// Step 2: a zip64 locator right before the end record points at the zip64 end record, whose
+/// counts and offsets replace the end record's (saturated) ones.
+fn read_zip64_end(
+    file: &File,
+    eocd_offset: u64,
+    end: &mut EndRecords,
+    errors: &Errors<'_>,
+) -> Result<(), OpenError> {
+    if eocd_offset < ZIP64_LOCATOR_LEN as u64 {
+        return Ok(());
+    }
+    let loc_offset = eocd_offset - ZIP64_LOCATOR_LEN as u64;
+    let mut loc = [0u8; ZIP64_LOCATOR_LEN];
+    read_exact_at(file, &mut loc, loc_offset).map_err(|e| errors.io(e))?;
+    if le32(&loc, 0) != ZIP64_LOCATOR_SIG {
+        return Ok(());
+    }
+    // Like Python's zipfile, expect the record right before the locator; fall back to the
+    // offset the locator gives.
+    let before = loc_offset.checked_sub(ZIP64_EOCD_LEN as u64);
+    let pointed = le64(&loc, 8);
+    let mut record = [0u8; ZIP64_EOCD_LEN];
+    let mut record_offset = None;
+    for candidate in [before, Some(pointed)].into_iter().flatten() {
+        if candidate
+            .checked_add(ZIP64_EOCD_LEN as u64)
+            .is_some_and(|end| end <= loc_offset)
+        {
+            read_exact_at(file, &mut record, candidate).map_err(|e| errors.io(e))?;
+            if le32(&record, 0) == ZIP64_EOCD_SIG {
+                record_offset = Some(candidate);
+                break;
             }
-            let Some(record_offset) = record_offset else {
-                return Err(corrupt(
-                    loc_offset,
-                    format!(
-                        "zip64 locator points at offset {pointed}, where there is no zip64 end record"
-                    ),
-                ));
-            };
-            let (disk64, cd_disk64) = (le32(&record, 16), le32(&record, 20));
-            if disk64 != 0 || cd_disk64 != 0 {
-                return Err(OpenError::Unsupported {
-                    path: path.to_path_buf(),
-                    reason: "multi-disk zip64 archive".into(),
-                });
-            }
-            entries_total = le64(&record, 32);
-            cd_size = le64(&record, 40);
-            cd_offset = le64(&record, 48);
-            records_start = record_offset;
         }
     }
+    let Some(record_offset) = record_offset else {
+        return Err(errors.corrupt(
+            loc_offset,
+            format!("zip64 locator points at offset {pointed}, where there is no zip64 end record"),
+        ));
+    };
+    let (disk64, cd_disk64) = (le32(&record, 16), le32(&record, 20));
+    if disk64 != 0 || cd_disk64 != 0 {
+        return Err(errors.unsupported("multi-disk zip64 archive".into()));
+    }
+    end.entries_total = le64(&record, 32);
+    end.cd_size = le64(&record, 40);
+    end.cd_offset = le64(&record, 48);
+    end.records_start = record_offset;
+    Ok(())
+}
 
-    // The directory ends where the end records start; offsets may be shifted by prepended data.
+/// Step 3: the central directory's bytes, checked against the end records. The directory ends
+/// where the end records start; offsets may be shifted by prepended data (`prefix`). Returns
+/// where it starts, the prefix, and its bytes.
+fn read_central_directory(
+    file: &File,
+    eocd_offset: u64,
+    end: &EndRecords,
+    errors: &Errors<'_>,
+) -> Result<(u64, u64, Vec<u8>), OpenError> {
+    let EndRecords {
+        entries_total,
+        cd_size,
+        cd_offset,
+        records_start,
+        ..
+    } = *end;
     let cd_end_declared = cd_offset.checked_add(cd_size).ok_or_else(|| {
-        corrupt(
+        errors.corrupt(
             eocd_offset,
             format!("central directory offset {cd_offset} + size {cd_size} overflows"),
         )
     })?;
     let prefix = records_start.checked_sub(cd_end_declared).ok_or_else(|| {
-        corrupt(
+        errors.corrupt(
             eocd_offset,
             format!(
                 "central directory at offset {cd_offset} of {cd_size} bytes runs past the end records at offset {records_start}"
@@ -328,9 +409,9 @@ fn directory_at(
     let cd_start = cd_offset + prefix;
     // cd_size <= records_start <= file_len: the allocation is bounded by the file.
     let cd_len = usize::try_from(cd_size)
-        .map_err(|_| corrupt(cd_start, "central directory larger than memory".into()))?;
+        .map_err(|_| errors.corrupt(cd_start, "central directory larger than memory".into()))?;
     if entries_total > cd_size / CENTRAL_LEN as u64 {
-        return Err(corrupt(
+        return Err(errors.corrupt(
             eocd_offset,
             format!(
                 "{entries_total} entries declared, but the {cd_size}-byte central directory holds at most {}",
@@ -339,109 +420,124 @@ fn directory_at(
         ));
     }
     let mut cd = vec![0u8; cd_len];
-    read_exact_at(file, &mut cd, cd_start).map_err(io)?;
+    read_exact_at(file, &mut cd, cd_start).map_err(|e| errors.io(e))?;
+    Ok((cd_start, prefix, cd))
+}
 
+/// Step 4: every central-directory record, each checked to describe a member that lies before
+/// the directory.
+fn parse_central_records(
+    cd: &[u8],
+    cd_start: u64,
+    prefix: u64,
+    entries_total: u64,
+    errors: &Errors<'_>,
+) -> Result<Vec<Entry>, OpenError> {
+    // At most one entry per 46 bytes of directory (checked by `read_central_directory`).
     let mut entries = Vec::with_capacity(entries_total as usize);
     let mut at = 0usize;
     for n in 0..entries_total {
-        let rec_offset = cd_start + at as u64;
-        let bad = |reason: String| corrupt(rec_offset, reason);
-        if cd.len() - at < CENTRAL_LEN {
-            return Err(bad(format!(
-                "central directory ends inside entry {n} ({} of 46 bytes)",
-                cd.len() - at
-            )));
-        }
-        let rec = &cd[at..];
-        if le32(rec, 0) != CENTRAL_SIG {
-            return Err(bad(format!(
-                "entry {n}: signature {:#010x}, expected a central-directory header (0x02014b50)",
-                le32(rec, 0)
-            )));
-        }
-        let flags = le16(rec, 8);
-        let method = le16(rec, 10);
-        let crc32 = le32(rec, 16);
-        let mut compressed_size = u64::from(le32(rec, 20));
-        let mut size = u64::from(le32(rec, 24));
-        let name_len = usize::from(le16(rec, 28));
-        let extra_len = usize::from(le16(rec, 30));
-        let comment_len = usize::from(le16(rec, 32));
-        let mut local_offset = u64::from(le32(rec, 42));
-        let total = CENTRAL_LEN + name_len + extra_len + comment_len;
-        if rec.len() < total {
-            return Err(bad(format!(
-                "entry {n}: name, extra field and comment ({} bytes) run past the central directory",
-                total - CENTRAL_LEN
-            )));
-        }
-        let raw_name = rec[CENTRAL_LEN..CENTRAL_LEN + name_len].to_vec();
-        let extra = rec[CENTRAL_LEN + name_len..CENTRAL_LEN + name_len + extra_len].to_vec();
-        let name = decode_name(&raw_name, flags);
-        // Fields saturated at 0xFFFFFFFF come from the zip64 extra, in order.
-        let needs = [
-            size == 0xFFFF_FFFF,
-            compressed_size == 0xFFFF_FFFF,
-            local_offset == 0xFFFF_FFFF,
-        ];
-        if needs.iter().any(|&x| x) {
-            let data = find_extra(&extra, ZIP64_ID).ok_or_else(|| {
-                bad(format!(
-                    "entry {n} ({name}): sizes or offset are 0xFFFFFFFF but there is no zip64 extra field"
-                ))
-            })?;
-            let mut pos = 0;
-            for (i, need) in needs.iter().enumerate() {
-                if !need {
-                    continue;
-                }
-                if data.len() < pos + 8 {
-                    return Err(bad(format!(
-                        "entry {n} ({name}): zip64 extra field of {} bytes is too short",
-                        data.len()
-                    )));
-                }
-                let value = le64(data, pos);
-                pos += 8;
-                match i {
-                    0 => size = value,
-                    1 => compressed_size = value,
-                    _ => local_offset = value,
-                }
-            }
-        }
-        let local_offset = local_offset
-            .checked_add(prefix)
-            .ok_or_else(|| bad(format!("entry {n} ({name}): local header offset overflows")))?;
-        let limit = local_offset
-            .checked_add(LOCAL_LEN)
-            .and_then(|x| x.checked_add(compressed_size));
-        if limit.is_none_or(|end| end > cd_start) {
-            return Err(bad(format!(
-                "entry {n} ({name}): local header at offset {local_offset} with {compressed_size} bytes of data runs past the central directory at {cd_start}"
-            )));
-        }
-        entries.push(Entry {
-            name,
-            raw_name,
-            flags,
-            method,
-            crc32,
-            compressed_size,
-            size,
-            local_offset,
-            extra,
-            raw_record: rec[..total].to_vec(),
-        });
-        at += total;
+        let (entry, len) = parse_central_record(&cd[at..], n, cd_start, at, prefix, errors)?;
+        entries.push(entry);
+        at += len;
     }
-    Ok(Directory {
-        entries,
-        cd_start,
-        prefix,
-        comment,
-        end,
-    })
+    Ok(entries)
+}
+
+/// Entry `n`, the record at `at` in the directory (`rec` is the directory from there on);
+/// returns it and the record's length.
+fn parse_central_record(
+    rec: &[u8],
+    n: u64,
+    cd_start: u64,
+    at: usize,
+    prefix: u64,
+    errors: &Errors<'_>,
+) -> Result<(Entry, usize), OpenError> {
+    let rec_offset = cd_start + at as u64;
+    let bad = |reason: String| errors.corrupt(rec_offset, reason);
+    if rec.len() < CENTRAL_LEN {
+        return Err(bad(format!(
+            "central directory ends inside entry {n} ({} of 46 bytes)",
+            rec.len()
+        )));
+    }
+    if le32(rec, 0) != CENTRAL_SIG {
+        return Err(bad(format!(
+            "entry {n}: signature {:#010x}, expected a central-directory header (0x02014b50)",
+            le32(rec, 0)
+        )));
+    }
+    let flags = le16(rec, 8);
+    let method = le16(rec, 10);
+    let crc32 = le32(rec, 16);
+    let mut compressed_size = u64::from(le32(rec, 20));
+    let mut size = u64::from(le32(rec, 24));
+    let name_len = usize::from(le16(rec, 28));
+    let extra_len = usize::from(le16(rec, 30));
+    let comment_len = usize::from(le16(rec, 32));
+    let mut local_offset = u64::from(le32(rec, 42));
+    let total = CENTRAL_LEN + name_len + extra_len + comment_len;
+    if rec.len() < total {
+        return Err(bad(format!(
+            "entry {n}: name, extra field and comment ({} bytes) run past the central directory",
+            total - CENTRAL_LEN
+        )));
+    }
+    let raw_name = rec[CENTRAL_LEN..CENTRAL_LEN + name_len].to_vec();
+    let extra = rec[CENTRAL_LEN + name_len..CENTRAL_LEN + name_len + extra_len].to_vec();
+    let name = decode_name(&raw_name, flags);
+    // Fields saturated at 0xFFFFFFFF come from the zip64 extra, in order.
+    let mut fields = [&mut size, &mut compressed_size, &mut local_offset];
+    read_zip64_extra(&extra, &mut fields)
+        .map_err(|reason| bad(format!("entry {n} ({name}): {reason}")))?;
+    let local_offset = local_offset
+        .checked_add(prefix)
+        .ok_or_else(|| bad(format!("entry {n} ({name}): local header offset overflows")))?;
+    let limit = local_offset
+        .checked_add(LOCAL_LEN)
+        .and_then(|x| x.checked_add(compressed_size));
+    if limit.is_none_or(|end| end > cd_start) {
+        return Err(bad(format!(
+            "entry {n} ({name}): local header at offset {local_offset} with {compressed_size} bytes of data runs past the central directory at {cd_start}"
+        )));
+    }
+    let entry = Entry {
+        name,
+        raw_name,
+        flags,
+        method,
+        crc32,
+        compressed_size,
+        size,
+        local_offset,
+        extra,
+        raw_record: rec[..total].to_vec(),
+    };
+    Ok((entry, total))
+}
+
+/// Replaces each field saturated at 0xFFFFFFFF (size, compressed size, local header offset) by
+/// the next 8 bytes of the zip64 extra field, in that order.
+fn read_zip64_extra(extra: &[u8], fields: &mut [&mut u64; 3]) -> Result<(), String> {
+    if !fields.iter().any(|f| **f == 0xFFFF_FFFF) {
+        return Ok(());
+    }
+    let data = find_extra(extra, ZIP64_ID).ok_or_else(|| {
+        "sizes or offset are 0xFFFFFFFF but there is no zip64 extra field".to_owned()
+    })?;
+    let mut pos = 0;
+    for field in fields.iter_mut().filter(|f| ***f == 0xFFFF_FFFF) {
+        if data.len() < pos + 8 {
+            return Err(format!(
+                "zip64 extra field of {} bytes is too short",
+                data.len()
+            ));
+        }
+        **field = le64(data, pos);
+        pos += 8;
+    }
+    Ok(())
 }
 
 /// The data of the first extra field with `id`, if the field list is well formed up to it.
