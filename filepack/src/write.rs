@@ -716,18 +716,82 @@ impl<W: Write + Seek> PackWriter<W> {
         } = self;
         let io_err = |e| BuildError::io(&out_name, e);
 
-        // 1. Order the added entries.
+        let order = Self::entry_order(&names, &recs, sorted);
+        let tree = Self::complete_tree(&names, &mut recs, &order, root)?;
+        drop(order);
+        let layout = DirLayout::of(&recs, &tree);
+        let mut summary = PackSummary {
+            entries: tree.entries.len() as u64,
+            implicit_dirs: tree.implicit_dirs,
+            bytes,
+            ..PackSummary::default()
+        };
+        let tables = write_tables(
+            &mut out,
+            entries_offset,
+            &names,
+            &recs,
+            &tree,
+            layout,
+            seed,
+            &mut summary,
+        )
+        .map_err(io_err)?;
+
+        // Step 6: the header, last.
+        let header = PackHeader {
+            version: VERSION,
+            flags: FLAG_INDEX_SEED,
+            header_len: SEEDED_HEADER_LEN as u32,
+            alignment: alignment as u32,
+            file_len: tables.file_len,
+            entry_count: tree.entries.len() as u64,
+            data_offset,
+            data_len,
+            entries_offset,
+            strings_offset: tables.strings_offset,
+            strings_len: tables.strings_len,
+            dirs_offset: tables.dirs_offset,
+            dirs_len: tables.dirs_len,
+            index_offset: tables.index_offset,
+            index_bits: tables.index_bits,
+            index_max_probe: tables.max_probe,
+            index_seed: tables.seed,
+            tables_checksum: tables.checksum,
+            header_checksum: 0,
+        };
+        out.flush().map_err(io_err)?;
+        let mut inner = out.into_inner();
+        inner.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        inner.write_all(&header.encode()).map_err(io_err)?;
+        inner.flush().map_err(io_err)?;
+        summary.pack_len = tables.file_len;
+        Ok((inner, summary))
+    }
+
+    /// Step 1: the added entries in path order (indices into `recs`), sorted unless they were added
+    /// in order.
+    fn entry_order(names: &[u8], recs: &[Pending], sorted: bool) -> Vec<u32> {
         let mut order: Vec<u32> = (0..recs.len() as u32).collect();
         if !sorted {
             order.sort_by(|&x, &y| {
                 cmp_paths(
-                    Self::path_of(&names, &recs[x as usize]).as_bytes(),
-                    Self::path_of(&names, &recs[y as usize]).as_bytes(),
+                    Self::path_of(names, &recs[x as usize]).as_bytes(),
+                    Self::path_of(names, &recs[y as usize]).as_bytes(),
                 )
             });
         }
+        order
+    }
 
-        // 2. The final entry list (indices into recs) with the root and implicit directories.
+    /// Step 2: the final entry list with the root and the implicit directories (pushed onto
+    /// `recs`), each entry's parent, and the refusals: a path added twice, a path under a file.
+    fn complete_tree(
+        names: &[u8],
+        recs: &mut Vec<Pending>,
+        order: &[u32],
+        root: Option<EntryMeta>,
+    ) -> Result<Tree, BuildError> {
         let root_meta = root.unwrap_or_else(EntryMeta::dir);
         recs.push(Pending {
             kind: KIND_DIR,
@@ -741,17 +805,17 @@ impl<W: Write + Seek> PackWriter<W> {
         parents.push(NO_ENTRY);
         // Open directories: (final index, rec index).
         let mut stack: Vec<(u32, u32)> = vec![(0, root_rec)];
-        for &r in &order {
+        for &r in order {
             let rec = recs[r as usize];
-            let p = Self::path_of(&names, &rec);
+            let p = Self::path_of(names, &rec);
             let last = *entries.last().unwrap_or(&root_rec);
-            let last_path = Self::path_of(&names, &recs[last as usize]);
+            let last_path = Self::path_of(names, &recs[last as usize]);
             if last_path == p && entries.len() > 1 {
                 return Err(BuildError::Duplicate { path: p.to_owned() });
             }
             while stack.len() > 1 {
                 let top = stack[stack.len() - 1].1;
-                if is_ancestor(Self::path_of(&names, &recs[top as usize]), p) {
+                if is_ancestor(Self::path_of(names, &recs[top as usize]), p) {
                     break;
                 }
                 stack.pop();
@@ -760,7 +824,7 @@ impl<W: Write + Seek> PackWriter<W> {
             let parent_path = path::parent(p);
             loop {
                 let (top_final, top_rec) = stack[stack.len() - 1];
-                let top_path = Self::path_of(&names, &recs[top_rec as usize]);
+                let top_path = Self::path_of(names, &recs[top_rec as usize]);
                 if top_path == parent_path {
                     break;
                 }
@@ -773,7 +837,7 @@ impl<W: Write + Seek> PackWriter<W> {
                 let dir_path = &p[..end];
                 let last = *entries.last().unwrap_or(&root_rec);
                 let last_rec = recs[last as usize];
-                if Self::path_of(&names, &last_rec) == dir_path {
+                if Self::path_of(names, &last_rec) == dir_path {
                     return Err(BuildError::NotADir {
                         path: dir_path.to_owned(),
                         kind: if last_rec.kind == KIND_SYMLINK {
@@ -807,15 +871,44 @@ impl<W: Write + Seek> PackWriter<W> {
         if n as u64 > MAX_ENTRIES {
             return Err(BuildError::TooManyEntries { count: n as u64 });
         }
+        Ok(Tree {
+            entries,
+            parents,
+            implicit_dirs,
+        })
+    }
+}
 
-        // 3. Directory table layout: children counts, first positions, fill in entry order.
+/// The entries of a pack in their final order.
+struct Tree {
+    /// Indices into the pending records, root first, in path order.
+    entries: Vec<u32>,
+    /// Each entry's parent (its index in `entries`); `NO_ENTRY` for the root.
+    parents: Vec<u32>,
+    /// Directories the pack holds that were not added (the root if it was not).
+    implicit_dirs: u64,
+}
+
+/// Step 3: the directory table's layout: each directory's children, stored together in entry order.
+struct DirLayout {
+    /// Children of each entry.
+    child_count: Vec<u32>,
+    /// Where each directory's children start in `dirs`.
+    first_child: Vec<u64>,
+    /// The directory table: entry indices, grouped by parent.
+    dirs: Vec<u32>,
+}
+
+impl DirLayout {
+    fn of(recs: &[Pending], tree: &Tree) -> DirLayout {
+        let n = tree.entries.len();
         let mut child_count = vec![0u32; n];
-        for &p in &parents[1..] {
+        for &p in &tree.parents[1..] {
             child_count[p as usize] += 1;
         }
         let mut first_child = vec![0u64; n];
         let mut running = 0u64;
-        for (i, &e) in entries.iter().enumerate() {
+        for (i, &e) in tree.entries.iter().enumerate() {
             if recs[e as usize].kind == KIND_DIR {
                 first_child[i] = running;
                 running += u64::from(child_count[i]);
@@ -823,140 +916,146 @@ impl<W: Write + Seek> PackWriter<W> {
         }
         let mut dirs = vec![0u32; running as usize];
         let mut filled = vec![0u32; n];
-        for (i, &p) in parents.iter().enumerate().skip(1) {
+        for (i, &p) in tree.parents.iter().enumerate().skip(1) {
             let p = p as usize;
             dirs[(first_child[p] + u64::from(filled[p])) as usize] = i as u32;
             filled[p] += 1;
         }
-        drop(filled);
-
-        // 4. String table layout: all paths in entry order, then symlink targets.
-        let paths_len: u64 = entries
-            .iter()
-            .map(|&e| u64::from(recs[e as usize].path_len))
-            .sum();
-        let mut summary = PackSummary {
-            entries: n as u64,
-            implicit_dirs,
-            bytes,
-            ..PackSummary::default()
-        };
-
-        // 5. Write the tables, hashing every byte from entries_offset on.
-        let mut tables = TableWriter {
-            out: &mut out,
-            pos: entries_offset,
-            hasher: Xxh3Default::new(),
-        };
-        let mut path_off = 0u64;
-        let mut target_off = paths_len;
-        for (i, &e) in entries.iter().enumerate() {
-            let rec = recs[e as usize];
-            let (a, b) = match rec.kind {
-                KIND_FILE => {
-                    summary.files += 1;
-                    (rec.a, rec.b)
-                }
-                KIND_DIR => {
-                    summary.dirs += 1;
-                    (first_child[i], u64::from(child_count[i]))
-                }
-                _ => {
-                    summary.symlinks += 1;
-                    let a = target_off;
-                    target_off += rec.b;
-                    (a, rec.b)
-                }
-            };
-            let raw = RawEntry {
-                path_offset: path_off,
-                path_len: rec.path_len,
-                parent: parents[i],
-                kind: rec.kind,
-                mode: rec.mode,
-                mtime_secs: rec.mtime_secs,
-                mtime_nanos: rec.mtime_nanos,
-                a,
-                b,
-                checksum: rec.checksum,
-            };
-            path_off += u64::from(rec.path_len);
-            tables.write(&raw.encode()).map_err(io_err)?;
+        DirLayout {
+            child_count,
+            first_child,
+            dirs,
         }
-        drop(child_count);
-        drop(first_child);
-        let strings_offset = tables.pos;
-        for &e in &entries {
-            let rec = &recs[e as usize];
-            tables
-                .write(&names[rec.path_off as usize..][..rec.path_len as usize])
-                .map_err(io_err)?;
-        }
-        for &e in &entries {
-            let rec = &recs[e as usize];
-            if rec.kind == KIND_SYMLINK {
-                tables
-                    .write(&names[rec.a as usize..][..rec.b as usize])
-                    .map_err(io_err)?;
-            }
-        }
-        let strings_len = tables.pos - strings_offset;
-        tables.pad_to(4).map_err(io_err)?;
-        let dirs_offset = tables.pos;
-        let mut chunk = Vec::with_capacity(1 << 16);
-        for part in dirs.chunks(1 << 14) {
-            chunk.clear();
-            for &d in part {
-                chunk.extend_from_slice(&d.to_le_bytes());
-            }
-            tables.write(&chunk).map_err(io_err)?;
-        }
-        let dirs_len = tables.pos - dirs_offset;
-        drop(dirs);
-        tables.pad_to(8).map_err(io_err)?;
-        let index_offset = tables.pos;
-        let (index_bits, max_probe, slots, seed) = build_index(&names, &recs, &entries, seed);
-        for part in slots.chunks(1 << 13) {
-            chunk.clear();
-            for &s in part {
-                chunk.extend_from_slice(&s.to_le_bytes());
-            }
-            tables.write(&chunk).map_err(io_err)?;
-        }
-        drop(slots);
-        let file_len = tables.pos;
-        let tables_checksum = tables.hasher.digest();
-
-        // 6. The header, last.
-        let header = PackHeader {
-            version: VERSION,
-            flags: FLAG_INDEX_SEED,
-            header_len: SEEDED_HEADER_LEN as u32,
-            alignment: alignment as u32,
-            file_len,
-            entry_count: n as u64,
-            data_offset,
-            data_len,
-            entries_offset,
-            strings_offset,
-            strings_len,
-            dirs_offset,
-            dirs_len,
-            index_offset,
-            index_bits,
-            index_max_probe: max_probe,
-            index_seed: seed,
-            tables_checksum,
-            header_checksum: 0,
-        };
-        out.flush().map_err(io_err)?;
-        let mut inner = out.into_inner();
-        inner.seek(SeekFrom::Start(0)).map_err(io_err)?;
-        inner.write_all(&header.encode()).map_err(io_err)?;
-        inner.flush().map_err(io_err)?;
-        summary.pack_len = file_len;
-        Ok((inner, summary))
     }
+}
+
+/// Where the tables went, their checksum, and the index's parameters.
+struct Tables {
+    strings_offset: u64,
+    strings_len: u64,
+    dirs_offset: u64,
+    dirs_len: u64,
+    index_offset: u64,
+    index_bits: u32,
+    max_probe: u32,
+    seed: u64,
+    file_len: u64,
+    checksum: u64,
+}
+
+/// Steps 4 and 5: the tables, from `entries_offset` on, every byte hashed: entry records, strings
+/// (all paths in entry order, then symlink targets), the directory table, the hash index.
+/// Each part is freed once written (a million-entry pack holds several of them at once).
+#[allow(clippy::too_many_arguments)]
+fn write_tables<W: Write>(
+    out: &mut W,
+    entries_offset: u64,
+    names: &[u8],
+    recs: &[Pending],
+    tree: &Tree,
+    layout: DirLayout,
+    seed: u64,
+    summary: &mut PackSummary,
+) -> io::Result<Tables> {
+    let entries = &tree.entries;
+    let paths_len: u64 = entries
+        .iter()
+        .map(|&e| u64::from(recs[e as usize].path_len))
+        .sum();
+    let mut tables = TableWriter {
+        out,
+        pos: entries_offset,
+        hasher: Xxh3Default::new(),
+    };
+    let DirLayout {
+        child_count,
+        first_child,
+        dirs,
+    } = layout;
+    let mut path_off = 0u64;
+    let mut target_off = paths_len;
+    for (i, &e) in entries.iter().enumerate() {
+        let rec = recs[e as usize];
+        let (a, b) = match rec.kind {
+            KIND_FILE => {
+                summary.files += 1;
+                (rec.a, rec.b)
+            }
+            KIND_DIR => {
+                summary.dirs += 1;
+                (first_child[i], u64::from(child_count[i]))
+            }
+            _ => {
+                summary.symlinks += 1;
+                let a = target_off;
+                target_off += rec.b;
+                (a, rec.b)
+            }
+        };
+        let raw = RawEntry {
+            path_offset: path_off,
+            path_len: rec.path_len,
+            parent: tree.parents[i],
+            kind: rec.kind,
+            mode: rec.mode,
+            mtime_secs: rec.mtime_secs,
+            mtime_nanos: rec.mtime_nanos,
+            a,
+            b,
+            checksum: rec.checksum,
+        };
+        path_off += u64::from(rec.path_len);
+        tables.write(&raw.encode())?;
+    }
+    drop(child_count);
+    drop(first_child);
+    let strings_offset = tables.pos;
+    for &e in entries {
+        let rec = &recs[e as usize];
+        tables.write(&names[rec.path_off as usize..][..rec.path_len as usize])?;
+    }
+    for &e in entries {
+        let rec = &recs[e as usize];
+        if rec.kind == KIND_SYMLINK {
+            tables.write(&names[rec.a as usize..][..rec.b as usize])?;
+        }
+    }
+    let strings_len = tables.pos - strings_offset;
+    tables.pad_to(4)?;
+    let dirs_offset = tables.pos;
+    let mut chunk = Vec::with_capacity(1 << 16);
+    for part in dirs.chunks(1 << 14) {
+        chunk.clear();
+        for &d in part {
+            chunk.extend_from_slice(&d.to_le_bytes());
+        }
+        tables.write(&chunk)?;
+    }
+    let dirs_len = tables.pos - dirs_offset;
+    drop(dirs);
+    tables.pad_to(8)?;
+    let index_offset = tables.pos;
+    let (index_bits, max_probe, slots, seed) = build_index(names, recs, entries, seed);
+    for part in slots.chunks(1 << 13) {
+        chunk.clear();
+        for &s in part {
+            chunk.extend_from_slice(&s.to_le_bytes());
+        }
+        tables.write(&chunk)?;
+    }
+    drop(slots);
+    Ok(Tables {
+        strings_offset,
+        strings_len,
+        dirs_offset,
+        dirs_len,
+        index_offset,
+        index_bits,
+        max_probe,
+        seed,
+        file_len: tables.pos,
+        checksum: tables.hasher.digest(),
+    })
 }
 
 /// Robin Hood hashing with linear probing, keyed by `seed`; returns (bits, max probe, slots as
