@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use npy_format::{FrameRangeError, HeaderError, ViewError};
 
-use crate::read::Kind;
+use crate::kind::Kind;
 
 /// Why opening, reading or verifying a pack failed.
 ///

@@ -103,6 +103,7 @@ mod error;
 mod extract;
 pub mod format;
 mod glob;
+mod kind;
 mod npy;
 mod path;
 mod prefetch;

@@ -12,8 +12,8 @@ use crate::format::{
     self, DEFAULT_ALIGNMENT, FLAG_INDEX_SEED, KIND_DIR, KIND_FILE, KIND_SYMLINK, MAX_ALIGNMENT,
     MAX_ENTRIES, NO_ENTRY, PackHeader, RawEntry, SEEDED_HEADER_LEN, VERSION,
 };
+use crate::kind::Kind;
 use crate::path::{self, cmp_paths, is_ancestor};
-use crate::read::Kind;
 
 const ZEROS: [u8; 4096] = [0; 4096];
 

@@ -1,0 +1,358 @@
+//! Opening a pack: [`OpenOptions`], from a file (mapped, or read into memory) or from bytes.
+
+use super::*;
+
+pub(super) enum Storage {
+    Map(Mmap),
+    Vec(Vec<u8>),
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Map(m) => m,
+            Storage::Vec(v) => v,
+        }
+    }
+}
+
+/// Options for opening a pack.
+///
+/// ```
+/// use filepack::{Pack, PackBuilder};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
+/// # let out = dir.path().join("p.fpack");
+/// # PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+/// let pack = Pack::options().verify_tables(true).verify_reads(true).open(&out).unwrap();
+/// assert_eq!(pack.bytes("a.txt").unwrap(), b"hi");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub(super) verify_tables: bool,
+    pub(super) verify_reads: bool,
+    pub(super) populate: bool,
+    pub(super) huge_pages: bool,
+    pub(super) read_into_memory: bool,
+}
+
+impl OpenOptions {
+    /// The defaults: O(1) open, no checksum checks on open or read, no prefaulting.
+    ///
+    /// ```
+    /// let options = filepack::OpenOptions::new();
+    /// # let _ = options;
+    /// ```
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    /// Check the checksum of the tables at open. This reads every table byte: O(entries).
+    ///
+    /// ```
+    /// let options = filepack::OpenOptions::new().verify_tables(true);
+    /// # let _ = options;
+    /// ```
+    pub fn verify_tables(mut self, yes: bool) -> OpenOptions {
+        self.verify_tables = yes;
+        self
+    }
+
+    /// Check each file's checksum whenever [`Pack::bytes`], [`Pack::open_file`],
+    /// [`Pack::read_to_string`] or [`Pack::npy`] reads it.
+    ///
+    /// ```
+    /// let options = filepack::OpenOptions::new().verify_reads(true);
+    /// # let _ = options;
+    /// ```
+    pub fn verify_reads(mut self, yes: bool) -> OpenOptions {
+        self.verify_reads = yes;
+        self
+    }
+
+    /// Prefault the whole map at open (`MAP_POPULATE` on Linux; ignored elsewhere). Makes the
+    /// open O(size) but the first read of every page free.
+    ///
+    /// ```
+    /// let options = filepack::OpenOptions::new().populate(true);
+    /// # let _ = options;
+    /// ```
+    pub fn populate(mut self, yes: bool) -> OpenOptions {
+        self.populate = yes;
+        self
+    }
+
+    /// Ask the kernel to cache and map the pack in 2 MiB pages (`madvise(MADV_HUGEPAGE)` on
+    /// Linux; ignored elsewhere, and where transparent huge pages are disabled).
+    ///
+    /// A random lookup in a pack larger than the CPU's TLB reach pays for an address
+    /// translation on every read; with 2 MiB pages a few hundred TLB entries cover a pack of
+    /// gigabytes. It only changes how the pages the kernel reads from now on are cached: for a
+    /// pack that fits in memory and is read at random.
+    /// Leave it off for a pack much larger than memory read cold from slow storage: each first
+    /// touch then reads 2 MiB from disk instead of a readahead window.
+    ///
+    /// ```
+    /// let options = filepack::OpenOptions::new().huge_pages(true);
+    /// # let _ = options;
+    /// ```
+    pub fn huge_pages(mut self, yes: bool) -> OpenOptions {
+        self.huge_pages = yes;
+        self
+    }
+
+    /// Read the whole pack into memory at open (with `read`, not a map) instead of mapping it:
+    /// O(size) memory and time at open, but a file truncated or rewritten while open cannot
+    /// harm the process (see [`Pack`] on what happens to a map then). A file that shrinks while
+    /// it is read gives an error ([`Error::Corrupt`], the length recorded in the header not
+    /// being the length read), never a crash. Ignores [`Self::populate`] and
+    /// [`Self::huge_pages`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = filepack::OpenOptions::new().read_into_memory(true).open(&out).unwrap();
+    /// std::fs::File::options().write(true).open(&out).unwrap().set_len(0).unwrap();
+    /// assert_eq!(pack.bytes("a.txt").unwrap(), b"hi"); // the copy in memory
+    /// ```
+    pub fn read_into_memory(mut self, yes: bool) -> OpenOptions {
+        self.read_into_memory = yes;
+        self
+    }
+
+    /// Opens and memory-maps the pack at `path`. Reads the header and the root entry, nothing
+    /// else (unless [`Self::verify_tables`]).
+    ///
+    /// The pack must not be truncated or rewritten in place while it is open (replacing it
+    /// through a rename, as [`PackBuilder`](crate::PackBuilder) does, is fine): reading a page
+    /// of the map that the file no longer has kills the process with `SIGBUS` (see [`Pack`]).
+    /// [`Self::read_into_memory`] avoids that at the cost of a copy.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read; [`Error::NotAPack`], [`Error::Corrupt`] or
+    /// [`Error::Checksum`] if its header is invalid.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let missing = filepack::OpenOptions::new().open(dir.path().join("none.fpack"));
+    /// assert!(matches!(missing, Err(filepack::Error::Io { .. })));
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Pack, Error> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.open_file(&file, path)
+    }
+
+    /// As [`Self::open`], for a file already open for reading; `path` names it in errors and
+    /// [`Pack::path`]. The pack maps (or reads) this very file, whatever `path` names now: a
+    /// caller can watch the file it opened (its length, say) and know it is the pack's.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let file = std::fs::File::open(&out).unwrap();
+    /// let pack = filepack::OpenOptions::new().open_file(&file, &out).unwrap();
+    /// assert_eq!(pack.read_str("a.txt").unwrap(), "hi");
+    /// ```
+    pub fn open_file(&self, file: &File, path: impl AsRef<Path>) -> Result<Pack, Error> {
+        let path = path.as_ref();
+        let io_err = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = file;
+        let meta = file.metadata().map_err(io_err)?;
+        if !meta.is_file() {
+            return Err(Error::NotAPack {
+                reason: if meta.is_dir() {
+                    "it is a directory".to_owned()
+                } else {
+                    "it is not a regular file".to_owned()
+                },
+            });
+        }
+        let len = meta.len();
+        if len < HEADER_LEN {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(io_err)?;
+            return Err(PackHeader::decode(&bytes, len)
+                .err()
+                .unwrap_or_else(|| Error::corrupt(0, "short file")));
+        }
+        let map_len = usize::try_from(len).map_err(|_| Error::NotAPack {
+            reason: format!("{len} bytes do not fit this machine's address space"),
+        })?;
+        if self.read_into_memory {
+            let mut bytes = Vec::new();
+            bytes.try_reserve_exact(map_len).map_err(|_| {
+                io_err(io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    format!("cannot hold the {len}-byte pack in memory"),
+                ))
+            })?;
+            // At most `len` bytes (the file may grow meanwhile); fewer if it shrank, which the
+            // header's length check then reports.
+            file.take(len).read_to_end(&mut bytes).map_err(io_err)?;
+            let mut pack = Pack::from_storage(Storage::Vec(bytes), self)?;
+            pack.path = Some(path.to_owned());
+            return Ok(pack);
+        }
+        // Read-only, over the bytes the file holds now; `Pack`'s documentation states the
+        // contract that makes it sound (see `array_files_fs::map`): a pack is not truncated or
+        // rewritten in place while open (this crate's writers replace packs by renaming).
+        let map = MapOptions::new()
+            .len(map_len)
+            .populate(self.populate)
+            .map(file)
+            .map_err(io_err)?;
+        #[cfg(target_os = "linux")]
+        if self.huge_pages {
+            // A hint: where transparent huge pages are off or unsupported the kernel refuses
+            // it, and the pack reads the same in 4 KiB pages.
+            let _ = map.advise(Advice::HugePage);
+        }
+        let mut pack = Pack::from_storage(Storage::Map(map), self)?;
+        pack.path = Some(path.to_owned());
+        Ok(pack)
+    }
+}
+
+impl Pack {
+    /// Opens a pack with the default [`OpenOptions`]: O(1), whatever the number of entries.
+    ///
+    /// The pack is memory-mapped: if the file is truncated while open, reading what it lost
+    /// raises `SIGBUS` (see [`Pack`]); [`OpenOptions::read_into_memory`] avoids that.
+    ///
+    /// # Errors
+    /// As [`OpenOptions::open`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = filepack::Pack::open(&out).unwrap();
+    /// assert!(pack.is_dir(""));
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Pack, Error> {
+        OpenOptions::new().open(path)
+    }
+
+    /// Options for opening a pack.
+    ///
+    /// ```
+    /// let options = filepack::Pack::options().verify_tables(true);
+    /// # let _ = options;
+    /// ```
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// A pack held in memory (for packs built into a `Vec`, or received over the network).
+    ///
+    /// # Errors
+    /// As [`OpenOptions::open`].
+    ///
+    /// ```
+    /// use filepack::{EntryMeta, Pack, PackWriter};
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
+    /// let bytes = w.finish().unwrap().0.into_inner();
+    /// assert_eq!(Pack::from_vec(bytes).unwrap().bytes("a").unwrap(), b"1");
+    /// ```
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Pack, Error> {
+        Pack::from_storage(Storage::Vec(bytes), &OpenOptions::new())
+    }
+
+    /// As [`Pack::from_vec`], with options.
+    ///
+    /// # Errors
+    /// As [`OpenOptions::open`].
+    ///
+    /// ```
+    /// # use filepack::{Pack, PackWriter, OpenOptions};
+    /// # let bytes = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = Pack::from_vec_with(bytes, &OpenOptions::new().verify_tables(true)).unwrap();
+    /// # let _ = pack;
+    /// ```
+    pub fn from_vec_with(bytes: Vec<u8>, options: &OpenOptions) -> Result<Pack, Error> {
+        Pack::from_storage(Storage::Vec(bytes), options)
+    }
+
+    pub(super) fn from_storage(storage: Storage, options: &OpenOptions) -> Result<Pack, Error> {
+        let buf = storage.bytes();
+        let header = PackHeader::decode(buf, buf.len() as u64)?;
+        let pack = Pack {
+            storage,
+            header,
+            verify_reads: options.verify_reads,
+            path: None,
+        };
+        let root = pack.entry_at(0)?;
+        if !root.is_dir() || root.parent != NO_ENTRY {
+            return Err(Error::corrupt(
+                header.entries_offset,
+                "entry 0 is not the root directory",
+            ));
+        }
+        if options.verify_tables {
+            pack.verify_tables()?;
+        }
+        Ok(pack)
+    }
+
+    pub(super) fn buf(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    /// The decoded header.
+    ///
+    /// ```
+    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
+    /// assert_eq!(pack.header().entry_count, 1);
+    /// ```
+    pub fn header(&self) -> &PackHeader {
+        &self.header
+    }
+
+    /// The path the pack was opened from (`None` for [`Pack::from_vec`]).
+    ///
+    /// ```
+    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// assert!(filepack::Pack::from_vec(bytes).unwrap().path().is_none());
+    /// ```
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The whole pack file as bytes (the map).
+    ///
+    /// ```
+    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
+    /// assert!(pack.as_bytes().starts_with(&filepack::format::MAGIC));
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf()
+    }
+
+    /// Number of entries, the root included.
+    ///
+    /// ```
+    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// assert_eq!(filepack::Pack::from_vec(bytes).unwrap().entry_count(), 1);
+    /// ```
+    pub fn entry_count(&self) -> u64 {
+        self.header.entry_count
+    }
+}
