@@ -1,0 +1,263 @@
+//! [`WriterOptions`] and [`Compression`]: how an archive is written.
+
+use super::*;
+
+/// How members are compressed.
+///
+/// ```
+/// use npz_stream::Compression;
+/// assert_eq!(Compression::default(), Compression::Stored);
+/// assert_eq!(Compression::deflate(), Compression::Deflate { level: 6 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No compression (numpy's `savez`); members map zero-copy.
+    #[default]
+    Stored,
+    /// Deflate at `level` 0..=9 (numpy's `savez_compressed` uses zlib's default, 6).
+    Deflate {
+        /// Compression level, 0 (none) to 9 (best).
+        level: u32,
+    },
+}
+
+impl Compression {
+    /// Deflate at zlib's default level 6, as `savez_compressed`.
+    ///
+    /// ```
+    /// assert!(matches!(npz_stream::Compression::deflate(), npz_stream::Compression::Deflate { .. }));
+    /// ```
+    pub fn deflate() -> Compression {
+        Compression::Deflate { level: 6 }
+    }
+}
+
+/// Options for [`NpzWriter`]: compression, alignment, chunking, threads.
+///
+/// ```
+/// use npz_stream::{Compression, NpzWriter};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = NpzWriter::options()
+///     .compression(Compression::Deflate { level: 1 })
+///     .chunk_size(256 << 10)
+///     .threads(2)
+///     .create(&path)
+///     .unwrap();
+/// npz.add_array("x", &vec![0u16; 100_000], &[100_000]).unwrap();
+/// npz.finish().unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub(super) compression: Compression,
+    pub(super) align: bool,
+    pub(super) chunk_size: usize,
+    pub(super) threads: usize,
+    pub(super) index: bool,
+    pub(super) lock: LockMode,
+    pub(super) replace: bool,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            compression: Compression::Stored,
+            align: true,
+            chunk_size: 1 << 20,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            index: true,
+            lock: LockMode::FailFast,
+            replace: true,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// Compression of members (default [`Compression::Stored`]).
+    ///
+    /// ```
+    /// let opts = npz_stream::WriterOptions::default().compression(npz_stream::Compression::deflate());
+    /// # let _ = opts;
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Whether stored members put their array data on a 64-byte boundary (default true).
+    ///
+    /// ```
+    /// let opts = npz_stream::WriterOptions::default().align(false);
+    /// # let _ = opts;
+    /// ```
+    pub fn align(mut self, align: bool) -> Self {
+        self.align = align;
+        self
+    }
+
+    /// Uncompressed bytes between full-flush points of deflated members (default 1 MiB,
+    /// at least 4 KiB). Chunks end at frame boundaries: the size is rounded down to whole
+    /// frames when a frame is smaller than it.
+    ///
+    /// ```
+    /// let opts = npz_stream::WriterOptions::default().chunk_size(4 << 20);
+    /// # let _ = opts;
+    /// ```
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(4096);
+        self
+    }
+
+    /// Compression threads (default: the available parallelism).
+    ///
+    /// ```
+    /// let opts = npz_stream::WriterOptions::default().threads(1);
+    /// # let _ = opts;
+    /// ```
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Whether deflated members get a seek index in the central directory (default true).
+    /// Without it they read like members of foreign archives.
+    ///
+    /// ```
+    /// let opts = npz_stream::WriterOptions::default().index(false);
+    /// # let _ = opts;
+    /// ```
+    pub fn index(mut self, index: bool) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// What to do when another writer holds the archive's lock (default
+    /// [`LockMode::FailFast`]): an append holds the lock for the writer's life, a writer that
+    /// replaces an archive takes the old file's lock while it renames the new one over it, and
+    /// [`recover`](Self::recover) while it checks and cuts the file. The lock is an exclusive
+    /// advisory lock on the archive file (`flock` on Unix, `LockFileEx` on Windows): two
+    /// writers on one archive, in one process or two, never interleave. Readers take no lock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use npz_stream::{LockMode, NpzWriter, WriteError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let first = NpzWriter::append(&path).unwrap();
+    /// let second = NpzWriter::options().lock(LockMode::FailFast).append(&path);
+    /// assert!(matches!(second, Err(WriteError::Locked { .. })));
+    /// let patient = NpzWriter::options().lock(LockMode::Timeout(Duration::from_millis(10))).append(&path);
+    /// assert!(matches!(patient, Err(WriteError::Locked { .. })));
+    /// first.finish().unwrap();
+    /// assert!(NpzWriter::append(&path).is_ok());
+    /// ```
+    ///
+    /// ```
+    /// use npz_stream::{LockMode, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let npz = NpzWriter::options().lock(LockMode::Wait).append(&path).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn lock(mut self, lock: LockMode) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Whether [`create`](Self::create) (and [`zip_npy_files`]) may replace an existing file
+    /// at the path (default true; the replaced file's mode, and owner where permitted, are
+    /// kept). Off, `create` is [`create_new`](Self::create_new).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let refused = npz_stream::WriterOptions::default().replace(false).create(&path);
+    /// assert!(matches!(refused, Err(npz_stream::WriteError::Exists { .. })));
+    /// ```
+    pub fn replace(mut self, replace: bool) -> Self {
+        self.replace = replace;
+        self
+    }
+
+    /// Creates a new archive at `path` with these options (see [`NpzWriter::create`]).
+    ///
+    /// # Errors
+    /// [`WriteError::Io`] if the temporary file cannot be created.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let npz = npz_stream::WriterOptions::default().create(dir.path().join("a.npz")).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn create(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        if !self.replace {
+            return self.create_new(path);
+        }
+        NpzWriter::create_with(path.as_ref(), self, true)
+    }
+
+    /// Creates a new archive at `path` that must not replace an existing file: as
+    /// [`create`](Self::create), but [`finish`](NpzWriter::finish) fails with
+    /// [`WriteError::Exists`] (leaving the existing file alone) if `path` exists by then. The
+    /// check is made when the archive is put in place, so two writers racing to create one
+    /// path never overwrite each other.
+    ///
+    /// # Errors
+    /// [`WriteError::Exists`] if `path` already exists; [`WriteError::Io`] if the temporary
+    /// file cannot be created.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let npz = npz_stream::WriterOptions::default().create_new(&path).unwrap();
+    /// npz.finish().unwrap();
+    /// let again = npz_stream::WriterOptions::default().create_new(&path);
+    /// assert!(matches!(again, Err(npz_stream::WriteError::Exists { .. })));
+    /// ```
+    pub fn create_new(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        let path = path.as_ref();
+        if path.symlink_metadata().is_ok() {
+            return Err(WriteError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        NpzWriter::create_with(path, self, false)
+    }
+
+    /// Restores an archive whose append was interrupted (see [`recover`](crate::recover)),
+    /// taking the lock as [`lock`](Self::lock) says.
+    ///
+    /// # Errors
+    /// As [`recover`](crate::recover).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let report = npz_stream::NpzWriter::options().lock(npz_stream::LockMode::Wait).recover(&path).unwrap();
+    /// assert_eq!(report.removed, 0);
+    /// ```
+    pub fn recover(self, path: impl AsRef<Path>) -> Result<Recovery, WriteError> {
+        recover_with(path.as_ref(), self.lock)
+    }
+
+    /// Opens an existing archive at `path` to add members (see [`NpzWriter::append`]).
+    ///
+    /// # Errors
+    /// As [`NpzWriter::append`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let npz = npz_stream::WriterOptions::default().append(&path).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn append(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        NpzWriter::append_with(path.as_ref(), self)
+    }
+}
