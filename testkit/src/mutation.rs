@@ -40,6 +40,8 @@ use std::sync::{Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use crate::rng::Rng;
+
 // ---------------------------------------------------------------------------------------------
 // The counting allocator.
 
@@ -308,36 +310,6 @@ pub fn show(mutations: &[Mutation]) -> String {
     format!("&[{}]", parts.join(", "))
 }
 
-/// A deterministic generator (SplitMix64): the same seed gives the same cases on every machine.
-#[derive(Debug, Clone)]
-/// A reproducible random generator (splitmix64); the field is its state.
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n == 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
-
-    /// One of `items`, uniformly (which must not be empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// A valid input to mutate, and where its structure is.
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -517,7 +489,7 @@ impl Sample {
         let mut rng = Rng(seed ^ fnv(self.name.as_bytes()));
         (0..n)
             .map(|_| {
-                let count = 1 + rng.below(3);
+                let count = 1 + rng.index(3);
                 (0..count).map(|_| self.random_mutation(&mut rng)).collect()
             })
             .collect()
@@ -525,21 +497,21 @@ impl Sample {
 
     fn random_position(&self, rng: &mut Rng) -> usize {
         let hot: Vec<&Range<usize>> = self.hot.iter().filter(|r| !r.is_empty()).collect();
-        if !hot.is_empty() && rng.below(10) < 7 {
+        if !hot.is_empty() && rng.index(10) < 7 {
             let r = *rng.pick(&hot);
-            r.start + rng.below(r.len())
+            r.start + rng.index(r.len())
         } else {
-            rng.below(self.bytes.len() + 1)
+            rng.index(self.bytes.len() + 1)
         }
     }
 
     fn random_mutation(&self, rng: &mut Rng) -> Mutation {
         let at = self.random_position(rng);
         let kinds = if self.text { 9 } else { 8 };
-        match rng.below(kinds) {
+        match rng.index(kinds) {
             0 | 1 => Flip {
                 at,
-                bit: rng.below(8) as u8,
+                bit: rng.index(8) as u8,
             },
             2 => Set {
                 at,
@@ -549,7 +521,7 @@ impl Sample {
                 let width = *rng.pick(&[2, 4, 8]);
                 let values = interesting_values(width, self.bytes.len());
                 let value = rng.pick(&values);
-                let at = match self.fields.is_empty() || rng.below(2) == 0 {
+                let at = match self.fields.is_empty() || rng.index(2) == 0 {
                     true => at,
                     false => rng.pick(&self.fields).0,
                 };
@@ -559,26 +531,26 @@ impl Sample {
                 }
             }
             4 => {
-                let n = 1 + rng.below(16);
+                let n = 1 + rng.index(16);
                 Insert {
                     at,
-                    bytes: (0..n).map(|_| rng.next_u64() as u8).collect(),
+                    bytes: (0..n).map(|_| rng.next() as u8).collect(),
                 }
             }
             5 => Delete {
                 at,
-                len: 1 + rng.below(16),
+                len: 1 + rng.index(16),
             },
             6 => Truncate {
-                len: rng.below(self.bytes.len() + 1),
+                len: rng.index(self.bytes.len() + 1),
             },
             7 => Set {
                 at,
-                value: rng.next_u64() as u8,
+                value: rng.next() as u8,
             },
             _ => {
                 let token = rng.pick(TOKENS).as_bytes().to_vec();
-                if rng.below(2) == 0 {
+                if rng.index(2) == 0 {
                     Insert { at, bytes: token }
                 } else {
                     Write { at, bytes: token }
