@@ -1,12 +1,11 @@
 //! The `npy info` and `npy rows` commands: their output against numpy's own reading of the same
 //! files, and one-line errors with a non-zero exit on broken input.
 
-use testkit::oracle;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use testkit::oracle;
 
 fn npy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_npy"))

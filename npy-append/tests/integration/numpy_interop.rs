@@ -3,11 +3,6 @@
 //! NpyAppendArray made and they append to ours, and numpy readers see consistent prefixes while
 //! frames arrive. All need numpy: run them with `cargo xtask test`.
 
-use testkit::faults as fault_support;
-use testkit::oracle;
-
-use fault_support as fs_;
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,6 +11,8 @@ use npy_append::{AppendOptions, BufferSize, FrameLayout, NpyAppender};
 use npy_format::{DType, Header, NpyFile};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use testkit::faults as fs_;
+use testkit::oracle;
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
