@@ -10,3 +10,31 @@ mod appender;
 mod cli_append_recover;
 mod cli_info_rows;
 mod numpy_interop;
+
+// Helpers of more than one module.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the `npy` CLI built for these tests with `args`.
+fn npy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npy"))
+        .args(args)
+        .output()
+        .expect("run npy")
+}
+
+/// `path` as the UTF-8 text a command line or the oracle takes.
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `n` bytes of a deterministic pattern from `start` (bools stay 0 or 1).
+fn pattern(start: usize, n: usize, bool_dtype: bool) -> Vec<u8> {
+    (start..start + n)
+        .map(|i| {
+            let b = (i.wrapping_mul(2654435761) >> 7) as u8;
+            if bool_dtype { b & 1 } else { b }
+        })
+        .collect()
+}

@@ -14,19 +14,7 @@ use serde_json::{Value, json};
 use testkit::faults as fs_;
 use testkit::oracle;
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// `n` bytes of a deterministic pattern from `start` (0/1 for bools).
-fn pattern(start: usize, n: usize, bool_dtype: bool) -> Vec<u8> {
-    (start..start + n)
-        .map(|i| {
-            let b = (i.wrapping_mul(2654435761) >> 7) as u8;
-            if bool_dtype { b & 1 } else { b }
-        })
-        .collect()
-}
+use crate::{path_str, pattern};
 
 /// Asserts that numpy loads `path` as exactly `header`'s array with `data` (storage order).
 fn assert_numpy_loads(numpy: &mut oracle::Oracle, path: &Path, header: &Header, data: &[u8]) {
