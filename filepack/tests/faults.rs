@@ -12,19 +12,17 @@
 //!
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 25, 40 for the in-memory one; the
 //! full run uses 300),
-//! `ARRAY_FILES_SEED` the base seed (see `fault_support`).
+//! `ARRAY_FILES_SEED` the base seed (see `testkit::faults`).
 #![cfg(unix)]
 
 mod common;
-use testkit::faults as fault_support;
 
 use std::io::Cursor;
 use std::path::Path;
 use std::time::Duration;
 
-use fault_support as fs_;
-use fault_support::{FailAfter, Rng, report};
 use filepack::{BuildError, EntryMeta, Pack, PackBuilder, PackWriter};
+use testkit::faults::{self as fs_, FailAfter, Rng, report};
 
 /// A random tree under `root`: nested files (empty, small, some over the builder's 1 MiB
 /// streaming threshold), an empty directory, a symlink.

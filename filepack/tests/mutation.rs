@@ -4,7 +4,7 @@
 //! opened, listed, looked up, read and verified. Most cases recompute both checksums after
 //! mutating, so that the structural checks, not the checksums, stand between the bytes and the
 //! reader. Every call returns `Ok` or a typed error: never a panic, never an allocation larger
-//! than the input allows, never a hang (see `testkit/src/mutation.rs`).
+//! than the input allows, never a hang (see `testkit::mutation`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.

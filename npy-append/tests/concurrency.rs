@@ -7,20 +7,17 @@
 //! frame whose bytes are not what the appender wrote.
 //!
 //! `ARRAY_FILES_SOAK_SECS` sets how long each test runs (default 3 s; 60 in the full run);
-//! `ARRAY_FILES_SEED` the seed of the appenders' and readers' choices (see `fault_support`).
+//! `ARRAY_FILES_SEED` the seed of the appenders' and readers' choices (see `testkit::faults`).
 #![cfg(unix)]
-
-use testkit::faults as fault_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fault_support as fs_;
-use fault_support::{Rng, mix, report};
 use npy_append::{
     AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError, mapped_chunks,
 };
 use npy_format::{FrameSource, NpyFile};
+use testkit::faults::{self as fs_, Rng, mix, report};
 
 /// Elements per frame.
 const K: u64 = 6;

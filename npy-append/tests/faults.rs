@@ -12,22 +12,19 @@
 //! that loads as before and recovers later.
 //!
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 40 here; the full run uses 300),
-//! `ARRAY_FILES_SEED` the base seed (see `fault_support`). Children are this binary's
+//! `ARRAY_FILES_SEED` the base seed (see `testkit::faults`). Children are this binary's
 //! `child_entry` test with `ARRAY_FILES_CHILD_ROLE` set.
 #![cfg(unix)]
-
-use testkit::faults as fault_support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use fault_support as fs_;
-use fault_support::{Rng, report};
 use npy_append::{
     AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions,
     recover,
 };
 use npy_format::{FrameSource, NpyFile};
+use testkit::faults::{self as fs_, Rng, report};
 
 /// The value of element `e` (in storage order) of every file: a bijection of the index, so a
 /// frame written in the wrong place, a hole of zeros or stale bytes never passes for the right

@@ -5,7 +5,7 @@
 //! then opened for append (with and without recovery on open), appended to, recovered (dry run,
 //! truncating, zero-filling) and read back in chunks. Every call returns `Ok` or a typed error:
 //! never a panic, never an allocation larger than the input allows, never a hang, never more
-//! disk space taken than the input allows (see `testkit/src/mutation.rs` and
+//! disk space taken than the input allows (see `testkit::mutation` and
 //! `check_disk_usage`).
 //!
 //! What a success promises is checked too: after an append and `finish`, or a recovery, the

@@ -1,26 +1,24 @@
 //! Tests that need other processes: writers killed with SIGKILL at random moments, a disk that
 //! fills up (a file-size rlimit), the lock seen from another process, a read-only file.
 //!
-//! The child processes are this test binary, run through `fault_support`'s `child_command`
+//! The child processes are this test binary, run through `testkit::faults::child_command`
 //! (`child_entry` does nothing in a normal run), with the file in `NPY_APPEND_TEST_PATH`.
 //! `NPY_APPEND_CRASH_TRIALS` (else `ARRAY_FILES_TRIALS`, as in `faults.rs`) sets the number of
 //! crash trials (default 40; hundreds for a full run).
 #![cfg(unix)]
-
-use testkit::faults as fault_support;
-use testkit::oracle;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use fault_support::{self as fs_, Rng, serial};
 use npy_append::{
     AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError, RecoverError,
     RecoverOptions, recover,
 };
 use npy_format::{FrameSource, NpyFile};
+use testkit::faults::{self as fs_, Rng, serial};
+use testkit::oracle;
 
 const PATH_ENV: &str = "NPY_APPEND_TEST_PATH";
 

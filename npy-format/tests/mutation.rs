@@ -2,7 +2,7 @@
 //! mutated (bit flips, extreme bytes and length fields, inserted and deleted bytes, header
 //! tokens, truncation at every offset), then parsed, opened, viewed, read by frames and read
 //! whole. Every call returns `Ok` or a typed error: never a panic, never an allocation larger
-//! than the input allows, never a hang (see `testkit/src/mutation.rs`).
+//! than the input allows, never a hang (see `testkit::mutation`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.

@@ -20,17 +20,14 @@
 //!
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 30, 20 for the kill tests; the full
 //! run uses 300),
-//! `ARRAY_FILES_SEED` the base seed (see `fault_support`).
+//! `ARRAY_FILES_SEED` the base seed (see `testkit::faults`).
 #![cfg(unix)]
-
-use testkit::faults as fault_support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fault_support as fs_;
-use fault_support::{Rng, mix, report};
 use npz_stream::{Compression, FrameSink, Header, NpzReader, NpzWriter, WriterOptions};
+use testkit::faults::{self as fs_, Rng, mix, report};
 
 /// One step of a writer's script.
 #[derive(Debug, Clone)]

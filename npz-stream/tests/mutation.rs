@@ -4,7 +4,7 @@
 //! and data, then listed, read whole, read by frames at random (from stored members, seek-index
 //! points, zran points), indexed and mapped. Every call returns `Ok` or a typed error: never a
 //! panic, never an allocation larger than the input allows, never a hang (see
-//! `testkit/src/mutation.rs`).
+//! `testkit::mutation`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.

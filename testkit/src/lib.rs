@@ -5,7 +5,8 @@
 //! - [`mutation`]: the mutation runner of every crate's `tests/mutation.rs` (counting allocator,
 //!   reproducible mutations, watchdog);
 //! - [`faults`]: fault injection in child processes (a file-size limit, kills at random
-//!   moments, seeds and trial counts, the children's reports).
+//!   moments, seeds and trial counts, the children's reports);
+//! - [`rng`]: the seeded random generator both draw from.
 //!
 //! Each test binary that counts allocations declares the allocator itself (a global allocator
 //! belongs to the binary):
@@ -18,3 +19,4 @@
 pub mod faults;
 pub mod mutation;
 pub mod oracle;
+pub mod rng;

@@ -8,13 +8,10 @@
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 10), `ARRAY_FILES_SEED` the base seed.
 #![cfg(unix)]
 
-use testkit::faults as fault_support;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use fault_support as fs_;
-use fault_support::report;
+use testkit::faults::{self as fs_, report};
 use varpack::{Array, LoadError, OpenMode, Varpack};
 
 /// Elements of array `key` of set `set`: distinct for every set, key and index.

@@ -13,17 +13,14 @@
 //! restores the archive, a kill leaves the old archive followed by bytes its reader ignores.
 //!
 //! `ARRAY_FILES_TRIALS` sets the trials per test (default 30; the full run uses 300),
-//! `ARRAY_FILES_SEED` the base seed (see `fault_support`).
+//! `ARRAY_FILES_SEED` the base seed (see `testkit::faults`).
 #![cfg(unix)]
-
-use testkit::faults as fault_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fault_support as fs_;
-use fault_support::{Rng, mix, report};
+use testkit::faults::{self as fs_, Rng, mix, report};
 use varpack::{Array, LoadOptions, OpenMode, Varpack};
 
 /// One value of a pack, as generated.

@@ -5,7 +5,7 @@
 //! lazily, copy-on-write), every value read, and shown (`inspect` and the table, as
 //! `varpack show` prints it). Every call returns `Ok` or a typed error: never a panic, never an
 //! allocation larger than the input allows, never a hang (see
-//! `testkit/src/mutation.rs`).
+//! `testkit::mutation`).
 //!
 //! A failing case prints its sample and mutations in Rust syntax; paste them into
 //! `regressions` below.

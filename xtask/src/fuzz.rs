@@ -414,8 +414,9 @@ mod seeds {
     use std::collections::BTreeMap;
     use varpack::{Array, Varpack};
 
-    /// dtypes from numpy's own test arrays (see npy-format/tests/numpy_cases.rs): byte orders,
-    /// strings, voids, times, records with titles, nesting, sub-arrays, non-latin-1 names.
+    /// dtypes from numpy's own test arrays (see npy-format/tests/integration/numpy_cases.rs):
+    /// byte orders, strings, voids, times, records with titles, nesting, sub-arrays, non-latin-1
+    /// names.
     const DESCRS: &[&str] = &[
         "<f8",
         ">i4",

@@ -3,11 +3,6 @@
 //! NpyAppendArray made and they append to ours, and numpy readers see consistent prefixes while
 //! frames arrive. All need numpy: run them with `cargo xtask test`.
 
-use testkit::faults as fault_support;
-use testkit::oracle;
-
-use fault_support as fs_;
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,20 +11,10 @@ use npy_append::{AppendOptions, BufferSize, FrameLayout, NpyAppender};
 use npy_format::{DType, Header, NpyFile};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use testkit::faults as fs_;
+use testkit::oracle;
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// `n` bytes of a deterministic pattern from `start` (0/1 for bools).
-fn pattern(start: usize, n: usize, bool_dtype: bool) -> Vec<u8> {
-    (start..start + n)
-        .map(|i| {
-            let b = (i.wrapping_mul(2654435761) >> 7) as u8;
-            if bool_dtype { b & 1 } else { b }
-        })
-        .collect()
-}
+use crate::{path_str, pattern};
 
 /// Asserts that numpy loads `path` as exactly `header`'s array with `data` (storage order).
 fn assert_numpy_loads(numpy: &mut oracle::Oracle, path: &Path, header: &Header, data: &[u8]) {

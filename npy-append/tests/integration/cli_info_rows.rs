@@ -1,19 +1,12 @@
 //! The `npy info` and `npy rows` commands: their output against numpy's own reading of the same
 //! files, and one-line errors with a non-zero exit on broken input.
 
-use testkit::oracle;
-
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
+use testkit::oracle;
 
-fn npy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npy"))
-        .args(args)
-        .output()
-        .expect("run npy")
-}
+use crate::{npy, path_str};
 
 /// Runs `npy`, asserts it succeeded, and returns its stdout.
 fn npy_ok(args: &[&str]) -> Vec<u8> {
@@ -24,10 +17,6 @@ fn npy_ok(args: &[&str]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 fn info_json(path: &Path) -> Value {

@@ -1,24 +1,16 @@
 //! The `npy append` and `npy recover` commands: results, one-line errors with a non-zero exit,
 //! and OUT byte-for-byte unchanged whenever an input does not match.
 
-use testkit::faults as fault_support;
-use testkit::oracle;
-
-use fault_support as fs_;
-
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use npy_append::{FrameLayout, NpyAppender};
 use npy_format::{DType, FrameSource, Header, NpyFile};
+use testkit::faults as fs_;
+use testkit::oracle;
 
-fn npy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npy"))
-        .args(args)
-        .output()
-        .expect("run npy")
-}
+use crate::npy;
 
 fn npy_ok(args: &[&str]) -> String {
     let out = npy(args);

@@ -13,15 +13,7 @@ use npy_append::{
 use npy_format::{DType, FrameSink, FrameSource, Header, NpyFile, Version};
 use proptest::prelude::*;
 
-/// `n` bytes of a deterministic pattern starting at `start` (bools stay 0 or 1).
-fn pattern(start: usize, n: usize, bool_dtype: bool) -> Vec<u8> {
-    (start..start + n)
-        .map(|i| {
-            let b = (i.wrapping_mul(2654435761) >> 7) as u8;
-            if bool_dtype { b & 1 } else { b }
-        })
-        .collect()
-}
+use crate::pattern;
 
 /// The header np.save writes for the final array, except that a Fortran-order appender keeps
 /// `fortran_order: True` on arrays that are also C-contiguous (documented).
