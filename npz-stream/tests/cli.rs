@@ -270,7 +270,6 @@ fn delete_originals_never_deletes_the_output_and_deletes_each_input_once() {
 #[cfg(unix)]
 #[test]
 fn full_and_closed_stdout_exit_cleanly() {
-    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.npy");
     npy_format::write_file(&a, &vec![7u32; 4 << 20], &[4 << 20]).unwrap();
@@ -282,34 +281,11 @@ fn full_and_closed_stdout_exit_cleanly() {
         vec!["ls", s(&out), "--json"],
         vec!["rows", s(&out), "a", "0"],
     ] {
-        let full = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/full")
-            .unwrap();
-        let res = Command::new(env!("CARGO_BIN_EXE_npz"))
-            .args(&args)
-            .stdout(full)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&res.stderr);
-        assert_eq!(res.status.code(), Some(1), "{args:?} > /dev/full: {stderr}");
-        assert!(
-            stderr.starts_with("npz: error: ") && stderr.contains("standard output"),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_npz"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take()); // the reader goes away before reading anything
-        let res = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&res.stderr);
-        assert_eq!(res.status.code(), Some(0), "{args:?} | closed: {stderr}");
-        assert!(stderr.is_empty(), "{stderr}");
+        testkit::cli::assert_clean_on_full_and_closed_stdout("npz", &args.join(" "), 0, || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_npz"));
+            command.args(&args);
+            command
+        });
     }
 }
 

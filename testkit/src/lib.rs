@@ -4,6 +4,7 @@
 //!   load, save and describe arrays (`NPY_PYTHON`, `NPY_ORACLE`, set by `cargo xtask test`);
 //! - [`mutation`]: the mutation runner of every crate's `tests/mutation.rs` (counting allocator,
 //!   reproducible mutations, watchdog);
+//! - [`cli`]: the tools' promise about a full or closed standard output;
 //! - [`faults`]: fault injection in child processes (a file-size limit, kills at random
 //!   moments, seeds and trial counts, the children's reports);
 //! - [`rng`]: the seeded random generator both draw from.
@@ -16,6 +17,7 @@
 //! static ALLOC: testkit::mutation::CountingAlloc = testkit::mutation::CountingAlloc;
 //! ```
 
+pub mod cli;
 pub mod faults;
 pub mod mutation;
 pub mod oracle;

@@ -171,38 +171,15 @@ mod unix {
         for path in [dir.path().join("p"), dir.path().join("p.npz")] {
             long_pack(&path);
             for json in [false, true] {
-                let mut cmd = bin();
-                cmd.arg("show").arg(&path);
-                if json {
-                    cmd.arg("--json");
-                }
-                let full = std::fs::File::create("/dev/full").unwrap();
-                let out = cmd.stdout(full).stderr(Stdio::piped()).output().unwrap();
-                let err = String::from_utf8_lossy(&out.stderr);
-                assert_eq!(out.status.code(), Some(1), "{err}");
-                assert!(
-                    err.starts_with("varpack: error: writing to standard output"),
-                    "{err}"
-                );
-                assert_eq!(err.lines().count(), 1, "{err}");
-                // A reader that goes away (`| head -c 100`).
-                let mut child = cmd
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                let mut head = [0u8; 100];
-                child
-                    .stdout
-                    .as_mut()
-                    .unwrap()
-                    .read_exact(&mut head)
-                    .unwrap();
-                drop(child.stdout.take());
-                let out = child.wait_with_output().unwrap();
-                let err = String::from_utf8_lossy(&out.stderr);
-                assert_eq!(out.status.code(), Some(0), "{err}");
-                assert!(err.is_empty(), "{err}");
+                let what = format!("show {} json={json}", path.display());
+                testkit::cli::assert_clean_on_full_and_closed_stdout("varpack", &what, 100, || {
+                    let mut cmd = bin();
+                    cmd.arg("show").arg(&path);
+                    if json {
+                        cmd.arg("--json");
+                    }
+                    cmd
+                });
             }
         }
     }

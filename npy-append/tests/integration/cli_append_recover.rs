@@ -418,7 +418,6 @@ fn a_locked_file_names_the_wait_flag_not_a_rust_item() {
 #[cfg(unix)]
 #[test]
 fn a_full_or_closed_stdout_is_a_clean_exit() {
-    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         &dir.path().join("a.npy"),
@@ -428,33 +427,10 @@ fn a_full_or_closed_stdout_is_a_clean_exit() {
         &vec![5; 1 << 20],
     );
     for args in [vec!["info", s(&path)], vec!["rows", s(&path), "0"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_npy"))
-            .args(&args)
-            .stdout(fs::File::create("/dev/full").unwrap())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert!(
-            err.starts_with("npy: error: writing to standard output"),
-            "{err}"
-        );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_npy"))
-            .args(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = [0u8; 4];
-        child
-            .stdout
-            .as_mut()
-            .unwrap()
-            .read_exact(&mut first)
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        testkit::cli::assert_clean_on_full_and_closed_stdout("npy", &args.join(" "), 4, || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_npy"));
+            command.args(&args);
+            command
+        });
     }
 }
