@@ -359,9 +359,13 @@ impl NpyAppender {
     /// Options for opening or creating.
     ///
     /// ```
-    /// use npy_append::{BufferSize, NpyAppender};
-    /// let options = NpyAppender::options().buffer(BufferSize::Frames(64));
-    /// # let _ = options;
+    /// use npy_append::{BufferSize, FrameLayout, NpyAppender};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let layout = FrameLayout::of::<u8>(&[2]);
+    /// let mut out = NpyAppender::options().buffer(BufferSize::Frames(64)).create(&path, &layout).unwrap();
+    /// out.append(&[1u8, 2]).unwrap();
+    /// assert_eq!(out.buffered_bytes(), 2); // held until 64 frames, a flush or finish
     /// ```
     pub fn options() -> AppendOptions {
         AppendOptions::new()

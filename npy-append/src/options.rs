@@ -102,8 +102,16 @@ impl AppendOptions {
     /// overwrite, numpy's header size limit, and errors of a dropped appender printed on stderr.
     ///
     /// ```
-    /// let options = npy_append::AppendOptions::new();
-    /// # let _ = options;
+    /// use npy_append::{AppendOptions, FrameLayout, OpenError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let layout = FrameLayout::of::<f32>(&[3]);
+    /// let first = AppendOptions::new().create(&path, &layout).unwrap();
+    /// // Never overwrite, and fail fast on a file another appender holds:
+    /// let again = AppendOptions::new().create(&path, &layout);
+    /// assert!(matches!(again, Err(OpenError::Exists { .. })));
+    /// assert!(matches!(AppendOptions::new().open(&path), Err(OpenError::Locked { .. })));
+    /// drop(first);
     /// ```
     pub fn new() -> AppendOptions {
         AppendOptions::default()
@@ -249,8 +257,13 @@ impl AppendOptions {
     /// The longest header accepted when opening, in characters (numpy's default: 10000).
     ///
     /// ```
-    /// let options = npy_append::AppendOptions::new().max_header_size(1 << 20);
-    /// # let _ = options;
+    /// use npy_append::{AppendOptions, OpenError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap(); // a 118-character header
+    /// let strict = AppendOptions::new().max_header_size(64).open(&path);
+    /// assert!(matches!(strict, Err(OpenError::Header { .. })));
+    /// assert!(AppendOptions::new().open(&path).is_ok());
     /// ```
     pub fn max_header_size(mut self, max: usize) -> AppendOptions {
         self.read.max_header_size = max;
@@ -262,9 +275,20 @@ impl AppendOptions {
     /// `finish` to get them as a `Result`.
     ///
     /// ```
-    /// fn ignore(_: &npy_append::AppendError) {}
-    /// let options = npy_append::AppendOptions::new().on_drop_error(ignore);
-    /// # let _ = options;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use npy_append::{AppendError, AppendOptions, FrameLayout};
+    /// static ERRORS: AtomicUsize = AtomicUsize::new(0);
+    /// fn count(_: &AppendError) {
+    ///     ERRORS.fetch_add(1, Ordering::Relaxed);
+    /// }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let layout = FrameLayout::of::<u8>(&[]);
+    /// let mut out = AppendOptions::new().on_drop_error(count).create(&path, &layout).unwrap();
+    /// out.append(&[1u8, 2, 3]).unwrap();
+    /// drop(out); // flushes; had that failed, `count` would have been called
+    /// assert_eq!(ERRORS.load(Ordering::Relaxed), 0);
+    /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, [1, 2, 3]);
     /// ```
     pub fn on_drop_error(mut self, handler: fn(&AppendError)) -> AppendOptions {
         self.on_drop_error = handler;

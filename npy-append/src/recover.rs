@@ -18,9 +18,15 @@ pub const DEFAULT_MAX_ZERO_FILL: u64 = 64 << 20;
 /// plus a dry run.
 ///
 /// ```
-/// use npy_append::{LockMode, RecoverOptions};
-/// let options = RecoverOptions::default().zero_fill(true).dry_run(true).lock(LockMode::Wait);
-/// # let _ = options;
+/// use npy_append::{recover, RecoverOptions};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// npy_format::write_file(&path, &[1u16, 2], &[1, 2]).unwrap();
+/// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+/// std::io::Write::write_all(&mut f, &[3, 0, 4]).unwrap(); // a frame and a half past the header
+/// let plan = recover(&path, &RecoverOptions::default().zero_fill(true).dry_run(true)).unwrap();
+/// assert_eq!((plan.frames_after, plan.bytes_zero_filled), (2, 1));
+/// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![1, 2]); // untouched
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RecoverOptions {
@@ -111,8 +117,15 @@ impl RecoverOptions {
     /// file under an active appender would race its appends).
     ///
     /// ```
-    /// let options = npy_append::RecoverOptions::default().lock(npy_append::LockMode::Wait);
-    /// # let _ = options;
+    /// use std::time::Duration;
+    /// use npy_append::{recover, FrameLayout, LockMode, NpyAppender, RecoverError, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// let appender = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[])).unwrap();
+    /// let patient = RecoverOptions::default().lock(LockMode::Timeout(Duration::from_millis(10)));
+    /// assert!(matches!(recover(&path, &patient), Err(RecoverError::Locked { .. })));
+    /// drop(appender);
+    /// assert!(recover(&path, &patient).is_ok());
     /// ```
     pub fn lock(mut self, lock: LockMode) -> RecoverOptions {
         self.lock = lock;
@@ -123,8 +136,19 @@ impl RecoverOptions {
     /// (through a temporary file and a rename, moving the data); default on.
     ///
     /// ```
-    /// let options = npy_append::RecoverOptions::default().rewrite_header(false);
-    /// # let _ = options;
+    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// use npy_format::{DType, Header, Version};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("old.npy");
+    /// // numpy < 1.14's header, padded only to 16 bytes (exactly full here), then data for
+    /// // 10 frames, not 3: `(10,)` no longer fits in place.
+    /// let header = Header::new(DType::parse("[('abcd', '|u1')]").unwrap(), false, vec![3]);
+    /// let mut bytes = header.to_bytes_in_place(Version::V1, 80).unwrap();
+    /// bytes.extend_from_slice(&[9; 10]);
+    /// std::fs::write(&path, &bytes).unwrap();
+    /// let in_place = RecoverOptions::default().rewrite_header(false);
+    /// assert!(matches!(recover(&path, &in_place), Err(RecoverError::NoGrowthRoom { .. })));
+    /// assert!(recover(&path, &RecoverOptions::default()).unwrap().header_rewritten);
     /// ```
     pub fn rewrite_header(mut self, allow: bool) -> RecoverOptions {
         self.rewrite_header = allow;
@@ -134,8 +158,12 @@ impl RecoverOptions {
     /// The longest header accepted, in characters (numpy's default: 10000).
     ///
     /// ```
-    /// let options = npy_append::RecoverOptions::default().max_header_size(1 << 20);
-    /// # let _ = options;
+    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap(); // a 118-character header
+    /// let strict = RecoverOptions::default().max_header_size(64);
+    /// assert!(matches!(recover(&path, &strict), Err(RecoverError::Header { .. })));
     /// ```
     pub fn max_header_size(mut self, max: usize) -> RecoverOptions {
         self.read.max_header_size = max;

@@ -84,8 +84,15 @@ impl ReaderOptions {
     /// The longest NPY header accepted, in characters (numpy's default 10000).
     ///
     /// ```
-    /// let opts = npz_stream::ReaderOptions::default().max_header_size(20_000);
-    /// # let _ = opts;
+    /// use npz_stream::{NpzWriter, ReadError, ReaderOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap(); // a 118-character header
+    /// npz.finish().unwrap();
+    /// let strict = ReaderOptions::default().max_header_size(64).open(&path).unwrap();
+    /// assert!(matches!(strict.info("x"), Err(ReadError::Header { .. })));
+    /// assert!(ReaderOptions::default().open(&path).unwrap().info("x").is_ok());
     /// ```
     pub fn max_header_size(mut self, max: usize) -> Self {
         self.max_header_size = max;
@@ -97,8 +104,20 @@ impl ReaderOptions {
     /// from the start, or from where the previous read stopped).
     ///
     /// ```
-    /// let opts = npz_stream::ReaderOptions::default().index_foreign(true);
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, FrameSource, NpzWriter, ReaderOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// // As numpy's savez_compressed writes them: deflated, no seek index.
+    /// let options = NpzWriter::options().compression(Compression::deflate()).index(false);
+    /// let mut npz = options.create(&path).unwrap();
+    /// npz.add_array("t", &(0u32..200_000).collect::<Vec<_>>(), &[200_000]).unwrap();
+    /// npz.finish().unwrap();
+    /// let reader = ReaderOptions::default().index_foreign(true).open(&path).unwrap();
+    /// assert!(!reader.info("t").unwrap().seekable);
+    /// let last = reader.member("t").unwrap().read_frames(199_999, 200_000).unwrap();
+    /// assert_eq!(last, 199_999u32.to_le_bytes());
+    /// // The first read past the start built a zran index: later ones start near their frames.
+    /// assert!(reader.info("t").unwrap().seekable);
     /// ```
     pub fn index_foreign(mut self, yes: bool) -> Self {
         self.index_foreign = yes;
@@ -301,8 +320,13 @@ impl NpzReader {
     /// Options for opening.
     ///
     /// ```
-    /// let opts = npz_stream::NpzReader::options();
-    /// # let _ = opts;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// # npz.add_array("x", &[1u16, 2], &[2]).unwrap();
+    /// # npz.finish().unwrap();
+    /// let reader = npz_stream::NpzReader::options().map_archive(true).open(&path).unwrap();
+    /// assert_eq!(reader.view::<u16>("x").unwrap().as_slice(), &[1, 2]);
     /// ```
     pub fn options() -> ReaderOptions {
         ReaderOptions::default()

@@ -117,8 +117,13 @@ impl NpzWriter {
     /// Options for a new writer.
     ///
     /// ```
-    /// let opts = npz_stream::NpzWriter::options().threads(1);
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, Method, NpzReader, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = NpzWriter::options().compression(Compression::deflate()).create(&path).unwrap();
+    /// npz.add_array("x", &[0u8; 1000], &[1000]).unwrap();
+    /// npz.finish().unwrap();
+    /// assert_eq!(NpzReader::open(&path).unwrap().info("x").unwrap().method, Method::Deflated);
     /// ```
     pub fn options() -> WriterOptions {
         WriterOptions::default()

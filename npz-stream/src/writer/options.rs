@@ -77,8 +77,15 @@ impl WriterOptions {
     /// Compression of members (default [`Compression::Stored`]).
     ///
     /// ```
-    /// let opts = npz_stream::WriterOptions::default().compression(npz_stream::Compression::deflate());
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, Method, NpzReader, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = NpzWriter::options().compression(Compression::deflate()).create(&path).unwrap();
+    /// npz.add_array("zeros", &[0u32; 10_000], &[10_000]).unwrap();
+    /// npz.finish().unwrap();
+    /// let info = NpzReader::open(&path).unwrap().info("zeros").unwrap();
+    /// assert_eq!(info.method, Method::Deflated);
+    /// assert!(info.compressed_size < info.size / 10);
     /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
@@ -88,8 +95,18 @@ impl WriterOptions {
     /// Whether stored members put their array data on a 64-byte boundary (default true).
     ///
     /// ```
-    /// let opts = npz_stream::WriterOptions::default().align(false);
-    /// # let _ = opts;
+    /// use npz_stream::{NpzReader, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// for align in [true, false] {
+    ///     let path = dir.path().join(format!("{align}.npz"));
+    ///     let mut npz = NpzWriter::options().align(align).create(&path).unwrap();
+    ///     npz.add_array("x", &[1.5f64; 4], &[4]).unwrap();
+    ///     npz.finish().unwrap();
+    ///     let info = NpzReader::open(&path).unwrap().info("x").unwrap();
+    ///     // Aligned data is mappable as any element type (numpy's own archives are not).
+    ///     assert_eq!(info.data_offset.unwrap() % 64 == 0, align);
+    ///     assert_eq!(info.mappable, align);
+    /// }
     /// ```
     pub fn align(mut self, align: bool) -> Self {
         self.align = align;
@@ -101,8 +118,22 @@ impl WriterOptions {
     /// frames when a frame is smaller than it.
     ///
     /// ```
-    /// let opts = npz_stream::WriterOptions::default().chunk_size(4 << 20);
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, FrameSource, NpzReader, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let frames: Vec<u64> = (0..100_000).collect();
+    /// let mut npz = NpzWriter::options()
+    ///     .compression(Compression::deflate())
+    ///     .chunk_size(4096) // a full flush every 512 frames of 8 bytes
+    ///     .create(&path)
+    ///     .unwrap();
+    /// npz.add_array("t", &frames, &[100_000]).unwrap();
+    /// npz.finish().unwrap();
+    /// let reader = NpzReader::open(&path).unwrap();
+    /// assert!(reader.info("t").unwrap().seekable);
+    /// // The last frames inflate from the nearest flush point, not from the start.
+    /// let last = reader.member("t").unwrap().read_frames(99_998, 100_000).unwrap();
+    /// assert_eq!(last, [99_998u64, 99_999].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
     /// ```
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = bytes.max(4096);
@@ -112,8 +143,23 @@ impl WriterOptions {
     /// Compression threads (default: the available parallelism).
     ///
     /// ```
-    /// let opts = npz_stream::WriterOptions::default().threads(1);
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let data: Vec<u32> = (0..200_000).map(|i| i % 1000).collect();
+    /// let mut archives = Vec::new();
+    /// for threads in [1, 4] {
+    ///     let path = dir.path().join(format!("{threads}.npz"));
+    ///     let options = NpzWriter::options()
+    ///         .compression(Compression::deflate())
+    ///         .chunk_size(64 << 10)
+    ///         .threads(threads);
+    ///     let mut npz = options.create(&path).unwrap();
+    ///     npz.add_array("x", &data, &[200_000]).unwrap();
+    ///     npz.finish().unwrap();
+    ///     archives.push(std::fs::read(&path).unwrap());
+    /// }
+    /// // Chunks compress independently: the threads change the speed, never the bytes.
+    /// assert_eq!(archives[0], archives[1]);
     /// ```
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
@@ -124,8 +170,17 @@ impl WriterOptions {
     /// Without it they read like members of foreign archives.
     ///
     /// ```
-    /// let opts = npz_stream::WriterOptions::default().index(false);
-    /// # let _ = opts;
+    /// use npz_stream::{Compression, NpzReader, NpzWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// for index in [true, false] {
+    ///     let path = dir.path().join(format!("{index}.npz"));
+    ///     let options = NpzWriter::options().compression(Compression::deflate()).index(index);
+    ///     let mut npz = options.create(&path).unwrap();
+    ///     npz.add_array("x", &[7u16; 50_000], &[50_000]).unwrap();
+    ///     npz.finish().unwrap();
+    ///     let info = NpzReader::open(&path).unwrap().info("x").unwrap();
+    ///     assert_eq!((info.indexed, info.seekable), (index, index));
+    /// }
     /// ```
     pub fn index(mut self, index: bool) -> Self {
         self.index = index;
