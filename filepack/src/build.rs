@@ -160,8 +160,24 @@ impl PackBuilder {
     /// A builder with the defaults.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new();
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// let summary = PackBuilder::new().pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// // Everything, hidden files included; contents 64-byte aligned.
+    /// assert!(pack.exists(".hidden") && pack.exists("__pycache__/x.pyc"));
+    /// assert_eq!(summary.files, 5);
+    /// assert_eq!(pack.header().alignment, 64);
     /// ```
     pub fn new() -> PackBuilder {
         PackBuilder {
@@ -187,8 +203,24 @@ impl PackBuilder {
     /// [`BuildError::Alignment`].
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().alignment(4096).unwrap();
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// PackBuilder::new().alignment(4096).unwrap().pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert_eq!(pack.header().alignment, 4096);
+    /// let data = pack.bytes("train/cats/a.png").unwrap();
+    /// assert_eq!((data.as_ptr() as usize - pack.as_bytes().as_ptr() as usize) % 4096, 0);
+    /// assert!(PackBuilder::new().alignment(3).is_err());
     /// ```
     pub fn alignment(mut self, alignment: u64) -> Result<PackBuilder, BuildError> {
         if !alignment.is_power_of_two() || alignment > u64::from(format::MAX_ALIGNMENT) {
@@ -202,8 +234,22 @@ impl PackBuilder {
     /// Off by default.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().skip_hidden(true);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// PackBuilder::new().skip_hidden(true).pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(!pack.exists(".hidden"));
+    /// assert!(pack.exists("train/cats/a.png"));
     /// ```
     pub fn skip_hidden(mut self, yes: bool) -> PackBuilder {
         self.skip_hidden = yes;
@@ -215,8 +261,27 @@ impl PackBuilder {
     /// [`BuildError::SymlinkLoop`]; a dangling link is stored as a symlink. Off by default.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().follow_links(true);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// # #[cfg(unix)] {
+    /// std::os::unix::fs::symlink("train/cats", src.join("cats")).unwrap();
+    /// PackBuilder::new().pack_dir(src, &pack_path).unwrap();
+    /// assert!(Pack::open(&pack_path).unwrap().symlink_metadata("cats").unwrap().is_symlink());
+    /// PackBuilder::new().follow_links(true).pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(pack.is_dir("cats"));
+    /// assert_eq!(pack.bytes("cats/a.png").unwrap(), b"png");
+    /// # }
     /// ```
     pub fn follow_links(mut self, yes: bool) -> PackBuilder {
         self.follow_links = yes;
@@ -227,8 +292,23 @@ impl PackBuilder {
     /// ignoring ASCII case). Directories are always kept. Adds to earlier calls.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().include_ext(["jpg", "png"]);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// PackBuilder::new().include_ext(["jpg", "png"]).pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(pack.exists("train/cats/a.png") && pack.exists("train/cats/b.JPG"));
+    /// assert!(!pack.exists("train/notes.tmp") && !pack.exists(".hidden"));
+    /// assert!(pack.is_dir("__pycache__"), "directories are kept");
     /// ```
     pub fn include_ext<I, S>(mut self, exts: I) -> PackBuilder
     where
@@ -243,8 +323,22 @@ impl PackBuilder {
     /// Skip files (and symlinks) with one of these extensions. Adds to earlier calls.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().exclude_ext(["tmp", ".bak"]);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// PackBuilder::new().exclude_ext(["tmp", ".bak"]).pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(!pack.exists("train/notes.tmp"));
+    /// assert!(pack.exists("train/cats/a.png"));
     /// ```
     pub fn exclude_ext<I, S>(mut self, exts: I) -> PackBuilder
     where
@@ -264,9 +358,24 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().include_glob("train/**/*.png").unwrap();
-    /// # let _ = builder;
-    /// assert!(filepack::PackBuilder::new().include_glob("[oops").is_err());
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// let builder = PackBuilder::new().include_glob("train/**/*.png").unwrap();
+    /// builder.pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(pack.exists("train/cats/a.png"));
+    /// assert!(!pack.exists("train/cats/b.JPG") && !pack.exists("train/notes.tmp"));
+    /// assert!(PackBuilder::new().include_glob("[oops").is_err());
     /// ```
     pub fn include_glob(mut self, pattern: &str) -> Result<PackBuilder, BuildError> {
         self.include_globs.push(Glob::new(pattern)?);
@@ -279,8 +388,22 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().exclude_glob("__pycache__").unwrap();
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// PackBuilder::new().exclude_glob("__pycache__").unwrap().pack_dir(src, &pack_path).unwrap();
+    /// let pack = Pack::open(&pack_path).unwrap();
+    /// assert!(!pack.exists("__pycache__"), "the directory goes, with its subtree");
+    /// assert!(pack.exists("train/cats/a.png"));
     /// ```
     pub fn exclude_glob(mut self, pattern: &str) -> Result<PackBuilder, BuildError> {
         self.exclude_globs.push(Glob::new(pattern)?);
@@ -290,8 +413,24 @@ impl PackBuilder {
     /// Worker threads reading files (0, the default, means one per core).
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().threads(4);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// let a = out.path().join("one.fpack");
+    /// let b = out.path().join("four.fpack");
+    /// PackBuilder::new().threads(1).index_seed(7).pack_dir(src, &a).unwrap();
+    /// PackBuilder::new().threads(4).index_seed(7).pack_dir(src, &b).unwrap();
+    /// // Threads read files in parallel; the pack is the same, byte for byte.
+    /// assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     /// ```
     pub fn threads(mut self, threads: usize) -> PackBuilder {
         self.threads = threads;
@@ -302,8 +441,21 @@ impl PackBuilder {
     /// [`Self::pack_dir`] returns. Off by default (as tar).
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().sync(true);
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// let summary = PackBuilder::new().sync(true).pack_dir(src, &pack_path).unwrap();
+    /// // Durable (file and directory synced) once pack_dir returns.
+    /// assert_eq!(summary.pack_len, std::fs::metadata(&pack_path).unwrap().len());
     /// ```
     pub fn sync(mut self, yes: bool) -> PackBuilder {
         self.sync = yes;
@@ -355,8 +507,25 @@ impl PackBuilder {
     /// thread). Keep it cheap.
     ///
     /// ```
-    /// let builder = filepack::PackBuilder::new().progress(|p| eprintln!("{:?}", p.phase));
-    /// # let _ = builder;
+    /// # use filepack::{Pack, PackBuilder};
+    /// # let src = tempfile::tempdir().unwrap();
+    /// # let src = src.path();
+    /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
+    /// # std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+    /// # std::fs::write(src.join("train/cats/a.png"), b"png").unwrap();
+    /// # std::fs::write(src.join("train/cats/b.JPG"), b"jpg").unwrap();
+    /// # std::fs::write(src.join("train/notes.tmp"), b"tmp").unwrap();
+    /// # std::fs::write(src.join("__pycache__/x.pyc"), b"pyc").unwrap();
+    /// # std::fs::write(src.join(".hidden"), b"h").unwrap();
+    /// # let out = tempfile::tempdir().unwrap();
+    /// # let pack_path = out.path().join("p.fpack");
+    /// use std::sync::{Arc, Mutex};
+    /// use filepack::Phase;
+    /// let phases = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&phases);
+    /// let builder = PackBuilder::new().progress(move |p| seen.lock().unwrap().push(p.phase));
+    /// builder.pack_dir(src, &pack_path).unwrap();
+    /// assert_eq!(phases.lock().unwrap().last(), Some(&Phase::Done));
     /// ```
     pub fn progress<F>(mut self, callback: F) -> PackBuilder
     where

@@ -14,9 +14,19 @@ use crate::read::{Entry, Pack, system_time};
 /// Options for [`Pack::extract_with`].
 ///
 /// ```
-/// use filepack::ExtractOptions;
-/// let options = ExtractOptions::new().paths(["images"]).overwrite(true).skip_unsafe_links(true);
-/// # let _ = options;
+/// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+/// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+/// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+/// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+/// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+/// # let dest = tempfile::tempdir().unwrap();
+/// # let dest = dest.path();
+/// std::fs::write(dest.join("c.txt"), b"old").unwrap();
+/// let options = ExtractOptions::new().paths(["c.txt"]).overwrite(true);
+/// let summary = pack.extract_with(dest, &options).unwrap();
+/// assert_eq!(summary.files, 1);
+/// assert_eq!(std::fs::read(dest.join("c.txt")).unwrap(), b"c");
+/// assert!(!dest.join("a").exists());
 /// ```
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -40,8 +50,18 @@ impl ExtractOptions {
     /// and modification times; verify each file's checksum as it is written.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new();
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// use filepack::ExtractError;
+    /// pack.extract_with(dest, &ExtractOptions::new()).unwrap();
+    /// // By default an existing file is never replaced:
+    /// let again = pack.extract_with(dest, &ExtractOptions::new());
+    /// assert!(matches!(again, Err(ExtractError::Exists { .. })));
     /// ```
     pub fn new() -> ExtractOptions {
         ExtractOptions {
@@ -59,8 +79,16 @@ impl ExtractOptions {
     /// under the destination; their parent directories are created. Adds to earlier calls.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().paths(["a/b", "c.txt"]);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// pack.extract_with(dest, &ExtractOptions::new().paths(["a/b.txt"])).unwrap();
+    /// assert_eq!(std::fs::read(dest.join("a/b.txt")).unwrap(), b"hello");
+    /// assert!(!dest.join("c.txt").exists());
     /// ```
     pub fn paths<I, S>(mut self, paths: I) -> ExtractOptions
     where
@@ -74,8 +102,16 @@ impl ExtractOptions {
     /// Replace existing files and symlinks (never following them; directories are merged).
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().overwrite(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// std::fs::write(dest.join("c.txt"), b"mine").unwrap();
+    /// pack.extract_with(dest, &ExtractOptions::new().overwrite(true)).unwrap();
+    /// assert_eq!(std::fs::read(dest.join("c.txt")).unwrap(), b"c");
     /// ```
     pub fn overwrite(mut self, yes: bool) -> ExtractOptions {
         self.overwrite = yes;
@@ -86,8 +122,18 @@ impl ExtractOptions {
     /// failing with [`ExtractError::UnsafeLink`].
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().skip_unsafe_links(true);
-    /// # let _ = options;
+    /// use filepack::{EntryMeta, ExtractError, ExtractOptions, Pack, PackWriter};
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("ok.txt", b"ok", EntryMeta::file()).unwrap();
+    /// w.add_symlink("escape", "../../etc/passwd", EntryMeta::symlink()).unwrap();
+    /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let refused = pack.extract_with(dest.join("strict"), &ExtractOptions::new());
+    /// assert!(matches!(refused, Err(ExtractError::UnsafeLink { .. })));
+    /// let options = ExtractOptions::new().skip_unsafe_links(true);
+    /// let summary = pack.extract_with(dest.join("lenient"), &options).unwrap();
+    /// assert_eq!((summary.files, summary.skipped_links), (1, 1));
     /// ```
     pub fn skip_unsafe_links(mut self, yes: bool) -> ExtractOptions {
         self.skip_unsafe_links = yes;
@@ -98,8 +144,21 @@ impl ExtractOptions {
     /// bits are never restored). On by default.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().permissions(false);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    /// pack.extract_with(dest.join("kept"), &ExtractOptions::new()).unwrap();
+    /// assert_eq!(mode(&dest.join("kept/a/b.txt")), 0o755);
+    /// pack.extract_with(dest.join("plain"), &ExtractOptions::new().permissions(false)).unwrap();
+    /// assert_eq!(mode(&dest.join("plain/a/b.txt")) & 0o111, 0, "the umask never adds execute bits");
+    /// # }
     /// ```
     pub fn permissions(mut self, yes: bool) -> ExtractOptions {
         self.permissions = yes;
@@ -109,8 +168,19 @@ impl ExtractOptions {
     /// Restore modification times of files and directories. On by default.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().mtimes(false);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    /// pack.extract_with(dest.join("kept"), &ExtractOptions::new()).unwrap();
+    /// assert_eq!(mtime(&dest.join("kept/a/b.txt")), UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    /// pack.extract_with(dest.join("now"), &ExtractOptions::new().mtimes(false)).unwrap();
+    /// assert!(mtime(&dest.join("now/a/b.txt")) > UNIX_EPOCH + Duration::from_secs(1_000_000_000));
     /// ```
     pub fn mtimes(mut self, yes: bool) -> ExtractOptions {
         self.mtimes = yes;
@@ -123,8 +193,15 @@ impl ExtractOptions {
     /// by an error, which every file's temporary-then-rename write rules out.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().sync(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
+    /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// let summary = pack.extract_with(dest, &ExtractOptions::new().sync(true)).unwrap();
+    /// assert_eq!(summary.files, 2); // on stable storage, directories included, once this returns
     /// ```
     pub fn sync(mut self, yes: bool) -> ExtractOptions {
         self.sync = yes;
@@ -134,8 +211,19 @@ impl ExtractOptions {
     /// Check each file's checksum before writing it. On by default.
     ///
     /// ```
-    /// let options = filepack::ExtractOptions::new().verify(false);
-    /// # let _ = options;
+    /// use filepack::{EntryMeta, Error, ExtractError, ExtractOptions, Pack, PackWriter};
+    /// # let dest = tempfile::tempdir().unwrap();
+    /// # let dest = dest.path();
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("f", b"contents", EntryMeta::file()).unwrap();
+    /// let mut bytes = w.finish().unwrap().0.into_inner();
+    /// let at = bytes.windows(8).position(|w| w == b"contents").unwrap();
+    /// bytes[at] = b'C'; // a flipped byte in the stored contents
+    /// let pack = Pack::from_vec(bytes).unwrap();
+    /// let checked = pack.extract_with(dest.join("checked"), &ExtractOptions::new());
+    /// assert!(matches!(checked, Err(ExtractError::Pack(Error::Checksum { .. }))));
+    /// pack.extract_with(dest.join("raw"), &ExtractOptions::new().verify(false)).unwrap();
+    /// assert_eq!(std::fs::read(dest.join("raw/f")).unwrap(), b"Contents");
     /// ```
     pub fn verify(mut self, yes: bool) -> ExtractOptions {
         self.verify = yes;

@@ -315,8 +315,12 @@ impl<W: Write + Seek> PackWriter<W> {
     /// I/O errors writing the placeholder header.
     ///
     /// ```
-    /// let w = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
-    /// # let _ = w;
+    /// let mut w = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("a.txt", b"a", filepack::EntryMeta::file()).unwrap();
+    /// let (cursor, summary) = w.finish().unwrap();
+    /// assert_eq!(summary.files, 1);
+    /// let pack = filepack::Pack::from_vec(cursor.into_inner()).unwrap();
+    /// assert_eq!(pack.bytes("a.txt").unwrap(), b"a");
     /// ```
     pub fn new(out: W) -> Result<PackWriter<W>, BuildError> {
         PackWriter::with_alignment(out, u64::from(DEFAULT_ALIGNMENT))

@@ -40,8 +40,14 @@ impl OpenOptions {
     /// The defaults: O(1) open, no checksum checks on open or read, no prefaulting.
     ///
     /// ```
-    /// let options = filepack::OpenOptions::new();
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.fpack");
+    /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    /// # w.add_bytes("data/f.bin", b"contents", EntryMeta::file()).unwrap();
+    /// # w.finish().unwrap();
+    /// let pack = OpenOptions::new().open(&path).unwrap();
+    /// assert_eq!(pack.bytes("data/f.bin").unwrap(), b"contents");
     /// ```
     pub fn new() -> OpenOptions {
         OpenOptions::default()
@@ -50,8 +56,14 @@ impl OpenOptions {
     /// Check the checksum of the tables at open. This reads every table byte: O(entries).
     ///
     /// ```
-    /// let options = filepack::OpenOptions::new().verify_tables(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("name-xyz", b"contents", EntryMeta::file()).unwrap();
+    /// let mut bytes = w.finish().unwrap().0.into_inner();
+    /// let at = bytes.windows(8).rposition(|w| w == b"name-xyz").unwrap();
+    /// bytes[at] = b'N'; // a changed byte in the string table
+    /// assert!(Pack::from_vec(bytes.clone()).is_ok(), "the default open reads the header only");
+    /// assert!(Pack::from_vec_with(bytes, &OpenOptions::new().verify_tables(true)).is_err());
     /// ```
     pub fn verify_tables(mut self, yes: bool) -> OpenOptions {
         self.verify_tables = yes;
@@ -62,8 +74,16 @@ impl OpenOptions {
     /// [`Pack::read_to_string`] or [`Pack::npy`] reads it.
     ///
     /// ```
-    /// let options = filepack::OpenOptions::new().verify_reads(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("name-xyz", b"contents", EntryMeta::file()).unwrap();
+    /// let mut bytes = w.finish().unwrap().0.into_inner();
+    /// let at = bytes.windows(8).position(|w| w == b"contents").unwrap();
+    /// bytes[at] = b'C'; // a flipped byte in the stored contents
+    /// let plain = Pack::from_vec(bytes.clone()).unwrap();
+    /// assert_eq!(plain.bytes("name-xyz").unwrap(), b"Contents");
+    /// let checked = Pack::from_vec_with(bytes, &OpenOptions::new().verify_reads(true)).unwrap();
+    /// assert!(matches!(checked.bytes("name-xyz"), Err(filepack::Error::Checksum { .. })));
     /// ```
     pub fn verify_reads(mut self, yes: bool) -> OpenOptions {
         self.verify_reads = yes;
@@ -74,8 +94,14 @@ impl OpenOptions {
     /// open O(size) but the first read of every page free.
     ///
     /// ```
-    /// let options = filepack::OpenOptions::new().populate(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.fpack");
+    /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    /// # w.add_bytes("data/f.bin", b"contents", EntryMeta::file()).unwrap();
+    /// # w.finish().unwrap();
+    /// let pack = OpenOptions::new().populate(true).open(&path).unwrap(); // every page read in
+    /// assert_eq!(pack.bytes("data/f.bin").unwrap(), b"contents");
     /// ```
     pub fn populate(mut self, yes: bool) -> OpenOptions {
         self.populate = yes;
@@ -93,8 +119,14 @@ impl OpenOptions {
     /// touch then reads 2 MiB from disk instead of a readahead window.
     ///
     /// ```
-    /// let options = filepack::OpenOptions::new().huge_pages(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.fpack");
+    /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    /// # w.add_bytes("data/f.bin", b"contents", EntryMeta::file()).unwrap();
+    /// # w.finish().unwrap();
+    /// let pack = OpenOptions::new().huge_pages(true).open(&path).unwrap();
+    /// assert_eq!(pack.bytes("data/f.bin").unwrap(), b"contents");
     /// ```
     pub fn huge_pages(mut self, yes: bool) -> OpenOptions {
         self.huge_pages = yes;
@@ -250,8 +282,14 @@ impl Pack {
     /// Options for opening a pack.
     ///
     /// ```
-    /// let options = filepack::Pack::options().verify_tables(true);
-    /// # let _ = options;
+    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.fpack");
+    /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    /// # w.add_bytes("data/f.bin", b"contents", EntryMeta::file()).unwrap();
+    /// # w.finish().unwrap();
+    /// let pack = filepack::Pack::options().verify_tables(true).open(&path).unwrap();
+    /// assert!(pack.exists("data/f.bin"));
     /// ```
     pub fn options() -> OpenOptions {
         OpenOptions::new()
@@ -282,7 +320,7 @@ impl Pack {
     /// # use filepack::{Pack, PackWriter, OpenOptions};
     /// # let bytes = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
     /// let pack = Pack::from_vec_with(bytes, &OpenOptions::new().verify_tables(true)).unwrap();
-    /// # let _ = pack;
+    /// assert_eq!(pack.entry_count(), 1); // the root alone
     /// ```
     pub fn from_vec_with(bytes: Vec<u8>, options: &OpenOptions) -> Result<Pack, Error> {
         Pack::from_storage(Storage::Vec(bytes), options)
