@@ -41,6 +41,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`error`] | [`PathError`](error::PathError): an error about a file, its path once and a kind |
 //! | [`lock`] | [`LockMode`], the exclusive advisory lock on the file a writer changes |
 //! | [`atomic`] | [`TempFile`](atomic::TempFile): write beside, sync, rename or link into place, keep the mode |
 //! | [`map`] | [`MapOptions`](map::MapOptions): the workspace's one `unsafe` block for memory maps |
@@ -52,6 +53,7 @@
 //! [`npz-stream`]: https://docs.rs/npz-stream
 
 pub mod atomic;
+pub mod error;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod lock;
