@@ -53,9 +53,9 @@
 //! [`npz-stream`]: https://docs.rs/npz-stream
 
 pub mod atomic;
-pub mod error;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod error;
 pub mod lock;
 pub mod map;
 pub mod regular;

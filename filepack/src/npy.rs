@@ -1,6 +1,5 @@
 //! `.npy` files inside a pack: a frame source and zero-copy typed views.
 
-use npy_format::frames::{checked_frames_in, checked_range_len};
 use npy_format::{Element, FrameSource, Header, ReadOptions, TypedView};
 
 use crate::error::Error;
@@ -156,11 +155,13 @@ impl<'a> PackedNpy<'a> {
     /// ```
     pub fn frames(&self, start: u64, end: u64) -> Result<&'a [u8], Error> {
         let frame_len = self.frame_len();
-        let len = checked_range_len(start, end, self.frame_count(), frame_len)?;
-        // In range: checked_range_len proved start + len <= frame_count * frame_len <= data.len().
+        npy_format::FrameRangeError::check(start, end, self.frame_count())?;
+        // In range, so both ends are at most frame_count * frame_len <= data.len() (`npy`
+        // checked that); `get` refuses anything else rather than trusting it.
         let first = usize::try_from(start.saturating_mul(frame_len)).unwrap_or(usize::MAX);
+        let last = usize::try_from(end.saturating_mul(frame_len)).unwrap_or(usize::MAX);
         self.data
-            .get(first..first.saturating_add(len))
+            .get(first..last)
             .ok_or_else(|| npy_format::FrameRangeError {
                 start,
                 end,
@@ -177,8 +178,12 @@ impl FrameSource for PackedNpy<'_> {
         &self.header
     }
 
-    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), Error> {
-        let frames = checked_frames_in(start, buf.len(), self.frame_count(), self.frame_len())?;
+    fn read_frames_unchecked(
+        &mut self,
+        start: u64,
+        frames: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
         buf.copy_from_slice(self.frames(start, start + frames)?);
         Ok(())
     }

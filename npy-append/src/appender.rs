@@ -927,8 +927,18 @@ impl FrameSink for NpyAppender {
         &self.header
     }
 
+    // The appender checks every append itself, in a fast path shaped for per-frame loops, so
+    // the provided check is skipped rather than done twice.
     fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
         NpyAppender::append_frames(self, bytes, frames)
+    }
+
+    fn append_frames_unchecked(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
+        NpyAppender::append_frames(self, bytes, frames)
+    }
+
+    fn frame_error(&self, error: FrameError) -> AppendError {
+        NpyAppender::frame_error(self, error)
     }
 
     fn flush(&mut self) -> Result<(), AppendError> {

@@ -254,8 +254,8 @@ pub enum ViewError {
 ///
 /// ```
 /// use npy_format::FrameRangeError;
-/// // Frames [2, 9) of 8-byte frames, from a source holding 4.
-/// let err = npy_format::frames::checked_range_len(2, 9, 4, 8).unwrap_err();
+/// // Frames [2, 9) from a source holding 4.
+/// let err = FrameRangeError::check(2, 9, 4).unwrap_err();
 /// assert_eq!(err, FrameRangeError { start: 2, end: 9, count: 4 });
 /// assert!(err.to_string().contains("out of range"));
 /// ```
@@ -449,12 +449,10 @@ pub enum WriteError {
 /// Why frames cannot be appended to a sink.
 ///
 /// ```
-/// use npy_format::{DType, FrameError, Header};
-/// let header = Header::new(DType::parse("<f8").unwrap(), false, vec![0, 2]);
-/// // Two frames of 16 bytes are 32 bytes, not 24.
-/// let err = npy_format::frames::check_append(&header, 24, 2).unwrap_err();
-/// let expected = FrameError::Count { frames: 2, frame_len: 16, expected: 32, len: 24 };
-/// assert_eq!(err, expected);
+/// use npy_format::FrameError;
+/// // What a sink says when two frames of 16 bytes are given 24 bytes.
+/// let err = FrameError::Count { frames: 2, frame_len: 16, expected: 32, len: 24 };
+/// assert_eq!(err.to_string(), "2 frames of 16 bytes need 32 bytes, 24 were given");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

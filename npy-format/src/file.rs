@@ -13,7 +13,7 @@ use array_files_fs::map::{MapOptions, Mmap, MmapMut};
 
 use crate::element::Element;
 use crate::error::{FrameRangeError, ReadError, ViewError};
-use crate::frames::{FrameSource, checked_frames_in, checked_range_len};
+use crate::frames::{FrameSource, checked_range_len};
 use crate::header::{Header, ParsedHeader, ReadOptions, Version};
 use crate::view::{TypedView, TypedViewMut, to_vec};
 
@@ -528,19 +528,25 @@ impl FrameSource for NpyFile {
         &self.parsed.header
     }
 
-    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let frames = checked_frames_in(start, buf.len(), self.frame_count(), self.frame_len())
-            .map_err(|source: FrameRangeError| ReadError::Frames {
-                path: self.path.clone(),
-                source,
-            })?;
+    fn read_frames_unchecked(
+        &mut self,
+        start: u64,
+        frames: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ReadError> {
         buf.copy_from_slice(self.frames(start, start + frames)?);
         Ok(())
     }
 
-    fn read_frames(&mut self, start: u64, end: u64) -> Result<Vec<u8>, ReadError> {
-        // The range is checked against the map before anything is allocated: an object
-        // array's header may claim any number of bytes, none of them mapped.
-        Ok(self.frames(start, end)?.to_vec())
+    fn check_readable(&self) -> Result<(), ReadError> {
+        // An object array's header may claim any number of bytes, none of them mapped.
+        self.data().map(|_| ())
+    }
+
+    fn range_error(&self, source: FrameRangeError) -> ReadError {
+        ReadError::Frames {
+            path: self.path.clone(),
+            source,
+        }
     }
 }

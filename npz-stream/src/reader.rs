@@ -1174,7 +1174,7 @@ impl FrameSource for Member<'_> {
         &self.meta.header
     }
 
-    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+    fn check_readable(&self) -> Result<(), ReadError> {
         if self.meta.header.dtype.has_object() {
             return Err(ReadError::View {
                 path: self.reader.path.clone(),
@@ -1182,31 +1182,23 @@ impl FrameSource for Member<'_> {
                 source: ViewError::Object,
             });
         }
-        let count = self.frame_count();
-        let frame_len = self.frame_len();
-        let frames = npy_format::frames::checked_frames_in(start, buf.len(), count, frame_len)
-            .map_err(|e| self.err_frames(e))?;
-        let off = self.meta.header_len + start * frame_len;
-        let full = start == 0 && frames == count && count > 0;
-        self.read_at(off, buf, full)
+        Ok(())
     }
 
-    fn read_frames(&mut self, start: u64, end: u64) -> Result<Vec<u8>, ReadError> {
-        let len =
-            npy_format::frames::checked_range_len(start, end, self.frame_count(), self.frame_len())
-                .map_err(|e| self.err_frames(e))?;
-        if self.meta.header.dtype.has_object() {
-            // Refused before allocating: an object array's header may claim any length, and
-            // the member holds a pickle of unknown length instead.
-            return Err(ReadError::View {
-                path: self.reader.path.clone(),
-                member: self.name().to_owned(),
-                source: ViewError::Object,
-            });
-        }
-        let mut buf = vec![0u8; len];
-        self.read_frames_into(start, &mut buf)?;
-        Ok(buf)
+    fn range_error(&self, error: FrameRangeError) -> ReadError {
+        self.err_frames(error)
+    }
+
+    fn read_frames_unchecked(
+        &mut self,
+        start: u64,
+        frames: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ReadError> {
+        let count = self.frame_count();
+        let off = self.meta.header_len + start * self.frame_len();
+        let full = start == 0 && frames == count && count > 0;
+        self.read_at(off, buf, full)
     }
 }
 

@@ -509,3 +509,38 @@ proptest! {
         }
     }
 }
+
+/// The frame traits' provided methods check ranges (readers) and byte counts (writers) and
+/// report them naming the archive and the member.
+#[test]
+fn provided_frame_methods_name_the_archive_and_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frames.npz");
+    let mut npz = NpzWriter::create(&path).unwrap();
+    let header = Header::new(DType::parse("<u2").unwrap(), false, vec![0, 3]);
+    let mut member = npz.begin_member("x", &header).unwrap();
+    let err = member.append_frames(&[0; 10], 2).unwrap_err();
+    assert!(matches!(err, WriteError::Frames { .. }), "{err:?}");
+    assert!(err.to_string().contains("x"), "{err}");
+    member.append(&(0u16..12).collect::<Vec<_>>()).unwrap();
+    member.finish().unwrap();
+    npz.finish().unwrap();
+
+    let reader = NpzReader::open(&path).unwrap();
+    let mut member = reader.member("x").unwrap();
+    let mut buf = [0u8; 12];
+    member.read_frames_into(3, &mut buf[..6]).unwrap();
+    assert_eq!(buf[..6], [9, 0, 10, 0, 11, 0]);
+    for err in [
+        member.read_frames_into(3, &mut buf).unwrap_err(),
+        member.read_frames_into(0, &mut buf[..5]).unwrap_err(),
+        member.read_frames(2, 9).unwrap_err(),
+    ] {
+        assert!(matches!(err, ReadError::Frames { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&path.display().to_string()) && text.contains("x"),
+            "{text}"
+        );
+    }
+}

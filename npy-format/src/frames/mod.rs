@@ -71,33 +71,69 @@ pub trait FrameSource {
 
     /// Fills `buf` with frames starting at `start`; `buf.len()` must be a whole number of frames.
     ///
+    /// Checks the range, then calls [`Self::read_frames_unchecked`].
+    ///
     /// # Errors
     /// A [`FrameRangeError`] (converted) for a range past the end or a partial frame; the source's
     /// own errors for I/O or corrupt data.
-    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), Self::Error>;
+    fn read_frames_into(&mut self, start: u64, buf: &mut [u8]) -> Result<(), Self::Error> {
+        let frames = checked_frames_in(start, buf.len(), self.frame_count(), self.frame_len())
+            .map_err(|e| self.range_error(e))?;
+        self.check_readable()?;
+        self.read_frames_unchecked(start, frames, buf)
+    }
 
     /// Frames `[start, end)` as a new buffer.
+    ///
+    /// Checks the range and [`Self::check_readable`] before allocating, then calls
+    /// [`Self::read_frames_unchecked`].
     ///
     /// # Errors
     /// As [`Self::read_frames_into`].
     fn read_frames(&mut self, start: u64, end: u64) -> Result<Vec<u8>, Self::Error> {
-        let len = checked_range_len(start, end, self.frame_count(), self.frame_len())?;
+        let len = checked_range_len(start, end, self.frame_count(), self.frame_len())
+            .map_err(|e| self.range_error(e))?;
+        self.check_readable()?;
         let mut buf = vec![0u8; len];
-        self.read_frames_into(start, &mut buf)?;
+        self.read_frames_unchecked(start, end - start, &mut buf)?;
         Ok(buf)
     }
+
+    /// Refuses a source whose frames cannot be read as bytes, before anything is allocated for
+    /// them: an object array's header may claim any length while the source holds a pickle.
+    /// The default accepts every source.
+    ///
+    /// # Errors
+    /// The source's error saying why its frames cannot be read.
+    fn check_readable(&self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// The error for a range outside the source, with the source's context (its path, its
+    /// member). The default is the plain conversion.
+    fn range_error(&self, error: FrameRangeError) -> Self::Error {
+        error.into()
+    }
+
+    /// Fills `buf` with the `frames` frames starting at `start`: what an implementation
+    /// provides. The provided methods call it only with a range they have checked:
+    /// `start + frames <= frame_count()` and `buf.len() == frames * frame_len()`; it is not
+    /// meant to be called directly (it is "unchecked" in that sense, not `unsafe`: a wrong
+    /// range may give a wrong result or a panic, never undefined behaviour).
+    ///
+    /// # Errors
+    /// The source's own errors for I/O or corrupt data.
+    fn read_frames_unchecked(
+        &mut self,
+        start: u64,
+        frames: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Self::Error>;
 }
 
-/// Checks `[start, end)` against `count` frames and returns its byte length.
-///
-/// # Errors
+/// Checks `[start, end)` against `count` frames and returns its byte length, or a
 /// [`FrameRangeError`] if the range is reversed, passes `count`, or its length overflows `usize`.
-///
-/// ```
-/// assert_eq!(npy_format::frames::checked_range_len(1, 3, 4, 10).unwrap(), 20);
-/// assert!(npy_format::frames::checked_range_len(1, 5, 4, 10).is_err());
-/// ```
-pub fn checked_range_len(
+pub(crate) fn checked_range_len(
     start: u64,
     end: u64,
     count: u64,
@@ -111,16 +147,9 @@ pub fn checked_range_len(
 }
 
 /// The frame count of `len` bytes read at `start` into a source of `count` frames of `frame_len`
-/// bytes, checked against the end of the source. For `read_frames_into` implementations.
-///
-/// # Errors
-/// [`FrameRangeError`] if `len` is not a whole number of frames or the frames pass the end.
-///
-/// ```
-/// assert_eq!(npy_format::frames::checked_frames_in(2, 30, 5, 10).unwrap(), 3);
-/// assert!(npy_format::frames::checked_frames_in(2, 25, 5, 10).is_err());
-/// ```
-pub fn checked_frames_in(
+/// bytes, checked against the end of the source; a [`FrameRangeError`] if `len` is not a whole
+/// number of frames or the frames pass the end.
+pub(crate) fn checked_frames_in(
     start: u64,
     len: usize,
     count: u64,
@@ -146,8 +175,8 @@ pub fn checked_frames_in(
 /// impl FrameSink for MemorySink {
 ///     type Error = FrameError;
 ///     fn header(&self) -> &Header { &self.header }
-///     fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), FrameError> {
-///         npy_format::frames::check_append(&self.header, bytes.len(), frames)?;
+///     fn append_frames_unchecked(&mut self, bytes: &[u8], frames: u64) -> Result<(), FrameError> {
+///         // append_frames checked that `bytes` is `frames` whole frames.
 ///         self.data.extend_from_slice(bytes);
 ///         self.header = self.header.with_frame_count(self.header.frame_count() + frames);
 ///         Ok(())
@@ -161,6 +190,7 @@ pub fn checked_frames_in(
 /// let mut sink = MemorySink { header, data: Vec::new() };
 /// sink.append(&[1.0f32, 2.0, 3.0, 4.0]).unwrap();
 /// assert!(sink.append(&[1i32, 2]).is_err()); // never a silent cast
+/// assert!(sink.append_frames(&[0; 12], 2).is_err()); // 12 bytes are not two 8-byte frames
 /// assert_eq!(sink.finish().unwrap().shape, vec![2, 2]);
 /// ```
 pub trait FrameSink {
@@ -172,9 +202,30 @@ pub trait FrameSink {
 
     /// Appends `frames` whole frames given as raw bytes in the sink's dtype and layout.
     ///
+    /// Checks that `bytes` is exactly `frames` frames, then calls
+    /// [`Self::append_frames_unchecked`].
+    ///
     /// # Errors
     /// [`FrameError`] (converted) if the byte count is not `frames` frames; I/O errors.
-    fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), Self::Error>;
+    fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), Self::Error> {
+        check_append(self.header(), bytes.len(), frames).map_err(|e| self.frame_error(e))?;
+        self.append_frames_unchecked(bytes, frames)
+    }
+
+    /// The error for frames that do not match the sink, with the sink's context (its path, its
+    /// member). The default is the plain conversion.
+    fn frame_error(&self, error: FrameError) -> Self::Error {
+        error.into()
+    }
+
+    /// Appends `frames` frames: what an implementation provides. The provided methods call it
+    /// only with `bytes.len() == frames * frame_len`; it is not meant to be called directly
+    /// (unchecked in that sense, not `unsafe`).
+    ///
+    /// # Errors
+    /// The sink's own errors (I/O, a full destination); on error nothing of the call is
+    /// appended.
+    fn append_frames_unchecked(&mut self, bytes: &[u8], frames: u64) -> Result<(), Self::Error>;
 
     /// Makes appended frames visible to readers (data first, then the header).
     ///
@@ -208,15 +259,15 @@ pub trait FrameSink {
     {
         let dtype = &self.header().dtype;
         if !T::accepts(dtype) || !dtype.is_native() {
-            return Err(FrameError::DType {
+            let error = FrameError::DType {
                 expected: dtype.descr(),
                 given: T::dtype().descr(),
-            }
-            .into());
+            };
+            return Err(self.frame_error(error));
         }
         let bytes = as_bytes(data);
         let frame_len = self.header().frame_len().unwrap_or(u64::MAX);
-        let frames = frames_in(bytes.len(), frame_len)?;
+        let frames = frames_in(bytes.len(), frame_len).map_err(|e| self.frame_error(e))?;
         self.append_frames(bytes, frames)?;
         Ok(frames)
     }
@@ -238,19 +289,9 @@ fn frames_in(len: usize, frame_len: u64) -> Result<u64, FrameError> {
     Ok(len / frame_len)
 }
 
-/// Checks that `len` bytes are exactly `frames` frames of `header`'s frame length, for
-/// [`FrameSink::append_frames`] implementations.
-///
-/// # Errors
-/// [`FrameError::Count`] when they are not.
-///
-/// ```
-/// use npy_format::{DType, Header};
-/// let h = Header::new(DType::parse("<f8").unwrap(), false, vec![0, 2]);
-/// assert!(npy_format::frames::check_append(&h, 32, 2).is_ok());
-/// assert!(npy_format::frames::check_append(&h, 24, 2).is_err());
-/// ```
-pub fn check_append(header: &Header, len: usize, frames: u64) -> Result<(), FrameError> {
+/// Checks that `len` bytes are exactly `frames` frames of `header`'s frame length
+/// ([`FrameError::Count`] when they are not).
+fn check_append(header: &Header, len: usize, frames: u64) -> Result<(), FrameError> {
     let frame_len = header.frame_len().unwrap_or(u64::MAX);
     let expected = frames.checked_mul(frame_len);
     if expected != Some(len as u64) {

@@ -66,3 +66,28 @@ fn ndarray_views_carry_numpy_strides() {
     file.flush().unwrap();
     assert_eq!(npy_format::read_file::<i64>(&path).unwrap().data[5], -1);
 }
+
+/// The frame traits' provided methods check ranges and layouts and report them with the
+/// source's own context (its path), not a placeholder.
+#[test]
+fn provided_frame_methods_check_with_the_sources_context() {
+    use npy_format::{FrameSource, NpyFile, ReadError};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frames.npy");
+    npy_format::write_file(&path, &(0u16..12).collect::<Vec<_>>(), &[4, 3]).unwrap();
+    let mut file = NpyFile::open(&path).unwrap();
+    let mut buf = [0u8; 12];
+    file.read_frames_into(2, &mut buf).unwrap();
+    assert_eq!(buf, [6, 0, 7, 0, 8, 0, 9, 0, 10, 0, 11, 0]);
+    for err in [
+        file.read_frames_into(3, &mut buf).unwrap_err(), // past the end
+        file.read_frames_into(0, &mut buf[..5]).unwrap_err(), // a partial frame
+        file.read_frames(3, 2).unwrap_err(),             // reversed
+    ] {
+        assert!(matches!(err, ReadError::Frames { .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -305,9 +305,11 @@ impl FrameSink for MemberWriter<'_> {
         &self.header
     }
 
-    fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), WriteError> {
-        npy_format::frames::check_append(&self.header, bytes.len(), frames)
-            .map_err(|e| self.frame_err(e))?;
+    fn frame_error(&self, error: FrameError) -> WriteError {
+        self.frame_err(error)
+    }
+
+    fn append_frames_unchecked(&mut self, bytes: &[u8], frames: u64) -> Result<(), WriteError> {
         self.write_data(bytes)?;
         self.frames += frames;
         if self.version.is_some() && self.header.growth_axis().is_some() {
