@@ -8,6 +8,9 @@
 //!    * `NPY_ORACLE`: `xtask/python/oracle.py`, the numpy oracle,
 //!    * `NPY_BIN_DIR`: `target/release`.
 //!
+//! 4. `pip install ./python` into the venv and its pytest suite (`python/tests`), unless `-p`
+//!    names packages other than `array-files-python`.
+//!
 //! Tests that need numpy are `#[ignore = "needs numpy: run `cargo xtask test`"]`, so a plain
 //! `cargo test` skips them visibly and this command runs them.
 //!
@@ -59,6 +62,17 @@ pub fn run(args: TestArgs) -> Result<()> {
         .env("NPY_BIN_DIR", util::target_dir().join("release"));
     section(&format!("xtask test: {}", util::describe(&test)));
     util::run(&mut test)?;
+
+    let names_python = cargo_args.iter().any(|a| a.contains("array-files-python"));
+    if !names_packages || names_python {
+        section("xtask test: the python package (pip install ./python), then its pytest suite");
+        let python = venv::install_package()?;
+        let mut pytest = std::process::Command::new(python);
+        pytest
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(venv::package_dir().join("tests"));
+        util::run(&mut pytest)?;
+    }
 
     section("xtask test: all passed");
     Ok(())

@@ -74,6 +74,44 @@ pub fn python() -> Result<PathBuf> {
     Ok(PYTHON.get_or_init(|| python).clone())
 }
 
+/// `python/`: the Python package `array_files` (its `pyproject.toml`, and its tests in
+/// `python/tests`).
+pub fn package_dir() -> PathBuf {
+    util::workspace_root().join("python")
+}
+
+/// Builds the Python package `array_files` from `python/` and installs it into the venv, as a
+/// user's `pip install ./python` does (maturin, a release build), and returns the venv's
+/// python. The build backend comes from the venv (pinned in the requirements) rather than a
+/// fresh download per build: `--no-build-isolation`.
+pub fn install_package() -> Result<PathBuf> {
+    let python = python()?;
+    let bin = python
+        .parent()
+        .context("the venv python has no directory")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
+    )?;
+    let mut install = Command::new(&python);
+    install
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-virtualenv",
+            "--no-build-isolation",
+            "--no-deps",
+        ])
+        .arg(package_dir())
+        .env("PATH", path)
+        .env("PIP_NO_INPUT", "1");
+    util::run(&mut install).context("could not build and install the python package (python/)")?;
+    Ok(python)
+}
+
 /// Ensures a venv at `venv` with `requirements` installed; returns its python.
 fn ensure(venv: &Path, requirements: &Path) -> Result<PathBuf> {
     let wanted = std::fs::read_to_string(requirements)

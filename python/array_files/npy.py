@@ -1,0 +1,161 @@
+"""NPY files: load them memory-mapped with no copy, grow them frame by frame, recover them.
+
+>>> import numpy as np, array_files.npy as npy
+>>> with npy.Appender("frames.npy") as out:        # doctest: +SKIP
+...     for i in range(3):
+...         out.append(np.full((2, 2), i, dtype=np.uint16))
+>>> npy.load("frames.npy", mmap_mode="r").shape    # doctest: +SKIP
+(3, 2, 2)
+"""
+
+import os
+
+import numpy as np
+
+from array_files import _native
+from array_files._dtypes import from_descr, to_descr
+
+__all__ = ["load", "info", "Appender", "recover"]
+
+
+def _array(raw, descr, shape, fortran_order):
+    """A typed array over the ``uint8`` array ``raw`` (its ``.base``), no copy."""
+    dtype = from_descr(descr)
+    order = "F" if fortran_order else "C"
+    if dtype.itemsize == 0 or raw.size == 0:
+        return np.ndarray(shape, dtype=dtype, order=order)
+    return np.ndarray(shape, dtype=dtype, buffer=raw, order=order)
+
+
+def load(path, mmap_mode=None):
+    """The array in the ``.npy`` file at ``path``, as :func:`numpy.load` gives it.
+
+    ``mmap_mode`` is numpy's: ``None`` reads the array into memory; ``"r"`` maps it read-only,
+    ``"r+"`` read-write (changes go to the file), ``"c"`` copy-on-write (changes stay in
+    memory). A mapped array views the map with no copy; its ``.base`` keeps the map alive.
+    Object arrays (pickles) are refused with ``ValueError``.
+    """
+    raw, descr, shape, fortran_order = _native.npy_map(
+        os.fspath(path), "r" if mmap_mode is None else mmap_mode
+    )
+    array = _array(raw, descr, shape, fortran_order)
+    if mmap_mode is None:
+        return array.copy(order="K")
+    return array
+
+
+def info(path):
+    """What ``npy info --json`` prints about the file: path, version, descr, shape, ..."""
+    return _native.npy_info(os.fspath(path))
+
+
+def recover(path, zero_fill=False, dry_run=False):
+    """Repairs what an interrupted appender left (frames past the header's count are adopted,
+    a partial frame cut or, with ``zero_fill``, completed with zeros). Returns the report as a
+    dict; ``dry_run`` only reports."""
+    return _native.npy_recover(os.fspath(path), zero_fill, dry_run)
+
+
+class Appender:
+    """Appends frames along the growth axis of a ``.npy`` file (axis 0, or the last axis in
+    Fortran order).
+
+    ``mode``: ``"a"`` opens the file or creates it (the default), ``"w"`` creates it replacing
+    any file there, ``"x"`` creates it and refuses an existing file, ``"r+"`` opens an existing
+    file only. Creating needs ``dtype`` and ``frame_shape``, or takes them from the first
+    appended array (its shape without the growth axis). Appends must match the file's dtype
+    exactly (no casting) and its frame shape; they are buffered (``buffer_size`` bytes) and
+    reach the file on ``flush``, ``sync`` (durably) and ``close``. Another appender of the same
+    file is refused (``BlockingIOError``) unless ``wait=True``.
+    """
+
+    def __init__(self, path, dtype=None, frame_shape=None, *, mode="a", fortran_order=False,
+                 buffer_size=None, wait=False):
+        if mode not in ("a", "w", "x", "r+"):
+            raise ValueError(f"mode must be 'a', 'w', 'x' or 'r+', not {mode!r}")
+        self.path = os.fspath(path)
+        self._mode = mode
+        self._fortran_order = fortran_order
+        self._buffer_size = buffer_size
+        self._wait = wait
+        self._core = None
+        self._closed = False
+        if dtype is not None and frame_shape is not None:
+            self._open(np.dtype(dtype), tuple(frame_shape))
+        elif mode == "r+" or (mode == "a" and os.path.exists(self.path)):
+            self._open(None, None)
+        # Otherwise the first append gives the dtype and frame shape.
+
+    def _open(self, dtype, frame_shape):
+        descr = None if dtype is None else to_descr(dtype)
+        shape = None if frame_shape is None else [int(d) for d in frame_shape]
+        self._core = _native.NpyAppenderCore(
+            self.path, self._mode, descr, shape, self._fortran_order, self._buffer_size,
+            self._wait,
+        )
+
+    def _core_for(self, array):
+        if self._core is None:
+            if self._closed:
+                raise ValueError("the appender is closed")
+            array = np.asarray(array)
+            if array.ndim == 0:
+                raise ValueError("a 0-d array has no growth axis to append along")
+            frame_shape = array.shape[:-1] if self._fortran_order else array.shape[1:]
+            self._open(array.dtype, frame_shape)
+        return self._core
+
+    def append(self, array):
+        """Appends ``array``: one frame, or frames stacked along the growth axis, of the file's
+        exact dtype. Returns the number of frames appended."""
+        core = self._core_for(array)
+        if not isinstance(array, np.ndarray):
+            array = np.asarray(array, dtype=core.dtype)
+        return core.append(array)
+
+    def flush(self):
+        """Writes the buffered frames, then the header that counts them."""
+        if self._core is not None:
+            self._core.flush()
+
+    def sync(self):
+        """``flush``, with data and header on stable storage (fsync)."""
+        if self._core is not None:
+            self._core.sync()
+
+    def close(self):
+        """Flushes and closes the file (errors surface here). Closing twice does nothing."""
+        self._closed = True
+        if self._core is not None:
+            self._core.close()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    @property
+    def dtype(self):
+        """The file's dtype (``None`` before the first append of a file still to be created)."""
+        return None if self._core is None else self._core.dtype
+
+    @property
+    def shape(self):
+        """The array's shape now, appended frames included."""
+        return None if self._core is None else tuple(self._core.shape)
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            return 0
+        return shape[-1] if self._core.fortran_order else shape[0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        state = "closed" if self._closed else f"shape={self.shape}, dtype={self.dtype}"
+        return f"<array_files.npy.Appender {self.path!r} {state}>"

@@ -1,0 +1,21 @@
+//! The native part of the Python package `array_files` (see `python/array_files`): thin
+//! functions and classes over the workspace's crates that the package's Python modules wrap.
+//! Every call that does I/O releases the GIL; every error becomes a Python exception with the
+//! Rust message.
+
+mod bytes;
+mod errors;
+mod npy;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<npy::NpyMap>()?;
+    m.add_class::<npy::NpyAppenderCore>()?;
+    m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
+    m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
+    m.add_function(wrap_pyfunction!(npy::npy_recover, m)?)?;
+    Ok(())
+}

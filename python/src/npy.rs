@@ -1,0 +1,346 @@
+//! `array_files.npy`: NPY files mapped as numpy arrays, appended to, recovered.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use npy_append::{AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions};
+use npy_format::{DType, Mode, NpyFile};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::bytes::{byte_array, copy_contiguous};
+use crate::errors::{self, py_err};
+
+/// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
+#[pyclass(frozen, module = "array_files._native")]
+pub struct NpyMap {
+    // Never read: it is here to keep the map alive while arrays view it.
+    _file: NpyFile,
+}
+
+/// The mapping modes numpy's `mmap_mode` names.
+fn mode(name: &str) -> PyResult<Mode> {
+    Ok(match name {
+        "r" | "readonly" => Mode::ReadOnly,
+        "r+" | "readwrite" => Mode::ReadWrite,
+        "c" | "copyonwrite" => Mode::CopyOnWrite,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "mmap_mode must be None, 'r', 'r+' or 'c', not {other:?}"
+            )));
+        }
+    })
+}
+
+/// Maps `path` and returns `(data, descr, shape, fortran_order)`: `data` a `uint8` array over
+/// the mapped data bytes (writeable unless `mode` is `'r'`), `descr` numpy's descr literal.
+#[pyfunction]
+pub fn npy_map<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    mode_name: &str,
+) -> PyResult<(Bound<'py, PyAny>, String, Vec<u64>, bool)> {
+    let mode = mode(mode_name)?;
+    let mut file = py
+        .detach(|| NpyFile::options().mode(mode).open(&path))
+        .map_err(py_err)?;
+    let header = file.header().clone();
+    let (ptr, len) = match mode {
+        Mode::ReadOnly => {
+            let data = file.data().map_err(py_err)?;
+            (data.as_ptr(), data.len())
+        }
+        _ => {
+            let data = file.data_mut().map_err(py_err)?;
+            (data.as_mut_ptr().cast_const(), data.len())
+        }
+    };
+    let owner = Bound::new(py, NpyMap { _file: file })?.into_any();
+    // SAFETY: `ptr..ptr + len` is the data of the map `owner` holds; moving the NpyFile into
+    // `owner` moved its handle, not the mapped memory, which stays valid and in place until
+    // `owner` is dropped. The map is writable exactly when `mode` is not read-only.
+    let data = unsafe { byte_array(owner, ptr, len, mode != Mode::ReadOnly)? };
+    Ok((
+        data,
+        header.dtype.descr(),
+        header.shape,
+        header.fortran_order,
+    ))
+}
+
+/// What `npy info --json` prints about `path`, as a dict.
+#[pyfunction]
+pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
+    let file = py.detach(|| NpyFile::open(&path)).map_err(py_err)?;
+    let header = file.header();
+    let (major, minor) = file.version().numbers();
+    let info = PyDict::new(py);
+    let descr = py
+        .import("json")?
+        .call_method1("loads", (header.dtype.descr_json(),))?;
+    info.set_item("path", file.path().to_string_lossy())?;
+    info.set_item("version", [u32::from(major), u32::from(minor)])?;
+    info.set_item("descr", descr)?;
+    info.set_item("fortran_order", header.fortran_order)?;
+    info.set_item("shape", header.shape.clone())?;
+    info.set_item("data_offset", file.data_offset())?;
+    info.set_item("nbytes", header.data_len())?;
+    info.set_item("itemsize", header.dtype.itemsize())?;
+    info.set_item("frames", header.frame_count())?;
+    info.set_item("frame_bytes", header.frame_len())?;
+    info.set_item("trailing_bytes", file.trailing_len())?;
+    Ok(info)
+}
+
+/// `recover(path, zero_fill)`: repairs what an interrupted appender left; returns the report.
+#[pyfunction]
+#[pyo3(signature = (path, zero_fill = false, dry_run = false))]
+pub fn npy_recover(
+    py: Python<'_>,
+    path: PathBuf,
+    zero_fill: bool,
+    dry_run: bool,
+) -> PyResult<Bound<'_, PyDict>> {
+    let options = RecoverOptions::default()
+        .zero_fill(zero_fill)
+        .dry_run(dry_run);
+    let report = py
+        .detach(|| npy_append::recover(&path, &options))
+        .map_err(py_err)?;
+    let out = PyDict::new(py);
+    out.set_item("path", report.path.to_string_lossy())?;
+    out.set_item("frames_before", report.frames_before)?;
+    out.set_item("frames_after", report.frames_after)?;
+    out.set_item("frame_bytes", report.frame_len)?;
+    out.set_item("bytes_truncated", report.bytes_truncated)?;
+    out.set_item("bytes_zero_filled", report.bytes_zero_filled)?;
+    out.set_item("header_rewritten", report.header_rewritten)?;
+    out.set_item("dry_run", report.dry_run)?;
+    out.set_item("changed", report.changed())?;
+    Ok(out)
+}
+
+/// The appender behind `array_files.npy.Appender`.
+#[pyclass(module = "array_files._native")]
+pub struct NpyAppenderCore {
+    inner: Mutex<Option<NpyAppender>>,
+    /// The file's dtype, for the exact-dtype check of every append.
+    dtype: Py<PyArrayDescr>,
+    frame_shape: Vec<usize>,
+    fortran_order: bool,
+}
+
+/// The appender, or the error of an appender used after `close`.
+fn open_appender(guard: &mut Option<NpyAppender>) -> PyResult<&mut NpyAppender> {
+    guard
+        .as_mut()
+        .ok_or_else(|| PyValueError::new_err("the appender is closed"))
+}
+
+#[pymethods]
+impl NpyAppenderCore {
+    /// Opens (`mode='a'`: open or create, `'w'`: create, replacing; `'x'`: create, never
+    /// replacing; `'r+'`: open an existing file only) an appender. `descr` and `frame_shape`
+    /// are needed to create.
+    #[new]
+    #[pyo3(signature = (path, mode, descr, frame_shape, fortran_order, buffer_size, wait))]
+    // The Python constructor's keyword arguments, one per option.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        mode: &str,
+        descr: Option<String>,
+        frame_shape: Option<Vec<u64>>,
+        fortran_order: bool,
+        buffer_size: Option<usize>,
+        wait: bool,
+    ) -> PyResult<Self> {
+        let mut options = AppendOptions::new()
+            .lock(if wait {
+                LockMode::Wait
+            } else {
+                LockMode::FailFast
+            })
+            .on_drop_error(|e| eprintln!("array_files.npy.Appender: {e}"));
+        if let Some(bytes) = buffer_size {
+            options = options.buffer(BufferSize::Bytes(bytes));
+        }
+        let layout = match (descr, frame_shape) {
+            (Some(descr), Some(shape)) => {
+                let dtype = DType::parse(&descr).map_err(py_err)?;
+                Some(FrameLayout::new(dtype, &shape).fortran_order(fortran_order))
+            }
+            _ => None,
+        };
+        let needs_layout =
+            || PyValueError::new_err("creating a file needs its dtype and frame_shape");
+        let appender = py
+            .detach(|| match (mode, &layout) {
+                ("r+", _) => Ok(options.open(&path)),
+                ("a", Some(layout)) => Ok(options.open_or_create(&path, layout)),
+                ("a", None) => Ok(options.open(&path)),
+                ("w", Some(layout)) => Ok(options.clone().overwrite(true).create(&path, layout)),
+                ("x", Some(layout)) => Ok(options.create(&path, layout)),
+                ("w" | "x", None) => Err(needs_layout()),
+                (other, _) => Err(PyValueError::new_err(format!(
+                    "mode must be 'a', 'w', 'x' or 'r+', not {other:?}"
+                ))),
+            })?
+            .map_err(errors::npy_open)?;
+        let layout = appender.layout();
+        let dtype = py
+            .import("array_files._dtypes")?
+            .call_method1("from_descr", (layout.dtype().descr(),))?
+            .cast_into::<PyArrayDescr>()?;
+        Ok(NpyAppenderCore {
+            frame_shape: layout.frame_shape().iter().map(|&d| d as usize).collect(),
+            fortran_order: layout.is_fortran_order(),
+            dtype: dtype.unbind(),
+            inner: Mutex::new(Some(appender)),
+        })
+    }
+
+    /// The file's dtype.
+    #[getter]
+    fn dtype(&self, py: Python<'_>) -> Py<PyArrayDescr> {
+        self.dtype.clone_ref(py)
+    }
+
+    /// The shape of one frame.
+    #[getter]
+    fn frame_shape(&self) -> Vec<usize> {
+        self.frame_shape.clone()
+    }
+
+    /// Whether frames grow along the last axis (Fortran order).
+    #[getter]
+    fn fortran_order(&self) -> bool {
+        self.fortran_order
+    }
+
+    /// The array's shape now, appended frames included.
+    #[getter]
+    fn shape(&self) -> PyResult<Vec<u64>> {
+        let mut guard = self.lock()?;
+        Ok(open_appender(&mut guard)?.header().shape.clone())
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> PyResult<bool> {
+        Ok(self.lock()?.is_none())
+    }
+
+    /// Appends `array`: frames of the file's exact dtype and frame shape (one frame, or a
+    /// stack of them along the growth axis). Returns the number of frames appended.
+    fn append(&self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let array = array.cast::<PyUntypedArray>().map_err(|_| {
+            PyValueError::new_err("append takes a numpy.ndarray (numpy.asarray(x, dtype) converts)")
+        })?;
+        let dtype = self.dtype.bind(py);
+        if !array.dtype().is_equiv_to(dtype) {
+            return Err(PyValueError::new_err(format!(
+                "dtype mismatch: frames of {} cannot be appended to an array of {} (no casting; \
+                 convert with arr.astype(...) first)",
+                array.dtype().str()?,
+                dtype.str()?
+            )));
+        }
+        let frames = self.frames_of(array.shape())?;
+        let mut bytes = Vec::new();
+        if !copy_contiguous(array, self.fortran_order, &mut bytes) {
+            // A view with gaps, or in the other order: numpy lays it out as the file needs.
+            let numpy = py.import("numpy")?;
+            let layout = if self.fortran_order {
+                "asfortranarray"
+            } else {
+                "ascontiguousarray"
+            };
+            let contiguous = numpy.call_method1(layout, (array,))?;
+            copy_contiguous(
+                contiguous.cast::<PyUntypedArray>()?,
+                self.fortran_order,
+                &mut bytes,
+            );
+        }
+        self.with_appender(py, |appender| appender.append_frames(&bytes, frames))?;
+        Ok(frames)
+    }
+
+    /// Writes buffered frames and the header that counts them.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_appender(py, NpyAppender::flush)
+    }
+
+    /// `flush`, then data and header on stable storage.
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_appender(py, NpyAppender::sync)
+    }
+
+    /// Flushes and closes; returns the final shape. Closing twice is a no-op returning `None`.
+    fn close(&self, py: Python<'_>) -> PyResult<Option<Vec<u64>>> {
+        let appender = self.lock()?.take();
+        match appender {
+            Some(appender) => py
+                .detach(|| appender.finish())
+                .map(|header| Some(header.shape))
+                .map_err(py_err),
+            None => Ok(None),
+        }
+    }
+}
+
+impl NpyAppenderCore {
+    /// Runs `f` on the appender without the GIL. The appender's mutex is taken and released
+    /// while the GIL is not held: holding it while taking the GIL back would deadlock with a
+    /// thread that holds the GIL and waits for the mutex.
+    fn with_appender<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut NpyAppender) -> Result<R, npy_append::AppendError> + Send,
+    ) -> PyResult<R> {
+        py.detach(|| {
+            let mut guard = self.lock()?;
+            f(open_appender(&mut guard)?).map_err(py_err)
+        })
+    }
+
+    /// The mutex, taken briefly; never held while the GIL is taken.
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Option<NpyAppender>>> {
+        self.inner
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the appender was poisoned by a panic"))
+    }
+
+    /// How many frames an array of `shape` holds: one frame (`shape == frame_shape`) or a stack
+    /// of them along the growth axis.
+    fn frames_of(&self, shape: &[usize]) -> PyResult<u64> {
+        let frame = &self.frame_shape[..];
+        if shape == frame {
+            return Ok(1);
+        }
+        if shape.len() == frame.len() + 1 {
+            let (count, rest) = if self.fortran_order {
+                let (rest, last) = shape.split_at(frame.len());
+                (last[0], rest)
+            } else {
+                (shape[0], &shape[1..])
+            };
+            if rest == frame {
+                return Ok(count as u64);
+            }
+        }
+        Err(PyValueError::new_err(format!(
+            "shape mismatch: an array of shape {shape:?} is not frames of shape {frame:?} \
+             along the growth axis ({})",
+            if self.fortran_order {
+                "the last, Fortran order"
+            } else {
+                "axis 0"
+            }
+        )))
+    }
+}
