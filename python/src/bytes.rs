@@ -55,6 +55,13 @@ pub unsafe fn byte_array<'py>(
     Ok(array)
 }
 
+/// `dtype`'s descr as `--json` outputs print it (a string, or lists for fields), as a Python
+/// value.
+pub fn descr_value<'py>(py: Python<'py>, dtype: &npy_format::DType) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?
+        .call_method1("loads", (dtype.descr_json(),))
+}
+
 /// The bytes of a contiguous array (C or Fortran order, as `fortran` says), copied: appends
 /// copy under the GIL so that the write itself can run without it while Python code may change
 /// or free the array.

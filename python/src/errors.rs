@@ -57,6 +57,32 @@ pub fn npy_open(error: npy_append::OpenError) -> PyErr {
     }
 }
 
+/// npz-stream's write errors: an existing archive is `FileExistsError`, a held lock
+/// `BlockingIOError`; the rest as [`to_py`] says.
+pub fn npz_write(error: npz_stream::WriteError) -> PyErr {
+    use npz_stream::WriteError;
+    match &error {
+        WriteError::Exists { .. } => PyFileExistsError::new_err(error.to_string()),
+        WriteError::Locked { .. } => PyBlockingIOError::new_err(error.to_string()),
+        _ => to_py(&error),
+    }
+}
+
+/// filepack's errors: a missing entry is `FileNotFoundError`, a directory read as a file
+/// `IsADirectoryError`, a file listed as a directory `NotADirectoryError`.
+pub fn filepack(error: filepack::Error) -> PyErr {
+    use filepack::Error;
+    let message = error.to_string();
+    match &error {
+        Error::NotFound { .. } => PyFileNotFoundError::new_err(message),
+        Error::NotAFile { kind, .. } if *kind == filepack::Kind::Dir => {
+            PyIsADirectoryError::new_err(message)
+        }
+        Error::NotADir { .. } => PyNotADirectoryError::new_err(message),
+        _ => to_py(&error),
+    }
+}
+
 /// `map_err` for any error of this workspace.
 pub fn py_err<E: Error + 'static>(error: E) -> PyErr {
     to_py(&error)

@@ -5,7 +5,9 @@
 
 mod bytes;
 mod errors;
+mod filepack;
 mod npy;
+mod npz;
 
 use pyo3::prelude::*;
 
@@ -14,6 +16,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<npy::NpyMap>()?;
     m.add_class::<npy::NpyAppenderCore>()?;
+    m.add_class::<filepack::PackCore>()?;
+    m.add_function(wrap_pyfunction!(filepack::pack_dir, m)?)?;
+    m.add_class::<npz::NpzArchive>()?;
+    m.add_class::<npz::NpzWriterCore>()?;
     m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_recover, m)?)?;

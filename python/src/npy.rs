@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::bytes::{byte_array, copy_contiguous};
+use crate::bytes::{byte_array, copy_contiguous, descr_value};
 use crate::errors::{self, py_err};
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
@@ -77,9 +77,7 @@ pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let header = file.header();
     let (major, minor) = file.version().numbers();
     let info = PyDict::new(py);
-    let descr = py
-        .import("json")?
-        .call_method1("loads", (header.dtype.descr_json(),))?;
+    let descr = descr_value(py, &header.dtype)?;
     info.set_item("path", file.path().to_string_lossy())?;
     info.set_item("version", [u32::from(major), u32::from(minor)])?;
     info.set_item("descr", descr)?;

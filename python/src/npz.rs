@@ -1,0 +1,304 @@
+//! `array_files.npz`: archives read as mappings of arrays (stored members zero-copy, compressed
+//! ones decoded, frames at random), written member by member or streamed frame by frame.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
+
+use npy_format::{DType, FrameSink, FrameSource, Header};
+use npz_stream::{Compression, NpzReader, NpzWriter, WriteError};
+use numpy::PyArray1;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::bytes::{byte_array, descr_value};
+use crate::errors::{self, py_err};
+
+/// An open archive; the owner (`.base`) of the zero-copy arrays of its stored members.
+#[pyclass(frozen, module = "array_files._native")]
+pub struct NpzArchive {
+    reader: NpzReader,
+}
+
+#[pymethods]
+impl NpzArchive {
+    #[new]
+    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let reader = py.detach(|| NpzReader::open(&path)).map_err(py_err)?;
+        Ok(NpzArchive { reader })
+    }
+
+    /// The keys, in archive order.
+    fn keys(&self) -> Vec<String> {
+        self.reader.keys()
+    }
+
+    /// The archive's path.
+    #[getter]
+    fn path(&self) -> String {
+        self.reader.path().to_string_lossy().into_owned()
+    }
+
+    /// `(descr, shape, fortran_order, mappable, seekable)` of member `key`: mappable members
+    /// (stored, data 64-byte aligned) view the archive's map with no copy.
+    fn header(&self, py: Python<'_>, key: &str) -> PyResult<(String, Vec<u64>, bool, bool, bool)> {
+        let info = py.detach(|| self.reader.info(key)).map_err(py_err)?;
+        Ok((
+            info.header.dtype.descr(),
+            info.header.shape,
+            info.header.fortran_order,
+            info.mappable,
+            info.seekable,
+        ))
+    }
+
+    /// The data of stored member `key` as a read-only `uint8` array over the archive's map.
+    fn mapped<'py>(this: &Bound<'py, Self>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        let py = this.py();
+        let archive = this.get();
+        let data = py.detach(|| archive.reader.data(key)).map_err(py_err)?;
+        let (ptr, len) = (data.as_ptr(), data.len());
+        // SAFETY: the slice lies in the archive's map, which the reader inside `this` holds
+        // for its whole life and never remaps; `this` becomes the array's base, so the map
+        // outlives the array. The map is read-only: so is the array.
+        unsafe { byte_array(this.clone().into_any(), ptr, len, false) }
+    }
+
+    /// Frames `[start, stop)` of member `key`, decoded (random access into compressed members
+    /// that have an index), as a writeable `uint8` array that owns them.
+    fn frames<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        start: u64,
+        stop: u64,
+    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let bytes = py
+            .detach(|| {
+                let mut member = self.reader.member(key)?;
+                let stop = stop.min(member.frame_count());
+                member.read_frames(start.min(stop), stop)
+            })
+            .map_err(py_err)?;
+        Ok(PyArray1::from_vec(py, bytes))
+    }
+
+    /// Facts about every member, as `npz list --json` gives them.
+    fn infos<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let infos = py.detach(|| self.reader.infos()).map_err(py_err)?;
+        infos
+            .into_iter()
+            .map(|info| {
+                let d = PyDict::new(py);
+                d.set_item("key", &info.key)?;
+                d.set_item("name", &info.name)?;
+                d.set_item("descr", descr_value(py, &info.header.dtype)?)?;
+                d.set_item("shape", info.header.shape.clone())?;
+                d.set_item("fortran_order", info.header.fortran_order)?;
+                d.set_item("method", info.method.as_str())?;
+                d.set_item("size", info.size)?;
+                d.set_item("compressed_size", info.compressed_size)?;
+                d.set_item("crc32", format!("{:08x}", info.crc32))?;
+                d.set_item("seekable", info.seekable)?;
+                d.set_item("mappable", info.mappable)?;
+                Ok(d)
+            })
+            .collect()
+    }
+}
+
+/// What the Python side asks of the writer thread.
+enum Command {
+    Add(String, Header, Vec<u8>),
+    Begin(String, Header),
+    Append(Vec<u8>, u64),
+    Flush,
+    EndMember,
+    Finish,
+}
+
+type Reply = Result<Option<Vec<u64>>, WriteError>;
+
+/// Where commands go: the writer thread's queue, each command with the channel for its reply.
+type Commands = Sender<(Command, SyncSender<Reply>)>;
+
+/// The writer of `array_files.npz.Writer`. A streaming member borrows the archive writer for
+/// as long as it is open, which a Python object cannot express, so the archive writer lives on
+/// a thread of its own that takes commands; a member's lifetime is a loop on that thread.
+#[pyclass(module = "array_files._native")]
+pub struct NpzWriterCore {
+    channel: Mutex<Option<(Commands, JoinHandle<()>)>>,
+}
+
+/// Runs the archive writer: members added whole, or streamed between `Begin` and `EndMember`.
+fn serve(mut writer: NpzWriter, commands: Receiver<(Command, SyncSender<Reply>)>) {
+    while let Ok((command, reply)) = commands.recv() {
+        let result = match command {
+            Command::Add(key, header, data) => writer.add_raw(&key, &header, &data).map(|()| None),
+            Command::Begin(key, header) => match writer.begin_member(&key, &header) {
+                Err(e) => Err(e),
+                Ok(mut member) => {
+                    let _ = reply.send(Ok(None));
+                    // The member's commands, until it ends (or the Python side goes away,
+                    // which drops the member: an unfinished member leaves nothing).
+                    while let Ok((command, reply)) = commands.recv() {
+                        let result = match command {
+                            Command::Append(bytes, frames) => {
+                                member.append_frames(&bytes, frames).map(|()| None)
+                            }
+                            Command::Flush => member.flush().map(|()| None),
+                            Command::EndMember => {
+                                let _ = reply.send(member.finish().map(|h| Some(h.shape)));
+                                break;
+                            }
+                            _ => unreachable!("the Python side sends only member commands"),
+                        };
+                        let _ = reply.send(result);
+                    }
+                    continue;
+                }
+            },
+            Command::Finish => {
+                let _ = reply.send(writer.finish().map(|()| None));
+                return;
+            }
+            _ => unreachable!("member commands come only inside a member"),
+        };
+        let _ = reply.send(result);
+    }
+}
+
+/// The header of an array given as `descr` literal, shape and order.
+fn header_of(descr: &str, shape: Vec<u64>, fortran_order: bool) -> PyResult<Header> {
+    let dtype = DType::parse(descr).map_err(py_err)?;
+    Ok(Header::new(dtype, fortran_order, shape))
+}
+
+#[pymethods]
+impl NpzWriterCore {
+    /// Creates (`mode='w'`, replacing; `'x'`, never replacing) or appends to (`'a'`) the archive
+    /// at `path`; `level` None stores, 0-9 deflates.
+    #[new]
+    #[pyo3(signature = (path, mode, level))]
+    fn new(py: Python<'_>, path: PathBuf, mode: &str, level: Option<u32>) -> PyResult<Self> {
+        let compression = match level {
+            None => Compression::Stored,
+            Some(level) if level <= 9 => Compression::Deflate { level },
+            Some(level) => {
+                return Err(PyValueError::new_err(format!(
+                    "compression level must be 0 to 9, not {level}"
+                )));
+            }
+        };
+        let options = NpzWriter::options().compression(compression);
+        let writer = py
+            .detach(|| match mode {
+                "w" => Ok(options.replace(true).create(&path)),
+                "x" => Ok(options.create_new(&path)),
+                "a" => Ok(options.append(&path)),
+                other => Err(PyValueError::new_err(format!(
+                    "mode must be 'w', 'x' or 'a', not {other:?}"
+                ))),
+            })?
+            .map_err(errors::npz_write)?;
+        let (send, receive) = channel();
+        let thread = std::thread::Builder::new()
+            .name("array_files npz writer".into())
+            .spawn(move || serve(writer, receive))
+            .map_err(py_err)?;
+        Ok(NpzWriterCore {
+            channel: Mutex::new(Some((send, thread))),
+        })
+    }
+
+    /// Adds a whole array given as its data bytes.
+    fn add(
+        &self,
+        py: Python<'_>,
+        key: String,
+        descr: &str,
+        shape: Vec<u64>,
+        fortran_order: bool,
+        data: Vec<u8>,
+    ) -> PyResult<()> {
+        let header = header_of(descr, shape, fortran_order)?;
+        self.call(py, Command::Add(key, header, data)).map(drop)
+    }
+
+    /// Starts a streaming member (frames appended with `append`, ended with `end_member`).
+    fn begin(
+        &self,
+        py: Python<'_>,
+        key: String,
+        descr: &str,
+        frame_shape: Vec<u64>,
+        fortran_order: bool,
+    ) -> PyResult<()> {
+        let mut shape = frame_shape;
+        if fortran_order {
+            shape.push(0);
+        } else {
+            shape.insert(0, 0);
+        }
+        let header = header_of(descr, shape, fortran_order)?;
+        self.call(py, Command::Begin(key, header)).map(drop)
+    }
+
+    /// Appends `frames` frames (raw bytes) to the open member.
+    fn append(&self, py: Python<'_>, bytes: Vec<u8>, frames: u64) -> PyResult<()> {
+        self.call(py, Command::Append(bytes, frames)).map(drop)
+    }
+
+    /// Writes what the open member buffered.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, Command::Flush).map(drop)
+    }
+
+    /// Ends the open member; returns its shape.
+    fn end_member(&self, py: Python<'_>) -> PyResult<Option<Vec<u64>>> {
+        self.call(py, Command::EndMember)
+    }
+
+    /// Finishes the archive (the central directory; the rename into place for a new one).
+    /// Finishing twice does nothing.
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        let taken = self
+            .channel
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
+            .take();
+        let Some((send, thread)) = taken else {
+            return Ok(());
+        };
+        let result = Self::send(py, &send, Command::Finish);
+        drop(send);
+        py.detach(|| thread.join())
+            .map_err(|_| PyRuntimeError::new_err("the npz writer thread panicked"))?;
+        result.map(drop)
+    }
+}
+
+impl NpzWriterCore {
+    fn call(&self, py: Python<'_>, command: Command) -> PyResult<Option<Vec<u64>>> {
+        let send = self
+            .channel
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
+            .as_ref()
+            .map(|(send, _)| send.clone())
+            .ok_or_else(|| PyValueError::new_err("the writer is closed"))?;
+        Self::send(py, &send, command)
+    }
+
+    /// Sends `command` and waits for its reply without the GIL.
+    fn send(py: Python<'_>, send: &Commands, command: Command) -> PyResult<Option<Vec<u64>>> {
+        let (reply_send, reply) = sync_channel(1);
+        send.send((command, reply_send))
+            .map_err(|_| PyRuntimeError::new_err("the npz writer thread has stopped"))?;
+        py.detach(move || reply.recv())
+            .map_err(|_| PyRuntimeError::new_err("the npz writer thread has stopped"))?
+            .map_err(errors::npz_write)
+    }
+}

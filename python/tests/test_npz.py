@@ -1,0 +1,119 @@
+"""array_files.npz against numpy: archives numpy reads, archives numpy writes, random access."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+import array_files.npz as npz
+from array_files import _native
+from conftest import DTYPES, same, sample
+
+
+def ids(dtype):
+    return str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_what_we_write_numpy_loads_for_every_dtype(tmp, compress):
+    arrays = {f"a{i}": sample(dt, (3, 2), i) for i, dt in enumerate(DTYPES)}
+    arrays["fortran"] = np.asfortranarray(sample("<f8", (4, 3)))
+    arrays["scalar"] = np.array(7, "<i2")
+    arrays["empty"] = np.zeros((0, 5), "<u4")
+    path = tmp / "out.npz"
+    with npz.Writer(path, compress=compress) as out:
+        for key, array in arrays.items():
+            out.add(key, array)
+    with np.load(path) as loaded:
+        assert sorted(loaded.files) == sorted(arrays)
+        for key, array in arrays.items():
+            assert same(loaded[key], array), key
+    assert zipfile.ZipFile(path).testzip() is None
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_what_numpy_writes_we_read(tmp, compress):
+    arrays = {f"a{i}": sample(dt, (5, 2), i) for i, dt in enumerate(DTYPES)}
+    arrays["f"] = np.asfortranarray(sample(">i4", (3, 4)))
+    path = tmp / "np.npz"
+    (np.savez_compressed if compress else np.savez)(path, **arrays)
+    z = npz.open(path)
+    assert sorted(z) == sorted(arrays)
+    for key, array in arrays.items():
+        got = z[key]
+        assert same(got, array), key
+        assert got.flags.f_contiguous == array.flags.f_contiguous
+        if array.ndim:
+            assert same(z.frames(key, 1, 3), array[1:3] if not got.flags.f_contiguous or got.flags.c_contiguous else array[..., 1:3])
+
+
+def test_stored_aligned_members_view_the_map(tmp):
+    path = tmp / "a.npz"
+    npz.savez(path, x=np.arange(100, dtype="<f8"))
+    z = npz.open(path)
+    x = z["x"]
+    assert not x.flags.writeable
+    assert isinstance(x.base.base, _native.NpzArchive)
+    assert x.ctypes.data % 64 == 0
+    y = z["x"]
+    assert np.shares_memory(x, y)  # two reads, one map: no copy
+    np.testing.assert_array_equal(x, np.arange(100))
+    info = {m["key"]: m for m in z.info()}
+    assert info["x"]["mappable"] and info["x"]["method"] == "stored"
+    # numpy's own (unaligned) stored members and deflated ones are decoded into new arrays.
+    np.savez(tmp / "np.npz", x=np.arange(10))
+    decoded = npz.open(tmp / "np.npz")["x"]
+    assert decoded.flags.writeable
+
+
+def test_streamed_members_and_random_frames(tmp):
+    path = tmp / "run.npz"
+    n = 2000
+    with npz.Writer(path, compress=True) as out:
+        out.add("meta", np.array([1, 2, 3]))
+        with out.member("adc", "<i2", (64,)) as adc:
+            for i in range(n // 4):
+                adc.append(np.full((4, 64), i, "<i2"))
+            with pytest.raises(ValueError, match="dtype"):
+                adc.append(np.zeros((1, 64), "<i4"))
+            with pytest.raises(ValueError, match="shape"):
+                adc.append(np.zeros((1, 63), "<i2"))
+            with pytest.raises(ValueError, match="still open"):
+                out.add("x", np.zeros(1))
+    reference = np.load(path)["adc"]
+    assert reference.shape == (n, 64)
+    z = npz.open(path)
+    last = z.frames("adc", n - 8, n)
+    np.testing.assert_array_equal(last, reference[-8:])
+    np.testing.assert_array_equal(z.frames("adc", -8), reference[-8:])
+    np.testing.assert_array_equal(z.frames("adc", 10, 10), reference[10:10])
+    np.testing.assert_array_equal(z.frames("adc", n - 2, n + 100), reference[-2:])
+    info = {m["key"]: m for m in z.info()}
+    assert info["adc"]["seekable"] and info["adc"]["method"] == "deflated"
+
+
+def test_appending_members(tmp):
+    path = tmp / "a.npz"
+    npz.savez(path, a=np.arange(3))
+    with npz.Writer(path, mode="a") as out:
+        out.add("b", np.ones(2))
+    loaded = np.load(path)
+    assert sorted(loaded.files) == ["a", "b"]
+    with pytest.raises(FileExistsError):
+        npz.Writer(path, mode="x")
+
+
+def test_mapping_protocol_and_errors(tmp):
+    path = tmp / "a.npz"
+    npz.savez(path, np.arange(2), y=np.zeros(3))
+    z = npz.open(path)
+    assert z.files == ["arr_0", "y"] and len(z) == 2 and "y" in z and "nope" not in z
+    with pytest.raises(KeyError):
+        z["nope"]
+    with pytest.raises(FileNotFoundError):
+        npz.open(tmp / "missing.npz")
+    (tmp / "bad.npz").write_bytes(b"PK\x03\x04 definitely not a zip")
+    with pytest.raises(ValueError):
+        npz.open(tmp / "bad.npz")
+    with pytest.raises(ValueError, match="object"):
+        npz.savez(tmp / "o.npz", o=np.array([None], dtype=object))
