@@ -8,6 +8,7 @@ mod errors;
 mod filepack;
 mod npy;
 mod npz;
+mod varpack;
 
 use pyo3::prelude::*;
 
@@ -23,5 +24,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_recover, m)?)?;
+    m.add_class::<varpack::VarpackCore>()?;
+    m.add_function(wrap_pyfunction!(varpack::varpack_load, m)?)?;
+    m.add_function(wrap_pyfunction!(varpack::varpack_save, m)?)?;
     Ok(())
 }

@@ -1,0 +1,192 @@
+"""Named sets of variables: saved in one step, loaded with every array memory-mapped.
+
+>>> import numpy as np, array_files.varpack as varpack
+>>> varpack.save("run1", {"x": np.arange(10), "cams": {"left": np.zeros((2, 3))},
+...                       "settings": {"fast": True}})                # doctest: +SKIP
+>>> vp = varpack.load("run1")                                         # doctest: +SKIP
+>>> vp["x"][-1], vp["settings"]["fast"]                               # doctest: +SKIP
+>>> vp["y"] = np.ones(3); vp.save()                                   # doctest: +SKIP
+
+A path ending in ``.npz`` is the single-file form, any other path a directory of ``.npy``
+files; numpy loads both as they are.
+"""
+
+import collections.abc
+import json
+import os
+
+import numpy as np
+
+from array_files import _native
+from array_files._dtypes import to_descr
+from array_files.npy import _array
+
+__all__ = ["load", "save", "Varpack"]
+
+
+def load(path, ignore=(), mmap_mode="r"):
+    """The pack at ``path`` as a :class:`Varpack`: arrays as numpy arrays viewing the pack's
+    maps (``mmap_mode`` as :func:`numpy.load`'s: ``"r"`` read-only, ``"r+"`` writes go to the
+    files, ``"c"`` copy-on-write, ``None`` copies into memory), dicts of arrays as dicts, JSON
+    values as Python values. Names in ``ignore`` are not read at all."""
+    mode = "r" if mmap_mode is None else mmap_mode
+    loaded = _native.varpack_load(os.fspath(path), list(ignore), mode)
+    values = {}
+    for name, kind, payload in loaded:
+        if kind == "array":
+            value = _array_of(payload, mmap_mode is None)
+        elif kind == "dict":
+            value = {key: _array_of(entry, mmap_mode is None) for key, entry in payload}
+        else:
+            value = json.loads(payload)
+        values[name] = value
+    return Varpack(values, path=path)
+
+
+def save(path, mapping):
+    """Saves ``mapping`` (name -> array, dict of arrays, or JSON-able value) as a pack at
+    ``path``, atomically replacing any pack there."""
+    Varpack(mapping).save_as(path)
+
+
+def _array_of(entry, copy):
+    descr, shape, fortran_order, raw = entry
+    array = _array(raw, descr, shape, fortran_order)
+    return array.copy(order="K") if copy else array
+
+
+def _array_entry(name, array):
+    array = np.asarray(array)
+    if array.dtype.hasobject:
+        raise ValueError(f"{name}: object arrays hold pickles, which varpack does not save")
+    fortran_order = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    contiguous = np.asfortranarray(array) if fortran_order else np.ascontiguousarray(array)
+    raw = contiguous.reshape(-1, order="F" if fortran_order else "C").view(np.uint8)
+    return (to_descr(array.dtype), list(array.shape), fortran_order, raw)
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray):
+        return "array"
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in value.items())
+    ):
+        return "dict"
+    return "json"
+
+
+class Varpack(collections.abc.MutableMapping):
+    """A named set of variables: a dict of arrays, dicts of arrays and JSON-able values that
+    saves to (and was perhaps loaded from) a pack. ``repr`` is the table ``varpack show``
+    prints."""
+
+    def __init__(self, values=None, path=None):
+        self._values = dict(values or {})
+        self.path = None if path is None else os.fspath(path)
+
+    def __getitem__(self, name):
+        return self._values[name]
+
+    def __setitem__(self, name, value):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"names are non-empty strings, not {name!r}")
+        self._values[name] = value
+
+    def __delitem__(self, name):
+        del self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def save(self, path=None):
+        """Saves to ``path`` (or where the pack was loaded from or last saved), atomically: a
+        crash leaves the previous pack or this one. Arrays viewing the old pack stay valid."""
+        path = self.path if path is None else path
+        if path is None:
+            raise ValueError("this Varpack has no path yet: pass one, or use save_as(path)")
+        self.save_as(path)
+
+    def save_as(self, path):
+        """Saves to ``path`` and makes it this pack's path."""
+        entries = []
+        for name, value in self._values.items():
+            kind = _kind(value)
+            if kind == "array":
+                payload = _array_entry(name, value)
+            elif kind == "dict":
+                payload = [(key, _array_entry(f"{name}[{key!r}]", a)) for key, a in value.items()]
+            else:
+                try:
+                    payload = json.dumps(value, allow_nan=True)
+                except TypeError as e:
+                    raise ValueError(
+                        f"{name}: not an array, a dict of arrays or a JSON value ({e})"
+                    ) from None
+            entries.append((name, kind, payload))
+        _native.varpack_save(os.fspath(path), entries)
+        self.path = os.fspath(path)
+
+    def detach(self):
+        """Copies every mapped array into memory, so the pack's files may be changed or
+        deleted while these values live on."""
+        for name, value in self._values.items():
+            kind = _kind(value)
+            if kind == "array":
+                self._values[name] = np.array(value, copy=True, order="K")
+            elif kind == "dict":
+                self._values[name] = {k: np.array(a, copy=True, order="K") for k, a in value.items()}
+        return self
+
+    def __repr__(self):
+        head = ["name", "kind", "dtype", "shape", "bytes", "status"]
+        rows = [_row(name, value) for name, value in sorted(self._values.items())]
+        widths = [max(len(r[i]) for r in [head] + rows) for i in range(6)]
+
+        def line(left, mid, right):
+            return left + mid.join("─" * (w + 2) for w in widths) + right
+
+        def cells(row):
+            return "│" + "│".join(f" {c}{' ' * (w - len(c))} " for c, w in zip(row, widths)) + "│"
+
+        where = "(not saved)" if self.path is None else self.path
+        out = [f"Varpack {where}: {len(self)} values", line("┌", "┬", "┐"), cells(head),
+               line("├", "┼", "┤")]
+        out += [cells(r) for r in rows]
+        out.append(line("└", "┴", "┘"))
+        return "\n".join(out)
+
+
+def _human(n):
+    if n < 1024:
+        return f"{n} B"
+    value, unit = n / 1024, 0
+    units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    while value >= 1024 and unit + 1 < len(units):
+        value, unit = value / 1024, unit + 1
+    return f"{value:.1f} {units[unit]}"
+
+
+def _status(array):
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return "mapped" if isinstance(base, _native.VarpackCore) else "loaded"
+
+
+def _row(name, value):
+    kind = _kind(value)
+    if kind == "array":
+        descr = json.loads(json.dumps(np.lib.format.dtype_to_descr(value.dtype)))
+        shape = "(" + ", ".join(map(str, value.shape)) + (",)" if value.ndim == 1 else ")")
+        return [name, "array", descr if isinstance(descr, str) else json.dumps(descr), shape,
+                _human(value.nbytes), _status(value)]
+    if kind == "dict":
+        size = sum(a.nbytes for a in value.values())
+        status = "mapped" if all(_status(a) == "mapped" for a in value.values()) else "loaded"
+        return [name, "dict", "-", f"{len(value)} keys", _human(size), status]
+    return [name, "json", "-", "-", _human(len(json.dumps(value))), "loaded"]

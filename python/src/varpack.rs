@@ -1,0 +1,187 @@
+//! `array_files.varpack`: named sets of variables, arrays loaded as numpy arrays over the
+//! pack's maps, dicts of arrays as dicts, JSON values as Python values.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use npy_format::{DType, Header, Mode};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use varpack::{Array, LoadOptions, Value, Varpack};
+
+use crate::bytes::{byte_array, copy_contiguous};
+use crate::errors::py_err;
+
+/// A loaded pack; the owner (`.base`) of the maps its arrays view.
+#[pyclass(frozen, module = "array_files._native")]
+pub struct VarpackCore {
+    // Never read: it is here to keep the maps alive while arrays view them.
+    _pack: Varpack,
+}
+
+/// Where one array's bytes are, with its header.
+struct Span {
+    header: Header,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a Span only carries the address of bytes owned by the loaded Varpack across the
+// `detach` boundary; it is dereferenced (by numpy, through `byte_array`) only while the pack is
+// alive in its VarpackCore.
+unsafe impl Send for Span {}
+
+/// One loaded value, before it becomes Python objects.
+enum Loaded {
+    Array(Span),
+    Dict(Vec<(String, Span)>),
+    Json(String),
+}
+
+fn span(array: &mut Array, writable: bool) -> PyResult<Span> {
+    let header = array.header().clone();
+    let (ptr, len) = if writable {
+        let bytes = array.as_bytes_mut().map_err(py_err)?;
+        (bytes.as_mut_ptr().cast_const(), bytes.len())
+    } else {
+        let bytes = array.as_bytes();
+        (bytes.as_ptr(), bytes.len())
+    };
+    Ok(Span { header, ptr, len })
+}
+
+/// The array entry `(descr, shape, fortran_order, data)` Python builds an ndarray from.
+fn array_entry<'py>(
+    owner: &Bound<'py, PyAny>,
+    span: &Span,
+    writable: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
+    // SAFETY: the span's bytes belong to the Varpack inside `owner` (a map it holds, or its
+    // own buffer), which does not move or change while `owner` lives; `owner` becomes the
+    // array's base. They are writable exactly when the pack was loaded with a writable map.
+    let raw = unsafe { byte_array(owner.clone(), span.ptr, span.len, writable)? };
+    (
+        span.header.dtype.descr(),
+        span.header.shape.clone(),
+        span.header.fortran_order,
+        raw,
+    )
+        .into_pyobject(owner.py())
+}
+
+/// Loads the pack at `path`; returns `[(name, kind, payload)]`: arrays as
+/// `(descr, shape, fortran_order, uint8 data)`, dicts as `[(key, that tuple)]`, JSON values as
+/// their text.
+#[pyfunction]
+#[pyo3(signature = (path, ignore, mode))]
+pub fn varpack_load<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    ignore: Vec<String>,
+    mode: &str,
+) -> PyResult<Vec<(String, &'static str, Bound<'py, PyAny>)>> {
+    let map_mode = match mode {
+        "r" => Mode::ReadOnly,
+        "r+" => Mode::ReadWrite,
+        "c" => Mode::CopyOnWrite,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "mmap_mode must be None, 'r', 'r+' or 'c', not {other:?}"
+            )));
+        }
+    };
+    let writable = map_mode != Mode::ReadOnly;
+    let options = LoadOptions::new().ignore(ignore).map_mode(map_mode);
+    let mut pack = py
+        .detach(|| Varpack::load_with(&path, options))
+        .map_err(py_err)?;
+    let names: Vec<String> = pack.names().into_iter().map(str::to_owned).collect();
+    let mut loaded = Vec::with_capacity(names.len());
+    for name in names {
+        let value = match pack.get_mut(&name) {
+            Ok(value) => value,
+            // An ignored value stays unread: it is not part of what Python gets.
+            Err(_) => continue,
+        };
+        let item = match value {
+            Value::Array(array) => Loaded::Array(span(array, writable)?),
+            Value::Dict(dict) => Loaded::Dict(
+                dict.iter_mut()
+                    .map(|(key, array)| Ok((key.clone(), span(array, writable)?)))
+                    .collect::<PyResult<_>>()?,
+            ),
+            Value::Json(json) => Loaded::Json(json.to_string()),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "{name}: a kind of value this version of array_files does not know"
+                )));
+            }
+        };
+        loaded.push((name, item));
+    }
+    let owner = Bound::new(py, VarpackCore { _pack: pack })?.into_any();
+    loaded
+        .into_iter()
+        .map(|(name, item)| {
+            let (kind, payload) = match item {
+                Loaded::Array(s) => ("array", array_entry(&owner, &s, writable)?.into_any()),
+                Loaded::Dict(entries) => {
+                    let entries = entries
+                        .iter()
+                        .map(|(key, s)| Ok((key.clone(), array_entry(&owner, s, writable)?)))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    ("dict", entries.into_pyobject(py)?.into_any())
+                }
+                Loaded::Json(text) => ("json", text.into_pyobject(py)?.into_any()),
+            };
+            Ok((name, kind, payload))
+        })
+        .collect()
+}
+
+/// An array given from Python as `(descr, shape, fortran_order, ndarray)`: its bytes copied.
+fn array_from(entry: &Bound<'_, PyAny>) -> PyResult<Array> {
+    let (descr, shape, fortran_order, data): (String, Vec<u64>, bool, Bound<'_, PyAny>) =
+        entry.extract()?;
+    let dtype = DType::parse(&descr).map_err(py_err)?;
+    let mut bytes = Vec::new();
+    let data = data.cast::<numpy::PyUntypedArray>()?;
+    if !copy_contiguous(data, fortran_order, &mut bytes) {
+        return Err(PyValueError::new_err(
+            "internal: the array must be contiguous",
+        ));
+    }
+    Array::from_bytes(Header::new(dtype, fortran_order, shape), &bytes).map_err(py_err)
+}
+
+/// Saves `[(name, kind, payload)]` (the shapes `varpack_load` returns) as a pack at `path`,
+/// atomically replacing what is there.
+#[pyfunction]
+pub fn varpack_save(
+    py: Python<'_>,
+    path: PathBuf,
+    values: Vec<(String, String, Bound<'_, PyAny>)>,
+) -> PyResult<()> {
+    let mut pack = Varpack::new();
+    for (name, kind, payload) in values {
+        let value = match kind.as_str() {
+            "array" => Value::Array(array_from(&payload)?),
+            "dict" => {
+                let entries: Vec<(String, Bound<'_, PyAny>)> = payload.extract()?;
+                let mut dict = BTreeMap::new();
+                for (key, entry) in entries {
+                    dict.insert(key, array_from(&entry)?);
+                }
+                Value::Dict(dict)
+            }
+            "json" => {
+                let text: String = payload.extract()?;
+                Value::Json(serde_json::from_str(&text).map_err(py_err)?)
+            }
+            other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
+        };
+        pack.insert(&name, value).map_err(py_err)?;
+    }
+    py.detach(|| pack.save_as(&path)).map_err(py_err)
+}

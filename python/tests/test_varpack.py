@@ -1,0 +1,121 @@
+"""array_files.varpack: save and load named sets of variables, arrays mapped."""
+
+import json
+
+import numpy as np
+import pytest
+
+import array_files.varpack as varpack
+from array_files import _native
+from conftest import DTYPES, same, sample
+
+FORMS = ["run", "run.npz"]
+
+
+def values():
+    out = {f"a{i}": sample(dt, (3, 2), i) for i, dt in enumerate(DTYPES)}
+    out["fortran"] = np.asfortranarray(sample("<f4", (2, 5)))
+    out["scalar"] = np.array(1.5)
+    out["cams"] = {"left": sample("u1", (2, 3)), "right": sample("<u2", (4,), 1)}
+    out["settings"] = {"lr": 0.1, "layers": [64, 32], "name": "résumé", "on": True, "none": None}
+    out["count"] = 3
+    return out
+
+
+def check(loaded, expected):
+    assert sorted(loaded) == sorted(expected)
+    for name, value in expected.items():
+        if isinstance(value, np.ndarray):
+            assert same(loaded[name], value), name
+        elif isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values()):
+            assert sorted(loaded[name]) == sorted(value)
+            for key in value:
+                assert same(loaded[name][key], value[key]), (name, key)
+        else:
+            assert loaded[name] == value, name
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_round_trip_of_every_kind(tmp, form):
+    path = tmp / form
+    varpack.save(path, values())
+    vp = varpack.load(path)
+    check(vp, values())
+    for mmap_mode in (None, "r+", "c"):
+        check(varpack.load(path, mmap_mode=mmap_mode), values())
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_arrays_are_mapped_with_their_modes_flags(tmp, form):
+    path = tmp / form
+    varpack.save(path, {"x": np.arange(1000, dtype="<f8"), "d": {"k": np.ones(3)}})
+    vp = varpack.load(path)
+    x = vp["x"]
+    assert not x.flags.writeable
+    base = x
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, _native.VarpackCore)
+    assert not vp["d"]["k"].flags.writeable
+    assert "mapped" in repr(vp)
+    copied = varpack.load(path, mmap_mode=None)
+    assert copied["x"].flags.writeable and copied["x"].base is None or copied["x"].flags.owndata
+    cow = varpack.load(path, mmap_mode="c")
+    cow["x"][0] = 42
+    assert varpack.load(path)["x"][0] == 0
+
+
+def test_directory_form_is_npy_files_numpy_loads(tmp):
+    path = tmp / "run"
+    varpack.save(path, values())
+    np.testing.assert_array_equal(np.load(path / "fortran.npy"), values()["fortran"])
+    assert np.load(path / "fortran.npy").flags.f_contiguous
+    manifest = json.loads((path / "varpack.json").read_text())
+    assert manifest["format"] == "varpack"
+    single = tmp / "run.npz"
+    varpack.save(single, values())
+    with np.load(single) as z:
+        np.testing.assert_array_equal(z["fortran"], values()["fortran"])
+
+
+def test_save_load_edit_save(tmp):
+    path = tmp / "run"
+    varpack.save(path, {"x": np.arange(3)})
+    vp = varpack.load(path)
+    old = vp["x"]
+    vp["y"] = np.ones(2)
+    vp["note"] = "hello"
+    del vp["x"]
+    vp.save()  # back to where it came from, atomically
+    assert old.tolist() == [0, 1, 2]  # arrays viewing the old pack stay valid
+    again = varpack.load(path)
+    assert sorted(again) == ["note", "y"] and again["note"] == "hello"
+    vp.detach()
+    assert vp["y"].flags.writeable
+    vp.save_as(tmp / "copy.npz")
+    assert vp.path == str(tmp / "copy.npz")
+    assert sorted(varpack.load(tmp / "copy.npz")) == ["note", "y"]
+
+
+def test_ignore_skips_values(tmp):
+    path = tmp / "run"
+    varpack.save(path, {"big": np.zeros(10), "small": 1})
+    vp = varpack.load(path, ignore=["big"])
+    assert sorted(vp) == ["small"]
+
+
+def test_errors(tmp):
+    with pytest.raises(FileNotFoundError):
+        varpack.load(tmp / "missing")
+    with pytest.raises(ValueError, match="no path"):
+        varpack.Varpack({"a": 1}).save()
+    with pytest.raises(ValueError, match="JSON"):
+        varpack.save(tmp / "x", {"f": object()})
+    with pytest.raises(ValueError, match="pickles"):
+        varpack.save(tmp / "x", {"o": np.array([None], dtype=object)})
+    with pytest.raises(ValueError, match="mmap_mode"):
+        varpack.load(tmp / "x", mmap_mode="w")
+    (tmp / "junk").mkdir()
+    (tmp / "junk" / "varpack.json").write_text("{not json")
+    with pytest.raises(ValueError):
+        varpack.load(tmp / "junk")
