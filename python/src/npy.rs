@@ -128,6 +128,9 @@ pub struct NpyAppenderCore {
     dtype: Py<PyArrayDescr>,
     frame_shape: Vec<usize>,
     fortran_order: bool,
+    /// A buffer reused across appends for the copy made under the GIL (a fresh allocation of
+    /// a large frame costs more than the copy: page faults of a new mapping every time).
+    scratch: Mutex<Vec<u8>>,
 }
 
 /// The appender, or the error of an appender used after `close`.
@@ -198,6 +201,7 @@ impl NpyAppenderCore {
             fortran_order: layout.is_fortran_order(),
             dtype: dtype.unbind(),
             inner: Mutex::new(Some(appender)),
+            scratch: Mutex::new(Vec::new()),
         })
     }
 
@@ -248,7 +252,9 @@ impl NpyAppenderCore {
             )));
         }
         let frames = self.frames_of(array.shape())?;
-        let mut bytes = Vec::new();
+        // Taken out of its mutex (held only for the swap, never across the GIL): a concurrent
+        // append finds it empty and allocates its own.
+        let mut bytes = self.take_scratch();
         if !copy_contiguous(array, self.fortran_order, &mut bytes) {
             // A view with gaps, or in the other order: numpy lays it out as the file needs.
             let numpy = py.import("numpy")?;
@@ -264,7 +270,12 @@ impl NpyAppenderCore {
                 &mut bytes,
             );
         }
-        self.with_appender(py, |appender| appender.append_frames(&bytes, frames))?;
+        let appended = self.with_appender(py, |appender| appender.append_frames(&bytes, frames));
+        bytes.clear();
+        if let Ok(mut scratch) = self.scratch.lock() {
+            *scratch = bytes;
+        }
+        appended?;
         Ok(frames)
     }
 
@@ -304,6 +315,10 @@ impl NpyAppenderCore {
             let mut guard = self.lock()?;
             f(open_appender(&mut guard)?).map_err(py_err)
         })
+    }
+
+    fn take_scratch(&self) -> Vec<u8> {
+        self.scratch.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
     }
 
     /// The mutex, taken briefly; never held while the GIL is taken.
