@@ -318,7 +318,10 @@ impl NpyAppenderCore {
     }
 
     fn take_scratch(&self) -> Vec<u8> {
-        self.scratch.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
+        self.scratch
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
     }
 
     /// The mutex, taken briefly; never held while the GIL is taken.

@@ -8,6 +8,7 @@ mod append;
 mod filepack;
 mod npy;
 mod npz;
+mod python;
 mod varpack;
 
 use crate::util;
@@ -29,6 +30,7 @@ pub fn run() -> Result<()> {
     npz::npz_demo(&fresh_dir(&root, "npz")?)?;
     filepack::filepack_demo(&fresh_dir(&root, "filepack")?)?;
     varpack::varpack_demo(&fresh_dir(&root, "varpack")?)?;
+    python::python_demo(&fresh_dir(&root, "python")?)?;
     Ok(())
 }
 

@@ -43,6 +43,7 @@ pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
+mod python;
 mod report;
 mod varpack;
 
@@ -66,6 +67,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("npz", npz::run),
     ("filepack", filepack::run),
     ("varpack", varpack::run),
+    ("python", python::run),
 ];
 
 /// Arguments of `cargo xtask bench`.
