@@ -52,6 +52,39 @@ impl Default for RecoverOptions {
 }
 
 impl RecoverOptions {
+    /// The defaults (== `Default::default()`): truncate a torn frame, no dry run, fail fast on a
+    /// held lock, header rewrites allowed, numpy's header limit.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u32, 2], &[2]).unwrap();
+    /// let report = npy_append::RecoverOptions::new().recover(&path).unwrap();
+    /// assert!(!report.changed());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Recovers the file at `path` with these options: [`recover`]`(path, self)`.
+    ///
+    /// # Errors
+    /// As [`recover`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// # use std::io::Write;
+    /// npy_format::write_file(&path, &[1u16, 2], &[2]).unwrap();
+    /// std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&[3, 0]).unwrap();
+    /// let report = npy_append::RecoverOptions::new().dry_run(true).recover(&path).unwrap();
+    /// assert_eq!((report.frames_before, report.frames_after), (2, 3));
+    /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![2]);
+    /// ```
+    pub fn recover(&self, path: impl AsRef<Path>) -> Result<RecoverReport, RecoverError> {
+        recover(path, self)
+    }
+
     /// Complete a torn last frame with zero bytes instead of truncating it (default off).
     ///
     /// ```

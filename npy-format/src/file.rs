@@ -59,6 +59,21 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
+    /// The defaults: read-only map, numpy's header size limit (== `Default::default()`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npy");
+    /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
+    /// let options = npy_format::OpenOptions::new();
+    /// // One options value serves many files.
+    /// let (a, b) = (options.open(&path).unwrap(), options.open(&path).unwrap());
+    /// assert_eq!(a.header(), b.header());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// The mapping mode (default read-only).
     ///
     /// ```
@@ -105,8 +120,8 @@ impl OpenOptions {
     /// assert_eq!(file.header().shape, vec![2]);
     /// assert!(NpyFile::options().open(dir.path().join("missing.npy")).is_err());
     /// ```
-    pub fn open(self, path: impl AsRef<Path>) -> Result<NpyFile, ReadError> {
-        NpyFile::open_with(path.as_ref(), self)
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<NpyFile, ReadError> {
+        NpyFile::open_with(path.as_ref(), *self)
     }
 }
 

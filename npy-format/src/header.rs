@@ -153,6 +153,15 @@ impl Default for ReadOptions {
 }
 
 impl ReadOptions {
+    /// numpy's limits (== `Default::default()`).
+    ///
+    /// ```
+    /// assert_eq!(npy_format::ReadOptions::new().max_header_size, 10000);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Options with a different header size limit.
     ///
     /// ```

@@ -81,6 +81,21 @@ impl Default for ReaderOptions {
 }
 
 impl ReaderOptions {
+    /// The defaults (== `Default::default()`): numpy's header limit, foreign members not
+    /// indexed, positional reads rather than a map of the archive.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let options = npz_stream::ReaderOptions::new();
+    /// assert!(options.open(&path).unwrap().is_empty());
+    /// assert!(options.open(&path).is_ok()); // one options value serves many archives
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// The longest NPY header accepted, in characters (numpy's default 10000).
     ///
     /// ```
@@ -152,8 +167,8 @@ impl ReaderOptions {
     /// ```
     /// assert!(npz_stream::ReaderOptions::default().open("/no/such.npz").is_err());
     /// ```
-    pub fn open(self, path: impl AsRef<Path>) -> Result<NpzReader, OpenError> {
-        NpzReader::open_with(path.as_ref(), self)
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<NpzReader, OpenError> {
+        NpzReader::open_with(path.as_ref(), *self)
     }
 }
 

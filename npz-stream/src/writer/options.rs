@@ -74,6 +74,21 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
+    /// The defaults (== `Default::default()`): stored members, 64-byte aligned, 1 MiB
+    /// chunks, every core, seek indexes for deflated members, fail fast on a held lock,
+    /// replace an existing archive.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let options = npz_stream::WriterOptions::new();
+    /// for name in ["a.npz", "b.npz"] { // one options value serves many archives
+    ///     options.create(dir.path().join(name)).unwrap().finish().unwrap();
+    /// }
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Compression of members (default [`Compression::Stored`]).
     ///
     /// ```
@@ -248,11 +263,11 @@ impl WriterOptions {
     /// let npz = npz_stream::WriterOptions::default().create(dir.path().join("a.npz")).unwrap();
     /// npz.finish().unwrap();
     /// ```
-    pub fn create(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
         if !self.replace {
             return self.create_new(path);
         }
-        NpzWriter::create_with(path.as_ref(), self, true)
+        NpzWriter::create_with(path.as_ref(), self.clone(), true)
     }
 
     /// Creates a new archive at `path` that must not replace an existing file: as
@@ -273,14 +288,14 @@ impl WriterOptions {
     /// let again = npz_stream::WriterOptions::default().create_new(&path);
     /// assert!(matches!(again, Err(npz_stream::WriteError::Exists { .. })));
     /// ```
-    pub fn create_new(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+    pub fn create_new(&self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
         let path = path.as_ref();
         if path.symlink_metadata().is_ok() {
             return Err(WriteError::Exists {
                 path: path.to_path_buf(),
             });
         }
-        NpzWriter::create_with(path, self, false)
+        NpzWriter::create_with(path, self.clone(), false)
     }
 
     /// Restores an archive whose append was interrupted (see [`recover`](crate::recover)),
@@ -296,7 +311,7 @@ impl WriterOptions {
     /// let report = npz_stream::NpzWriter::options().lock(npz_stream::LockMode::Wait).recover(&path).unwrap();
     /// assert_eq!(report.removed, 0);
     /// ```
-    pub fn recover(self, path: impl AsRef<Path>) -> Result<Recovery, WriteError> {
+    pub fn recover(&self, path: impl AsRef<Path>) -> Result<Recovery, WriteError> {
         recover_with(path.as_ref(), self.lock)
     }
 
@@ -312,7 +327,7 @@ impl WriterOptions {
     /// let npz = npz_stream::WriterOptions::default().append(&path).unwrap();
     /// npz.finish().unwrap();
     /// ```
-    pub fn append(self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
-        NpzWriter::append_with(path.as_ref(), self)
+    pub fn append(&self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
+        NpzWriter::append_with(path.as_ref(), self.clone())
     }
 }
