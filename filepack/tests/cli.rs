@@ -208,11 +208,11 @@ fn ls_formats() {
     let items = json.as_array().unwrap();
     assert_eq!(items.len(), 6);
     let link = items.iter().find(|i| i["path"] == "link").unwrap();
-    assert_eq!(link["type"], "symlink");
+    assert_eq!(link["kind"], "symlink");
     assert_eq!(link["size"], 7);
     let b = items.iter().find(|i| i["path"] == "a/b.txt").unwrap();
     assert_eq!(
-        (b["type"].as_str(), b["size"].as_u64()),
+        (b["kind"].as_str(), b["size"].as_u64()),
         (Some("file"), Some(4))
     );
     for item in items {
@@ -223,8 +223,8 @@ fn ls_formats() {
     assert_eq!(
         dirs,
         serde_json::json!([
-            {"path": "a", "type": "dir", "size": 0},
-            {"path": "empty", "type": "dir", "size": 0},
+            {"path": "a", "kind": "dir", "size": 0},
+            {"path": "empty", "kind": "dir", "size": 0},
         ])
     );
     let empty: serde_json::Value =
@@ -331,6 +331,7 @@ fn verify_and_info() {
     let json: serde_json::Value =
         serde_json::from_str(&stdout(&run_s(&["info", p, "--json"]))).unwrap();
     assert_eq!(json["entries"], 7);
+    assert_eq!(json["version"], serde_json::json!([1, 1]));
     assert_eq!(json["files"], 3);
     assert_eq!(json["alignment"], 64);
     assert_eq!(json["content_bytes"], 8);

@@ -69,6 +69,11 @@ fn zip_ls_rows_extract_add() {
             if compress { "deflated" } else { "stored" }
         );
         assert_eq!(first["size"], 128 + 40_000);
+        // Checksums are lowercase hex strings in every tool's JSON: here zip's CRC-32.
+        let crc = first["crc32"].as_str().expect("crc32 as a hex string");
+        let crc = u32::from_str_radix(crc, 16).unwrap();
+        let zip = zipfile_crc(&out, "adc.npy");
+        assert_eq!(crc, zip);
         assert_eq!(first["seekable"], true);
         if compress {
             assert!(first["data_offset"].is_null());
@@ -397,4 +402,10 @@ fn extract_on_a_full_disk_names_the_file_and_leaves_nothing() {
     let mut names = names;
     names.sort();
     assert_eq!(names, ["a.npy", "o.npz"], "partial output left");
+}
+
+/// The CRC-32 the zip crate reads from the central directory for `member`.
+fn zipfile_crc(path: &std::path::Path, member: &str) -> u32 {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    archive.by_name(member).unwrap().crc32()
 }

@@ -80,7 +80,9 @@ class NpzFile(collections.abc.Mapping):
         return _array(raw, descr, out_shape, fortran_order)
 
     def info(self):
-        """One dict per member: key, name, descr, shape, method, sizes, crc32, seekable."""
+        """One dict per member, as ``npz ls --json`` prints them: name (the key), member,
+        descr, fortran_order, shape, version, compression, sizes, crc32 (hex), frames,
+        seekable, mappable."""
         return self._archive.infos()
 
     def __iter__(self):

@@ -91,17 +91,26 @@ impl NpzArchive {
         infos
             .into_iter()
             .map(|info| {
+                // The keys and values of `npz ls --json`.
+                let header = &info.header;
+                let (major, minor) = info.version.numbers();
                 let d = PyDict::new(py);
-                d.set_item("key", &info.key)?;
-                d.set_item("name", &info.name)?;
-                d.set_item("descr", descr_value(py, &info.header.dtype)?)?;
-                d.set_item("shape", info.header.shape.clone())?;
-                d.set_item("fortran_order", info.header.fortran_order)?;
-                d.set_item("method", info.method.as_str())?;
+                d.set_item("name", &info.key)?;
+                d.set_item("member", &info.name)?;
+                d.set_item("descr", descr_value(py, &header.dtype)?)?;
+                d.set_item("fortran_order", header.fortran_order)?;
+                d.set_item("shape", header.shape.clone())?;
+                d.set_item("version", [u32::from(major), u32::from(minor)])?;
+                d.set_item("compression", info.method.as_str())?;
                 d.set_item("size", info.size)?;
                 d.set_item("compressed_size", info.compressed_size)?;
                 d.set_item("crc32", format!("{:08x}", info.crc32))?;
+                d.set_item("header_len", info.header_len)?;
+                d.set_item("data_offset", info.data_offset)?;
+                d.set_item("frames", header.frame_count())?;
+                d.set_item("frame_bytes", header.frame_len())?;
                 d.set_item("seekable", info.seekable)?;
+                d.set_item("indexed", info.indexed)?;
                 d.set_item("mappable", info.mappable)?;
                 Ok(d)
             })

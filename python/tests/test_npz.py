@@ -58,8 +58,8 @@ def test_stored_aligned_members_view_the_map(tmp):
     y = z["x"]
     assert np.shares_memory(x, y)  # two reads, one map: no copy
     np.testing.assert_array_equal(x, np.arange(100))
-    info = {m["key"]: m for m in z.info()}
-    assert info["x"]["mappable"] and info["x"]["method"] == "stored"
+    info = {m["name"]: m for m in z.info()}
+    assert info["x"]["mappable"] and info["x"]["compression"] == "stored"
     # numpy's own (unaligned) stored members and deflated ones are decoded into new arrays.
     np.savez(tmp / "np.npz", x=np.arange(10))
     decoded = npz.open(tmp / "np.npz")["x"]
@@ -88,8 +88,8 @@ def test_streamed_members_and_random_frames(tmp):
     np.testing.assert_array_equal(z.frames("adc", -8), reference[-8:])
     np.testing.assert_array_equal(z.frames("adc", 10, 10), reference[10:10])
     np.testing.assert_array_equal(z.frames("adc", n - 2, n + 100), reference[-2:])
-    info = {m["key"]: m for m in z.info()}
-    assert info["adc"]["seekable"] and info["adc"]["method"] == "deflated"
+    info = {m["name"]: m for m in z.info()}
+    assert info["adc"]["seekable"] and info["adc"]["compression"] == "deflated"
 
 
 def test_appending_members(tmp):

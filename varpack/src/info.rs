@@ -14,7 +14,7 @@ use crate::{Kind, Status, Value, Varpack};
 /// vp.insert_array("x", &[1.0f32; 6], &[2, 3]).unwrap();
 /// let info = &vp.infos()[0];
 /// assert_eq!((info.name.as_str(), info.bytes), ("x", 24));
-/// assert_eq!(info.dtype, Some(serde_json::json!("<f4")));
+/// assert_eq!(info.descr, Some(serde_json::json!("<f4")));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -24,7 +24,7 @@ pub struct Info {
     /// The kind.
     pub kind: Kind,
     /// Arrays: the descr as `npy info --json` prints it.
-    pub dtype: Option<serde_json::Value>,
+    pub descr: Option<serde_json::Value>,
     /// Arrays: the shape.
     pub shape: Option<Vec<u64>>,
     /// Bytes of data (arrays, dicts) or of JSON text.
@@ -56,7 +56,7 @@ pub struct KeyInfo {
     /// The key.
     pub key: String,
     /// The descr.
-    pub dtype: serde_json::Value,
+    pub descr: serde_json::Value,
     /// The shape.
     pub shape: Vec<u64>,
     /// Bytes of data.
@@ -83,7 +83,7 @@ fn info_of(name: &str, slot: &Slot) -> Info {
     let mut info = Info {
         name: name.to_owned(),
         kind: slot.kind(),
-        dtype: None,
+        descr: None,
         shape: None,
         bytes: 0,
         status: slot.cell.get().map_or(Status::Unloaded, Value::status),
@@ -96,7 +96,7 @@ fn info_of(name: &str, slot: &Slot) -> Info {
             info.bytes = value.byte_len();
             match value {
                 Value::Array(a) => {
-                    info.dtype = Some(dtype_json(a.dtype()));
+                    info.descr = Some(dtype_json(a.dtype()));
                     info.shape = Some(a.shape().to_vec());
                 }
                 Value::Dict(d) => {
@@ -104,7 +104,7 @@ fn info_of(name: &str, slot: &Slot) -> Info {
                         d.iter()
                             .map(|(k, a)| KeyInfo {
                                 key: k.clone(),
-                                dtype: dtype_json(a.dtype()),
+                                descr: dtype_json(a.dtype()),
                                 shape: a.shape().to_vec(),
                                 bytes: a.as_bytes().len() as u64,
                             })
@@ -116,13 +116,13 @@ fn info_of(name: &str, slot: &Slot) -> Info {
         }
         (None, Some(meta)) => {
             info.bytes = meta.bytes;
-            info.dtype = meta.dtype.clone();
+            info.descr = meta.dtype.clone();
             info.shape = meta.shape.clone();
             info.keys = meta.entries.as_ref().map(|es| {
                 es.iter()
                     .map(|e| KeyInfo {
                         key: e.key.clone(),
-                        dtype: e.dtype.clone(),
+                        descr: e.dtype.clone(),
                         shape: e.shape.clone(),
                         bytes: e.bytes,
                     })

@@ -40,7 +40,7 @@ fn shape_text(shape: &[u64]) -> String {
 pub(crate) fn row(info: &Info) -> [String; 6] {
     let (dtype, shape) = match info.kind {
         Kind::Array => (
-            info.dtype.as_ref().map_or("-".into(), dtype_text),
+            info.descr.as_ref().map_or("-".into(), dtype_text),
             info.shape.as_deref().map_or("-".into(), shape_text),
         ),
         Kind::Dict => (

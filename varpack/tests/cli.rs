@@ -41,7 +41,7 @@ fn show_prints_the_table_and_json() {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json[2]["name"], "x");
         assert_eq!(json[2]["kind"], "array");
-        assert_eq!(json[2]["dtype"], "<f8");
+        assert_eq!(json[2]["descr"], "<f8");
         assert_eq!(json[2]["shape"], serde_json::json!([2, 3]));
         assert_eq!(json[2]["bytes"], 48);
         assert_eq!(json[0]["keys"][0]["key"], "k");

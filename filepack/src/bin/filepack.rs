@@ -137,7 +137,7 @@ struct LsArgs {
     /// Only directories.
     #[arg(long)]
     directories_only: bool,
-    /// One JSON array of {"path", "type", "size"}.
+    /// One JSON array of {"path", "kind", "size"}.
     #[arg(long)]
     json: bool,
     /// Long format: type, size, path.
@@ -370,7 +370,7 @@ fn ls(args: LsArgs) -> CliResult<()> {
         if args.json {
             write!(
                 out,
-                "{}\n{{\"path\": {}, \"type\": \"{}\", \"size\": {}}}",
+                "{}\n{{\"path\": {}, \"kind\": \"{}\", \"size\": {}}}",
                 if first { "" } else { "," },
                 json_string(e.path()),
                 e.kind().as_str(),
@@ -518,7 +518,7 @@ fn info(path: &Path, json: bool) -> CliResult<()> {
     }
     let fields: Vec<(&str, serde_json::Value)> = vec![
         ("path", path.display().to_string().into()),
-        ("version", format!("{}.{}", h.version.0, h.version.1).into()),
+        ("version", serde_json::json!([h.version.0, h.version.1])),
         ("file_len", h.file_len.into()),
         ("alignment", h.alignment.into()),
         ("entries", h.entry_count.into()),
@@ -551,6 +551,12 @@ fn info(path: &Path, json: bool) -> CliResult<()> {
         for (k, v) in fields {
             let v = match v {
                 serde_json::Value::String(s) => s,
+                // The version reads `1.1` in text, `[1, 1]` in JSON as in every tool's JSON.
+                serde_json::Value::Array(parts) if k == "version" => parts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("."),
                 other => other.to_string(),
             };
             writeln!(out, "{k:<16} {v}").map_err(out_err)?;

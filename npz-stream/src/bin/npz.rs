@@ -394,7 +394,7 @@ fn info_json(info: &MemberInfo) -> serde_json::Value {
         "compression": info.method.as_str(),
         "size": info.size,
         "compressed_size": info.compressed_size,
-        "crc32": info.crc32,
+        "crc32": format!("{:08x}", info.crc32),
         "header_len": info.header_len,
         "data_offset": info.data_offset,
         "frames": header.frame_count(),
