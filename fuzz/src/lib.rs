@@ -210,7 +210,7 @@ pub fn exercise_varpack(path: &Path) {
     use varpack::{LoadOptions, MapMode, Varpack};
     let _ = varpack::inspect(path).map(|vp| format!("{vp}"));
     let eager = Varpack::load(path);
-    if let Ok(mut vp) = Varpack::load_with(path, LoadOptions::new().lazy(true)) {
+    if let Ok(mut vp) = LoadOptions::new().lazy(true).load(path) {
         exercise_values(&vp);
         if vp.load_all().is_ok()
             && let Ok(eager) = &eager
@@ -233,7 +233,7 @@ pub fn exercise_varpack(path: &Path) {
     if let Ok(vp) = &eager {
         exercise_values(vp);
     }
-    if let Ok(mut vp) = Varpack::load_with(path, LoadOptions::new().map_mode(MapMode::CopyOnWrite))
+    if let Ok(mut vp) = LoadOptions::new().map_mode(MapMode::CopyOnWrite).load(path)
     {
         exercise_values(&vp);
         let _ = vp.detach();

@@ -93,9 +93,7 @@ pub fn varpack_load<'py>(
     };
     let writable = map_mode != Mode::ReadOnly;
     let options = LoadOptions::new().ignore(ignore).map_mode(map_mode);
-    let mut pack = py
-        .detach(|| Varpack::load_with(&path, options))
-        .map_err(py_err)?;
+    let mut pack = py.detach(|| options.load(&path)).map_err(py_err)?;
     let names: Vec<String> = pack.names().into_iter().map(str::to_owned).collect();
     let mut loaded = Vec::with_capacity(names.len());
     for name in names {

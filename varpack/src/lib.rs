@@ -23,7 +23,7 @@
 //! vp.save_as(&path).unwrap(); // atomic: a crash leaves the previous pack or this one
 //!
 //! // Arrays come back memory-mapped (read-only by default), lazily if asked.
-//! let vp = Varpack::load_with(&path, LoadOptions::new().lazy(true).ignore(["notes"])).unwrap();
+//! let vp = LoadOptions::new().lazy(true).ignore(["notes"]).load(&path).unwrap();
 //! assert_eq!(vp.status("temperature"), Some(Status::Unloaded));
 //! assert_eq!(vp.view::<f64>("temperature").unwrap().get(&[1, 0]), Some(&22.5));
 //! assert_eq!(vp.status("temperature"), Some(Status::Mapped));
@@ -115,8 +115,9 @@
 //! [`MapMode::ReadOnly`] (default): writes to mapped arrays are refused. [`MapMode::ReadWrite`]:
 //! writes go to the pack's files (for the single file, [`Varpack::flush`] or drop brings the
 //! member CRC-32s up to date so numpy still reads it). [`MapMode::CopyOnWrite`]: writes stay
-//! in memory. [`Varpack::open`] takes AlignedBinaryFormat's modes: read, read-write, write
-//! (create or truncate on save) and append (only new names; a save adds them in place).
+//! in memory. AlignedBinaryFormat's modes are [`Varpack::load`] (read),
+//! [`LoadOptions::map_mode`] with `ReadWrite` (read-write), [`Varpack::create`] (write: create
+//! or replace on save) and [`Varpack::append`] (only new names; a save adds them in place).
 //!
 //! A mapped pack must not be truncated or rewritten by another program while its values are
 //! mapped (the usual memory-map caveat); this crate's own saves replace files by rename, which
@@ -151,8 +152,8 @@ pub mod testing;
 pub use array::Array;
 pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
 pub use info::{Info, KeyInfo};
+pub use load::LoadOptions;
 pub use load::inspect::inspect;
-pub use load::{LoadOptions, OpenMode};
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};

@@ -1,4 +1,4 @@
-//! Loading a pack: [`LoadOptions`], [`OpenMode`], and the load itself, which finishes a
+//! Loading a pack: [`LoadOptions`] and the load itself (and opening one to append to), which finishes a
 //! directory save interrupted between its renames and reads the pack again if a save replaced
 //! it meanwhile.
 //!
@@ -25,41 +25,8 @@ use crate::{Kind, Varpack};
 use source::open_source;
 use value::{load_entry, read_doc};
 
-/// How [`Varpack::open`] opens a pack (AlignedBinaryFormat's modes).
-///
-/// ```
-/// # let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("p.npz");
-/// let mut vp = varpack::Varpack::open(&path, varpack::OpenMode::Write).unwrap();
-/// vp.insert_array("a", &[1u8], &[1]).unwrap();
-/// vp.save().unwrap();
-/// let mut vp = varpack::Varpack::open(&path, varpack::OpenMode::Append).unwrap();
-/// assert!(vp.insert_array("a", &[2u8], &[1]).is_err()); // duplicates refused
-/// vp.insert_array("b", &[2u8], &[1]).unwrap();
-/// vp.save().unwrap();
-/// assert_eq!(varpack::Varpack::load(&path).unwrap().names(), vec!["a", "b"]);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OpenMode {
-    /// Load, arrays mapped read-only.
-    Read,
-    /// Load, arrays mapped read-write: writes go to the pack.
-    ReadWrite,
-    /// An empty pack at the path: the first save creates or replaces it.
-    Write,
-    /// Open lazily to add values: existing names are refused, a save adds the new values in
-    /// place (creating the pack if it does not exist). A directory's manifest is replaced by
-    /// rename, so a crash leaves the old pack or the new one; a single `.npz` is appended to in
-    /// place ([`NpzWriter::append`](npz_stream::NpzWriter::append), which takes the archive's
-    /// lock with the pack's [`LockMode`]): a failed save restores it, a process killed mid-save
-    /// leaves the old archive followed by bytes that readers ignore and the next append cuts
-    /// off. The save runs under the pack's lock and re-reads the manifest there, so values
-    /// appended meanwhile by another process are kept.
-    Append,
-}
-
-/// Options for [`Varpack::load_with`]: `LoadOptions::new()`, then by-value setters.
+/// Options for loading a pack: `LoadOptions::new()`, by-value setters, then
+/// [`load`](Self::load) (or [`append`](Self::append)).
 ///
 /// ```
 /// use varpack::{GetError, LoadOptions, MapMode, Status, Varpack};
@@ -71,7 +38,7 @@ pub enum OpenMode {
 /// vp.save_as(&path).unwrap();
 ///
 /// let opts = LoadOptions::new().ignore(["big"]).map_mode(MapMode::CopyOnWrite).lazy(true);
-/// let mut vp = Varpack::load_with(&path, opts).unwrap();
+/// let mut vp = opts.load(&path).unwrap();
 /// assert_eq!(vp.status("x"), Some(Status::Unloaded)); // lazy: read on first access
 /// vp.view_mut::<u8>("x").unwrap().as_mut_slice()[0] = 9; // copy-on-write: in memory only
 /// assert_eq!(vp.status("x"), Some(Status::Mapped));
@@ -111,7 +78,7 @@ impl LoadOptions {
     /// # let mut vp = Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let vp = Varpack::load_with(&path, LoadOptions::new()).unwrap(); // as Varpack::load
+    /// let vp = LoadOptions::new().load(&path).unwrap(); // as Varpack::load
     /// assert_eq!(vp.status("x"), Some(Status::Mapped));
     /// assert_eq!(vp.array("x").unwrap().map_mode(), Some(varpack::MapMode::ReadOnly));
     /// ```
@@ -131,7 +98,7 @@ impl LoadOptions {
     /// # let mut vp = varpack::Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let vp = varpack::Varpack::load_with(&path, varpack::LoadOptions::new().memory_map(false)).unwrap();
+    /// let vp = varpack::LoadOptions::new().memory_map(false).load(&path).unwrap();
     /// assert_eq!(vp.status("x"), Some(varpack::Status::Loaded));
     /// ```
     pub fn memory_map(mut self, yes: bool) -> LoadOptions {
@@ -152,7 +119,7 @@ impl LoadOptions {
     /// # let mut vp = Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let vp = Varpack::load_with(&path, LoadOptions::new().lock(LockMode::FailFast)).unwrap();
+    /// let vp = LoadOptions::new().lock(LockMode::FailFast).load(&path).unwrap();
     /// assert_eq!(vp.lock_mode(), LockMode::FailFast); // its saves fail if another one runs
     /// ```
     pub fn lock(mut self, mode: LockMode) -> LoadOptions {
@@ -169,7 +136,7 @@ impl LoadOptions {
     /// # let mut vp = Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().ignore(["x"])).unwrap();
+    /// let mut vp = LoadOptions::new().ignore(["x"]).load(&path).unwrap();
     /// assert!(vp.infos()[0].ignored && vp.array("x").is_err());
     /// vp.insert_value("n", &1).unwrap();
     /// vp.save().unwrap(); // "x" is copied from the old pack
@@ -193,7 +160,7 @@ impl LoadOptions {
     /// # let mut vp = Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::ReadWrite)).unwrap();
+    /// let mut vp = LoadOptions::new().map_mode(MapMode::ReadWrite).load(&path).unwrap();
     /// vp.array_mut("x").unwrap().as_bytes_mut().unwrap()[1] = 7; // written to x.npy
     /// drop(vp);
     /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().as_bytes(), &[1, 7]);
@@ -212,7 +179,7 @@ impl LoadOptions {
     /// # let mut vp = Varpack::new();
     /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// # vp.save_as(&path).unwrap();
-    /// let vp = Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap();
+    /// let vp = LoadOptions::new().lazy(true).load(&path).unwrap();
     /// assert_eq!(vp.status("x"), Some(Status::Unloaded));
     /// assert_eq!(vp.array("x").unwrap().as_bytes(), &[1, 2]);
     /// assert_eq!(vp.status("x"), Some(Status::Mapped));
@@ -220,6 +187,68 @@ impl LoadOptions {
     pub fn lazy(mut self, lazy: bool) -> LoadOptions {
         self.lazy = lazy;
         self
+    }
+
+    /// Loads the pack at `path` (a directory, or a `.npz` file) with these options (ignore
+    /// list, map mode, lazy, memory map, lock mode). As [`Varpack::load`]: with maps (the
+    /// default), a mapped file that shrinks under the pack makes reads of the lost part die of
+    /// `SIGBUS`; without, the load reads everything into memory and a truncated file is an
+    /// error.
+    ///
+    /// # Errors
+    /// [`LoadError`] naming the path and value.
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, MapMode, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// let mut vp = Varpack::new();
+    /// vp.insert_array("x", &[1u32, 2], &[2]).unwrap();
+    /// vp.save_as(&path).unwrap();
+    /// let mut vp = LoadOptions::new().map_mode(MapMode::ReadWrite).load(&path).unwrap();
+    /// vp.view_mut::<u32>("x").unwrap().as_mut_slice()[0] = 7;
+    /// vp.flush().unwrap();
+    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().to_vec::<u32>().unwrap(), vec![7, 2]);
+    /// ```
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+        load_pack(path.as_ref(), self, false)
+    }
+
+    /// Opens the pack at `path` to add values (AlignedBinaryFormat's append mode), creating it
+    /// on the first save if it does not exist: existing values are read lazily, existing
+    /// names are refused, and a save adds the new values in place. A directory's manifest is
+    /// replaced by rename, so a crash leaves the old pack or the new one; a single `.npz` is
+    /// appended to in place ([`NpzWriter::append`](npz_stream::NpzWriter::append), which takes
+    /// the archive's lock with these options' [`LockMode`]): a failed save restores it, a
+    /// process killed mid-save leaves the old archive followed by bytes that readers ignore and
+    /// the next append cuts off. The save runs under the pack's lock and re-reads the manifest
+    /// there, so values appended meanwhile by another process are kept.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("log");
+    /// for step in 0..3 {
+    ///     let mut vp = varpack::LoadOptions::new().append(&path).unwrap();
+    ///     vp.insert_value(&format!("step{step}"), &step).unwrap();
+    ///     vp.save().unwrap();
+    /// }
+    /// assert_eq!(varpack::Varpack::load(&path).unwrap().len(), 3);
+    /// ```
+    pub fn append(&self, path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+        let path = path.as_ref();
+        if Form::for_path(path) == Form::Directory {
+            recover(path, LockMode::Wait)?;
+        }
+        let mut vp = if path.exists() {
+            self.clone().lazy(true).load(path)?
+        } else {
+            Varpack::create(path)
+        };
+        vp.append = vp.source.is_some();
+        Ok(vp)
     }
 }
 
@@ -299,31 +328,7 @@ impl Varpack {
     /// assert_eq!(vp.status("x"), Some(varpack::Status::Mapped));
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
-        Varpack::load_with(path, LoadOptions::new())
-    }
-
-    /// Loads the pack at `path` with `options` (ignore list, map mode, lazy, memory map,
-    /// lock mode). As [`load`](Self::load): with maps (the default), a mapped file that shrinks
-    /// under the pack makes reads of the lost part die of `SIGBUS`; without, the load reads
-    /// everything into memory and a truncated file is an error.
-    ///
-    /// # Errors
-    /// As [`load`](Self::load).
-    ///
-    /// ```
-    /// use varpack::{LoadOptions, MapMode, Varpack};
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("p");
-    /// let mut vp = Varpack::new();
-    /// vp.insert_array("x", &[1u32, 2], &[2]).unwrap();
-    /// vp.save_as(&path).unwrap();
-    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::ReadWrite)).unwrap();
-    /// vp.view_mut::<u32>("x").unwrap().as_mut_slice()[0] = 7;
-    /// vp.flush().unwrap();
-    /// assert_eq!(Varpack::load(&path).unwrap().array("x").unwrap().to_vec::<u32>().unwrap(), vec![7, 2]);
-    /// ```
-    pub fn load_with(path: impl AsRef<Path>, options: LoadOptions) -> Result<Varpack, LoadError> {
-        load_pack(path.as_ref(), &options, false)
+        LoadOptions::new().load(path)
     }
 
     /// One attempt at a load (see [`load_pack`]).
@@ -372,45 +377,44 @@ impl Varpack {
         Ok(vp)
     }
 
-    /// Opens `path` in one of AlignedBinaryFormat's modes (see [`OpenMode`]). Read and
-    /// read-write map the arrays as [`load`](Self::load) does (a mapped file that shrinks makes
-    /// reads of the lost part die of `SIGBUS`).
-    ///
-    /// # Errors
-    /// As [`load`](Self::load) (Write never fails: nothing is read).
+    /// An empty pack whose path is `path`: nothing is read or written until
+    /// [`save`](Self::save), which creates the pack or replaces the one there, atomically
+    /// (AlignedBinaryFormat's write mode).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
-    /// let mut vp = varpack::Varpack::open(dir.path().join("new"), varpack::OpenMode::Write).unwrap();
+    /// let path = dir.path().join("new");
+    /// let mut vp = varpack::Varpack::create(&path);
     /// vp.insert_value("n", &1).unwrap();
+    /// assert!(!path.exists());
     /// vp.save().unwrap();
+    /// assert_eq!(varpack::Varpack::load(&path).unwrap().names(), vec!["n"]);
     /// ```
-    pub fn open(path: impl AsRef<Path>, mode: OpenMode) -> Result<Varpack, LoadError> {
-        let path = path.as_ref();
-        match mode {
-            OpenMode::Read => Varpack::load(path),
-            OpenMode::ReadWrite => {
-                Varpack::load_with(path, LoadOptions::new().map_mode(Mode::ReadWrite))
-            }
-            OpenMode::Write => {
-                let mut vp = Varpack::new();
-                vp.path = Some(path.to_path_buf());
-                Ok(vp)
-            }
-            OpenMode::Append => {
-                if Form::for_path(path) == Form::Directory {
-                    recover(path, LockMode::Wait)?;
-                }
-                let mut vp = if path.exists() {
-                    Varpack::load_with(path, LoadOptions::new().lazy(true))?
-                } else {
-                    let mut vp = Varpack::new();
-                    vp.path = Some(path.to_path_buf());
-                    vp
-                };
-                vp.append = vp.source.is_some();
-                Ok(vp)
-            }
-        }
+    pub fn create(path: impl AsRef<Path>) -> Varpack {
+        let mut vp = Varpack::new();
+        vp.path = Some(path.as_ref().to_path_buf());
+        vp
+    }
+
+    /// Opens the pack at `path` to add values, with default options (see
+    /// [`LoadOptions::append`]).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("p.npz");
+    /// let mut vp = varpack::Varpack::create(&path);
+    /// vp.insert_array("a", &[1u8], &[1]).unwrap();
+    /// vp.save().unwrap();
+    /// let mut vp = varpack::Varpack::append(&path).unwrap();
+    /// assert!(vp.insert_array("a", &[2u8], &[1]).is_err()); // duplicates refused
+    /// vp.insert_array("b", &[2u8], &[1]).unwrap();
+    /// vp.save().unwrap();
+    /// assert_eq!(varpack::Varpack::load(&path).unwrap().names(), vec!["a", "b"]);
+    /// ```
+    pub fn append(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+        LoadOptions::new().append(path)
     }
 }

@@ -104,7 +104,7 @@ pub struct Varpack {
     pub(crate) path: Option<PathBuf>,
     /// The pack this one was loaded from (or last saved to).
     pub(crate) source: Option<Arc<Source>>,
-    /// Opened with [`OpenMode::Append`](crate::OpenMode::Append): a save adds the new values in
+    /// Opened with [`Varpack::append`]: a save adds the new values in
     /// place.
     pub(crate) append: bool,
     /// The lock mode of saves.

@@ -5,7 +5,7 @@
 //!
 //! - `sink`: where the values' files go (a directory, or an archive) and the manifest entries
 //!   they make;
-//! - `append`: [`OpenMode::Append`](crate::OpenMode::Append)'s saves, which add the new values
+//! - `append`: [`Varpack::append`]'s saves, which add the new values
 //!   in place.
 
 use std::collections::BTreeMap;
@@ -115,7 +115,7 @@ impl Varpack {
     /// Saves the pack to its path ([`load`](Self::load), [`open`](Self::open) or
     /// [`set_path`](Self::set_path)), atomically (see the crate docs), then maps its arrays
     /// from the new files. Values not loaded are copied from the old pack. A pack opened with
-    /// [`OpenMode::Append`](crate::OpenMode::Append) adds its new values in place instead.
+    /// [`Varpack::append`] adds its new values in place instead.
     ///
     /// # Errors
     /// [`SaveError::NotAttached`]; [`SaveError`] naming the file and value. On error the
@@ -129,7 +129,7 @@ impl Varpack {
     /// vp.insert_array("big", &[0u8; 4096], &[4096]).unwrap();
     /// vp.insert_value("n", &1).unwrap();
     /// vp.save_as(&path).unwrap();
-    /// let mut vp = Varpack::load_with(&path, LoadOptions::new().ignore(["big"])).unwrap();
+    /// let mut vp = LoadOptions::new().ignore(["big"]).load(&path).unwrap();
     /// vp.replace_value("n", &2).unwrap();
     /// vp.save().unwrap(); // "big" is kept, though it was never read
     /// let vp = Varpack::load(&path).unwrap();

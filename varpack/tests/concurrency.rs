@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use testkit::faults::{self as fs_, report};
-use varpack::{Array, LoadError, OpenMode, Varpack};
+use varpack::{Array, LoadError, Varpack};
 
 /// Elements of array `key` of set `set`: distinct for every set, key and index.
 fn element(set: u8, key: &str, i: u64) -> u32 {
@@ -140,7 +140,7 @@ fn child_entry() {
         }
         "append" => {
             let name = parts[1];
-            let mut vp = Varpack::open(&path, OpenMode::Append).unwrap();
+            let mut vp = Varpack::append(&path).unwrap();
             vp.insert_array(name, &elements(9, name, 5000), &[5000])
                 .unwrap();
             vp.save().unwrap();

@@ -8,7 +8,7 @@
 //! `load`'s roll-forward), and the next save works and removes what the kill left of a
 //! directory save. Saves cover `save_as` of a new set of values, `save` of a lazily loaded pack
 //! (unloaded values are copied from the old pack) and, for the directory form, appends
-//! (`OpenMode::Append`), whose manifest is replaced by rename. Appends to the single-file form
+//! (`Varpack::append`), whose manifest is replaced by rename. Appends to the single-file form
 //! write in place through npz-stream's appending writer, after the old end records: a full disk
 //! restores the archive, a kill leaves the old archive followed by bytes its reader ignores.
 //!
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use testkit::faults::{self as fs_, Rng, mix, report};
-use varpack::{Array, LoadOptions, OpenMode, Varpack};
+use varpack::{Array, LoadOptions, Varpack};
 
 /// One value of a pack, as generated.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,11 +227,11 @@ fn save(path: &Path, seed: u64, version: u64, mode: Mode) -> Result<(), varpack:
         Mode::SaveAs => build(&fresh).save_as(path),
         Mode::Resave | Mode::Append => {
             let mut vp = if mode == Mode::Resave {
-                let mut vp = Varpack::load_with(path, LoadOptions::new().lazy(true)).unwrap();
+                let mut vp = LoadOptions::new().lazy(true).load(path).unwrap();
                 vp.replace_value("version", &vec![version]).unwrap();
                 vp
             } else {
-                Varpack::open(path, OpenMode::Append).unwrap()
+                Varpack::append(path).unwrap()
             };
             for (name, value) in fresh.iter().filter(|(n, _)| *n != "version") {
                 insert(&mut vp, &format!("{name}_r{version}"), value);
@@ -403,7 +403,9 @@ fn a_killed_save_leaves_the_previous_or_the_new_pack() {
         }
         // Which version is it? (load rolls a directory save interrupted between its renames
         // forward.) Saves add names or change `version`: the two candidates differ.
-        let loaded = Varpack::load_with(&path, LoadOptions::new().lazy(true))
+        let loaded = LoadOptions::new()
+            .lazy(true)
+            .load(&path)
             .unwrap_or_else(|e| panic!("the pack does not load: {e}: {child}"));
         let names: Vec<String> = loaded.names().into_iter().map(str::to_owned).collect();
         let stored_version = loaded.get_value::<Vec<u64>>("version").unwrap()[0];

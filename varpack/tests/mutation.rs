@@ -176,7 +176,7 @@ fn exercise(path: &Path) {
         LOADED.fetch_add(1, Relaxed);
         use_pack(&vp);
     }
-    if let Ok(mut vp) = Varpack::load_with(path, LoadOptions::new().lazy(true)) {
+    if let Ok(mut vp) = LoadOptions::new().lazy(true).load(path) {
         use_pack(&vp);
         let _ = vp.load_all();
         let _ = vp.detach();
@@ -184,7 +184,7 @@ fn exercise(path: &Path) {
     let cow = LoadOptions::new()
         .map_mode(MapMode::CopyOnWrite)
         .ignore(["notes"]);
-    if let Ok(mut vp) = Varpack::load_with(path, cow) {
+    if let Ok(mut vp) = cow.load(path) {
         for name in vp.names().iter().map(|n| n.to_string()).collect::<Vec<_>>() {
             if let Ok(mut v) = vp.view_mut::<u8>(&name)
                 && let Some(first) = v.as_mut_slice().first_mut()

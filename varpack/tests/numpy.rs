@@ -5,7 +5,7 @@ use testkit::oracle;
 
 use std::collections::BTreeMap;
 
-use varpack::{Array, OpenMode, Varpack};
+use varpack::{Array, LoadOptions, MapMode, Varpack};
 
 fn sample() -> Varpack {
     let mut vp = Varpack::new();
@@ -119,11 +119,14 @@ fn numpy_reads_a_single_file_pack_modified_in_place_and_appended_to() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("pack.npz");
     sample().save_as(&f).unwrap();
-    let mut vp = Varpack::open(&f, OpenMode::ReadWrite).unwrap();
+    let mut vp = LoadOptions::new()
+        .map_mode(MapMode::ReadWrite)
+        .load(&f)
+        .unwrap();
     vp.view_mut::<f64>("x").unwrap().as_mut_slice()[3] = 99.0;
     vp.flush().unwrap();
     drop(vp);
-    let mut vp = Varpack::open(&f, OpenMode::Append).unwrap();
+    let mut vp = Varpack::append(&f).unwrap();
     vp.insert_array("more", &[5u8; 3], &[3]).unwrap();
     vp.save().unwrap();
     drop(vp);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use varpack::testing::{Fault, set_fault};
-use varpack::{Array, GetError, LoadOptions, MapMode, OpenMode, SaveError, Status, Varpack};
+use varpack::{Array, GetError, LoadOptions, MapMode, SaveError, Status, Varpack};
 
 fn sample() -> Varpack {
     let mut vp = Varpack::new();
@@ -91,8 +91,11 @@ fn ignore_list_and_lazy_status() {
     let dir = tempfile::tempdir().unwrap();
     for path in forms(dir.path()) {
         sample().save_as(&path).unwrap();
-        let vp =
-            Varpack::load_with(&path, LoadOptions::new().lazy(true).ignore(["big", "x"])).unwrap();
+        let vp = LoadOptions::new()
+            .lazy(true)
+            .ignore(["big", "x"])
+            .load(&path)
+            .unwrap();
         assert_eq!(vp.status("Ints"), Some(Status::Unloaded));
         assert_eq!(vp.status("s"), Some(Status::Loaded)); // the shared document is read at once
         assert!(matches!(vp.array("x"), Err(GetError::Ignored { .. })));
@@ -125,8 +128,10 @@ fn read_write_and_copy_on_write_maps() {
         ));
         drop(vp);
         // Copy-on-write: writes stay in memory.
-        let mut vp =
-            Varpack::load_with(&path, LoadOptions::new().map_mode(MapMode::CopyOnWrite)).unwrap();
+        let mut vp = LoadOptions::new()
+            .map_mode(MapMode::CopyOnWrite)
+            .load(&path)
+            .unwrap();
         vp.view_mut::<f64>("x").unwrap().as_mut_slice()[0] = 100.0;
         assert_eq!(vp.view::<f64>("x").unwrap().as_slice()[0], 100.0);
         drop(vp);
@@ -139,7 +144,10 @@ fn read_write_and_copy_on_write_maps() {
             1.0
         );
         // Read-write: writes go to the pack (CRCs updated on flush / drop for the .npz).
-        let mut vp = Varpack::open(&path, OpenMode::ReadWrite).unwrap();
+        let mut vp = LoadOptions::new()
+            .map_mode(MapMode::ReadWrite)
+            .load(&path)
+            .unwrap();
         vp.view_mut::<f64>("x").unwrap().as_mut_slice()[0] = 42.0;
         vp.dict_mut("d")
             .unwrap()
@@ -169,7 +177,10 @@ fn save_in_place_remaps_read_write_arrays() {
     let dir = tempfile::tempdir().unwrap();
     for path in forms(dir.path()) {
         sample().save_as(&path).unwrap();
-        let mut vp = Varpack::open(&path, OpenMode::ReadWrite).unwrap();
+        let mut vp = LoadOptions::new()
+            .map_mode(MapMode::ReadWrite)
+            .load(&path)
+            .unwrap();
         vp.insert_value("new", &1).unwrap();
         vp.save().unwrap();
         vp.view_mut::<f64>("x").unwrap().as_mut_slice()[1] = -1.0;
@@ -196,7 +207,7 @@ fn append_mode_adds_in_place_and_refuses_duplicates() {
     for path in forms(dir.path()) {
         sample().save_as(&path).unwrap();
         for round in 0..2 {
-            let mut vp = Varpack::open(&path, OpenMode::Append).unwrap();
+            let mut vp = Varpack::append(&path).unwrap();
             assert!(vp.insert_value("x", &1).is_err());
             vp.insert_array(&format!("more{round}"), &[round as u8; 3], &[3])
                 .unwrap();
@@ -204,7 +215,7 @@ fn append_mode_adds_in_place_and_refuses_duplicates() {
             vp.save().unwrap();
         }
         // A replaced value cannot be appended.
-        let mut vp = Varpack::open(&path, OpenMode::Append).unwrap();
+        let mut vp = Varpack::append(&path).unwrap();
         vp.replace_value("s", "other").unwrap();
         assert!(matches!(vp.save(), Err(SaveError::Duplicate { .. })));
         drop(vp);
@@ -220,7 +231,7 @@ fn write_mode_replaces_the_pack() {
     let dir = tempfile::tempdir().unwrap();
     for path in forms(dir.path()) {
         sample().save_as(&path).unwrap();
-        let mut vp = Varpack::open(&path, OpenMode::Write).unwrap();
+        let mut vp = Varpack::create(&path);
         vp.insert_value("only", &true).unwrap();
         vp.save().unwrap();
         assert_eq!(Varpack::load(&path).unwrap().names(), vec!["only"]);
@@ -345,7 +356,7 @@ fn detach_copies_into_memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p");
     sample().save_as(&path).unwrap();
-    let mut vp = Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap();
+    let mut vp = LoadOptions::new().lazy(true).load(&path).unwrap();
     vp.detach().unwrap();
     assert_eq!(vp.status("x"), Some(Status::Loaded));
     std::fs::remove_dir_all(&path).unwrap();
@@ -442,7 +453,7 @@ proptest! {
         for path in forms(dir.path()) {
             vp.save_as(&path).unwrap();
             compare(&Varpack::load(&path).unwrap(), &values);
-            compare(&Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap(), &values);
+            compare(&LoadOptions::new().lazy(true).load(&path).unwrap(), &values);
         }
         // And converted from one form to the other.
         let [d, f] = forms(dir.path());

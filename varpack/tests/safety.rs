@@ -156,7 +156,7 @@ fn stale_temporaries_of_dead_savers_are_removed_by_the_next_save() {
         let inside = path.join(format!(".varpack.json.{dead}-2.tmp"));
         if path.is_dir() {
             std::fs::write(&inside, b"{}").unwrap();
-            let mut vp = Varpack::open(&path, varpack::OpenMode::Append).unwrap();
+            let mut vp = Varpack::append(&path).unwrap();
             vp.insert_value("more", &1).unwrap();
             vp.save().unwrap();
             assert!(!inside.exists());
@@ -180,7 +180,7 @@ fn a_lazy_value_of_a_replaced_pack_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     for path in forms(dir.path()) {
         sample(1).save_as(&path).unwrap();
-        let lazy = Varpack::load_with(&path, LoadOptions::new().lazy(true)).unwrap();
+        let lazy = LoadOptions::new().lazy(true).load(&path).unwrap();
         sample(2).save_as(&path).unwrap();
         if path.is_dir() {
             // The directory's new files would be read against the old manifest: refused.
@@ -322,7 +322,7 @@ fn memory_map_false_reads_into_memory() {
     let dir = tempfile::tempdir().unwrap();
     for path in forms(dir.path()) {
         sample(1).save_as(&path).unwrap();
-        let vp = Varpack::load_with(&path, LoadOptions::new().memory_map(false)).unwrap();
+        let vp = LoadOptions::new().memory_map(false).load(&path).unwrap();
         assert_eq!(vp.status("x"), Some(varpack::Status::Loaded));
         assert_eq!(vp.array("x").unwrap().as_bytes(), &[1u8; 100]);
         // A file shorter than its header says is an error, not a fault.
@@ -332,7 +332,10 @@ fn memory_map_false_reads_into_memory() {
                 .open(path.join("x.npy"))
                 .unwrap();
             f.set_len(150).unwrap();
-            let err = Varpack::load_with(&path, LoadOptions::new().memory_map(false)).unwrap_err();
+            let err = LoadOptions::new()
+                .memory_map(false)
+                .load(&path)
+                .unwrap_err();
             assert!(err.to_string().contains("truncated"), "{err}");
         }
     }

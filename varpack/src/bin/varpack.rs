@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use array_files_fs::cli::{self, Force};
 use clap::{Parser, Subcommand};
-use varpack::{LoadOptions, SaveError, Varpack};
+use varpack::{LoadOptions, SaveError};
 
 #[derive(Parser)]
 #[command(name = "varpack", version, about = "Show and convert varpacks")]
@@ -65,7 +65,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             force.check(&output)?;
             // Read into memory with ordinary reads, not maps: an input truncated while it is
             // read is an error, not a SIGBUS.
-            let vp = Varpack::load_with(&input, LoadOptions::new().memory_map(false))?;
+            let vp = LoadOptions::new().memory_map(false).load(&input)?;
             let saved = if force.force {
                 vp.save_as(&output)
             } else {

@@ -1,4 +1,4 @@
-//! Appends ([`OpenMode::Append`](crate::OpenMode::Append)): the new values written in place,
+//! Appends ([`Varpack::append`](crate::Varpack::append)): the new values written in place,
 //! then a new manifest. A directory's manifest is written to `.varpack.json.ID.tmp` and renamed
 //! over `varpack.json`; a single file gets the next `__varpack__.N.json` member, after the old
 //! end records (npz-stream's appending writer). The save re-reads the manifest under the pack's

@@ -150,11 +150,7 @@ fn load(ctx: &BenchCtx) -> Result<()> {
         ctx.measure(
             &format!("load a pack of 100 arrays ({label}), directory form, lazy (manifest only)"),
             "under 1 ms, independent of the array sizes",
-            || {
-                median_of(20, || {
-                    Ok(Varpack::load_with(path, LoadOptions::new().lazy(true))?.len())
-                })
-            },
+            || median_of(20, || Ok(LoadOptions::new().lazy(true).load(path)?.len())),
         )?;
     }
     Ok(())

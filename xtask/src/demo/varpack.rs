@@ -45,10 +45,10 @@ pub fn varpack_demo(dir: &Path) -> Result<()> {
             load.as_secs_f64() * 1e6
         );
     }
-    let lazy = Varpack::load_with(
-        dir.join("run"),
-        LoadOptions::new().lazy(true).ignore(["labels"]),
-    )?;
+    let lazy = LoadOptions::new()
+        .lazy(true)
+        .ignore(["labels"])
+        .load(dir.join("run"))?;
     let _ = lazy.view::<f32>("weights")?;
     println!("lazy load ignoring 'labels', after touching 'weights':\n{lazy}");
     Ok(())
