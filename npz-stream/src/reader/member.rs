@@ -1,0 +1,215 @@
+//! [`Member`]: one member as a [`FrameSource`], reading frames at random (stored members
+//! directly, deflated ones from the nearest flush point or access point).
+
+use super::*;
+
+/// A member of an [`NpzReader`] as a [`FrameSource`].
+///
+/// Reads of frames `[a, b)` cost time proportional to `b - a` for stored members and members
+/// with a seek or zran index (plus at most one chunk of inflation), and keep their inflater
+/// between calls, so a scan in increasing order inflates each byte once. A read of every frame
+/// checks the member's CRC-32.
+///
+/// ```
+/// use npy_format::FrameSource;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// # npz.add_array("x", &[1u16, 2, 3, 4], &[4]).unwrap();
+/// # npz.finish().unwrap();
+/// let reader = npz_stream::NpzReader::open(&path).unwrap();
+/// let mut x = reader.member("x").unwrap();
+/// assert_eq!(x.header().shape, vec![4]);
+/// assert_eq!(x.read_frames(1, 3).unwrap(), vec![2, 0, 3, 0]);
+/// assert!(x.read_frames(3, 5).is_err());
+/// ```
+pub struct Member<'r> {
+    pub(super) reader: &'r NpzReader,
+    pub(super) idx: usize,
+    pub(super) meta: &'r Meta,
+    pub(super) cursor: Option<Inflate<'r>>,
+}
+
+impl std::fmt::Debug for Member<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("name", &self.name())
+            .field("header", &self.meta.header)
+            .finish()
+    }
+}
+
+impl Member<'_> {
+    /// The member's name in the archive.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// # npz.add_array("x", &[1u8], &[1]).unwrap();
+    /// # npz.finish().unwrap();
+    /// let reader = npz_stream::NpzReader::open(&path).unwrap();
+    /// assert_eq!(reader.member("x").unwrap().name(), "x.npy");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.reader.entry(self.idx).name
+    }
+
+    pub(super) fn err_frames(&self, source: FrameRangeError) -> ReadError {
+        ReadError::Frames {
+            path: self.reader.path.clone(),
+            member: self.name().to_owned(),
+            source,
+        }
+    }
+
+    /// Reads `buf.len()` bytes at member offset `off`, CRC-checking when `full`.
+    pub(super) fn read_at(
+        &mut self,
+        off: u64,
+        buf: &mut [u8],
+        full: bool,
+    ) -> Result<(), ReadError> {
+        let reader = self.reader;
+        let entry = reader.entry(self.idx);
+        let meta = self.meta;
+        let io = |source| ReadError::Io {
+            path: reader.path.clone(),
+            member: entry.name.clone(),
+            source,
+        };
+        if entry.method == zip::METHOD_STORED {
+            let source = reader.source();
+            source.pread_exact(buf, meta.data_start + off).map_err(io)?;
+            if full {
+                let mut crc = crc32fast::Hasher::new();
+                let mut head = vec![0u8; off as usize];
+                source.pread_exact(&mut head, meta.data_start).map_err(io)?;
+                crc.update(&head);
+                crc.update(buf);
+                let mut at = off + buf.len() as u64;
+                let mut tail = vec![0u8; (entry.size - at).min(1 << 20) as usize];
+                while at < entry.size {
+                    let n = (entry.size - at).min(tail.len() as u64) as usize;
+                    source
+                        .pread_exact(&mut tail[..n], meta.data_start + at)
+                        .map_err(io)?;
+                    crc.update(&tail[..n]);
+                    at += n as u64;
+                }
+                let actual = crc.finalize();
+                if actual != entry.crc32 {
+                    return Err(ReadError::Crc {
+                        path: reader.path.clone(),
+                        member: entry.name.clone(),
+                        expected: entry.crc32,
+                        actual,
+                    });
+                }
+            }
+            return Ok(());
+        }
+        let (base, csize, size) = (meta.data_start, entry.compressed_size, entry.size);
+        if full {
+            let mut inflate = Inflate::from_start(&reader.file, base, csize, size, entry.crc32);
+            let result = inflate
+                .skip(off)
+                .and_then(|()| inflate.read_exact(buf))
+                .and_then(|()| inflate.skip(size - inflate.out));
+            return result.map_err(|e| reader.inflate_err(self.idx, e));
+        }
+        if off > 0
+            && reader.options.index_foreign
+            && meta.index.is_none()
+            && reader.zran[self.idx].get().is_none()
+        {
+            reader.build_index_at(self.idx, None)?;
+        }
+        // The best starting point: the latest of the cursor, the index points, the start.
+        let mut best: (u64, Start<'_>) = (0, Start::Beginning);
+        if let Some(index) = &meta.index {
+            let i = index.points.partition_point(|&(u, _)| u <= off);
+            if i > 0 {
+                let (u, c) = index.points[i - 1];
+                // Every chunk but the first follows a full flush (`00 00 ff ff`); a point that
+                // does not is corrupt, and inflating from an earlier start is still right.
+                let after_flush = || {
+                    let mut tail = [0u8; 4];
+                    let at = (meta.data_start + c).saturating_sub(4);
+                    reader.source().pread_exact(&mut tail, at).is_ok() && tail == [0, 0, 0xff, 0xff]
+                };
+                if i == 1 || after_flush() {
+                    best = (u, Start::Flush(c));
+                }
+            }
+        }
+        if let Some(zran) = reader.zran[self.idx].get() {
+            let i = zran.points.partition_point(|p| p.out <= off);
+            if i > 0 && zran.points[i - 1].out > best.0 {
+                best = (zran.points[i - 1].out, Start::Access(&zran.points[i - 1]));
+            }
+        }
+        let reuse = self
+            .cursor
+            .as_ref()
+            .is_some_and(|c| c.out <= off && c.out >= best.0);
+        if !reuse {
+            self.cursor = None;
+        }
+        let cursor = self.cursor.get_or_insert_with(|| match best.1 {
+            Start::Beginning => Inflate::from_start(&reader.file, base, csize, size, entry.crc32),
+            Start::Flush(c) => Inflate::at_point(&reader.file, base, csize, size, best.0, c),
+            Start::Access(point) => {
+                Inflate::at_access_point(&reader.file, base, csize, size, point)
+            }
+        });
+        let result = cursor
+            .skip(off - cursor.out)
+            .and_then(|()| cursor.read_exact(buf));
+        if result.is_err() {
+            self.cursor = None;
+        }
+        result.map_err(|e| reader.inflate_err(self.idx, e))
+    }
+}
+
+enum Start<'a> {
+    Beginning,
+    Flush(u64),
+    Access(&'a AccessPoint),
+}
+
+impl FrameSource for Member<'_> {
+    type Error = ReadError;
+
+    fn header(&self) -> &Header {
+        &self.meta.header
+    }
+
+    fn check_readable(&self) -> Result<(), ReadError> {
+        if self.meta.header.dtype.has_object() {
+            return Err(ReadError::View {
+                path: self.reader.path.clone(),
+                member: self.name().to_owned(),
+                source: ViewError::Object,
+            });
+        }
+        Ok(())
+    }
+
+    fn range_error(&self, error: FrameRangeError) -> ReadError {
+        self.err_frames(error)
+    }
+
+    fn read_frames_unchecked(
+        &mut self,
+        start: u64,
+        frames: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ReadError> {
+        let count = self.frame_count();
+        let off = self.meta.header_len + start * self.frame_len();
+        let full = start == 0 && frames == count && count > 0;
+        self.read_at(off, buf, full)
+    }
+}

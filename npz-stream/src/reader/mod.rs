@@ -1,0 +1,265 @@
+//! Reading archives: member listing, whole reads, frames, zero-copy views, zran indexes.
+//!
+//! One idea per file: `options` (how an archive is opened), `meta` (what a member is, checked
+//! and cached), `reads` (whole members), `mapped` (zero-copy views), `zran` (indexes into
+//! foreign deflated members), `member` (frames at random) and `member_reader` (a member as a
+//! stream). The submodules share this module's imports (`use super::*`).
+
+mod mapped;
+mod member;
+mod member_reader;
+mod meta;
+mod options;
+mod reads;
+mod zran;
+
+pub use member::Member;
+pub use member_reader::MemberReader;
+pub use meta::MemberInfo;
+use meta::Meta;
+pub use options::{Method, ReaderOptions};
+use zran::ZranIndex;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use array_files_fs::map::{MapOptions, Mmap};
+use npy_format::{
+    Element, FrameRangeError, FrameSource, Header, OwnedArray, ReadOptions, TypedView, Version,
+    ViewError,
+};
+
+use crate::error::{OpenError, ReadError};
+use crate::format::{INDEX_HEADER_ID, SeekIndex};
+use crate::inflate::{AccessPoint, Inflate, InflateError, build_access_points};
+use crate::io_util::{MappedFile, ReadAt};
+use crate::zip::{self, Directory, Entry};
+
+/// An open `.npz` archive.
+///
+/// Opening reads and checks the central directory only; member headers are read on demand
+/// and cached. Every member is a [`FrameSource`] ([`member`](Self::member)); stored members
+/// also map zero-copy ([`view`](Self::view)). Keys are looked up as numpy does: the exact
+/// member name first, then `KEY.npy`.
+///
+/// # When the file shrinks
+///
+/// Zero-copy views ([`data`](Self::data), [`view`](Self::view), and every read once
+/// [`ReaderOptions::map_archive`] is on) come from a memory map of the archive. If another
+/// program truncates the archive while such a view is alive, touching its lost part raises
+/// `SIGBUS` on Unix (the process dies unless it handles the signal; no Rust error can report a
+/// plain memory access). Appending with [`NpzWriter::append`](crate::NpzWriter::append) is safe
+/// (it writes past the old end), and so is replacing the archive by rename (what
+/// [`NpzWriter::create`](crate::NpzWriter::create) does: the map keeps the old file). Without
+/// the map (the default for everything but views), reads are positional reads: a truncated
+/// archive is a typed error.
+///
+/// ```
+/// use npy_format::FrameSource;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &(0u32..12).collect::<Vec<_>>(), &[4, 3]).unwrap();
+/// npz.finish().unwrap();
+///
+/// let reader = npz_stream::NpzReader::open(&path).unwrap();
+/// assert_eq!(reader.view::<u32>("x").unwrap().as_slice()[11], 11);
+/// let mut x = reader.member("x").unwrap();
+/// assert_eq!(x.frame_count(), 4);
+/// assert_eq!(x.read_frames(3, 4).unwrap(), [9u32, 10, 11].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+/// ```
+pub struct NpzReader {
+    path: PathBuf,
+    file: File,
+    file_len: u64,
+    dir: Directory,
+    by_name: HashMap<String, usize>,
+    meta: Vec<OnceLock<Meta>>,
+    zran: Vec<OnceLock<ZranIndex>>,
+    map: OnceLock<Mmap>,
+    options: ReaderOptions,
+}
+
+impl std::fmt::Debug for NpzReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpzReader")
+            .field("path", &self.path)
+            .field("members", &self.dir.entries.len())
+            .finish()
+    }
+}
+
+fn unwrap_io(member: &str, path: &Path, e: io::Error) -> ReadError {
+    if !e.get_ref().is_some_and(|inner| inner.is::<ReadError>()) {
+        return ReadError::Io {
+            path: path.to_path_buf(),
+            member: member.to_owned(),
+            source: e,
+        };
+    }
+    let kind = e.kind();
+    match e.into_inner().map(|inner| inner.downcast::<ReadError>()) {
+        Some(Ok(err)) => *err,
+        _ => ReadError::Io {
+            path: path.to_path_buf(),
+            member: member.to_owned(),
+            source: io::Error::from(kind),
+        },
+    }
+}
+
+/// The key of a member name: the name without `.npy`.
+fn key_of(name: &str) -> &str {
+    name.strip_suffix(".npy").unwrap_or(name)
+}
+
+impl NpzReader {
+    /// Opens the archive at `path` and checks its central directory.
+    ///
+    /// The end record is looked for in the last 64 KiB, as every zip reader does. If none there
+    /// checks out, the file is scanned back for the last complete archive in it: what an
+    /// interrupted append leaves is the archive it started from followed by new bytes, and that
+    /// archive is what this opens (see [`format`](crate::format#appending);
+    /// [`recover`](crate::recover) cuts the new bytes off). Opening then reads the file back
+    /// to that archive's end records, at most.
+    ///
+    /// # Errors
+    /// [`OpenError`]: I/O, not a zip archive, inconsistent end records or directory.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("not.npz");
+    /// std::fs::write(&path, b"hello").unwrap();
+    /// let err = npz_stream::NpzReader::open(&path).unwrap_err();
+    /// assert!(err.to_string().contains("not a zip archive"));
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<NpzReader, OpenError> {
+        ReaderOptions::default().open(path)
+    }
+
+    /// Options for opening.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// # npz.add_array("x", &[1u16, 2], &[2]).unwrap();
+    /// # npz.finish().unwrap();
+    /// let reader = npz_stream::NpzReader::options().map_archive(true).open(&path).unwrap();
+    /// assert_eq!(reader.view::<u16>("x").unwrap().as_slice(), &[1, 2]);
+    /// ```
+    pub fn options() -> ReaderOptions {
+        ReaderOptions::default()
+    }
+
+    fn open_with(path: &Path, options: ReaderOptions) -> Result<NpzReader, OpenError> {
+        let io = |source| OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let dir = zip::read_directory(&file, file_len, path)?;
+        let mut by_name = HashMap::with_capacity(dir.entries.len());
+        for (i, entry) in dir.entries.iter().enumerate() {
+            by_name.insert(entry.name.clone(), i);
+        }
+        let n = dir.entries.len();
+        let reader = NpzReader {
+            path: path.to_path_buf(),
+            file,
+            file_len,
+            dir,
+            by_name,
+            meta: (0..n).map(|_| OnceLock::new()).collect(),
+            zran: (0..n).map(|_| OnceLock::new()).collect(),
+            map: OnceLock::new(),
+            options,
+        };
+        if options.map_archive {
+            reader.map_archive().map_err(io)?;
+        }
+        Ok(reader)
+    }
+
+    /// The archive's path.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// assert_eq!(npz_stream::NpzReader::open(&path).unwrap().path(), path);
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of members (as listed by [`keys`](Self::keys)).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// assert_eq!(npz_stream::NpzReader::open(&path).unwrap().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether the archive has no members.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// assert!(npz_stream::NpzReader::open(&path).unwrap().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Member keys in archive order, `.npy` stripped, as numpy's `NpzFile.files` (a name that
+    /// appears twice is listed once: the last entry wins, as in numpy).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("b", &[1u8], &[1]).unwrap();
+    /// npz.add_array("a", &[1u8], &[1]).unwrap();
+    /// npz.finish().unwrap();
+    /// assert_eq!(npz_stream::NpzReader::open(&path).unwrap().keys(), vec!["b", "a"]);
+    /// ```
+    pub fn keys(&self) -> Vec<String> {
+        self.live_entries()
+            .map(|(_, e)| key_of(&e.name).to_owned())
+            .collect()
+    }
+
+    fn live_entries(&self) -> impl Iterator<Item = (usize, &Entry)> {
+        self.dir
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| self.by_name.get(&e.name) == Some(i))
+    }
+
+    fn index_of(&self, key: &str) -> Result<usize, ReadError> {
+        self.by_name
+            .get(key)
+            .or_else(|| self.by_name.get(&format!("{key}.npy")))
+            .copied()
+            .ok_or_else(|| ReadError::NoSuchMember {
+                path: self.path.clone(),
+                key: key.to_owned(),
+                count: self.len(),
+            })
+    }
+
+    fn entry(&self, idx: usize) -> &Entry {
+        &self.dir.entries[idx]
+    }
+}

@@ -1,0 +1,153 @@
+//! How members are stored ([`Method`]) and how an archive is opened ([`ReaderOptions`]).
+
+use super::*;
+
+/// How a member is stored.
+///
+/// ```
+/// assert_eq!(npz_stream::Method::Stored.as_str(), "stored");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// No compression.
+    Stored,
+    /// Deflate.
+    Deflated,
+}
+
+impl Method {
+    /// `"stored"` or `"deflated"`, as `npz ls --json` prints it.
+    ///
+    /// ```
+    /// assert_eq!(npz_stream::Method::Deflated.as_str(), "deflated");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Stored => "stored",
+            Method::Deflated => "deflated",
+        }
+    }
+}
+
+/// Options for opening an [`NpzReader`].
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+/// let reader = npz_stream::NpzReader::options()
+///     .max_header_size(100_000)
+///     .index_foreign(true)
+///     .open(&path)
+///     .unwrap();
+/// assert!(reader.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderOptions {
+    pub(super) max_header_size: usize,
+    pub(super) index_foreign: bool,
+    pub(super) map_archive: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
+            index_foreign: false,
+            map_archive: false,
+        }
+    }
+}
+
+impl ReaderOptions {
+    /// The defaults (== `Default::default()`): numpy's header limit, foreign members not
+    /// indexed, positional reads rather than a map of the archive.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let options = npz_stream::ReaderOptions::new();
+    /// assert!(options.open(&path).unwrap().is_empty());
+    /// assert!(options.open(&path).is_ok()); // one options value serves many archives
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The longest NPY header accepted, in characters (numpy's default 10000).
+    ///
+    /// ```
+    /// use npz_stream::{NpzWriter, ReadError, ReaderOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap(); // a 118-character header
+    /// npz.finish().unwrap();
+    /// let strict = ReaderOptions::default().max_header_size(64).open(&path).unwrap();
+    /// assert!(matches!(strict.info("x"), Err(ReadError::Header { .. })));
+    /// assert!(ReaderOptions::default().open(&path).unwrap().info("x").is_ok());
+    /// ```
+    pub fn max_header_size(mut self, max: usize) -> Self {
+        self.max_header_size = max;
+        self
+    }
+
+    /// Build a zran index ([`NpzReader::build_index`]) the first time frames past the start
+    /// of a deflated member without a seek index are read (default false: such reads inflate
+    /// from the start, or from where the previous read stopped).
+    ///
+    /// ```
+    /// use npz_stream::{Compression, FrameSource, NpzWriter, ReaderOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// // As numpy's savez_compressed writes them: deflated, no seek index.
+    /// let options = NpzWriter::options().compression(Compression::deflate()).index(false);
+    /// let mut npz = options.create(&path).unwrap();
+    /// npz.add_array("t", &(0u32..200_000).collect::<Vec<_>>(), &[200_000]).unwrap();
+    /// npz.finish().unwrap();
+    /// let reader = ReaderOptions::default().index_foreign(true).open(&path).unwrap();
+    /// assert!(!reader.info("t").unwrap().seekable);
+    /// let last = reader.member("t").unwrap().read_frames(199_999, 200_000).unwrap();
+    /// assert_eq!(last, 199_999u32.to_le_bytes());
+    /// // The first read past the start built a zran index: later ones start near their frames.
+    /// assert!(reader.info("t").unwrap().seekable);
+    /// ```
+    pub fn index_foreign(mut self, yes: bool) -> Self {
+        self.index_foreign = yes;
+        self
+    }
+
+    /// Map the whole archive at open (default false), as [`NpzReader::data`] does on first
+    /// use: headers and stored members are then read from memory, without a system call
+    /// each, which makes reading the headers of many members several times faster. The map's
+    /// obligation applies from the open: the archive must not be truncated or rewritten in place
+    /// while the reader lives.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// # npz.add_array("x", &[1u16, 2], &[2]).unwrap();
+    /// # npz.finish().unwrap();
+    /// let reader = npz_stream::ReaderOptions::default().map_archive(true).open(&path).unwrap();
+    /// assert_eq!(reader.info("x").unwrap().header.shape, vec![2]);
+    /// ```
+    pub fn map_archive(mut self, yes: bool) -> Self {
+        self.map_archive = yes;
+        self
+    }
+
+    /// Opens the archive at `path`.
+    ///
+    /// # Errors
+    /// As [`NpzReader::open`].
+    ///
+    /// ```
+    /// assert!(npz_stream::ReaderOptions::default().open("/no/such.npz").is_err());
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<NpzReader, OpenError> {
+        NpzReader::open_with(path.as_ref(), *self)
+    }
+}
