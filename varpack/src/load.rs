@@ -345,35 +345,36 @@ impl Varpack {
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        for entry in &entries {
-            let ignored = options.ignore.contains(&entry.name);
-            let slot = Slot {
-                meta: Some(entry.clone()),
-                source: Some(source.clone()),
-                cell: OnceLock::new(),
-                separate: entry.separate,
-                ignored,
-                mode: options.mode,
-            };
-            let grouped = entry.kind == Kind::Json && !entry.separate;
-            if !ignored && (grouped || !options.lazy) {
-                let doc = match (&entry.file, grouped) {
-                    (Some(file), true) => {
-                        if !docs.contains_key(file) {
-                            let doc = read_doc(&source, &entry.name, file)
-                                .map_err(|e| source.or_replaced(e))?;
-                            docs.insert(file.clone(), doc);
-                        }
-                        docs.get(file)
-                    }
-                    _ => None,
+        source.checked_once(|| {
+            for entry in &entries {
+                let ignored = options.ignore.contains(&entry.name);
+                let slot = Slot {
+                    meta: Some(entry.clone()),
+                    source: Some(source.clone()),
+                    cell: OnceLock::new(),
+                    separate: entry.separate,
+                    ignored,
+                    mode: options.mode,
                 };
-                let value = load_entry(&source, entry, options.mode, doc)
-                    .map_err(|e| source.or_replaced(e))?;
-                let _ = slot.cell.set(value);
+                let grouped = entry.kind == Kind::Json && !entry.separate;
+                if !ignored && (grouped || !options.lazy) {
+                    let doc = match (&entry.file, grouped) {
+                        (Some(file), true) => {
+                            if !docs.contains_key(file) {
+                                let doc = read_doc(&source, &entry.name, file)?;
+                                docs.insert(file.clone(), doc);
+                            }
+                            docs.get(file)
+                        }
+                        _ => None,
+                    };
+                    let value = load_entry(&source, entry, options.mode, doc)?;
+                    let _ = slot.cell.set(value);
+                }
+                vp.slots.insert(entry.name.clone(), slot);
             }
-            vp.slots.insert(entry.name.clone(), slot);
-        }
+            Ok(())
+        })?;
         Ok(vp)
     }
 

@@ -4,6 +4,7 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use array_files_fs::map::{MapOptions, Mmap};
@@ -37,9 +38,28 @@ pub(crate) struct Source {
     pub(crate) id: (u64, u64),
     /// Arrays are mapped (else read into memory).
     pub(crate) mapped: bool,
+    /// While a load reads every value, the check that the directory was not replaced runs
+    /// once at its end instead of after each file's open (a path stat per file, a quarter of
+    /// a load's system calls): a replaced directory never comes back, so a path that leads
+    /// to the held directory at the end led to it at every open before.
+    batch_check: AtomicBool,
 }
 
 impl Source {
+    /// Runs `load` (which opens many files of a directory pack) with one check that the pack
+    /// was not replaced, at its end, instead of one per file; see `batch_check`.
+    pub(crate) fn checked_once<T>(
+        &self,
+        load: impl FnOnce() -> Result<T, LoadError>,
+    ) -> Result<T, LoadError> {
+        self.batch_check.store(true, Ordering::Relaxed);
+        let loaded = load();
+        self.batch_check.store(false, Ordering::Relaxed);
+        let loaded = loaded.map_err(|e| self.or_replaced(e))?;
+        self.check_current()?;
+        Ok(loaded)
+    }
+
     /// The read-only map of the whole archive, made once, of the archive as it was opened.
     pub(crate) fn archive_map(&self) -> std::io::Result<&Arc<Mmap>> {
         if let Some(map) = self.archive_map.get() {
@@ -126,7 +146,9 @@ pub(crate) fn open_in_dir(
         OpenRegularError::Io(io) => missing_or(source, name, file, &path, io),
         e => open_fail(&path, e),
     });
-    source.check_current()?;
+    if !source.batch_check.load(Ordering::Relaxed) {
+        source.check_current()?;
+    }
     Ok((f?, path))
 }
 
@@ -173,6 +195,7 @@ pub(crate) fn open_source(
         held,
         id: identity(&meta),
         mapped,
+        batch_check: AtomicBool::new(false),
     };
     match source.form {
         Form::Directory => open_dir(source),

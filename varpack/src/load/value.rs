@@ -188,26 +188,34 @@ fn load_npy_file(
         }));
     }
     let expected = parsed.header.data_len().unwrap_or(u64::MAX);
-    let file_len = f.metadata().map_err(io_load(&path))?.len();
-    let available = file_len.saturating_sub(parsed.data_offset);
-    if available < expected {
-        return Err(npy_err(npy_format::ReadError::Truncated {
-            path,
-            data_offset: parsed.data_offset,
-            expected,
-            available,
-        }));
-    }
+    let truncated = |f: &File, path: PathBuf| -> Result<Option<LoadError>, LoadError> {
+        let file_len = f.metadata().map_err(io_load(&path))?.len();
+        let available = file_len.saturating_sub(parsed.data_offset);
+        Ok((available < expected).then(|| {
+            npy_err(npy_format::ReadError::Truncated {
+                path,
+                data_offset: parsed.data_offset,
+                expected,
+                available,
+            })
+        }))
+    };
     if !source.mapped {
+        if let Some(e) = truncated(&f, path.clone())? {
+            return Err(e);
+        }
         let data = read_at(&f, &path, parsed.data_offset, expected)?;
         return Array::from_bytes(parsed.header, &data).map_err(|e| LoadError::Manifest {
             path: source.path.clone(),
             reason: format!("value '{name}': {e}"),
         });
     }
-    let map = MemberMap::open(&f, &path, file, (parsed.data_offset, expected), mode, false)
-        .map_err(io_load(&path))?;
-    Ok(Array::from_member(parsed.header, map))
+    // The map refuses a range past the end of the file (its own length check), so the happy
+    // path needs no length of its own: a refusal is told apart as truncation here.
+    match MemberMap::open(&f, &path, file, (parsed.data_offset, expected), mode, false) {
+        Ok(map) => Ok(Array::from_member(parsed.header, map)),
+        Err(e) => Err(truncated(&f, path.clone())?.unwrap_or_else(|| io_load(&path)(e))),
+    }
 }
 
 /// An array of a single-file pack: an archive member, mapped where it is stored aligned.
