@@ -178,6 +178,10 @@ impl FrameSource for PackedNpy<'_> {
         &self.header
     }
 
+    fn range_error(&self, error: npy_format::FrameRangeError) -> Error {
+        Error::Frames(error)
+    }
+
     fn read_frames_unchecked(
         &mut self,
         start: u64,

@@ -185,7 +185,7 @@ pub enum AppendError {
     /// The data is not whole frames of the array's dtype.
     #[error("{}: {source}", .path.display())]
     Frame {
-        /// The file (`<appender>` when converted from a bare [`FrameError`]).
+        /// The file.
         path: PathBuf,
         /// What is wrong with the frames.
         source: FrameError,
@@ -242,14 +242,6 @@ pub enum AppendError {
     },
 }
 
-impl From<FrameError> for AppendError {
-    fn from(source: FrameError) -> Self {
-        AppendError::Frame {
-            path: PathBuf::from("<appender>"),
-            source,
-        }
-    }
-}
 
 impl AppendError {
     /// The file the error is about.

@@ -376,14 +376,6 @@ impl ReadError {
     }
 }
 
-impl From<FrameRangeError> for ReadError {
-    fn from(source: FrameRangeError) -> Self {
-        ReadError::Frames {
-            path: PathBuf::from("<reader>"),
-            source,
-        }
-    }
-}
 
 /// Why writing an NPY header or array failed.
 ///

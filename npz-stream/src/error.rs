@@ -202,15 +202,6 @@ pub enum ReadError {
     },
 }
 
-impl From<FrameRangeError> for ReadError {
-    fn from(source: FrameRangeError) -> Self {
-        ReadError::Frames {
-            path: PathBuf::from("<archive>"),
-            member: String::from("<member>"),
-            source,
-        }
-    }
-}
 
 /// Why writing an archive failed. Every variant names the archive; member errors name the key.
 ///
@@ -327,12 +318,3 @@ pub enum WriteError {
     },
 }
 
-impl From<FrameError> for WriteError {
-    fn from(source: FrameError) -> Self {
-        WriteError::Frames {
-            path: PathBuf::from("<archive>"),
-            key: String::from("<member>"),
-            source,
-        }
-    }
-}

@@ -53,8 +53,9 @@ use crate::header::Header;
 /// assert!(file.read_frames(3, 5).is_err());
 /// ```
 pub trait FrameSource {
-    /// The source's error type; out-of-range requests become one of these.
-    type Error: std::error::Error + From<FrameRangeError> + Send + Sync + 'static;
+    /// The source's error type; out-of-range requests become one of these through
+    /// [`range_error`](Self::range_error).
+    type Error: std::error::Error + Send + Sync + 'static;
 
     /// The array as it is now; its growth dimension is the number of frames available.
     fn header(&self) -> &Header;
@@ -110,10 +111,8 @@ pub trait FrameSource {
     }
 
     /// The error for a range outside the source, with the source's context (its path, its
-    /// member). The default is the plain conversion.
-    fn range_error(&self, error: FrameRangeError) -> Self::Error {
-        error.into()
-    }
+    /// member): what the provided methods return for a range they refuse.
+    fn range_error(&self, error: FrameRangeError) -> Self::Error;
 
     /// Fills `buf` with the `frames` frames starting at `start`: what an implementation
     /// provides. The provided methods call it only with a range they have checked:
@@ -175,6 +174,7 @@ pub(crate) fn checked_frames_in(
 /// impl FrameSink for MemorySink {
 ///     type Error = FrameError;
 ///     fn header(&self) -> &Header { &self.header }
+///     fn frame_error(&self, error: FrameError) -> FrameError { error }
 ///     fn append_frames_unchecked(&mut self, bytes: &[u8], frames: u64) -> Result<(), FrameError> {
 ///         // append_frames checked that `bytes` is `frames` whole frames.
 ///         self.data.extend_from_slice(bytes);
@@ -194,8 +194,9 @@ pub(crate) fn checked_frames_in(
 /// assert_eq!(sink.finish().unwrap().shape, vec![2, 2]);
 /// ```
 pub trait FrameSink {
-    /// The sink's error type; mismatched appends become one of these.
-    type Error: std::error::Error + From<FrameError> + Send + Sync + 'static;
+    /// The sink's error type; mismatched appends become one of these through
+    /// [`frame_error`](Self::frame_error).
+    type Error: std::error::Error + Send + Sync + 'static;
 
     /// The array as appended so far (growth dimension = frames appended, flushed or not).
     fn header(&self) -> &Header;
@@ -213,10 +214,8 @@ pub trait FrameSink {
     }
 
     /// The error for frames that do not match the sink, with the sink's context (its path, its
-    /// member). The default is the plain conversion.
-    fn frame_error(&self, error: FrameError) -> Self::Error {
-        error.into()
-    }
+    /// member): what the provided methods return for frames they refuse.
+    fn frame_error(&self, error: FrameError) -> Self::Error;
 
     /// Appends `frames` frames: what an implementation provides. The provided methods call it
     /// only with `bytes.len() == frames * frame_len`; it is not meant to be called directly
