@@ -148,6 +148,25 @@ impl<T, E> AtPath<T, E> for Result<T, E> {
     }
 }
 
+/// The kind of a result's error, for matching: `matches!(r.err_kind(), Some(Kind::Locked))`.
+///
+/// ```
+/// use array_files_fs::error::{PathError, ResultKind};
+/// let r: Result<(), PathError<std::io::ErrorKind>> =
+///     Err(PathError::new("a.npy", std::io::ErrorKind::NotFound));
+/// assert_eq!(r.err_kind(), Some(&std::io::ErrorKind::NotFound));
+/// ```
+pub trait ResultKind<K> {
+    /// The error's kind, or `None` for `Ok`.
+    fn err_kind(&self) -> Option<&K>;
+}
+
+impl<T, K> ResultKind<K> for Result<T, PathError<K>> {
+    fn err_kind(&self) -> Option<&K> {
+        self.as_ref().err().map(PathError::kind)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,7 @@
 //! [`NpyAppender`]: appends frames to a `.npy` file.
 
+use crate::error::AppendErrorKind;
+use crate::error::OpenErrorKind;
 use std::any::TypeId;
 use std::fmt;
 use std::fs::File;
@@ -80,6 +82,7 @@ impl fmt::Display for HeaderRewrite {
 /// let header = out.finish().unwrap();
 /// assert_eq!(header.shape, vec![4, 2, 2]);
 /// ```
+/// use npy_append::{AppendError, OpenError, OpenErrorKind};
 pub struct NpyAppender {
     file: File,
     path: PathBuf,
@@ -137,31 +140,26 @@ pub(crate) fn create(
     options: &AppendOptions,
 ) -> Result<NpyAppender, OpenError> {
     if layout.dtype().has_object() {
-        return Err(OpenError::Object {
-            path: path.to_path_buf(),
-        });
+        return Err(OpenError::new(path.to_path_buf(), OpenErrorKind::Object));
     }
     let header = layout.header(0);
     if layout.frame_len().is_none() {
-        return Err(OpenError::Overflow {
-            path: path.to_path_buf(),
-            frame_shape: layout.frame_shape().to_vec(),
-            itemsize: layout.dtype().itemsize(),
-        });
+        return Err(OpenError::new(
+            path.to_path_buf(),
+            OpenErrorKind::Overflow {
+                frame_shape: layout.frame_shape().to_vec(),
+                itemsize: layout.dtype().itemsize(),
+            },
+        ));
     }
-    let bytes = header.to_bytes().map_err(|source| OpenError::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = header
+        .to_bytes()
+        .map_err(|source| OpenError::new(path.to_path_buf(), OpenErrorKind::Write { source }))?;
     let (file, durable) = fsutil::create_file(path, &bytes, options.lock, options.overwrite)
         .map_err(|e| match e {
-            CreateFail::Exists => OpenError::Exists {
-                path: path.to_path_buf(),
-            },
-            CreateFail::Locked => OpenError::Locked {
-                path: path.to_path_buf(),
-            },
-            CreateFail::Io(e) => OpenError::io(path, e),
+            CreateFail::Exists => OpenError::new(path.to_path_buf(), OpenErrorKind::Exists),
+            CreateFail::Locked => OpenError::new(path.to_path_buf(), OpenErrorKind::Locked),
+            CreateFail::Io(e) => crate::error::open_io(path, e),
         })?;
     let parsed = ParsedHeader {
         version: header.version(),
@@ -180,12 +178,10 @@ pub(crate) fn open(
     options: &AppendOptions,
 ) -> Result<NpyAppender, OpenError> {
     let mut file = fsutil::open_locked(path, true, options.lock).map_err(|e| match e {
-        LockFail::Locked => OpenError::Locked {
-            path: path.to_path_buf(),
-        },
-        LockFail::Io(e) => OpenError::io(path, e),
+        LockFail::Locked => OpenError::new(path.to_path_buf(), OpenErrorKind::Locked),
+        LockFail::Io(e) => crate::error::open_io(path, e),
     })?;
-    let io_err = |e| OpenError::io(path, e);
+    let io_err = |e| crate::error::open_io(path, e);
     let mut recovered = false;
     loop {
         let Contents {
@@ -197,18 +193,21 @@ pub(crate) fn open(
         } = Contents::read(&file, options.read).map_err(|refusal| refusal.open_error(path))?;
         let header = &parsed.header;
         let Some(layout) = layout else {
-            return Err(OpenError::NoGrowthAxis {
-                path: path.to_path_buf(),
-            });
+            return Err(OpenError::new(
+                path.to_path_buf(),
+                OpenErrorKind::NoGrowthAxis,
+            ));
         };
         if let Some(expected) = expected
             && *expected != layout
         {
-            return Err(OpenError::Mismatch {
-                path: path.to_path_buf(),
-                expected: expected.to_string(),
-                found: layout.to_string(),
-            });
+            return Err(OpenError::new(
+                path.to_path_buf(),
+                OpenErrorKind::Mismatch {
+                    expected: expected.to_string(),
+                    found: layout.to_string(),
+                },
+            ));
         }
         if available != data_len {
             if options.recover_on_open && !recovered {
@@ -218,29 +217,32 @@ pub(crate) fn open(
                     .rewrite_header(options.rewrite_header)
                     .max_header_size(options.read.max_header_size);
                 file = recover::recover_locked(path, file, &recover_options)
-                    .map_err(|e| OpenError::Recover(Box::new(e)))?
+                    .map_err(|e| e.map_kind(OpenErrorKind::Recover))?
                     .0;
                 recovered = true;
                 continue;
             }
-            return Err(OpenError::NeedsRecovery {
-                path: path.to_path_buf(),
-                expected: data_len,
-                available,
-            });
+            return Err(OpenError::new(
+                path.to_path_buf(),
+                OpenErrorKind::NeedsRecovery {
+                    expected: data_len,
+                    available,
+                },
+            ));
         }
         if has_growth_room(&parsed) {
             return Ok(NpyAppender::new(path, file, parsed, options, None));
         }
         if !options.rewrite_header {
-            return Err(OpenError::NoGrowthRoom {
-                path: path.to_path_buf(),
-                header_len: parsed.data_offset,
-            });
+            return Err(OpenError::new(
+                path.to_path_buf(),
+                OpenErrorKind::NoGrowthRoom {
+                    header_len: parsed.data_offset,
+                },
+            ));
         }
-        let bytes = header.to_bytes().map_err(|source| OpenError::Write {
-            path: path.to_path_buf(),
-            source,
+        let bytes = header.to_bytes().map_err(|source| {
+            OpenError::new(path.to_path_buf(), OpenErrorKind::Write { source })
         })?;
         let new_file = fsutil::replace_file(
             path,
@@ -334,6 +336,7 @@ impl NpyAppender {
     /// let out = NpyAppender::create(dir.path().join("a.npy"), &FrameLayout::of::<f32>(&[3])).unwrap();
     /// assert_eq!(out.header().shape, vec![0, 3]);
     /// ```
+    /// use npy_append::OpenError;
     pub fn create(path: impl AsRef<Path>, layout: &FrameLayout) -> Result<NpyAppender, OpenError> {
         AppendOptions::new().create(path, layout)
     }
@@ -352,6 +355,7 @@ impl NpyAppender {
     /// out.append(&[5u32, 6]).unwrap();
     /// assert_eq!(out.finish().unwrap().shape, vec![3, 2]);
     /// ```
+    /// use npy_append::OpenError;
     pub fn open(path: impl AsRef<Path>) -> Result<NpyAppender, OpenError> {
         AppendOptions::new().open(path)
     }
@@ -499,15 +503,13 @@ impl NpyAppender {
     /// npy_format::write_file(&path, &[1u8], &[1]).unwrap(); // numpy >= 1.24 layout: room
     /// assert!(NpyAppender::open(&path).unwrap().header_rewrite().is_none());
     /// ```
+    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn header_rewrite(&self) -> Option<&HeaderRewrite> {
         self.rewrite.as_ref()
     }
 
     fn frame_error(&self, source: FrameError) -> AppendError {
-        AppendError::Frame {
-            path: self.path.clone(),
-            source,
-        }
+        AppendError::new(self.path.clone(), AppendErrorKind::Frame { source })
     }
 
     #[inline]
@@ -520,8 +522,8 @@ impl NpyAppender {
     /// array's elements for one index of the last axis, in Fortran order.
     ///
     /// # Errors
-    /// [`AppendError::Frame`] if `bytes` is not `frames` frames; [`AppendError::Overflow`];
-    /// I/O errors from writing a full buffer ([`AppendError::StorageFull`] for a full disk). On
+    /// [`AppendErrorKind::Frame`] if `bytes` is not `frames` frames; [`AppendErrorKind::Overflow`];
+    /// I/O errors from writing a full buffer ([`AppendErrorKind::StorageFull`] for a full disk). On
     /// error nothing of this call is appended.
     ///
     /// ```
@@ -532,6 +534,7 @@ impl NpyAppender {
     /// assert!(out.append_frames(&[1, 0, 2, 0], 2).is_err());
     /// assert_eq!(out.frame_count(), 2);
     /// ```
+    /// use npy_append::{AppendError, AppendErrorKind};
     #[inline]
     pub fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
         // The common case, small enough to inline into the caller's loop: whole frames that fit
@@ -598,11 +601,15 @@ impl NpyAppender {
                     .and_then(|len| len.checked_add(self.data_offset))
                     .is_some()
             })
-            .ok_or_else(|| AppendError::Overflow {
-                path: self.path.clone(),
-                count,
-                frames,
-                frame_len,
+            .ok_or_else(|| {
+                AppendError::new(
+                    self.path.clone(),
+                    AppendErrorKind::Overflow {
+                        count,
+                        frames,
+                        frame_len,
+                    },
+                )
             })?;
         // Small appends go to the buffer while it has room.
         if bytes.len() < self.capacity && self.buffer.len() + bytes.len() <= self.capacity {
@@ -623,7 +630,7 @@ impl NpyAppender {
         let offset = self.data_offset + self.written * frame_len;
         if let Err(e) = fsutil::write_all_at(&self.file, bytes, offset) {
             self.cut_torn_tail();
-            return Err(AppendError::io(&self.path, e));
+            return Err(crate::error::append_io(&self.path, e));
         }
         self.written = new_count;
         self.set_frame_count(new_count);
@@ -644,7 +651,7 @@ impl NpyAppender {
     /// [`append_frames`](Self::append_frames).)
     ///
     /// # Errors
-    /// [`AppendError::Frame`] for another dtype or byte order, or a partial frame; as
+    /// [`AppendErrorKind::Frame`] for another dtype or byte order, or a partial frame; as
     /// [`append_frames`](Self::append_frames).
     ///
     /// ```
@@ -655,6 +662,7 @@ impl NpyAppender {
     /// assert!(out.append(&[1.0f32, 2.0]).is_err()); // f32 is not i32
     /// assert!(out.append(&[7i32]).is_err()); // half a frame
     /// ```
+    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn append<T: Element>(&mut self, data: &[T]) -> Result<u64, AppendError> {
         let id = TypeId::of::<T>();
         if self.accepted != Some(id) {
@@ -692,7 +700,7 @@ impl NpyAppender {
         let offset = self.data_offset + self.written * self.frame_len;
         if let Err(e) = fsutil::write_all_at(&self.file, &self.buffer, offset) {
             self.cut_torn_tail();
-            return Err(AppendError::io(&self.path, e));
+            return Err(crate::error::append_io(&self.path, e));
         }
         self.written += pending;
         self.buffer.clear();
@@ -709,9 +717,8 @@ impl NpyAppender {
         let header = self.header.with_frame_count(self.written);
         let bytes = header
             .to_bytes_in_place(self.version, self.data_offset as usize)
-            .map_err(|source| AppendError::Header {
-                path: self.path.clone(),
-                source,
+            .map_err(|source| {
+                AppendError::new(self.path.clone(), AppendErrorKind::Header { source })
             })?;
         let (start, end) = match &self.header_on_disk {
             Some(old) if old.len() == bytes.len() => {
@@ -726,7 +733,7 @@ impl NpyAppender {
         };
         if let Err(e) = fsutil::write_all_at(&self.file, &bytes[start..end], start as u64) {
             self.header_on_disk = None;
-            return Err(AppendError::io(&self.path, e));
+            return Err(crate::error::append_io(&self.path, e));
         }
         self.header_on_disk = Some(bytes);
         self.counted = self.written;
@@ -756,6 +763,7 @@ impl NpyAppender {
     /// out.flush().unwrap();
     /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, vec![1, 2]);
     /// ```
+    /// use npy_append::AppendError;
     pub fn flush(&mut self) -> Result<(), AppendError> {
         self.write_buffer()?;
         self.write_header()
@@ -775,20 +783,21 @@ impl NpyAppender {
     /// out.sync().unwrap();
     /// assert_eq!(out.flushed_frames(), 2);
     /// ```
+    /// use npy_append::AppendError;
     pub fn sync(&mut self) -> Result<(), AppendError> {
         self.write_buffer()?;
         self.file
             .sync_data()
-            .map_err(|e| AppendError::io(&self.path, e))?;
+            .map_err(|e| crate::error::append_io(&self.path, e))?;
         if self.counted != self.written {
             self.write_header()?;
             self.file
                 .sync_data()
-                .map_err(|e| AppendError::io(&self.path, e))?;
+                .map_err(|e| crate::error::append_io(&self.path, e))?;
         }
         if !self.entry_durable {
             // A file this appender created: make its name durable too.
-            fsutil::sync_parent(&self.path).map_err(|e| AppendError::io(&self.path, e))?;
+            fsutil::sync_parent(&self.path).map_err(|e| crate::error::append_io(&self.path, e))?;
             self.entry_durable = true;
         }
         Ok(())
@@ -809,6 +818,7 @@ impl NpyAppender {
     /// out.append(&[1.0f32, 2.0]).unwrap();
     /// assert_eq!(out.finish().unwrap().shape, vec![1, 2]);
     /// ```
+    /// use npy_append::AppendError;
     pub fn finish(mut self) -> Result<Header, AppendError> {
         self.done = true;
         self.flush()?;
@@ -835,6 +845,7 @@ impl NpyAppender {
     /// assert_eq!(out.abandon().unwrap().shape, vec![2]);
     /// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 2);
     /// ```
+    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn abandon(mut self) -> Result<Header, AppendError> {
         self.done = true;
         self.buffer.clear();
@@ -842,7 +853,7 @@ impl NpyAppender {
         self.set_frame_count(self.counted);
         self.file
             .set_len(self.data_offset + self.counted * self.frame_len)
-            .map_err(|e| AppendError::io(&self.path, e))?;
+            .map_err(|e| crate::error::append_io(&self.path, e))?;
         Ok(self.header.clone())
     }
 
@@ -851,7 +862,7 @@ impl NpyAppender {
     /// accepted; views not already in the file's storage order are copied into it.
     ///
     /// # Errors
-    /// [`AppendError::Shape`] for other shapes; as [`append`](Self::append) otherwise.
+    /// [`AppendErrorKind::Shape`] for other shapes; as [`append`](Self::append) otherwise.
     ///
     /// ```
     /// use ndarray::{array, s};
@@ -865,6 +876,7 @@ impl NpyAppender {
     /// assert_eq!(out.append_array_view(a.slice(s![..;2, ..])).unwrap(), 2); // copied
     /// assert_eq!(out.finish().unwrap().shape, vec![6, 2]);
     /// ```
+    /// use npy_append::{AppendError, AppendErrorKind};
     #[cfg(feature = "ndarray")]
     pub fn append_array_view<T: Element, D: ndarray::Dimension>(
         &mut self,
@@ -880,12 +892,14 @@ impl NpyAppender {
             (given == frame_shape).then_some(1)
         };
         let Some(frames) = frames else {
-            return Err(AppendError::Shape {
-                path: self.path.clone(),
-                given,
-                frame_shape,
-                axis: self.axis,
-            });
+            return Err(AppendError::new(
+                self.path.clone(),
+                AppendErrorKind::Shape {
+                    given,
+                    frame_shape,
+                    axis: self.axis,
+                },
+            ));
         };
         // Storage order: C order of the view, or C order of its transpose for Fortran.
         let ordered = if self.header.fortran_order {

@@ -1,6 +1,8 @@
 //! What a locked `.npy` file holds, read once: the first step of both opening it to append and
 //! recovering it, so that the two refuse the same files for the same reasons.
 
+use crate::error::OpenErrorKind;
+use crate::error::RecoverErrorKind;
 use std::fs::File;
 use std::path::Path;
 
@@ -60,9 +62,11 @@ impl Refusal {
     pub(crate) fn open_error(self, path: &Path) -> crate::OpenError {
         let path = path.to_path_buf();
         match self {
-            Refusal::Io(e) => crate::OpenError::io(&path, e),
-            Refusal::Header(source) => crate::OpenError::Header { path, source },
-            Refusal::Object => crate::OpenError::Object { path },
+            Refusal::Io(e) => crate::error::open_io(&path, e),
+            Refusal::Header(source) => {
+                crate::OpenError::new(path, OpenErrorKind::Header { source })
+            }
+            Refusal::Object => crate::OpenError::new(path, OpenErrorKind::Object),
         }
     }
 
@@ -70,9 +74,11 @@ impl Refusal {
     pub(crate) fn recover_error(self, path: &Path) -> crate::RecoverError {
         let path = path.to_path_buf();
         match self {
-            Refusal::Io(e) => crate::RecoverError::io(&path, e),
-            Refusal::Header(source) => crate::RecoverError::Header { path, source },
-            Refusal::Object => crate::RecoverError::Object { path },
+            Refusal::Io(e) => crate::error::recover_io(&path, e),
+            Refusal::Header(source) => {
+                crate::RecoverError::new(path, RecoverErrorKind::Header { source })
+            }
+            Refusal::Object => crate::RecoverError::new(path, RecoverErrorKind::Object),
         }
     }
 }

@@ -32,7 +32,7 @@ impl FrameLayout {
     /// An empty `frame_shape` makes a 1-d array of scalars.
     ///
     /// ```
-    /// use npy_append::{npy_format::DType, FrameLayout};
+    /// use npy_append::{FrameLayout, npy_format::DType};
     /// let records = DType::parse("[('t', '<f8'), ('id', '<u4')]").unwrap();
     /// let layout = FrameLayout::new(records, &[]);
     /// assert_eq!(layout.frame_len(), Some(12));

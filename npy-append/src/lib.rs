@@ -32,6 +32,7 @@
 //! # Ok(())
 //! # }
 //! ```
+//! use npy_append::{OpenError, OpenErrorKind, AppendError, AppendErrorKind, RecoverError, RecoverErrorKind};
 //!
 //! The `npy` binary of this crate does the same from the shell:
 //! `npy append OUT.npy IN.npy...` and `npy recover FILE.npy [--zero-fill] [--dry-run]`.
@@ -56,7 +57,7 @@
 //!   a temporary file and a rename or link, so a writer killed right then leaves the old file
 //!   (or none) and a stray `.NAME.PID-N.tmp` beside it, which can be deleted.
 //! - **One writer, many readers.** An exclusive advisory lock (std's `File::lock`) stops a
-//!   second appender, in this process or another, with [`OpenError::Locked`] (or makes it wait:
+//!   second appender, in this process or another, with [`OpenErrorKind::Locked`] (or makes it wait:
 //!   [`LockMode`]). Readers (`np.load(mmap_mode='r')`, [`npy_format::NpyFile`]) need no lock
 //!   and see complete frames: the header is rewritten with one write of the bytes that change
 //!   (see [`NpyAppender`] for what POSIX does and does not promise about reads racing it).
@@ -91,7 +92,10 @@ mod recover;
 pub use npy_format;
 
 pub use appender::{HeaderRewrite, NpyAppender};
-pub use error::{AppendError, OpenError, RecoverError};
+pub use array_files_fs::error::{PathError, ResultKind};
+pub use error::{
+    AppendError, AppendErrorKind, OpenError, OpenErrorKind, RecoverError, RecoverErrorKind,
+};
 pub use layout::FrameLayout;
 /// Chunked frame reads, from `npy_format::frames` (re-exported: they were first here).
 pub use npy_format::frames::{

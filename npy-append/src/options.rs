@@ -1,5 +1,6 @@
 //! [`AppendOptions`]: how an [`NpyAppender`] opens or creates its file, buffers, and locks.
 
+use crate::error::OpenErrorKind;
 use std::path::Path;
 
 pub use array_files_fs::LockMode;
@@ -25,6 +26,7 @@ use crate::layout::FrameLayout;
 /// assert_eq!(out.buffered_bytes(), 99 * 16);
 /// assert_eq!(BufferSize::default(), BufferSize::Bytes(1 << 20));
 /// ```
+/// use npy_append::{AppendError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferSize {
     /// A buffer of this many bytes (0: every append is written at once).
@@ -69,6 +71,7 @@ fn print_drop_error(error: &AppendError) {
 /// out.append(&[0.0f32; 8]).unwrap();
 /// assert_eq!(out.finish().unwrap().shape, vec![1, 8]);
 /// ```
+/// use npy_append::{AppendError};
 #[derive(Debug, Clone)]
 pub struct AppendOptions {
     pub(crate) buffer: BufferSize,
@@ -102,15 +105,15 @@ impl AppendOptions {
     /// overwrite, numpy's header size limit, and errors of a dropped appender printed on stderr.
     ///
     /// ```
-    /// use npy_append::{AppendOptions, FrameLayout, OpenError};
+    /// use npy_append::{AppendOptions, FrameLayout, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// let layout = FrameLayout::of::<f32>(&[3]);
     /// let first = AppendOptions::new().create(&path, &layout).unwrap();
     /// // Never overwrite, and fail fast on a file another appender holds:
     /// let again = AppendOptions::new().create(&path, &layout);
-    /// assert!(matches!(again, Err(OpenError::Exists { .. })));
-    /// assert!(matches!(AppendOptions::new().open(&path), Err(OpenError::Locked { .. })));
+    /// assert!(matches!(again.err_kind(), Some(OpenErrorKind::Exists { .. })));
+    /// assert!(matches!((AppendOptions::new().open(&path)).err_kind(), Some(OpenErrorKind::Locked { .. })));
     /// drop(first);
     /// ```
     pub fn new() -> AppendOptions {
@@ -129,13 +132,14 @@ impl AppendOptions {
     /// out.append(&[1u8, 2]).unwrap();
     /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![1, 2]);
     /// ```
+    /// use npy_append::{OpenErrorKind};
     pub fn buffer(mut self, buffer: BufferSize) -> AppendOptions {
         self.buffer = buffer;
         self
     }
 
     /// What to do when another appender holds the file's lock (default: fail fast with
-    /// [`OpenError::Locked`]).
+    /// [`OpenErrorKind::Locked`]).
     ///
     /// The lock is an exclusive advisory lock on the open file (`flock` on Unix, `LockFileEx`
     /// on Windows) held for the appender's whole life: two appenders on one file, in one
@@ -144,17 +148,18 @@ impl AppendOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use npy_append::{FrameLayout, LockMode, NpyAppender, OpenError};
+    /// use npy_append::{FrameLayout, LockMode, NpyAppender, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// let first = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[1])).unwrap();
     /// let second = NpyAppender::options().lock(LockMode::FailFast).open(&path);
-    /// assert!(matches!(second, Err(OpenError::Locked { .. })));
+    /// assert!(matches!(second.err_kind(), Some(OpenErrorKind::Locked { .. })));
     /// let patient = NpyAppender::options().lock(LockMode::Timeout(Duration::from_millis(10))).open(&path);
-    /// assert!(matches!(patient, Err(OpenError::Locked { .. })));
+    /// assert!(matches!(patient.err_kind(), Some(OpenErrorKind::Locked { .. })));
     /// drop(first);
     /// assert!(NpyAppender::open(&path).is_ok());
     /// ```
+    /// use npy_append::{OpenErrorKind};
     pub fn lock(mut self, lock: LockMode) -> AppendOptions {
         self.lock = lock;
         self
@@ -164,10 +169,10 @@ impl AppendOptions {
     /// be rewritten with room, moving the data: the file is copied to a temporary file beside it
     /// with the new header, synced, and renamed over the original, so a crash leaves either
     /// file whole. [`NpyAppender::header_rewrite`] says when it happened. Default on; off, such
-    /// files give [`OpenError::NoGrowthRoom`].
+    /// files give [`OpenErrorKind::NoGrowthRoom`].
     ///
     /// ```
-    /// use npy_append::{NpyAppender, OpenError};
+    /// use npy_append::{NpyAppender, OpenErrorKind, ResultKind};
     /// use npy_format::{DType, Header, Version};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("old.npy");
@@ -178,7 +183,7 @@ impl AppendOptions {
     /// std::fs::write(&path, &bytes).unwrap();
     ///
     /// let refused = NpyAppender::options().rewrite_header(false).open(&path);
-    /// assert!(matches!(refused, Err(OpenError::NoGrowthRoom { .. })));
+    /// assert!(matches!(refused.err_kind(), Some(OpenErrorKind::NoGrowthRoom { .. })));
     /// let out = NpyAppender::open(&path).unwrap();
     /// assert_eq!(out.header_rewrite().unwrap().new_data_offset, 128);
     /// ```
@@ -210,6 +215,7 @@ impl AppendOptions {
     /// out.flush().unwrap();
     /// assert_eq!(out.flushed_frames(), 1);
     /// ```
+    /// use npy_append::{OpenErrorKind};
     pub fn update_header_on_spill(mut self, update: bool) -> AppendOptions {
         self.header_on_spill = update;
         self
@@ -217,27 +223,28 @@ impl AppendOptions {
 
     /// Whether opening a file whose data does not match its header (a crashed appender's, or a
     /// cut-short file) runs [`recover`](crate::recover()) first, truncating a torn frame
-    /// (default off: such files give [`OpenError::NeedsRecovery`]).
+    /// (default off: such files give [`OpenErrorKind::NeedsRecovery`]).
     ///
     /// ```
-    /// use npy_append::{FrameLayout, NpyAppender, OpenError};
+    /// use npy_append::{FrameLayout, NpyAppender, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u16, 2], &[1, 2]).unwrap();
     /// // Two more frames and half of a third, past the header's count.
     /// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
     /// std::io::Write::write_all(&mut f, &[0; 10]).unwrap();
-    /// assert!(matches!(NpyAppender::open(&path), Err(OpenError::NeedsRecovery { .. })));
+    /// assert!(matches!((NpyAppender::open(&path)).err_kind(), Some(OpenErrorKind::NeedsRecovery { .. })));
     /// let out = NpyAppender::options().recover_on_open(true).open(&path).unwrap();
     /// assert_eq!(out.frame_count(), 3);
     /// ```
+    /// use npy_append::{OpenErrorKind};
     pub fn recover_on_open(mut self, recover: bool) -> AppendOptions {
         self.recover_on_open = recover;
         self
     }
 
     /// Whether [`create`](Self::create) replaces an existing file (default off: it fails with
-    /// [`OpenError::Exists`]). The replacement appears atomically, once the old file's lock is
+    /// [`OpenErrorKind::Exists`]). The replacement appears atomically, once the old file's lock is
     /// free.
     ///
     /// ```
@@ -257,12 +264,12 @@ impl AppendOptions {
     /// The longest header accepted when opening, in characters (numpy's default: 10000).
     ///
     /// ```
-    /// use npy_append::{AppendOptions, OpenError};
+    /// use npy_append::{AppendOptions, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap(); // a 118-character header
     /// let strict = AppendOptions::new().max_header_size(64).open(&path);
-    /// assert!(matches!(strict, Err(OpenError::Header { .. })));
+    /// assert!(matches!(strict.err_kind(), Some(OpenErrorKind::Header { .. })));
     /// assert!(AppendOptions::new().open(&path).is_ok());
     /// ```
     pub fn max_header_size(mut self, max: usize) -> AppendOptions {
@@ -290,6 +297,7 @@ impl AppendOptions {
     /// assert_eq!(ERRORS.load(Ordering::Relaxed), 0);
     /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, [1, 2, 3]);
     /// ```
+    /// use npy_append::{OpenErrorKind, AppendError};
     pub fn on_drop_error(mut self, handler: fn(&AppendError)) -> AppendOptions {
         self.on_drop_error = handler;
         self
@@ -300,18 +308,19 @@ impl AppendOptions {
     /// complete and locked.
     ///
     /// # Errors
-    /// [`OpenError::Exists`] if a file is there (unless [`overwrite`](Self::overwrite));
-    /// [`OpenError::Object`] for object dtypes; [`OpenError::Overflow`]; I/O errors.
+    /// [`OpenErrorKind::Exists`] if a file is there (unless [`overwrite`](Self::overwrite));
+    /// [`OpenErrorKind::Object`] for object dtypes; [`OpenErrorKind::Overflow`]; I/O errors.
     ///
     /// ```
-    /// use npy_append::{AppendOptions, FrameLayout, OpenError};
+    /// use npy_append::{AppendOptions, FrameLayout, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// let layout = FrameLayout::of::<i64>(&[2]);
     /// let out = AppendOptions::new().create(&path, &layout).unwrap();
     /// drop(out);
-    /// assert!(matches!(AppendOptions::new().create(&path, &layout), Err(OpenError::Exists { .. })));
+    /// assert!(matches!((AppendOptions::new().create(&path, &layout)).err_kind(), Some(OpenErrorKind::Exists { .. })));
     /// ```
+    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn create(
         &self,
         path: impl AsRef<Path>,
@@ -325,10 +334,10 @@ impl AppendOptions {
     ///
     /// # Errors
     /// [`OpenError`]: not an NPY file, object dtype, 0-d array, locked, data not matching the
-    /// header ([`OpenError::NeedsRecovery`]), no growth room with rewriting off, I/O.
+    /// header ([`OpenErrorKind::NeedsRecovery`]), no growth room with rewriting off, I/O.
     ///
     /// ```
-    /// use npy_append::{AppendOptions, OpenError};
+    /// use npy_append::{AppendOptions, OpenErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1.5f64, 2.5], &[2]).unwrap();
@@ -336,8 +345,9 @@ impl AppendOptions {
     /// out.append(&[3.5f64]).unwrap();
     /// assert_eq!(out.finish().unwrap().shape, vec![3]);
     /// let missing = AppendOptions::new().open(dir.path().join("missing.npy"));
-    /// assert!(matches!(missing, Err(OpenError::Io { .. })));
+    /// assert!(matches!(missing.err_kind(), Some(OpenErrorKind::Io { .. })));
     /// ```
+    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn open(&self, path: impl AsRef<Path>) -> Result<NpyAppender, OpenError> {
         appender::open(path.as_ref(), None, self)
     }
@@ -345,11 +355,11 @@ impl AppendOptions {
     /// Opens the file if it exists, checking that it holds frames of `layout`, or creates it.
     ///
     /// # Errors
-    /// As [`open`](Self::open) and [`create`](Self::create); [`OpenError::Mismatch`] if the
+    /// As [`open`](Self::open) and [`create`](Self::create); [`OpenErrorKind::Mismatch`] if the
     /// file holds another layout.
     ///
     /// ```
-    /// use npy_append::{AppendOptions, FrameLayout, OpenError};
+    /// use npy_append::{AppendOptions, FrameLayout, OpenErrorKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// let layout = FrameLayout::of::<u16>(&[2]);
@@ -361,8 +371,9 @@ impl AppendOptions {
     /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![3, 2]);
     /// let other = FrameLayout::of::<u16>(&[3]);
     /// let err = AppendOptions::new().open_or_create(&path, &other).unwrap_err();
-    /// assert!(matches!(err, OpenError::Mismatch { .. }));
+    /// assert!(matches!(err.kind(), OpenErrorKind::Mismatch { .. }));
     /// ```
+    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn open_or_create(
         &self,
         path: impl AsRef<Path>,
@@ -371,8 +382,8 @@ impl AppendOptions {
         let path = path.as_ref();
         for _ in 0..4 {
             match appender::open(path, Some(layout), self) {
-                Err(OpenError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if matches!(e.kind(), OpenErrorKind::Io { source } if source.kind() == std::io::ErrorKind::NotFound) =>
+                    {}
                 other => return other,
             }
             let create = AppendOptions {
@@ -380,13 +391,15 @@ impl AppendOptions {
                 ..self.clone()
             };
             match appender::create(path, layout, &create) {
-                Err(OpenError::Exists { .. }) => {} // created by someone else meanwhile
+                Err(e) if matches!(e.kind(), OpenErrorKind::Exists) => {} // created by someone else meanwhile
                 other => return other,
             }
         }
-        Err(OpenError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("the file kept appearing and disappearing"),
-        })
+        Err(OpenError::new(
+            path.to_path_buf(),
+            OpenErrorKind::Io {
+                source: std::io::Error::other("the file kept appearing and disappearing"),
+            },
+        ))
     }
 }

@@ -1,5 +1,6 @@
 //! [`recover()`]: repair a file whose data does not match its header.
 
+use crate::error::RecoverErrorKind;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ pub const DEFAULT_MAX_ZERO_FILL: u64 = 64 << 20;
 /// plus a dry run.
 ///
 /// ```
-/// use npy_append::{recover, RecoverOptions};
+/// use npy_append::{RecoverOptions, recover};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[1u16, 2], &[1, 2]).unwrap();
@@ -81,6 +82,7 @@ impl RecoverOptions {
     /// assert_eq!((report.frames_before, report.frames_after), (2, 3));
     /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![2]);
     /// ```
+    /// use npy_append::{RecoverError};
     pub fn recover(&self, path: impl AsRef<Path>) -> Result<RecoverReport, RecoverError> {
         recover(path, self)
     }
@@ -88,7 +90,7 @@ impl RecoverOptions {
     /// Complete a torn last frame with zero bytes instead of truncating it (default off).
     ///
     /// ```
-    /// use npy_append::{recover, RecoverOptions};
+    /// use npy_append::{RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u16, 2], &[1, 2]).unwrap();
@@ -98,6 +100,7 @@ impl RecoverOptions {
     /// assert_eq!((report.frames_after, report.bytes_zero_filled), (2, 2));
     /// assert_eq!(npy_format::read_file::<u16>(&path).unwrap().data, vec![1, 2, 3, 0]);
     /// ```
+    /// use npy_append::{RecoverErrorKind};
     pub fn zero_fill(mut self, zero_fill: bool) -> RecoverOptions {
         self.zero_fill = zero_fill;
         self
@@ -108,10 +111,10 @@ impl RecoverOptions {
     /// any frame that a crash tore; a fill beyond it means the header's frame size does not
     /// describe the file (a corrupt or hostile header claiming terabyte frames would otherwise
     /// turn a small file into a sparse file of that size), and recovery fails with
-    /// [`RecoverError::ZeroFillTooLarge`], the file untouched.
+    /// [`RecoverErrorKind::ZeroFillTooLarge`], the file untouched.
     ///
     /// ```
-    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// use npy_append::{RecoverErrorKind, RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[0u8; 0], &[0, 1000]).unwrap();
@@ -119,7 +122,7 @@ impl RecoverOptions {
     /// std::io::Write::write_all(&mut f, &[7; 10]).unwrap(); // 10 bytes of a 1000-byte frame
     /// let strict = RecoverOptions::default().zero_fill(true).max_zero_fill(100);
     /// let err = recover(&path, &strict).unwrap_err();
-    /// assert!(matches!(err, RecoverError::ZeroFillTooLarge { fill: 990, limit: 100, .. }));
+    /// assert!(matches!(err.kind(), RecoverErrorKind::ZeroFillTooLarge { fill: 990, limit: 100, .. }));
     /// let report = recover(&path, &RecoverOptions::default().zero_fill(true)).unwrap();
     /// assert_eq!(report.bytes_zero_filled, 990);
     /// ```
@@ -131,7 +134,7 @@ impl RecoverOptions {
     /// Only report what would be done (default off). The file is opened read-only.
     ///
     /// ```
-    /// use npy_append::{recover, RecoverOptions};
+    /// use npy_append::{RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
@@ -151,12 +154,12 @@ impl RecoverOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use npy_append::{recover, FrameLayout, LockMode, NpyAppender, RecoverError, RecoverOptions};
+    /// use npy_append::{FrameLayout, LockMode, NpyAppender, RecoverErrorKind, RecoverOptions, ResultKind, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// let appender = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[])).unwrap();
     /// let patient = RecoverOptions::default().lock(LockMode::Timeout(Duration::from_millis(10)));
-    /// assert!(matches!(recover(&path, &patient), Err(RecoverError::Locked { .. })));
+    /// assert!(matches!((recover(&path, &patient)).err_kind(), Some(RecoverErrorKind::Locked { .. })));
     /// drop(appender);
     /// assert!(recover(&path, &patient).is_ok());
     /// ```
@@ -169,7 +172,7 @@ impl RecoverOptions {
     /// (through a temporary file and a rename, moving the data); default on.
     ///
     /// ```
-    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// use npy_append::{RecoverErrorKind, RecoverOptions, ResultKind, recover};
     /// use npy_format::{DType, Header, Version};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("old.npy");
@@ -180,7 +183,7 @@ impl RecoverOptions {
     /// bytes.extend_from_slice(&[9; 10]);
     /// std::fs::write(&path, &bytes).unwrap();
     /// let in_place = RecoverOptions::default().rewrite_header(false);
-    /// assert!(matches!(recover(&path, &in_place), Err(RecoverError::NoGrowthRoom { .. })));
+    /// assert!(matches!((recover(&path, &in_place)).err_kind(), Some(RecoverErrorKind::NoGrowthRoom { .. })));
     /// assert!(recover(&path, &RecoverOptions::default()).unwrap().header_rewritten);
     /// ```
     pub fn rewrite_header(mut self, allow: bool) -> RecoverOptions {
@@ -191,12 +194,12 @@ impl RecoverOptions {
     /// The longest header accepted, in characters (numpy's default: 10000).
     ///
     /// ```
-    /// use npy_append::{recover, RecoverError, RecoverOptions};
+    /// use npy_append::{RecoverErrorKind, RecoverOptions, ResultKind, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap(); // a 118-character header
     /// let strict = RecoverOptions::default().max_header_size(64);
-    /// assert!(matches!(recover(&path, &strict), Err(RecoverError::Header { .. })));
+    /// assert!(matches!((recover(&path, &strict)).err_kind(), Some(RecoverErrorKind::Header { .. })));
     /// ```
     pub fn max_header_size(mut self, max: usize) -> RecoverOptions {
         self.read.max_header_size = max;
@@ -207,7 +210,7 @@ impl RecoverOptions {
 /// What [`recover()`] found and did (or, in a dry run, would do).
 ///
 /// ```
-/// use npy_append::{recover, RecoverOptions};
+/// use npy_append::{RecoverOptions, recover};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[1u32, 2], &[2]).unwrap();
@@ -242,7 +245,7 @@ impl RecoverReport {
     /// Whether the file needed (or, in a dry run, needs) a repair.
     ///
     /// ```
-    /// # use npy_append::{recover, RecoverOptions};
+    /// # use npy_append::{RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8], &[1]).unwrap();
@@ -257,7 +260,7 @@ impl RecoverReport {
     /// Complete frames past the old count that the header now counts.
     ///
     /// ```
-    /// # use npy_append::{recover, RecoverOptions};
+    /// # use npy_append::{RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8], &[1]).unwrap();
@@ -271,7 +274,7 @@ impl RecoverReport {
     /// Frames the old header counted whose bytes are missing (a file cut short).
     ///
     /// ```
-    /// # use npy_append::{recover, RecoverOptions};
+    /// # use npy_append::{RecoverOptions, recover};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u16, 2, 3], &[3]).unwrap();
@@ -279,6 +282,7 @@ impl RecoverReport {
     /// let report = recover(&path, &RecoverOptions::default()).unwrap();
     /// assert_eq!((report.frames_lost(), report.bytes_truncated), (2, 1));
     /// ```
+    /// use npy_append::{RecoverError, RecoverErrorKind};
     pub fn frames_lost(&self) -> u64 {
         self.frames_before.saturating_sub(self.frames_after)
     }
@@ -354,7 +358,7 @@ fn count(n: u64, noun: &str) -> String {
 ///
 /// A file whose data matches its header is left alone (the report says so). The file is
 /// locked while it is repaired: an active appender makes this fail with
-/// [`RecoverError::Locked`].
+/// [`RecoverErrorKind::Locked`].
 ///
 /// # Errors
 /// [`RecoverError`]: not an NPY file, object dtype, 0-d array with the wrong data length,
@@ -362,7 +366,7 @@ fn count(n: u64, noun: &str) -> String {
 /// off, I/O.
 ///
 /// ```
-/// use npy_append::{recover, RecoverOptions};
+/// use npy_append::{RecoverOptions, recover};
 /// use std::io::Write;
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("log.npy");
@@ -378,16 +382,15 @@ fn count(n: u64, noun: &str) -> String {
 /// assert_eq!(array.header.shape, vec![4, 2]);
 /// assert_eq!(array.data, (1..=8).collect::<Vec<u32>>());
 /// ```
+/// use npy_append::{RecoverError, RecoverErrorKind};
 pub fn recover(
     path: impl AsRef<Path>,
     options: &RecoverOptions,
 ) -> Result<RecoverReport, RecoverError> {
     let path = path.as_ref();
     let file = fsutil::open_locked(path, !options.dry_run, options.lock).map_err(|e| match e {
-        LockFail::Locked => RecoverError::Locked {
-            path: path.to_path_buf(),
-        },
-        LockFail::Io(e) => RecoverError::io(path, e),
+        LockFail::Locked => RecoverError::new(path.to_path_buf(), RecoverErrorKind::Locked),
+        LockFail::Io(e) => crate::error::recover_io(path, e),
     })?;
     Ok(recover_locked(path, file, options)?.1)
 }
@@ -399,7 +402,7 @@ pub(crate) fn recover_locked(
     file: File,
     options: &RecoverOptions,
 ) -> Result<(File, RecoverReport), RecoverError> {
-    let io_err = |e| RecoverError::io(path, e);
+    let io_err = |e| crate::error::recover_io(path, e);
     let Contents {
         parsed,
         file_len,
@@ -426,17 +429,21 @@ pub(crate) fn recover_locked(
         return Ok((file, report));
     }
     if layout.is_none() {
-        return Err(RecoverError::NoGrowthAxis {
-            path: path.to_path_buf(),
-            expected: data_len,
-            available,
-        });
+        return Err(RecoverError::new(
+            path.to_path_buf(),
+            RecoverErrorKind::NoGrowthAxis {
+                expected: data_len,
+                available,
+            },
+        ));
     }
     if frame_len == 0 {
-        return Err(RecoverError::ZeroLengthFrames {
-            path: path.to_path_buf(),
-            trailing: available,
-        });
+        return Err(RecoverError::new(
+            path.to_path_buf(),
+            RecoverErrorKind::ZeroLengthFrames {
+                trailing: available,
+            },
+        ));
     }
     let complete = available / frame_len;
     let torn = available % frame_len;
@@ -446,11 +453,10 @@ pub(crate) fn recover_locked(
             .max_zero_fill
             .unwrap_or(DEFAULT_MAX_ZERO_FILL.max(available));
         if fill > limit {
-            return Err(RecoverError::ZeroFillTooLarge {
-                path: path.to_path_buf(),
-                fill,
-                limit,
-            });
+            return Err(RecoverError::new(
+                path.to_path_buf(),
+                RecoverErrorKind::ZeroFillTooLarge { fill, limit },
+            ));
         }
         report.frames_after = complete + 1;
         report.bytes_zero_filled = frame_len - torn;
@@ -469,19 +475,21 @@ pub(crate) fn recover_locked(
         Ok(bytes) => Some(bytes),
         Err(WriteError::HeaderTooLong { .. }) => {
             if !options.rewrite_header {
-                return Err(RecoverError::NoGrowthRoom {
-                    path: path.to_path_buf(),
-                    header_len: data_offset,
-                });
+                return Err(RecoverError::new(
+                    path.to_path_buf(),
+                    RecoverErrorKind::NoGrowthRoom {
+                        header_len: data_offset,
+                    },
+                ));
             }
             report.header_rewritten = true;
             None
         }
         Err(source) => {
-            return Err(RecoverError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
+            return Err(RecoverError::new(
+                path.to_path_buf(),
+                RecoverErrorKind::Write { source },
+            ));
         }
     };
     if options.dry_run {
@@ -507,12 +515,9 @@ pub(crate) fn recover_locked(
             Ok((file, report))
         }
         None => {
-            let bytes = new_header
-                .to_bytes()
-                .map_err(|source| RecoverError::Write {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
+            let bytes = new_header.to_bytes().map_err(|source| {
+                RecoverError::new(path.to_path_buf(), RecoverErrorKind::Write { source })
+            })?;
             let new_file = fsutil::replace_file(
                 path,
                 &file,

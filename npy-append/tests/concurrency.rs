@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use npy_append::{
-    AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError, mapped_chunks,
+    AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenErrorKind, mapped_chunks,
 };
 use npy_format::{FrameSource, NpyFile};
 use testkit::faults::{self as fs_, Rng, mix, report};
@@ -329,7 +329,7 @@ fn contend(path: &Path, writer: u64, deadline: Instant) -> ContendStats {
     while Instant::now() < deadline {
         let mut out = match fail_fast.open(path) {
             Ok(out) => out,
-            Err(OpenError::Locked { .. }) => {
+            Err(e) if matches!(e.kind(), OpenErrorKind::Locked) => {
                 stats.refused += 1;
                 wait.open(path).unwrap()
             }

@@ -133,7 +133,7 @@ fn child_options(rng: &mut Rng) -> AppendOptions {
 
 fn report_drop_error(e: &AppendError) {
     report("drop_error", e);
-    report("drop_error_full", e.is_storage_full());
+    report("drop_error_full", e.kind().is_storage_full());
 }
 
 /// How many frames the next append of a child takes: mostly small, sometimes more than any
@@ -233,7 +233,7 @@ fn full_disk_child(path: &Path, p: Params) {
                     }
                 }
                 Err(e) => {
-                    report("finish_full", e.is_storage_full());
+                    report("finish_full", e.kind().is_storage_full());
                     report("finish", "error");
                     report("appended", appended);
                     report("flushed", flushed);
@@ -244,7 +244,7 @@ fn full_disk_child(path: &Path, p: Params) {
         };
         if let Err(e) = result {
             report("error_op", name);
-            report("error_full", e.is_storage_full());
+            report("error_full", e.kind().is_storage_full());
             report("error_source_full", fs_::is_disk_full(&e));
             report("error", &e);
             failed = true;
@@ -264,7 +264,7 @@ fn full_disk_child(path: &Path, p: Params) {
         match out.finish() {
             Ok(_) => report("finish", "ok"),
             Err(e) => {
-                report("finish_full", e.is_storage_full());
+                report("finish_full", e.kind().is_storage_full());
                 report("finish", "error");
             }
         }

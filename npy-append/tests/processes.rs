@@ -13,8 +13,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use npy_append::{
-    AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError, RecoverError,
-    RecoverOptions, recover,
+    AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenErrorKind, RecoverErrorKind,
+    RecoverOptions, ResultKind, recover,
 };
 use npy_format::{FrameSource, NpyFile};
 use testkit::faults::{self as fs_, Rng, serial};
@@ -275,12 +275,12 @@ fn fsize_child(path: &Path, arg: &str) {
         }
     };
     fs_::report("flushed", flushed);
-    fs_::report("storage_full", error.is_storage_full());
+    fs_::report("storage_full", error.kind().is_storage_full());
     fs_::report("error", &error);
     // Unbuffered, nothing is pending; buffered, the pending frames still do not fit.
     match out.finish() {
         Ok(_) => fs_::report("finish", "ok"),
-        Err(e) if e.is_storage_full() => fs_::report("finish", "storage_full"),
+        Err(e) if e.kind().is_storage_full() => fs_::report("finish", "storage_full"),
         Err(e) => fs_::report("finish", format!("error {e}")),
     }
 }
@@ -358,16 +358,19 @@ fn the_lock_holds_across_processes() {
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the child exited");
     }
     assert!(matches!(
-        NpyAppender::open(&path),
-        Err(OpenError::Locked { .. })
+        (NpyAppender::open(&path)).err_kind(),
+        Some(OpenErrorKind::Locked)
     ));
     let start = Instant::now();
     let timeout = AppendOptions::new().lock(LockMode::Timeout(Duration::from_millis(100)));
-    assert!(matches!(timeout.open(&path), Err(OpenError::Locked { .. })));
+    assert!(matches!(
+        (timeout.open(&path)).err_kind(),
+        Some(OpenErrorKind::Locked)
+    ));
     assert!(start.elapsed() >= Duration::from_millis(100));
     assert!(matches!(
-        recover(&path, &RecoverOptions::default()),
-        Err(RecoverError::Locked { .. })
+        (recover(&path, &RecoverOptions::default())).err_kind(),
+        Some(RecoverErrorKind::Locked)
     ));
     // Readers need no lock.
     assert_eq!(NpyFile::open(&path).unwrap().frame_count(), 1);
@@ -403,10 +406,16 @@ fn readonly_child(path: &Path) {
 fn check_read_only(path: &Path) {
     let before = std::fs::read(path).unwrap();
     let err = NpyAppender::open(path).unwrap_err();
-    assert!(matches!(err, OpenError::NotWritable { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), OpenErrorKind::NotWritable { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("cannot be opened for writing"));
     let err = recover(path, &RecoverOptions::default()).unwrap_err();
-    assert!(matches!(err, RecoverError::NotWritable { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), RecoverErrorKind::NotWritable { .. }),
+        "{err:?}"
+    );
     assert!(recover(path, &RecoverOptions::default().dry_run(true)).is_ok());
     assert_eq!(std::fs::read(path).unwrap(), before);
 }

@@ -376,7 +376,6 @@ impl ReadError {
     }
 }
 
-
 /// Why writing an NPY header or array failed.
 ///
 /// ```

@@ -202,7 +202,6 @@ pub enum ReadError {
     },
 }
 
-
 /// Why writing an archive failed. Every variant names the archive; member errors name the key.
 ///
 /// ```
@@ -317,4 +316,3 @@ pub enum WriteError {
         reason: String,
     },
 }
-

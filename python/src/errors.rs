@@ -49,10 +49,18 @@ fn io_kind(error: &(dyn Error + 'static)) -> Option<io::ErrorKind> {
 /// npy-append's open errors: an existing file is `FileExistsError`, a held lock
 /// `BlockingIOError`.
 pub fn npy_open(error: npy_append::OpenError) -> PyErr {
-    use npy_append::OpenError;
-    match &error {
-        OpenError::Exists { .. } => PyFileExistsError::new_err(error.to_string()),
-        OpenError::Locked { .. } => PyBlockingIOError::new_err(error.to_string()),
+    use npy_append::OpenErrorKind;
+    match error.kind() {
+        OpenErrorKind::Exists => PyFileExistsError::new_err(error.to_string()),
+        OpenErrorKind::Locked => PyBlockingIOError::new_err(error.to_string()),
+        _ => to_py(&error),
+    }
+}
+
+/// npy-append's recover errors: a held lock is `BlockingIOError`.
+pub fn npy_recover(error: npy_append::RecoverError) -> PyErr {
+    match error.kind() {
+        npy_append::RecoverErrorKind::Locked => PyBlockingIOError::new_err(error.to_string()),
         _ => to_py(&error),
     }
 }

@@ -106,7 +106,7 @@ pub fn npy_recover(
         .dry_run(dry_run);
     let report = py
         .detach(|| npy_append::recover(&path, &options))
-        .map_err(py_err)?;
+        .map_err(errors::npy_recover)?;
     let out = PyDict::new(py);
     out.set_item("path", report.path.to_string_lossy())?;
     out.set_item("frames_before", report.frames_before)?;

@@ -17,7 +17,7 @@ use array_files_fs::cli;
 use clap::{Parser, Subcommand};
 use npy_append::{
     AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError,
-    RecoverError, RecoverOptions, frames_per_chunk,
+    OpenErrorKind, RecoverError, RecoverErrorKind, RecoverOptions, frames_per_chunk,
 };
 use npy_format::{FrameSource, Header, NpyFile, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE};
 
@@ -121,11 +121,11 @@ fn main() -> ExitCode {
 
 /// Errors that a flag of this tool answers say which.
 fn with_flag_hint(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
-    let hint = match e.downcast_ref::<OpenError>() {
-        Some(OpenError::Locked { .. }) => "; pass --wait to wait for it",
-        _ => match e.downcast_ref::<RecoverError>() {
-            Some(RecoverError::Locked { .. }) => "; or pass --wait to wait for it",
-            Some(RecoverError::ZeroFillTooLarge { .. }) => {
+    let hint = match e.downcast_ref::<OpenError>().map(OpenError::kind) {
+        Some(OpenErrorKind::Locked) => "; pass --wait to wait for it",
+        _ => match e.downcast_ref::<RecoverError>().map(RecoverError::kind) {
+            Some(RecoverErrorKind::Locked) => "; or pass --wait to wait for it",
+            Some(RecoverErrorKind::ZeroFillTooLarge { .. }) => {
                 "; pass --max-zero-fill BYTES to allow it, or recover without --zero-fill"
             }
             _ => "",
@@ -398,7 +398,7 @@ fn append(
         // Another `npy append` may create OUT first: then append to what it made (waiting for
         // its lock with --wait), as if OUT had been there.
         None => match options.create(out, &target) {
-            Err(OpenError::Exists { .. }) => (options.open(out)?, false),
+            Err(e) if matches!(e.kind(), OpenErrorKind::Exists) => (options.open(out)?, false),
             created => (created?, true),
         },
     };
