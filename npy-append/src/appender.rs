@@ -82,7 +82,6 @@ impl fmt::Display for HeaderRewrite {
 /// let header = out.finish().unwrap();
 /// assert_eq!(header.shape, vec![4, 2, 2]);
 /// ```
-/// use npy_append::{AppendError, OpenError, OpenErrorKind};
 pub struct NpyAppender {
     file: File,
     path: PathBuf,
@@ -336,7 +335,6 @@ impl NpyAppender {
     /// let out = NpyAppender::create(dir.path().join("a.npy"), &FrameLayout::of::<f32>(&[3])).unwrap();
     /// assert_eq!(out.header().shape, vec![0, 3]);
     /// ```
-    /// use npy_append::OpenError;
     pub fn create(path: impl AsRef<Path>, layout: &FrameLayout) -> Result<NpyAppender, OpenError> {
         AppendOptions::new().create(path, layout)
     }
@@ -355,7 +353,6 @@ impl NpyAppender {
     /// out.append(&[5u32, 6]).unwrap();
     /// assert_eq!(out.finish().unwrap().shape, vec![3, 2]);
     /// ```
-    /// use npy_append::OpenError;
     pub fn open(path: impl AsRef<Path>) -> Result<NpyAppender, OpenError> {
         AppendOptions::new().open(path)
     }
@@ -503,7 +500,6 @@ impl NpyAppender {
     /// npy_format::write_file(&path, &[1u8], &[1]).unwrap(); // numpy >= 1.24 layout: room
     /// assert!(NpyAppender::open(&path).unwrap().header_rewrite().is_none());
     /// ```
-    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn header_rewrite(&self) -> Option<&HeaderRewrite> {
         self.rewrite.as_ref()
     }
@@ -534,7 +530,6 @@ impl NpyAppender {
     /// assert!(out.append_frames(&[1, 0, 2, 0], 2).is_err());
     /// assert_eq!(out.frame_count(), 2);
     /// ```
-    /// use npy_append::{AppendError, AppendErrorKind};
     #[inline]
     pub fn append_frames(&mut self, bytes: &[u8], frames: u64) -> Result<(), AppendError> {
         // The common case, small enough to inline into the caller's loop: whole frames that fit
@@ -662,7 +657,6 @@ impl NpyAppender {
     /// assert!(out.append(&[1.0f32, 2.0]).is_err()); // f32 is not i32
     /// assert!(out.append(&[7i32]).is_err()); // half a frame
     /// ```
-    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn append<T: Element>(&mut self, data: &[T]) -> Result<u64, AppendError> {
         let id = TypeId::of::<T>();
         if self.accepted != Some(id) {
@@ -763,7 +757,6 @@ impl NpyAppender {
     /// out.flush().unwrap();
     /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, vec![1, 2]);
     /// ```
-    /// use npy_append::AppendError;
     pub fn flush(&mut self) -> Result<(), AppendError> {
         self.write_buffer()?;
         self.write_header()
@@ -783,7 +776,6 @@ impl NpyAppender {
     /// out.sync().unwrap();
     /// assert_eq!(out.flushed_frames(), 2);
     /// ```
-    /// use npy_append::AppendError;
     pub fn sync(&mut self) -> Result<(), AppendError> {
         self.write_buffer()?;
         self.file
@@ -818,7 +810,6 @@ impl NpyAppender {
     /// out.append(&[1.0f32, 2.0]).unwrap();
     /// assert_eq!(out.finish().unwrap().shape, vec![1, 2]);
     /// ```
-    /// use npy_append::AppendError;
     pub fn finish(mut self) -> Result<Header, AppendError> {
         self.done = true;
         self.flush()?;
@@ -845,7 +836,6 @@ impl NpyAppender {
     /// assert_eq!(out.abandon().unwrap().shape, vec![2]);
     /// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 2);
     /// ```
-    /// use npy_append::{AppendError, AppendErrorKind};
     pub fn abandon(mut self) -> Result<Header, AppendError> {
         self.done = true;
         self.buffer.clear();
@@ -876,7 +866,6 @@ impl NpyAppender {
     /// assert_eq!(out.append_array_view(a.slice(s![..;2, ..])).unwrap(), 2); // copied
     /// assert_eq!(out.finish().unwrap().shape, vec![6, 2]);
     /// ```
-    /// use npy_append::{AppendError, AppendErrorKind};
     #[cfg(feature = "ndarray")]
     pub fn append_array_view<T: Element, D: ndarray::Dimension>(
         &mut self,

@@ -21,7 +21,6 @@ use npy_format::{FrameError, HeaderError, WriteError};
 /// assert!(matches!(err.kind(), OpenErrorKind::Header { .. }));
 /// assert!(err.to_string().starts_with(&path.display().to_string()));
 /// ```
-/// use npy_append::{AppendErrorKind, OpenError, OpenErrorKind};
 pub type OpenError = PathError<OpenErrorKind>;
 
 /// Why an append, flush, sync or finish failed: the file and an [`AppendErrorKind`].
@@ -41,7 +40,6 @@ pub type OpenError = PathError<OpenErrorKind>;
 /// let err = out.append(&[1i64, 2]).unwrap_err(); // never a silent cast
 /// assert!(err.to_string().contains("dtype mismatch"));
 /// ```
-/// use npy_append::{AppendError, AppendErrorKind, RecoverErrorKind};
 pub type AppendError = PathError<AppendErrorKind>;
 
 /// Why [`recover`](crate::recover()) could not repair a file: the file and a
@@ -56,7 +54,6 @@ pub type AppendError = PathError<AppendErrorKind>;
 /// let err = recover(&path, &RecoverOptions::default()).unwrap_err();
 /// assert!(matches!(err.kind(), RecoverErrorKind::NoGrowthAxis { .. }));
 /// ```
-/// use npy_append::{AppendError, AppendErrorKind, OpenError, OpenErrorKind, RecoverError, RecoverErrorKind};
 pub type RecoverError = PathError<RecoverErrorKind>;
 
 /// What went wrong opening or creating an appender ([`OpenError`]'s kind).
@@ -328,7 +325,6 @@ impl AppendErrorKind {
     /// let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
     /// assert!(AppendErrorKind::StorageFull { source: full }.is_storage_full());
     /// ```
-    /// use npy_append::AppendErrorKind;
     pub fn is_storage_full(&self) -> bool {
         matches!(self, AppendErrorKind::StorageFull { .. })
     }

@@ -32,7 +32,6 @@
 //! # Ok(())
 //! # }
 //! ```
-//! use npy_append::{OpenError, OpenErrorKind, AppendError, AppendErrorKind, RecoverError, RecoverErrorKind};
 //!
 //! The `npy` binary of this crate does the same from the shell:
 //! `npy append OUT.npy IN.npy...` and `npy recover FILE.npy [--zero-fill] [--dry-run]`.

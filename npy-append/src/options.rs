@@ -26,7 +26,6 @@ use crate::layout::FrameLayout;
 /// assert_eq!(out.buffered_bytes(), 99 * 16);
 /// assert_eq!(BufferSize::default(), BufferSize::Bytes(1 << 20));
 /// ```
-/// use npy_append::{AppendError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferSize {
     /// A buffer of this many bytes (0: every append is written at once).
@@ -71,7 +70,6 @@ fn print_drop_error(error: &AppendError) {
 /// out.append(&[0.0f32; 8]).unwrap();
 /// assert_eq!(out.finish().unwrap().shape, vec![1, 8]);
 /// ```
-/// use npy_append::{AppendError};
 #[derive(Debug, Clone)]
 pub struct AppendOptions {
     pub(crate) buffer: BufferSize,
@@ -132,7 +130,6 @@ impl AppendOptions {
     /// out.append(&[1u8, 2]).unwrap();
     /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![1, 2]);
     /// ```
-    /// use npy_append::{OpenErrorKind};
     pub fn buffer(mut self, buffer: BufferSize) -> AppendOptions {
         self.buffer = buffer;
         self
@@ -159,7 +156,6 @@ impl AppendOptions {
     /// drop(first);
     /// assert!(NpyAppender::open(&path).is_ok());
     /// ```
-    /// use npy_append::{OpenErrorKind};
     pub fn lock(mut self, lock: LockMode) -> AppendOptions {
         self.lock = lock;
         self
@@ -215,7 +211,6 @@ impl AppendOptions {
     /// out.flush().unwrap();
     /// assert_eq!(out.flushed_frames(), 1);
     /// ```
-    /// use npy_append::{OpenErrorKind};
     pub fn update_header_on_spill(mut self, update: bool) -> AppendOptions {
         self.header_on_spill = update;
         self
@@ -237,7 +232,6 @@ impl AppendOptions {
     /// let out = NpyAppender::options().recover_on_open(true).open(&path).unwrap();
     /// assert_eq!(out.frame_count(), 3);
     /// ```
-    /// use npy_append::{OpenErrorKind};
     pub fn recover_on_open(mut self, recover: bool) -> AppendOptions {
         self.recover_on_open = recover;
         self
@@ -297,7 +291,6 @@ impl AppendOptions {
     /// assert_eq!(ERRORS.load(Ordering::Relaxed), 0);
     /// assert_eq!(npy_format::read_file::<u8>(&path).unwrap().data, [1, 2, 3]);
     /// ```
-    /// use npy_append::{OpenErrorKind, AppendError};
     pub fn on_drop_error(mut self, handler: fn(&AppendError)) -> AppendOptions {
         self.on_drop_error = handler;
         self
@@ -320,7 +313,6 @@ impl AppendOptions {
     /// drop(out);
     /// assert!(matches!((AppendOptions::new().create(&path, &layout)).err_kind(), Some(OpenErrorKind::Exists { .. })));
     /// ```
-    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn create(
         &self,
         path: impl AsRef<Path>,
@@ -347,7 +339,6 @@ impl AppendOptions {
     /// let missing = AppendOptions::new().open(dir.path().join("missing.npy"));
     /// assert!(matches!(missing.err_kind(), Some(OpenErrorKind::Io { .. })));
     /// ```
-    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn open(&self, path: impl AsRef<Path>) -> Result<NpyAppender, OpenError> {
         appender::open(path.as_ref(), None, self)
     }
@@ -373,7 +364,6 @@ impl AppendOptions {
     /// let err = AppendOptions::new().open_or_create(&path, &other).unwrap_err();
     /// assert!(matches!(err.kind(), OpenErrorKind::Mismatch { .. }));
     /// ```
-    /// use npy_append::{OpenError, OpenErrorKind};
     pub fn open_or_create(
         &self,
         path: impl AsRef<Path>,

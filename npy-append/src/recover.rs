@@ -82,7 +82,6 @@ impl RecoverOptions {
     /// assert_eq!((report.frames_before, report.frames_after), (2, 3));
     /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![2]);
     /// ```
-    /// use npy_append::{RecoverError};
     pub fn recover(&self, path: impl AsRef<Path>) -> Result<RecoverReport, RecoverError> {
         recover(path, self)
     }
@@ -100,7 +99,6 @@ impl RecoverOptions {
     /// assert_eq!((report.frames_after, report.bytes_zero_filled), (2, 2));
     /// assert_eq!(npy_format::read_file::<u16>(&path).unwrap().data, vec![1, 2, 3, 0]);
     /// ```
-    /// use npy_append::{RecoverErrorKind};
     pub fn zero_fill(mut self, zero_fill: bool) -> RecoverOptions {
         self.zero_fill = zero_fill;
         self
@@ -282,7 +280,6 @@ impl RecoverReport {
     /// let report = recover(&path, &RecoverOptions::default()).unwrap();
     /// assert_eq!((report.frames_lost(), report.bytes_truncated), (2, 1));
     /// ```
-    /// use npy_append::{RecoverError, RecoverErrorKind};
     pub fn frames_lost(&self) -> u64 {
         self.frames_before.saturating_sub(self.frames_after)
     }
@@ -382,7 +379,6 @@ fn count(n: u64, noun: &str) -> String {
 /// assert_eq!(array.header.shape, vec![4, 2]);
 /// assert_eq!(array.data, (1..=8).collect::<Vec<u32>>());
 /// ```
-/// use npy_append::{RecoverError, RecoverErrorKind};
 pub fn recover(
     path: impl AsRef<Path>,
     options: &RecoverOptions,

@@ -2,102 +2,108 @@
 //!
 //! Opening an archive (finding and checking its central directory) gives an [`OpenError`];
 //! reading a member gives a [`ReadError`]; creating, adding to or appending to an archive gives
-//! a [`WriteError`]. Every variant names the archive, and where it applies the member and the
-//! byte offset of the problem.
+//! a [`WriteError`]. Each is a [`PathError`]: the archive once, and a kind (`err.kind()`) that
+//! names, where it applies, the member and the byte offset of the problem.
 
 use std::io;
 use std::path::PathBuf;
 
-use array_files_fs::text::escape_control as esc;
-use npy_format::{FrameError, FrameRangeError, HeaderError, ViewError};
+use array_files_fs::error::PathError;
 
-/// Why an archive could not be opened: its end records or central directory are unusable.
+/// Why an archive could not be opened: the archive and an [`OpenErrorKind`] (its end records
+/// or central directory are unusable).
 ///
 /// ```
 /// let err = npz_stream::NpzReader::open("/no/such/archive.npz").unwrap_err();
-/// assert!(matches!(err, npz_stream::OpenError::Io { .. }));
+/// assert!(matches!(err.kind(), npz_stream::OpenErrorKind::Io { .. }));
 /// assert!(err.to_string().starts_with("/no/such/archive.npz"));
 /// ```
+pub type OpenError = PathError<OpenErrorKind>;
+
+/// Why reading a member failed: the archive and a [`ReadErrorKind`] naming the member.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+/// let reader = npz_stream::NpzReader::open(&path).unwrap();
+/// let err = reader.info("missing").unwrap_err();
+/// assert_eq!(err.path(), path);
+/// assert!(matches!(err.kind(), npz_stream::ReadErrorKind::NoSuchMember { .. }));
+/// ```
+pub type ReadError = PathError<ReadErrorKind>;
+
+/// Why writing an archive failed: the archive and a [`WriteErrorKind`] (member errors name the
+/// key).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8], &[1]).unwrap();
+/// let err = npz.add_array("x", &[2u8], &[1]).unwrap_err();
+/// assert!(matches!(err.kind(), npz_stream::WriteErrorKind::DuplicateKey { .. }));
+/// ```
+pub type WriteError = PathError<WriteErrorKind>;
+
+use array_files_fs::text::escape_control as esc;
+use npy_format::{FrameError, FrameRangeError, HeaderError, ViewError};
+
+/// What made an archive unusable ([`OpenError`]'s kind).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OpenError {
+pub enum OpenErrorKind {
     /// An I/O error.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     Io {
-        /// The archive.
-        path: PathBuf,
         /// The underlying error.
         source: io::Error,
     },
     /// No end-of-central-directory record: the file is not a zip archive (or is cut short).
-    #[error("{}: not a zip archive: {reason}", .path.display())]
+    #[error("not a zip archive: {reason}")]
     NotZip {
-        /// The archive.
-        path: PathBuf,
         /// What was looked for and not found.
         reason: String,
     },
     /// The end records or the central directory contradict each other or the file size.
-    #[error("{}: corrupt archive at offset {offset}: {reason}", .path.display())]
+    #[error("corrupt archive at offset {offset}: {reason}")]
     Corrupt {
-        /// The archive.
-        path: PathBuf,
         /// Offset of the offending record or field.
         offset: u64,
         /// What is wrong.
         reason: String,
     },
     /// A valid zip feature this crate does not handle (multi-disk archives).
-    #[error("{}: unsupported archive: {reason}", .path.display())]
+    #[error("unsupported archive: {reason}")]
     Unsupported {
-        /// The archive.
-        path: PathBuf,
         /// What is unsupported.
         reason: String,
     },
 }
 
-/// Why a member could not be read. Every variant names the archive and the member.
-///
-/// ```
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let path = dir.path().join("a.npz");
-/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
-/// npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
-/// npz.finish().unwrap();
-/// let reader = npz_stream::NpzReader::open(&path).unwrap();
-/// let err = reader.info("y").unwrap_err();
-/// assert!(matches!(err, npz_stream::ReadError::NoSuchMember { .. }));
-/// assert!(err.to_string().contains("no member 'y'"));
-/// ```
+/// What went wrong reading a member ([`ReadError`]'s kind); every kind names the member.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReadError {
+pub enum ReadErrorKind {
     /// An I/O error while reading the member.
-    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
+    #[error("member {m}: {source}", m = esc(.member))]
     Io {
-        /// The archive.
-        path: PathBuf,
         /// The member's name in the archive.
         member: String,
         /// The underlying error.
         source: io::Error,
     },
     /// No member has this key (neither `KEY` nor `KEY.npy`).
-    #[error("{}: no member '{k}' (the archive has {count} members)", .path.display(), k = esc(.key))]
+    #[error("no member '{k}' (the archive has {count} members)", k = esc(.key))]
     NoSuchMember {
-        /// The archive.
-        path: PathBuf,
         /// The key asked for.
         key: String,
         /// How many members the archive has.
         count: usize,
     },
     /// The member's local header or data lies outside the file or contradicts the directory.
-    #[error("{}: member {m}: corrupt at offset {offset}: {reason}", .path.display(), m = esc(.member))]
+    #[error("member {m}: corrupt at offset {offset}: {reason}", m = esc(.member))]
     Corrupt {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// Absolute offset in the archive.
@@ -106,30 +112,24 @@ pub enum ReadError {
         reason: String,
     },
     /// Encryption, compression methods other than stored and deflate.
-    #[error("{}: member {m}: unsupported: {reason}", .path.display(), m = esc(.member))]
+    #[error("member {m}: unsupported: {reason}", m = esc(.member))]
     Unsupported {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// What is unsupported.
         reason: String,
     },
     /// The member is not an NPY array, or its NPY header was refused.
-    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
+    #[error("member {m}: {source}", m = esc(.member))]
     Header {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// Why the NPY header was refused (offsets are within the member).
         source: HeaderError,
     },
     /// The deflate data is corrupt.
-    #[error("{}: member {m}: corrupt deflate data at compressed offset {offset}: {reason}", .path.display(), m = esc(.member))]
+    #[error("member {m}: corrupt deflate data at compressed offset {offset}: {reason}", m = esc(.member))]
     Inflate {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// Offset within the member's compressed data.
@@ -139,20 +139,16 @@ pub enum ReadError {
     },
     /// The member holds more or fewer bytes than the directory declares (a zip bomb guard: the
     /// declared size caps what is inflated), or a declared size no deflate stream can reach.
-    #[error("{}: member {m}: size mismatch: {reason}", .path.display(), m = esc(.member))]
+    #[error("member {m}: size mismatch: {reason}", m = esc(.member))]
     Size {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// What differs.
         reason: String,
     },
     /// The member is shorter than its NPY header says.
-    #[error("{}: member {m}: truncated: the array needs {expected} bytes after its header, the member holds {available}", .path.display(), m = esc(.member))]
+    #[error("member {m}: truncated: the array needs {expected} bytes after its header, the member holds {available}", m = esc(.member))]
     Truncated {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// Bytes the header promises.
@@ -161,10 +157,8 @@ pub enum ReadError {
         available: u64,
     },
     /// The CRC-32 of the member's bytes differs from the directory's.
-    #[error("{}: member {m}: CRC-32 mismatch: the directory says {expected:#010x}, the data gives {actual:#010x}", .path.display(), m = esc(.member))]
+    #[error("member {m}: CRC-32 mismatch: the directory says {expected:#010x}, the data gives {actual:#010x}", m = esc(.member))]
     Crc {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// CRC-32 recorded in the central directory.
@@ -173,99 +167,72 @@ pub enum ReadError {
         actual: u32,
     },
     /// A frame range outside the array.
-    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
+    #[error("member {m}: {source}", m = esc(.member))]
     Frames {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// The range and the count.
         source: FrameRangeError,
     },
     /// The data cannot be viewed or read as the requested type.
-    #[error("{}: member {m}: {source}", .path.display(), m = esc(.member))]
+    #[error("member {m}: {source}", m = esc(.member))]
     View {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
         /// Why.
         source: ViewError,
     },
     /// A zero-copy view of a compressed member.
-    #[error("{}: member {m}: only stored members map zero-copy; this one is deflated (use read_array)", .path.display(), m = esc(.member))]
+    #[error("member {m}: only stored members map zero-copy; this one is deflated (use read_array)", m = esc(.member))]
     NotStored {
-        /// The archive.
-        path: PathBuf,
         /// The member.
         member: String,
     },
 }
 
-/// Why writing an archive failed. Every variant names the archive; member errors name the key.
-///
-/// ```
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let path = dir.path().join("a.npz");
-/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
-/// npz.add_array("x", &[1u8], &[1]).unwrap();
-/// let err = npz.add_array("x", &[2u8], &[1]).unwrap_err();
-/// assert!(matches!(err, npz_stream::WriteError::DuplicateKey { .. }));
-/// ```
+/// What went wrong writing an archive ([`WriteError`]'s kind).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum WriteError {
+pub enum WriteErrorKind {
     /// An I/O error on the archive.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     Io {
-        /// The archive.
-        path: PathBuf,
         /// The underlying error.
         source: io::Error,
     },
     /// The key is already a member (nothing was written).
-    #[error("{}: duplicate key '{k}': the archive already has a member {k}.npy", .path.display(), k = esc(.key))]
+    #[error("duplicate key '{k}': the archive already has a member {k}.npy", k = esc(.key))]
     DuplicateKey {
-        /// The archive.
-        path: PathBuf,
         /// The key.
         key: String,
     },
     /// A key that cannot be a member name (empty, NUL, too long).
-    #[error("{}: invalid key {key:?}: {reason}", .path.display())]
+    #[error("invalid key {key:?}: {reason}")]
     InvalidKey {
-        /// The archive.
-        path: PathBuf,
         /// The key.
         key: String,
         /// Why.
         reason: &'static str,
     },
     /// The NPY header or data could not be written.
-    #[error("{}: member {k}: {source}", .path.display(), k = esc(.key))]
+    #[error("member {k}: {source}", k = esc(.key))]
     Npy {
-        /// The archive.
-        path: PathBuf,
         /// The key.
         key: String,
         /// What npy-format refused.
         source: npy_format::WriteError,
     },
     /// Frames that do not fit the member's dtype or frame size.
-    #[error("{}: member {k}: {source}", .path.display(), k = esc(.key))]
+    #[error("member {k}: {source}", k = esc(.key))]
     Frames {
-        /// The archive.
-        path: PathBuf,
         /// The key.
         key: String,
         /// Why the append was refused (nothing was appended).
         source: FrameError,
     },
     /// A member finished with fewer or more bytes than its header needs.
-    #[error("{}: member {k}: the header needs {expected} bytes of data, {written} were written", .path.display(), k = esc(.key))]
+    #[error("member {k}: the header needs {expected} bytes of data, {written} were written", k = esc(.key))]
     Incomplete {
-        /// The archive.
-        path: PathBuf,
         /// The key.
         key: String,
         /// Bytes the header needs.
@@ -275,43 +242,31 @@ pub enum WriteError {
     },
     /// The existing archive could not be opened for appending.
     #[error(transparent)]
-    Open(#[from] OpenError),
+    Open(OpenErrorKind),
     /// An input `.npy` file (for zipping) could not be read.
-    #[error("input {}: {source}", .path.display())]
+    #[error("input {source}")]
     Input {
-        /// The input file.
-        path: PathBuf,
-        /// Why.
+        /// Why (it names the input file).
         source: npy_format::ReadError,
     },
     /// Another writer, in this process or another, holds the archive's lock (see
     /// [`LockMode`](crate::LockMode)); nothing was written.
-    #[error("{}: locked by another writer (in this or another process)", .path.display())]
-    Locked {
-        /// The archive.
-        path: PathBuf,
-    },
+    #[error("locked by another writer (in this or another process)")]
+    Locked,
     /// The output exists and the writer was created not to replace it
     /// ([`WriterOptions::create_new`](crate::WriterOptions::create_new)); it was left alone.
-    #[error("{}: already exists", .path.display())]
-    Exists {
-        /// The output.
-        path: PathBuf,
-    },
+    #[error("already exists")]
+    Exists,
     /// An input of [`zip_npy_files`](crate::zip_npy_files) is the output archive itself
     /// (the same file, whatever the names); nothing was written or deleted.
-    #[error("{}: the output archive is also an input ({}); refusing to overwrite or delete it", .path.display(), .input.display())]
+    #[error("the output archive is also an input ({}); refusing to overwrite or delete it", .input.display())]
     InputIsOutput {
-        /// The output archive.
-        path: PathBuf,
         /// The input that names it.
         input: PathBuf,
     },
     /// The archive cannot be appended to as it is (data before the first member).
-    #[error("{}: cannot append: {reason}", .path.display())]
+    #[error("cannot append: {reason}")]
     Unsupported {
-        /// The archive.
-        path: PathBuf,
         /// Why.
         reason: String,
     },

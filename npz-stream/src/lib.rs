@@ -102,7 +102,8 @@ mod zip;
 /// shared with `npy-append`: an `npz add` and an `npy append` exclude each other too). See
 /// [`WriterOptions::lock`].
 pub use array_files_fs::LockMode;
-pub use error::{OpenError, ReadError, WriteError};
+pub use array_files_fs::error::{PathError, ResultKind};
+pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, WriteErrorKind};
 pub use npy_format;
 pub use npy_format::{FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};

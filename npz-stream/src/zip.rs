@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use crate::error::OpenError;
+use crate::error::{OpenError, OpenErrorKind};
 use crate::io_util::{ReadAt, read_exact_at};
 
 pub(crate) const LOCAL_SIG: u32 = 0x0403_4b50;
@@ -109,7 +109,12 @@ pub(crate) fn read_directory(
 ) -> Result<Directory, OpenError> {
     match read_directory_at_tail(file, file_len, path) {
         Ok(dir) => Ok(dir),
-        Err(e @ (OpenError::NotZip { .. } | OpenError::Corrupt { .. })) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                OpenErrorKind::NotZip { .. } | OpenErrorKind::Corrupt { .. }
+            ) =>
+        {
             match find_earlier_directory(file, file_len, path)? {
                 Some(dir) => Ok(dir),
                 None => Err(e),
@@ -129,10 +134,7 @@ fn find_earlier_directory(
     file_len: u64,
     path: &Path,
 ) -> Result<Option<Directory>, OpenError> {
-    let io = |source| OpenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
     let mut magic = [0u8; 4];
     if file_len < 4 {
         return Ok(None);
@@ -165,8 +167,14 @@ fn find_earlier_directory(
             let offset = block_start + i as u64;
             match directory_at(file, file_len, offset, path) {
                 Ok(dir) if dir.prefix == 0 => return Ok(Some(dir)),
-                Ok(_) | Err(OpenError::NotZip { .. } | OpenError::Corrupt { .. }) => {}
-                Err(OpenError::Unsupported { .. }) => {}
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        OpenErrorKind::NotZip { .. }
+                            | OpenErrorKind::Corrupt { .. }
+                            | OpenErrorKind::Unsupported { .. }
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -180,17 +188,16 @@ fn find_earlier_directory(
 
 /// The end record in the last 65557 bytes and the directory it describes.
 fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Directory, OpenError> {
-    let io = |source| OpenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
     if file_len < EOCD_LEN as u64 {
-        return Err(OpenError::NotZip {
-            path: path.to_path_buf(),
-            reason: format!(
-                "the file has {file_len} bytes, fewer than an end-of-central-directory record (22)"
-            ),
-        });
+        return Err(OpenError::new(
+            path.to_path_buf(),
+            OpenErrorKind::NotZip {
+                reason: format!(
+                    "the file has {file_len} bytes, fewer than an end-of-central-directory record (22)"
+                ),
+            },
+        ));
     }
     // The end record sits in the last 22 + 65535 (max comment) bytes.
     let tail_len = file_len.min(EOCD_LEN as u64 + 0xFFFF) as usize;
@@ -201,10 +208,12 @@ fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Dir
         le32(&tail, i) == EOCD_SIG && i + EOCD_LEN + usize::from(le16(&tail, i + 20)) <= tail_len
     });
     let Some(i) = found else {
-        return Err(OpenError::NotZip {
-            path: path.to_path_buf(),
-            reason: "no end-of-central-directory record in the last 65557 bytes".into(),
-        });
+        return Err(OpenError::new(
+            path.to_path_buf(),
+            OpenErrorKind::NotZip {
+                reason: "no end-of-central-directory record in the last 65557 bytes".into(),
+            },
+        ));
     };
     directory_at(file, file_len, tail_start + i as u64, path)
 }
@@ -237,32 +246,25 @@ struct Errors<'a> {
 
 impl Errors<'_> {
     fn io(&self, source: std::io::Error) -> OpenError {
-        OpenError::Io {
-            path: self.path.to_path_buf(),
-            source,
-        }
+        OpenError::new(self.path.to_path_buf(), OpenErrorKind::Io { source })
     }
 
     fn corrupt(&self, offset: u64, reason: String) -> OpenError {
-        OpenError::Corrupt {
-            path: self.path.to_path_buf(),
-            offset,
-            reason,
-        }
+        OpenError::new(
+            self.path.to_path_buf(),
+            OpenErrorKind::Corrupt { offset, reason },
+        )
     }
 
     fn not_zip(&self, reason: String) -> OpenError {
-        OpenError::NotZip {
-            path: self.path.to_path_buf(),
-            reason,
-        }
+        OpenError::new(self.path.to_path_buf(), OpenErrorKind::NotZip { reason })
     }
 
     fn unsupported(&self, reason: String) -> OpenError {
-        OpenError::Unsupported {
-            path: self.path.to_path_buf(),
-            reason,
-        }
+        OpenError::new(
+            self.path.to_path_buf(),
+            OpenErrorKind::Unsupported { reason },
+        )
     }
 }
 

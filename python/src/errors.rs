@@ -68,10 +68,10 @@ pub fn npy_recover(error: npy_append::RecoverError) -> PyErr {
 /// npz-stream's write errors: an existing archive is `FileExistsError`, a held lock
 /// `BlockingIOError`; the rest as [`to_py`] says.
 pub fn npz_write(error: npz_stream::WriteError) -> PyErr {
-    use npz_stream::WriteError;
-    match &error {
-        WriteError::Exists { .. } => PyFileExistsError::new_err(error.to_string()),
-        WriteError::Locked { .. } => PyBlockingIOError::new_err(error.to_string()),
+    use npz_stream::WriteErrorKind;
+    match error.kind() {
+        WriteErrorKind::Exists => PyFileExistsError::new_err(error.to_string()),
+        WriteErrorKind::Locked => PyBlockingIOError::new_err(error.to_string()),
         _ => to_py(&error),
     }
 }

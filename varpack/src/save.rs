@@ -378,14 +378,14 @@ fn write_npz(
 
 /// A writer's error for the pack at `target`: its own refusals as the pack's.
 fn npz_save(target: &Path, e: npz_stream::WriteError) -> SaveError {
-    match e {
-        npz_stream::WriteError::Exists { .. } => SaveError::Exists {
+    match e.kind() {
+        npz_stream::WriteErrorKind::Exists => SaveError::Exists {
             path: target.to_path_buf(),
         },
-        npz_stream::WriteError::Locked { .. } => SaveError::Locked {
+        npz_stream::WriteErrorKind::Locked => SaveError::Locked {
             path: target.to_path_buf(),
             lock: target.to_path_buf(),
         },
-        e => SaveError::Npz(e),
+        _ => SaveError::Npz(e),
     }
 }

@@ -24,8 +24,8 @@ use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
 use npy_format::FrameSource;
 use npz_stream::{
-    Compression, LockMode, MemberInfo, NpzReader, OpenError, ReaderOptions, WriteError,
-    WriterOptions,
+    Compression, LockMode, MemberInfo, NpzReader, OpenError, OpenErrorKind, ReaderOptions,
+    WriteError, WriteErrorKind, WriterOptions,
 };
 
 #[derive(Parser)]
@@ -189,11 +189,12 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 /// The error's message in the command line's words: flags, not the library's items.
 fn cli_message(e: &(dyn std::error::Error + 'static)) -> String {
     let message = e.to_string();
-    if let Some(WriteError::Locked { .. }) = e.downcast_ref::<WriteError>() {
-        return format!("{message}; pass --wait to wait for it");
-    }
-    if let Some(WriteError::Exists { path }) = e.downcast_ref::<WriteError>() {
-        return cli::exists_error(path).to_string();
+    if let Some(e) = e.downcast_ref::<WriteError>() {
+        match e.kind() {
+            WriteErrorKind::Locked => return format!("{message}; pass --wait to wait for it"),
+            WriteErrorKind::Exists => return cli::exists_error(e.path()).to_string(),
+            _ => {}
+        }
     }
     message.replace("ReadOptions::max_header_size", "--max-header-size")
 }
@@ -322,18 +323,19 @@ fn add(out: &Path, members: &[(String, PathBuf)], options: WriterOptions) -> Cli
                 npz.finish()?;
                 return Ok(());
             }
-            Err(WriteError::Open(OpenError::Io { source, .. }))
-                if source.kind() == io::ErrorKind::NotFound =>
+            Err(e)
+                if matches!(e.kind(), WriteErrorKind::Open(OpenErrorKind::Io { source })
+                    if source.kind() == io::ErrorKind::NotFound) =>
             {
                 let mut npz = match options.clone().create_new(out) {
                     Ok(npz) => npz,
-                    Err(WriteError::Exists { .. }) => continue,
+                    Err(e) if matches!(e.kind(), WriteErrorKind::Exists) => continue,
                     Err(e) => return Err(e.into()),
                 };
                 npz.add_npy_files(members)?;
                 match npz.finish() {
                     Ok(()) => return Ok(()),
-                    Err(WriteError::Exists { .. }) => continue,
+                    Err(e) if matches!(e.kind(), WriteErrorKind::Exists) => continue,
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -12,10 +12,14 @@ impl NpzReader {
     }
 
     pub(super) fn mapped(&self, idx: usize) -> Result<&Mmap, ReadError> {
-        self.map_archive().map_err(|source| ReadError::Io {
-            path: self.path.clone(),
-            member: self.entry(idx).name.clone(),
-            source,
+        self.map_archive().map_err(|source| {
+            ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Io {
+                    member: self.entry(idx).name.clone(),
+                    source,
+                },
+            )
         })
     }
 
@@ -45,7 +49,7 @@ impl NpzReader {
     /// returned slice is alive; see [When the file shrinks](NpzReader#when-the-file-shrinks).
     ///
     /// # Errors
-    /// [`ReadError::NotStored`] for deflated members; [`ReadError::View`] for object arrays.
+    /// [`ReadErrorKind::NotStored`] for deflated members; [`ReadErrorKind::View`] for object arrays.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -61,17 +65,21 @@ impl NpzReader {
         let meta = self.meta(idx)?;
         let name = &self.entry(idx).name;
         if self.method(idx) != Method::Stored {
-            return Err(ReadError::NotStored {
-                path: self.path.clone(),
-                member: name.clone(),
-            });
+            return Err(ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::NotStored {
+                    member: name.clone(),
+                },
+            ));
         }
         if meta.header.dtype.has_object() {
-            return Err(ReadError::View {
-                path: self.path.clone(),
-                member: name.clone(),
-                source: ViewError::Object,
-            });
+            return Err(ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::View {
+                    member: name.clone(),
+                    source: ViewError::Object,
+                },
+            ));
         }
         let map = self.mapped(idx)?;
         let start = (meta.data_start + meta.header_len) as usize;
@@ -84,7 +92,7 @@ impl NpzReader {
     /// [`ViewError::Misaligned`].
     ///
     /// # Errors
-    /// As [`data`](Self::data); [`ReadError::View`] with the check that failed (dtype, byte
+    /// As [`data`](Self::data); [`ReadErrorKind::View`] with the check that failed (dtype, byte
     /// order, alignment).
     ///
     /// ```
@@ -102,10 +110,14 @@ impl NpzReader {
         let bytes = self.data(key)?;
         let idx = self.index_of(key)?;
         let meta = self.meta(idx)?;
-        TypedView::new(&meta.header, bytes).map_err(|source| ReadError::View {
-            path: self.path.clone(),
-            member: self.entry(idx).name.clone(),
-            source,
+        TypedView::new(&meta.header, bytes).map_err(|source| {
+            ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::View {
+                    member: self.entry(idx).name.clone(),
+                    source,
+                },
+            )
         })
     }
 }

@@ -56,11 +56,13 @@ impl Member<'_> {
     }
 
     pub(super) fn err_frames(&self, source: FrameRangeError) -> ReadError {
-        ReadError::Frames {
-            path: self.reader.path.clone(),
-            member: self.name().to_owned(),
-            source,
-        }
+        ReadError::new(
+            self.reader.path.clone(),
+            ReadErrorKind::Frames {
+                member: self.name().to_owned(),
+                source,
+            },
+        )
     }
 
     /// Reads `buf.len()` bytes at member offset `off`, CRC-checking when `full`.
@@ -73,10 +75,14 @@ impl Member<'_> {
         let reader = self.reader;
         let entry = reader.entry(self.idx);
         let meta = self.meta;
-        let io = |source| ReadError::Io {
-            path: reader.path.clone(),
-            member: entry.name.clone(),
-            source,
+        let io = |source| {
+            ReadError::new(
+                reader.path.clone(),
+                ReadErrorKind::Io {
+                    member: entry.name.clone(),
+                    source,
+                },
+            )
         };
         if entry.method == zip::METHOD_STORED {
             let source = reader.source();
@@ -99,12 +105,14 @@ impl Member<'_> {
                 }
                 let actual = crc.finalize();
                 if actual != entry.crc32 {
-                    return Err(ReadError::Crc {
-                        path: reader.path.clone(),
-                        member: entry.name.clone(),
-                        expected: entry.crc32,
-                        actual,
-                    });
+                    return Err(ReadError::new(
+                        reader.path.clone(),
+                        ReadErrorKind::Crc {
+                            member: entry.name.clone(),
+                            expected: entry.crc32,
+                            actual,
+                        },
+                    ));
                 }
             }
             return Ok(());
@@ -188,11 +196,13 @@ impl FrameSource for Member<'_> {
 
     fn check_readable(&self) -> Result<(), ReadError> {
         if self.meta.header.dtype.has_object() {
-            return Err(ReadError::View {
-                path: self.reader.path.clone(),
-                member: self.name().to_owned(),
-                source: ViewError::Object,
-            });
+            return Err(ReadError::new(
+                self.reader.path.clone(),
+                ReadErrorKind::View {
+                    member: self.name().to_owned(),
+                    source: ViewError::Object,
+                },
+            ));
         }
         Ok(())
     }

@@ -124,10 +124,14 @@ impl<'r> MemberReader<'r> {
                 reader
                     .source()
                     .pread_exact(&mut buf[..n], self.data_start + self.pos)
-                    .map_err(|source| ReadError::Io {
-                        path: reader.path.clone(),
-                        member: entry.name.clone(),
-                        source,
+                    .map_err(|source| {
+                        ReadError::new(
+                            reader.path.clone(),
+                            ReadErrorKind::Io {
+                                member: entry.name.clone(),
+                                source,
+                            },
+                        )
                     })?;
                 if self.check {
                     crc.update(&buf[..n]);
@@ -136,12 +140,14 @@ impl<'r> MemberReader<'r> {
                 if self.check && self.pos == self.size && n > 0 {
                     let actual = crc.clone().finalize();
                     if actual != entry.crc32 {
-                        return Err(ReadError::Crc {
-                            path: reader.path.clone(),
-                            member: entry.name.clone(),
-                            expected: entry.crc32,
-                            actual,
-                        });
+                        return Err(ReadError::new(
+                            reader.path.clone(),
+                            ReadErrorKind::Crc {
+                                member: entry.name.clone(),
+                                expected: entry.crc32,
+                                actual,
+                            },
+                        ));
                     }
                 }
                 Ok(n)

@@ -68,58 +68,66 @@ pub struct MemberInfo {
 
 impl NpzReader {
     pub(super) fn corrupt(&self, idx: usize, offset: u64, reason: String) -> ReadError {
-        ReadError::Corrupt {
-            path: self.path.clone(),
-            member: self.entry(idx).name.clone(),
-            offset,
-            reason,
-        }
+        ReadError::new(
+            self.path.clone(),
+            ReadErrorKind::Corrupt {
+                member: self.entry(idx).name.clone(),
+                offset,
+                reason,
+            },
+        )
     }
 
     pub(super) fn inflate_err(&self, idx: usize, e: InflateError) -> ReadError {
         let member = self.entry(idx).name.clone();
         let path = self.path.clone();
         match e {
-            InflateError::Io(source) => ReadError::Io {
+            InflateError::Io(source) => ReadError::new(path, ReadErrorKind::Io { member, source }),
+            InflateError::Corrupt { offset, reason } => ReadError::new(
                 path,
-                member,
-                source,
-            },
-            InflateError::Corrupt { offset, reason } => ReadError::Inflate {
+                ReadErrorKind::Inflate {
+                    member,
+                    offset,
+                    reason,
+                },
+            ),
+            InflateError::Size(reason) => {
+                ReadError::new(path, ReadErrorKind::Size { member, reason })
+            }
+            InflateError::Crc { expected, actual } => ReadError::new(
                 path,
-                member,
-                offset,
-                reason,
-            },
-            InflateError::Size(reason) => ReadError::Size {
-                path,
-                member,
-                reason,
-            },
-            InflateError::Crc { expected, actual } => ReadError::Crc {
-                path,
-                member,
-                expected,
-                actual,
-            },
+                ReadErrorKind::Crc {
+                    member,
+                    expected,
+                    actual,
+                },
+            ),
         }
     }
 
     /// Checks the member's directory entry and local header; returns where its data starts.
     pub(super) fn locate(&self, idx: usize) -> Result<u64, ReadError> {
         let entry = self.entry(idx);
-        let unsupported = |reason: String| ReadError::Unsupported {
-            path: self.path.clone(),
-            member: entry.name.clone(),
-            reason,
+        let unsupported = |reason: String| {
+            ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Unsupported {
+                    member: entry.name.clone(),
+                    reason,
+                },
+            )
         };
         if entry.flags & zip::FLAG_ENCRYPTED != 0 {
             return Err(unsupported("the member is encrypted".into()));
         }
-        let size_err = |reason: String| ReadError::Size {
-            path: self.path.clone(),
-            member: entry.name.clone(),
-            reason,
+        let size_err = |reason: String| {
+            ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Size {
+                    member: entry.name.clone(),
+                    reason,
+                },
+            )
         };
         match entry.method {
             zip::METHOD_STORED if entry.size != entry.compressed_size => {
@@ -169,11 +177,13 @@ impl NpzReader {
             // The member reader reports its own errors through io::Error.
             match source {
                 npy_format::HeaderError::Io(e) => unwrap_io(&entry.name, &self.path, e),
-                source => ReadError::Header {
-                    path: self.path.clone(),
-                    member: entry.name.clone(),
-                    source,
-                },
+                source => ReadError::new(
+                    self.path.clone(),
+                    ReadErrorKind::Header {
+                        member: entry.name.clone(),
+                        source,
+                    },
+                ),
             }
         })?;
         let header = parsed.header;
@@ -184,12 +194,14 @@ impl NpzReader {
         };
         let available = entry.size.saturating_sub(parsed.data_offset);
         if available < data_len {
-            return Err(ReadError::Truncated {
-                path: self.path.clone(),
-                member: entry.name.clone(),
-                expected: data_len,
-                available,
-            });
+            return Err(ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Truncated {
+                    member: entry.name.clone(),
+                    expected: data_len,
+                    available,
+                },
+            ));
         }
         let index = if entry.method == zip::METHOD_DEFLATED {
             // The first chunk starts right after the header's stored blocks: an index whose
@@ -220,8 +232,8 @@ impl NpzReader {
     /// Header information, compression, sizes and access paths of member `key`.
     ///
     /// # Errors
-    /// [`ReadError::NoSuchMember`]; a corrupt local header; a member that is not NPY
-    /// ([`ReadError::Header`]) or shorter than its header says.
+    /// [`ReadErrorKind::NoSuchMember`]; a corrupt local header; a member that is not NPY
+    /// ([`ReadErrorKind::Header`]) or shorter than its header says.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();

@@ -32,7 +32,7 @@ use npy_format::{
     ViewError,
 };
 
-use crate::error::{OpenError, ReadError};
+use crate::error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind};
 use crate::format::{INDEX_HEADER_ID, SeekIndex};
 use crate::inflate::{AccessPoint, Inflate, InflateError, build_access_points};
 use crate::io_util::{MappedFile, ReadAt};
@@ -94,20 +94,24 @@ impl std::fmt::Debug for NpzReader {
 
 fn unwrap_io(member: &str, path: &Path, e: io::Error) -> ReadError {
     if !e.get_ref().is_some_and(|inner| inner.is::<ReadError>()) {
-        return ReadError::Io {
-            path: path.to_path_buf(),
-            member: member.to_owned(),
-            source: e,
-        };
+        return ReadError::new(
+            path.to_path_buf(),
+            ReadErrorKind::Io {
+                member: member.to_owned(),
+                source: e,
+            },
+        );
     }
     let kind = e.kind();
     match e.into_inner().map(|inner| inner.downcast::<ReadError>()) {
         Some(Ok(err)) => *err,
-        _ => ReadError::Io {
-            path: path.to_path_buf(),
-            member: member.to_owned(),
-            source: io::Error::from(kind),
-        },
+        _ => ReadError::new(
+            path.to_path_buf(),
+            ReadErrorKind::Io {
+                member: member.to_owned(),
+                source: io::Error::from(kind),
+            },
+        ),
     }
 }
 
@@ -156,10 +160,7 @@ impl NpzReader {
     }
 
     fn open_with(path: &Path, options: ReaderOptions) -> Result<NpzReader, OpenError> {
-        let io = |source| OpenError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
         let file = File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
         let dir = zip::read_directory(&file, file_len, path)?;
@@ -252,10 +253,14 @@ impl NpzReader {
             .get(key)
             .or_else(|| self.by_name.get(&format!("{key}.npy")))
             .copied()
-            .ok_or_else(|| ReadError::NoSuchMember {
-                path: self.path.clone(),
-                key: key.to_owned(),
-                count: self.len(),
+            .ok_or_else(|| {
+                ReadError::new(
+                    self.path.clone(),
+                    ReadErrorKind::NoSuchMember {
+                        key: key.to_owned(),
+                        count: self.len(),
+                    },
+                )
             })
     }
 

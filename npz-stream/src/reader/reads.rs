@@ -115,7 +115,7 @@ impl NpzReader {
     /// Member `key` read into memory as `T` (byte-swapped to native order if needed), CRC-checked.
     ///
     /// # Errors
-    /// As [`read_bytes`](Self::read_bytes); [`ReadError::View`] for a dtype other than `T`.
+    /// As [`read_bytes`](Self::read_bytes); [`ReadErrorKind::View`] for a dtype other than `T`.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -134,37 +134,47 @@ impl NpzReader {
             npy_format::ReadError::Io { source, .. } => unwrap_io(&name, &self.path, source),
             npy_format::ReadError::Header { source, .. } => match source {
                 npy_format::HeaderError::Io(e) => unwrap_io(&name, &self.path, e),
-                source => ReadError::Header {
-                    path: self.path.clone(),
-                    member: name.clone(),
-                    source,
-                },
+                source => ReadError::new(
+                    self.path.clone(),
+                    ReadErrorKind::Header {
+                        member: name.clone(),
+                        source,
+                    },
+                ),
             },
             npy_format::ReadError::Truncated {
                 expected,
                 available,
                 ..
-            } => ReadError::Truncated {
-                path: self.path.clone(),
-                member: name.clone(),
-                expected,
-                available,
-            },
-            npy_format::ReadError::View { source, .. } => ReadError::View {
-                path: self.path.clone(),
-                member: name.clone(),
-                source,
-            },
-            npy_format::ReadError::Frames { source, .. } => ReadError::Frames {
-                path: self.path.clone(),
-                member: name.clone(),
-                source,
-            },
-            other => ReadError::Io {
-                path: self.path.clone(),
-                member: name.clone(),
-                source: io::Error::other(other),
-            },
+            } => ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Truncated {
+                    member: name.clone(),
+                    expected,
+                    available,
+                },
+            ),
+            npy_format::ReadError::View { source, .. } => ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::View {
+                    member: name.clone(),
+                    source,
+                },
+            ),
+            npy_format::ReadError::Frames { source, .. } => ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Frames {
+                    member: name.clone(),
+                    source,
+                },
+            ),
+            other => ReadError::new(
+                self.path.clone(),
+                ReadErrorKind::Io {
+                    member: name.clone(),
+                    source: io::Error::other(other),
+                },
+            ),
         })?;
         io::copy(&mut reader, &mut io::sink()).map_err(|e| unwrap_io(&name, &self.path, e))?;
         Ok(array)

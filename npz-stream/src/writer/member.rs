@@ -86,18 +86,17 @@ impl MemberWriter<'_> {
     }
 
     pub(super) fn io_err(&self, source: io::Error) -> WriteError {
-        WriteError::Io {
-            path: self.w.path.clone(),
-            source,
-        }
+        WriteError::new(self.w.path.clone(), WriteErrorKind::Io { source })
     }
 
     pub(super) fn frame_err(&self, source: FrameError) -> WriteError {
-        WriteError::Frames {
-            path: self.w.path.clone(),
-            key: self.key.clone(),
-            source,
-        }
+        WriteError::new(
+            self.w.path.clone(),
+            WriteErrorKind::Frames {
+                key: self.key.clone(),
+                source,
+            },
+        )
     }
 
     /// Appends raw data bytes (whole frames are the caller's concern).
@@ -201,20 +200,26 @@ impl MemberWriter<'_> {
             None => final_header.data_len().unwrap_or(u64::MAX),
         };
         if self.written != expected {
-            return Err(WriteError::Incomplete {
-                path: self.w.path.clone(),
-                key: self.key.clone(),
-                expected,
-                written: self.written,
-            });
+            return Err(WriteError::new(
+                self.w.path.clone(),
+                WriteErrorKind::Incomplete {
+                    key: self.key.clone(),
+                    expected,
+                    written: self.written,
+                },
+            ));
         }
         let header_bytes = match self.version {
             Some(version) => final_header
                 .to_bytes_in_place(version, self.header_bytes.len())
-                .map_err(|source| WriteError::Npy {
-                    path: self.w.path.clone(),
-                    key: self.key.clone(),
-                    source,
+                .map_err(|source| {
+                    WriteError::new(
+                        self.w.path.clone(),
+                        WriteErrorKind::Npy {
+                            key: self.key.clone(),
+                            source,
+                        },
+                    )
                 })?,
             None => self.header_bytes.clone(),
         };

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use npy_format::{Element, FrameError, FrameSink, Header, Version, as_bytes};
 
 use crate::deflate::{DeflateStream, Pool, stored_blocks, stored_blocks_len};
-use crate::error::{OpenError, WriteError};
+use crate::error::{OpenErrorKind, WriteError, WriteErrorKind};
 use crate::format::SeekIndex;
 use array_files_fs::atomic::{self, Persist, TempFile};
 use array_files_fs::lock::{self as fslock, LockFail, LockMode};
@@ -48,7 +48,7 @@ use crate::zip::{self, NewEntry};
 /// append does that by itself. See [`format`](crate::format#appending) for the layout.
 ///
 /// ```
-/// use npz_stream::{Compression, FrameSink, Header, NpzWriter, NpzReader};
+/// use npz_stream::{Compression, FrameSink, Header, NpzReader, NpzWriter};
 /// use npy_format::{DType, FrameSource};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("run.npz");
@@ -102,7 +102,7 @@ impl NpzWriter {
     /// Creates a new archive at `path` with default options (stored, aligned members).
     ///
     /// # Errors
-    /// [`WriteError::Io`] if the temporary file cannot be created.
+    /// [`WriteErrorKind::Io`] if the temporary file cannot be created.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -137,8 +137,8 @@ impl NpzWriter {
     /// interrupted, the bytes it left are cut off first (as [`recover`](crate::recover) does).
     ///
     /// # Errors
-    /// [`WriteError::Locked`] if another writer holds the lock; [`WriteError::Open`] if the
-    /// archive is not readable; [`WriteError::Unsupported`] for archives with data before
+    /// [`WriteErrorKind::Locked`] if another writer holds the lock; [`WriteErrorKind::Open`] if the
+    /// archive is not readable; [`WriteErrorKind::Unsupported`] for archives with data before
     /// their first member.
     ///
     /// ```
@@ -161,10 +161,7 @@ impl NpzWriter {
         options: WriterOptions,
         replace: bool,
     ) -> Result<NpzWriter, WriteError> {
-        let io = |source| WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
         // What a killed writer of this archive left (its process is gone): a failure to
         // clean is not this writer's to report.
         let _ = atomic::remove_stale_temps(path);
@@ -187,19 +184,18 @@ impl NpzWriter {
     }
 
     fn append_with(path: &Path, options: WriterOptions) -> Result<NpzWriter, WriteError> {
-        let io = |source| WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
         let (file, file_len, dir) = open_for_update(path, options.lock)?;
         if dir.prefix != 0 {
-            return Err(WriteError::Unsupported {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "{} bytes of data precede the first member (a self-extracting archive?)",
-                    dir.prefix
-                ),
-            });
+            return Err(WriteError::new(
+                path.to_path_buf(),
+                WriteErrorKind::Unsupported {
+                    reason: format!(
+                        "{} bytes of data precede the first member (a self-extracting archive?)",
+                        dir.prefix
+                    ),
+                },
+            ));
         }
         if dir.end < file_len {
             // An interrupted append: cut its bytes off before adding anything.
@@ -261,16 +257,13 @@ impl NpzWriter {
     }
 
     fn io_err(&self, source: io::Error) -> WriteError {
-        WriteError::Io {
-            path: self.path.clone(),
-            source,
-        }
+        WriteError::new(self.path.clone(), WriteErrorKind::Io { source })
     }
 
     /// Adds a C-order array of `T` with `shape`, as `np.savez` would write it.
     ///
     /// # Errors
-    /// [`WriteError::DuplicateKey`], [`WriteError::InvalidKey`], [`WriteError::Npy`] if `data`
+    /// [`WriteErrorKind::DuplicateKey`], [`WriteErrorKind::InvalidKey`], [`WriteErrorKind::Npy`] if `data`
     /// does not have `shape`'s element count, I/O errors.
     ///
     /// ```
@@ -296,7 +289,7 @@ impl NpzWriter {
     /// layout). The header is written as given.
     ///
     /// # Errors
-    /// As [`Self::add_array`]; [`WriteError::Npy`] for object dtypes.
+    /// As [`Self::add_array`]; [`WriteErrorKind::Npy`] for object dtypes.
     ///
     /// ```
     /// use npy_format::{DType, Header};
@@ -307,10 +300,14 @@ impl NpzWriter {
     /// npz.finish().unwrap();
     /// ```
     pub fn add_raw(&mut self, key: &str, header: &Header, data: &[u8]) -> Result<(), WriteError> {
-        let npy_err = |source| WriteError::Npy {
-            path: self.path.clone(),
-            key: key.to_owned(),
-            source,
+        let npy_err = |source| {
+            WriteError::new(
+                self.path.clone(),
+                WriteErrorKind::Npy {
+                    key: key.to_owned(),
+                    source,
+                },
+            )
         };
         let mut header_bytes = Vec::new();
         npy_format::write_header(&mut header_bytes, header).map_err(npy_err)?;
@@ -333,7 +330,7 @@ impl NpzWriter {
     /// name reads it back. Its data is not aligned.
     ///
     /// # Errors
-    /// [`WriteError::InvalidKey`] for an empty name, a name with NUL, over 65535 bytes, or a
+    /// [`WriteErrorKind::InvalidKey`] for an empty name, a name with NUL, over 65535 bytes, or a
     /// name the archive already holds; I/O errors (the archive is left as before the call).
     ///
     /// ```
@@ -352,10 +349,14 @@ impl NpzWriter {
         if self.done {
             return Err(self.io_err(io::Error::other("the archive is already finished")));
         }
-        let invalid = |reason| WriteError::InvalidKey {
-            path: self.path.clone(),
-            key: name.to_owned(),
-            reason,
+        let invalid = |reason| {
+            WriteError::new(
+                self.path.clone(),
+                WriteErrorKind::InvalidKey {
+                    key: name.to_owned(),
+                    reason,
+                },
+            )
         };
         if name.is_empty() {
             return Err(invalid("member names must not be empty"));
@@ -408,7 +409,7 @@ impl NpzWriter {
     /// data, and any bytes after the data) without holding them in memory.
     ///
     /// # Errors
-    /// [`WriteError::Input`] if the file is not a readable NPY file or is shorter than its
+    /// [`WriteErrorKind::Input`] if the file is not a readable NPY file or is shorter than its
     /// header says; the errors of [`Self::add_raw`].
     ///
     /// ```
@@ -552,7 +553,7 @@ impl NpzWriter {
     /// `header`'s own value for it is ignored. Memory stays bounded by the chunk buffers.
     ///
     /// # Errors
-    /// [`WriteError::DuplicateKey`], [`WriteError::InvalidKey`], [`WriteError::Npy`] for object
+    /// [`WriteErrorKind::DuplicateKey`], [`WriteErrorKind::InvalidKey`], [`WriteErrorKind::Npy`] for object
     /// dtypes, I/O errors.
     ///
     /// ```
@@ -573,11 +574,13 @@ impl NpzWriter {
         let initial = header.with_frame_count(0);
         let mut header_bytes = Vec::new();
         npy_format::write_header(&mut header_bytes, &initial).map_err(|source| {
-            WriteError::Npy {
-                path: self.path.clone(),
-                key: key.to_owned(),
-                source,
-            }
+            WriteError::new(
+                self.path.clone(),
+                WriteErrorKind::Npy {
+                    key: key.to_owned(),
+                    source,
+                },
+            )
         })?;
         let mut member = self.begin(key, initial.clone(), header_bytes, None)?;
         member.version = Some(initial.version());
@@ -585,10 +588,14 @@ impl NpzWriter {
     }
 
     fn check_key(&self, key: &str) -> Result<String, WriteError> {
-        let invalid = |reason| WriteError::InvalidKey {
-            path: self.path.clone(),
-            key: key.to_owned(),
-            reason,
+        let invalid = |reason| {
+            WriteError::new(
+                self.path.clone(),
+                WriteErrorKind::InvalidKey {
+                    key: key.to_owned(),
+                    reason,
+                },
+            )
         };
         if key.is_empty() {
             return Err(invalid("keys must not be empty"));
@@ -601,10 +608,12 @@ impl NpzWriter {
             return Err(invalid("member names are limited to 65535 bytes"));
         }
         if self.names.contains(&name) {
-            return Err(WriteError::DuplicateKey {
-                path: self.path.clone(),
-                key: key.to_owned(),
-            });
+            return Err(WriteError::new(
+                self.path.clone(),
+                WriteErrorKind::DuplicateKey {
+                    key: key.to_owned(),
+                },
+            ));
         }
         Ok(name)
     }
@@ -688,8 +697,8 @@ impl NpzWriter {
     ///
     /// # Errors
     /// I/O errors (a new archive's temporary file is removed; an append is cut back to the old
-    /// archive); for a new archive, [`WriteError::Locked`] if the archive it replaces is locked
-    /// by another writer, [`WriteError::Exists`] if it was created with
+    /// archive); for a new archive, [`WriteErrorKind::Locked`] if the archive it replaces is locked
+    /// by another writer, [`WriteErrorKind::Exists`] if it was created with
     /// [`create_new`](WriterOptions::create_new) and the path exists.
     ///
     /// ```
@@ -725,7 +734,9 @@ impl NpzWriter {
                 let old = match fslock::open_locked(&path, false, self.options.lock) {
                     Ok(old) => Some(old),
                     Err(LockFail::Io(e)) if e.kind() == io::ErrorKind::NotFound => None,
-                    Err(LockFail::Locked) => return Err(WriteError::Locked { path }),
+                    Err(LockFail::Locked) => {
+                        return Err(WriteError::new(path, WriteErrorKind::Locked));
+                    }
                     Err(LockFail::Io(e)) => return Err(self.io_err(e)),
                 };
                 let result = tmp.persist(&path, Persist::Replace);
@@ -737,7 +748,7 @@ impl NpzWriter {
             match result {
                 Ok(_) => {}
                 Err(e) if !replace && e.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(WriteError::Exists { path });
+                    return Err(WriteError::new(path, WriteErrorKind::Exists));
                 }
                 Err(e) => return Err(self.io_err(e)),
             }
@@ -766,24 +777,20 @@ fn open_for_update(path: &Path, lock: LockMode) -> Result<(File, u64, zip::Direc
     let file = match fslock::open_locked(path, true, lock) {
         Ok(file) => file,
         Err(LockFail::Locked) => {
-            return Err(WriteError::Locked {
-                path: path.to_path_buf(),
-            });
+            return Err(WriteError::new(path.to_path_buf(), WriteErrorKind::Locked));
         }
         Err(LockFail::Io(source)) => {
-            return Err(WriteError::Open(OpenError::Io {
-                path: path.to_path_buf(),
-                source,
-            }));
+            return Err(WriteError::new(
+                path,
+                WriteErrorKind::Open(OpenErrorKind::Io { source }),
+            ));
         }
     };
     let file_len = file
         .metadata()
-        .map_err(|source| WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
+        .map_err(|source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source }))?
         .len();
-    let dir = zip::read_directory(&file, file_len, path)?;
+    let dir =
+        zip::read_directory(&file, file_len, path).map_err(|e| e.map_kind(WriteErrorKind::Open))?;
     Ok((file, file_len, dir))
 }

@@ -24,20 +24,19 @@ pub(super) struct NpyInput {
 }
 
 pub(super) fn input_io_err(path: &Path, source: io::Error) -> WriteError {
-    WriteError::Input {
-        path: path.to_path_buf(),
-        source: npy_format::ReadError::Io {
-            path: path.to_path_buf(),
-            source,
+    WriteError::new(
+        path.to_path_buf(),
+        WriteErrorKind::Input {
+            source: npy_format::ReadError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         },
-    }
+    )
 }
 
 pub(super) fn open_npy(path: &Path) -> Result<NpyInput, WriteError> {
-    let input_err = |source| WriteError::Input {
-        path: path.to_path_buf(),
-        source,
-    };
+    let input_err = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Input { source });
     let file = File::open(path).map_err(|e| input_io_err(path, e))?;
     let file_len = file.metadata().map_err(|e| input_io_err(path, e))?.len();
     let parsed = Header::read_from(
@@ -101,7 +100,7 @@ pub(super) fn prepare_npy(
 /// through two names of one file, is removed once).
 ///
 /// # Errors
-/// [`WriteError::InputIsOutput`] if `out` is one of the inputs; as
+/// [`WriteErrorKind::InputIsOutput`] if `out` is one of the inputs; as
 /// [`NpzWriter::add_npy_file`] and [`NpzWriter::finish`]; on error no archive is left at
 /// `out` (an existing one is untouched) and no input is deleted.
 ///
@@ -129,10 +128,12 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
         let path = path.as_ref();
         let id = file_id(path);
         if id.is_some() && id == out_id {
-            return Err(WriteError::InputIsOutput {
-                path: out.to_path_buf(),
-                input: path.to_path_buf(),
-            });
+            return Err(WriteError::new(
+                out.to_path_buf(),
+                WriteErrorKind::InputIsOutput {
+                    input: path.to_path_buf(),
+                },
+            ));
         }
         ids.push(id);
     }
@@ -148,12 +149,16 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
             {
                 continue;
             }
-            fs::remove_file(path).map_err(|source| WriteError::Input {
-                path: path.to_path_buf(),
-                source: npy_format::ReadError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                },
+            fs::remove_file(path).map_err(|source| {
+                WriteError::new(
+                    path.to_path_buf(),
+                    WriteErrorKind::Input {
+                        source: npy_format::ReadError::Io {
+                            path: path.to_path_buf(),
+                            source,
+                        },
+                    },
+                )
             })?;
         }
     }

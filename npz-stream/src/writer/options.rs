@@ -211,15 +211,15 @@ impl WriterOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use npz_stream::{LockMode, NpzWriter, WriteError};
+    /// use npz_stream::{LockMode, NpzWriter, ResultKind, WriteErrorKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// NpzWriter::create(&path).unwrap().finish().unwrap();
     /// let first = NpzWriter::append(&path).unwrap();
     /// let second = NpzWriter::options().lock(LockMode::FailFast).append(&path);
-    /// assert!(matches!(second, Err(WriteError::Locked { .. })));
+    /// assert!(matches!(second.err_kind(), Some(WriteErrorKind::Locked { .. })));
     /// let patient = NpzWriter::options().lock(LockMode::Timeout(Duration::from_millis(10))).append(&path);
-    /// assert!(matches!(patient, Err(WriteError::Locked { .. })));
+    /// assert!(matches!(patient.err_kind(), Some(WriteErrorKind::Locked { .. })));
     /// first.finish().unwrap();
     /// assert!(NpzWriter::append(&path).is_ok());
     /// ```
@@ -242,11 +242,12 @@ impl WriterOptions {
     /// kept). Off, `create` is [`create_new`](Self::create_new).
     ///
     /// ```
+    /// use npz_stream::{ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
     /// let refused = npz_stream::WriterOptions::default().replace(false).create(&path);
-    /// assert!(matches!(refused, Err(npz_stream::WriteError::Exists { .. })));
+    /// assert!(matches!(refused.err_kind(), Some(npz_stream::WriteErrorKind::Exists)));
     /// ```
     pub fn replace(mut self, replace: bool) -> Self {
         self.replace = replace;
@@ -256,7 +257,7 @@ impl WriterOptions {
     /// Creates a new archive at `path` with these options (see [`NpzWriter::create`]).
     ///
     /// # Errors
-    /// [`WriteError::Io`] if the temporary file cannot be created.
+    /// [`WriteErrorKind::Io`] if the temporary file cannot be created.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -272,28 +273,27 @@ impl WriterOptions {
 
     /// Creates a new archive at `path` that must not replace an existing file: as
     /// [`create`](Self::create), but [`finish`](NpzWriter::finish) fails with
-    /// [`WriteError::Exists`] (leaving the existing file alone) if `path` exists by then. The
+    /// [`WriteErrorKind::Exists`] (leaving the existing file alone) if `path` exists by then. The
     /// check is made when the archive is put in place, so two writers racing to create one
     /// path never overwrite each other.
     ///
     /// # Errors
-    /// [`WriteError::Exists`] if `path` already exists; [`WriteError::Io`] if the temporary
+    /// [`WriteErrorKind::Exists`] if `path` already exists; [`WriteErrorKind::Io`] if the temporary
     /// file cannot be created.
     ///
     /// ```
+    /// use npz_stream::{ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let npz = npz_stream::WriterOptions::default().create_new(&path).unwrap();
     /// npz.finish().unwrap();
     /// let again = npz_stream::WriterOptions::default().create_new(&path);
-    /// assert!(matches!(again, Err(npz_stream::WriteError::Exists { .. })));
+    /// assert!(matches!(again.err_kind(), Some(npz_stream::WriteErrorKind::Exists)));
     /// ```
     pub fn create_new(&self, path: impl AsRef<Path>) -> Result<NpzWriter, WriteError> {
         let path = path.as_ref();
         if path.symlink_metadata().is_ok() {
-            return Err(WriteError::Exists {
-                path: path.to_path_buf(),
-            });
+            return Err(WriteError::new(path.to_path_buf(), WriteErrorKind::Exists));
         }
         NpzWriter::create_with(path, self.clone(), false)
     }

@@ -31,7 +31,7 @@ pub struct Recovery {
 /// Bytes after the end records of an archive written by another tool are cut off as well.
 ///
 /// # Errors
-/// [`WriteError::Locked`] if a writer holds the lock; [`WriteError::Open`] if the file holds
+/// [`WriteErrorKind::Locked`] if a writer holds the lock; [`WriteErrorKind::Open`] if the file holds
 /// no complete archive; I/O errors.
 ///
 /// ```
@@ -58,10 +58,7 @@ pub(super) fn recover_with(path: &Path, lock: LockMode) -> Result<Recovery, Writ
     if removed > 0 {
         file.set_len(dir.end)
             .and_then(|()| file.sync_all())
-            .map_err(|source| WriteError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source }))?;
     }
     Ok(Recovery {
         members: dir.entries.len(),
@@ -79,9 +76,9 @@ pub(super) fn recover_with(path: &Path, lock: LockMode) -> Result<Recovery, Writ
 /// CRC changed, with the new value. Only the data is read; nothing moves.
 ///
 /// # Errors
-/// [`WriteError::Open`] if the archive is unreadable; [`WriteError::Locked`] if a writer holds
-/// the archive's lock (this takes it, [`LockMode::FailFast`]); [`WriteError::InvalidKey`] for a
-/// key the archive lacks; [`WriteError::Unsupported`] for a deflated member; I/O errors.
+/// [`WriteErrorKind::Open`] if the archive is unreadable; [`WriteErrorKind::Locked`] if a writer holds
+/// the archive's lock (this takes it, [`LockMode::FailFast`]); [`WriteErrorKind::InvalidKey`] for a
+/// key the archive lacks; [`WriteErrorKind::Unsupported`] for a deflated member; I/O errors.
 ///
 /// ```
 /// use std::os::unix::fs::FileExt;
@@ -103,10 +100,7 @@ pub fn update_crc32(
     keys: &[&str],
 ) -> Result<Vec<(String, u32)>, WriteError> {
     let path = path.as_ref();
-    let io = |source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
     let (file, _, dir) = open_for_update(path, LockMode::FailFast)?;
     let mut record_offsets = Vec::with_capacity(dir.entries.len());
     let mut at = dir.cd_start;
@@ -130,11 +124,13 @@ pub fn update_crc32(
             match found {
                 Some(i) => selected.push(i),
                 None => {
-                    return Err(WriteError::InvalidKey {
-                        path: path.to_path_buf(),
-                        key: (*key).to_owned(),
-                        reason: "the archive has no such member",
-                    });
+                    return Err(WriteError::new(
+                        path.to_path_buf(),
+                        WriteErrorKind::InvalidKey {
+                            key: (*key).to_owned(),
+                            reason: "the archive has no such member",
+                        },
+                    ));
                 }
             }
         }
@@ -144,20 +140,24 @@ pub fn update_crc32(
     for i in selected {
         let entry = &dir.entries[i];
         if entry.method != zip::METHOD_STORED {
-            return Err(WriteError::Unsupported {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "member {} is deflated; only stored members are rewritten in place",
-                    entry.name
-                ),
-            });
+            return Err(WriteError::new(
+                path.to_path_buf(),
+                WriteErrorKind::Unsupported {
+                    reason: format!(
+                        "member {} is deflated; only stored members are rewritten in place",
+                        entry.name
+                    ),
+                },
+            ));
         }
         let local = zip::read_local(&file, entry, dir.cd_start).map_err(|reason| {
-            WriteError::Open(OpenError::Corrupt {
-                path: path.to_path_buf(),
-                offset: entry.local_offset,
-                reason,
-            })
+            WriteError::new(
+                path,
+                WriteErrorKind::Open(OpenErrorKind::Corrupt {
+                    offset: entry.local_offset,
+                    reason,
+                }),
+            )
         })?;
         let mut hasher = crc32fast::Hasher::new();
         let mut pos = 0u64;

@@ -132,13 +132,13 @@ fn member_info(
 /// An archive's error reading `member` of value `name`: a member the manifest lists but the
 /// archive lacks is [`LoadError::MissingFile`], as a missing file of a directory pack is.
 fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadError) -> LoadError {
-    match e {
-        npz_stream::ReadError::NoSuchMember { .. } => LoadError::MissingFile {
+    match e.kind() {
+        npz_stream::ReadErrorKind::NoSuchMember { .. } => LoadError::MissingFile {
             path: source.path.clone(),
             name: name.to_owned(),
             file: member.to_owned(),
         },
-        e => LoadError::Npz {
+        _ => LoadError::Npz {
             name: name.to_owned(),
             source: Box::new(e),
         },
@@ -238,11 +238,13 @@ fn load_member(
     let data_len = info.size.saturating_sub(info.header_len);
     let expected = info.header.data_len().unwrap_or(u64::MAX);
     if info.header.dtype.has_object() || data_len < expected {
-        return Err(npz_err(npz_stream::ReadError::View {
-            path: source.path.clone(),
-            member: info.name.clone(),
-            source: npy_format::ViewError::Object,
-        }));
+        return Err(npz_err(npz_stream::ReadError::new(
+            &source.path,
+            npz_stream::ReadErrorKind::View {
+                member: info.name.clone(),
+                source: npy_format::ViewError::Object,
+            },
+        )));
     }
     match info.data_offset {
         Some(offset) if info.mappable && source.mapped => {
