@@ -7,7 +7,6 @@
 //! from.
 
 use std::io;
-use std::path::PathBuf;
 
 use crate::dtype::ByteOrder;
 
@@ -182,7 +181,7 @@ pub enum HeaderError {
 /// Why a buffer cannot be viewed as a slice of the requested element type.
 ///
 /// ```
-/// use npy_format::{as_bytes, Element, Header, TypedView, ViewError};
+/// use npy_format::{Element, Header, TypedView, ViewError, as_bytes};
 /// let header = Header::new(f32::dtype(), false, vec![2]);
 /// let err = TypedView::<i32>::new(&header, as_bytes(&[1.0f32, 2.0])).unwrap_err();
 /// assert!(matches!(err, ViewError::DTypeMismatch { .. }));
@@ -290,42 +289,43 @@ impl FrameRangeError {
     }
 }
 
-/// Why opening or reading an NPY file failed. Every variant names the file (or `<reader>`).
+/// Why opening or reading an NPY file failed: the file (`<reader>` for a plain reader) and a
+/// [`ReadErrorKind`].
 ///
 /// ```
-/// use npy_format::ReadError;
+/// use npy_format::ReadErrorKind;
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[1u32, 2, 3], &[3]).unwrap();
 /// let err = npy_format::read_file::<f32>(&path).unwrap_err();
-/// assert!(matches!(err, ReadError::View { .. }));
-/// let missing = npy_format::read_file::<u32>(dir.path().join("none.npy"));
-/// assert!(matches!(missing, Err(ReadError::Io { .. })));
+/// assert_eq!(err.path(), path);
+/// assert!(matches!(err.kind(), ReadErrorKind::View { .. }));
+/// let missing = npy_format::read_file::<u32>(dir.path().join("none.npy")).unwrap_err();
+/// assert!(matches!(missing.kind(), ReadErrorKind::Io { .. }));
 /// ```
+pub type ReadError = array_files_fs::error::PathError<ReadErrorKind>;
+
+/// What went wrong opening or reading an NPY file ([`ReadError`]'s kind).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReadError {
+pub enum ReadErrorKind {
     /// An I/O error.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     Io {
-        /// The file.
-        path: PathBuf,
         /// The underlying error.
         source: io::Error,
     },
     /// The header was refused.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     Header {
-        /// The file.
-        path: PathBuf,
         /// Why.
         source: HeaderError,
     },
     /// The file is shorter than its header says.
-    #[error("{}: truncated: the data at offset {data_offset} needs {expected} bytes, the file holds {available} (use npy-append's recover to adopt the complete frames)", .path.display())]
+    #[error(
+        "truncated: the data at offset {data_offset} needs {expected} bytes, the file holds {available} (use npy-append's recover to adopt the complete frames)"
+    )]
     Truncated {
-        /// The file.
-        path: PathBuf,
         /// Where the data starts.
         data_offset: u64,
         /// Bytes the header promises.
@@ -334,46 +334,22 @@ pub enum ReadError {
         available: u64,
     },
     /// The data cannot be viewed or read as the requested type.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     View {
-        /// The file.
-        path: PathBuf,
         /// Why.
         source: ViewError,
     },
     /// A frame range outside the array.
-    #[error("{}: {source}", .path.display())]
+    #[error("{source}")]
     Frames {
-        /// The file.
-        path: PathBuf,
         /// The range and the count.
         source: FrameRangeError,
     },
     /// Mutable access on a file opened read-only.
-    #[error("{}: the file is mapped read-only; open it with Mode::ReadWrite or Mode::CopyOnWrite to change it", .path.display())]
-    ReadOnly {
-        /// The file.
-        path: PathBuf,
-    },
-}
-
-impl ReadError {
-    /// The file the error is about.
-    ///
-    /// ```
-    /// let err = npy_format::NpyFile::open("/no/such/file.npy").unwrap_err();
-    /// assert_eq!(err.path(), std::path::Path::new("/no/such/file.npy"));
-    /// ```
-    pub fn path(&self) -> &std::path::Path {
-        match self {
-            ReadError::Io { path, .. }
-            | ReadError::Header { path, .. }
-            | ReadError::Truncated { path, .. }
-            | ReadError::View { path, .. }
-            | ReadError::Frames { path, .. }
-            | ReadError::ReadOnly { path } => path,
-        }
-    }
+    #[error(
+        "the file is mapped read-only; open it with Mode::ReadWrite or Mode::CopyOnWrite to change it"
+    )]
+    ReadOnly,
 }
 
 /// Why writing an NPY header or array failed.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use array_files_fs::map::{MapOptions, Mmap, MmapMut};
 
 use crate::element::Element;
-use crate::error::{FrameRangeError, ReadError, ViewError};
+use crate::error::{FrameRangeError, ReadError, ReadErrorKind, ViewError};
 use crate::frames::{FrameSource, checked_range_len};
 use crate::header::{Header, ParsedHeader, ReadOptions, Version};
 use crate::view::{TypedView, TypedViewMut, to_vec};
@@ -77,12 +77,12 @@ impl OpenOptions {
     /// The mapping mode (default read-only).
     ///
     /// ```
-    /// use npy_format::{Mode, NpyFile, ReadError};
+    /// use npy_format::{Mode, NpyFile, ReadErrorKind, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
     /// let mut file = NpyFile::options().mode(Mode::ReadOnly).open(&path).unwrap();
-    /// assert!(matches!(file.data_mut(), Err(ReadError::ReadOnly { .. })));
+    /// assert!(matches!((file.data_mut()).err_kind(), Some(ReadErrorKind::ReadOnly { .. })));
     /// ```
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
@@ -92,13 +92,13 @@ impl OpenOptions {
     /// The header size limit (default 10000 characters, as numpy).
     ///
     /// ```
-    /// use npy_format::{HeaderError, NpyFile, ReadError};
+    /// use npy_format::{HeaderError, NpyFile, ReadErrorKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npy");
     /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
     /// let err = NpyFile::options().max_header_size(10).open(&path).unwrap_err();
     /// let too_large = |e: &HeaderError| matches!(e, HeaderError::TooLarge { max: 10, .. });
-    /// assert!(matches!(&err, ReadError::Header { source, .. } if too_large(source)));
+    /// assert!(matches!((&err).kind(), ReadErrorKind::Header { source, .. } if too_large(source)));
     /// assert!(NpyFile::options().max_header_size(100_000).open(&path).is_ok());
     /// ```
     pub fn max_header_size(mut self, max: usize) -> Self {
@@ -208,10 +208,7 @@ impl NpyFile {
     }
 
     fn open_with(path: &Path, options: OpenOptions) -> Result<NpyFile, ReadError> {
-        let io_err = |source| ReadError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io_err = |source| ReadError::new(path.to_path_buf(), ReadErrorKind::Io { source });
         let file = FsOpenOptions::new()
             .read(true)
             .write(options.mode == Mode::ReadWrite)
@@ -230,10 +227,7 @@ impl NpyFile {
             }
             let mut reader = BufReader::with_capacity(4096, &file);
             let parsed = Header::read_from(&mut reader, options.read).map_err(|source| {
-                ReadError::Header {
-                    path: path.to_path_buf(),
-                    source,
-                }
+                ReadError::new(path.to_path_buf(), ReadErrorKind::Header { source })
             })?;
             let file_len = file.metadata().map_err(io_err)?.len();
             let needed = parsed
@@ -250,12 +244,14 @@ impl NpyFile {
         let mapped_data = if parsed.header.dtype.has_object() {
             0
         } else if available < data_len {
-            return Err(ReadError::Truncated {
-                path: path.to_path_buf(),
-                data_offset: parsed.data_offset,
-                expected: data_len,
-                available,
-            });
+            return Err(ReadError::new(
+                path.to_path_buf(),
+                ReadErrorKind::Truncated {
+                    data_offset: parsed.data_offset,
+                    expected: data_len,
+                    available,
+                },
+            ));
         } else {
             data_len
         };
@@ -352,10 +348,7 @@ impl NpyFile {
     }
 
     fn path_err(&self, source: ViewError) -> ReadError {
-        ReadError::View {
-            path: self.path.clone(),
-            source,
-        }
+        ReadError::new(self.path.clone(), ReadErrorKind::View { source })
     }
 
     /// The array's raw data bytes, as stored.
@@ -380,7 +373,7 @@ impl NpyFile {
     /// The array's raw data bytes, mutably (modes `ReadWrite` and `CopyOnWrite`).
     ///
     /// # Errors
-    /// [`ReadError::ReadOnly`] in read-only mode; object arrays as [`Self::data`].
+    /// [`ReadErrorKind::ReadOnly`] in read-only mode; object arrays as [`Self::data`].
     ///
     /// ```
     /// use npy_format::{Mode, NpyFile};
@@ -400,16 +393,14 @@ impl NpyFile {
         let offset = self.parsed.data_offset as usize;
         match &mut self.map {
             Map::Writable(map) => Ok(&mut map[offset..]),
-            Map::ReadOnly(_) => Err(ReadError::ReadOnly {
-                path: self.path.clone(),
-            }),
+            Map::ReadOnly(_) => Err(ReadError::new(self.path.clone(), ReadErrorKind::ReadOnly)),
         }
     }
 
     /// A zero-copy typed view of the data.
     ///
     /// # Errors
-    /// [`ReadError::View`] with the check that failed (dtype, byte order, alignment, bools).
+    /// [`ReadErrorKind::View`] with the check that failed (dtype, byte order, alignment, bools).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -427,7 +418,7 @@ impl NpyFile {
     /// A zero-copy mutable typed view (modes `ReadWrite` and `CopyOnWrite`).
     ///
     /// # Errors
-    /// As [`Self::view`], and [`ReadError::ReadOnly`].
+    /// As [`Self::view`], and [`ReadErrorKind::ReadOnly`].
     ///
     /// ```
     /// use npy_format::{Mode, NpyFile};
@@ -448,15 +439,15 @@ impl NpyFile {
         let header = &self.parsed.header;
         match &mut self.map {
             Map::Writable(map) => TypedViewMut::new(header, &mut map[offset..])
-                .map_err(|source| ReadError::View { path, source }),
-            Map::ReadOnly(_) => Err(ReadError::ReadOnly { path }),
+                .map_err(|source| ReadError::new(path, ReadErrorKind::View { source })),
+            Map::ReadOnly(_) => Err(ReadError::new(path, ReadErrorKind::ReadOnly)),
         }
     }
 
     /// A copy of the data as `T` in native byte order (byte-swapped if needed).
     ///
     /// # Errors
-    /// [`ReadError::View`] for a dtype mismatch or invalid bools.
+    /// [`ReadErrorKind::View`] for a dtype mismatch or invalid bools.
     ///
     /// ```
     /// use npy_format::{DType, Header, NpyFile};
@@ -475,7 +466,7 @@ impl NpyFile {
     /// The bytes of frames `[start, end)` along the growth axis, zero-copy.
     ///
     /// # Errors
-    /// [`ReadError::Frames`] for a range outside the array.
+    /// [`ReadErrorKind::Frames`] for a range outside the array.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -489,10 +480,7 @@ impl NpyFile {
         let frame_len = self.frame_len();
         let len =
             checked_range_len(start, end, self.frame_count(), frame_len).map_err(|source| {
-                ReadError::Frames {
-                    path: self.path.clone(),
-                    source,
-                }
+                ReadError::new(self.path.clone(), ReadErrorKind::Frames { source })
             })?;
         let first = (start * frame_len) as usize;
         Ok(&self.data()?[first..first + len])
@@ -515,10 +503,9 @@ impl NpyFile {
     /// ```
     pub fn flush(&self) -> Result<(), ReadError> {
         match (&self.map, self.mode) {
-            (Map::Writable(map), Mode::ReadWrite) => map.flush().map_err(|source| ReadError::Io {
-                path: self.path.clone(),
-                source,
-            }),
+            (Map::Writable(map), Mode::ReadWrite) => map
+                .flush()
+                .map_err(|source| ReadError::new(self.path.clone(), ReadErrorKind::Io { source })),
             _ => Ok(()),
         }
     }
@@ -559,9 +546,6 @@ impl FrameSource for NpyFile {
     }
 
     fn range_error(&self, source: FrameRangeError) -> ReadError {
-        ReadError::Frames {
-            path: self.path.clone(),
-            source,
-        }
+        ReadError::new(self.path.clone(), ReadErrorKind::Frames { source })
     }
 }

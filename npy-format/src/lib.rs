@@ -61,10 +61,12 @@ mod read;
 mod view;
 mod write;
 
+pub use array_files_fs::error::{PathError, ResultKind};
 pub use dtype::{ByteOrder, DType, Field, Scalar, ScalarKind, TimeUnit};
 pub use element::{Element, as_bytes};
 pub use error::{
-    DescrError, FrameError, FrameRangeError, HeaderError, ReadError, ViewError, WriteError,
+    DescrError, FrameError, FrameRangeError, HeaderError, ReadError, ReadErrorKind, ViewError,
+    WriteError,
 };
 pub use file::{Mode, NpyFile, OpenOptions};
 pub use frames::{

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::element::{self, Element};
-use crate::error::{HeaderError, ReadError, ViewError};
+use crate::error::{HeaderError, ReadError, ReadErrorKind, ViewError};
 use crate::header::{Header, ReadOptions};
 
 /// An array read into memory: its header and its elements in storage order.
@@ -66,15 +66,10 @@ pub fn read_file_with<T: Element>(
     options: ReadOptions,
 ) -> Result<OwnedArray<T>, ReadError> {
     let path = path.as_ref();
-    let io_err = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_err = |source| ReadError::new(path.to_path_buf(), ReadErrorKind::Io { source });
     let mut file = File::open(path).map_err(io_err)?;
-    let parsed = Header::read_from(&mut file, options).map_err(|source| ReadError::Header {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let parsed = Header::read_from(&mut file, options)
+        .map_err(|source| ReadError::new(path.to_path_buf(), ReadErrorKind::Header { source }))?;
     // The length is taken after the header, as NpyFile::open does: an appender writes data
     // before its header counts it, so the file then holds at least what the header counts
     // (taken before, a file growing meanwhile looked truncated).
@@ -82,20 +77,20 @@ pub fn read_file_with<T: Element>(
     let data_len = checked_data_len::<T>(&parsed.header, path)?;
     let available = file_len.saturating_sub(parsed.data_offset);
     if available < data_len as u64 {
-        return Err(ReadError::Truncated {
-            path: path.to_path_buf(),
-            data_offset: parsed.data_offset,
-            expected: data_len as u64,
-            available,
-        });
+        return Err(ReadError::new(
+            path.to_path_buf(),
+            ReadErrorKind::Truncated {
+                data_offset: parsed.data_offset,
+                expected: data_len as u64,
+                available,
+            },
+        ));
     }
     let mut data: Vec<T> = element::zeroed_vec(data_len / std::mem::size_of::<T>());
     let bytes = element::as_bytes_mut_unvalidated(&mut data);
     file.read_exact(bytes).map_err(io_err)?;
-    finish_elements::<T>(&parsed.header, bytes).map_err(|source| ReadError::View {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    finish_elements::<T>(&parsed.header, bytes)
+        .map_err(|source| ReadError::new(path.to_path_buf(), ReadErrorKind::View { source }))?;
     Ok(OwnedArray {
         header: parsed.header,
         data,
@@ -117,12 +112,8 @@ pub fn read_file_with<T: Element>(
 /// ```
 pub fn read_array<T: Element, R: Read>(mut reader: R) -> Result<OwnedArray<T>, ReadError> {
     let path = PathBuf::from("<reader>");
-    let parsed = Header::read_from(&mut reader, ReadOptions::default()).map_err(|source| {
-        ReadError::Header {
-            path: path.clone(),
-            source,
-        }
-    })?;
+    let parsed = Header::read_from(&mut reader, ReadOptions::default())
+        .map_err(|source| ReadError::new(path.clone(), ReadErrorKind::Header { source }))?;
     let data_len = checked_data_len::<T>(&parsed.header, &path)?;
     let size = std::mem::size_of::<T>();
     let total = data_len / size;
@@ -141,22 +132,20 @@ pub fn read_array<T: Element, R: Read>(mut reader: R) -> Result<OwnedArray<T>, R
         }
         let n = (total - data.len()).min(chunk.len());
         let bytes = element::as_bytes_mut_unvalidated(&mut chunk[..n]);
-        let got = read_full(&mut reader, bytes).map_err(|source| ReadError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let got = read_full(&mut reader, bytes)
+            .map_err(|source| ReadError::new(path.clone(), ReadErrorKind::Io { source }))?;
         if got < bytes.len() {
-            return Err(ReadError::Truncated {
+            return Err(ReadError::new(
                 path,
-                data_offset: parsed.data_offset,
-                expected: data_len as u64,
-                available: (data.len() * size + got) as u64,
-            });
+                ReadErrorKind::Truncated {
+                    data_offset: parsed.data_offset,
+                    expected: data_len as u64,
+                    available: (data.len() * size + got) as u64,
+                },
+            ));
         }
-        finish_elements::<T>(&parsed.header, bytes).map_err(|source| ReadError::View {
-            path: path.clone(),
-            source,
-        })?;
+        finish_elements::<T>(&parsed.header, bytes)
+            .map_err(|source| ReadError::new(path.clone(), ReadErrorKind::View { source }))?;
         data.extend_from_slice(&chunk[..n]);
     }
     Ok(OwnedArray {
@@ -167,10 +156,7 @@ pub fn read_array<T: Element, R: Read>(mut reader: R) -> Result<OwnedArray<T>, R
 
 /// Checks that `T` matches the header and that the data length fits in memory.
 fn checked_data_len<T: Element>(header: &Header, path: &Path) -> Result<usize, ReadError> {
-    let view_err = |source| ReadError::View {
-        path: path.to_path_buf(),
-        source,
-    };
+    let view_err = |source| ReadError::new(path.to_path_buf(), ReadErrorKind::View { source });
     if header.dtype.has_object() {
         return Err(view_err(ViewError::Object));
     }
@@ -184,14 +170,18 @@ fn checked_data_len<T: Element>(header: &Header, path: &Path) -> Result<usize, R
         .data_len()
         .and_then(|len| usize::try_from(len).ok())
         .filter(|&len| len <= isize::MAX as usize)
-        .ok_or_else(|| ReadError::Header {
-            path: path.to_path_buf(),
-            source: HeaderError::Overflow {
-                offset: 0,
-                shape: header.shape.clone(),
-                itemsize: header.dtype.itemsize(),
-                bits: usize::BITS,
-            },
+        .ok_or_else(|| {
+            ReadError::new(
+                path.to_path_buf(),
+                ReadErrorKind::Header {
+                    source: HeaderError::Overflow {
+                        offset: 0,
+                        shape: header.shape.clone(),
+                        itemsize: header.dtype.itemsize(),
+                        bits: usize::BITS,
+                    },
+                },
+            )
         })
 }
 
@@ -221,7 +211,9 @@ pub(crate) fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io:
 mod tests {
     use super::*;
     use crate::dtype::{ByteOrder, DType};
+    use crate::error::ReadErrorKind;
     use crate::write::write_raw;
+    use array_files_fs::error::ResultKind;
 
     #[test]
     fn reader_reads_big_endian_and_stops_at_truncation() {
@@ -236,8 +228,8 @@ mod tests {
         let err = read_array::<u32, _>(cut).unwrap_err();
         assert!(
             matches!(
-                err,
-                ReadError::Truncated {
+                err.kind(),
+                ReadErrorKind::Truncated {
                     expected: 12,
                     available: 10,
                     ..
@@ -254,8 +246,8 @@ mod tests {
         let mut bytes = header.to_bytes().unwrap();
         bytes.extend_from_slice(&[0; 8]);
         assert!(matches!(
-            read_array::<f64, _>(bytes.as_slice()),
-            Err(ReadError::Truncated { .. })
+            read_array::<f64, _>(bytes.as_slice()).err_kind(),
+            Some(ReadErrorKind::Truncated { .. })
         ));
     }
 

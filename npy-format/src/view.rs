@@ -15,7 +15,7 @@ use crate::header::Header;
 /// A checked, read-only view of an array's data as `T`.
 ///
 /// ```
-/// use npy_format::{as_bytes, DType, Element, Header, TypedView};
+/// use npy_format::{DType, Element, Header, TypedView, as_bytes};
 /// let values = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
 /// let header = Header::new(f64::dtype(), false, vec![2, 3]);
 /// let view = TypedView::<f64>::new(&header, as_bytes(&values)).unwrap();
@@ -180,7 +180,7 @@ impl<'a, T: Element> TypedView<'a, T> {
     /// [`ViewError::Shape`] if the shape does not fit in memory sizes.
     ///
     /// ```
-    /// # use npy_format::{as_bytes, Element, Header, TypedView};
+    /// # use npy_format::{Element, Header, TypedView, as_bytes};
     /// let data = [1i32, 2, 3, 4, 5, 6];
     /// let header = Header::new(i32::dtype(), true, vec![2, 3]);
     /// let array = TypedView::<i32>::new(&header, as_bytes(&data)).unwrap().to_ndarray().unwrap();
@@ -352,7 +352,7 @@ fn flat_index(header: &Header, index: &[u64]) -> Option<usize> {
 /// [`ViewError`] for a dtype mismatch, a wrong length, object data or invalid bools.
 ///
 /// ```
-/// use npy_format::{to_vec, DType, Header};
+/// use npy_format::{DType, Header, to_vec};
 /// let header = Header::new(DType::parse(">u2").unwrap(), false, vec![2]);
 /// assert_eq!(to_vec::<u16>(&header, &[0x01, 0x02, 0x00, 0x05]).unwrap(), vec![0x0102, 5]);
 /// ```

@@ -243,11 +243,11 @@ pub enum WriteErrorKind {
     /// The existing archive could not be opened for appending.
     #[error(transparent)]
     Open(OpenErrorKind),
-    /// An input `.npy` file (for zipping) could not be read.
-    #[error("input {source}")]
+    /// An input `.npy` file (for zipping) could not be read (the error's path is the input).
+    #[error("input: {source}")]
     Input {
-        /// Why (it names the input file).
-        source: npy_format::ReadError,
+        /// Why.
+        source: npy_format::ReadErrorKind,
     },
     /// Another writer, in this process or another, holds the archive's lock (see
     /// [`LockMode`](crate::LockMode)); nothing was written.

@@ -112,7 +112,7 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
 }
 
 impl Varpack {
-    /// Saves the pack to its path ([`load`](Self::load), [`open`](Self::open) or
+    /// Saves the pack to its path ([`load`](Self::load), [`create`](Self::create) or
     /// [`set_path`](Self::set_path)), atomically (see the crate docs), then maps its arrays
     /// from the new files. Values not loaded are copied from the old pack. A pack opened with
     /// [`Varpack::append`] adds its new values in place instead.

@@ -10,7 +10,7 @@ use crate::frames::FrameSource;
 /// [`FrameChunksExt::frame_chunks`]).
 ///
 /// ```
-/// use npy_format::{mapped_chunks, FrameChunk};
+/// use npy_format::{FrameChunk, mapped_chunks};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npy");
 /// npy_format::write_file(&path, &[1u8, 2, 3, 4, 5], &[5]).unwrap();

@@ -27,10 +27,7 @@ pub(super) fn input_io_err(path: &Path, source: io::Error) -> WriteError {
     WriteError::new(
         path.to_path_buf(),
         WriteErrorKind::Input {
-            source: npy_format::ReadError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
+            source: npy_format::ReadErrorKind::Io { source },
         },
     )
 }
@@ -43,18 +40,12 @@ pub(super) fn open_npy(path: &Path) -> Result<NpyInput, WriteError> {
         &mut BufReader::with_capacity(4096, &file),
         npy_format::ReadOptions::default().max_header_size(usize::MAX),
     )
-    .map_err(|source| {
-        input_err(npy_format::ReadError::Header {
-            path: path.to_path_buf(),
-            source,
-        })
-    })?;
+    .map_err(|source| input_err(npy_format::ReadErrorKind::Header { source }))?;
     let available = file_len - parsed.data_offset;
     if !parsed.header.dtype.has_object() {
         let expected = parsed.header.data_len().unwrap_or(u64::MAX);
         if available < expected {
-            return Err(input_err(npy_format::ReadError::Truncated {
-                path: path.to_path_buf(),
+            return Err(input_err(npy_format::ReadErrorKind::Truncated {
                 data_offset: parsed.data_offset,
                 expected,
                 available,
@@ -153,10 +144,7 @@ pub fn zip_npy_files<K: AsRef<str>, P: AsRef<Path>>(
                 WriteError::new(
                     path.to_path_buf(),
                     WriteErrorKind::Input {
-                        source: npy_format::ReadError::Io {
-                            path: path.to_path_buf(),
-                            source,
-                        },
+                        source: npy_format::ReadErrorKind::Io { source },
                     },
                 )
             })?;

@@ -109,10 +109,10 @@ fn read_npy_header(
     )
     .map_err(|e| LoadError::Npy {
         name: name.to_owned(),
-        source: npy_format::ReadError::Header {
-            path: path.clone(),
-            source: e,
-        },
+        source: npy_format::ReadError::new(
+            path.clone(),
+            npy_format::ReadErrorKind::Header { source: e },
+        ),
     })?;
     Ok((parsed, f, path))
 }
@@ -182,22 +182,26 @@ fn load_npy_file(
         check_header(source, name, file, &parsed.header, dtype, fortran, shape)?;
     }
     if parsed.header.dtype.has_object() {
-        return Err(npy_err(npy_format::ReadError::View {
+        return Err(npy_err(npy_format::ReadError::new(
             path,
-            source: npy_format::ViewError::Object,
-        }));
+            npy_format::ReadErrorKind::View {
+                source: npy_format::ViewError::Object,
+            },
+        )));
     }
     let expected = parsed.header.data_len().unwrap_or(u64::MAX);
     let truncated = |f: &File, path: PathBuf| -> Result<Option<LoadError>, LoadError> {
         let file_len = f.metadata().map_err(io_load(&path))?.len();
         let available = file_len.saturating_sub(parsed.data_offset);
         Ok((available < expected).then(|| {
-            npy_err(npy_format::ReadError::Truncated {
+            npy_err(npy_format::ReadError::new(
                 path,
-                data_offset: parsed.data_offset,
-                expected,
-                available,
-            })
+                npy_format::ReadErrorKind::Truncated {
+                    data_offset: parsed.data_offset,
+                    expected,
+                    available,
+                },
+            ))
         }))
     };
     if !source.mapped {
