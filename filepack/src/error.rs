@@ -250,7 +250,7 @@ pub enum BuildError {
         /// The pattern.
         pattern: String,
         /// Why.
-        reason: &'static str,
+        reason: String,
     },
     /// The alignment is not a power of two between 1 and 4096.
     #[error("alignment {value} is not a power of two between 1 and 4096")]

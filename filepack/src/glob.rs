@@ -1,173 +1,51 @@
-//! A small glob matcher for [`PackBuilder`](crate::PackBuilder) filters.
+//! Glob filters for [`PackBuilder`](crate::PackBuilder), matched by the `globset` crate.
 //!
-//! Syntax: `*` any run of characters except `/`; `?` one character except `/`; `**` any run
-//! including `/`; `**/` zero or more whole directories; `[abc]`, `[a-z]`, `[!a-z]` (or `[^a-z]`)
-//! one character of (or not of) a set; `\x` the character `x`. A pattern without `/` is matched
-//! against the file name alone (`*.png` matches `a/b/c.png`); a pattern with a `/` is matched
-//! against the whole path relative to the packed root (a leading `/` is ignored).
+//! Syntax (globset's, with `/` a literal separator and `\\` an escape): `*` any run of characters
+//! except `/`; `?` one character except `/`; `**` any run including `/`; `**/` zero or more
+//! whole directories; `[abc]`, `[a-z]`, `[!a-z]` (or `[^a-z]`) one character of (or not of) a
+//! set; `\\x` the character `x`. A pattern without `/` is matched against the file name alone
+//! (`*.png` matches `a/b/c.png`); a pattern with a `/` is matched against the whole path
+//! relative to the packed root (a leading `/` is ignored): that split is this module's, the
+//! rest is globset's.
+
+use globset::{GlobBuilder, GlobMatcher};
 
 use crate::error::BuildError;
-
-#[derive(Debug, Clone)]
-enum Tok {
-    Char(char),
-    Any,
-    Star,
-    DoubleStar,
-    /// `**/`: empty, or anything ending with `/`.
-    Dirs,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
-}
 
 /// A compiled glob pattern.
 #[derive(Debug, Clone)]
 pub(crate) struct Glob {
-    toks: Vec<Tok>,
+    matcher: GlobMatcher,
     whole_path: bool,
 }
 
 impl Glob {
     pub(crate) fn new(pattern: &str) -> Result<Glob, BuildError> {
-        let err = |reason| BuildError::Glob {
-            pattern: pattern.to_owned(),
-            reason,
-        };
         let whole_path = pattern.contains('/');
         let body = pattern.strip_prefix('/').unwrap_or(pattern);
-        let chars: Vec<char> = body.chars().collect();
-        let mut toks = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            match chars[i] {
-                '*' => {
-                    let mut run = 0;
-                    while chars.get(i) == Some(&'*') {
-                        run += 1;
-                        i += 1;
-                    }
-                    if run == 1 {
-                        toks.push(Tok::Star);
-                    } else if chars.get(i) == Some(&'/') {
-                        toks.push(Tok::Dirs);
-                        i += 1;
-                    } else {
-                        toks.push(Tok::DoubleStar);
-                    }
-                }
-                '?' => {
-                    toks.push(Tok::Any);
-                    i += 1;
-                }
-                '\\' => {
-                    let c = *chars
-                        .get(i + 1)
-                        .ok_or_else(|| err("ends with a lone `\\`"))?;
-                    toks.push(Tok::Char(c));
-                    i += 2;
-                }
-                '[' => {
-                    let mut j = i + 1;
-                    let negated = matches!(chars.get(j), Some('!' | '^'));
-                    if negated {
-                        j += 1;
-                    }
-                    let mut ranges = Vec::new();
-                    let mut first = true;
-                    loop {
-                        let c = *chars.get(j).ok_or_else(|| err("unclosed `[`"))?;
-                        if c == ']' && !first {
-                            j += 1;
-                            break;
-                        }
-                        first = false;
-                        let c = if c == '\\' {
-                            j += 1;
-                            *chars.get(j).ok_or_else(|| err("unclosed `[`"))?
-                        } else {
-                            c
-                        };
-                        if chars.get(j + 1) == Some(&'-')
-                            && chars.get(j + 2).is_some_and(|&e| e != ']')
-                        {
-                            let hi = chars[j + 2];
-                            if hi < c {
-                                return Err(err("a range in `[...]` is reversed"));
-                            }
-                            ranges.push((c, hi));
-                            j += 3;
-                        } else {
-                            ranges.push((c, c));
-                            j += 1;
-                        }
-                    }
-                    toks.push(Tok::Class { negated, ranges });
-                    i = j;
-                }
-                c => {
-                    toks.push(Tok::Char(c));
-                    i += 1;
-                }
-            }
-        }
-        Ok(Glob { toks, whole_path })
+        let glob = GlobBuilder::new(body)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .empty_alternates(false)
+            .build()
+            .map_err(|e| BuildError::Glob {
+                pattern: pattern.to_owned(),
+                reason: e.kind().to_string(),
+            })?;
+        Ok(Glob {
+            matcher: glob.compile_matcher(),
+            whole_path,
+        })
     }
 
     /// Whether the pattern matches the entry at `path` (normalized, relative to the root).
     pub(crate) fn matches(&self, path: &str) -> bool {
-        let text = if self.whole_path {
-            path
+        if self.whole_path {
+            self.matcher.is_match(path)
         } else {
-            crate::path::basename(path)
-        };
-        let text: Vec<char> = text.chars().collect();
-        let n = text.len();
-        // dp[j]: the tokens so far match text[..j].
-        let mut dp = vec![false; n + 1];
-        dp[0] = true;
-        let mut next = vec![false; n + 1];
-        for tok in &self.toks {
-            match tok {
-                Tok::Star | Tok::DoubleStar => {
-                    next[0] = dp[0];
-                    for j in 1..=n {
-                        let extend =
-                            next[j - 1] && (matches!(tok, Tok::DoubleStar) || text[j - 1] != '/');
-                        next[j] = dp[j] || extend;
-                    }
-                }
-                Tok::Dirs => {
-                    let mut any = false;
-                    for j in 0..=n {
-                        next[j] = dp[j] || (j > 0 && text[j - 1] == '/' && any);
-                        any |= dp[j];
-                    }
-                }
-                single => {
-                    next[0] = false;
-                    for j in 1..=n {
-                        let c = text[j - 1];
-                        let ok = match single {
-                            Tok::Char(x) => *x == c,
-                            Tok::Any => c != '/',
-                            Tok::Class { negated, ranges } => {
-                                c != '/'
-                                    && ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
-                            }
-                            _ => false,
-                        };
-                        next[j] = dp[j - 1] && ok;
-                    }
-                }
-            }
-            std::mem::swap(&mut dp, &mut next);
-            if !dp.iter().any(|&x| x) {
-                return false;
-            }
+            self.matcher
+                .is_match(path.rsplit('/').next().unwrap_or(path))
         }
-        dp[n]
     }
 }
 
@@ -207,6 +85,23 @@ mod tests {
         assert!(!m("a/**", "ab/c"));
         assert!(m("/top/*", "top/x"));
         assert!(!m("/top/*", "a/top/x"));
+    }
+
+    #[test]
+    fn globset_alternates_and_the_name_or_path_split() {
+        // `{a,b}` comes with globset; the split between name and path patterns is ours.
+        assert!(m("*.{png,jpg}", "a/b.jpg"));
+        assert!(!m("*.{png,jpg}", "a/b.gif"));
+        assert!(m("a/{x,y}/*.txt", "a/y/z.txt"));
+        assert!(!m("x/*.txt", "a/x/z.txt")); // a path pattern is anchored at the root
+        assert!(m("**/x/*.txt", "a/x/z.txt"));
+    }
+
+    #[test]
+    fn errors_name_the_pattern() {
+        let err = Glob::new("[abc").unwrap_err().to_string();
+        assert!(err.contains("\"[abc\""), "{err}");
+        assert!(Glob::new("{a,b").is_err());
     }
 
     #[test]
