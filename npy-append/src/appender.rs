@@ -273,7 +273,21 @@ pub(crate) fn open(
 }
 
 /// Whether the header can count any number of frames without changing length.
-pub(crate) fn has_growth_room(parsed: &ParsedHeader) -> bool {
+/// Whether the header of an existing file can count any number of frames in place (it has room
+/// for a 20-digit growth dimension): appending to it needs no header rewrite. numpy >= 1.24
+/// leaves that room; older headers often lack it, and opening an appender then rewrites the
+/// header (see [`AppendOptions::rewrite_header`](crate::AppendOptions::rewrite_header)).
+///
+/// ```
+/// use npy_format::{Header, ParsedHeader};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npy");
+/// npy_format::write_file(&path, &[1u8, 2, 3], &[3]).unwrap();
+/// let bytes = std::fs::read(&path).unwrap();
+/// let parsed: ParsedHeader = Header::from_bytes(&bytes).unwrap();
+/// assert!(npy_append::has_growth_room(&parsed));
+/// ```
+pub fn has_growth_room(parsed: &ParsedHeader) -> bool {
     let Ok(total) = usize::try_from(parsed.data_offset) else {
         return false;
     };

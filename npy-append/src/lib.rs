@@ -90,7 +90,7 @@ mod recover;
 
 pub use npy_format;
 
-pub use appender::{HeaderRewrite, NpyAppender};
+pub use appender::{HeaderRewrite, NpyAppender, has_growth_room};
 pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     AppendError, AppendErrorKind, OpenError, OpenErrorKind, RecoverError, RecoverErrorKind,

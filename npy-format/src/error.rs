@@ -352,6 +352,13 @@ pub enum ReadErrorKind {
     ReadOnly,
 }
 
+impl From<io::Error> for ReadErrorKind {
+    /// An I/O error, so that `result.at_path(path)?` (array_files_fs's `AtPath`) reads well.
+    fn from(source: io::Error) -> Self {
+        ReadErrorKind::Io { source }
+    }
+}
+
 /// Why writing an NPY header or array failed.
 ///
 /// ```

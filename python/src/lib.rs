@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<npz::NpzWriterCore>()?;
     m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
+    m.add_function(wrap_pyfunction!(npy::npy_header, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_recover, m)?)?;
     m.add_class::<varpack::VarpackCore>()?;
     m.add_function(wrap_pyfunction!(varpack::varpack_load, m)?)?;

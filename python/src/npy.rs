@@ -92,6 +92,45 @@ pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     Ok(info)
 }
 
+/// The header of `path` read without mapping the file (a file whose data is cut short
+/// still has one): `(data_offset, descr, shape, fortran_order, growth_room, file_len)`,
+/// `growth_room` saying whether appends can count any number of frames in place.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn npy_header(
+    py: Python<'_>,
+    path: PathBuf,
+) -> PyResult<(u64, String, Vec<u64>, bool, bool, u64)> {
+    let read = py.detach(|| -> Result<_, npy_format::ReadError> {
+        use array_files_fs::error::AtPath;
+        let file = std::fs::File::open(&path).at_path(&path)?;
+        let file_len = file.metadata().at_path(&path)?.len();
+        let parsed = npy_format::Header::read_from(
+            &mut std::io::BufReader::new(&file),
+            npy_format::ReadOptions::new(),
+        )
+        .map_err(|source| {
+            npy_format::ReadError::new(&path, npy_format::ReadErrorKind::Header { source })
+        })?;
+        Ok((parsed, file_len))
+    });
+    let (parsed, file_len) = read.map_err(py_err)?;
+    let header = parsed.header;
+    let growth_room = npy_append::has_growth_room(&npy_format::ParsedHeader {
+        header: header.clone(),
+        version: parsed.version,
+        data_offset: parsed.data_offset,
+    });
+    Ok((
+        parsed.data_offset,
+        header.dtype.descr(),
+        header.shape,
+        header.fortran_order,
+        growth_room,
+        file_len,
+    ))
+}
+
 /// `recover(path, zero_fill)`: repairs what an interrupted appender left; returns the report.
 #[pyfunction]
 #[pyo3(signature = (path, zero_fill = false, dry_run = false))]

@@ -1,0 +1,5 @@
+"""Drop-in modules for the libraries array_files replaces: change one import, keep the script.
+
+- :mod:`array_files.compat.npy_append_array`: ``from npy_append_array import NpyAppendArray``
+  becomes ``from array_files.compat.npy_append_array import NpyAppendArray``.
+"""
