@@ -118,6 +118,33 @@ impl NpzArchive {
     }
 }
 
+/// Zips existing `.npy` files (`paths`, members named by `keys`) into a new archive at `out`,
+/// deflated at `level` (None: stored), deleting the inputs once the archive is in place if
+/// asked.
+#[pyfunction]
+#[pyo3(signature = (out, keys, paths, level, delete_originals))]
+pub fn npz_zip_files(
+    py: Python<'_>,
+    out: PathBuf,
+    keys: Vec<String>,
+    paths: Vec<PathBuf>,
+    level: Option<u32>,
+    delete_originals: bool,
+) -> PyResult<()> {
+    if keys.len() != paths.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} keys for {} files",
+            keys.len(),
+            paths.len()
+        )));
+    }
+    let compression = level.map_or(Compression::Stored, |level| Compression::Deflate { level });
+    let files: Vec<(String, PathBuf)> = keys.into_iter().zip(paths).collect();
+    let options = NpzWriter::options().compression(compression);
+    py.detach(|| npz_stream::zip_npy_files(&out, &files, options, delete_originals))
+        .map_err(errors::npz_write)
+}
+
 /// What the Python side asks of the writer thread.
 enum Command {
     Add(String, Header, Vec<u8>),

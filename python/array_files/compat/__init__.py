@@ -2,4 +2,6 @@
 
 - :mod:`array_files.compat.npy_append_array`: ``from npy_append_array import NpyAppendArray``
   becomes ``from array_files.compat.npy_append_array import NpyAppendArray``.
+- :mod:`array_files.compat.numpy_writer`: pyctbgui's ``NumpyFileManager`` and
+  ``NpzFileWriter``.
 """
