@@ -2,6 +2,8 @@
 
 - :mod:`array_files.compat.npy_append_array`: ``from npy_append_array import NpyAppendArray``
   becomes ``from array_files.compat.npy_append_array import NpyAppendArray``.
+- :mod:`array_files.compat.file_packer`: FilePacker's ``FilePackReader`` (reading its own
+  ``.fpack`` files too), ``pack_directory_contents`` and its command line.
 - :mod:`array_files.compat.numpy_writer`: pyctbgui's ``NumpyFileManager`` and
   ``NpzFileWriter``.
 """
