@@ -41,7 +41,13 @@ fn pack_positional_and_dash_i_and_force() {
     let tmp = fixture();
     let src = tmp.path().join("src");
     let out = tmp.path().join("p.fpack");
-    let text = stdout(&run_s(&["pack", s(&src), "-o", s(&out)]));
+    let text = stdout(&run_s(&[
+        "pack",
+        s(&src),
+        "-o",
+        s(&out),
+        "--include-hidden",
+    ]));
     assert!(
         text.starts_with("packed 7 entries (3 files, 3 directories, 1 symlinks)"),
         "{text}"
@@ -55,7 +61,16 @@ fn pack_positional_and_dash_i_and_force() {
         )),
         "{msg}"
     );
-    stdout(&run_s(&["pack", "-i", s(&src), "-o", s(&out), "-f", "-q"]));
+    stdout(&run_s(&[
+        "pack",
+        "-i",
+        s(&src),
+        "-o",
+        s(&out),
+        "-f",
+        "-q",
+        "--include-hidden",
+    ]));
     let pack = Pack::open(&out).unwrap();
     assert_eq!(pack.read_str("link").unwrap(), "bee\n");
     assert!(pack.is_file(".hidden") && pack.is_dir("empty"));
@@ -176,6 +191,7 @@ fn packed_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
         "-o",
         s(&out),
         "-q",
+        "--include-hidden",
     ]));
     (tmp, out)
 }
@@ -258,7 +274,14 @@ fn extract_all_and_some() {
     let tmp = fixture();
     let src = tmp.path().join("src");
     let out = tmp.path().join("p.fpack");
-    stdout(&run_s(&["pack", s(&src), "-o", s(&out), "-q"]));
+    stdout(&run_s(&[
+        "pack",
+        s(&src),
+        "-o",
+        s(&out),
+        "-q",
+        "--include-hidden",
+    ]));
     let p = s(&out);
     let dest = tmp.path().join("dest");
     let text = stdout(&run_s(&["extract", p, "-o", s(&dest)]));
@@ -504,4 +527,73 @@ fn cli_errors_name_flags_not_rust_items() {
     ] {
         assert!(!msg.contains(item), "{item}: {msg}");
     }
+}
+
+/// FilePacker's flags work as its users type them: hidden files skipped unless
+/// `--include-hidden`, space- or comma-separated extension lists (not both lists at once),
+/// `--ignore-links`, `-v`.
+#[test]
+fn filepackers_flags() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    let out = tmp.path().join("p.fpack");
+    let p = s(&out);
+    stdout(&run_s(&[
+        "pack",
+        "-i",
+        s(&src),
+        "-o",
+        p,
+        "-v",
+        "--ignore-links",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(!pack.exists(".hidden") && pack.is_file("a/b.txt"));
+    assert!(pack.entry("link").unwrap().is_symlink());
+
+    stdout(&run_s(&[
+        "pack",
+        "-i",
+        s(&src),
+        "-o",
+        p,
+        "-f",
+        "--permitted-exts",
+        "png",
+        "txt",
+        "--include-hidden",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(pack.is_file("a/b.txt") && pack.is_file("a/c.png") && !pack.exists(".hidden"));
+
+    stdout(&run_s(&[
+        "pack",
+        "-i",
+        s(&src),
+        "-o",
+        p,
+        "-f",
+        "--excluded-exts",
+        "png,txt",
+    ]));
+    let pack = Pack::open(&out).unwrap();
+    assert!(!pack.exists("a/b.txt") && !pack.exists("a/c.png"));
+
+    let both = run_s(&[
+        "pack",
+        "-i",
+        s(&src),
+        "-o",
+        p,
+        "-f",
+        "--permitted-exts",
+        "png",
+        "--excluded-exts",
+        "txt",
+    ]);
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "both lists at once is a usage error"
+    );
 }

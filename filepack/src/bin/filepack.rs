@@ -79,19 +79,23 @@ struct PackArgs {
     /// The pack to write.
     #[arg(short, long, value_name = "OUT", visible_alias = "output-file")]
     output: PathBuf,
-    /// Pack only files with these extensions (comma-separated or repeated; no dot needed).
+    /// Pack only files with these extensions (space- or comma-separated, or repeated; no dot
+    /// needed).
     #[arg(
         long,
         value_name = "EXT",
         value_delimiter = ',',
-        visible_alias = "permitted-exts"
+        num_args = 1..,
+        visible_alias = "permitted-exts",
+        conflicts_with = "exclude_ext"
     )]
     include_ext: Vec<String>,
-    /// Skip files with these extensions.
+    /// Skip files with these extensions (as --include-ext; not both).
     #[arg(
         long,
         value_name = "EXT",
         value_delimiter = ',',
+        num_args = 1..,
         visible_alias = "excluded-exts"
     )]
     exclude_ext: Vec<String>,
@@ -102,12 +106,22 @@ struct PackArgs {
     /// Skip files and directories matching a glob. Repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// Skip hidden files and directories (names starting with '.'); they are packed by default.
+    /// Pack hidden files and directories (names starting with '.'), which are skipped by
+    /// default, as FilePacker does.
+    #[arg(long, conflicts_with = "skip_hidden")]
+    include_hidden: bool,
+    /// Skip hidden files and directories (the default; kept for scripts that say so).
     #[arg(long)]
     skip_hidden: bool,
     /// Pack what symlinks point to instead of the links.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ignore_links")]
     follow_links: bool,
+    /// Store symlinks as links, never following them (the default; FilePacker's flag).
+    #[arg(long)]
+    ignore_links: bool,
+    /// Show the progress bar and the summary (the default; FilePacker's flag).
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
     /// Alignment of file contents: a power of two from 1 to 4096.
     #[arg(long, value_name = "N", default_value_t = 64)]
     align: u64,
@@ -291,7 +305,7 @@ fn pack(args: PackArgs) -> CliResult<()> {
         .replace(args.force.force)
         .alignment(args.align)
         .map_err(fail)?
-        .skip_hidden(args.skip_hidden)
+        .skip_hidden(!args.include_hidden)
         .follow_links(args.follow_links)
         .include_ext(&args.include_ext)
         .exclude_ext(&args.exclude_ext)
