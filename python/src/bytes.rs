@@ -70,24 +70,35 @@ pub fn copy_contiguous(
     fortran: bool,
     out: &mut Vec<u8>,
 ) -> bool {
+    with_contiguous_bytes(array, fortran, |bytes| out.extend_from_slice(bytes)).is_some()
+}
+
+/// Runs `f` on the bytes of a contiguous array (C or Fortran order, as `fortran` says), with
+/// the GIL held throughout; `None` if the array is not contiguous in that order.
+pub fn with_contiguous_bytes<R>(
+    array: &Bound<'_, PyUntypedArray>,
+    fortran: bool,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
     let contiguous = if fortran {
         array.is_fortran_contiguous()
     } else {
         array.is_c_contiguous()
     };
     if !contiguous {
-        return false;
+        return None;
     }
     let itemsize = array.dtype().itemsize();
     let len = array.shape().iter().product::<usize>() * itemsize;
     if len == 0 {
-        return true;
+        return Some(f(&[]));
     }
-    // SAFETY: the array is contiguous (checked above) so its `len` bytes start at `data`; we
-    // hold the GIL (`array` is bound), so no Python code frees or resizes it during the copy.
+    // SAFETY: the array is contiguous (checked above) so its `len` bytes start at `data`. The
+    // slice lives only during `f`, which runs with the GIL held (`array` is bound and `f` is
+    // not `Ungil`, so it cannot release it): no Python code runs meanwhile to free, resize or
+    // write the array, and this build is not free-threaded (abi3).
     let bytes = unsafe {
         std::slice::from_raw_parts((*array.as_array_ptr()).fields.data as *const u8, len)
     };
-    out.extend_from_slice(bytes);
-    true
+    Some(f(bytes))
 }

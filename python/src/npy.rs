@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::bytes::{byte_array, copy_contiguous, descr_value};
+use crate::bytes::{byte_array, copy_contiguous, descr_value, with_contiguous_bytes};
 use crate::errors::{self, py_err};
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
@@ -167,6 +167,9 @@ pub struct NpyAppenderCore {
     dtype: Py<PyArrayDescr>,
     frame_shape: Vec<usize>,
     fortran_order: bool,
+    /// The appender's buffer size in bytes: appends that fit the room left are copied into it
+    /// without releasing the GIL (they do no I/O).
+    buffer_capacity: usize,
     /// A buffer reused across appends for the copy made under the GIL (a fresh allocation of
     /// a large frame costs more than the copy: page faults of a new mapping every time).
     scratch: Mutex<Vec<u8>>,
@@ -208,6 +211,11 @@ impl NpyAppenderCore {
         if let Some(bytes) = buffer_size {
             options = options.buffer(BufferSize::Bytes(bytes));
         }
+        // The appender's default buffer is a byte size; 0 (never bypass) if that ever changes.
+        let buffer_capacity = buffer_size.unwrap_or(match BufferSize::default() {
+            BufferSize::Bytes(bytes) => bytes,
+            BufferSize::Frames(_) => 0,
+        });
         let layout = match (descr, frame_shape) {
             (Some(descr), Some(shape)) => {
                 let dtype = DType::parse(&descr).map_err(py_err)?;
@@ -241,6 +249,7 @@ impl NpyAppenderCore {
             dtype: dtype.unbind(),
             inner: Mutex::new(Some(appender)),
             scratch: Mutex::new(Vec::new()),
+            buffer_capacity,
         })
     }
 
@@ -291,6 +300,23 @@ impl NpyAppenderCore {
             )));
         }
         let frames = self.frames_of(array.shape())?;
+        // Frames that fit the appender's buffer are copied straight into it with the GIL held:
+        // no I/O happens, so there is nothing to release the GIL for, and the frames are copied
+        // once. (The mutex is taken with the GIL held, which is safe: its holders never wait
+        // for the GIL while holding it.)
+        if let Some(done) = with_contiguous_bytes(array, self.fortran_order, |bytes| {
+            let mut guard = self.lock()?;
+            let appender = open_appender(&mut guard)?;
+            if appender.buffered_bytes() + bytes.len() < self.buffer_capacity {
+                appender.append_frames(bytes, frames).map_err(py_err)?;
+                return Ok(true);
+            }
+            Ok::<_, PyErr>(false)
+        }) {
+            if done? {
+                return Ok(frames);
+            }
+        }
         // Taken out of its mutex (held only for the swap, never across the GIL): a concurrent
         // append finds it empty and allocates its own.
         let mut bytes = self.take_scratch();
