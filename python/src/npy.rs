@@ -304,7 +304,7 @@ impl NpyAppenderCore {
         // no I/O happens, so there is nothing to release the GIL for, and the frames are copied
         // once. (The mutex is taken with the GIL held, which is safe: its holders never wait
         // for the GIL while holding it.)
-        if let Some(done) = with_contiguous_bytes(array, self.fortran_order, |bytes| {
+        let buffered = with_contiguous_bytes(array, self.fortran_order, |bytes| {
             let mut guard = self.lock()?;
             let appender = open_appender(&mut guard)?;
             if appender.buffered_bytes() + bytes.len() < self.buffer_capacity {
@@ -312,10 +312,9 @@ impl NpyAppenderCore {
                 return Ok(true);
             }
             Ok::<_, PyErr>(false)
-        }) {
-            if done? {
-                return Ok(frames);
-            }
+        });
+        if buffered.transpose()? == Some(true) {
+            return Ok(frames);
         }
         // Taken out of its mutex (held only for the swap, never across the GIL): a concurrent
         // append finds it empty and allocates its own.
