@@ -14,6 +14,7 @@ import os
 import stat as _stat
 
 from array_files import _native
+from array_files._closing import Closing
 
 __all__ = ["pack", "Pack", "PackedFile"]
 
@@ -43,7 +44,7 @@ def pack(src_dir, out, progress=False, **options):
     return _native.pack_dir(os.fspath(src_dir), os.fspath(out), options)
 
 
-class Pack:
+class Pack(Closing):
     """A pack file open for reading: O(1) to open, O(1) per lookup, reads with no copy.
 
     Paths are relative to the pack's root, ``/``-separated. A ``Pack`` is safe to share between
@@ -148,12 +149,6 @@ class Pack:
         self._view = None
         self._core = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self):
         return f"<array_files.filepack.Pack {self.path!r}>"

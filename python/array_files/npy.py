@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._closing import Closing
 from array_files._dtypes import from_descr, to_descr
 
 __all__ = ["load", "info", "Appender", "recover"]
@@ -56,7 +57,7 @@ def recover(path, zero_fill=False, dry_run=False):
     return _native.npy_recover(os.fspath(path), zero_fill, dry_run)
 
 
-class Appender:
+class Appender(Closing):
     """Appends frames along the growth axis of a ``.npy`` file (axis 0, or the last axis in
     Fortran order).
 
@@ -149,12 +150,6 @@ class Appender:
             return 0
         return shape[-1] if self._core.fortran_order else shape[0]
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self):
         state = "closed" if self._closed else f"shape={self.shape}, dtype={self.dtype}"

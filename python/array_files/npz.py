@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._closing import Closing
 from array_files._dtypes import from_descr, to_descr
 from array_files.npy import _array
 
@@ -27,7 +28,7 @@ def open(path):  # noqa: A001 - numpy-like module function, shadows the builtin 
     return NpzFile(path)
 
 
-class NpzFile(collections.abc.Mapping):
+class NpzFile(collections.abc.Mapping, Closing):
     """An open ``.npz`` archive: a read-only mapping of key to array.
 
     ``z[key]`` views the archive's map with no copy for members stored 64-byte aligned (what
@@ -102,12 +103,6 @@ class NpzFile(collections.abc.Mapping):
         """Drops this object's reference to the archive (arrays viewing it keep it open)."""
         self._archive = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self):
         return f"<array_files.npz.NpzFile {self.path!r} {len(self)} members>"
@@ -124,7 +119,7 @@ def _layout(array):
     return bool(array.flags.f_contiguous and not array.flags.c_contiguous)
 
 
-class Writer:
+class Writer(Closing):
     """Writes an ``.npz`` archive numpy reads.
 
     ``mode``: ``"w"`` creates the archive (replacing one there, atomically at ``close``),
@@ -168,15 +163,8 @@ class Writer:
             self._member.close()
         self._core.finish()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-class MemberWriter:
+class MemberWriter(Closing):
     """A member streamed frame by frame into a :class:`Writer`'s archive."""
 
     def __init__(self, writer, key, dtype, frame_shape, fortran_order):
@@ -224,13 +212,6 @@ class MemberWriter:
             return None
         self.closed = True
         return tuple(self._writer._core.end_member())
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def savez(path, *args, **arrays):

@@ -74,6 +74,22 @@ pub fn python() -> Result<PathBuf> {
     Ok(PYTHON.get_or_init(|| python).clone())
 }
 
+/// `python -m pip install`, quiet, and never into the base python (even if the venv vanished
+/// under us).
+fn pip_install(python: &Path) -> Command {
+    let mut pip = Command::new(python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--require-virtualenv",
+    ])
+    .env("PIP_NO_INPUT", "1");
+    pip
+}
+
 /// `python/`: the Python package `array_files` (its `pyproject.toml`, and its tests in
 /// `python/tests`).
 pub fn package_dir() -> PathBuf {
@@ -93,21 +109,11 @@ pub fn install_package() -> Result<PathBuf> {
     let path = std::env::join_paths(
         std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
     )?;
-    let mut install = Command::new(&python);
+    let mut install = pip_install(&python);
     install
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--require-virtualenv",
-            "--no-build-isolation",
-            "--no-deps",
-        ])
+        .args(["--no-build-isolation", "--no-deps"])
         .arg(package_dir())
-        .env("PATH", path)
-        .env("PIP_NO_INPUT", "1");
+        .env("PATH", path);
     util::run(&mut install).context("could not build and install the python package (python/)")?;
     Ok(python)
 }
@@ -153,20 +159,8 @@ fn ensure(venv: &Path, requirements: &Path) -> Result<PathBuf> {
     // The stamp goes only after a successful install, so a failed one is retried next time.
     let _ = std::fs::remove_file(&stamp);
 
-    let mut install = Command::new(&python);
-    install
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            // Never into the base python, even if the venv vanished under us.
-            "--require-virtualenv",
-        ])
-        .arg("--requirement")
-        .arg(requirements)
-        .env("PIP_NO_INPUT", "1");
+    let mut install = pip_install(&python);
+    install.arg("--requirement").arg(requirements);
     util::run(&mut install).context("could not install xtask/python/requirements.txt")?;
 
     let partial = venv.join(format!("{STAMP}.partial"));

@@ -29,6 +29,7 @@ import threading
 import numpy as np
 
 from array_files import _native
+from array_files._closing import Closing
 from array_files import npy as _npy
 from array_files._dtypes import from_descr
 
@@ -81,7 +82,7 @@ def recover(filename, zerofill_incomplete=False):
     return True
 
 
-class NpyAppendArray:
+class NpyAppendArray(Closing):
     """Appends arrays to the ``.npy`` file ``filename`` along its growth axis."""
 
     def __init__(self, filename, delete_if_exists=False, rewrite_header_on_append=True):
@@ -172,14 +173,4 @@ class NpyAppendArray:
                 self._appender.close()
                 self._appender = None
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - as the seed: a destructor must not raise
-            pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc_val, exc_tb):
-        self.close()

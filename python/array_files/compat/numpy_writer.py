@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._closing import Closing
 from array_files import npy as _npy
 from array_files import npz as _npz
 
@@ -33,7 +34,7 @@ __all__ = ["NumpyFileManager", "NpzFileWriter"]
 BUFFER_MAX = 500
 
 
-class NumpyFileManager:
+class NumpyFileManager(Closing):
     """Frames of a constant shape in one ``.npy`` file: written one by one or buffered, read by
     range, sequentially or by index.
 
@@ -174,19 +175,6 @@ class NumpyFileManager:
             self._appender.close()
             self._appender = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - a destructor must not raise
-            pass
-
 
 class _FileObjectFrames:
     """Frames of an ``.npy`` read from a file object (numpy parses the header)."""
@@ -212,7 +200,7 @@ class _FileObjectFrames:
         return np.frombuffer(data, self.dtype).reshape((-1,) + self.frame_shape).copy()
 
 
-class NpzFileWriter:
+class NpzFileWriter(Closing):
     """An ``.npz`` archive: arrays written whole (``writeArray``), frames read back by range
     (``readFrames``), existing ``.npy`` files zipped (``zipNpyFiles``).
 
@@ -266,19 +254,6 @@ class NpzFileWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 class _MemberFrames:

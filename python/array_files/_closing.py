@@ -1,0 +1,22 @@
+"""The closing protocol every writer and reader of the package shares."""
+
+
+class Closing:
+    """``with obj:`` closes ``obj`` at the end of the block, and so does garbage collection
+    (quietly: a destructor must not raise; call ``close()`` to see its errors)."""
+
+    def close(self):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a destructor must not raise
+            pass
