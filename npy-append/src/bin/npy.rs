@@ -9,7 +9,7 @@
 //!
 //! Errors print one line on stderr and exit with status 1; usage errors exit with status 2.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -165,6 +165,11 @@ fn run(command: Command) -> CliResult {
             end,
             max_header_size,
         } => {
+            if io::stdout().is_terminal() {
+                return Err(
+                    "refusing to write binary frames to a terminal; redirect them (npy rows ... > out.bin) or pipe them".into(),
+                );
+            }
             let input = Input::open(&file, max_header_size)?;
             let end = end.unwrap_or_else(|| input.npy.frame_count());
             // Checks the range (the map is not read: see Input).
@@ -499,12 +504,12 @@ fn info_json(npy: &NpyFile) -> serde_json::Value {
 fn write_summary(out: &mut impl Write, npy: &NpyFile) -> io::Result<()> {
     let header = npy.header();
     let (major, minor) = npy.version().numbers();
-    let shape: Vec<String> = header.shape.iter().map(u64::to_string).collect();
+
     writeln!(out, "file:          {}", npy.path().display())?;
     writeln!(out, "format:        NPY {major}.{minor}")?;
     writeln!(out, "descr:         {}", header.dtype.descr())?;
     writeln!(out, "itemsize:      {} bytes", header.dtype.itemsize())?;
-    writeln!(out, "shape:         ({})", shape.join(", "))?;
+    writeln!(out, "shape:         {}", py_tuple(&header.shape))?;
     writeln!(
         out,
         "order:         {}",

@@ -63,6 +63,40 @@ fn info_json_describes_our_files() {
 }
 
 #[test]
+fn info_prints_a_one_dimensional_shape_as_python_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.npy");
+    npy_format::write_file(&path, &[1u8, 2, 3, 4], &[4]).unwrap();
+    let text = String::from_utf8(npy_ok(&["info", path_str(&path)])).unwrap();
+    assert!(text.contains("shape:         (4,)\n"), "{text}");
+}
+
+/// `npy rows` to a terminal is refused (binary would garble it); `script` gives the command a
+/// terminal as its stdout.
+#[test]
+fn rows_refuses_to_write_to_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.npy");
+    npy_format::write_file(&path, &[7u8; 6], &[6]).unwrap();
+    let bin = env!("CARGO_BIN_EXE_npy");
+    let command = format!("{bin} rows {} 0", path.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) gives the command a terminal");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("refusing to write binary frames to a terminal"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{7}'),
+        "no frame bytes reached the terminal: {text:?}"
+    );
+}
+
+#[test]
 fn rows_writes_exactly_the_frames() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.npy");
