@@ -371,6 +371,31 @@ impl NpyAppender {
         AppendOptions::new().open(path)
     }
 
+    /// Opens the file if it exists (checking that it holds frames of `layout`), or creates it,
+    /// with the default [`AppendOptions`]: the usual start of a logging loop that may resume.
+    ///
+    /// # Errors
+    /// As [`AppendOptions::open_or_create`].
+    ///
+    /// ```
+    /// use npy_append::{FrameLayout, NpyAppender};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("log.npy");
+    /// let layout = FrameLayout::of::<f32>(&[3]);
+    /// for run in 0..2 {
+    ///     let mut out = NpyAppender::open_or_create(&path, &layout).unwrap();
+    ///     out.append(&[run as f32; 3]).unwrap();
+    ///     out.finish().unwrap();
+    /// }
+    /// assert_eq!(npy_format::NpyFile::open(&path).unwrap().header().shape, vec![2, 3]);
+    /// ```
+    pub fn open_or_create(
+        path: impl AsRef<Path>,
+        layout: &FrameLayout,
+    ) -> Result<NpyAppender, OpenError> {
+        AppendOptions::new().open_or_create(path, layout)
+    }
+
     /// Options for opening or creating.
     ///
     /// ```

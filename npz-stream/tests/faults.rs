@@ -267,6 +267,11 @@ fn child_entry() {
         "killed" => killed_child(&path, &inputs, seed, false),
         "killed-append" => killed_child(&path, &inputs, seed, true),
         "stale" => stale_child(&path),
+        "dropped" => {
+            let mut npz = NpzWriter::create(&path).unwrap();
+            npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
+            drop(npz); // no finish()
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -693,4 +698,26 @@ fn a_stale_temporary_file_does_not_stop_the_next_writer() {
     assert_eq!(out.get("stale_kept"), Some("true"), "{out}");
     let reader = NpzReader::open(&path).unwrap();
     assert_eq!(reader.read_array::<u8>("x").unwrap().data, vec![1, 2, 3]);
+}
+
+/// A writer dropped without `finish()` leaves nothing, and says so on stderr.
+#[test]
+fn a_writer_dropped_unfinished_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("never.npz");
+    let arg = format!("{} {} 0 0", path.display(), dir.path().display());
+    let mut cmd = fs_::child_command("dropped", &arg);
+    let out = cmd.stderr(std::process::Stdio::piped()).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("was dropped without finish(): no archive was written"),
+        "{stderr}"
+    );
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary left"
+    );
 }

@@ -145,6 +145,14 @@ pub enum GetError {
         /// The array's dtype.
         found: String,
     },
+    /// [`get_scalar`](crate::Varpack::get_scalar) of an array with dimensions.
+    #[error("value '{}' has shape {shape:?}, not () (a 0-d array)", esc(.name))]
+    NotScalar {
+        /// The value.
+        name: String,
+        /// Its shape.
+        shape: Vec<u64>,
+    },
     /// The value was on the load's ignore list.
     #[error("value '{}' was ignored when the pack was loaded", esc(.name))]
     Ignored {

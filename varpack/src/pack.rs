@@ -531,6 +531,43 @@ impl Varpack {
         Ok(())
     }
 
+    /// The value of the 0-d array `name` (numpy's scalar arrays, `np.array(3.5)`), as a `T`
+    /// (any byte order: the value is swapped to native if need be).
+    ///
+    /// # Errors
+    /// As [`array`](Self::array); [`GetError::WrongDType`] for another element type;
+    /// [`GetError::NotScalar`] for an array with dimensions.
+    ///
+    /// ```
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_array("lr", &[0.001f64], &[]).unwrap();
+    /// vp.insert_array("x", &[1.0f64, 2.0], &[2]).unwrap();
+    /// assert_eq!(vp.get_scalar::<f64>("lr").unwrap(), 0.001);
+    /// assert!(matches!(vp.get_scalar::<f64>("x"), Err(varpack::GetError::NotScalar { .. })));
+    /// assert!(vp.get_scalar::<f32>("lr").is_err());
+    /// ```
+    pub fn get_scalar<T: Element>(&self, name: &str) -> Result<T, GetError> {
+        let a = self.array(name)?;
+        if !a.shape().is_empty() {
+            return Err(GetError::NotScalar {
+                name: name.to_owned(),
+                shape: a.shape().to_vec(),
+            });
+        }
+        Self::check_dtype::<T>(name, a)?;
+        let values = a.to_vec::<T>().map_err(|source| GetError::Array {
+            name: name.to_owned(),
+            source,
+        })?;
+        values
+            .into_iter()
+            .next()
+            .ok_or_else(|| GetError::NotScalar {
+                name: name.to_owned(),
+                shape: Vec::new(),
+            })
+    }
+
     /// A zero-copy typed view of array `name`.
     ///
     /// # Errors

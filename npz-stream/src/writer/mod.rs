@@ -33,7 +33,9 @@ use crate::zip::{self, NewEntry};
 ///
 /// A new archive is written to a temporary file beside `path` and renamed over it by
 /// [`finish`](Self::finish), after a sync: readers see the old file or the complete new one.
-/// Dropping the writer without finishing removes the temporary file; one left by a killed
+/// Dropping the writer without finishing removes the temporary file, and says so in one line
+/// on stderr (`npz-stream: ... dropped without finish()`, unless the thread is panicking): an
+/// archive that silently never appeared is a bug that is hard to find. One left by a killed
 /// process (`.NAME.PID-N.tmp`, its process gone) is removed by the next writer of `path`.
 /// Replacing an existing archive takes its lock for the rename, so it never cuts in on an
 /// append.
@@ -762,6 +764,17 @@ impl Drop for NpzWriter {
     fn drop(&mut self) {
         if self.done {
             return;
+        }
+        if !std::thread::panicking() {
+            eprintln!(
+                "npz-stream: the NpzWriter of {} was dropped without finish(): {}",
+                self.path.display(),
+                if self.append_start.is_some() {
+                    "the members it added were cut off again"
+                } else {
+                    "no archive was written"
+                }
+            );
         }
         // A new archive's temporary file is removed when `tmp` drops.
         if let Some(start) = self.append_start {
