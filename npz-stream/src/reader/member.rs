@@ -103,17 +103,7 @@ impl Member<'_> {
                     crc.update(&tail[..n]);
                     at += n as u64;
                 }
-                let actual = crc.finalize();
-                if actual != entry.crc32 {
-                    return Err(ReadError::new(
-                        reader.path.clone(),
-                        ReadErrorKind::Crc {
-                            member: entry.name.clone(),
-                            expected: entry.crc32,
-                            actual,
-                        },
-                    ));
-                }
+                reader.check_crc(entry, crc.finalize())?;
             }
             return Ok(());
         }

@@ -138,17 +138,7 @@ impl<'r> MemberReader<'r> {
                 }
                 self.pos += n as u64;
                 if self.check && self.pos == self.size && n > 0 {
-                    let actual = crc.clone().finalize();
-                    if actual != entry.crc32 {
-                        return Err(ReadError::new(
-                            reader.path.clone(),
-                            ReadErrorKind::Crc {
-                                member: entry.name.clone(),
-                                expected: entry.crc32,
-                                actual,
-                            },
-                        ));
-                    }
+                    reader.check_crc(entry, crc.clone().finalize())?;
                 }
                 Ok(n)
             }

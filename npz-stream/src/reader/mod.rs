@@ -267,4 +267,19 @@ impl NpzReader {
     fn entry(&self, idx: usize) -> &Entry {
         &self.dir.entries[idx]
     }
+
+    /// [`ReadErrorKind::Crc`] unless `actual` is the CRC-32 the directory gives `entry`.
+    fn check_crc(&self, entry: &Entry, actual: u32) -> Result<(), ReadError> {
+        if actual == entry.crc32 {
+            return Ok(());
+        }
+        Err(ReadError::new(
+            self.path.clone(),
+            ReadErrorKind::Crc {
+                member: entry.name.clone(),
+                expected: entry.crc32,
+                actual,
+            },
+        ))
+    }
 }
