@@ -140,7 +140,9 @@ pub fn npz_zip_files(
     }
     let compression = level.map_or(Compression::Stored, |level| Compression::Deflate { level });
     let files: Vec<(String, PathBuf)> = keys.into_iter().zip(paths).collect();
-    let options = NpzWriter::options().compression(compression);
+    let options = NpzWriter::options()
+        .warn_unfinished(false)
+        .compression(compression);
     py.detach(|| npz_stream::zip_npy_files(&out, &files, options, delete_originals))
         .map_err(errors::npz_write)
 }
@@ -228,7 +230,10 @@ impl NpzWriterCore {
                 )));
             }
         };
-        let options = NpzWriter::options().compression(compression);
+        // Errors reach Python as exceptions; a writer dropped after one says nothing more.
+        let options = NpzWriter::options()
+            .warn_unfinished(false)
+            .compression(compression);
         let writer = py
             .detach(|| match mode {
                 "w" => Ok(options.replace(true).create(&path)),

@@ -361,7 +361,9 @@ fn write_npz(
     lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
+    // A failed save returns its error: the writer it drops need not say so too.
     let writer = NpzWriter::options()
+        .warn_unfinished(false)
         .lock(lock)
         .replace(!no_clobber)
         .create(target)

@@ -169,7 +169,9 @@ impl WriteArgs {
             (true, None) => Compression::deflate(),
             (false, None) => Compression::Stored,
         };
+        // Every error is printed by the tool itself: a writer it drops after one says nothing.
         let mut options = WriterOptions::default()
+            .warn_unfinished(false)
             .compression(compression)
             .chunk_size(self.chunk_size);
         if let Some(threads) = self.threads {
@@ -288,6 +290,7 @@ fn run(command: Command) -> CliResult {
         }
         Command::Recover { file, wait } => {
             let report = WriterOptions::default()
+                .warn_unfinished(false)
                 .lock(lock_mode(wait))
                 .recover(&file)?;
             let mut out = cli::stdout();

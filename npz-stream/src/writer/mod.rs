@@ -34,8 +34,9 @@ use crate::zip::{self, NewEntry};
 /// A new archive is written to a temporary file beside `path` and renamed over it by
 /// [`finish`](Self::finish), after a sync: readers see the old file or the complete new one.
 /// Dropping the writer without finishing removes the temporary file, and says so in one line
-/// on stderr (`npz-stream: ... dropped without finish()`, unless the thread is panicking): an
-/// archive that silently never appeared is a bug that is hard to find. One left by a killed
+/// on stderr (`npz-stream: ... dropped without finish()`, unless the thread is panicking or
+/// [`WriterOptions::warn_unfinished`] is off): an archive that silently never appeared is a bug
+/// that is hard to find. One left by a killed
 /// process (`.NAME.PID-N.tmp`, its process gone) is removed by the next writer of `path`.
 /// Replacing an existing archive takes its lock for the rename, so it never cuts in on an
 /// append.
@@ -765,7 +766,7 @@ impl Drop for NpzWriter {
         if self.done {
             return;
         }
-        if !std::thread::panicking() {
+        if self.options.warn_unfinished && !std::thread::panicking() {
             eprintln!(
                 "npz-stream: the NpzWriter of {} was dropped without finish(): {}",
                 self.path.display(),

@@ -57,6 +57,7 @@ pub struct WriterOptions {
     pub(super) index: bool,
     pub(super) lock: LockMode,
     pub(super) replace: bool,
+    pub(super) warn_unfinished: bool,
 }
 
 impl Default for WriterOptions {
@@ -69,6 +70,7 @@ impl Default for WriterOptions {
             index: true,
             lock: LockMode::FailFast,
             replace: true,
+            warn_unfinished: true,
         }
     }
 }
@@ -87,6 +89,25 @@ impl WriterOptions {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether a writer dropped without [`finish`](NpzWriter::finish) says so on stderr
+    /// (default true: an archive that silently never appears is a hard bug to find). Turn it
+    /// off where every error already reaches the user another way (a CLI that prints its own
+    /// errors, a library that returns them).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let npz = npz_stream::WriterOptions::new()
+    ///     .warn_unfinished(false)
+    ///     .create(dir.path().join("a.npz"))
+    ///     .unwrap();
+    /// drop(npz); // quietly: nothing written, no line on stderr
+    /// assert!(!dir.path().join("a.npz").exists());
+    /// ```
+    pub fn warn_unfinished(mut self, yes: bool) -> Self {
+        self.warn_unfinished = yes;
+        self
     }
 
     /// Compression of members (default [`Compression::Stored`]).

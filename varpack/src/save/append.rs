@@ -53,7 +53,10 @@ impl Varpack {
         let mut sink = match disk.form {
             Form::Directory => Sink::dir(target, None),
             Form::File => {
-                let writer = NpzWriter::options().lock(self.lock).append(target);
+                let writer = NpzWriter::options()
+                    .warn_unfinished(false)
+                    .lock(self.lock)
+                    .append(target);
                 Sink::Npz(Box::new(writer.map_err(|e| npz_save(target, e))?))
             }
         };
