@@ -54,7 +54,13 @@ impl BufferSize {
 
 /// The default for [`AppendOptions::on_drop_error`]: one line on stderr.
 fn print_drop_error(error: &AppendError) {
-    eprintln!("npy-append: error flushing an appender that was dropped without finish(): {error}");
+    // Not `eprintln!`, which panics when stderr cannot be written (a closed pipe, a log file at
+    // its size limit): a drop must not panic for a warning.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "npy-append: error flushing an appender that was dropped without finish(): {error}"
+    );
 }
 
 /// Options for opening or creating an [`NpyAppender`].

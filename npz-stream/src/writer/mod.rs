@@ -767,7 +767,11 @@ impl Drop for NpzWriter {
             return;
         }
         if self.options.warn_unfinished && !std::thread::panicking() {
-            eprintln!(
+            // Never `eprintln!`, which panics when stderr cannot be written (a closed pipe, a
+            // log file at its size limit): a drop must not panic for a warning.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "npz-stream: the NpzWriter of {} was dropped without finish(): {}",
                 self.path.display(),
                 if self.append_start.is_some() {
