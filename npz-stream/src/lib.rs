@@ -105,7 +105,7 @@ pub use array_files_fs::LockMode;
 pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, WriteErrorKind};
 pub use npy_format;
-pub use npy_format::{FrameSink, FrameSource, Header};
+pub use npy_format::{DType, FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
 pub use writer::{
     Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
