@@ -103,7 +103,13 @@ fn zip_ls_rows_extract_add() {
             std::fs::read(&extracted).unwrap(),
             std::fs::read(&a).unwrap()
         );
-        ok(&["test", s(&out)]);
+        assert!(!ok(&["test", s(&out)]).is_empty());
+        assert!(
+            ok(&["test", s(&out), "-q"]).is_empty(),
+            "-q prints nothing on success"
+        );
+        assert!(ok(&["recover", s(&out), "--quiet"]).is_empty());
+        assert!(!ok(&["recover", s(&out)]).is_empty());
 
         // add: a new key works; a duplicate is an error and leaves the archive unchanged.
         let c = format!("c={}", s(&b));

@@ -84,6 +84,9 @@ enum Command {
         /// Longest header accepted, in characters.
         #[arg(long, default_value_t = DEFAULT_MAX_HEADER_SIZE)]
         max_header_size: usize,
+        /// Print nothing on success (no summary line).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Repair a file whose data runs past (or stops short of) its header's shape.
     ///
@@ -108,6 +111,9 @@ enum Command {
         /// Fail instead of rewriting a header that has no room for the new shape.
         #[arg(long)]
         no_rewrite: bool,
+        /// Print nothing on success (no report).
+        #[arg(short, long)]
+        quiet: bool,
         /// Longest header accepted, in characters.
         #[arg(long, default_value_t = DEFAULT_MAX_HEADER_SIZE)]
         max_header_size: usize,
@@ -193,12 +199,17 @@ fn run(command: Command) -> CliResult {
             no_rewrite,
             sync,
             max_header_size,
+            quiet,
         } => {
             let options = AppendOptions::new()
                 .lock(lock_mode(wait))
                 .rewrite_header(!no_rewrite)
                 .max_header_size(max_header_size);
-            append(&out, &inputs, options, sync, max_header_size)
+            let summary = append(&out, &inputs, options, sync, max_header_size)?;
+            if !quiet {
+                writeln!(cli::stdout(), "{summary}")?;
+            }
+            Ok(())
         }
         Command::Recover {
             file,
@@ -208,6 +219,7 @@ fn run(command: Command) -> CliResult {
             wait,
             no_rewrite,
             max_header_size,
+            quiet,
         } => {
             let mut options = RecoverOptions::default();
             if let Some(limit) = max_zero_fill {
@@ -220,7 +232,9 @@ fn run(command: Command) -> CliResult {
                 .rewrite_header(!no_rewrite)
                 .max_header_size(max_header_size);
             let report = npy_append::recover(&file, &options)?;
-            writeln!(cli::stdout(), "{report}")?;
+            if !quiet {
+                writeln!(cli::stdout(), "{report}")?;
+            }
             Ok(())
         }
     }
@@ -328,14 +342,14 @@ fn describe(header: &Header) -> String {
 const CHUNK_BYTES: u64 = 8 << 20;
 
 /// `npy append`: validates every input against OUT's layout (or the first input's) before
-/// writing anything; on failure after that, undoes what it wrote.
+/// writing anything; on failure after that, undoes what it wrote. Returns the summary line.
 fn append(
     out: &Path,
     inputs: &[PathBuf],
     options: AppendOptions,
     sync: bool,
     max_header_size: usize,
-) -> CliResult {
+) -> Result<String, Box<dyn std::error::Error>> {
     let sources = inputs
         .iter()
         .map(|path| Input::open(path, max_header_size))
@@ -428,15 +442,13 @@ fn append(
         return Err(e);
     }
     let header = appender.finish()?;
-    writeln!(
-        cli::stdout(),
+    Ok(format!(
         "{}: appended {} frames from {} files; shape now {}",
         out.display(),
         header.frame_count() - before,
         sources.len(),
         py_tuple(&header.shape)
-    )?;
-    Ok(())
+    ))
 }
 
 fn ignore_drop_error(_: &AppendError) {}

@@ -434,3 +434,34 @@ fn a_full_or_closed_stdout_is_a_clean_exit() {
         });
     }
 }
+
+/// `-q/--quiet` keeps `npy append` and `npy recover` silent on success (they still fail loudly).
+#[test]
+fn quiet_append_and_recover_print_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.npy");
+    let out = dir.path().join("out.npy");
+    npy_format::write_file(&input, &[1u16, 2, 3, 4], &[2, 2]).unwrap();
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let run = npy(&["append", o, i, "-q"]);
+    assert!(run.status.success());
+    assert!(
+        run.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(
+        !npy_ok(&["append", o, i]).is_empty(),
+        "without -q the summary is printed"
+    );
+    assert_eq!(NpyFile::open(&out).unwrap().header().shape, vec![4, 2]);
+    let run = npy(&["recover", o, "--quiet"]);
+    assert!(run.status.success() && run.stdout.is_empty());
+    let missing = npy(&[
+        "append",
+        o,
+        dir.path().join("none.npy").to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(!missing.status.success() && !missing.stderr.is_empty());
+}

@@ -117,6 +117,9 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         read: ReadArgs,
+        /// Print nothing on success (the status says it all).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Restore an archive whose `npz add` was interrupted: cut off the bytes the add wrote
     /// after the last complete archive (nothing is changed if the archive is complete).
@@ -126,6 +129,9 @@ enum Command {
         /// Wait for another writer's lock instead of failing.
         #[arg(long)]
         wait: bool,
+        /// Print nothing on success.
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -278,21 +284,27 @@ fn run(command: Command) -> CliResult {
             force,
             read,
         } => extract(&read.open(&file)?, &key, &out, force)?,
-        Command::Test { file, read } => {
+        Command::Test { file, read, quiet } => {
             let reader = read.open(&file)?;
             let keys = reader.keys();
             for key in &keys {
                 reader.verify(key)?;
             }
+            if quiet {
+                return Ok(());
+            }
             let mut out = cli::stdout();
             writeln!(out, "{}: {} members OK", file.display(), keys.len())?;
             out.flush()?;
         }
-        Command::Recover { file, wait } => {
+        Command::Recover { file, wait, quiet } => {
             let report = WriterOptions::default()
                 .warn_unfinished(false)
                 .lock(lock_mode(wait))
                 .recover(&file)?;
+            if quiet {
+                return Ok(());
+            }
             let mut out = cli::stdout();
             if report.removed == 0 {
                 writeln!(
