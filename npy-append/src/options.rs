@@ -117,7 +117,7 @@ impl AppendOptions {
     /// // Never overwrite, and fail fast on a file another appender holds:
     /// let again = AppendOptions::new().create(&path, &layout);
     /// assert!(matches!(again.err_kind(), Some(OpenErrorKind::Exists { .. })));
-    /// assert!(matches!((AppendOptions::new().open(&path)).err_kind(), Some(OpenErrorKind::Locked { .. })));
+    /// assert!(matches!(AppendOptions::new().open(&path).err_kind(), Some(OpenErrorKind::Locked { .. })));
     /// drop(first);
     /// ```
     pub fn new() -> AppendOptions {
@@ -234,7 +234,7 @@ impl AppendOptions {
     /// // Two more frames and half of a third, past the header's count.
     /// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
     /// std::io::Write::write_all(&mut f, &[0; 10]).unwrap();
-    /// assert!(matches!((NpyAppender::open(&path)).err_kind(), Some(OpenErrorKind::NeedsRecovery { .. })));
+    /// assert!(matches!(NpyAppender::open(&path).err_kind(), Some(OpenErrorKind::NeedsRecovery { .. })));
     /// let out = NpyAppender::options().recover_on_open(true).open(&path).unwrap();
     /// assert_eq!(out.frame_count(), 3);
     /// ```
@@ -317,7 +317,7 @@ impl AppendOptions {
     /// let layout = FrameLayout::of::<i64>(&[2]);
     /// let out = AppendOptions::new().create(&path, &layout).unwrap();
     /// drop(out);
-    /// assert!(matches!((AppendOptions::new().create(&path, &layout)).err_kind(), Some(OpenErrorKind::Exists { .. })));
+    /// assert!(matches!(AppendOptions::new().create(&path, &layout).err_kind(), Some(OpenErrorKind::Exists { .. })));
     /// ```
     pub fn create(
         &self,

@@ -157,7 +157,7 @@ impl RecoverOptions {
     /// # let path = dir.path().join("a.npy");
     /// let appender = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[])).unwrap();
     /// let patient = RecoverOptions::default().lock(LockMode::Timeout(Duration::from_millis(10)));
-    /// assert!(matches!((recover(&path, &patient)).err_kind(), Some(RecoverErrorKind::Locked { .. })));
+    /// assert!(matches!(recover(&path, &patient).err_kind(), Some(RecoverErrorKind::Locked { .. })));
     /// drop(appender);
     /// assert!(recover(&path, &patient).is_ok());
     /// ```
@@ -181,7 +181,7 @@ impl RecoverOptions {
     /// bytes.extend_from_slice(&[9; 10]);
     /// std::fs::write(&path, &bytes).unwrap();
     /// let in_place = RecoverOptions::default().rewrite_header(false);
-    /// assert!(matches!((recover(&path, &in_place)).err_kind(), Some(RecoverErrorKind::NoGrowthRoom { .. })));
+    /// assert!(matches!(recover(&path, &in_place).err_kind(), Some(RecoverErrorKind::NoGrowthRoom { .. })));
     /// assert!(recover(&path, &RecoverOptions::default()).unwrap().header_rewritten);
     /// ```
     pub fn rewrite_header(mut self, allow: bool) -> RecoverOptions {
@@ -197,7 +197,7 @@ impl RecoverOptions {
     /// # let path = dir.path().join("a.npy");
     /// npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap(); // a 118-character header
     /// let strict = RecoverOptions::default().max_header_size(64);
-    /// assert!(matches!((recover(&path, &strict)).err_kind(), Some(RecoverErrorKind::Header { .. })));
+    /// assert!(matches!(recover(&path, &strict).err_kind(), Some(RecoverErrorKind::Header { .. })));
     /// ```
     pub fn max_header_size(mut self, max: usize) -> RecoverOptions {
         self.read.max_header_size = max;

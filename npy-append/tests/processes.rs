@@ -358,18 +358,18 @@ fn the_lock_holds_across_processes() {
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the child exited");
     }
     assert!(matches!(
-        (NpyAppender::open(&path)).err_kind(),
+        NpyAppender::open(&path).err_kind(),
         Some(OpenErrorKind::Locked)
     ));
     let start = Instant::now();
     let timeout = AppendOptions::new().lock(LockMode::Timeout(Duration::from_millis(100)));
     assert!(matches!(
-        (timeout.open(&path)).err_kind(),
+        timeout.open(&path).err_kind(),
         Some(OpenErrorKind::Locked)
     ));
     assert!(start.elapsed() >= Duration::from_millis(100));
     assert!(matches!(
-        (recover(&path, &RecoverOptions::default())).err_kind(),
+        recover(&path, &RecoverOptions::default()).err_kind(),
         Some(RecoverErrorKind::Locked)
     ));
     // Readers need no lock.

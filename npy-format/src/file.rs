@@ -82,7 +82,7 @@ impl OpenOptions {
     /// # let path = dir.path().join("a.npy");
     /// # npy_format::write_file(&path, &[1u8, 2], &[2]).unwrap();
     /// let mut file = NpyFile::options().mode(Mode::ReadOnly).open(&path).unwrap();
-    /// assert!(matches!((file.data_mut()).err_kind(), Some(ReadErrorKind::ReadOnly { .. })));
+    /// assert!(matches!(file.data_mut().err_kind(), Some(ReadErrorKind::ReadOnly { .. })));
     /// ```
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;

@@ -134,13 +134,13 @@ fn corrupt_deflate_data_and_crc_mismatches_are_reported() {
     assert!(matches!(err.kind(), ReadErrorKind::Crc { .. }), "{err}");
     assert!(err.to_string().contains("adc.npy"), "{err}");
     assert!(matches!(
-        (reader.verify("adc")).err_kind(),
+        reader.verify("adc").err_kind(),
         Some(ReadErrorKind::Crc { .. })
     ));
     let mut member = reader.member("adc").unwrap();
     assert!(member.read_frames(1, 2).is_ok());
     assert!(matches!(
-        (member.read_frames(0, 300)).err_kind(),
+        member.read_frames(0, 300).err_kind(),
         Some(ReadErrorKind::Crc { .. })
     ));
 }
@@ -186,7 +186,7 @@ fn lying_sizes_are_caught() {
     set_size((1 << 20) + 128 + 10);
     let reader = NpzReader::open(&path).unwrap();
     assert!(matches!(
-        (reader.read_bytes("z")).err_kind(),
+        reader.read_bytes("z").err_kind(),
         Some(ReadErrorKind::Size { .. })
     ));
 }

@@ -140,11 +140,11 @@ fn without_wait_the_loser_gets_locked_and_the_archive_is_unchanged() {
     // Replacing the archive waits for (here: fails on) its lock too.
     let replacer = NpzWriter::create(&out).unwrap();
     assert!(matches!(
-        (replacer.finish()).err_kind(),
+        replacer.finish().err_kind(),
         Some(WriteErrorKind::Locked)
     ));
     assert!(matches!(
-        (npz_stream::recover(&out)).err_kind(),
+        npz_stream::recover(&out).err_kind(),
         Some(WriteErrorKind::Locked)
     ));
     // CLI: one line naming the flag, exit 1.

@@ -285,7 +285,7 @@ fn appending_and_duplicates() {
     let mut npz = deflate().append(&path).unwrap();
     npz.add_array("b", &[3i64; 100], &[100]).unwrap();
     assert!(matches!(
-        (npz.add_array("a", &[9u8], &[1])).err_kind(),
+        npz.add_array("a", &[9u8], &[1]).err_kind(),
         Some(WriteErrorKind::DuplicateKey { .. })
     ));
     npz.finish().unwrap();
@@ -331,7 +331,7 @@ fn unfinished_members_and_archives_leave_nothing() {
             )
             .unwrap();
         assert!(matches!(
-            (sink.finish()).err_kind(),
+            sink.finish().err_kind(),
             Some(WriteErrorKind::Incomplete { .. })
         ));
         npz.add_array("kept", &[1u8], &[1]).unwrap();
@@ -466,15 +466,15 @@ fn missing_keys_and_wrong_types() {
     npz.finish().unwrap();
     let reader = NpzReader::open(&path).unwrap();
     assert!(matches!(
-        (reader.member("y")).err_kind(),
+        reader.member("y").err_kind(),
         Some(ReadErrorKind::NoSuchMember { .. })
     ));
     assert!(matches!(
-        (reader.view::<u8>("x")).err_kind(),
+        reader.view::<u8>("x").err_kind(),
         Some(ReadErrorKind::NotStored { .. })
     ));
     assert!(matches!(
-        (reader.read_array::<u16>("x")).err_kind(),
+        reader.read_array::<u16>("x").err_kind(),
         Some(ReadErrorKind::View { .. })
     ));
     let mut x = reader.member("x").unwrap();

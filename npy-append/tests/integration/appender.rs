@@ -312,25 +312,25 @@ fn bad_input_is_a_typed_error_and_changes_nothing() {
 
     let missing = dir.path().join("missing.npy");
     assert!(matches!(
-        (NpyAppender::open(&missing)).err_kind(),
+        NpyAppender::open(&missing).err_kind(),
         Some(OpenErrorKind::Io { .. })
     ));
     assert!(!missing.exists());
     assert!(matches!(
-        (NpyAppender::open(dir.path())).err_kind(),
+        NpyAppender::open(dir.path()).err_kind(),
         Some(OpenErrorKind::Io { .. }) | Some(OpenErrorKind::NotWritable { .. })
     ));
     let nowhere = dir.path().join("no/such/dir/a.npy");
     assert!(NpyAppender::create(&nowhere, &FrameLayout::of::<u8>(&[])).is_err());
     let object = FrameLayout::new(DType::parse("|O").unwrap(), &[2]);
     assert!(matches!(
-        (NpyAppender::create(dir.path().join("o.npy"), &object)).err_kind(),
+        NpyAppender::create(dir.path().join("o.npy"), &object).err_kind(),
         Some(OpenErrorKind::Object)
     ));
     assert!(!dir.path().join("o.npy").exists());
     let huge = FrameLayout::of::<u64>(&[u64::MAX / 2]);
     assert!(matches!(
-        (NpyAppender::create(dir.path().join("h.npy"), &huge)).err_kind(),
+        NpyAppender::create(dir.path().join("h.npy"), &huge).err_kind(),
         Some(OpenErrorKind::Overflow { .. })
     ));
 }
@@ -358,7 +358,7 @@ fn wrong_appends_append_nothing() {
         assert_eq!(err.path(), path);
     }
     assert!(matches!(
-        (out.append_frames(&[], u64::MAX)).err_kind(),
+        out.append_frames(&[], u64::MAX).err_kind(),
         Some(AppendErrorKind::Frame { .. })
     ));
     out.append(&[3i32, 4]).unwrap();
@@ -401,7 +401,7 @@ fn zero_length_frames() {
         .set_len(200)
         .unwrap();
     assert!(matches!(
-        (recover(&path, &RecoverOptions::default())).err_kind(),
+        recover(&path, &RecoverOptions::default()).err_kind(),
         Some(RecoverErrorKind::ZeroLengthFrames { trailing: 72, .. })
     ));
 }
@@ -494,11 +494,11 @@ fn one_appender_at_a_time() {
     let mut first = NpyAppender::create(&path, &FrameLayout::of::<u8>(&[])).unwrap();
     first.append(&[1u8]).unwrap();
     assert!(matches!(
-        (NpyAppender::open(&path)).err_kind(),
+        NpyAppender::open(&path).err_kind(),
         Some(OpenErrorKind::Locked)
     ));
     assert!(matches!(
-        (recover(&path, &RecoverOptions::default())).err_kind(),
+        recover(&path, &RecoverOptions::default()).err_kind(),
         Some(RecoverErrorKind::Locked)
     ));
     assert!(matches!(
@@ -661,7 +661,7 @@ fn frame_sink_and_source_round_trip() {
     let mut out = NpyAppender::create(&path, &FrameLayout::of::<f32>(&[2])).unwrap();
     record(&mut out, 95).unwrap();
     assert!(matches!(
-        (FrameSink::append(&mut out, &[1u8, 2])).err_kind(),
+        FrameSink::append(&mut out, &[1u8, 2]).err_kind(),
         Some(AppendErrorKind::Frame { .. })
     ));
     assert_eq!(FrameSink::finish(out).unwrap().shape, vec![95, 2]);
@@ -742,7 +742,7 @@ fn ndarray_views_in_any_layout() {
         assert_eq!(out.append_array_view(one).unwrap(), 1);
         let wrong = c_array.slice(s![.., ..1, ..]);
         assert!(matches!(
-            (out.append_array_view(wrong)).err_kind(),
+            out.append_array_view(wrong).err_kind(),
             Some(AppendErrorKind::Shape { .. })
         ));
         out.finish().unwrap();

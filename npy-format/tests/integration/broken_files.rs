@@ -261,21 +261,21 @@ fn files_shorter_than_their_data_and_object_arrays() {
     std::fs::write(&path, &bytes).unwrap();
     let file = NpyFile::open(&path).expect("object headers open for inspection");
     assert!(matches!(
-        (file.data()).err_kind(),
+        file.data().err_kind(),
         Some(ReadErrorKind::View {
             source: ViewError::Object,
             ..
         })
     ));
     assert!(matches!(
-        (file.view::<u64>()).err_kind(),
+        file.view::<u64>().err_kind(),
         Some(ReadErrorKind::View {
             source: ViewError::Object,
             ..
         })
     ));
     assert!(matches!(
-        (npy_format::read_file::<u64>(&path)).err_kind(),
+        npy_format::read_file::<u64>(&path).err_kind(),
         Some(ReadErrorKind::View {
             source: ViewError::Object,
             ..
@@ -291,15 +291,15 @@ fn frames_out_of_range_are_errors() {
     let file = NpyFile::open(&path).unwrap();
     assert_eq!(file.frames(4, 4).unwrap().len(), 0);
     assert!(matches!(
-        (file.frames(3, 5)).err_kind(),
+        file.frames(3, 5).err_kind(),
         Some(ReadErrorKind::Frames { .. })
     ));
     assert!(matches!(
-        (file.frames(3, 2)).err_kind(),
+        file.frames(3, 2).err_kind(),
         Some(ReadErrorKind::Frames { .. })
     ));
     assert!(matches!(
-        (file.frames(u64::MAX, u64::MAX)).err_kind(),
+        file.frames(u64::MAX, u64::MAX).err_kind(),
         Some(ReadErrorKind::Frames { .. })
     ));
 }

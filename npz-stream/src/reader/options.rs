@@ -86,7 +86,7 @@ impl ReaderOptions {
     /// npz.add_array("x", &[1u8, 2], &[2]).unwrap(); // a 118-character header
     /// npz.finish().unwrap();
     /// let strict = ReaderOptions::default().max_header_size(64).open(&path).unwrap();
-    /// assert!(matches!((strict.info("x")).err_kind(), Some(ReadErrorKind::Header { .. })));
+    /// assert!(matches!(strict.info("x").err_kind(), Some(ReadErrorKind::Header { .. })));
     /// assert!(ReaderOptions::default().open(&path).unwrap().info("x").is_ok());
     /// ```
     pub fn max_header_size(mut self, max: usize) -> Self {
