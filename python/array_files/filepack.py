@@ -59,6 +59,7 @@ class Pack(Closing):
         # One read-only memoryview of the whole pack; every read is a slice of it. Its base
         # chain (uint8 array -> core) keeps the map alive while any slice lives.
         self._view = memoryview(self._core.whole())
+        self._files = None  # the file list, made on first use: a pack never changes
 
     def read(self, path):
         """The contents of the file at ``path`` as a read-only ``memoryview`` over the map (no
@@ -129,13 +130,17 @@ class Pack(Closing):
 
     def files(self):
         """Every file's path, in table order."""
-        return self._core.files()
+        if self._files is None:
+            self._files = self._core.files()
+        return list(self._files)
 
     def __len__(self):
-        return len(self._core.files())
+        if self._files is None:
+            self._files = self._core.files()
+        return len(self._files)
 
     def __iter__(self):
-        return iter(self._core.files())
+        return iter(self.files())
 
     def __contains__(self, path):
         return self._core.exists(path)

@@ -17,7 +17,7 @@ import numpy as np
 
 from array_files import _native
 from array_files._closing import Closing
-from array_files._dtypes import from_descr, to_descr
+from array_files._dtypes import to_descr
 from array_files.npy import _array
 
 __all__ = ["open", "NpzFile", "Writer", "MemberWriter", "savez", "savez_compressed"]
@@ -47,14 +47,19 @@ class NpzFile(collections.abc.Mapping, Closing):
     def path(self):
         return self._archive.path
 
+    def _key(self, key):
+        """The key of ``key``, given as numpy takes it: the key or the member name (``x.npy``)."""
+        if key in self._keys:
+            return key
+        if isinstance(key, str) and key.endswith(".npy") and key[:-4] in self._keys:
+            return key[:-4]
+        raise KeyError(f"{key} is not a file in the archive")
+
     def _header(self, key):
-        if key not in self._keys and f"{key}.npy" not in self._keys and not any(
-            k == key for k in self.files
-        ):
-            raise KeyError(f"{key} is not a file in the archive")
-        return self._archive.header(key)
+        return self._archive.header(self._key(key))
 
     def __getitem__(self, key):
+        key = self._key(key)
         descr, shape, fortran_order, mappable, _ = self._header(key)
         if mappable:
             raw = self._archive.mapped(key)
@@ -66,6 +71,7 @@ class NpzFile(collections.abc.Mapping, Closing):
         """Frames ``[start, stop)`` of member ``key`` along its growth axis (axis 0, or the last
         axis in Fortran order), as a new array. Negative indices count from the end, as in
         slices; the range is clipped to the frames there are."""
+        key = self._key(key)
         descr, shape, fortran_order, _, _ = self._header(key)
         count = _frame_count(shape, fortran_order)
         start, stop, _ = slice(start, stop).indices(count)
@@ -94,7 +100,7 @@ class NpzFile(collections.abc.Mapping, Closing):
 
     def __contains__(self, key):
         try:
-            self._header(key)
+            self._key(key)
         except KeyError:
             return False
         return True

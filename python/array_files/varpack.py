@@ -181,7 +181,7 @@ def _status(array):
 def _row(name, value):
     kind = _kind(value)
     if kind == "array":
-        descr = json.loads(json.dumps(np.lib.format.dtype_to_descr(value.dtype)))
+        descr = np.lib.format.dtype_to_descr(value.dtype)
         shape = "(" + ", ".join(map(str, value.shape)) + (",)" if value.ndim == 1 else ")")
         return [name, "array", descr if isinstance(descr, str) else json.dumps(descr), shape,
                 _human(value.nbytes), _status(value)]

@@ -147,3 +147,12 @@ def test_threads_read_at_once(tree):
     for t in threads:
         t.join()
     assert not bad
+
+
+def test_len_and_iteration_agree_with_the_files(tree):
+    _, out = tree
+    pack = fp.Pack(out)
+    files = pack.files()
+    assert len(pack) == len(files) == 52 and list(pack) == files
+    files.append("not in the pack")  # a copy: the pack's own list is not changed
+    assert len(pack) == 52

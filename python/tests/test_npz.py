@@ -117,3 +117,14 @@ def test_mapping_protocol_and_errors(tmp):
         npz.open(tmp / "bad.npz")
     with pytest.raises(ValueError, match="object"):
         npz.savez(tmp / "o.npz", o=np.array([None], dtype=object))
+
+
+def test_keys_as_numpy_takes_them(tmp):
+    path = tmp / "a.npz"
+    np.savez(path, y=np.arange(3))
+    z = npz.open(path)
+    np.testing.assert_array_equal(z["y.npy"], z["y"])  # the member name works, as in numpy
+    assert "y.npy" in z and "y" in z and "y.npy.npy" not in z
+    np.testing.assert_array_equal(z.frames("y.npy", 1), [1, 2])
+    with pytest.raises(KeyError):
+        z["y.np"]

@@ -193,26 +193,22 @@ class FilePackReader:
             yield d, sub, files
             stack[0:0] = [f"{d}/{n}" if d else n for n in sub]
 
-    def exists(self, path, exclude_base_path=False):
+    def _ask(self, question, path, exclude_base_path):
+        """``exists``/``isfile``/``isdir`` of either kind of pack; False outside the base path."""
         try:
             rel = self._rel(path, exclude_base_path)
         except IOError:
             return False
-        return self._pack.exists(rel) if self._pack is not None else self._legacy.exists(rel)
+        return getattr(self._pack if self._pack is not None else self._legacy, question)(rel)
+
+    def exists(self, path, exclude_base_path=False):
+        return self._ask("exists", path, exclude_base_path)
 
     def isfile(self, path, exclude_base_path=False):
-        try:
-            rel = self._rel(path, exclude_base_path)
-        except IOError:
-            return False
-        return self._pack.isfile(rel) if self._pack is not None else self._legacy.isfile(rel)
+        return self._ask("isfile", path, exclude_base_path)
 
     def isdir(self, path, exclude_base_path=False):
-        try:
-            rel = self._rel(path, exclude_base_path)
-        except IOError:
-            return False
-        return self._pack.isdir(rel) if self._pack is not None else self._legacy.isdir(rel)
+        return self._ask("isdir", path, exclude_base_path)
 
     def __len__(self):
         return len(self._pack) if self._pack is not None else len(self._legacy)

@@ -59,7 +59,11 @@ def is_appendable(filename):
 def needs_recovery(filename):
     """Whether the data after the header is not what the header accounts for (an appender
     was interrupted, or the file was cut short)."""
-    offset, dtype, shape, _, _, file_len = _header(filename)
+    return _needs_recovery(_header(filename))
+
+
+def _needs_recovery(header):
+    offset, dtype, shape, _, _, file_len = header
     if dtype.hasobject:
         return False
     return file_len - offset != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -97,10 +101,10 @@ class NpyAppendArray(Closing):
                 self._open()
 
     def _open(self):
-        offset, dtype, _, _, _, _ = _header(self.filename)
-        if dtype.hasobject:
+        header = _header(self.filename)
+        if header[1].hasobject:
             raise ValueError("Object arrays cannot be appended to")
-        if needs_recovery(self.filename):
+        if _needs_recovery(header):
             raise ValueError(
                 f"cannot append to {self.filename}: file needs recovery, please call "
                 "npy_append_array.recover"
