@@ -84,6 +84,8 @@ mod appender;
 mod contents;
 mod error;
 mod fsutil;
+#[cfg(feature = "json")]
+mod info;
 mod layout;
 mod options;
 mod recover;
@@ -95,6 +97,8 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     AppendError, AppendErrorKind, OpenError, OpenErrorKind, RecoverError, RecoverErrorKind,
 };
+#[cfg(feature = "json")]
+pub use info::info_json;
 pub use layout::FrameLayout;
 /// Chunked frame reads, from `npy_format::frames` (re-exported: they were first here).
 pub use npy_format::frames::{

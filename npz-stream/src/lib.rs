@@ -93,6 +93,8 @@ mod deflate;
 mod error;
 pub mod format;
 mod inflate;
+#[cfg(feature = "json")]
+mod info;
 mod io_util;
 mod reader;
 mod writer;
@@ -104,6 +106,8 @@ mod zip;
 pub use array_files_fs::LockMode;
 pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, WriteErrorKind};
+#[cfg(feature = "json")]
+pub use info::member_json;
 pub use npy_format;
 pub use npy_format::{DType, FrameSink, FrameSource, Header};
 pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};

@@ -55,11 +55,10 @@ pub unsafe fn byte_array<'py>(
     Ok(array)
 }
 
-/// `dtype`'s descr as `--json` outputs print it (a string, or lists for fields), as a Python
-/// value.
-pub fn descr_value<'py>(py: Python<'py>, dtype: &npy_format::DType) -> PyResult<Bound<'py, PyAny>> {
+/// A JSON value (what the CLIs' `--json` outputs print) as the Python value `json.loads` makes.
+pub fn json_value<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
     py.import("json")?
-        .call_method1("loads", (dtype.descr_json(),))
+        .call_method1("loads", (value.to_string(),))
 }
 
 /// The bytes of a contiguous array (C or Fortran order, as `fortran` says), copied: appends

@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::bytes::{byte_array, copy_contiguous, descr_value, with_contiguous_bytes};
+use crate::bytes::{byte_array, copy_contiguous, json_value, with_contiguous_bytes};
 use crate::errors::{self, py_err};
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
@@ -70,26 +70,12 @@ pub fn npy_map<'py>(
     ))
 }
 
-/// What `npy info --json` prints about `path`, as a dict.
+/// What `npy info --json` prints about `path`, as a dict (the same keys: one function makes
+/// both).
 #[pyfunction]
-pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
+pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     let file = py.detach(|| NpyFile::open(&path)).map_err(py_err)?;
-    let header = file.header();
-    let (major, minor) = file.version().numbers();
-    let info = PyDict::new(py);
-    let descr = descr_value(py, &header.dtype)?;
-    info.set_item("path", file.path().to_string_lossy())?;
-    info.set_item("version", [u32::from(major), u32::from(minor)])?;
-    info.set_item("descr", descr)?;
-    info.set_item("fortran_order", header.fortran_order)?;
-    info.set_item("shape", header.shape.clone())?;
-    info.set_item("data_offset", file.data_offset())?;
-    info.set_item("nbytes", header.data_len())?;
-    info.set_item("itemsize", header.dtype.itemsize())?;
-    info.set_item("frames", header.frame_count())?;
-    info.set_item("frame_bytes", header.frame_len())?;
-    info.set_item("trailing_bytes", file.trailing_len())?;
-    Ok(info)
+    json_value(py, &npy_append::info_json(&file))
 }
 
 /// The header of `path` read without mapping the file (a file whose data is cut short

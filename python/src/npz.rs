@@ -11,9 +11,8 @@ use npz_stream::{Compression, NpzReader, NpzWriter, WriteError};
 use numpy::PyArray1;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
-use crate::bytes::{byte_array, descr_value};
+use crate::bytes::{byte_array, json_value};
 use crate::errors::{self, py_err};
 
 /// An open archive; the owner (`.base`) of the zero-copy arrays of its stored members.
@@ -85,35 +84,12 @@ impl NpzArchive {
         Ok(PyArray1::from_vec(py, bytes))
     }
 
-    /// Facts about every member, as `npz list --json` gives them.
-    fn infos<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    /// Facts about every member, as `npz ls --json` gives them (one function makes both).
+    fn infos<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let infos = py.detach(|| self.reader.infos()).map_err(py_err)?;
         infos
-            .into_iter()
-            .map(|info| {
-                // The keys and values of `npz ls --json`.
-                let header = &info.header;
-                let (major, minor) = info.version.numbers();
-                let d = PyDict::new(py);
-                d.set_item("name", &info.key)?;
-                d.set_item("member", &info.name)?;
-                d.set_item("descr", descr_value(py, &header.dtype)?)?;
-                d.set_item("fortran_order", header.fortran_order)?;
-                d.set_item("shape", header.shape.clone())?;
-                d.set_item("version", [u32::from(major), u32::from(minor)])?;
-                d.set_item("compression", info.method.as_str())?;
-                d.set_item("size", info.size)?;
-                d.set_item("compressed_size", info.compressed_size)?;
-                d.set_item("crc32", format!("{:08x}", info.crc32))?;
-                d.set_item("header_len", info.header_len)?;
-                d.set_item("data_offset", info.data_offset)?;
-                d.set_item("frames", header.frame_count())?;
-                d.set_item("frame_bytes", header.frame_len())?;
-                d.set_item("seekable", info.seekable)?;
-                d.set_item("indexed", info.indexed)?;
-                d.set_item("mappable", info.mappable)?;
-                Ok(d)
-            })
+            .iter()
+            .map(|info| json_value(py, &npz_stream::member_json(info)))
             .collect()
     }
 }

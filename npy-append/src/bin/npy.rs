@@ -156,7 +156,7 @@ fn run(command: Command) -> CliResult {
             let npy = NpyFile::options()
                 .max_header_size(max_header_size)
                 .open(&file)?;
-            let info = info_json(&npy);
+            let info = npy_append::info_json(&npy);
             let mut out = cli::stdout();
             if json {
                 writeln!(out, "{info}")?;
@@ -491,26 +491,6 @@ fn copy_frames(
         appender.flush()?;
     }
     Ok(())
-}
-
-fn info_json(npy: &NpyFile) -> serde_json::Value {
-    let header = npy.header();
-    let (major, minor) = npy.version().numbers();
-    let descr: serde_json::Value =
-        serde_json::from_str(&header.dtype.descr_json()).expect("descr_json writes valid JSON");
-    serde_json::json!({
-        "path": npy.path(),
-        "version": [major, minor],
-        "descr": descr,
-        "fortran_order": header.fortran_order,
-        "shape": header.shape,
-        "data_offset": npy.data_offset(),
-        "nbytes": header.data_len(),
-        "itemsize": header.dtype.itemsize(),
-        "frames": header.frame_count(),
-        "frame_bytes": header.frame_len(),
-        "trailing_bytes": npy.trailing_len(),
-    })
 }
 
 fn write_summary(out: &mut impl Write, npy: &NpyFile) -> io::Result<()> {

@@ -234,7 +234,8 @@ fn run(command: Command) -> CliResult {
             let infos = reader.infos()?;
             let mut out = cli::stdout();
             if json {
-                let list: Vec<serde_json::Value> = infos.iter().map(info_json).collect();
+                let list: Vec<serde_json::Value> =
+                    infos.iter().map(npz_stream::member_json).collect();
                 writeln!(out, "{}", serde_json::Value::Array(list))?;
             } else {
                 write_table(&mut out, &infos)?;
@@ -394,32 +395,6 @@ fn extract(reader: &NpzReader, key: &str, out: &Path, force: Force) -> CliResult
         }
     })?;
     Ok(())
-}
-
-fn info_json(info: &MemberInfo) -> serde_json::Value {
-    let header = &info.header;
-    let descr: serde_json::Value =
-        serde_json::from_str(&header.dtype.descr_json()).unwrap_or(serde_json::Value::Null);
-    let (major, minor) = info.version.numbers();
-    serde_json::json!({
-        "name": info.key,
-        "member": info.name,
-        "descr": descr,
-        "fortran_order": header.fortran_order,
-        "shape": header.shape,
-        "version": [major, minor],
-        "compression": info.method.as_str(),
-        "size": info.size,
-        "compressed_size": info.compressed_size,
-        "crc32": format!("{:08x}", info.crc32),
-        "header_len": info.header_len,
-        "data_offset": info.data_offset,
-        "frames": header.frame_count(),
-        "frame_bytes": header.frame_len(),
-        "seekable": info.seekable,
-        "indexed": info.indexed,
-        "mappable": info.mappable,
-    })
 }
 
 fn write_table(out: &mut impl Write, infos: &[MemberInfo]) -> io::Result<()> {
