@@ -197,6 +197,20 @@ impl PackCore {
     }
 }
 
+/// `builder` with each pattern of the Python list `patterns` added by `add` (an include or
+/// an exclude glob).
+fn add_globs(
+    builder: PackBuilder,
+    patterns: &Bound<'_, PyAny>,
+    add: fn(PackBuilder, &str) -> Result<PackBuilder, filepack::BuildError>,
+) -> PyResult<PackBuilder> {
+    patterns
+        .extract::<Vec<String>>()?
+        .iter()
+        .try_fold(builder, |b, pattern| add(b, pattern))
+        .map_err(errors::py_err)
+}
+
 /// Packs the directory `src` into the pack file `out`; returns the summary as a dict.
 #[pyfunction]
 #[pyo3(signature = (src, out, options))]
@@ -214,20 +228,8 @@ pub fn pack_dir<'py>(
             "follow_links" => builder.follow_links(value.extract()?),
             "include_ext" => builder.include_ext(value.extract::<Vec<String>>()?),
             "exclude_ext" => builder.exclude_ext(value.extract::<Vec<String>>()?),
-            "include_glob" => {
-                let mut b = builder;
-                for pattern in value.extract::<Vec<String>>()? {
-                    b = b.include_glob(&pattern).map_err(errors::py_err)?;
-                }
-                b
-            }
-            "exclude_glob" => {
-                let mut b = builder;
-                for pattern in value.extract::<Vec<String>>()? {
-                    b = b.exclude_glob(&pattern).map_err(errors::py_err)?;
-                }
-                b
-            }
+            "include_glob" => add_globs(builder, &value, PackBuilder::include_glob)?,
+            "exclude_glob" => add_globs(builder, &value, PackBuilder::exclude_glob)?,
             "alignment" => builder
                 .alignment(value.extract()?)
                 .map_err(errors::py_err)?,

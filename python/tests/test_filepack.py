@@ -156,3 +156,15 @@ def test_len_and_iteration_agree_with_the_files(tree):
     assert len(pack) == len(files) == 52 and list(pack) == files
     files.append("not in the pack")  # a copy: the pack's own list is not changed
     assert len(pack) == 52
+
+
+def test_glob_filters(tree, tmp):
+    src, _ = tree
+    out = tmp / "g.fpack"
+    summary = fp.pack(src, out, include_glob="train/**/*.bin", exclude_glob=["00[12].bin"])
+    pack = fp.Pack(out)
+    assert summary["files"] == 48
+    assert pack.isfile("train/cats/000.bin") and not pack.exists("train/cats/001.bin")
+    assert not pack.exists("labels.json")
+    with pytest.raises(ValueError, match="glob"):
+        fp.pack(src, tmp / "bad.fpack", include_glob=["[abc"])
