@@ -41,7 +41,8 @@ use std::path::{Path, PathBuf};
 
 /// An error about one file: its path, and what went wrong (`K`, the crate's kind enum).
 ///
-/// Displays as `PATH: KIND`. [`source`](std::error::Error::source) is the kind's source, so an
+/// Displays as `PATH: KIND`, or `KIND` alone when the path is empty (an error about no file
+/// yet, such as saving a collection that was never given a path). [`source`](std::error::Error::source) is the kind's source, so an
 /// error chain printed by `anyhow` or the CLIs does not repeat the kind's message.
 ///
 /// ```
@@ -106,6 +107,10 @@ impl<K> PathError<K> {
 
 impl<K: fmt::Display> fmt::Display for PathError<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.as_os_str().is_empty() {
+            // About no file yet (a pack not given a path): the kind alone, no ": " prefix.
+            return write!(f, "{}", self.kind);
+        }
         write!(f, "{}: {}", self.path.display(), self.kind)
     }
 }
@@ -183,6 +188,12 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             Some(&self.0)
         }
+    }
+
+    #[test]
+    fn an_empty_path_is_not_printed() {
+        let err = PathError::<std::io::Error>::new("", std::io::Error::other("no path yet"));
+        assert_eq!(err.to_string(), "no path yet");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use array_files_fs::error::PathError;
+
 use array_files_fs::text::escape_control as esc;
 
 use crate::Kind;
@@ -180,56 +182,53 @@ pub enum GetError {
     Load(#[from] Box<LoadError>),
 }
 
-/// Loading a pack or one of its values.
+/// Loading a pack or one of its values: the file the error is about (the pack, a file or
+/// member of it, or its lock file) and a [`LoadErrorKind`].
 ///
 /// ```
 /// let err = varpack::Varpack::load("/no/such/pack").unwrap_err();
-/// assert!(err.to_string().starts_with("/no/such/pack"));
+/// assert_eq!(err.path(), std::path::Path::new("/no/such/pack"));
+/// assert!(matches!(err.kind(), varpack::LoadErrorKind::Io { .. }));
+/// assert!(err.to_string().starts_with("/no/such/pack: "));
 /// ```
+pub type LoadError = PathError<LoadErrorKind>;
+
+/// What went wrong loading ([`LoadError`]'s kind).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum LoadError {
-    /// I/O on a file of the pack.
-    #[error("{}: {source}", .path.display())]
+pub enum LoadErrorKind {
+    /// I/O on the file.
+    #[error("{source}")]
     Io {
-        /// The file.
-        path: PathBuf,
         /// The error.
         source: std::io::Error,
     },
-    /// The manifest is missing, not JSON, or not a varpack manifest.
-    #[error("{}: bad manifest: {}", .path.display(), esc(.reason))]
+    /// The manifest is missing, not JSON, or not a varpack manifest (the path is the manifest,
+    /// or the pack).
+    #[error("bad manifest: {}", esc(.reason))]
     Manifest {
-        /// The manifest (or the pack).
-        path: PathBuf,
         /// Why.
         reason: String,
     },
     /// The manifest's format version is newer than this crate knows.
-    #[error("{}: unknown format version {found} (this crate reads version {supported})", .path.display())]
+    #[error("unknown format version {found} (this crate reads version {supported})")]
     Version {
-        /// The manifest.
-        path: PathBuf,
         /// The version found.
         found: u64,
         /// The version supported.
         supported: u64,
     },
-    /// A file or member listed in the manifest is missing.
-    #[error("{}: value '{}': {} is missing", .path.display(), esc(.name), esc(.file))]
+    /// A file or member listed in the manifest is missing (the path is the pack).
+    #[error("value '{}': {} is missing", esc(.name), esc(.file))]
     MissingFile {
-        /// The pack.
-        path: PathBuf,
         /// The value.
         name: String,
         /// The file or member.
         file: String,
     },
-    /// The manifest disagrees with an array's header.
-    #[error("{}: value '{}': the manifest says {}, the header of {} says {}", .path.display(), esc(.name), esc(.manifest), esc(.file), esc(.header))]
+    /// The manifest disagrees with an array's header (the path is the pack).
+    #[error("value '{}': the manifest says {}, the header of {} says {}", esc(.name), esc(.manifest), esc(.file), esc(.header))]
     Mismatch {
-        /// The pack.
-        path: PathBuf,
         /// The value.
         name: String,
         /// The file or member.
@@ -239,66 +238,55 @@ pub enum LoadError {
         /// What the header says.
         header: String,
     },
-    /// An `.npy` file failed to open or map.
+    /// An `.npy` file (the path) failed to open or map.
     #[error("value '{}': {source}", esc(.name))]
     Npy {
         /// The value.
         name: String,
-        /// The error (it names the file).
-        source: npy_format::ReadError,
+        /// What npy-format found.
+        source: npy_format::ReadErrorKind,
     },
-    /// The archive failed to open.
+    /// The archive (the path) failed to open.
     #[error(transparent)]
-    NpzOpen(#[from] npz_stream::OpenError),
-    /// A member of the archive failed to read.
+    NpzOpen(npz_stream::OpenErrorKind),
+    /// A member of the archive (the path) failed to read.
     #[error("value '{}': {source}", esc(.name))]
     Npz {
         /// The value.
         name: String,
-        /// The error (it names the archive and member).
-        source: Box<npz_stream::ReadError>,
+        /// What npz-stream found (it names the member).
+        source: Box<npz_stream::ReadErrorKind>,
     },
-    /// A file of the pack (or the pack's path) is not a regular file: a FIFO, a device, a
-    /// socket. It is never opened for reading, so it cannot block the load.
-    #[error("{}: {what}, not a regular file; refusing to read it", .path.display())]
+    /// The file (or the pack's path) is not a regular file: a FIFO, a device, a socket. It is
+    /// never opened for reading, so it cannot block the load.
+    #[error("{what}, not a regular file; refusing to read it")]
     NotRegular {
-        /// The file.
-        path: PathBuf,
         /// What it is ("a FIFO", "a device", ...).
         what: &'static str,
     },
     /// Another process or thread holds the pack's lock (it is saving) and the
     /// [`LockMode`](crate::LockMode) said not to wait (longer).
-    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
+    #[error("locked by another writer (lock file {})", .lock.display())]
     Locked {
-        /// The pack.
-        path: PathBuf,
         /// The lock file.
         lock: PathBuf,
     },
     /// The pack was replaced by another save while it was being read, or before a value of a
     /// lazy load was read: the values read so far and the rest would come from two different
     /// saves. Load it again.
-    #[error("{}: the pack was replaced by another save while it was being read; load it again", .path.display())]
-    Replaced {
-        /// The pack.
-        path: PathBuf,
-    },
+    #[error("the pack was replaced by another save while it was being read; load it again")]
+    Replaced,
     /// A save of the pack was interrupted between its two renames, so the path is missing; a
     /// read-only [`inspect`](crate::inspect) does not finish it (a [`load`](crate::Varpack::load)
     /// or a save does, under the pack's lock).
-    #[error("{}: a save of this pack was interrupted; its complete copy is {} (the next load or save moves it into place)", .path.display(), .complete.display())]
+    #[error("a save of this pack was interrupted; its complete copy is {} (the next load or save moves it into place)", .complete.display())]
     Interrupted {
-        /// The pack.
-        path: PathBuf,
         /// The complete pack that a load would move into place.
         complete: PathBuf,
     },
-    /// A JSON value failed to parse.
-    #[error("{}: value '{}': {source}", .path.display(), esc(.name))]
+    /// A JSON value (in the file) failed to parse.
+    #[error("value '{}': {source}", esc(.name))]
     Json {
-        /// The file.
-        path: PathBuf,
         /// The value.
         name: String,
         /// The error.
@@ -306,55 +294,50 @@ pub enum LoadError {
     },
 }
 
-/// Saving a pack.
+/// Saving a pack: the file the error is about (the pack, a file of it, or its lock file) and a
+/// [`SaveErrorKind`].
 ///
 /// ```
 /// let mut vp = varpack::Varpack::new();
-/// assert!(matches!(vp.save(), Err(varpack::SaveError::NotAttached)));
+/// let err = vp.save().unwrap_err();
+/// assert!(matches!(err.kind(), varpack::SaveErrorKind::NotAttached));
+/// assert_eq!(err.to_string(), "the pack has no path to save to (use save_as or set_path)");
 /// ```
+pub type SaveError = PathError<SaveErrorKind>;
+
+/// What went wrong saving ([`SaveError`]'s kind).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SaveError {
-    /// The pack has no path: use [`Varpack::save_as`](crate::Varpack::save_as) or
-    /// [`Varpack::set_path`](crate::Varpack::set_path).
+pub enum SaveErrorKind {
+    /// The pack has no path (so the error's path is empty): use
+    /// [`Varpack::save_as`](crate::Varpack::save_as) or [`Varpack::set_path`](crate::Varpack::set_path).
     #[error("the pack has no path to save to (use save_as or set_path)")]
     NotAttached,
-    /// I/O.
-    #[error("{}: {source}", .path.display())]
+    /// I/O on the file or directory.
+    #[error("{source}")]
     Io {
-        /// The file or directory.
-        path: PathBuf,
         /// The error.
         source: std::io::Error,
     },
     /// The target exists and is not a varpack: it is never replaced.
-    #[error("{}: {reason}; refusing to replace it", .path.display())]
+    #[error("{reason}; refusing to replace it")]
     NotAPack {
-        /// The target.
-        path: PathBuf,
         /// What it is.
         reason: &'static str,
     },
     /// Another process or thread holds the pack's lock (it is saving) and the
     /// [`LockMode`](crate::LockMode) said not to wait (longer).
-    #[error("{}: locked by another writer (lock file {})", .path.display(), .lock.display())]
+    #[error("locked by another writer (lock file {})", .lock.display())]
     Locked {
-        /// The pack.
-        path: PathBuf,
         /// The lock file.
         lock: PathBuf,
     },
     /// [`Varpack::save_as_new`](crate::Varpack::save_as_new): the target exists.
-    #[error("{} exists; refusing to replace it", .path.display())]
-    Exists {
-        /// The target.
-        path: PathBuf,
-    },
-    /// Writing an `.npy` file failed.
-    #[error("{}: value '{}': {source}", .path.display(), esc(.name))]
+    #[error("exists; refusing to replace it")]
+    Exists,
+    /// Writing the `.npy` file failed.
+    #[error("value '{}': {source}", esc(.name))]
     Npy {
-        /// The file.
-        path: PathBuf,
         /// The value.
         name: String,
         /// The error.
@@ -362,15 +345,14 @@ pub enum SaveError {
     },
     /// Writing the archive failed.
     #[error(transparent)]
-    Npz(#[from] npz_stream::WriteError),
-    /// A value skipped at load time could not be copied from the old pack.
+    Npz(#[from] npz_stream::WriteErrorKind),
+    /// A value skipped at load time could not be copied from the old pack (the path is the
+    /// file of the old pack that failed).
     #[error("copying a value not loaded: {0}")]
-    Load(#[from] Box<LoadError>),
+    Load(Box<LoadErrorKind>),
     /// Appending: the name is already in the pack.
-    #[error("{}: value '{}' is already in the pack (appends only add values)", .path.display(), esc(.name))]
+    #[error("value '{}' is already in the pack (appends only add values)", esc(.name))]
     Duplicate {
-        /// The pack.
-        path: PathBuf,
         /// The name.
         name: String,
     },
@@ -383,16 +365,37 @@ pub enum SaveError {
 
 /// An I/O error at `path`, as a [`LoadError`] (for `map_err`).
 pub(crate) fn io_load(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
-    move |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| LoadError::new(path, LoadErrorKind::Io { source })
 }
 
 /// An I/O error at `path`, as a [`SaveError`] (for `map_err`).
 pub(crate) fn io_save(path: &Path) -> impl Fn(std::io::Error) -> SaveError + '_ {
-    move |source| SaveError::Io {
-        path: path.to_path_buf(),
-        source,
+    move |source| SaveError::new(path, SaveErrorKind::Io { source })
+}
+
+/// A member read error of value `name`, keeping the archive's path.
+pub(crate) fn npz_read(name: &str, e: npz_stream::ReadError) -> LoadError {
+    e.map_kind(|source| LoadErrorKind::Npz {
+        name: name.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+/// A load error met while saving (copying a value not loaded from the old pack).
+pub(crate) fn load_in_save(e: LoadError) -> SaveError {
+    e.map_kind(|kind| SaveErrorKind::Load(Box::new(kind)))
+}
+
+/// The archive writer's error saving the pack at `target`: its refusals (the archive exists,
+/// its lock is held) as the pack's, the rest as [`SaveErrorKind::Npz`].
+pub(crate) fn npz_save(target: &Path, e: npz_stream::WriteError) -> SaveError {
+    let (path, kind) = e.into_parts();
+    match kind {
+        npz_stream::WriteErrorKind::Exists => SaveError::new(target, SaveErrorKind::Exists),
+        npz_stream::WriteErrorKind::Locked => {
+            let lock = target.to_path_buf();
+            SaveError::new(target, SaveErrorKind::Locked { lock })
+        }
+        kind => SaveError::new(path, SaveErrorKind::Npz(kind)),
     }
 }

@@ -91,23 +91,23 @@
 //! processes or threads therefore run one after the other, and the pack left is exactly one of
 //! the sets saved, manifest and arrays alike. What a save does when the lock is held is its
 //! [`LockMode`]: [`Wait`](LockMode::Wait) by default (saving a whole set is short, and two
-//! saves of one pack mean to happen in turn), or `FailFast`, `Timeout` ([`SaveError::Locked`])
+//! saves of one pack mean to happen in turn), or `FailFast`, `Timeout` ([`SaveErrorKind::Locked`])
 //! or `Off` (no lock: the caller ensures one writer). See [`Varpack::set_lock_mode`] and
 //! [`LoadOptions::lock`].
 //!
 //! Loads take no lock. A load holds the directory (or archive) it opened and checks, after
 //! opening each file by name, that the path still leads to it: a pack replaced while it is read
 //! is read again (the later attempts under a shared lock), never mixed. A lazily loaded value of
-//! a directory pack replaced since the load fails with [`LoadError::Replaced`] (a single-file
+//! a directory pack replaced since the load fails with [`LoadErrorKind::Replaced`] (a single-file
 //! pack's old archive stays open and is read whole).
 //!
 //! [`inspect`] (what `varpack show` runs) is read-only: it writes nothing, not even the lock
 //! file. A pack whose save was interrupted between its renames is reported as
-//! [`LoadError::Interrupted`] (after waiting for a save in progress to finish) instead of being
+//! [`LoadErrorKind::Interrupted`] (after waiting for a save in progress to finish) instead of being
 //! rolled forward.
 //!
 //! Files in a pack that are not regular files (a FIFO, a device, a socket) are refused with
-//! [`LoadError::NotRegular`] naming the file; they are opened without blocking and the type
+//! [`LoadErrorKind::NotRegular`] naming the file; they are opened without blocking and the type
 //! checked is the opened file's.
 //!
 //! ## Modes
@@ -131,7 +131,7 @@
 //!
 //! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
 //! - `fault-injection`: for this crate's tests only, never for programs: `varpack::testing`
-//!   stops saves at chosen points as if the process died there (`SaveError::Injected`).
+//!   stops saves at chosen points as if the process died there (`SaveErrorKind::Injected`).
 
 #![forbid(unsafe_code)]
 
@@ -150,7 +150,10 @@ mod temps;
 pub mod testing;
 
 pub use array::Array;
-pub use error::{ArrayError, GetError, InsertError, LoadError, SaveError};
+pub use array_files_fs::error::{PathError, ResultKind};
+pub use error::{
+    ArrayError, GetError, InsertError, LoadError, LoadErrorKind, SaveError, SaveErrorKind,
+};
 pub use info::{Info, KeyInfo};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;

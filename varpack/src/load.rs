@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use npy_format::Mode;
 
-use crate::error::{LoadError, io_load};
+use crate::error::{LoadError, LoadErrorKind, io_load};
 use crate::lock::{self, LockMode};
 use crate::pack::{Form, Slot};
 use crate::temps;
@@ -267,7 +267,7 @@ const ATTEMPTS: usize = 4;
 
 /// Loads the pack at `path`. A directory save interrupted between its renames is finished
 /// (under the pack's exclusive lock), or with `read_only` reported as
-/// [`LoadError::Interrupted`] (after waiting for a save in progress, under a shared lock). A
+/// [`LoadErrorKind::Interrupted`] (after waiting for a save in progress, under a shared lock). A
 /// pack replaced while it is read is read again.
 fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varpack, LoadError> {
     let mut attempt = 0;
@@ -281,10 +281,8 @@ fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varp
                     let _shared = lock::lock_shared(path, options.lock)
                         .map_err(|e| lock::load_error(path, e))?;
                     if let Some((complete, _)) = temps::interrupted(path).map_err(io_load(path))? {
-                        return Err(LoadError::Interrupted {
-                            path: path.to_path_buf(),
-                            complete,
-                        });
+                        let kind = LoadErrorKind::Interrupted { complete };
+                        return Err(LoadError::new(path, kind));
                     }
                 }
             } else {
@@ -297,10 +295,13 @@ fn load_pack(path: &Path, options: &LoadOptions, read_only: bool) -> Result<Varp
             None
         };
         match Varpack::load_once(path, options) {
-            Err(LoadError::Replaced { .. }) if !last => {}
+            Err(e) if !last && matches!(e.kind(), LoadErrorKind::Replaced) => {}
             // Between a directory save's two renames the path is missing for a moment.
-            Err(LoadError::Io { path: p, source })
-                if !last && p == path && source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e)
+                if !last
+                    && e.path() == path
+                    && matches!(e.kind(), LoadErrorKind::Io { source }
+                        if source.kind() == std::io::ErrorKind::NotFound) => {}
             result => return result,
         }
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub use array_files_fs::LockMode;
 use array_files_fs::lock::{self, LockFail};
 
-use crate::error::{LoadError, SaveError};
+use crate::error::{LoadError, LoadErrorKind, SaveError, SaveErrorKind};
 
 /// The name of the pack at `path` in the names of its lock file and temporaries (`pack` for a
 /// path without one).
@@ -66,27 +66,21 @@ fn nonblocking(options: &mut OpenOptions) -> &mut OpenOptions {
 /// A lock a load of the pack at `path` did not get, as a [`LoadError`].
 pub(crate) fn load_error(path: &Path, e: LockFail) -> LoadError {
     match e {
-        LockFail::Locked => LoadError::Locked {
-            path: path.to_path_buf(),
-            lock: lock_path(path),
-        },
-        LockFail::Io(source) => LoadError::Io {
-            path: lock_path(path),
-            source,
-        },
+        LockFail::Locked => {
+            let lock = lock_path(path);
+            LoadError::new(path, LoadErrorKind::Locked { lock })
+        }
+        LockFail::Io(source) => LoadError::new(lock_path(path), LoadErrorKind::Io { source }),
     }
 }
 
 /// A lock a save to `path` did not get, as a [`SaveError`].
 pub(crate) fn save_error(path: &Path, e: LockFail) -> SaveError {
     match e {
-        LockFail::Locked => SaveError::Locked {
-            path: path.to_path_buf(),
-            lock: lock_path(path),
-        },
-        LockFail::Io(source) => SaveError::Io {
-            path: lock_path(path),
-            source,
-        },
+        LockFail::Locked => {
+            let lock = lock_path(path);
+            SaveError::new(path, SaveErrorKind::Locked { lock })
+        }
+        LockFail::Io(source) => SaveError::new(lock_path(path), SaveErrorKind::Io { source }),
     }
 }

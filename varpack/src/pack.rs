@@ -9,7 +9,7 @@ use npy_format::{Element, Mode, TypedView, TypedViewMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ArrayError, GetError, InsertError, SaveError};
+use crate::error::{ArrayError, GetError, InsertError, SaveError, SaveErrorKind};
 use crate::load::source::Source;
 use crate::load::value::load_entry;
 use crate::lock::LockMode;
@@ -762,11 +762,13 @@ impl Varpack {
             };
             for a in arrays {
                 a.flush().map_err(|e| match e {
-                    ArrayError::Io { path, source } => SaveError::Io { path, source },
-                    e => SaveError::Io {
-                        path: PathBuf::new(),
-                        source: std::io::Error::other(e),
-                    },
+                    ArrayError::Io { path, source } => {
+                        SaveError::new(path, SaveErrorKind::Io { source })
+                    }
+                    e => {
+                        let source = std::io::Error::other(e);
+                        SaveError::new(PathBuf::new(), SaveErrorKind::Io { source })
+                    }
                 })?;
                 if let Some((path, member)) = a.dirty_member() {
                     dirty
@@ -779,7 +781,7 @@ impl Varpack {
         }
         for (path, members) in dirty {
             let keys: Vec<&str> = members.iter().map(String::as_str).collect();
-            npz_stream::update_crc32(&path, &keys)?;
+            npz_stream::update_crc32(&path, &keys).map_err(|e| e.map_kind(Into::into))?;
         }
         Ok(())
     }

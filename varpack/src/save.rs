@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use array_files_fs::atomic::{copy_mode_and_owner, parent_dir, sync_dir};
 use array_files_fs::lock::LockFail;
@@ -18,7 +18,7 @@ use array_files_fs::regular::kind_of;
 use npy_format::Mode;
 use npz_stream::{NpzReader, NpzWriter};
 
-use crate::error::{SaveError, io_save};
+use crate::error::{SaveError, SaveErrorKind, io_save, load_in_save, npz_save};
 use crate::load::source::open_source;
 use crate::load::value::load_entry;
 use crate::lock::{self, LockMode};
@@ -46,7 +46,7 @@ mod sink;
 /// Whether `e` is a test's simulated crash, after which nothing may be cleaned up.
 fn is_injected(e: &SaveError) -> bool {
     #[cfg(feature = "fault-injection")]
-    return matches!(e, SaveError::Injected(_));
+    return matches!(e.kind(), SaveErrorKind::Injected(_));
     #[cfg(not(feature = "fault-injection"))]
     {
         let _ = e;
@@ -76,17 +76,10 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
         return Ok(());
     };
     if !meta.is_dir() && !meta.is_file() {
-        return Err(SaveError::NotAPack {
-            path: target.to_path_buf(),
-            reason: kind_of(&meta),
-        });
+        let reason = kind_of(&meta);
+        return Err(SaveError::new(target, SaveErrorKind::NotAPack { reason }));
     }
-    let refuse = |reason| {
-        Err(SaveError::NotAPack {
-            path: target.to_path_buf(),
-            reason,
-        })
-    };
+    let refuse = |reason| Err(SaveError::new(target, SaveErrorKind::NotAPack { reason }));
     match form {
         Form::Directory if !meta.is_dir() => refuse("it is not a directory"),
         Form::Directory => {
@@ -118,7 +111,7 @@ impl Varpack {
     /// [`Varpack::append`] adds its new values in place instead.
     ///
     /// # Errors
-    /// [`SaveError::NotAttached`]; [`SaveError`] naming the file and value. On error the
+    /// [`SaveErrorKind::NotAttached`]; [`SaveError`] naming the file and value. On error the
     /// previous pack is still there.
     ///
     /// ```
@@ -137,7 +130,8 @@ impl Varpack {
     /// assert_eq!(vp.get_value::<i32>("n").unwrap(), 2);
     /// ```
     pub fn save(&mut self) -> Result<(), SaveError> {
-        let path = self.path.clone().ok_or(SaveError::NotAttached)?;
+        let path = (self.path.clone())
+            .ok_or_else(|| SaveError::new(PathBuf::new(), SaveErrorKind::NotAttached))?;
         self.flush()?;
         // The lock is held until the pack is attached to what this save wrote.
         let _lock = if self.append {
@@ -156,7 +150,7 @@ impl Varpack {
     /// [`LockMode`]): the pack left is exactly one of theirs.
     ///
     /// # Errors
-    /// As [`save`](Self::save); [`SaveError::NotAPack`] if `path` exists and is not a pack.
+    /// As [`save`](Self::save); [`SaveErrorKind::NotAPack`] if `path` exists and is not a pack.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -176,7 +170,7 @@ impl Varpack {
     /// put in place with a link that fails if the name exists).
     ///
     /// # Errors
-    /// [`SaveError::Exists`]; as [`save_as`](Self::save_as).
+    /// [`SaveErrorKind::Exists`]; as [`save_as`](Self::save_as).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -184,7 +178,7 @@ impl Varpack {
     /// vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
     /// vp.save_as_new(dir.path().join("p.npz")).unwrap();
     /// let err = vp.save_as_new(dir.path().join("p.npz")).unwrap_err();
-    /// assert!(matches!(err, varpack::SaveError::Exists { .. }));
+    /// assert!(matches!(err.kind(), varpack::SaveErrorKind::Exists));
     /// ```
     pub fn save_as_new(&self, path: impl AsRef<Path>) -> Result<(), SaveError> {
         self.write_pack(path.as_ref(), true).map(drop)
@@ -221,7 +215,7 @@ impl Varpack {
                         continue;
                     };
                     Held::Owned(Box::new(
-                        load_entry(source, meta, Mode::ReadOnly, None).map_err(Box::new)?,
+                        load_entry(source, meta, Mode::ReadOnly, None).map_err(load_in_save)?,
                     ))
                 }
             };
@@ -255,9 +249,7 @@ impl Varpack {
         let form = Form::for_path(target);
         let lock = self.lock_target(target, form)?;
         if no_clobber && fs::symlink_metadata(target).is_ok() {
-            return Err(SaveError::Exists {
-                path: target.to_path_buf(),
-            });
+            return Err(SaveError::new(target, SaveErrorKind::Exists));
         }
         check_target(target, form)?;
         let held = self.held_values()?;
@@ -271,7 +263,7 @@ impl Varpack {
 
     /// After a save to the pack's own path: read from the new pack, remap mapped arrays.
     fn reattach(&mut self, path: &Path) -> Result<(), SaveError> {
-        let (source, entries) = open_source(path, !self.unmapped).map_err(Box::new)?;
+        let (source, entries) = open_source(path, !self.unmapped).map_err(load_in_save)?;
         self.removed.clear();
         let by_name: BTreeMap<String, Entry> =
             entries.into_iter().map(|e| (e.name.clone(), e)).collect();
@@ -281,7 +273,7 @@ impl Varpack {
             if let (Some(meta), Some(value)) = (&slot.meta, slot.cell.get_mut())
                 && value.status() == Status::Mapped
             {
-                *value = load_entry(&source, meta, slot.mode, None).map_err(Box::new)?;
+                *value = load_entry(&source, meta, slot.mode, None).map_err(load_in_save)?;
             }
         }
         self.source = Some(source);
@@ -314,9 +306,7 @@ fn write_dir(
         fs::rename(target, &old).map_err(io_save(target))?;
         crash_point!(AfterOldMoved, guard);
     } else if no_clobber && fs::symlink_metadata(target).is_ok() {
-        return Err(SaveError::Exists {
-            path: target.to_path_buf(),
-        });
+        return Err(SaveError::new(target, SaveErrorKind::Exists));
     }
     if let Err(e) = fs::rename(&new, target) {
         if existed {
@@ -373,21 +363,7 @@ fn write_npz(
     let Sink::Npz(mut writer) = sink else {
         unreachable!("an npz sink")
     };
-    writer.add_file(NPZ_MANIFEST, &manifest)?;
+    (writer.add_file(NPZ_MANIFEST, &manifest)).map_err(|e| npz_save(target, e))?;
     crash_point!(AfterFiles);
     writer.finish().map_err(|e| npz_save(target, e))
-}
-
-/// A writer's error for the pack at `target`: its own refusals as the pack's.
-fn npz_save(target: &Path, e: npz_stream::WriteError) -> SaveError {
-    match e.kind() {
-        npz_stream::WriteErrorKind::Exists => SaveError::Exists {
-            path: target.to_path_buf(),
-        },
-        npz_stream::WriteErrorKind::Locked => SaveError::Locked {
-            path: target.to_path_buf(),
-            lock: target.to_path_buf(),
-        },
-        _ => SaveError::Npz(e),
-    }
 }

@@ -35,7 +35,9 @@ pub fn set_fault(fault: Option<Fault>) {
 
 pub(crate) fn check(at: Fault) -> Result<(), crate::SaveError> {
     if FAULT.with(Cell::get) == Some(at) {
-        return Err(crate::SaveError::Injected(at));
+        // The save's own path is not known here; the fault names where it stopped.
+        let kind = crate::SaveErrorKind::Injected(at);
+        return Err(crate::SaveError::new(std::path::PathBuf::new(), kind));
     }
     Ok(())
 }

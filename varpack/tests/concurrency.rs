@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use testkit::faults::{self as fs_, report};
-use varpack::{Array, LoadError, Varpack};
+use varpack::{Array, LoadErrorKind, Varpack};
 
 /// Elements of array `key` of set `set`: distinct for every set, key and index.
 fn element(set: u8, key: &str, i: u64) -> u32 {
@@ -100,7 +100,14 @@ fn which_set(vp: &Varpack) -> u8 {
 fn load_one(path: &Path) -> Result<u8, String> {
     match Varpack::load(path) {
         Ok(vp) => Ok(which_set(&vp)),
-        Err(e @ (LoadError::Replaced { .. } | LoadError::Locked { .. })) => Err(e.to_string()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                LoadErrorKind::Replaced | LoadErrorKind::Locked { .. }
+            ) =>
+        {
+            Err(e.to_string())
+        }
         Err(e) => panic!("a load during saves failed: {e}"),
     }
 }
@@ -115,7 +122,14 @@ fn inspect_one(path: &Path) -> Result<u8, String> {
             assert_eq!(vp.names(), names(set), "the manifest of set {set}");
             Ok(set)
         }
-        Err(e @ (LoadError::Replaced { .. } | LoadError::Locked { .. })) => Err(e.to_string()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                LoadErrorKind::Replaced | LoadErrorKind::Locked { .. }
+            ) =>
+        {
+            Err(e.to_string())
+        }
         Err(e) => panic!("an inspect during saves failed: {e}"),
     }
 }

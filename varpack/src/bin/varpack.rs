@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use array_files_fs::cli::{self, Force};
 use clap::{Parser, Subcommand};
-use varpack::{LoadOptions, SaveError};
+use varpack::{LoadOptions, SaveErrorKind};
 
 #[derive(Parser)]
 #[command(name = "varpack", version, about = "Show and convert varpacks")]
@@ -72,7 +72,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 vp.save_as_new(&output)
             };
             match saved {
-                Err(SaveError::Exists { path }) => return Err(cli::exists_error(&path).into()),
+                Err(e) if matches!(e.kind(), SaveErrorKind::Exists) => {
+                    return Err(cli::exists_error(e.path()).into());
+                }
                 other => other?,
             }
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::source::Source;
 use super::value::{check_header, read_header};
 use super::{ATTEMPTS, LoadOptions, load_pack};
-use crate::error::LoadError;
+use crate::error::{LoadError, LoadErrorKind};
 use crate::{Kind, Varpack};
 
 /// Opens the pack at `path` reading its manifest and every array header, never array data:
@@ -14,7 +14,7 @@ use crate::{Kind, Varpack};
 /// into memory (nothing is mapped, so a file truncated meanwhile is an error, not a signal).
 ///
 /// Read-only: nothing is written, not even the pack's lock file. A directory save interrupted
-/// between its two renames is not finished here but reported as [`LoadError::Interrupted`]
+/// between its two renames is not finished here but reported as [`LoadErrorKind::Interrupted`]
 /// (once a save in progress, if any, has finished); [`Varpack::load`] finishes it.
 ///
 /// # Errors
@@ -40,7 +40,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
     loop {
         attempt += 1;
         match inspect_once(path, &options) {
-            Err(LoadError::Replaced { .. }) if attempt < ATTEMPTS => {}
+            Err(e) if matches!(e.kind(), LoadErrorKind::Replaced) && attempt < ATTEMPTS => {}
             result => return result,
         }
     }
@@ -96,11 +96,11 @@ fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
                         Some(r) => r.keys().iter().any(|k| k == file),
                     };
                     if !exists {
-                        return Err(LoadError::MissingFile {
-                            path: source.path.clone(),
+                        let kind = LoadErrorKind::MissingFile {
                             name: entry.name.clone(),
                             file: file.to_owned(),
-                        });
+                        };
+                        return Err(LoadError::new(&source.path, kind));
                     }
                 }
             }

@@ -12,7 +12,7 @@ use array_files_fs::regular::{OpenRegularError, kind_of, open_regular};
 use npz_stream::NpzReader;
 
 use crate::Kind;
-use crate::error::{LoadError, io_load};
+use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{self, Entry, Manifest, dtype_json};
 use crate::names::{MANIFEST, NPZ_MANIFEST};
 use crate::pack::Form;
@@ -78,7 +78,7 @@ impl Source {
         fs::metadata(&self.path).is_ok_and(|m| identity(&m) == self.id)
     }
 
-    /// [`LoadError::Replaced`] if the pack was replaced since it was opened. Called after
+    /// [`LoadErrorKind::Replaced`] if the pack was replaced since it was opened. Called after
     /// opening a file of a directory pack by path: if the directory is still the one read, the
     /// open resolved inside it (a replaced directory never comes back: saves rename new
     /// directories into place, and the held one cannot be recycled).
@@ -86,21 +86,17 @@ impl Source {
         if self.is_current() {
             Ok(())
         } else {
-            Err(LoadError::Replaced {
-                path: self.path.clone(),
-            })
+            Err(LoadError::new(&self.path, LoadErrorKind::Replaced))
         }
     }
 
-    /// `err`, or [`LoadError::Replaced`] if the pack was replaced (a file missing because the
+    /// `err`, or [`LoadErrorKind::Replaced`] if the pack was replaced (a file missing because the
     /// directory was swapped is not the pack's fault).
     pub(crate) fn or_replaced(&self, err: LoadError) -> LoadError {
-        match err {
-            LoadError::Replaced { .. } => err,
-            err if self.is_current() => err,
-            _ => LoadError::Replaced {
-                path: self.path.clone(),
-            },
+        match err.kind() {
+            LoadErrorKind::Replaced => err,
+            _ if self.is_current() => err,
+            _ => LoadError::new(&self.path, LoadErrorKind::Replaced),
         }
     }
 }
@@ -122,14 +118,10 @@ pub(crate) fn identity(meta: &fs::Metadata) -> (u64, u64) {
 /// Why a file of the pack did not open, as a [`LoadError`].
 fn open_fail(path: &Path, e: OpenRegularError) -> LoadError {
     match e {
-        OpenRegularError::Io(source) => LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        OpenRegularError::NotRegular(what) => LoadError::NotRegular {
-            path: path.to_path_buf(),
-            what,
-        },
+        OpenRegularError::Io(source) => io_load(path)(source),
+        OpenRegularError::NotRegular(what) => {
+            LoadError::new(path, LoadErrorKind::NotRegular { what })
+        }
     }
 }
 
@@ -152,7 +144,7 @@ pub(crate) fn open_in_dir(
     Ok((f?, path))
 }
 
-/// An I/O error opening `file` of value `name`: not found is [`LoadError::MissingFile`] (the
+/// An I/O error opening `file` of value `name`: not found is [`LoadErrorKind::MissingFile`] (the
 /// manifest lists a file the directory lacks).
 fn missing_or(
     source: &Source,
@@ -162,21 +154,20 @@ fn missing_or(
     e: std::io::Error,
 ) -> LoadError {
     if e.kind() == std::io::ErrorKind::NotFound {
-        LoadError::MissingFile {
-            path: source.path.clone(),
-            name: name.to_owned(),
-            file: file.to_owned(),
-        }
+        LoadError::new(
+            &source.path,
+            LoadErrorKind::MissingFile {
+                name: name.to_owned(),
+                file: file.to_owned(),
+            },
+        )
     } else {
-        LoadError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }
+        io_load(path)(e)
     }
 }
 
 /// Opens the pack at `path`: its manifest (or, for a plain `.npz`, its member list). Never
-/// blocks on a FIFO; [`LoadError::Replaced`] if a save replaced the pack meanwhile.
+/// blocks on a FIFO; [`LoadErrorKind::Replaced`] if a save replaced the pack meanwhile.
 pub(crate) fn open_source(
     path: &Path,
     mapped: bool,
@@ -213,10 +204,8 @@ fn open_held(path: &Path) -> Result<(File, fs::Metadata), LoadError> {
     let held = options.open(path).map_err(io_load(path))?;
     let meta = held.metadata().map_err(io_load(path))?;
     if !meta.is_dir() && !meta.is_file() {
-        return Err(LoadError::NotRegular {
-            path: path.to_path_buf(),
-            what: kind_of(&meta),
-        });
+        let what = kind_of(&meta);
+        return Err(LoadError::new(path, LoadErrorKind::NotRegular { what }));
     }
     Ok((held, meta))
 }
@@ -225,12 +214,14 @@ fn open_held(path: &Path) -> Result<(File, fs::Metadata), LoadError> {
 fn parse_manifest(bytes: &[u8], at: PathBuf) -> Result<Manifest, LoadError> {
     match Manifest::parse(bytes) {
         Ok(Ok(m)) => Ok(m),
-        Ok(Err(found)) => Err(LoadError::Version {
-            path: at,
-            found,
-            supported: manifest::FORMAT_VERSION,
-        }),
-        Err(reason) => Err(LoadError::Manifest { path: at, reason }),
+        Ok(Err(found)) => Err(LoadError::new(
+            at,
+            LoadErrorKind::Version {
+                found,
+                supported: manifest::FORMAT_VERSION,
+            },
+        )),
+        Err(reason) => Err(LoadError::new(at, LoadErrorKind::Manifest { reason })),
     }
 }
 
@@ -239,10 +230,8 @@ fn open_dir(source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     let at = source.path.join(MANIFEST);
     let bytes = read_regular(&at).map_err(|e| match e {
         OpenRegularError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            LoadError::Manifest {
-                path: at.clone(),
-                reason: "missing: not a varpack directory".into(),
-            }
+            let reason = "missing: not a varpack directory".into();
+            LoadError::new(&at, LoadErrorKind::Manifest { reason })
         }
         e => open_fail(&at, e),
     });
@@ -273,15 +262,12 @@ fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadErr
     // the reader read that file too (a replaced archive never comes back).
     let current = fs::metadata(&path).is_ok_and(|m| identity(&m) == source.id);
     if !current {
-        return Err(LoadError::Replaced { path });
+        return Err(LoadError::new(path, LoadErrorKind::Replaced));
     }
-    let reader = reader?;
+    let reader = reader.map_err(|e| e.map_kind(LoadErrorKind::NpzOpen))?;
     let (values, generation) = match current_manifest(&reader.keys()) {
         Some((g, name)) => {
-            let bytes = reader.read_bytes(&name).map_err(|e| LoadError::Npz {
-                name: name.clone(),
-                source: Box::new(e),
-            })?;
+            let bytes = reader.read_bytes(&name).map_err(|e| npz_read(&name, e))?;
             (parse_manifest(&bytes, path.join(&name))?.values, g)
         }
         None => (plain_npz_entries(&reader)?, 0),
@@ -316,10 +302,7 @@ fn current_manifest(keys: &[String]) -> Option<(u64, String)> {
 fn plain_npz_entries(reader: &NpzReader) -> Result<Vec<Entry>, LoadError> {
     let mut values = Vec::new();
     for key in reader.keys() {
-        let info = reader.info(&key).map_err(|e| LoadError::Npz {
-            name: key.clone(),
-            source: Box::new(e),
-        })?;
+        let info = reader.info(&key).map_err(|e| npz_read(&key, e))?;
         if !info.name.ends_with(".npy") {
             continue;
         }

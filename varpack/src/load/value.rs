@@ -13,16 +13,18 @@ use npz_stream::NpzReader;
 
 use super::source::{Source, identity, open_in_dir};
 use crate::array::MemberMap;
-use crate::error::{LoadError, io_load};
+use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{Entry, dtype_json};
 use crate::{Array, Kind, Value};
 
 /// `len` bytes at `offset` of `file`, with positioned reads (a file shorter than that is an
 /// error, never a fault).
 fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, LoadError> {
-    let len = usize::try_from(len).map_err(|_| LoadError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, "array too large"),
+    let len = usize::try_from(len).map_err(|_| {
+        io_load(path)(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            "array too large",
+        ))
     })?;
     let mut data = vec![0u8; len];
     #[cfg(unix)]
@@ -38,7 +40,7 @@ fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, L
     Ok(data)
 }
 
-/// [`LoadError::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
+/// [`LoadErrorKind::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
 /// shape, order): the manifest and the files were not written together.
 pub(crate) fn check_header(
     source: &Source,
@@ -49,12 +51,14 @@ pub(crate) fn check_header(
     fortran: Option<bool>,
     shape: &[u64],
 ) -> Result<(), LoadError> {
-    let mismatch = |what: &str, manifest: String, found: String| LoadError::Mismatch {
-        path: source.path.clone(),
-        name: name.to_owned(),
-        file: file.to_owned(),
-        manifest: format!("{what} {manifest}"),
-        header: format!("{what} {found}"),
+    let mismatch = |what: &str, manifest: String, found: String| {
+        let kind = LoadErrorKind::Mismatch {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            manifest: format!("{what} {manifest}"),
+            header: format!("{what} {found}"),
+        };
+        LoadError::new(&source.path, kind)
     };
     // A scalar dtype is a JSON string in the manifest: compared as text, without building
     // the header's JSON (this runs for every array of a load).
@@ -107,14 +111,21 @@ fn read_npy_header(
         &mut BufReader::with_capacity(4096, &f),
         npy_format::ReadOptions::default(),
     )
-    .map_err(|e| LoadError::Npy {
-        name: name.to_owned(),
-        source: npy_format::ReadError::new(
-            path.clone(),
-            npy_format::ReadErrorKind::Header { source: e },
-        ),
-    })?;
+    .map_err(|e| npy_error(&path, name, npy_format::ReadErrorKind::Header { source: e }))?;
     Ok((parsed, f, path))
+}
+
+/// An `.npy` file's error (the file at `path`, value `name`).
+fn npy_error(path: &Path, name: &str, source: npy_format::ReadErrorKind) -> LoadError {
+    let name = name.to_owned();
+    LoadError::new(path, LoadErrorKind::Npy { name, source })
+}
+
+/// Array data that does not fit its header (a value read into memory), as a bad manifest of
+/// the pack.
+fn bad_array(source: &Source, name: &str, e: crate::ArrayError) -> LoadError {
+    let reason = format!("value '{name}': {e}");
+    LoadError::new(&source.path, LoadErrorKind::Manifest { reason })
 }
 
 /// The member `member` of the archive, as value `name`'s.
@@ -130,18 +141,17 @@ fn member_info(
 }
 
 /// An archive's error reading `member` of value `name`: a member the manifest lists but the
-/// archive lacks is [`LoadError::MissingFile`], as a missing file of a directory pack is.
+/// archive lacks is [`LoadErrorKind::MissingFile`], as a missing file of a directory pack is.
 fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadError) -> LoadError {
     match e.kind() {
-        npz_stream::ReadErrorKind::NoSuchMember { .. } => LoadError::MissingFile {
-            path: source.path.clone(),
-            name: name.to_owned(),
-            file: member.to_owned(),
-        },
-        _ => LoadError::Npz {
-            name: name.to_owned(),
-            source: Box::new(e),
-        },
+        npz_stream::ReadErrorKind::NoSuchMember { .. } => {
+            let kind = LoadErrorKind::MissingFile {
+                name: name.to_owned(),
+                file: member.to_owned(),
+            };
+            LoadError::new(&source.path, kind)
+        }
+        _ => npz_read(name, e),
     }
 }
 
@@ -174,34 +184,25 @@ fn load_npy_file(
 ) -> Result<Array, LoadError> {
     let write = source.mapped && mode == Mode::ReadWrite;
     let (parsed, f, path) = read_npy_header(source, name, file, write)?;
-    let npy_err = |e| LoadError::Npy {
-        name: name.to_owned(),
-        source: e,
-    };
     if let Some((dtype, fortran, shape)) = expect {
         check_header(source, name, file, &parsed.header, dtype, fortran, shape)?;
     }
     if parsed.header.dtype.has_object() {
-        return Err(npy_err(npy_format::ReadError::new(
-            path,
-            npy_format::ReadErrorKind::View {
-                source: npy_format::ViewError::Object,
-            },
-        )));
+        let object = npy_format::ViewError::Object;
+        let kind = npy_format::ReadErrorKind::View { source: object };
+        return Err(npy_error(&path, name, kind));
     }
     let expected = parsed.header.data_len().unwrap_or(u64::MAX);
     let truncated = |f: &File, path: PathBuf| -> Result<Option<LoadError>, LoadError> {
         let file_len = f.metadata().map_err(io_load(&path))?.len();
         let available = file_len.saturating_sub(parsed.data_offset);
         Ok((available < expected).then(|| {
-            npy_err(npy_format::ReadError::new(
-                path,
-                npy_format::ReadErrorKind::Truncated {
-                    data_offset: parsed.data_offset,
-                    expected,
-                    available,
-                },
-            ))
+            let kind = npy_format::ReadErrorKind::Truncated {
+                data_offset: parsed.data_offset,
+                expected,
+                available,
+            };
+            npy_error(&path, name, kind)
         }))
     };
     if !source.mapped {
@@ -209,10 +210,7 @@ fn load_npy_file(
             return Err(e);
         }
         let data = read_at(&f, &path, parsed.data_offset, expected)?;
-        return Array::from_bytes(parsed.header, &data).map_err(|e| LoadError::Manifest {
-            path: source.path.clone(),
-            reason: format!("value '{name}': {e}"),
-        });
+        return Array::from_bytes(parsed.header, &data).map_err(|e| bad_array(source, name, e));
     }
     // The map refuses a range past the end of the file (its own length check), so the happy
     // path needs no length of its own: a refusal is told apart as truncation here.
@@ -235,10 +233,7 @@ fn load_member(
     if let Some((dtype, fortran, shape)) = expect {
         check_header(source, name, file, &info.header, dtype, fortran, shape)?;
     }
-    let npz_err = |e| LoadError::Npz {
-        name: name.to_owned(),
-        source: Box::new(e),
-    };
+    let npz_err = |e| npz_read(name, e);
     let data_len = info.size.saturating_sub(info.header_len);
     let expected = info.header.data_len().unwrap_or(u64::MAX);
     if info.header.dtype.has_object() || data_len < expected {
@@ -262,10 +257,7 @@ fn load_member(
             let data = bytes
                 .get(start..start + expected as usize)
                 .unwrap_or_default();
-            Array::from_bytes(info.header, data).map_err(|e| LoadError::Manifest {
-                path: source.path.clone(),
-                reason: format!("value '{name}': {e}"),
-            })
+            Array::from_bytes(info.header, data).map_err(|e| bad_array(source, name, e))
         }
     }
 }
@@ -293,9 +285,7 @@ fn map_member(
             .map_err(io_load(&source.path))?;
         let same = file.metadata().is_ok_and(|m| identity(&m) == source.id);
         if !same {
-            return Err(LoadError::Replaced {
-                path: source.path.clone(),
-            });
+            return Err(LoadError::new(&source.path, LoadErrorKind::Replaced));
         }
         MemberMap::open(&file, &source.path, member, (offset, len), mode, true)
     } else {
@@ -328,10 +318,12 @@ pub(crate) fn read_doc(
             .read_bytes(file)
             .map_err(|e| member_error(source, name, file, e))?,
     };
-    serde_json::from_slice(&bytes).map_err(|e| LoadError::Json {
-        path: source.path.join(file),
-        name: name.to_owned(),
-        source: e,
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let kind = LoadErrorKind::Json {
+            name: name.to_owned(),
+            source: e,
+        };
+        LoadError::new(source.path.join(file), kind)
     })
 }
 
@@ -374,9 +366,9 @@ pub(crate) fn load_entry(
                     &owned
                 }
             };
-            let value = doc.get(name).cloned().ok_or_else(|| LoadError::Manifest {
-                path: source.path.join(file),
-                reason: format!("value '{name}' is listed in the manifest but not in {file}"),
+            let value = doc.get(name).cloned().ok_or_else(|| {
+                let reason = format!("value '{name}' is listed in the manifest but not in {file}");
+                LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
             })?;
             Ok(Value::Json(value))
         }

@@ -11,10 +11,10 @@ use std::path::Path;
 use array_files_fs::atomic::sync_dir;
 use npz_stream::NpzWriter;
 
+use super::is_injected;
 use super::sink::{Sink, write_value};
-use super::{is_injected, npz_save};
 use crate::Varpack;
-use crate::error::{SaveError, io_save};
+use crate::error::{SaveError, SaveErrorKind, io_save, load_in_save, npz_save};
 use crate::load::source::open_source;
 use crate::manifest::{Entry, Manifest};
 use crate::names::MANIFEST;
@@ -31,7 +31,7 @@ impl Varpack {
         let lock = self.lock_target(target, form)?;
         // The pack as it is now, under the lock: another save may have added values since this
         // one was opened. Its values are kept, except those removed here.
-        let (disk, on_disk) = open_source(target, false).map_err(Box::new)?;
+        let (disk, on_disk) = open_source(target, false).map_err(load_in_save)?;
         let disk_names: HashSet<String> = on_disk.iter().map(|e| e.name.clone()).collect();
         let mut entries: Vec<Entry> = on_disk
             .into_iter()
@@ -44,10 +44,8 @@ impl Varpack {
             .collect();
         for (name, _) in &new {
             if disk_names.contains(name.as_str()) {
-                return Err(SaveError::Duplicate {
-                    path: target.to_path_buf(),
-                    name: (*name).clone(),
-                });
+                let name = (*name).clone();
+                return Err(SaveError::new(target, SaveErrorKind::Duplicate { name }));
             }
         }
         let mut sink = match disk.form {
@@ -112,9 +110,9 @@ fn append_values(
             };
             let name = format!("__varpack__.{generation}.json");
             let mut writer = writer;
-            writer.add_file(&name, &manifest)?;
+            (writer.add_file(&name, &manifest)).map_err(|e| npz_save(target, e))?;
             crash_point!(AfterFiles);
-            writer.finish()?;
+            writer.finish().map_err(|e| npz_save(target, e))?;
         }
     }
     Ok(())

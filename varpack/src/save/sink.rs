@@ -9,7 +9,7 @@ use array_files_fs::atomic::copy_mode_and_owner;
 use npz_stream::NpzWriter;
 
 use super::Held;
-use crate::error::{SaveError, io_save};
+use crate::error::{SaveError, SaveErrorKind, io_save};
 use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
 use crate::names::{self, VALUES};
 use crate::pack::Slot;
@@ -68,18 +68,15 @@ impl Sink {
         match self {
             Sink::Dir { dir, like, written } => {
                 let (f, path) = Sink::create(dir, like.as_ref(), written, file)?;
-                npy_format::write_raw(&f, a.header(), a.as_bytes()).map_err(|e| {
-                    SaveError::Npy {
-                        path: path.clone(),
-                        name: name.to_owned(),
-                        source: e,
-                    }
+                npy_format::write_raw(&f, a.header(), a.as_bytes()).map_err(|source| {
+                    let name = name.to_owned();
+                    SaveError::new(&path, SaveErrorKind::Npy { name, source })
                 })?;
                 f.sync_all().map_err(io_save(&path))
             }
             Sink::Npz(w) => {
                 let key = file.strip_suffix(".npy").unwrap_or(file);
-                Ok(w.add_raw(key, a.header(), a.as_bytes())?)
+                (w.add_raw(key, a.header(), a.as_bytes())).map_err(|e| e.map_kind(Into::into))
             }
         }
     }
@@ -92,7 +89,7 @@ impl Sink {
                     .and_then(|()| f.sync_all())
                     .map_err(io_save(&path))
             }
-            Sink::Npz(w) => Ok(w.add_file(file, bytes)?),
+            Sink::Npz(w) => w.add_file(file, bytes).map_err(|e| e.map_kind(Into::into)),
         }
     }
 }
@@ -157,10 +154,8 @@ pub(crate) fn write_value(
         Value::Json(j) => {
             let (file, bytes) = if separate {
                 let file = names::json_file(name);
-                let mut text = serde_json::to_vec_pretty(j).map_err(|e| SaveError::Io {
-                    path: PathBuf::from(&file),
-                    source: std::io::Error::other(e),
-                })?;
+                let mut text = serde_json::to_vec_pretty(j)
+                    .map_err(|e| io_save(Path::new(&file))(std::io::Error::other(e)))?;
                 text.push(b'\n');
                 sink.file(&file, &text)?;
                 (file, text.len() as u64)
@@ -191,12 +186,8 @@ fn finish_grouped(
     if grouped.is_empty() {
         return Ok(());
     }
-    let mut text = serde_json::to_vec_pretty(&serde_json::Value::Object(grouped)).map_err(|e| {
-        SaveError::Io {
-            path: PathBuf::from(VALUES),
-            source: std::io::Error::other(e),
-        }
-    })?;
+    let mut text = serde_json::to_vec_pretty(&serde_json::Value::Object(grouped))
+        .map_err(|e| io_save(Path::new(VALUES))(std::io::Error::other(e)))?;
     text.push(b'\n');
     sink.file(VALUES, &text)
 }
