@@ -48,6 +48,9 @@ pub(crate) struct MemberMap {
     pub(crate) dirty: bool,
     /// A member of a zip archive (its CRC needs updating after writes), else a `.npy` file.
     archive: bool,
+    /// A `.npy` file's device and inode: a save to the same pack links the file into the new
+    /// pack instead of writing its bytes again, if the path still leads to this file.
+    file_id: Option<(u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -86,6 +89,7 @@ impl MemberMap {
             map: MemberBytes::Shared(Arc::clone(archive), range),
             dirty: false,
             archive: true,
+            file_id: None,
         })
     }
 
@@ -118,12 +122,19 @@ impl MemberMap {
                 Mode::CopyOnWrite => MemberBytes::Writable(options.map_copy(file)?, mode),
             }
         };
+        // One fstat per `.npy` file: what lets a re-save keep the file instead of copying it.
+        let file_id = if archive {
+            None
+        } else {
+            Some(crate::load::source::identity(&file.metadata()?))
+        };
         Ok(MemberMap {
             path: path.to_path_buf(),
             member: member.to_owned(),
             map,
             dirty: false,
             archive,
+            file_id,
         })
     }
 
@@ -427,6 +438,16 @@ impl Array {
                 }
                 _ => Ok(()),
             },
+        }
+    }
+
+    /// The device and inode of the `.npy` file this array maps, if the file holds the array's
+    /// current data: a read-only or read-write map (a copy-on-write map's writes never reach
+    /// the file).
+    pub(crate) fn file_id(&self) -> Option<(u64, u64)> {
+        match &self.data {
+            Data::Member(m) if m.mode() != Mode::CopyOnWrite => m.file_id,
+            _ => None,
         }
     }
 

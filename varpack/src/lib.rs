@@ -77,6 +77,13 @@
 //! after a sync (npz-stream's [`NpzWriter`](npz_stream::NpzWriter)). Values not loaded (lazy
 //! or ignored) are copied from the old pack, so a save after a partial load loses nothing.
 //!
+//! Re-saving a directory pack to its own path is cheap: an array whose `.npy` file holds its
+//! data (mapped read-only or read-write, or not loaded) is hard-linked into the new directory
+//! instead of written again, after checking that the old name still leads to the very file
+//! mapped. A re-save after changing one scalar of a pack of 1 GiB of arrays takes about 2 ms
+//! (`cargo xtask bench varpack`). Arrays in memory and copy-on-write maps are written; a save
+//! to another path always copies, so two packs never share a file.
+//!
 //! A save that fails (a full disk, an error) removes every temporary it made; one killed
 //! leaves them, and the next save of the pack removes those whose process is gone. A save that
 //! replaces a pack gives the new one the old one's mode (the directory's, each file's of the

@@ -192,6 +192,69 @@ fn save_in_place_remaps_read_write_arrays() {
     }
 }
 
+/// The device and inode of `path`.
+#[cfg(unix)]
+fn inode(path: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    (m.dev(), m.ino())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_re_save_keeps_the_files_of_unchanged_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pack");
+    sample().save_as(&path).unwrap();
+    let file = |name| path.join(format!("{}.npy", varpack::file_stem(name, None)));
+    let files = ["x", "Ints"].map(file);
+    let before: Vec<_> = files.iter().map(|f| inode(f)).collect();
+    // Read-only maps and values never loaded (ignored here) are linked, not copied.
+    let mut vp = LoadOptions::new().ignore(["Ints"]).load(&path).unwrap();
+    vp.replace_value("s", "changed").unwrap();
+    vp.save().unwrap();
+    let after: Vec<_> = files.iter().map(|f| inode(f)).collect();
+    assert_eq!(before, after, "unchanged arrays keep their files");
+    drop(vp);
+    let vp = Varpack::load(&path).unwrap();
+    check_sample_arrays(&vp);
+    assert_eq!(vp.get_value::<String>("s").unwrap(), "changed");
+    drop(vp);
+
+    // A read-write map's writes are in its file: kept too, with the writes.
+    let mut vp = LoadOptions::new()
+        .map_mode(MapMode::ReadWrite)
+        .load(&path)
+        .unwrap();
+    vp.view_mut::<f64>("x").unwrap().as_mut_slice()[0] = 42.0;
+    vp.replace_value("s", "again").unwrap();
+    vp.save().unwrap();
+    drop(vp);
+    assert_eq!(inode(&files[0]), before[0]);
+    let vp = Varpack::load(&path).unwrap();
+    assert_eq!(vp.view::<f64>("x").unwrap().as_slice()[0], 42.0);
+    drop(vp);
+
+    // A copy-on-write map's writes are not in the file: it is written anew, and the old
+    // file (still the previous pack's data) is not changed by it.
+    let mut vp = LoadOptions::new()
+        .map_mode(MapMode::CopyOnWrite)
+        .load(&path)
+        .unwrap();
+    vp.view_mut::<f64>("x").unwrap().as_mut_slice()[1] = -7.0;
+    vp.save().unwrap();
+    drop(vp);
+    assert_ne!(inode(&files[0]), before[0]);
+    let vp = Varpack::load(&path).unwrap();
+    assert_eq!(&vp.view::<f64>("x").unwrap().as_slice()[..2], &[42.0, -7.0]);
+
+    // Saved elsewhere, a pack is a copy: nothing shared with the source pack.
+    let copy = dir.path().join("copy");
+    vp.save_as(&copy).unwrap();
+    let ints = format!("{}.npy", varpack::file_stem("Ints", None));
+    assert_ne!(inode(&copy.join(&ints)), inode(&files[1]));
+}
+
 #[test]
 fn overwrite_is_explicit_and_duplicates_are_refused() {
     let mut vp = sample();

@@ -10,6 +10,7 @@ use npz_stream::NpzWriter;
 
 use super::Held;
 use crate::error::{SaveError, SaveErrorKind, io_save};
+use crate::load::source::identity;
 use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
 use crate::names::{self, VALUES};
 use crate::pack::Slot;
@@ -64,9 +65,39 @@ impl Sink {
         Ok((f, path))
     }
 
+    /// Links `file` of the pack being replaced into the new directory if it is the very file
+    /// `a` maps (same device and inode) and holds its data: a value unchanged since the load is
+    /// then kept, not written again (a re-save after changing one scalar costs a link per
+    /// array, not a copy of every array). Whether it was linked.
+    fn link_unchanged(dir: &Path, like: Option<&PathBuf>, file: &str, a: &Array) -> bool {
+        let (Some(like), Some(id)) = (like, a.file_id()) else {
+            return false;
+        };
+        let old = like.join(file);
+        let same = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| identity(&m) == id);
+        if !same(&old) {
+            return false;
+        }
+        let new = dir.join(file);
+        if fs::hard_link(&old, &new).is_err() {
+            return false;
+        }
+        // The old name might have been replaced between the check and the link (saves of
+        // this pack hold its lock, but a hand edit does not): what was linked is checked.
+        if same(&new) {
+            return true;
+        }
+        let _ = fs::remove_file(&new);
+        false
+    }
+
     pub(crate) fn array(&mut self, name: &str, file: &str, a: &Array) -> Result<(), SaveError> {
         match self {
             Sink::Dir { dir, like, written } => {
+                if Sink::link_unchanged(dir, like.as_ref(), file, a) {
+                    written.push(dir.join(file));
+                    return Ok(());
+                }
                 let (f, path) = Sink::create(dir, like.as_ref(), written, file)?;
                 npy_format::write_raw(&f, a.header(), a.as_bytes()).map_err(|source| {
                     let name = name.to_owned();
