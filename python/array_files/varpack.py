@@ -27,24 +27,27 @@ __all__ = ["load", "save", "Varpack"]
 def load(path, ignore=(), mmap_mode="r"):
     """The pack at ``path`` as a :class:`Varpack`: arrays as numpy arrays viewing the pack's
     maps (``mmap_mode`` as :func:`numpy.load`'s: ``"r"`` read-only, ``"r+"`` writes go to the
-    files, ``"c"`` copy-on-write, ``None`` copies into memory), dicts of arrays as dicts, JSON
-    values as Python values. Names in ``ignore`` are not read at all."""
+    files, ``"c"`` copy-on-write, ``None`` copies into memory), dicts as dicts (their arrays
+    mapped the same way, their other entries as Python values), JSON values as Python values.
+    Names in ``ignore`` are not read at all."""
     mode = "r" if mmap_mode is None else mmap_mode
     loaded = _native.varpack_load(os.fspath(path), list(ignore), mode)
-    values = {}
-    for name, kind, payload in loaded:
-        if kind == "array":
-            value = _array_of(payload, mmap_mode is None)
-        elif kind == "dict":
-            value = {key: _array_of(entry, mmap_mode is None) for key, entry in payload}
-        else:
-            value = json.loads(payload)
-        values[name] = value
+    copy = mmap_mode is None
+    values = {name: _value_of(kind, payload, copy) for name, kind, payload in loaded}
     return Varpack(values, path=path)
 
 
+def _value_of(kind, payload, copy):
+    """A loaded ``(kind, payload)`` as the Python value."""
+    if kind == "array":
+        return _array_of(payload, copy)
+    if kind == "dict":
+        return {key: _value_of(k, p, copy) for key, k, p in payload}
+    return json.loads(payload)
+
+
 def save(path, mapping):
-    """Saves ``mapping`` (name -> array, dict of arrays, or JSON-able value) as a pack at
+    """Saves ``mapping`` (name -> array, dict, or JSON-able value) as a pack at
     ``path``, atomically replacing any pack there."""
     Varpack(mapping).save_as(path)
 
@@ -66,15 +69,35 @@ def _array_entry(name, array):
 
 
 def _kind(value):
+    """``"array"``; ``"dict"`` for a dict with string keys holding at least one array (its
+    arrays are saved as arrays, its other entries as JSON); else ``"json"``."""
     if isinstance(value, np.ndarray):
         return "array"
     if (
         isinstance(value, dict)
-        and value
-        and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in value.items())
+        and all(isinstance(k, str) for k in value)
+        and any(isinstance(v, np.ndarray) for v in value.values())
     ):
         return "dict"
     return "json"
+
+
+def _json_text(name, value):
+    try:
+        return json.dumps(value, allow_nan=True)
+    except TypeError as e:
+        raise ValueError(f"{name}: not an array, a dict or a JSON value ({e})") from None
+
+
+def _dict_entries(name, value):
+    """A dict's entries as ``(key, kind, payload)``: arrays and JSON values."""
+    entries = []
+    for key, v in value.items():
+        if isinstance(v, np.ndarray):
+            entries.append((key, "array", _array_entry(f"{name}[{key!r}]", v)))
+        else:
+            entries.append((key, "json", _json_text(f"{name}[{key!r}]", v)))
+    return entries
 
 
 class Varpack(collections.abc.MutableMapping):
@@ -119,14 +142,9 @@ class Varpack(collections.abc.MutableMapping):
             if kind == "array":
                 payload = _array_entry(name, value)
             elif kind == "dict":
-                payload = [(key, _array_entry(f"{name}[{key!r}]", a)) for key, a in value.items()]
+                payload = _dict_entries(name, value)
             else:
-                try:
-                    payload = json.dumps(value, allow_nan=True)
-                except TypeError as e:
-                    raise ValueError(
-                        f"{name}: not an array, a dict of arrays or a JSON value ({e})"
-                    ) from None
+                payload = _json_text(name, value)
             entries.append((name, kind, payload))
         _native.varpack_save(os.fspath(path), entries)
         self.path = os.fspath(path)
@@ -139,7 +157,10 @@ class Varpack(collections.abc.MutableMapping):
             if kind == "array":
                 self._values[name] = np.array(value, copy=True, order="K")
             elif kind == "dict":
-                self._values[name] = {k: np.array(a, copy=True, order="K") for k, a in value.items()}
+                self._values[name] = {
+                    k: np.array(v, copy=True, order="K") if isinstance(v, np.ndarray) else v
+                    for k, v in value.items()
+                }
         return self
 
     def __repr__(self):
@@ -186,7 +207,8 @@ def _row(name, value):
         return [name, "array", descr if isinstance(descr, str) else json.dumps(descr), shape,
                 _human(value.nbytes), _status(value)]
     if kind == "dict":
-        size = sum(a.nbytes for a in value.values())
-        status = "mapped" if all(_status(a) == "mapped" for a in value.values()) else "loaded"
+        arrays = [v for v in value.values() if isinstance(v, np.ndarray)]
+        size = sum(a.nbytes for a in arrays)
+        status = "mapped" if all(_status(a) == "mapped" for a in arrays) else "loaded"
         return [name, "dict", "-", f"{len(value)} keys", _human(size), status]
     return [name, "json", "-", "-", _human(len(json.dumps(value))), "loaded"]

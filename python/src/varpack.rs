@@ -1,14 +1,13 @@
 //! `array_files.varpack`: named sets of variables, arrays loaded as numpy arrays over the
 //! pack's maps, dicts of arrays as dicts, JSON values as Python values.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use npy_format::{DType, Header, Mode};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use varpack::{Array, LoadOptions, Value, Varpack};
+use varpack::{Array, Dict, Item, LoadOptions, Value, Varpack};
 
 use crate::bytes::{byte_array, copy_contiguous};
 use crate::errors::py_err;
@@ -32,10 +31,11 @@ struct Span {
 // alive in its VarpackCore.
 unsafe impl Send for Span {}
 
-/// One loaded value, before it becomes Python objects.
+/// One loaded value (or dict entry), before it becomes Python objects.
 enum Loaded {
     Array(Span),
-    Dict(Vec<(String, Span)>),
+    /// A dict's entries: arrays and JSON values.
+    Dict(Vec<(String, Loaded)>),
     Json(String),
 }
 
@@ -106,15 +106,18 @@ pub fn varpack_load<'py>(
             Value::Array(array) => Loaded::Array(span(array, writable)?),
             Value::Dict(dict) => Loaded::Dict(
                 dict.iter_mut()
-                    .map(|(key, array)| Ok((key.clone(), span(array, writable)?)))
+                    .map(|(key, item)| {
+                        let entry = match item {
+                            Item::Array(array) => Loaded::Array(span(array, writable)?),
+                            Item::Json(json) => Loaded::Json(json.to_string()),
+                            _ => return Err(unknown(&format!("{name}/{key}"))),
+                        };
+                        Ok((key.clone(), entry))
+                    })
                     .collect::<PyResult<_>>()?,
             ),
             Value::Json(json) => Loaded::Json(json.to_string()),
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "{name}: a kind of value this version of array_files does not know"
-                )));
-            }
+            _ => return Err(unknown(&name)),
         };
         loaded.push((name, item));
     }
@@ -122,20 +125,41 @@ pub fn varpack_load<'py>(
     loaded
         .into_iter()
         .map(|(name, item)| {
-            let (kind, payload) = match item {
-                Loaded::Array(s) => ("array", array_entry(&owner, &s, writable)?.into_any()),
-                Loaded::Dict(entries) => {
-                    let entries = entries
-                        .iter()
-                        .map(|(key, s)| Ok((key.clone(), array_entry(&owner, s, writable)?)))
-                        .collect::<PyResult<Vec<_>>>()?;
-                    ("dict", entries.into_pyobject(py)?.into_any())
-                }
-                Loaded::Json(text) => ("json", text.into_pyobject(py)?.into_any()),
-            };
+            let (kind, payload) = to_python(&owner, item, writable)?;
             Ok((name, kind, payload))
         })
         .collect()
+}
+
+/// A value this build does not know (a newer varpack's kind).
+fn unknown(name: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{name}: a kind of value this version of array_files does not know"
+    ))
+}
+
+/// A loaded value as `(kind, payload)`: an array entry, a list of `(key, kind, payload)` for a
+/// dict, or JSON text.
+fn to_python<'py>(
+    owner: &Bound<'py, PyAny>,
+    item: Loaded,
+    writable: bool,
+) -> PyResult<(&'static str, Bound<'py, PyAny>)> {
+    let py = owner.py();
+    Ok(match item {
+        Loaded::Array(s) => ("array", array_entry(owner, &s, writable)?.into_any()),
+        Loaded::Dict(entries) => {
+            let entries = entries
+                .into_iter()
+                .map(|(key, entry)| {
+                    let (kind, payload) = to_python(owner, entry, writable)?;
+                    Ok((key, kind, payload))
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            ("dict", entries.into_pyobject(py)?.into_any())
+        }
+        Loaded::Json(text) => ("json", text.into_pyobject(py)?.into_any()),
+    })
 }
 
 /// An array given from Python as `(descr, shape, fortran_order, ndarray)`: its bytes copied.
@@ -166,20 +190,32 @@ pub fn varpack_save(
         let value = match kind.as_str() {
             "array" => Value::Array(array_from(&payload)?),
             "dict" => {
-                let entries: Vec<(String, Bound<'_, PyAny>)> = payload.extract()?;
-                let mut dict = BTreeMap::new();
-                for (key, entry) in entries {
-                    dict.insert(key, array_from(&entry)?);
+                let entries: Vec<(String, String, Bound<'_, PyAny>)> = payload.extract()?;
+                let mut dict = Dict::new();
+                for (key, kind, entry) in entries {
+                    let item = match kind.as_str() {
+                        "array" => Item::Array(array_from(&entry)?),
+                        "json" => Item::Json(json_from(&entry)?),
+                        other => return Err(unknown_kind(other)),
+                    };
+                    dict.insert(key, item);
                 }
                 Value::Dict(dict)
             }
-            "json" => {
-                let text: String = payload.extract()?;
-                Value::Json(serde_json::from_str(&text).map_err(py_err)?)
-            }
-            other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
+            "json" => Value::Json(json_from(&payload)?),
+            other => return Err(unknown_kind(other)),
         };
         pack.insert(&name, value).map_err(py_err)?;
     }
     py.detach(|| pack.save_as(&path)).map_err(py_err)
+}
+
+/// JSON text given from Python, parsed.
+fn json_from(payload: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    let text: String = payload.extract()?;
+    serde_json::from_str(&text).map_err(py_err)
+}
+
+fn unknown_kind(kind: &str) -> PyErr {
+    PyValueError::new_err(format!("unknown kind {kind:?}"))
 }

@@ -17,6 +17,7 @@ def values():
     out["fortran"] = np.asfortranarray(sample("<f4", (2, 5)))
     out["scalar"] = np.array(1.5)
     out["cams"] = {"left": sample("u1", (2, 3)), "right": sample("<u2", (4,), 1)}
+    out["run"] = {"adc": sample("<i2", (5, 4), 2), "label": "café", "gains": [1.5, 2], "n": 3}
     out["settings"] = {"lr": 0.1, "layers": [64, 32], "name": "résumé", "on": True, "none": None}
     out["count"] = 3
     return out
@@ -27,10 +28,13 @@ def check(loaded, expected):
     for name, value in expected.items():
         if isinstance(value, np.ndarray):
             assert same(loaded[name], value), name
-        elif isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values()):
+        elif isinstance(value, dict) and any(isinstance(v, np.ndarray) for v in value.values()):
             assert sorted(loaded[name]) == sorted(value)
-            for key in value:
-                assert same(loaded[name][key], value[key]), (name, key)
+            for key, v in value.items():
+                if isinstance(v, np.ndarray):
+                    assert same(loaded[name][key], v), (name, key)
+                else:
+                    assert loaded[name][key] == v, (name, key)
         else:
             assert loaded[name] == value, name
 
@@ -63,6 +67,24 @@ def test_arrays_are_mapped_with_their_modes_flags(tmp, form):
     cow = varpack.load(path, mmap_mode="c")
     cow["x"][0] = 42
     assert varpack.load(path)["x"][0] == 0
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_dict_mixing_arrays_and_values_keeps_both(tmp, form):
+    path = tmp / form
+    run = {"adc": np.arange(12, dtype="<i2").reshape(3, 4), "label": "run 7", "cuts": {"lo": 1}}
+    varpack.save(path, {"run": run})
+    loaded = varpack.load(path)["run"]
+    assert sorted(loaded) == ["adc", "cuts", "label"]
+    assert loaded["label"] == "run 7" and loaded["cuts"] == {"lo": 1}
+    assert same(loaded["adc"], run["adc"])
+    base = loaded["adc"]
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, _native.VarpackCore), "the dict's array is mapped"
+    # A dict without arrays is one JSON value, as before.
+    varpack.save(path, {"plain": {"a": 1}})
+    assert varpack.load(path)["plain"] == {"a": 1}
 
 
 def test_directory_form_is_npy_files_numpy_loads(tmp):
@@ -119,3 +141,15 @@ def test_errors(tmp):
     (tmp / "junk" / "varpack.json").write_text("{not json")
     with pytest.raises(ValueError):
         varpack.load(tmp / "junk")
+
+
+def test_numpy_lists_a_single_file_pack_by_the_variables_names(tmp):
+    path = tmp / "names.npz"
+    varpack.save(path, {"café": np.arange(3), "d": {"k/1": np.ones(2), "n": 1}, "../x": np.zeros(1)})
+    with np.load(path) as z:
+        arrays = {k for k in z.files if not k.endswith(".json")}
+        assert arrays == {"café", "d/k/1", "%2E.%2Fx"}, z.files
+        np.testing.assert_array_equal(z["café"], np.arange(3))
+        np.testing.assert_array_equal(z["d/k/1"], np.ones(2))
+    loaded = varpack.load(path)
+    assert loaded["d"]["n"] == 1 and loaded["../x"].tolist() == [0.0]

@@ -1,41 +1,68 @@
-"""Load a directory varpack with numpy and json alone.
+"""Load a varpack with numpy and json alone, either form.
 
-    python load_varpack.py PACK_DIR
+    python load_varpack.py PACK          (a directory, or a single .npz file)
 
-Arrays come back memory-mapped read-only (np.load(..., mmap_mode="r")), dicts as dicts of
-arrays, other values from their JSON documents.
+Arrays of a directory pack come back memory-mapped read-only (np.load(..., mmap_mode="r")),
+a single file's arrays read into memory (np.load of an .npz does not map); dicts as dicts of
+their arrays and other entries; other values from their JSON documents.
 """
 import json
 import os
+import re
 import sys
 
 import numpy as np
 
 
-def load_varpack(folder, mmap_mode="r"):
-    with open(os.path.join(folder, "varpack.json"), encoding="utf-8") as f:
-        manifest = json.load(f)
+def load_varpack(path, mmap_mode="r"):
+    if os.path.isdir(path):
+        def read_array(file):
+            return np.load(os.path.join(path, file), mmap_mode=mmap_mode)
+
+        def read_bytes(file):
+            with open(os.path.join(path, file), "rb") as f:
+                return f.read()
+
+        manifest = json.loads(read_bytes("varpack.json"))
+    else:
+        archive = np.load(path)
+
+        def read_array(member):
+            return archive[member[: -len(".npy")]]
+
+        def read_bytes(member):
+            return bytes(archive[member])
+
+        # Appends add __varpack__.N.json; the highest N is the current manifest.
+        generations = {0 if k == "__varpack__.json" else int(m.group(1)): k
+                       for k in archive.files
+                       for m in [re.fullmatch(r"__varpack__(?:\.(\d+))?\.json", k)] if m}
+        manifest = json.loads(read_bytes(generations[max(generations)]))
     if manifest.get("format") != "varpack" or manifest.get("version") != 1:
-        raise ValueError(f"{folder}: not a version-1 varpack")
+        raise ValueError(f"{path}: not a version-1 varpack")
     docs = {}
+
+    def json_of(entry):
+        """The JSON value of an entry: a document of its own, or its part of a shared one."""
+        file = entry["file"]
+        if file not in docs:
+            docs[file] = json.loads(read_bytes(file))
+        return docs[file] if entry.get("separate") else docs[file][entry["name"]]
+
     values = {}
     for entry in manifest["values"]:
         name, kind = entry["name"], entry["kind"]
         if kind == "array":
-            values[name] = np.load(os.path.join(folder, entry["file"]), mmap_mode=mmap_mode)
+            values[name] = read_array(entry["file"])
         elif kind == "dict":
-            values[name] = {
-                e["key"]: np.load(os.path.join(folder, e["file"]), mmap_mode=mmap_mode)
-                for e in entry["entries"]
-            }
+            # A dict's non-array entries are a JSON object stored as a JSON value is.
+            value = dict(json_of(entry)) if entry.get("file") else {}
+            value.update({e["key"]: read_array(e["file"]) for e in entry["entries"]})
+            values[name] = value
         elif kind == "json":
-            path = os.path.join(folder, entry["file"])
-            if path not in docs:
-                with open(path, encoding="utf-8") as f:
-                    docs[path] = json.load(f)
-            values[name] = docs[path] if entry.get("separate") else docs[path][name]
+            values[name] = json_of(entry)
         else:
-            raise ValueError(f"{folder}: value {name!r} has unknown kind {kind!r}")
+            raise ValueError(f"{path}: value {name!r} has unknown kind {kind!r}")
     return values
 
 
@@ -44,6 +71,7 @@ if __name__ == "__main__":
         if isinstance(value, np.ndarray):
             print(f"{name}: array {value.dtype} {value.shape}")
         elif isinstance(value, dict):
-            print(f"{name}: dict of {len(value)} arrays")
+            arrays = sum(isinstance(v, np.ndarray) for v in value.values())
+            print(f"{name}: dict of {arrays} arrays and {len(value) - arrays} other values")
         else:
             print(f"{name}: {json.dumps(value)[:60]}")

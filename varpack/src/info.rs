@@ -35,7 +35,7 @@ pub struct Info {
     pub separate: bool,
     /// On the load's ignore list.
     pub ignored: bool,
-    /// Dicts: their arrays.
+    /// Dicts: their arrays (their JSON entries count in `bytes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<KeyInfo>>,
 }
@@ -101,7 +101,7 @@ fn info_of(name: &str, slot: &Slot) -> Info {
                 }
                 Value::Dict(d) => {
                     info.keys = Some(
-                        d.iter()
+                        crate::item::arrays(d)
                             .map(|(k, a)| KeyInfo {
                                 key: k.clone(),
                                 descr: dtype_json(a.dtype()),

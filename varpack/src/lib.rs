@@ -1,21 +1,22 @@
 //! # varpack
 //!
 //! Named sets of variables saved fast and loaded memory-mapped: arrays as `.npy` files (or
-//! 64-byte-aligned members of one `.npz`) that numpy loads as they are, dictionaries of
-//! arrays, and any serde value as JSON.
+//! 64-byte-aligned members of one `.npz`) that numpy loads as they are, dictionaries mixing
+//! arrays with other values, and any serde value as JSON.
 //!
 //! ## Quick start
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use varpack::{Array, LoadOptions, MapMode, Status, Varpack};
+//! use varpack::{Array, Item, LoadOptions, MapMode, Status, Varpack};
 //! # let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("run1"); // a directory; a path ending in .npz gives one file
 //!
 //! let mut vp = Varpack::new();
 //! vp.insert_array("temperature", &[20.5f64, 21.0, 22.5, 23.0], &[2, 2]).unwrap();
 //! let mut cams = BTreeMap::new();
-//! cams.insert("left".to_string(), Array::from_slice(&[0u8; 6], &[2, 3]).unwrap());
+//! cams.insert("left".to_string(), Item::from(Array::from_slice(&[0u8; 6], &[2, 3]).unwrap()));
+//! cams.insert("exposure_ms".to_string(), Item::json(&12.5).unwrap()); // dicts mix values
 //! vp.insert_dict("cams", cams).unwrap();
 //! vp.insert_value("settings", &("fast", 3)).unwrap();
 //! vp.insert_value("notes", &vec!["long"; 3]).unwrap();
@@ -44,16 +45,19 @@
 //!   varpack.json              the manifest (below)
 //!   temperature.npy           one .npy per array, byte-identical to np.save
 //!   cams~left.npy             dict arrays: NAME~KEY.npy
-//!   values.json               {name: value} of the JSON values not stored separately
+//!   values.json               {name: value} of the JSON values not stored separately (a
+//!                             dict's other entries as one object under its name)
 //!   notes.value.json          a JSON value stored in a file of its own
 //! ```
 //!
 //! File names are derived from the names ([`file_stem`]): deterministic and collision-free,
 //! never hashes.
 //!
-//! **Single file** (a path ending in `.npz`): an uncompressed `.npz` whose array members
-//! (`STEM.npy`, the same stems) have their data 64-byte aligned (npz-stream's aligned stored
-//! members), plus raw members `values.json`, `NAME.value.json` and the manifest
+//! **Single file** (a path ending in `.npz`): an uncompressed `.npz` whose array members are
+//! named by the values' own names (`temperature.npy`, `cams/left.npy`, UTF-8 as it is, so
+//! `np.load(f).files` lists the variables; a name that is not a plain member name, or one
+//! taken, gets its escaped [`file_stem`]) and have their data 64-byte aligned (npz-stream's
+//! aligned stored members), plus raw members `values.json`, `NAME.value.json` and the manifest
 //! `__varpack__.json` (appends add `__varpack__.1.json`, `__varpack__.2.json`, ...; the
 //! highest is current). `np.load` opens it like any `.npz` (the JSON members come back as
 //! raw bytes); any plain numpy `.npz` opens as a pack of its arrays.
@@ -145,6 +149,7 @@
 mod array;
 mod error;
 mod info;
+mod item;
 mod load;
 mod lock;
 mod manifest;
@@ -162,6 +167,7 @@ pub use error::{
     ArrayError, GetError, InsertError, LoadError, LoadErrorKind, SaveError, SaveErrorKind,
 };
 pub use info::{Info, KeyInfo};
+pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
 pub use lock::LockMode;
@@ -240,8 +246,8 @@ impl std::fmt::Display for Status {
 pub enum Value {
     /// An array.
     Array(Array),
-    /// A dictionary of arrays, each stored as its own `.npy`.
-    Dict(BTreeMap<String, Array>),
+    /// A dictionary: its arrays each stored as its own `.npy`, its other entries as JSON.
+    Dict(Dict),
     /// Any serde value.
     Json(serde_json::Value),
 }
@@ -281,7 +287,7 @@ impl Value {
     pub fn status(&self) -> Status {
         let mapped = match self {
             Value::Array(a) => a.status() == Status::Mapped,
-            Value::Dict(d) => d.values().any(|a| a.status() == Status::Mapped),
+            Value::Dict(d) => item::arrays(d).any(|(_, a)| a.status() == Status::Mapped),
             Value::Json(_) => false,
         };
         if mapped {
@@ -291,7 +297,7 @@ impl Value {
         }
     }
 
-    /// Bytes of array data, or of the compact JSON text.
+    /// Bytes of array data, or of the compact JSON text (a dict's: both).
     ///
     /// ```
     /// let v = varpack::Value::from(varpack::Array::from_slice(&[0f64; 4], &[4]).unwrap());
@@ -300,15 +306,26 @@ impl Value {
     pub fn byte_len(&self) -> u64 {
         match self {
             Value::Array(a) => a.as_bytes().len() as u64,
-            Value::Dict(d) => d.values().map(|a| a.as_bytes().len() as u64).sum(),
-            Value::Json(j) => serde_json::to_vec(j).map_or(0, |v| v.len() as u64),
+            Value::Dict(d) => {
+                let arrays: u64 = item::arrays(d)
+                    .map(|(_, a)| a.as_bytes().len() as u64)
+                    .sum();
+                let json = item::json_object(d);
+                arrays
+                    + if json.is_empty() {
+                        0
+                    } else {
+                        json_len(&json.into())
+                    }
+            }
+            Value::Json(j) => json_len(j),
         }
     }
 
     fn detach(&mut self) {
         match self {
             Value::Array(a) => a.detach(),
-            Value::Dict(d) => d.values_mut().for_each(Array::detach),
+            Value::Dict(d) => item::arrays_mut(d).for_each(Array::detach),
             Value::Json(_) => {}
         }
     }
@@ -320,8 +337,19 @@ impl From<Array> for Value {
     }
 }
 
+/// Bytes of the compact JSON text of `j`.
+fn json_len(j: &serde_json::Value) -> u64 {
+    serde_json::to_vec(j).map_or(0, |v| v.len() as u64)
+}
+
 impl From<BTreeMap<String, Array>> for Value {
     fn from(d: BTreeMap<String, Array>) -> Value {
+        Value::Dict(d.into_iter().map(|(k, a)| (k, Item::Array(a))).collect())
+    }
+}
+
+impl From<Dict> for Value {
+    fn from(d: Dict) -> Value {
         Value::Dict(d)
     }
 }

@@ -358,8 +358,10 @@ impl Varpack {
                     mode: options.mode,
                 };
                 let grouped = entry.kind == Kind::Json && !entry.separate;
+                // A dict's JSON entries are in the shared document too.
+                let in_doc = entry.kind != Kind::Array && !entry.separate;
                 if !ignored && (grouped || !options.lazy) {
-                    let doc = match (&entry.file, grouped) {
+                    let doc = match (&entry.file, in_doc) {
                         (Some(file), true) => {
                             if !docs.contains_key(file) {
                                 let doc = read_doc(&source, &entry.name, file)?;

@@ -59,8 +59,10 @@ impl Manifest {
         }
     }
 
-    /// Parses and checks a manifest (`Err` is the reason, or `Ok(Err(version))`).
-    pub fn parse(bytes: &[u8]) -> Result<Result<Manifest, u64>, String> {
+    /// Parses and checks a manifest (`Err` is the reason, or `Ok(Err(version))`). A directory
+    /// pack's files are plain names in it; an archive's members may have `/`-separated
+    /// components (values named by their names), never empty, `.` or `..` ones.
+    pub fn parse(bytes: &[u8], archive: bool) -> Result<Result<Manifest, u64>, String> {
         /// The fields that say which format and version the rest is in. (Reading these
         /// first, and then the whole manifest into its types, costs a third of building a
         /// `serde_json::Value` of it and converting that.)
@@ -102,11 +104,13 @@ impl Manifest {
                 ));
             }
             for file in entry.files() {
-                if file.is_empty()
-                    || file.contains('/')
-                    || file.contains('\\')
-                    || file.starts_with('.')
-                {
+                let bad_component = |c: &str| c.is_empty() || c == "." || c == "..";
+                let bad = if archive {
+                    file.split('/').any(bad_component)
+                } else {
+                    file.is_empty() || file.contains('/') || file.starts_with('.')
+                };
+                if bad || file.contains('\\') {
                     return Err(format!(
                         "value '{}': file name {file:?} is not a plain name inside the pack",
                         entry.name

@@ -77,6 +77,39 @@ pub(crate) fn array_file(name: &str, key: Option<&str>) -> String {
     format!("{}.npy", file_stem(name, key))
 }
 
+/// The member of a single-file pack holding array `key` of value `name` (or the value itself):
+/// the name as it is, so that `np.load` lists the variables by their own names (`café`, and
+/// `dict/key` for a dict's arrays), unless it is not a plain member name (an empty, `.` or `..`
+/// component, a leading `/`, a backslash, a control character, the manifest's prefix) or is
+/// taken in `used`: then the escaped file name, with `~2`, `~3`, ... if that is taken too.
+pub(crate) fn npz_member(
+    name: &str,
+    key: Option<&str>,
+    used: &std::collections::HashSet<String>,
+) -> String {
+    let raw = match key {
+        Some(key) => format!("{name}/{key}"),
+        None => name.to_owned(),
+    };
+    let plain = !raw.starts_with("__varpack__")
+        && !raw
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        && !raw.chars().any(|c| c == '\\' || c.is_control());
+    let member = format!("{raw}.npy");
+    if plain && !used.contains(&member) {
+        return member;
+    }
+    let stem = file_stem(name, key);
+    let mut member = format!("{stem}.npy");
+    let mut n = 2;
+    while used.contains(&member) {
+        member = format!("{stem}~{n}.npy");
+        n += 1;
+    }
+    member
+}
+
 pub(crate) fn json_file(name: &str) -> String {
     format!("{}.value.json", file_stem(name, None))
 }
@@ -84,6 +117,30 @@ pub(crate) fn json_file(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npz_members_are_the_names_unless_unsafe_or_taken() {
+        let mut used = std::collections::HashSet::new();
+        let mut add = |name: &str, key: Option<&str>| {
+            let m = npz_member(name, key, &used);
+            assert!(used.insert(m.clone()), "{m} given twice");
+            m
+        };
+        assert_eq!(add("café", None), "café.npy");
+        assert_eq!(add("d", Some("k 1")), "d/k 1.npy");
+        // The same member a second way: the escaped name.
+        assert_eq!(add("d/k 1", None), "d%2Fk%201.npy");
+        assert_eq!(add("../up", None), "%2E.%2Fup.npy");
+        assert_eq!(add("/abs", None), "%2Fabs.npy");
+        assert_eq!(add("a\\b", None), "a%5Cb.npy");
+        // The manifest's prefix is escaped (which keeps underscores): never a manifest member.
+        assert_eq!(add("__varpack__", None), "__varpack__.npy");
+        assert_eq!(add("x", Some("")), "x~.npy");
+        // Escaped names taken too: numbered.
+        let mut used = std::collections::HashSet::from(["%2Fa.npy".to_string()]);
+        used.insert("/a.npy".into());
+        assert_eq!(npz_member("/a", None, &used), "%2Fa~2.npy");
+    }
 
     #[test]
     fn distinct_inputs_give_distinct_stems() {

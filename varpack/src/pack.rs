@@ -14,7 +14,7 @@ use crate::load::source::Source;
 use crate::load::value::load_entry;
 use crate::lock::LockMode;
 use crate::manifest::Entry;
-use crate::{Array, Kind, Status, Value};
+use crate::{Array, Dict, Item, Kind, Status, Value};
 
 /// The two on-disk forms.
 ///
@@ -308,24 +308,35 @@ impl Varpack {
         self.insert(name, array)
     }
 
-    /// Adds a dict of arrays (each saved as its own `.npy`).
+    /// Adds a dict: its arrays are each saved as their own `.npy` (mapped on load), its other
+    /// entries ([`Item::Json`]) with the pack's JSON values. Entries are anything that converts
+    /// into an [`Item`]: arrays, JSON values, or items.
     ///
     /// # Errors
     /// As [`insert`](Self::insert).
     ///
     /// ```
-    /// use std::collections::BTreeMap;
-    /// let mut d = BTreeMap::new();
-    /// d.insert("a".to_string(), varpack::Array::from_slice(&[1u8], &[1]).unwrap());
+    /// use varpack::{Array, Item};
     /// let mut vp = varpack::Varpack::new();
-    /// vp.insert_dict("d", d).unwrap();
+    /// vp.insert_dict("d", [("a", Array::from_slice(&[1u8], &[1]).unwrap())]).unwrap();
     /// assert_eq!(vp.dict_array("d", "a").unwrap().as_bytes(), &[1]);
+    /// // Arrays and other values in one dict:
+    /// vp.insert_dict("run", [
+    ///     ("adc", Item::from(Array::from_slice(&[7i16; 4], &[4]).unwrap())),
+    ///     ("label", Item::json(&"calibration").unwrap()),
+    /// ]).unwrap();
+    /// assert_eq!(vp.dict_value::<String>("run", "label").unwrap(), "calibration");
     /// ```
-    pub fn insert_dict(
-        &mut self,
-        name: &str,
-        dict: BTreeMap<String, Array>,
-    ) -> Result<(), InsertError> {
+    pub fn insert_dict<I, K, V>(&mut self, name: &str, entries: I) -> Result<(), InsertError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Item>,
+    {
+        let dict = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self.insert(name, Value::Dict(dict))
     }
 
@@ -616,10 +627,10 @@ impl Varpack {
     ///
     /// ```
     /// let mut vp = varpack::Varpack::new();
-    /// vp.insert_dict("d", Default::default()).unwrap();
+    /// vp.insert_dict("d", varpack::Dict::new()).unwrap();
     /// assert!(vp.dict("d").unwrap().is_empty());
     /// ```
-    pub fn dict(&self, name: &str) -> Result<&BTreeMap<String, Array>, GetError> {
+    pub fn dict(&self, name: &str) -> Result<&Dict, GetError> {
         match self.get(name)? {
             Value::Dict(d) => Ok(d),
             other => Err(Self::wrong_kind(name, Kind::Dict, other)),
@@ -633,34 +644,83 @@ impl Varpack {
     ///
     /// ```
     /// let mut vp = varpack::Varpack::new();
-    /// vp.insert_dict("d", Default::default()).unwrap();
-    /// vp.dict_mut("d").unwrap().insert("k".into(), varpack::Array::from_slice(&[1u8], &[1]).unwrap());
+    /// vp.insert_dict("d", varpack::Dict::new()).unwrap();
+    /// let a = varpack::Array::from_slice(&[1u8], &[1]).unwrap();
+    /// vp.dict_mut("d").unwrap().insert("k".into(), a.into());
     /// assert_eq!(vp.dict("d").unwrap().len(), 1);
     /// ```
-    pub fn dict_mut(&mut self, name: &str) -> Result<&mut BTreeMap<String, Array>, GetError> {
+    pub fn dict_mut(&mut self, name: &str) -> Result<&mut Dict, GetError> {
         match self.get_mut(name)? {
             Value::Dict(d) => Ok(d),
             other => Err(Self::wrong_kind(name, Kind::Dict, other)),
         }
     }
 
-    /// Array `key` of dict `name`.
+    /// Entry `key` of dict `name`.
     ///
     /// # Errors
     /// As [`dict`](Self::dict); [`GetError::MissingKey`].
     ///
     /// ```
     /// let mut vp = varpack::Varpack::new();
-    /// vp.insert_dict("d", Default::default()).unwrap();
-    /// assert!(matches!(vp.dict_array("d", "k"), Err(varpack::GetError::MissingKey { .. })));
+    /// vp.insert_dict("d", varpack::Dict::new()).unwrap();
+    /// assert!(matches!(vp.dict_item("d", "k"), Err(varpack::GetError::MissingKey { .. })));
     /// ```
-    pub fn dict_array(&self, name: &str, key: &str) -> Result<&Array, GetError> {
+    pub fn dict_item(&self, name: &str, key: &str) -> Result<&Item, GetError> {
         self.dict(name)?
             .get(key)
             .ok_or_else(|| GetError::MissingKey {
                 name: name.to_owned(),
                 key: key.to_owned(),
             })
+    }
+
+    /// Array `key` of dict `name`.
+    ///
+    /// # Errors
+    /// As [`dict_item`](Self::dict_item); [`GetError::WrongKind`] (naming `name/key`) if the
+    /// entry is not an array.
+    ///
+    /// ```
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_dict("d", [("n", varpack::Item::json(&1).unwrap())]).unwrap();
+    /// assert_eq!(vp.dict_array("d", "n").unwrap_err().to_string(), "value 'd/n' is json, not array");
+    /// ```
+    pub fn dict_array(&self, name: &str, key: &str) -> Result<&Array, GetError> {
+        match self.dict_item(name, key)? {
+            Item::Array(a) => Ok(a),
+            other => Err(GetError::WrongKind {
+                name: format!("{name}/{key}"),
+                expected: Kind::Array,
+                found: other.kind(),
+            }),
+        }
+    }
+
+    /// JSON entry `key` of dict `name` deserialized as `T`.
+    ///
+    /// # Errors
+    /// As [`dict_item`](Self::dict_item); [`GetError::WrongKind`] for an array;
+    /// [`GetError::Json`] if it is not a `T`.
+    ///
+    /// ```
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_dict("d", [("gain", varpack::Item::json(&2.5).unwrap())]).unwrap();
+    /// assert_eq!(vp.dict_value::<f64>("d", "gain").unwrap(), 2.5);
+    /// ```
+    pub fn dict_value<T: DeserializeOwned>(&self, name: &str, key: &str) -> Result<T, GetError> {
+        let qualified = || format!("{name}/{key}");
+        match self.dict_item(name, key)? {
+            Item::Json(j) => T::deserialize(j).map_err(|source| GetError::Json {
+                name: qualified(),
+                source,
+            }),
+            other => Err(GetError::WrongKind {
+                name: qualified(),
+                expected: Kind::Json,
+                found: other.kind(),
+            }),
+        }
     }
 
     /// JSON value `name`.
@@ -757,7 +817,7 @@ impl Varpack {
             };
             let arrays: Vec<&mut Array> = match value {
                 Value::Array(a) => vec![a],
-                Value::Dict(d) => d.values_mut().collect(),
+                Value::Dict(d) => crate::item::arrays_mut(d).collect(),
                 Value::Json(_) => Vec::new(),
             };
             for a in arrays {

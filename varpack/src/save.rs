@@ -358,9 +358,9 @@ fn write_npz(
         .replace(!no_clobber)
         .create(target)
         .map_err(|e| npz_save(target, e))?;
-    let mut sink = Sink::Npz(Box::new(writer));
+    let mut sink = Sink::npz(writer, []);
     let manifest = write_values(&mut sink, held)?;
-    let Sink::Npz(mut writer) = sink else {
+    let Some(mut writer) = sink.into_writer() else {
         unreachable!("an npz sink")
     };
     (writer.add_file(NPZ_MANIFEST, &manifest)).map_err(|e| npz_save(target, e))?;

@@ -53,7 +53,7 @@ fn build(set: u8) -> Varpack {
         &[1000],
     )
     .unwrap();
-    let dict = (0..3)
+    let dict: Vec<_> = (0..3)
         .map(|k| {
             let key = format!("k{k}");
             let array = Array::from_slice(&elements(set, &key, 500), &[500]).unwrap();

@@ -89,7 +89,7 @@ fn insert(vp: &mut Varpack, name: &str, spec: &Spec) {
                 .unwrap();
         }
         Spec::Dict { keys } => {
-            let dict = keys
+            let dict: Vec<_> = keys
                 .iter()
                 .map(|(key, len)| {
                     let array = Array::from_slice(&elements(name, key, *len), &[*len]).unwrap();

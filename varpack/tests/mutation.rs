@@ -159,7 +159,10 @@ fn use_pack(vp: &Varpack) {
         let _ = (vp.kind(name), vp.status(name), vp.contains(name));
         match vp.get(name) {
             Ok(Value::Array(a)) => check_array(a),
-            Ok(Value::Dict(d)) => d.values().for_each(check_array),
+            Ok(Value::Dict(d)) => d
+                .values()
+                .filter_map(varpack::Item::as_array)
+                .for_each(check_array),
             Ok(Value::Json(j)) => {
                 let _ = j.to_string();
                 let _ = vp.get_value::<(String, i32, [f64; 2])>(name);

@@ -5,7 +5,7 @@ use testkit::oracle;
 
 use std::collections::BTreeMap;
 
-use varpack::{Array, LoadOptions, MapMode, Varpack};
+use varpack::{Array, Item, LoadOptions, MapMode, Varpack};
 
 fn sample() -> Varpack {
     let mut vp = Varpack::new();
@@ -41,76 +41,100 @@ fn numpy_loads_every_array_of_both_forms() {
     let result = py.exec(&format!(
         r#"
 d, f = {d:?}, {f:?}
-m = json.load(open(os.path.join(d, "varpack.json")))
-files = [v["file"] for v in m["values"] if v["kind"] == "array"]
-files += [e["file"] for v in m["values"] if v["kind"] == "dict" for e in v["entries"]]
-out = {{}}
-for name in files:
-    a = np.load(os.path.join(d, name), mmap_mode="r")
-    out[name] = [str(a.dtype), list(a.shape), np.asarray(a).ravel().tolist()]
+def arrays(m):
+    # value (or value/key) -> its file or member, from a manifest
+    files = {{v["name"]: v["file"] for v in m["values"] if v["kind"] == "array"}}
+    files.update({{v["name"] + "/" + e["key"]: e["file"]
+                  for v in m["values"] if v["kind"] == "dict" for e in v["entries"]}})
+    return files
+def row(a):
+    return [str(a.dtype), list(a.shape), np.asarray(a).ravel().tolist()]
+dfiles = arrays(json.load(open(os.path.join(d, "varpack.json"))))
+out = {{n: row(np.load(os.path.join(d, p), mmap_mode="r")) for n, p in dfiles.items()}}
 z = np.load(f)
-zout = {{}}
-for k in z.files:
-    if k.endswith(".json"):
-        continue
-    a = z[k]
-    zout[k + ".npy"] = [str(a.dtype), list(a.shape), a.ravel().tolist()]
+zfiles = arrays(json.loads(bytes(z["__varpack__.json"])))
+zout = {{n: row(z[p[:-4]]) for n, p in zfiles.items()}}
 bad = zipfile.ZipFile(f).testzip()
-result = [out, zout, bad, sorted(z.files)]
+result = [out, zout, bad, sorted(z.files), dfiles]
 "#,
         d = d.to_str().unwrap(),
         f = f.to_str().unwrap()
     ));
     assert_eq!(result[0], result[1]);
     assert_eq!(
-        result[0]["x.npy"],
+        result[0]["x"],
         serde_json::json!(["float64", [2, 2], [1.5, 2.5, 3.5, 4.5]])
     );
-    assert_eq!(
-        result[0]["%42ig%20%4Eame.npy"][2],
-        serde_json::json!([1, -2, 3])
-    );
-    assert_eq!(result[0]["d~a%2Fb.npy"][2], serde_json::json!([1, 2]));
+    assert_eq!(result[0]["Big Name"][2], serde_json::json!([1, -2, 3]));
+    assert_eq!(result[0]["d/a/b"][2], serde_json::json!([1, 2]));
+    // The directory's files are escaped names; the archive's keys are the names themselves.
+    assert_eq!(result[4]["Big Name"], "%42ig%20%4Eame.npy");
+    assert_eq!(result[4]["d/a/b"], "d~a%2Fb.npy");
     assert!(result[2].is_null());
-    assert!(
-        result[3]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k == "__varpack__.json")
-    );
+    let keys: Vec<&str> = (result[3].as_array().unwrap().iter())
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    for key in ["Big Name", "d/a/b", "d/k", "x", "__varpack__.json"] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
 }
 
 #[test]
 #[ignore = "needs numpy: run `cargo xtask test`"]
 fn the_python_example_loads_a_rust_written_pack() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().join("pack");
-    sample().save_as(&d).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
     let mut py = oracle::shared();
-    let result = py.exec(&format!(
-        r#"
+    for (form, mapped) in [("pack", true), ("pack.npz", false)] {
+        let path = dir.path().join(form);
+        let mut vp = sample();
+        vp.insert_dict(
+            "run",
+            [
+                (
+                    "adc",
+                    Item::from(Array::from_slice(&[3i16, 4], &[2]).unwrap()),
+                ),
+                ("label", Item::json("café").unwrap()),
+            ],
+        )
+        .unwrap();
+        vp.insert_value("late", &1).unwrap();
+        vp.save_as(&path).unwrap();
+        // An append (a new manifest generation in the archive) is what the example reads.
+        drop(vp);
+        let mut vp = Varpack::append(&path).unwrap();
+        vp.insert_value("appended", "yes").unwrap();
+        vp.save().unwrap();
+        let result = py.exec(&format!(
+            r#"
 ns = {{"__name__": "load_varpack_example"}}
 exec(compile(open({script:?}).read(), {script:?}, "exec"), ns)
-v = ns["load_varpack"]({d:?})
+v = ns["load_varpack"]({p:?})
 result = {{
     "x": v["x"].tolist(), "x_mmap": isinstance(v["x"], np.memmap),
     "big": v["Big Name"].tolist(), "d": {{k: a.tolist() for k, a in v["d"].items()}},
-    "s": v["s"], "cfg": v["cfg"],
+    "s": v["s"], "cfg": v["cfg"], "appended": v["appended"],
+    "run": {{k: (a.tolist() if isinstance(a, np.ndarray) else a) for k, a in v["run"].items()}},
 }}
 "#,
-        d = d.to_str().unwrap()
-    ));
-    assert_eq!(result["x"], serde_json::json!([[1.5, 2.5], [3.5, 4.5]]));
-    assert_eq!(result["x_mmap"], true);
-    assert_eq!(result["big"], serde_json::json!([1, -2, 3]));
-    assert_eq!(
-        result["d"],
-        serde_json::json!({"a/b": [1, 2], "k": [7, 7, 7, 7]})
-    );
-    assert_eq!(result["s"], "hello");
-    assert_eq!(result["cfg"], serde_json::json!({"rate": 0.5}));
+            p = path.to_str().unwrap()
+        ));
+        assert_eq!(result["x"], serde_json::json!([[1.5, 2.5], [3.5, 4.5]]));
+        assert_eq!(result["x_mmap"], mapped, "{form}");
+        assert_eq!(result["big"], serde_json::json!([1, -2, 3]));
+        assert_eq!(
+            result["d"],
+            serde_json::json!({"a/b": [1, 2], "k": [7, 7, 7, 7]})
+        );
+        assert_eq!(result["s"], "hello");
+        assert_eq!(result["cfg"], serde_json::json!({"rate": 0.5}));
+        assert_eq!(result["appended"], "yes", "{form}");
+        assert_eq!(
+            result["run"],
+            serde_json::json!({"adc": [3, 4], "label": "café"})
+        );
+    }
 }
 
 #[test]

@@ -152,6 +152,7 @@ fn read_write_and_copy_on_write_maps() {
         vp.dict_mut("d")
             .unwrap()
             .get_mut("K")
+            .and_then(varpack::Item::as_array_mut)
             .unwrap()
             .view_mut::<u16>()
             .unwrap()
@@ -446,7 +447,8 @@ enum Gen {
     I32(Vec<i32>),
     F64(Vec<f64>),
     Json(serde_json::Value),
-    Dict(Vec<(String, Vec<u16>)>),
+    /// A dict's entries: arrays (`Ok`) and JSON values (`Err`).
+    Dict(Vec<(String, Result<Vec<u16>, serde_json::Value>)>),
 }
 
 fn gen_value() -> impl Strategy<Value = Gen> {
@@ -459,7 +461,10 @@ fn gen_value() -> impl Strategy<Value = Gen> {
         proptest::collection::vec(
             (
                 "[a-zA-Z0-9~%./ ]{0,6}",
-                proptest::collection::vec(any::<u16>(), 0..8)
+                prop_oneof![
+                    proptest::collection::vec(any::<u16>(), 0..8).prop_map(Ok),
+                    (any::<i32>(), "[a-z ]{0,5}").prop_map(|(n, s)| Err(serde_json::json!([n, s]))),
+                ]
             ),
             0..4
         )
@@ -479,11 +484,15 @@ fn build(values: &BTreeMap<String, (Gen, bool)>) -> Varpack {
                 vp.set_separate(name, *sep).unwrap();
             }
             Gen::Dict(entries) => {
-                let d = entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Array::from_slice(v, &[v.len() as u64]).unwrap()))
-                    .collect();
+                let d = entries.iter().map(|(k, v)| {
+                    let item = match v {
+                        Ok(v) => Array::from_slice(v, &[v.len() as u64]).unwrap().into(),
+                        Err(j) => varpack::Item::Json(j.clone()),
+                    };
+                    (k.clone(), item)
+                });
                 vp.insert_dict(name, d).unwrap();
+                vp.set_separate(name, *sep).unwrap();
             }
         }
     }
@@ -503,7 +512,10 @@ fn compare(vp: &Varpack, values: &BTreeMap<String, (Gen, bool)>) {
                 let expected: BTreeMap<_, _> = entries.iter().cloned().collect();
                 assert_eq!(d.len(), expected.len());
                 for (k, v) in expected {
-                    assert_eq!(d[&k].to_vec::<u16>().unwrap(), v);
+                    match v {
+                        Ok(v) => assert_eq!(d[&k].as_array().unwrap().to_vec::<u16>().unwrap(), v),
+                        Err(j) => assert_eq!(d[&k].as_json(), Some(&j)),
+                    }
                 }
             }
         }

@@ -211,8 +211,8 @@ fn open_held(path: &Path) -> Result<(File, fs::Metadata), LoadError> {
 }
 
 /// A manifest's bytes, read from `at`, parsed (a version this crate does not know is refused).
-fn parse_manifest(bytes: &[u8], at: PathBuf) -> Result<Manifest, LoadError> {
-    match Manifest::parse(bytes) {
+fn parse_manifest(bytes: &[u8], at: PathBuf, archive: bool) -> Result<Manifest, LoadError> {
+    match Manifest::parse(bytes, archive) {
         Ok(Ok(m)) => Ok(m),
         Ok(Err(found)) => Err(LoadError::new(
             at,
@@ -237,7 +237,7 @@ fn open_dir(source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     });
     let bytes = bytes.map_err(|e| source.or_replaced(e))?;
     source.check_current()?;
-    let manifest = parse_manifest(&bytes, at)?;
+    let manifest = parse_manifest(&bytes, at, false)?;
     Ok((Arc::new(source), manifest.values))
 }
 
@@ -268,7 +268,7 @@ fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadErr
     let (values, generation) = match current_manifest(&reader.keys()) {
         Some((g, name)) => {
             let bytes = reader.read_bytes(&name).map_err(|e| npz_read(&name, e))?;
-            (parse_manifest(&bytes, path.join(&name))?.values, g)
+            (parse_manifest(&bytes, path.join(&name), true)?.values, g)
         }
         None => (plain_npz_entries(&reader)?, 0),
     };

@@ -3,7 +3,6 @@
 //! values from the shared document or their own file. Loads call this for every value at once,
 //! lazy loads on first access, saves for the values they copy from the old pack.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -15,7 +14,7 @@ use super::source::{Source, identity, open_in_dir};
 use crate::array::MemberMap;
 use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{Entry, dtype_json};
-use crate::{Array, Kind, Value};
+use crate::{Array, Dict, Item, Kind, Value};
 
 /// `len` bytes at `offset` of `file`, with positioned reads (a file shorter than that is an
 /// error, never a fault).
@@ -345,32 +344,52 @@ pub(crate) fn load_entry(
             Ok(Value::Array(load_array(source, name, file, expect, mode)?))
         }
         Kind::Dict => {
-            let mut dict = BTreeMap::new();
+            let mut dict = Dict::new();
+            // The JSON entries (a JSON object stored as a JSON value is), if the dict has any.
+            if let Some(file) = &entry.file {
+                let serde_json::Value::Object(object) = read_json(source, entry, file, doc)? else {
+                    let reason = format!("the JSON entries of dict '{name}' are not an object");
+                    let kind = LoadErrorKind::Manifest { reason };
+                    return Err(LoadError::new(source.path.join(file), kind));
+                };
+                dict.extend(object.into_iter().map(|(k, v)| (k, Item::Json(v))));
+            }
             for e in entry.entries.iter().flatten() {
                 let expect = Some((&e.dtype, Some(e.fortran_order), e.shape.as_slice()));
                 let array = load_array(source, name, &e.file, expect, mode)?;
-                dict.insert(e.key.clone(), array);
+                dict.insert(e.key.clone(), Item::Array(array));
             }
             Ok(Value::Dict(dict))
         }
         Kind::Json => {
             let file = entry.file.as_deref().unwrap_or_default();
-            if entry.separate {
-                return read_doc(source, name, file).map(Value::Json);
-            }
-            let owned;
-            let doc = match doc {
-                Some(d) => d,
-                None => {
-                    owned = read_doc(source, name, file)?;
-                    &owned
-                }
-            };
-            let value = doc.get(name).cloned().ok_or_else(|| {
-                let reason = format!("value '{name}' is listed in the manifest but not in {file}");
-                LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
-            })?;
-            Ok(Value::Json(value))
+            read_json(source, entry, file, doc).map(Value::Json)
         }
     }
+}
+
+/// The JSON value of `entry` stored in `file`: the whole file for a separate value, else its
+/// member in the shared document `doc` (read here if the caller has not).
+fn read_json(
+    source: &Source,
+    entry: &Entry,
+    file: &str,
+    doc: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, LoadError> {
+    let name = entry.name.as_str();
+    if entry.separate {
+        return read_doc(source, name, file);
+    }
+    let owned;
+    let doc = match doc {
+        Some(d) => d,
+        None => {
+            owned = read_doc(source, name, file)?;
+            &owned
+        }
+    };
+    doc.get(name).cloned().ok_or_else(|| {
+        let reason = format!("value '{name}' is listed in the manifest but not in {file}");
+        LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
+    })
 }

@@ -33,6 +33,11 @@ impl Varpack {
         // one was opened. Its values are kept, except those removed here.
         let (disk, on_disk) = open_source(target, false).map_err(load_in_save)?;
         let disk_names: HashSet<String> = on_disk.iter().map(|e| e.name.clone()).collect();
+        // Every member the archive has (removed values' too: appends never delete).
+        let members: Vec<String> = on_disk
+            .iter()
+            .flat_map(|e| e.files().into_iter().map(str::to_owned))
+            .collect();
         let mut entries: Vec<Entry> = on_disk
             .into_iter()
             .filter(|e| !self.removed.contains(&e.name))
@@ -55,7 +60,7 @@ impl Varpack {
                     .warn_unfinished(false)
                     .lock(self.lock)
                     .append(target);
-                Sink::Npz(Box::new(writer.map_err(|e| npz_save(target, e))?))
+                Sink::npz(writer.map_err(|e| npz_save(target, e))?, members)
             }
         };
         let generation = disk.generation + 1;
@@ -104,8 +109,9 @@ fn append_values(
             }
             sync_dir(target).map_err(io_save(target))?;
         }
-        Sink::Npz(_) => {
-            let Sink::Npz(writer) = std::mem::replace(sink, Sink::dir(target, None)) else {
+        Sink::Npz { .. } => {
+            let Some(writer) = std::mem::replace(sink, Sink::dir(target, None)).into_writer()
+            else {
                 unreachable!("an npz sink")
             };
             let name = format!("__varpack__.{generation}.json");

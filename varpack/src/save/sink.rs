@@ -1,6 +1,7 @@
 //! Where a save writes (a directory being built or appended to, or an archive) and the manifest
 //! entries the values it writes make.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,12 @@ pub(crate) enum Sink {
         /// The files written so far (an append removes them if it fails).
         written: Vec<PathBuf>,
     },
-    Npz(Box<NpzWriter>),
+    Npz {
+        writer: Box<NpzWriter>,
+        /// The members of the archive so far: array members are named by their values' names,
+        /// which must stay distinct.
+        used: HashSet<String>,
+    },
 }
 
 impl Sink {
@@ -44,6 +50,36 @@ impl Sink {
             dir: dir.to_path_buf(),
             like: like.map(Path::to_path_buf),
             written: Vec::new(),
+        }
+    }
+
+    /// An archive sink; `used` are the members the archive has already.
+    pub(crate) fn npz(writer: NpzWriter, used: impl IntoIterator<Item = String>) -> Sink {
+        Sink::Npz {
+            writer: Box::new(writer),
+            used: used.into_iter().collect(),
+        }
+    }
+
+    /// The archive writer of an archive sink.
+    pub(crate) fn into_writer(self) -> Option<Box<NpzWriter>> {
+        match self {
+            Sink::Npz { writer, .. } => Some(writer),
+            Sink::Dir { .. } => None,
+        }
+    }
+
+    /// The file (or archive member) to hold array `key` of value `name` (or the value): the
+    /// escaped file name in a directory, the name itself in an archive (see
+    /// [`names::npz_member`]).
+    fn array_name(&mut self, name: &str, key: Option<&str>) -> String {
+        match self {
+            Sink::Dir { .. } => names::array_file(name, key),
+            Sink::Npz { used, .. } => {
+                let member = names::npz_member(name, key, used);
+                used.insert(member.clone());
+                member
+            }
         }
     }
 
@@ -105,9 +141,9 @@ impl Sink {
                 })?;
                 f.sync_all().map_err(io_save(&path))
             }
-            Sink::Npz(w) => {
+            Sink::Npz { writer, .. } => {
                 let key = file.strip_suffix(".npy").unwrap_or(file);
-                (w.add_raw(key, a.header(), a.as_bytes())).map_err(|e| e.map_kind(Into::into))
+                (writer.add_raw(key, a.header(), a.as_bytes())).map_err(|e| e.map_kind(Into::into))
             }
         }
     }
@@ -120,7 +156,9 @@ impl Sink {
                     .and_then(|()| f.sync_all())
                     .map_err(io_save(&path))
             }
-            Sink::Npz(w) => w.add_file(file, bytes).map_err(|e| e.map_kind(Into::into)),
+            Sink::Npz { writer, .. } => writer
+                .add_file(file, bytes)
+                .map_err(|e| e.map_kind(Into::into)),
         }
     }
 }
@@ -151,14 +189,14 @@ pub(crate) fn write_value(
 ) -> Result<Entry, SaveError> {
     Ok(match value {
         Value::Array(a) => {
-            let file = names::array_file(name, None);
+            let file = sink.array_name(name, None);
             sink.array(name, &file, a)?;
             entry_for_array(name, file, a)
         }
         Value::Dict(d) => {
             let mut entries = Vec::with_capacity(d.len());
-            for (key, a) in d {
-                let file = names::array_file(name, Some(key));
+            for (key, a) in crate::item::arrays(d) {
+                let file = sink.array_name(name, Some(key));
                 sink.array(name, &file, a)?;
                 let (dtype, fortran_order, shape, bytes) = array_entry_parts(a);
                 entries.push(DictEntry {
@@ -170,30 +208,28 @@ pub(crate) fn write_value(
                     bytes,
                 });
             }
+            // The other entries, as one JSON object stored as a JSON value is.
+            let object = crate::item::json_object(d);
+            let (file, json_bytes) = if object.is_empty() {
+                (None, 0)
+            } else {
+                let (file, bytes) = write_json(sink, name, object.into(), separate, grouped)?;
+                (Some(file), bytes)
+            };
             Entry {
                 name: name.to_owned(),
                 kind: Kind::Dict,
-                file: None,
+                file,
                 dtype: None,
                 fortran_order: None,
                 shape: None,
-                bytes: entries.iter().map(|e| e.bytes).sum(),
-                separate: false,
+                bytes: entries.iter().map(|e| e.bytes).sum::<u64>() + json_bytes,
+                separate: separate && json_bytes > 0,
                 entries: Some(entries),
             }
         }
         Value::Json(j) => {
-            let (file, bytes) = if separate {
-                let file = names::json_file(name);
-                let mut text = serde_json::to_vec_pretty(j)
-                    .map_err(|e| io_save(Path::new(&file))(std::io::Error::other(e)))?;
-                text.push(b'\n');
-                sink.file(&file, &text)?;
-                (file, text.len() as u64)
-            } else {
-                grouped.insert(name.to_owned(), j.clone());
-                (VALUES.to_owned(), value.byte_len())
-            };
+            let (file, bytes) = write_json(sink, name, j.clone(), separate, grouped)?;
             Entry {
                 name: name.to_owned(),
                 kind: Kind::Json,
@@ -207,6 +243,28 @@ pub(crate) fn write_value(
             }
         }
     })
+}
+
+/// Writes JSON value `j` of `name`: to a file of its own if `separate`, else into `grouped`
+/// (the shared document). Returns the file holding it and its size in bytes.
+fn write_json(
+    sink: &mut Sink,
+    name: &str,
+    j: serde_json::Value,
+    separate: bool,
+    grouped: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(String, u64), SaveError> {
+    if separate {
+        let file = names::json_file(name);
+        let mut text = serde_json::to_vec_pretty(&j)
+            .map_err(|e| io_save(Path::new(&file))(std::io::Error::other(e)))?;
+        text.push(b'\n');
+        sink.file(&file, &text)?;
+        return Ok((file, text.len() as u64));
+    }
+    let bytes = serde_json::to_vec(&j).map_or(0, |v| v.len() as u64);
+    grouped.insert(name.to_owned(), j);
+    Ok((VALUES.to_owned(), bytes))
 }
 
 /// Writes the shared JSON document (`values.json`) of the grouped values, if there are any.

@@ -1,0 +1,124 @@
+//! The entries of a dict value: arrays (each saved as its own `.npy`, mapped on load) and any
+//! other value as JSON (kept with the pack's JSON values), as Varpack's first-level dicts mix
+//! arrays with scalars, strings and lists.
+
+use std::collections::BTreeMap;
+
+use crate::{Array, Kind};
+
+/// A dict value: its keys and entries.
+pub type Dict = BTreeMap<String, Item>;
+
+/// One entry of a dict: an array or a JSON value.
+///
+/// ```
+/// use varpack::{Array, Item, Kind};
+/// let a = Item::from(Array::from_slice(&[1u8], &[1]).unwrap());
+/// assert_eq!(a.kind(), Kind::Array);
+/// let label = Item::json(&"run 7").unwrap();
+/// assert_eq!(label.as_json(), Some(&serde_json::json!("run 7")));
+/// assert!(label.as_array().is_none());
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Item {
+    /// An array, saved as its own `.npy` (mapped on load).
+    Array(Array),
+    /// Any other value, as JSON.
+    Json(serde_json::Value),
+}
+
+impl Item {
+    /// A JSON entry from anything serde serializes.
+    ///
+    /// # Errors
+    /// The serde error.
+    ///
+    /// ```
+    /// assert!(varpack::Item::json(&[1, 2]).is_ok());
+    /// ```
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Item, serde_json::Error> {
+        Ok(Item::Json(serde_json::to_value(value)?))
+    }
+
+    /// [`Kind::Array`] or [`Kind::Json`].
+    ///
+    /// ```
+    /// assert_eq!(varpack::Item::Json(1.into()).kind(), varpack::Kind::Json);
+    /// ```
+    pub fn kind(&self) -> Kind {
+        match self {
+            Item::Array(_) => Kind::Array,
+            Item::Json(_) => Kind::Json,
+        }
+    }
+
+    /// The array, if the entry is one.
+    ///
+    /// ```
+    /// let item = varpack::Item::from(varpack::Array::from_slice(&[2u8], &[1]).unwrap());
+    /// assert_eq!(item.as_array().unwrap().as_bytes(), &[2]);
+    /// ```
+    pub fn as_array(&self) -> Option<&Array> {
+        match self {
+            Item::Array(a) => Some(a),
+            Item::Json(_) => None,
+        }
+    }
+
+    /// The array, mutably, if the entry is one.
+    ///
+    /// ```
+    /// let mut item = varpack::Item::from(varpack::Array::from_slice(&[2u8], &[1]).unwrap());
+    /// item.as_array_mut().unwrap().as_bytes_mut().unwrap()[0] = 3;
+    /// assert_eq!(item.as_array().unwrap().as_bytes(), &[3]);
+    /// ```
+    pub fn as_array_mut(&mut self) -> Option<&mut Array> {
+        match self {
+            Item::Array(a) => Some(a),
+            Item::Json(_) => None,
+        }
+    }
+
+    /// The JSON value, if the entry is one.
+    ///
+    /// ```
+    /// assert_eq!(varpack::Item::Json(5.into()).as_json(), Some(&serde_json::json!(5)));
+    /// ```
+    pub fn as_json(&self) -> Option<&serde_json::Value> {
+        match self {
+            Item::Json(j) => Some(j),
+            Item::Array(_) => None,
+        }
+    }
+}
+
+impl From<Array> for Item {
+    fn from(a: Array) -> Item {
+        Item::Array(a)
+    }
+}
+
+impl From<serde_json::Value> for Item {
+    fn from(j: serde_json::Value) -> Item {
+        Item::Json(j)
+    }
+}
+
+/// The arrays of a dict, with their keys.
+pub(crate) fn arrays(dict: &Dict) -> impl Iterator<Item = (&String, &Array)> {
+    dict.iter()
+        .filter_map(|(k, item)| item.as_array().map(|a| (k, a)))
+}
+
+/// The arrays of a dict, mutably.
+pub(crate) fn arrays_mut(dict: &mut Dict) -> impl Iterator<Item = &mut Array> {
+    dict.values_mut().filter_map(Item::as_array_mut)
+}
+
+/// The JSON entries of a dict as one JSON object (what the pack stores for them).
+pub(crate) fn json_object(dict: &Dict) -> serde_json::Map<String, serde_json::Value> {
+    dict.iter()
+        .filter_map(|(k, item)| item.as_json().map(|j| (k.clone(), j.clone())))
+        .collect()
+}
