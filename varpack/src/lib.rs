@@ -310,15 +310,27 @@ impl Value {
                 let arrays: u64 = item::arrays(d)
                     .map(|(_, a)| a.as_bytes().len() as u64)
                     .sum();
-                let json = item::json_object(d);
-                arrays
-                    + if json.is_empty() {
-                        0
-                    } else {
-                        json_len(&json.into())
-                    }
+                arrays + self.json_len()
             }
-            Value::Json(j) => json_len(j),
+            Value::Json(_) => self.json_len(),
+        }
+    }
+
+    /// Bytes of the compact JSON text of the value's JSON part: a JSON value's, a dict's
+    /// other entries' (0 if it has none), 0 for an array.
+    pub(crate) fn json_len(&self) -> u64 {
+        let compact = |j: &serde_json::Value| serde_json::to_vec(j).map_or(0, |v| v.len() as u64);
+        match self {
+            Value::Array(_) => 0,
+            Value::Dict(d) => {
+                let json = item::json_object(d);
+                if json.is_empty() {
+                    0
+                } else {
+                    compact(&json.into())
+                }
+            }
+            Value::Json(j) => compact(j),
         }
     }
 
@@ -335,11 +347,6 @@ impl From<Array> for Value {
     fn from(a: Array) -> Value {
         Value::Array(a)
     }
-}
-
-/// Bytes of the compact JSON text of `j`.
-fn json_len(j: &serde_json::Value) -> u64 {
-    serde_json::to_vec(j).map_or(0, |v| v.len() as u64)
 }
 
 impl From<BTreeMap<String, Array>> for Value {

@@ -343,6 +343,7 @@ impl Varpack {
             lock: options.lock,
             removed: HashSet::new(),
             unmapped: !options.memory_map,
+            separate_min_bytes: None,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -355,6 +356,7 @@ impl Varpack {
                     cell: OnceLock::new(),
                     separate: entry.separate,
                     ignored,
+                    skip_save: false,
                     mode: options.mode,
                 };
                 let grouped = entry.kind == Kind::Json && !entry.separate;

@@ -59,6 +59,8 @@ pub(crate) struct Slot {
     pub(crate) separate: bool,
     /// On the load's ignore list: never read.
     pub(crate) ignored: bool,
+    /// Left out of saves ([`Varpack::set_skip_save`]).
+    pub(crate) skip_save: bool,
     /// How its arrays are mapped when read.
     pub(crate) mode: Mode,
 }
@@ -71,6 +73,7 @@ impl Slot {
             cell: OnceLock::from(value),
             separate: false,
             ignored: false,
+            skip_save: false,
             mode: Mode::ReadOnly,
         }
     }
@@ -113,6 +116,8 @@ pub struct Varpack {
     pub(crate) removed: HashSet<String>,
     /// Loaded with [`LoadOptions::memory_map`](crate::LoadOptions::memory_map) false.
     pub(crate) unmapped: bool,
+    /// JSON values (and dicts' JSON entries) of at least this many bytes get files of their own.
+    pub(crate) separate_min_bytes: Option<u64>,
 }
 
 impl Default for Varpack {
@@ -125,6 +130,7 @@ impl Default for Varpack {
             lock: LockMode::Wait,
             removed: HashSet::new(),
             unmapped: false,
+            separate_min_bytes: None,
         }
     }
 }
@@ -424,6 +430,50 @@ impl Varpack {
             name: name.to_owned(),
         })?;
         slot.separate = separate;
+        Ok(())
+    }
+
+    /// Saves store every JSON value (and a dict's JSON entries) whose compact JSON text is at
+    /// least `bytes` long in a file of its own, as [`set_separate`](Self::set_separate) does
+    /// for one value: loads can then skip them cheaply (Varpack's `sep_var_min_size`). `None`
+    /// (the default): only values marked separate.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_value("log", &vec!["line"; 5000]).unwrap();
+    /// vp.insert_value("n", &1).unwrap();
+    /// vp.set_separate_min_bytes(Some(10_000));
+    /// vp.save_as(dir.path().join("p")).unwrap();
+    /// let loaded = varpack::Varpack::load(dir.path().join("p")).unwrap();
+    /// let separate: Vec<_> = loaded.infos().into_iter().filter(|i| i.separate).map(|i| i.name).collect();
+    /// assert_eq!(separate, ["log"]);
+    /// ```
+    pub fn set_separate_min_bytes(&mut self, bytes: Option<u64>) {
+        self.separate_min_bytes = bytes;
+    }
+
+    /// Leaves value `name` out of saves (or puts it back): it stays in this `Varpack`, but a
+    /// save writes the pack without it (Varpack's `skip_saving_vars`).
+    ///
+    /// # Errors
+    /// [`GetError::Missing`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_value("scratch", &[1, 2]).unwrap();
+    /// vp.insert_value("kept", &3).unwrap();
+    /// vp.set_skip_save("scratch", true).unwrap();
+    /// vp.save_as(dir.path().join("p")).unwrap();
+    /// assert_eq!(varpack::Varpack::load(dir.path().join("p")).unwrap().names(), ["kept"]);
+    /// assert!(vp.contains("scratch"));
+    /// ```
+    pub fn set_skip_save(&mut self, name: &str, skip: bool) -> Result<(), GetError> {
+        let slot = self.slots.get_mut(name).ok_or_else(|| GetError::Missing {
+            name: name.to_owned(),
+        })?;
+        slot.skip_save = skip;
         Ok(())
     }
 

@@ -24,7 +24,7 @@ use crate::load::value::load_entry;
 use crate::lock::{self, LockMode};
 use crate::manifest::Entry;
 use crate::names::{MANIFEST, NPZ_MANIFEST};
-use crate::pack::{Form, Slot};
+use crate::pack::Form;
 use crate::temps::{self, Guard};
 use crate::{Status, Value, Varpack};
 use sink::{Sink, write_values};
@@ -205,9 +205,11 @@ impl Varpack {
         self.lock
     }
 
-    fn held_values(&self) -> Result<Vec<(&str, &Slot, Held<'_>)>, SaveError> {
+    /// The values a save writes (those not skipped), each with whether its JSON goes to a file
+    /// of its own (marked so, or at least [`set_separate_min_bytes`](Self::set_separate_min_bytes)).
+    fn held_values(&self) -> Result<Vec<(&str, bool, Held<'_>)>, SaveError> {
         let mut held = Vec::with_capacity(self.slots.len());
-        for (name, slot) in &self.slots {
+        for (name, slot) in self.slots.iter().filter(|(_, s)| !s.skip_save) {
             let value = match slot.cell.get() {
                 Some(v) => Held::Borrowed(v),
                 None => {
@@ -219,7 +221,12 @@ impl Varpack {
                     ))
                 }
             };
-            held.push((name.as_str(), slot, value));
+            let separate = slot.separate
+                || (self.separate_min_bytes).is_some_and(|min| {
+                    let v: &Value = &value;
+                    v.json_len() >= min
+                });
+            held.push((name.as_str(), separate, value));
         }
         Ok(held)
     }
@@ -287,7 +294,7 @@ impl Varpack {
 /// the pack's lock.
 fn write_dir(
     target: &Path,
-    held: &[(&str, &Slot, Held<'_>)],
+    held: &[(&str, bool, Held<'_>)],
     existed: bool,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
@@ -347,7 +354,7 @@ fn copy_dir_mode(target: &Path, new: &Path) -> std::io::Result<()> {
 /// put in place). The caller holds the pack's lock.
 fn write_npz(
     target: &Path,
-    held: &[(&str, &Slot, Held<'_>)],
+    held: &[(&str, bool, Held<'_>)],
     lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {

@@ -540,3 +540,74 @@ proptest! {
         let _ = d;
     }
 }
+
+#[test]
+fn skipped_values_are_left_out_of_saves_and_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in forms(dir.path()) {
+        let mut vp = sample();
+        vp.set_skip_save("x", true).unwrap();
+        vp.save_as(&path).unwrap();
+        assert!(vp.contains("x"), "still in the Varpack");
+        let loaded = Varpack::load(&path).unwrap();
+        assert!(!loaded.contains("x") && loaded.contains("Ints"));
+        drop(loaded);
+        // An append drops a skipped value of the pack and does not add a skipped new one.
+        let mut vp = Varpack::append(&path).unwrap();
+        vp.insert_value("new", &1).unwrap();
+        vp.insert_value("scratch", &2).unwrap();
+        vp.set_skip_save("scratch", true).unwrap();
+        vp.set_skip_save("s", true).unwrap();
+        vp.save().unwrap();
+        let names = Varpack::load(&path).unwrap().names().join(",");
+        assert_eq!(names, "Ints,big,d,new", "{}", path.display());
+        assert!(vp.set_skip_save("nope", true).is_err());
+    }
+}
+
+#[test]
+fn values_over_the_size_threshold_get_files_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in forms(dir.path()) {
+        let mut vp = Varpack::new();
+        vp.insert_value("log", &vec!["a line of text"; 100])
+            .unwrap();
+        vp.insert_value("n", &1).unwrap();
+        vp.insert_dict(
+            "run",
+            [
+                (
+                    "adc",
+                    varpack::Item::from(Array::from_slice(&[1u8], &[1]).unwrap()),
+                ),
+                ("notes", varpack::Item::json(&vec!["x"; 500]).unwrap()),
+            ],
+        )
+        .unwrap();
+        vp.insert_dict("small", [("k", varpack::Item::json(&1).unwrap())])
+            .unwrap();
+        vp.set_separate_min_bytes(Some(1000));
+        vp.save_as(&path).unwrap();
+        let loaded = Varpack::load(&path).unwrap();
+        let separate: Vec<String> = (loaded.infos().into_iter())
+            .filter(|i| i.separate)
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(separate, ["log", "run"], "{}", path.display());
+        assert_eq!(
+            loaded
+                .dict_value::<Vec<String>>("run", "notes")
+                .unwrap()
+                .len(),
+            500
+        );
+        assert_eq!(loaded.dict_value::<i32>("small", "k").unwrap(), 1);
+        assert_eq!(loaded.get_value::<i32>("n").unwrap(), 1);
+        // Ignoring the separate values reads neither.
+        let partial = LoadOptions::new()
+            .ignore(["log", "run"])
+            .load(&path)
+            .unwrap();
+        assert!(matches!(partial.json("log"), Err(GetError::Ignored { .. })));
+    }
+}

@@ -38,14 +38,16 @@ impl Varpack {
             .iter()
             .flat_map(|e| e.files().into_iter().map(str::to_owned))
             .collect();
+        // Values left out of saves are dropped from the manifest, as removed ones are.
+        let skipped = |name: &String| self.slots.get(name).is_some_and(|s| s.skip_save);
         let mut entries: Vec<Entry> = on_disk
             .into_iter()
-            .filter(|e| !self.removed.contains(&e.name))
+            .filter(|e| !self.removed.contains(&e.name) && !skipped(&e.name))
             .collect();
         let new: Vec<(&String, &Slot)> = self
             .slots
             .iter()
-            .filter(|(_, s)| s.meta.is_none())
+            .filter(|(_, s)| s.meta.is_none() && !s.skip_save)
             .collect();
         for (name, _) in &new {
             if disk_names.contains(name.as_str()) {

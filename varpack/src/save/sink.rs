@@ -14,7 +14,6 @@ use crate::error::{SaveError, SaveErrorKind, io_save};
 use crate::load::source::identity;
 use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
 use crate::names::{self, VALUES};
-use crate::pack::Slot;
 use crate::{Array, Kind, Value};
 
 /// An array's dtype (as the manifest writes it), order, shape and data bytes.
@@ -284,12 +283,12 @@ fn finish_grouped(
 /// Writes the values (and the grouped JSON document) to `sink`; returns the manifest.
 pub(crate) fn write_values(
     sink: &mut Sink,
-    held: &[(&str, &Slot, Held<'_>)],
+    held: &[(&str, bool, Held<'_>)],
 ) -> Result<Vec<u8>, SaveError> {
     let mut entries = Vec::with_capacity(held.len());
     let mut grouped = serde_json::Map::new();
-    for (name, slot, value) in held {
-        entries.push(write_value(sink, name, value, slot.separate, &mut grouped)?);
+    for (name, separate, value) in held {
+        entries.push(write_value(sink, name, value, *separate, &mut grouped)?);
     }
     finish_grouped(sink, grouped)?;
     Ok(Manifest::new(entries).to_bytes())
