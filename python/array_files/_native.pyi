@@ -87,7 +87,12 @@ class VarpackCore:
     """A loaded pack: the `.base` of its arrays."""
 
 def varpack_load(path: _Path, ignore: list[str], mode: str) -> list[tuple[str, str, Any]]: ...
-def varpack_save(path: _Path, values: list[tuple[str, str, Any]]) -> None: ...
+def varpack_save(
+    path: _Path,
+    values: list[tuple[str, str, Any]],
+    separate: list[str] = ...,
+    keep: list[str] = ...,
+) -> None: ...
 
 def npz_zip_files(
     out: _Path, keys: list[str], paths: list[_Path], level: Optional[int], delete_originals: bool

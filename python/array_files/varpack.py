@@ -34,7 +34,12 @@ def load(path, ignore=(), mmap_mode="r"):
     loaded = _native.varpack_load(os.fspath(path), list(ignore), mode)
     copy = mmap_mode is None
     values = {name: _value_of(kind, payload, copy) for name, kind, payload in loaded}
-    return Varpack(values, path=path)
+    vp = Varpack(values, path=path)
+    if mmap_mode in ("r", "r+"):
+        # Arrays whose files hold their data: a save to this path that finds the very same
+        # objects keeps their files instead of writing them again.
+        vp._unchanged = {n: v for n, v in values.items() if isinstance(v, np.ndarray)}
+    return vp
 
 
 def _value_of(kind, payload, copy):
@@ -108,6 +113,7 @@ class Varpack(collections.abc.MutableMapping):
     def __init__(self, values=None, path=None):
         self._values = dict(values or {})
         self.path = None if path is None else os.fspath(path)
+        self._unchanged = {}
 
     def __getitem__(self, name):
         return self._values[name]
@@ -136,8 +142,11 @@ class Varpack(collections.abc.MutableMapping):
 
     def save_as(self, path):
         """Saves to ``path`` and makes it this pack's path."""
+        kept = self._kept(path)
         entries = []
         for name, value in self._values.items():
+            if name in kept:
+                continue
             kind = _kind(value)
             if kind == "array":
                 payload = _array_entry(name, value)
@@ -146,8 +155,15 @@ class Varpack(collections.abc.MutableMapping):
             else:
                 payload = _json_text(name, value)
             entries.append((name, kind, payload))
-        _native.varpack_save(os.fspath(path), entries)
+        _native.varpack_save(os.fspath(path), entries, [], kept)
         self.path = os.fspath(path)
+
+    def _kept(self, path):
+        """Names of arrays loaded mapped from ``path`` and still the very objects loaded (a
+        read-write map's writes are in the file): a save to ``path`` keeps their files."""
+        if self.path is None or os.fspath(path) != self.path:
+            return []
+        return [n for n, v in self._unchanged.items() if self._values.get(n) is v]
 
     def detach(self):
         """Copies every mapped array into memory, so the pack's files may be changed or

@@ -178,14 +178,41 @@ fn array_from(entry: &Bound<'_, PyAny>) -> PyResult<Array> {
 }
 
 /// Saves `[(name, kind, payload)]` (the shapes `varpack_load` returns) as a pack at `path`,
-/// atomically replacing what is there.
+/// atomically replacing what is there. Names in `separate` store their JSON in files of their
+/// own. Names in `keep` are values of the pack already at `path`, kept as they are there: not
+/// passed through Python at all (values skipped at load), and not written again (arrays the
+/// caller did not replace: the save links their files).
 #[pyfunction]
+#[pyo3(signature = (path, values, separate = Vec::new(), keep = Vec::new()))]
 pub fn varpack_save(
     py: Python<'_>,
     path: PathBuf,
     values: Vec<(String, String, Bound<'_, PyAny>)>,
+    separate: Vec<String>,
+    keep: Vec<String>,
 ) -> PyResult<()> {
-    let mut pack = Varpack::new();
+    let mut pack = if keep.is_empty() {
+        Varpack::new()
+    } else {
+        // The pack there, lazily: kept values are read (mapped) only by the save.
+        let mut old = py
+            .detach(|| LoadOptions::new().lazy(true).load(&path))
+            .map_err(py_err)?;
+        if let Some(missing) = keep.iter().find(|name| !old.contains(name)) {
+            return Err(PyValueError::new_err(format!(
+                "cannot keep '{missing}': the pack at {} has no such value",
+                path.display()
+            )));
+        }
+        let dropped: Vec<String> = (old.names().into_iter())
+            .filter(|name| !keep.iter().any(|k| k == name))
+            .map(str::to_owned)
+            .collect();
+        for name in dropped {
+            old.remove(&name);
+        }
+        old
+    };
     for (name, kind, payload) in values {
         let value = match kind.as_str() {
             "array" => Value::Array(array_from(&payload)?),
@@ -205,7 +232,10 @@ pub fn varpack_save(
             "json" => Value::Json(json_from(&payload)?),
             other => return Err(unknown_kind(other)),
         };
-        pack.insert(&name, value).map_err(py_err)?;
+        pack.replace(&name, value).map_err(py_err)?;
+    }
+    for name in separate {
+        pack.set_separate(&name, true).map_err(py_err)?;
     }
     py.detach(|| pack.save_as(&path)).map_err(py_err)
 }

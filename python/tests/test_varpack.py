@@ -1,6 +1,7 @@
 """array_files.varpack: save and load named sets of variables, arrays mapped."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -153,3 +154,22 @@ def test_numpy_lists_a_single_file_pack_by_the_variables_names(tmp):
         np.testing.assert_array_equal(z["d/k/1"], np.ones(2))
     loaded = varpack.load(path)
     assert loaded["d"]["n"] == 1 and loaded["../x"].tolist() == [0.0]
+
+
+def test_a_re_save_keeps_the_files_of_unchanged_mapped_arrays(tmp):
+    path = tmp / "run"
+    varpack.save(path, {"big": np.arange(1000.0), "other": np.ones(4), "n": 1})
+    inode = lambda name: os.stat(path / f"{name}.npy").st_ino
+    before = inode("big"), inode("other")
+    vp = varpack.load(path, mmap_mode="r+")
+    vp["other"][0] = 7  # written through the map: in the file
+    vp["n"] = 2
+    vp.save()
+    assert (inode("big"), inode("other")) == before, "unchanged arrays are linked, not copied"
+    again = varpack.load(path)
+    assert again["n"] == 2 and again["other"][0] == 7 and again["big"][999] == 999
+    # A replaced array is written anew.
+    vp["big"] = np.zeros(3)
+    vp.save()
+    assert inode("big") != before[0]
+    assert varpack.load(path)["big"].tolist() == [0.0, 0.0, 0.0]
