@@ -179,9 +179,10 @@ fn array_from(entry: &Bound<'_, PyAny>) -> PyResult<Array> {
 
 /// Saves `[(name, kind, payload)]` (the shapes `varpack_load` returns) as a pack at `path`,
 /// atomically replacing what is there. Names in `separate` store their JSON in files of their
-/// own. Names in `keep` are values of the pack already at `path`, kept as they are there: not
-/// passed through Python at all (values skipped at load), and not written again (arrays the
-/// caller did not replace: the save links their files).
+/// own. Names in `keep` are values of the pack already at `path` kept as they are there (names
+/// it does not have are passed over): not passed through Python at all (values skipped at
+/// load), and not written again (arrays the caller did not replace: the save links their
+/// files).
 #[pyfunction]
 #[pyo3(signature = (path, values, separate = Vec::new(), keep = Vec::new()))]
 pub fn varpack_save(
@@ -198,12 +199,6 @@ pub fn varpack_save(
         let mut old = py
             .detach(|| LoadOptions::new().lazy(true).load(&path))
             .map_err(py_err)?;
-        if let Some(missing) = keep.iter().find(|name| !old.contains(name)) {
-            return Err(PyValueError::new_err(format!(
-                "cannot keep '{missing}': the pack at {} has no such value",
-                path.display()
-            )));
-        }
         let dropped: Vec<String> = (old.names().into_iter())
             .filter(|name| !keep.iter().any(|k| k == name))
             .map(str::to_owned)

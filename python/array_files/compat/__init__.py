@@ -6,4 +6,6 @@
   ``.fpack`` files too), ``pack_directory_contents`` and its command line.
 - :mod:`array_files.compat.numpy_writer`: pyctbgui's ``NumpyFileManager`` and
   ``NpzFileWriter``.
+- :mod:`array_files.compat.varpack`: Varpack's ``Varpack`` (variables as attributes, saved to
+  a folder, arrays memory-mapped on load) and ``mmap_var_to_memory``.
 """
