@@ -99,6 +99,12 @@ pub enum InsertError {
         /// The error.
         source: ArrayError,
     },
+    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)).
+    #[error("value '{}': the pack was opened read only (mode r)", esc(.name))]
+    ReadOnly {
+        /// The name.
+        name: String,
+    },
 }
 
 /// Getting values: what is missing, of another kind, of another dtype, or failed to load.
@@ -180,6 +186,20 @@ pub enum GetError {
     /// Loading the value (lazily) failed.
     #[error(transparent)]
     Load(#[from] Box<LoadError>),
+    /// The pack was opened write only ([`OpenMode::Write`](crate::OpenMode::Write) or
+    /// [`Append`](crate::OpenMode::Append)): values cannot be read back.
+    #[error("value '{}': the pack was opened write only (modes w and a); open it with r, r+, w+ or a+ to read", esc(.name))]
+    WriteOnly {
+        /// The name.
+        name: String,
+    },
+    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)): values
+    /// cannot be changed.
+    #[error("value '{}': the pack was opened read only (mode r); open it with r+ or a+ to modify it", esc(.name))]
+    ReadOnly {
+        /// The name.
+        name: String,
+    },
 }
 
 /// Loading a pack or one of its values: the file the error is about (the pack, a file or
@@ -332,6 +352,10 @@ pub enum SaveErrorKind {
         /// The lock file.
         lock: PathBuf,
     },
+    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)): it is never
+    /// saved over ([`save_as`](crate::Varpack::save_as) to another path still copies it).
+    #[error("the pack was opened read only (mode r); refusing to save over it")]
+    ReadOnly,
     /// [`Varpack::save_as_new`](crate::Varpack::save_as_new): the target exists.
     #[error("exists; refusing to replace it")]
     Exists,

@@ -126,9 +126,11 @@
 //! [`MapMode::ReadOnly`] (default): writes to mapped arrays are refused. [`MapMode::ReadWrite`]:
 //! writes go to the pack's files (for the single file, [`Varpack::flush`] or drop brings the
 //! member CRC-32s up to date so numpy still reads it). [`MapMode::CopyOnWrite`]: writes stay
-//! in memory. AlignedBinaryFormat's modes are [`Varpack::load`] (read),
-//! [`LoadOptions::map_mode`] with `ReadWrite` (read-write), [`Varpack::create`] (write: create
-//! or replace on save) and [`Varpack::append`] (only new names; a save adds them in place).
+//! in memory. AlignedBinaryFormat's `abfopen` modes are [`Varpack::open`] with an
+//! [`OpenMode`] (`"r"`, `"r+"`, `"w"`, `"w+"`, `"a"`, `"a+"` parse into one), each allowed
+//! exactly what the seed documents: `r` refuses every change and save, `w` and `a` refuse reads,
+//! `r+`/`a+` map arrays read-write, `w`/`w+` replace the pack on the first save and `a`/`a+`
+//! add only new names to it (created if missing).
 //!
 //! A mapped pack must not be truncated or rewritten by another program while its values are
 //! mapped (the usual memory-map caveat); this crate's own saves replace files by rename, which
@@ -153,6 +155,7 @@ mod item;
 mod load;
 mod lock;
 mod manifest;
+mod mode;
 mod names;
 mod pack;
 mod save;
@@ -172,6 +175,7 @@ pub use load::LoadOptions;
 pub use load::inspect::inspect;
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
+pub use mode::{OpenMode, ParseOpenModeError};
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;
 pub use npy_format::Mode as MapMode;

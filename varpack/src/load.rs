@@ -19,6 +19,7 @@ use npy_format::Mode;
 
 use crate::error::{LoadError, LoadErrorKind, io_load};
 use crate::lock::{self, LockMode};
+use crate::mode::Access;
 use crate::pack::{Form, Slot};
 use crate::temps;
 use crate::{Kind, Varpack};
@@ -344,6 +345,7 @@ impl Varpack {
             removed: HashSet::new(),
             unmapped: !options.memory_map,
             separate_min_bytes: None,
+            access: Access::Full,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();

@@ -14,6 +14,7 @@ use crate::load::source::Source;
 use crate::load::value::load_entry;
 use crate::lock::LockMode;
 use crate::manifest::Entry;
+use crate::mode::Access;
 use crate::{Array, Dict, Item, Kind, Status, Value};
 
 /// The two on-disk forms.
@@ -118,6 +119,8 @@ pub struct Varpack {
     pub(crate) unmapped: bool,
     /// JSON values (and dicts' JSON entries) of at least this many bytes get files of their own.
     pub(crate) separate_min_bytes: Option<u64>,
+    /// What [`Varpack::open`]'s mode allows.
+    pub(crate) access: Access,
 }
 
 impl Default for Varpack {
@@ -131,6 +134,7 @@ impl Default for Varpack {
             removed: HashSet::new(),
             unmapped: false,
             separate_min_bytes: None,
+            access: Access::Full,
         }
     }
 }
@@ -234,6 +238,7 @@ impl Varpack {
     }
 
     fn check_name(&self, name: &str) -> Result<(), InsertError> {
+        self.check_insertable(name)?;
         let invalid = |reason| InsertError::InvalidName {
             name: name.to_owned(),
             reason,
@@ -478,6 +483,7 @@ impl Varpack {
     }
 
     fn slot_value<'a>(&self, name: &str, slot: &'a Slot) -> Result<&'a Value, GetError> {
+        self.check_readable(name)?;
         if let Some(v) = slot.cell.get() {
             return Ok(v);
         }
@@ -527,6 +533,7 @@ impl Varpack {
     /// assert_eq!(vp.get_value::<i32>("n").unwrap(), 2);
     /// ```
     pub fn get_mut(&mut self, name: &str) -> Result<&mut Value, GetError> {
+        self.check_mutable(name)?;
         self.get(name)?;
         self.slots
             .get_mut(name)

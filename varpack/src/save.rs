@@ -132,6 +132,7 @@ impl Varpack {
     pub fn save(&mut self) -> Result<(), SaveError> {
         let path = (self.path.clone())
             .ok_or_else(|| SaveError::new(PathBuf::new(), SaveErrorKind::NotAttached))?;
+        self.check_savable(&path)?;
         self.flush()?;
         // The lock is held until the pack is attached to what this save wrote.
         let _lock = if self.append {
