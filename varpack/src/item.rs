@@ -105,6 +105,21 @@ impl From<serde_json::Value> for Item {
     }
 }
 
+/// A dict's entry as a value of its own.
+///
+/// ```
+/// let v = varpack::Value::from(varpack::Item::json(&3).unwrap());
+/// assert_eq!(v.kind(), varpack::Kind::Json);
+/// ```
+impl From<Item> for crate::Value {
+    fn from(item: Item) -> crate::Value {
+        match item {
+            Item::Array(a) => crate::Value::Array(a),
+            Item::Json(j) => crate::Value::Json(j),
+        }
+    }
+}
+
 /// The arrays of a dict, with their keys.
 pub(crate) fn arrays(dict: &Dict) -> impl Iterator<Item = (&String, &Array)> {
     dict.iter()

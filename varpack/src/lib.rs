@@ -140,6 +140,18 @@
 //! into memory with ordinary reads, where a file truncated while it is read is an error naming
 //! it; `varpack convert` does.
 //!
+//! ## Migrating from Varpack and AlignedBinaryFormat
+//!
+//! [`convert::read`] (what `varpack convert` runs on such inputs) reads a folder written by
+//! Varpack (Python: its `varpack.json`, `.npy` arrays, hash-named dict arrays and pickles,
+//! decoded as data without running anything: plain values, numpy arrays and scalars, the
+//! placeholders of dict arrays) and AlignedBinaryFormat `.abf` files (Julia: arrays of every
+//! element type numpy has, as Fortran-order arrays, `BitArray`s unpacked, `Char`s as `<U1`,
+//! strings). What this crate cannot hold exactly (other pickled objects, Julia-serialized
+//! values) is refused, naming the value, or left out with
+//! [`ConvertOptions::skip_unreadable`](convert::ConvertOptions::skip_unreadable);
+//! 128-bit integers are refused (numpy has no such dtype).
+//!
 //! ## Features
 //!
 //! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
@@ -149,6 +161,7 @@
 #![forbid(unsafe_code)]
 
 mod array;
+pub mod convert;
 mod error;
 mod info;
 mod item;

@@ -361,3 +361,51 @@ mod unix {
         );
     }
 }
+
+#[test]
+fn convert_migrates_an_abf_file_skipping_serialized_values_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let abf = dir.path().join("run.abf");
+    // One Float64 vector, then a Julia-serialized DataType (AlignedBinaryFormat's layout).
+    let mut bytes = vec![0u8];
+    let string = |b: &mut Vec<u8>, s: &str| {
+        b.extend_from_slice(&(4 * s.chars().count() as i64).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+    };
+    string(&mut bytes, "x");
+    string(&mut bytes, "Array{Float64,1}");
+    bytes.extend_from_slice(&2i64.to_le_bytes());
+    while bytes.len() % 8 != 0 {
+        bytes.push(0);
+    }
+    for v in [1.5f64, -2.0] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes.push(0);
+    string(&mut bytes, "T");
+    string(&mut bytes, "DataType");
+    bytes.extend_from_slice(&3i64.to_le_bytes());
+    bytes.extend_from_slice(b"\x01\x02\x03");
+    std::fs::write(&abf, &bytes).unwrap();
+    let out_path = dir.path().join("out.npz");
+    let out = run(&["convert".as_ref(), &abf, &out_path]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("value 'T'") && err.contains("Julia"), "{err}");
+    assert!(!out_path.exists());
+    for flag in ["--skip-unreadable", "--skip-serialized"] {
+        let out = run(&[
+            "convert".as_ref(),
+            &abf,
+            &out_path,
+            flag.as_ref(),
+            "-f".as_ref(),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("skipped value 'T'"), "{err}");
+        let vp = Varpack::load(&out_path).unwrap();
+        assert_eq!(vp.names(), ["x"]);
+        assert_eq!(vp.array("x").unwrap().to_vec::<f64>().unwrap(), [1.5, -2.0]);
+    }
+}

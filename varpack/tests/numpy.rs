@@ -186,3 +186,117 @@ fn a_numpy_savez_archive_opens_as_a_pack() {
     );
     assert_eq!(vp.array("b").unwrap().to_vec::<i32>().unwrap(), vec![1; 6]);
 }
+
+/// Builds a folder exactly as Varpack (the Python seed) saves one: `np.save` for arrays, the
+/// small values pickled (protocol 4) into `__misc_vars__.pickle` with placeholders for a dict's
+/// large arrays, a large value in its own pickle, `json.dump(indent=4)` with a NaN size.
+const SEED_SAVE: &str = r#"
+import pickle, sys, types, math
+def seed_values():
+    return {
+        "var1": np.arange(1000, dtype="<f8").reshape(100, 10) / 7,
+        "fort": np.asfortranarray(np.arange(12, dtype="<i2").reshape(3, 4)),
+        "text": np.array(["ab", "c", "ζ"]),
+        "var2": 42,
+        "var3": ["café", 1.5, None, True, 2**63],
+        "cfg": {"rate": 0.5, "layers": [1, 2]},
+        "var4": {"key1": np.arange(10000, dtype="<f4"), "small": np.arange(5, dtype=">i4"),
+                 "note": "x", "scalar": np.float64(2.5)},
+        "big": list(range(5000)),
+        "sc": np.int64(-7),
+        "odd": {1, 2},
+    }
+def seed_save(folder):
+    mod = types.ModuleType("varpack")
+    class NumpyArrayPlaceholder:
+        def __init__(self, filename=None):
+            self.filename = filename
+    NumpyArrayPlaceholder.__module__ = "varpack"
+    NumpyArrayPlaceholder.__qualname__ = "NumpyArrayPlaceholder"
+    mod.NumpyArrayPlaceholder = NumpyArrayPlaceholder
+    sys.modules["varpack"] = mod
+    try:
+        os.makedirs(folder)
+        info, misc = {}, {}
+        for name, v in seed_values().items():
+            if isinstance(v, np.ndarray):
+                np.save(os.path.join(folder, name + ".npy"), v, allow_pickle=False)
+                info[name] = {"size": v.nbytes, "filename": name + ".npy", "shape": list(v.shape), "dtype": str(v.dtype)}
+                continue
+            entry = {"size": float("nan") if name == "var2" else 100}
+            if type(v) is dict:
+                entry["uses_numpy_placeholders"] = False
+                for k, a in list(v.items()):
+                    if isinstance(a, np.ndarray) and a.size >= 10000:
+                        fname = name + str(hash(k)) + ".npy"
+                        np.save(os.path.join(folder, fname), a, allow_pickle=True)
+                        v[k] = NumpyArrayPlaceholder(fname)
+                        entry["uses_numpy_placeholders"] = True
+            if name == "big":
+                with open(os.path.join(folder, "big.pickle"), "wb") as f:
+                    pickle.dump(v, f, protocol=4)
+                entry["filename"] = "big.pickle"
+            else:
+                misc[name] = v
+                entry["filename"] = "__misc_vars__.pickle"
+            info[name] = entry
+        with open(os.path.join(folder, "__misc_vars__.pickle"), "wb") as f:
+            pickle.dump(misc, f, protocol=4)
+        with open(os.path.join(folder, "varpack.json"), "w") as f:
+            json.dump(info, f, indent=4)
+    finally:
+        del sys.modules["varpack"]
+"#;
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn a_folder_saved_as_varpack_saves_converts_and_numpy_reads_every_value_back() {
+    use varpack::convert::{self, ConvertErrorKind, ConvertOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed");
+    let mut py = oracle::shared();
+    py.exec(&format!(
+        "{SEED_SAVE}\nseed_save({:?})",
+        seed.to_str().unwrap()
+    ));
+    // The set is refused, naming it; skipped on request, every other value kept.
+    let err = convert::read(&seed, &ConvertOptions::new()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ConvertErrorKind::Unsupported { name, .. } if name == "odd"),
+        "{err}"
+    );
+    let converted = convert::read(&seed, &ConvertOptions::new().skip_unreadable(true)).unwrap();
+    let skipped: Vec<&str> = converted.skipped.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(skipped, ["odd"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
+    for form in ["out", "out.npz"] {
+        let out = dir.path().join(form);
+        converted.pack.save_as(&out).unwrap();
+        let result = py.exec(&format!(
+            r#"
+ns = {{"__name__": "load_varpack_example"}}
+exec(compile(open({script:?}).read(), {script:?}, "exec"), ns)
+got = ns["load_varpack"]({p:?})
+want = seed_values()
+del want["odd"]
+def same(a, b):
+    if isinstance(b, (np.ndarray, np.generic)):
+        a = np.asarray(a)
+        return (a.dtype == b.dtype and a.shape == np.shape(b) and np.array_equal(a, b)
+                and (not isinstance(b, np.ndarray) or a.flags.f_contiguous == b.flags.f_contiguous))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+    return a == b
+result = {{"keys": sorted(got), "differ": sorted(k for k in want if not same(got.get(k), want[k]))}}
+"#,
+            p = out.to_str().unwrap()
+        ));
+        assert_eq!(result["differ"], serde_json::json!([]), "{form}: {result}");
+        assert_eq!(
+            result["keys"],
+            serde_json::json!([
+                "big", "cfg", "fort", "sc", "text", "var1", "var2", "var3", "var4"
+            ])
+        );
+    }
+}
