@@ -134,3 +134,128 @@ def test_pickled_entries_of_a_dict(tmp):
     assert Varpack(tmp / "p", allow_pickle=True).d["s"] == {1, 2}
     with pytest.raises(ValueError, match=r"d\['s'\]"):
         Varpack(tmp / "p")
+
+
+def _seed_save(folder, values):
+    """Saves ``values`` exactly as the seed's ``Varpack.save`` lays a folder out: arrays with
+    ``np.save``, a dict's arrays of 10000 elements or more as hash-named ``.npy`` files behind
+    ``varpack.NumpyArrayPlaceholder`` objects, the other values pickled (protocol 4) into
+    ``__misc_vars__.pickle``, ``varpack.json`` with ``json.dump(indent=4)``."""
+    import json
+    import pickle
+    import sys
+    import types
+
+    class NumpyArrayPlaceholder:
+        def __init__(self, filename):
+            self.filename = filename
+    NumpyArrayPlaceholder.__module__ = "varpack"
+    NumpyArrayPlaceholder.__qualname__ = "NumpyArrayPlaceholder"
+    module = types.ModuleType("varpack")
+    module.NumpyArrayPlaceholder = NumpyArrayPlaceholder
+    saved = sys.modules.get("varpack")
+    sys.modules["varpack"] = module
+    try:
+        os.makedirs(folder)
+        info, misc = {}, {}
+        for name, v in values.items():
+            if isinstance(v, np.ndarray):
+                np.save(os.path.join(folder, name + ".npy"), v, allow_pickle=False)
+                info[name] = {"size": v.nbytes, "filename": name + ".npy",
+                              "shape": list(v.shape), "dtype": str(v.dtype)}
+                continue
+            if type(v) is dict:
+                v = dict(v)
+                for k, a in list(v.items()):
+                    if isinstance(a, np.ndarray) and a.size >= 10000:
+                        filename = name + str(hash(k)) + ".npy"
+                        np.save(os.path.join(folder, filename), a, allow_pickle=True)
+                        v[k] = NumpyArrayPlaceholder(filename)
+            misc[name] = v
+            info[name] = {"size": float("nan"), "filename": "__misc_vars__.pickle"}
+        with open(os.path.join(folder, "__misc_vars__.pickle"), "wb") as f:
+            pickle.dump(misc, f, protocol=4)
+        with open(os.path.join(folder, "varpack.json"), "w") as f:
+            json.dump(info, f, indent=4)
+    finally:
+        if saved is None:
+            del sys.modules["varpack"]
+        else:
+            sys.modules["varpack"] = saved
+
+
+def _seed_values():
+    return {
+        "var1": np.arange(60, dtype=np.float64).reshape(6, 10),
+        "var2": 20,
+        "var3": ("a", 1.5, None),
+        "var4": {"key1": np.arange(10000, dtype=np.float32), "small": np.arange(3).astype(">i2"),
+                 "note": "kept", "scalar": np.int64(-7)},
+    }
+
+
+def test_a_folder_the_seed_saved_loads_without_unpickling_anything_unsafe(tmp):
+    folder = str(tmp / "seed")
+    _seed_save(folder, _seed_values())
+    vp = Varpack(folder)
+    np.testing.assert_array_equal(vp.var1, _seed_values()["var1"])
+    assert vp.var2 == 20 and vp.var3 == ("a", 1.5, None)
+    d = vp.var4
+    np.testing.assert_array_equal(d["key1"], np.arange(10000, dtype=np.float32))
+    assert isinstance(d["key1"], np.memmap)
+    assert d["small"].tolist() == [0, 1, 2] and d["small"].dtype.itemsize == 2
+    assert d["note"] == "kept" and d["scalar"] == -7
+    # r+, as the seed: writes go to the seed's files.
+    vp.var1[0, 0] = -1
+    vp.var4["key1"][1] = -2
+    del vp, d
+    again = Varpack(folder)
+    assert again.var1[0, 0] == -1 and again.var4["key1"][1] == -2
+
+
+def test_a_seed_pickle_naming_other_classes_needs_allow_pickle_and_runs_nothing(tmp):
+    import datetime
+    folder = str(tmp / "seed")
+    values = _seed_values()
+    values["when"] = datetime.date(2026, 12, 5)
+    _seed_save(folder, values)
+    with pytest.raises(ValueError, match="datetime.date.*allow_pickle=True"):
+        Varpack(folder)
+    assert Varpack(folder, allow_pickle=True).when == datetime.date(2026, 12, 5)
+    # A crafted pickle that would run a command: refused, and the command never runs.
+    marker = tmp / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    _seed_save(str(tmp / "evil"), {"x": Evil()})
+    with pytest.raises(ValueError, match="allow_pickle"):
+        Varpack(str(tmp / "evil"))
+    assert not marker.exists()
+    # stop_on_error=False: the value is left out, the rest loads.
+    vp = Varpack()
+    vp.load(folder, stop_on_error=False)
+    assert not hasattr(vp, "when") and vp.var2 == 20
+
+
+def test_saving_over_a_seed_folder_converts_it_and_keeps_skipped_values(tmp):
+    from array_files import varpack as native
+    folder = str(tmp / "seed")
+    _seed_save(folder, _seed_values())
+    vp = Varpack(folder, skip_loading=["var4"])
+    assert not hasattr(vp, "var4")
+    vp.var2 = 21
+    with pytest.raises(ValueError, match="tuple"):
+        vp.save()  # var3 is a tuple, which JSON cannot hold: refused, the folder untouched
+    assert os.path.exists(os.path.join(folder, "__misc_vars__.pickle"))
+    vp.save(allow_pickle=True)
+    # Now this package's layout, every value there, the skipped dict included.
+    pack = native.load(folder)
+    assert pack["var2"] == 21
+    np.testing.assert_array_equal(pack["var1"], _seed_values()["var1"])
+    np.testing.assert_array_equal(pack["var4"]["key1"], np.arange(10000, dtype=np.float32))
+    np.testing.assert_array_equal(pack["var4"]["small"], np.arange(3))
+    assert pack["var4"]["note"] == "kept"
+    assert not os.path.exists(os.path.join(folder, "__misc_vars__.pickle"))
+    again = Varpack(folder, allow_pickle=True)
+    assert again.var4["note"] == "kept" and again.var3 == ("a", 1.5, None)

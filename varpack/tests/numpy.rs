@@ -200,7 +200,7 @@ def seed_values():
         "var2": 42,
         "var3": ["café", 1.5, None, True, 2**63],
         "cfg": {"rate": 0.5, "layers": [1, 2]},
-        "var4": {"key1": np.arange(10000, dtype="<f4"), "small": np.arange(5, dtype=">i4"),
+        "var4": {"key1": np.arange(10000, dtype="<f4"), "small": np.arange(5).astype(">i4"),
                  "note": "x", "scalar": np.float64(2.5)},
         "big": list(range(5000)),
         "sc": np.int64(-7),

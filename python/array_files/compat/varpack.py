@@ -16,8 +16,13 @@ Differences, each on purpose:
 
 - The folder is an array_files varpack (``varpack.json`` is its manifest, the non-array values
   are JSON in ``values.json``, not ``__misc_vars__.pickle``), saved atomically: a crash leaves
-  the previous save or the new one, never a half-written folder. Use ``varpack convert`` (or
-  :func:`load` with ``allow_pickle=True``) for folders the seed wrote.
+  the previous save or the new one, never a half-written folder.
+- Folders the seed wrote load as they are (``.npy`` arrays memory-mapped, dict arrays from
+  their hash-named files). Their pickles are unpickled with only numpy's array, dtype and
+  scalar classes (and a few harmless builtins) allowed, so a crafted pickle cannot run code;
+  one holding any other object needs ``allow_pickle=True`` (only for folders you trust). A save
+  to such a folder replaces it with this layout (the seed can no longer read it; variables
+  skipped at load are read and kept). ``varpack convert`` migrates folders without Python.
 - Values JSON cannot hold exactly (tuples, sets, dicts with non-string keys, objects) are
   refused with ``ValueError`` naming the variable, unless ``save(..., allow_pickle=True)``:
   then they are pickled (protocol 4) inside the JSON, and a load needs ``allow_pickle=True``
@@ -110,6 +115,150 @@ def _from_json(name, value, allow_pickle):
     return value
 
 
+_SEED_MISC = "__misc_vars__.pickle"
+
+# What a seed folder's pickles may name without allow_pickle: numpy's own reconstructors and a
+# few builtins, none of which runs code of the pickle's choosing.
+_SAFE_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"),
+    ("builtins", "bytearray"), ("collections", "OrderedDict"),
+}
+
+
+class _Placeholder:
+    """The seed's ``varpack.NumpyArrayPlaceholder`` as unpickled: its ``.filename``, the
+    ``.npy`` file holding a dict's array."""
+    filename = None
+
+
+class _Refused:
+    """What an object of a class outside ``_SAFE_GLOBALS`` unpickles to without allow_pickle:
+    nothing of the pickle's runs; the value holding it is refused, the others load."""
+    what = "an object"
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, key, value):
+        pass
+
+    def append(self, item):
+        pass
+
+    def extend(self, items):
+        pass
+
+
+def _refused_in(value, depth=0):
+    """What refused object ``value`` holds, if any (containers searched)."""
+    if isinstance(value, _Refused):
+        return value.what
+    if depth > 100:
+        return None
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    elif isinstance(value, np.ndarray) and value.dtype.hasobject:
+        items = value.flat
+    else:
+        return None
+    for item in items:
+        found = _refused_in(item, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+class _SeedUnpickler(pickle.Unpickler):
+    def __init__(self, file, allow_pickle):
+        super().__init__(file)
+        self._allow = allow_pickle
+
+    def find_class(self, module, name):
+        if (module, name) == ("varpack", "NumpyArrayPlaceholder"):
+            return _Placeholder
+        if self._allow or (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        return type("_Refused", (_Refused,), {"what": f"a {module}.{name} object"})
+
+
+def _is_seed_folder(folder):
+    """Whether ``folder`` was saved by the seed: a ``varpack.json`` without this package's
+    ``"format"`` string."""
+    try:
+        with open(os.path.join(folder, JSON_FILENAME), encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and not isinstance(manifest.get("format"), str)
+
+
+def _seed_file(folder, filename):
+    if (not isinstance(filename, str) or filename in ("", ".", "..")
+            or any(c in filename for c in "/\\\0")):
+        raise ValueError(f"{folder}: file name {filename!r} is not a plain file name in the folder")
+    return os.path.join(folder, filename)
+
+
+def _seed_npy(path, mode, allow_pickle):
+    """A seed ``.npy`` file, memory-mapped with ``mode`` where it can be (the seed fell back to
+    a full load too)."""
+    try:
+        return np.load(path, mmap_mode=mode, allow_pickle=allow_pickle)
+    except ValueError:
+        return np.load(path, allow_pickle=allow_pickle)
+
+
+def _seed_read(folder, names, mode, allow_pickle, errors):
+    """Values ``names`` of the seed folder ``folder`` (placeholders of dicts replaced by their
+    arrays); a value that fails is passed to ``errors(name, exception)``."""
+    with open(os.path.join(folder, JSON_FILENAME), encoding="utf-8") as f:
+        info = json.load(f)
+    pickles, out = {}, {}
+    for name in names:
+        try:
+            filename = info[name]["filename"]
+            path = _seed_file(folder, filename)
+            if filename.endswith(".npy"):
+                out[name] = _seed_npy(path, mode, allow_pickle)
+                continue
+            if not filename.endswith(".pickle"):
+                raise ValueError(f"file {filename}: neither .npy nor .pickle")
+            if filename not in pickles:
+                with open(path, "rb") as f:
+                    try:
+                        pickles[filename] = _SeedUnpickler(f, allow_pickle).load()
+                    except pickle.UnpicklingError as e:
+                        raise ValueError(f"{path}: {e}") from None
+            value = pickles[filename]
+            if filename == _SEED_MISC:
+                if name not in value:
+                    raise ValueError(f"{path} does not hold it (the seed loses such values when "
+                                     "a pack loaded with skip_loading is saved)")
+                value = value[name]
+            refused = _refused_in(value)
+            if refused is not None:
+                raise ValueError(f"{path}: it holds {refused}; load with allow_pickle=True to "
+                                 "unpickle it (only for folders you trust)")
+            if type(value) is dict:
+                value = {k: _seed_npy(_seed_file(folder, v.filename), mode, allow_pickle)
+                         if isinstance(v, _Placeholder) else v for k, v in value.items()}
+            out[name] = value
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            errors(name, e)
+    return out
+
+
 class Varpack:
     """Variables as attributes, saved to and loaded from a folder."""
 
@@ -193,6 +342,10 @@ class Varpack:
                 separate.append(name)
         keep = self._kept(save_folder, skip)
         entries = [e for e in entries if e[0] not in keep]
+        seed_skipped = self._seed_skipped(save_folder, skip)
+        for name, value in seed_skipped.items():
+            kind, payload = self._entry(name, value, True)
+            entries.append((name, kind, payload))
         _native.varpack_save(save_folder, entries, separate, sorted(keep))
         internal["attached_folder"] = save_folder
         _log.info("saved %d variables to %s", len(entries) + len(keep), save_folder)
@@ -227,6 +380,21 @@ class Varpack:
                  and self.__internal__["numpy_mmap_mode"] in ("r", "r+")}
         return kept
 
+    def _seed_skipped(self, folder, skip):
+        """Saving over the seed folder this was loaded from: the values skipped at load, read
+        now so that the new folder keeps them."""
+        internal = self.__internal__
+        seed = internal.get("seed_folder")
+        if seed is None or os.path.abspath(seed) != os.path.abspath(folder):
+            return {}
+        names = [n for n in internal["skipped_loading_vars"] if n not in skip and n not in vars(self)]
+
+        def fail(name, e):
+            raise ValueError(f"variable {name!r} of {seed}, skipped at load, cannot be kept: {e}")
+        values = _seed_read(seed, names, None, True, fail)
+        internal["seed_folder"] = None
+        return values
+
     def save_then_copy(self, copy_folder, **kwargs):
         """``save(**kwargs)``, then the same variables saved to ``copy_folder`` too (atomically,
         as a pack of its own; the seed copied the folder with distutils, gone in Python 3.12)."""
@@ -244,6 +412,9 @@ class Varpack:
         assert numpy_mmap_mode in ("r+", "r", "c"), numpy_mmap_mode
         folder = os.fspath(load_folder)
         skip = set(skip_loading or ())
+        if _is_seed_folder(folder):
+            return self._load_seed(folder, numpy_mmap_mode, stop_on_error, skip,
+                                   keep_loaded_skips, allow_pickle)
         try:
             pack = _varpack.load(folder, ignore=skip, mmap_mode=numpy_mmap_mode)
         except (OSError, ValueError) as e:
@@ -266,8 +437,33 @@ class Varpack:
         internal["numpy_mmap_mode"] = numpy_mmap_mode
         internal["skipped_loading_vars"] = skip
         internal["pack"] = pack
+        internal["seed_folder"] = None
         mapped = [n for n, v in pack.items() if isinstance(v, np.ndarray)]
         _log.info("loaded %s; memory-mapped with option %s: %s", folder, numpy_mmap_mode, mapped)
+        return self
+
+    def _load_seed(self, folder, mode, stop_on_error, skip, keep_loaded_skips, allow_pickle):
+        """``load`` of a folder the seed saved."""
+        with open(os.path.join(folder, JSON_FILENAME), encoding="utf-8") as f:
+            names = [n for n in json.load(f) if n not in skip]
+        failed = []
+
+        def errors(name, e):
+            if stop_on_error:
+                raise ValueError(f"{folder}: variable {name!r}: {e}") from e
+            _log.error("loading %r of %s failed: %s", name, folder, e)
+            failed.append(name)
+        values = _seed_read(folder, names, mode, allow_pickle, errors)
+        for name in skip:
+            if not keep_loaded_skips and name in vars(self):
+                delattr(self, name)
+        for name, value in values.items():
+            setattr(self, name, value)
+        internal = self.__internal__
+        internal.update(attached_folder=folder, numpy_mmap_mode=mode, skipped_loading_vars=skip,
+                        pack=None, seed_folder=folder)
+        _log.info("loaded %s (saved by Varpack); memory-mapped with option %s: %s", folder, mode,
+                  [n for n, v in values.items() if isinstance(v, np.ndarray)])
         return self
 
     def __repr__(self):
