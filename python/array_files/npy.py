@@ -68,6 +68,13 @@ class Appender(Closing):
     exactly (no casting) and its frame shape; they are buffered (``buffer_size`` bytes) and
     reach the file on ``flush``, ``sync`` (durably) and ``close``. Another appender of the same
     file is refused (``BlockingIOError``) unless ``wait=True``.
+
+    Appends larger than the buffer are copied (the array may change as soon as ``append``
+    returns) and written by a writer thread while Python goes on: the copy and the write overlap.
+    As with buffered frames, an error writing them (a full disk) is raised by the next call
+    (``append``, ``flush``, ``sync``, ``close`` or ``shape``); the file then holds the frames
+    appended before the failed write, whole. ``flush``, ``sync``, ``close`` and ``shape`` wait
+    for queued writes; an appender dropped without ``close`` still writes them.
     """
 
     def __init__(self, path, dtype=None, frame_shape=None, *, mode="a", fortran_order=False,
