@@ -42,7 +42,11 @@
 //!
 //! - `half`: `half::f16` as an [`Element`] (`<f2`).
 //! - `num-complex`: `Complex<f32>` and `Complex<f64>` (`<c8`, `<c16`).
-//! - `ndarray`: [`TypedView::to_ndarray`] and [`TypedViewMut::into_ndarray`] with numpy's strides.
+//! - `ndarray`: the [`nd`] module (owned `Array<T, D>` read from any `.npy` of `T`, any
+//!   `ArrayBase` written in any memory layout, `ReadNpy`/`WriteNpy` traits), views of
+//!   dimension `D` ([`TypedView::to_ndarray_dim`]) or dynamic ([`TypedView::to_ndarray`]).
+//!   `ndarray`, `half` and `num_complex` are re-exported with their features, so versions
+//!   always match.
 //!
 //! ## What is refused
 //!
@@ -57,6 +61,8 @@ mod file;
 pub mod frames;
 pub mod header;
 mod literal;
+#[cfg(feature = "ndarray")]
+pub mod nd;
 mod read;
 mod view;
 mod write;
@@ -77,3 +83,10 @@ pub use header::{Header, ParsedHeader, ReadOptions, Version};
 pub use read::{OwnedArray, read_array, read_file, read_file_with};
 pub use view::{TypedView, TypedViewMut, to_vec};
 pub use write::{write_array, write_file, write_header, write_raw};
+
+#[cfg(feature = "half")]
+pub use half;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+#[cfg(feature = "num-complex")]
+pub use num_complex;
