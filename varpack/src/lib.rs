@@ -155,6 +155,9 @@
 //! ## Features
 //!
 //! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
+//! - `ndarray`: arrays as `ndarray` views of a named dimension ([`Varpack::ndarray`],
+//!   [`Array::to_ndarray`]), owned copies of either byte order ([`Array::to_owned_ndarray`]),
+//!   and any `ArrayBase` stored ([`Varpack::insert_ndarray`]); `varpack::ndarray` re-exported.
 //! - `fault-injection`: for this crate's tests only, never for programs: `varpack::testing`
 //!   stops saves at chosen points as if the process died there (`SaveErrorKind::Injected`).
 
@@ -170,6 +173,8 @@ mod lock;
 mod manifest;
 mod mode;
 mod names;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod pack;
 mod save;
 mod table;
@@ -190,6 +195,8 @@ pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use mode::{OpenMode, ParseOpenModeError};
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use npy_format;
 pub use npy_format::Mode as MapMode;
 pub use pack::{Form, Varpack};
