@@ -29,6 +29,7 @@ class NpyAppenderCore:
         fortran_order: bool,
         buffer_size: Optional[int],
         wait: bool,
+        write_behind: bool = True,
     ) -> None: ...
     @property
     def dtype(self) -> np.dtype[Any]: ...

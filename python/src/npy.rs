@@ -158,9 +158,6 @@ pub struct NpyAppenderCore {
     dtype: Py<PyArrayDescr>,
     frame_shape: Vec<usize>,
     fortran_order: bool,
-    /// The appender's buffer size in bytes: appends that fit the room left are copied into it
-    /// without releasing the GIL (they do no I/O); larger ones are queued for the writer.
-    buffer_capacity: usize,
 }
 
 /// The appender, or the error of an appender used after `close`.
@@ -176,7 +173,7 @@ impl NpyAppenderCore {
     /// replacing; `'r+'`: open an existing file only) an appender. `descr` and `frame_shape`
     /// are needed to create.
     #[new]
-    #[pyo3(signature = (path, mode, descr, frame_shape, fortran_order, buffer_size, wait))]
+    #[pyo3(signature = (path, mode, descr, frame_shape, fortran_order, buffer_size, wait, write_behind = true))]
     // The Python constructor's keyword arguments, one per option.
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -188,6 +185,7 @@ impl NpyAppenderCore {
         fortran_order: bool,
         buffer_size: Option<usize>,
         wait: bool,
+        write_behind: bool,
     ) -> PyResult<Self> {
         let mut options = AppendOptions::new()
             .lock(if wait {
@@ -196,13 +194,12 @@ impl NpyAppenderCore {
                 LockMode::FailFast
             })
             .on_drop_error(|e| eprintln!("array_files.npy.Appender: {e}"));
-        if let Some(bytes) = buffer_size {
-            options = options.buffer(BufferSize::Bytes(bytes));
-        }
-        // The appender's default buffer is a byte size; 0 (never bypass) if that ever changes.
+        // The buffering is the write-behind's (its fill buffers, of the appender's default
+        // size unless given); the appender itself writes each buffer it is handed at once.
+        options = options.buffer(BufferSize::Bytes(0));
         let buffer_capacity = buffer_size.unwrap_or(match BufferSize::default() {
             BufferSize::Bytes(bytes) => bytes,
-            BufferSize::Frames(_) => 0,
+            BufferSize::Frames(_) => 1 << 20,
         });
         let layout = match (descr, frame_shape) {
             (Some(descr), Some(shape)) => {
@@ -227,6 +224,7 @@ impl NpyAppenderCore {
             })?
             .map_err(errors::npy_open)?;
         let layout = appender.layout();
+        let frames = appender.header().frame_count();
         let dtype = py
             .import("array_files._dtypes")?
             .call_method1("from_descr", (layout.dtype().descr(),))?
@@ -235,9 +233,13 @@ impl NpyAppenderCore {
             frame_shape: layout.frame_shape().iter().map(|&d| d as usize).collect(),
             fortran_order: layout.is_fortran_order(),
             dtype: dtype.unbind(),
-            queue: WriteBehind::new(Arc::new(Mutex::new(Some(appender)))),
+            queue: WriteBehind::new(
+                Arc::new(Mutex::new(Some(appender))),
+                buffer_capacity,
+                frames,
+                write_behind,
+            ),
             closed: AtomicBool::new(false),
-            buffer_capacity,
         })
     }
 
@@ -261,10 +263,15 @@ impl NpyAppenderCore {
 
     /// The array's shape now, appended frames included.
     #[getter]
-    fn shape(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
-        self.queue.drain(py)?;
-        let mut guard = self.lock()?;
-        Ok(open_appender(&mut guard)?.header().shape.clone())
+    fn shape(&self) -> PyResult<Vec<u64>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err("the appender is closed"));
+        }
+        let frames = self.queue.frames()?;
+        let mut shape: Vec<u64> = self.frame_shape.iter().map(|&d| d as u64).collect();
+        let axis = if self.fortran_order { shape.len() } else { 0 };
+        shape.insert(axis, frames);
+        Ok(shape)
     }
 
     /// Whether `close` was called.
@@ -289,48 +296,28 @@ impl NpyAppenderCore {
             )));
         }
         let frames = self.frames_of(array.shape())?;
-        self.queue.check()?;
-        // Frames that fit the appender's buffer are copied straight into it with the GIL held:
-        // no I/O happens, so there is nothing to release the GIL for, and the frames are copied
-        // once. Not while writes are queued: they come first. (The mutex is taken with the GIL
-        // held, which is safe: nothing is queued, so the writer does not hold it, and its
-        // holders never wait for the GIL.)
-        if !self.queue.busy()? {
-            let buffered = with_contiguous_bytes(array, self.fortran_order, |bytes| {
-                let mut guard = self.lock()?;
-                let appender = open_appender(&mut guard)?;
-                if appender.buffered_bytes() + bytes.len() < self.buffer_capacity {
-                    appender.append_frames(bytes, frames).map_err(py_err)?;
-                    return Ok(true);
-                }
-                Ok::<_, PyErr>(false)
-            });
-            if buffered.transpose()? == Some(true) {
-                return Ok(frames);
-            }
-        }
         if self.closed.load(Ordering::Acquire) {
             return Err(PyValueError::new_err("the appender is closed"));
         }
-        // Copied with the GIL held (the array cannot change under the copy), then written by
-        // the writer thread while Python goes on.
-        let mut bytes = self.queue.buffer();
-        if !copy_contiguous(array, self.fortran_order, &mut bytes) {
-            // A view with gaps, or in the other order: numpy lays it out as the file needs.
-            let numpy = py.import("numpy")?;
+        // A view with gaps, or in the other order: numpy lays it out as the file needs.
+        let laid_out;
+        let array = if with_contiguous_bytes(array, self.fortran_order, |_| ()).is_some() {
+            array
+        } else {
             let layout = if self.fortran_order {
                 "asfortranarray"
             } else {
                 "ascontiguousarray"
             };
-            let contiguous = numpy.call_method1(layout, (array,))?;
-            copy_contiguous(
-                contiguous.cast::<PyUntypedArray>()?,
-                self.fortran_order,
-                &mut bytes,
-            );
-        }
-        self.queue.submit(py, bytes, frames)?;
+            laid_out = py.import("numpy")?.call_method1(layout, (array,))?;
+            laid_out.cast::<PyUntypedArray>()?
+        };
+        let len = array.shape().iter().product::<usize>() * array.dtype().itemsize();
+        // Copied with the GIL held (the array cannot change under the copy); written by the
+        // writer thread once a buffer is full.
+        self.queue.append(py, frames, len, |out| {
+            copy_contiguous(array, self.fortran_order, out);
+        })?;
         Ok(frames)
     }
 
