@@ -93,6 +93,7 @@ def varpack_save(
     values: list[tuple[str, str, Any]],
     separate: list[str] = ...,
     keep: list[str] = ...,
+    dict_array_min_elements: Optional[int] = None,
 ) -> None: ...
 
 def npz_zip_files(

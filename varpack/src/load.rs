@@ -346,6 +346,7 @@ impl Varpack {
             unmapped: !options.memory_map,
             separate_min_bytes: None,
             access: Access::Full,
+            dict_inline_below: None,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();

@@ -121,6 +121,8 @@ pub struct Varpack {
     pub(crate) separate_min_bytes: Option<u64>,
     /// What [`Varpack::open`]'s mode allows.
     pub(crate) access: Access,
+    /// Dict arrays of fewer elements are stored among the dict's JSON entries.
+    pub(crate) dict_inline_below: Option<u64>,
 }
 
 impl Default for Varpack {
@@ -135,6 +137,7 @@ impl Default for Varpack {
             unmapped: false,
             separate_min_bytes: None,
             access: Access::Full,
+            dict_inline_below: None,
         }
     }
 }
@@ -456,6 +459,33 @@ impl Varpack {
     /// ```
     pub fn set_separate_min_bytes(&mut self, bytes: Option<u64>) {
         self.separate_min_bytes = bytes;
+    }
+
+    /// Saves store a dict's arrays of fewer than `elements` elements among the dict's JSON
+    /// entries (encoded: `{"__ndarray__": {"descr", "fortran_order", "shape", "data"}}`, the
+    /// data in base64) instead of as `.npy` files of their own, so that a dict of many small
+    /// arrays does not become as many files (Varpack's `min_dict_numpy_size`). They load back
+    /// as arrays, in memory (dtype, order and shape exactly); larger ones stay files, mapped on
+    /// load. `None` (the default): every dict array is a file of its own.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use varpack::{Array, Item};
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_dict("d", [
+    ///     ("small", Item::from(Array::from_slice(&[1u8, 2, 3], &[3]).unwrap())),
+    ///     ("big", Item::from(Array::from_slice(&[0f32; 20_000], &[20_000]).unwrap())),
+    /// ]).unwrap();
+    /// vp.set_dict_array_min_elements(Some(10_000));
+    /// vp.save_as(dir.path().join("p")).unwrap();
+    /// let files = std::fs::read_dir(dir.path().join("p")).unwrap()
+    ///     .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "npy")).count();
+    /// assert_eq!(files, 1); // only "big"
+    /// let back = varpack::Varpack::load(dir.path().join("p")).unwrap();
+    /// assert_eq!(back.dict_array("d", "small").unwrap().to_vec::<u8>().unwrap(), [1, 2, 3]);
+    /// ```
+    pub fn set_dict_array_min_elements(&mut self, elements: Option<u64>) {
+        self.dict_inline_below = elements;
     }
 
     /// Leaves value `name` out of saves (or puts it back): it stays in this `Varpack`, but a

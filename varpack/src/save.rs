@@ -263,8 +263,14 @@ impl Varpack {
         let held = self.held_values()?;
         let previous = fs::symlink_metadata(target).ok();
         match form {
-            Form::Directory => write_dir(target, &held, previous.is_some(), no_clobber)?,
-            Form::File => write_npz(target, &held, self.lock, no_clobber)?,
+            Form::Directory => write_dir(
+                target,
+                &held,
+                self.dict_inline_below,
+                previous.is_some(),
+                no_clobber,
+            )?,
+            Form::File => write_npz(target, &held, self.dict_inline_below, self.lock, no_clobber)?,
         }
         Ok(lock)
     }
@@ -296,6 +302,7 @@ impl Varpack {
 fn write_dir(
     target: &Path,
     held: &[(&str, bool, Held<'_>)],
+    inline_below: Option<u64>,
     existed: bool,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
@@ -303,7 +310,7 @@ fn write_dir(
     fs::create_dir(&new).map_err(io_save(&new))?;
     let mut guard = Guard::new(new.clone());
     let mut sink = Sink::dir(&new, existed.then_some(target));
-    let manifest = write_values(&mut sink, held)?;
+    let manifest = write_values(&mut sink, held, inline_below)?;
     sink.file(MANIFEST, &manifest)?;
     if existed {
         copy_dir_mode(target, &new).map_err(io_save(&new))?;
@@ -356,6 +363,7 @@ fn copy_dir_mode(target: &Path, new: &Path) -> std::io::Result<()> {
 fn write_npz(
     target: &Path,
     held: &[(&str, bool, Held<'_>)],
+    inline_below: Option<u64>,
     lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
@@ -367,7 +375,7 @@ fn write_npz(
         .create(target)
         .map_err(|e| npz_save(target, e))?;
     let mut sink = Sink::npz(writer, []);
-    let manifest = write_values(&mut sink, held)?;
+    let manifest = write_values(&mut sink, held, inline_below)?;
     let Some(mut writer) = sink.into_writer() else {
         unreachable!("an npz sink")
     };

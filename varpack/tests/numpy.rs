@@ -300,3 +300,70 @@ result = {{"keys": sorted(got), "differ": sorted(k for k in want if not same(got
         );
     }
 }
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn the_python_example_decodes_small_dict_arrays_stored_among_the_entries() {
+    use varpack::npy_format::{DType, Header};
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
+    let rec = Header::new(
+        DType::parse("[('a', '>i2'), ('b', '|u1')]").unwrap(),
+        false,
+        vec![2],
+    );
+    let fortran = Header::new(DType::parse("<i4").unwrap(), true, vec![2, 2]);
+    let mut py = oracle::shared();
+    for form in ["p", "p.npz"] {
+        let path = dir.path().join(form);
+        let mut vp = Varpack::new();
+        vp.insert_dict(
+            "d",
+            [
+                (
+                    "rec",
+                    Item::from(Array::from_bytes(rec.clone(), &[0, 1, 7, 0, 2, 8]).unwrap()),
+                ),
+                (
+                    "f",
+                    Item::from(
+                        Array::from_bytes(
+                            fortran.clone(),
+                            &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0],
+                        )
+                        .unwrap(),
+                    ),
+                ),
+                (
+                    "big",
+                    Item::from(Array::from_slice(&[5u16; 64], &[64]).unwrap()),
+                ),
+                ("note", Item::json("n").unwrap()),
+            ],
+        )
+        .unwrap();
+        vp.set_dict_array_min_elements(Some(10));
+        vp.save_as(&path).unwrap();
+        let result = py.exec(&format!(
+            r#"
+ns = {{"__name__": "load_varpack_example"}}
+exec(compile(open({script:?}).read(), {script:?}, "exec"), ns)
+d = ns["load_varpack"]({p:?})["d"]
+result = {{"rec": [str(d["rec"].dtype), d["rec"]["a"].tolist(), d["rec"]["b"].tolist()],
+          "f": [d["f"].tolist(), bool(d["f"].flags.f_contiguous)],
+          "big": [d["big"].shape[0], int(d["big"][0])], "note": d["note"]}}
+"#,
+            p = path.to_str().unwrap()
+        ));
+        assert_eq!(
+            result,
+            serde_json::json!({
+                "rec": ["[('a', '>i2'), ('b', 'u1')]", [1, 2], [7, 8]],
+                "f": [[[1, 3], [2, 4]], true],
+                "big": [64, 5],
+                "note": "n",
+            }),
+            "{form}"
+        );
+    }
+}

@@ -352,7 +352,13 @@ pub(crate) fn load_entry(
                     let kind = LoadErrorKind::Manifest { reason };
                     return Err(LoadError::new(source.path.join(file), kind));
                 };
-                dict.extend(object.into_iter().map(|(k, v)| (k, Item::Json(v))));
+                for (key, value) in object {
+                    let item = crate::item::item_from_json(value).map_err(|reason| {
+                        let reason = format!("dict '{name}', key '{key}': {reason}");
+                        LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
+                    })?;
+                    dict.insert(key, item);
+                }
             }
             for e in entry.entries.iter().flatten() {
                 let expect = Some((&e.dtype, Some(e.fortran_order), e.shape.as_slice()));

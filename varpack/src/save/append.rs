@@ -67,7 +67,15 @@ impl Varpack {
         };
         let generation = disk.generation + 1;
         drop(disk);
-        let result = append_values(&mut sink, target, new, &mut entries, generation);
+        let inline_below = self.dict_inline_below;
+        let result = append_values(
+            &mut sink,
+            target,
+            new,
+            inline_below,
+            &mut entries,
+            generation,
+        );
         if let (Err(e), Sink::Dir { written, .. }) = (&result, &sink)
             && !is_injected(e)
         {
@@ -86,6 +94,7 @@ fn append_values(
     sink: &mut Sink,
     target: &Path,
     new: Vec<(&String, &Slot)>,
+    inline_below: Option<u64>,
     entries: &mut Vec<Entry>,
     generation: u64,
 ) -> Result<(), SaveError> {
@@ -95,7 +104,14 @@ fn append_values(
             continue;
         };
         // Appends never rewrite the shared document: JSON values get files of their own.
-        entries.push(write_value(sink, name, value, true, &mut unused)?);
+        entries.push(write_value(
+            sink,
+            name,
+            value,
+            true,
+            inline_below,
+            &mut unused,
+        )?);
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let manifest = Manifest::new(std::mem::take(entries)).to_bytes();

@@ -178,12 +178,14 @@ fn entry_for_array(name: &str, file: String, a: &Array) -> Entry {
     }
 }
 
-/// Writes one value to `sink`; grouped JSON values go to `grouped`. Returns its entry.
+/// Writes one value to `sink`; grouped JSON values go to `grouped`; a dict's arrays of fewer
+/// than `inline_below` elements go with its JSON entries. Returns its entry.
 pub(crate) fn write_value(
     sink: &mut Sink,
     name: &str,
     value: &Value,
     separate: bool,
+    inline_below: Option<u64>,
     grouped: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<Entry, SaveError> {
     Ok(match value {
@@ -194,7 +196,10 @@ pub(crate) fn write_value(
         }
         Value::Dict(d) => {
             let mut entries = Vec::with_capacity(d.len());
-            for (key, a) in crate::item::arrays(d) {
+            let inline = |a: &Array| {
+                inline_below.is_some_and(|n| a.header().element_count().is_some_and(|c| c < n))
+            };
+            for (key, a) in crate::item::arrays(d).filter(|(_, a)| !inline(a)) {
                 let file = sink.array_name(name, Some(key));
                 sink.array(name, &file, a)?;
                 let (dtype, fortran_order, shape, bytes) = array_entry_parts(a);
@@ -207,8 +212,12 @@ pub(crate) fn write_value(
                     bytes,
                 });
             }
-            // The other entries, as one JSON object stored as a JSON value is.
-            let object = crate::item::json_object(d);
+            // The other entries, as one JSON object stored as a JSON value is (small arrays
+            // encoded among them).
+            let mut object = crate::item::json_object(d);
+            for (key, a) in crate::item::arrays(d).filter(|(_, a)| inline(a)) {
+                object.insert(key.clone(), crate::item::inline_array(a));
+            }
             let (file, json_bytes) = if object.is_empty() {
                 (None, 0)
             } else {
@@ -284,11 +293,19 @@ fn finish_grouped(
 pub(crate) fn write_values(
     sink: &mut Sink,
     held: &[(&str, bool, Held<'_>)],
+    inline_below: Option<u64>,
 ) -> Result<Vec<u8>, SaveError> {
     let mut entries = Vec::with_capacity(held.len());
     let mut grouped = serde_json::Map::new();
     for (name, separate, value) in held {
-        entries.push(write_value(sink, name, value, *separate, &mut grouped)?);
+        entries.push(write_value(
+            sink,
+            name,
+            value,
+            *separate,
+            inline_below,
+            &mut grouped,
+        )?);
     }
     finish_grouped(sink, grouped)?;
     Ok(Manifest::new(entries).to_bytes())
