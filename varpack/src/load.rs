@@ -347,6 +347,7 @@ impl Varpack {
             separate_min_bytes: None,
             access: Access::Full,
             dict_inline_below: None,
+            sync: true,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();

@@ -123,6 +123,8 @@ pub struct Varpack {
     pub(crate) access: Access,
     /// Dict arrays of fewer elements are stored among the dict's JSON entries.
     pub(crate) dict_inline_below: Option<u64>,
+    /// Saves put the pack on stable storage (fsync) before and after its renames.
+    pub(crate) sync: bool,
 }
 
 impl Default for Varpack {
@@ -138,6 +140,7 @@ impl Default for Varpack {
             separate_min_bytes: None,
             access: Access::Full,
             dict_inline_below: None,
+            sync: true,
         }
     }
 }
@@ -486,6 +489,24 @@ impl Varpack {
     /// ```
     pub fn set_dict_array_min_elements(&mut self, elements: Option<u64>) {
         self.dict_inline_below = elements;
+    }
+
+    /// Whether saves put the pack on stable storage (default true): every file and the
+    /// directories are synced before and after the renames that put the pack in place, so a
+    /// power loss leaves the old pack or the new one. Off, nothing is synced: a save is still
+    /// atomic for every process (a crash of this process leaves the old pack or the new one),
+    /// but a power loss soon after may leave empty or partial files. For scratch results that
+    /// can be made again (`np.save` never syncs); `cargo xtask bench varpack` measures both.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_array("x", &[1.0f64; 1000], &[1000]).unwrap();
+    /// vp.set_sync(false);
+    /// vp.save_as(dir.path().join("scratch")).unwrap();
+    /// ```
+    pub fn set_sync(&mut self, sync: bool) {
+        self.sync = sync;
     }
 
     /// Leaves value `name` out of saves (or puts it back): it stays in this `Varpack`, but a

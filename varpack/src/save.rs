@@ -104,7 +104,23 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     }
 }
 
+/// How a save writes, from the pack's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// Dict arrays of fewer elements go among the dict's JSON entries.
+    pub(crate) inline_below: Option<u64>,
+    /// Files and directories are synced.
+    pub(crate) sync: bool,
+}
+
 impl Varpack {
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
+            inline_below: self.dict_inline_below,
+            sync: self.sync,
+        }
+    }
+
     /// Saves the pack to its path ([`load`](Self::load), [`create`](Self::create) or
     /// [`set_path`](Self::set_path)), atomically (see the crate docs), then maps its arrays
     /// from the new files. Values not loaded are copied from the old pack. A pack opened with
@@ -266,11 +282,11 @@ impl Varpack {
             Form::Directory => write_dir(
                 target,
                 &held,
-                self.dict_inline_below,
+                self.settings(),
                 previous.is_some(),
                 no_clobber,
             )?,
-            Form::File => write_npz(target, &held, self.dict_inline_below, self.lock, no_clobber)?,
+            Form::File => write_npz(target, &held, self.settings(), self.lock, no_clobber)?,
         }
         Ok(lock)
     }
@@ -302,20 +318,22 @@ impl Varpack {
 fn write_dir(
     target: &Path,
     held: &[(&str, bool, Held<'_>)],
-    inline_below: Option<u64>,
+    settings: Settings,
     existed: bool,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
     let (new, old) = temps::dir_save_names(target);
     fs::create_dir(&new).map_err(io_save(&new))?;
     let mut guard = Guard::new(new.clone());
-    let mut sink = Sink::dir(&new, existed.then_some(target));
-    let manifest = write_values(&mut sink, held, inline_below)?;
+    let mut sink = Sink::dir(&new, existed.then_some(target), settings.sync);
+    let manifest = write_values(&mut sink, held, settings.inline_below)?;
     sink.file(MANIFEST, &manifest)?;
     if existed {
         copy_dir_mode(target, &new).map_err(io_save(&new))?;
     }
-    sync_dir(&new).map_err(io_save(&new))?;
+    if settings.sync {
+        sync_dir(&new).map_err(io_save(&new))?;
+    }
     crash_point!(AfterFiles, guard);
     if existed {
         fs::rename(target, &old).map_err(io_save(target))?;
@@ -336,7 +354,11 @@ fn write_dir(
     if !existed {
         old_guard.disarm();
     }
-    let synced = sync_dir(parent_dir(target)).map_err(io_save(target));
+    let synced = if settings.sync {
+        sync_dir(parent_dir(target)).map_err(io_save(target))
+    } else {
+        Ok(())
+    };
     crash_point!(AfterSwap, old_guard);
     synced
 }
@@ -363,19 +385,20 @@ fn copy_dir_mode(target: &Path, new: &Path) -> std::io::Result<()> {
 fn write_npz(
     target: &Path,
     held: &[(&str, bool, Held<'_>)],
-    inline_below: Option<u64>,
+    settings: Settings,
     lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
     // A failed save returns its error: the writer it drops need not say so too.
     let writer = NpzWriter::options()
         .warn_unfinished(false)
+        .sync(settings.sync)
         .lock(lock)
         .replace(!no_clobber)
         .create(target)
         .map_err(|e| npz_save(target, e))?;
     let mut sink = Sink::npz(writer, []);
-    let manifest = write_values(&mut sink, held, inline_below)?;
+    let manifest = write_values(&mut sink, held, settings.inline_below)?;
     let Some(mut writer) = sink.into_writer() else {
         unreachable!("an npz sink")
     };

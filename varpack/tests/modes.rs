@@ -144,3 +144,25 @@ fn mode_strings_parse_as_abfopen_spells_them() {
         assert!(bad.parse::<OpenMode>().is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn unsynced_saves_and_appends_make_the_same_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    for form in ["p", "p.npz"] {
+        let path = dir.path().join(form);
+        for sync in [true, false] {
+            let mut vp = Varpack::create(&path);
+            vp.set_sync(sync);
+            vp.insert_array("x", &[1.5f64, 2.5], &[2]).unwrap();
+            vp.insert_value("n", &1).unwrap();
+            vp.save().unwrap();
+            let mut vp = Varpack::append(&path).unwrap();
+            vp.set_sync(sync);
+            vp.insert_value("m", &2).unwrap();
+            vp.save().unwrap();
+            let back = Varpack::load(&path).unwrap();
+            assert_eq!(back.names(), ["m", "n", "x"], "{form} sync {sync}");
+            assert_eq!(first(&back, "x"), 1.5);
+        }
+    }
+}

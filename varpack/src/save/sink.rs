@@ -34,6 +34,8 @@ pub(crate) enum Sink {
         like: Option<PathBuf>,
         /// The files written so far (an append removes them if it fails).
         written: Vec<PathBuf>,
+        /// Each file is synced once written.
+        sync: bool,
     },
     Npz {
         writer: Box<NpzWriter>,
@@ -44,11 +46,12 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    pub(crate) fn dir(dir: &Path, like: Option<&Path>) -> Sink {
+    pub(crate) fn dir(dir: &Path, like: Option<&Path>, sync: bool) -> Sink {
         Sink::Dir {
             dir: dir.to_path_buf(),
             like: like.map(Path::to_path_buf),
             written: Vec::new(),
+            sync,
         }
     }
 
@@ -128,7 +131,12 @@ impl Sink {
 
     pub(crate) fn array(&mut self, name: &str, file: &str, a: &Array) -> Result<(), SaveError> {
         match self {
-            Sink::Dir { dir, like, written } => {
+            Sink::Dir {
+                dir,
+                like,
+                written,
+                sync,
+            } => {
                 if Sink::link_unchanged(dir, like.as_ref(), file, a) {
                     written.push(dir.join(file));
                     return Ok(());
@@ -138,7 +146,10 @@ impl Sink {
                     let name = name.to_owned();
                     SaveError::new(&path, SaveErrorKind::Npy { name, source })
                 })?;
-                f.sync_all().map_err(io_save(&path))
+                if *sync {
+                    f.sync_all().map_err(io_save(&path))?;
+                }
+                Ok(())
             }
             Sink::Npz { writer, .. } => {
                 let key = file.strip_suffix(".npy").unwrap_or(file);
@@ -149,10 +160,15 @@ impl Sink {
 
     pub(crate) fn file(&mut self, file: &str, bytes: &[u8]) -> Result<(), SaveError> {
         match self {
-            Sink::Dir { dir, like, written } => {
+            Sink::Dir {
+                dir,
+                like,
+                written,
+                sync,
+            } => {
                 let (mut f, path) = Sink::create(dir, like.as_ref(), written, file)?;
                 f.write_all(bytes)
-                    .and_then(|()| f.sync_all())
+                    .and_then(|()| if *sync { f.sync_all() } else { Ok(()) })
                     .map_err(io_save(&path))
             }
             Sink::Npz { writer, .. } => writer
