@@ -92,7 +92,10 @@ fn save(ctx: &BenchCtx) -> Result<()> {
         || {
             let _ = std::fs::remove_dir_all(&ours);
             settle_writeback()?;
-            Ok(Measurement::bytes(time(|| Ok(unsynced.save_as(&ours)?))?, bytes))
+            Ok(Measurement::bytes(
+                time(|| Ok(unsynced.save_as(&ours)?))?,
+                bytes,
+            ))
         },
         "numpy np.save per array (no fsync)",
         || {
