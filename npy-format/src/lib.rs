@@ -47,6 +47,10 @@
 //!   dimension `D` ([`TypedView::to_ndarray_dim`]) or dynamic ([`TypedView::to_ndarray`]).
 //!   `ndarray`, `half` and `num_complex` are re-exported with their features, so versions
 //!   always match.
+//! - `remote`: [`source::RemoteSource`], objects of S3 and S3-compatible stores, GCS, Azure
+//!   and HTTP through `object_store` (re-exported), configured from the standard environment
+//!   (`AWS_*`, ...): [`NpyReader`] reads a `.npy` there with one request for the header and
+//!   one per frame range; [`source::open`] takes a path or a URL.
 //!
 //! ## What is refused
 //!
@@ -64,6 +68,8 @@ mod literal;
 #[cfg(feature = "ndarray")]
 pub mod nd;
 mod read;
+mod reader;
+pub mod source;
 mod view;
 mod write;
 
@@ -81,6 +87,7 @@ pub use frames::{
 };
 pub use header::{Header, ParsedHeader, ReadOptions, Version};
 pub use read::{OwnedArray, read_array, read_file, read_file_with};
+pub use reader::{HEAD_BYTES, NpyReader};
 pub use view::{TypedView, TypedViewMut, to_vec};
 pub use write::{write_array, write_file, write_header, write_raw};
 
@@ -90,3 +97,5 @@ pub use half;
 pub use ndarray;
 #[cfg(feature = "num-complex")]
 pub use num_complex;
+#[cfg(feature = "remote")]
+pub use object_store;

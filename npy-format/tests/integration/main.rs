@@ -11,3 +11,4 @@ mod features;
 mod ndarray_io;
 mod numpy_cases;
 mod numpy_props;
+mod ranges;
