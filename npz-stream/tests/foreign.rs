@@ -25,7 +25,7 @@ fn npy(values: &[u16]) -> Vec<u8> {
 fn npy_with_long_header(extra: usize) -> Vec<u8> {
     let mut text = b"{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }".to_vec();
     text.resize(text.len() + extra, b' ');
-    while (12 + text.len() + 1) % 64 != 0 {
+    while !(12 + text.len() + 1).is_multiple_of(64) {
         text.push(b' ');
     }
     text.push(b'\n');
