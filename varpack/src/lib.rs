@@ -182,7 +182,7 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     ArrayError, GetError, InsertError, LoadError, LoadErrorKind, SaveError, SaveErrorKind,
 };
-pub use info::{Info, KeyInfo};
+pub use info::{Info, KeyInfo, SkippedMember};
 pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
@@ -192,6 +192,7 @@ pub use mode::{OpenMode, ParseOpenModeError};
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use npy_format;
 pub use npy_format::Mode as MapMode;
+pub use npz_stream;
 pub use pack::{Form, Varpack};
 
 use std::collections::BTreeMap;

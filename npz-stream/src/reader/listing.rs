@@ -82,7 +82,11 @@ impl Content {
             Content::Directory => Some("a directory entry".to_owned()),
             Content::NotArray { what } => Some(format!("not an NPY array ({what})")),
             Content::Unsupported { reason } => Some(reason.clone()),
-            Content::Unreadable(e) => Some(e.kind().to_string()),
+            Content::Unreadable(e) => Some(match e.kind() {
+                // Without the member's name, which the entry carries.
+                ReadErrorKind::Header { source, .. } => source.to_string(),
+                kind => kind.to_string(),
+            }),
         }
     }
 }
