@@ -165,6 +165,62 @@ mod unix {
         vp.save_as(path).unwrap();
     }
 
+    /// Runs `varpack ARGS` and returns its exit status and its peak resident memory in bytes
+    /// (`wait4`'s rusage of that one child).
+    fn peak_rss(args: &[&Path]) -> (i32, u64) {
+        let child = bin().args(args).stderr(Stdio::null()).spawn().unwrap();
+        let pid = child.id() as libc::pid_t;
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `pid` is our child, not yet waited for (its Child is never waited on);
+        // `status` and `usage` are valid for writes.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(waited, pid);
+        std::mem::forget(child);
+        // ru_maxrss is in KiB on Linux.
+        (status, usage.ru_maxrss as u64 * 1024)
+    }
+
+    /// A numpy `.npz` of eight 16 MiB arrays (stored, or deflated) converts holding one array
+    /// at a time: its peak memory stays under the largest array plus 64 MiB, well under the
+    /// 128 MiB of them all.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn convert_holds_one_array_at_a_time() {
+        const MEMBER: usize = 16 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        for compression in [
+            npz_stream::Compression::Stored,
+            npz_stream::Compression::deflate(),
+        ] {
+            let input = dir.path().join("big.npz");
+            let mut npz = npz_stream::NpzWriter::options()
+                .compression(compression)
+                .index(false) // as numpy writes them
+                .create(&input)
+                .unwrap();
+            let mut data = vec![0u32; MEMBER / 4];
+            for i in 0..8u32 {
+                data.iter_mut().step_by(1024).for_each(|v| *v = i);
+                npz.add_array(&format!("a{i}"), &data, &[data.len() as u64])
+                    .unwrap();
+            }
+            npz.finish().unwrap();
+            let output = dir.path().join("out");
+            let (status, peak) = peak_rss(&[Path::new("convert"), &input, &output]);
+            assert_eq!(status, 0);
+            assert!(
+                peak < (MEMBER as u64) + (64 << 20),
+                "{compression:?}: peak RSS {} MiB",
+                peak >> 20
+            );
+            let back = Varpack::load(&output).unwrap();
+            assert_eq!(back.view::<u32>("a7").unwrap().as_slice()[1024], 7);
+            std::fs::remove_dir_all(&output).unwrap();
+        }
+    }
+
     #[test]
     fn show_to_a_full_or_closed_stdout_exits_cleanly() {
         let dir = tempfile::tempdir().unwrap();
