@@ -232,7 +232,7 @@ impl NpzReader {
             data_len,
             index,
         };
-        Ok(self.meta[idx].get_or_init(|| meta))
+        Ok(self.meta[idx].get_or_init(|| Box::new(meta)))
     }
 
     /// Header information, compression, sizes and access paths of member `key`.

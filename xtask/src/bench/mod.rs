@@ -43,6 +43,7 @@ pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
+mod npz_scale;
 mod python;
 mod report;
 mod varpack;
@@ -65,6 +66,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("npy", npy::run),
     ("append", append::run),
     ("npz", npz::run),
+    ("npz-scale", npz_scale::run),
     ("filepack", filepack::run),
     ("varpack", varpack::run),
     ("python", python::run),
@@ -397,6 +399,7 @@ impl BenchCtx {
     pub fn child(name: &str, args: &[String]) -> Result<()> {
         match name {
             "npz-memory" => npz::memory_child(args),
+            "varpack-convert" => npz_scale::convert_child(args),
             "append-memory" => append::memory_child(args),
             other => bail!("no bench child {other:?}"),
         }
