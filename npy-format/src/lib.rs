@@ -86,7 +86,7 @@ pub use frames::{
     frames_per_chunk, mapped_chunks,
 };
 pub use header::{Header, ParsedHeader, ReadOptions, Version};
-pub use read::{OwnedArray, read_array, read_file, read_file_with};
+pub use read::{OwnedArray, read_array, read_array_with, read_file, read_file_with};
 pub use reader::{HEAD_BYTES, NpyReader};
 pub use view::{TypedView, TypedViewMut, to_vec};
 pub use write::{write_array, write_file, write_header, write_raw};

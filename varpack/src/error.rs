@@ -304,6 +304,16 @@ pub enum LoadErrorKind {
         /// The complete pack that a load would move into place.
         complete: PathBuf,
     },
+    /// A member of a plain numpy `.npz` is not an array this crate holds (see
+    /// [`SkippedMember`](crate::SkippedMember)), and the load was
+    /// [strict](crate::LoadOptions::strict).
+    #[error("member {}: {}; refusing the archive (strict)", esc(.member), esc(.reason))]
+    NotLoadable {
+        /// The member's name in the archive.
+        member: String,
+        /// Why it cannot be loaded.
+        reason: String,
+    },
     /// A JSON value (in the file) failed to parse.
     #[error("value '{}': {source}", esc(.name))]
     Json {

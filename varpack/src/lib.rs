@@ -187,7 +187,7 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     ArrayError, GetError, InsertError, LoadError, LoadErrorKind, SaveError, SaveErrorKind,
 };
-pub use info::{Info, KeyInfo};
+pub use info::{Info, KeyInfo, SkippedMember};
 pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
@@ -199,6 +199,7 @@ pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 pub use ndarray;
 pub use npy_format;
 pub use npy_format::Mode as MapMode;
+pub use npz_stream;
 pub use pack::{Form, Varpack};
 
 use std::collections::BTreeMap;

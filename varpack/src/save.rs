@@ -70,6 +70,39 @@ impl std::ops::Deref for Held<'_> {
     }
 }
 
+/// A value a save writes: loaded, or read from the old pack when it is written.
+struct Pending<'a> {
+    name: &'a str,
+    slot: &'a crate::pack::Slot,
+    /// The loaded value, if it is loaded.
+    value: Option<&'a Value>,
+    /// [`Varpack::set_separate_min_bytes`].
+    separate_min_bytes: Option<u64>,
+}
+
+impl<'a> Pending<'a> {
+    /// The value, read from the old pack now if it is not loaded.
+    fn get(&self) -> Result<Held<'a>, SaveError> {
+        if let Some(v) = self.value {
+            return Ok(Held::Borrowed(v));
+        }
+        let (Some(source), Some(meta)) = (&self.slot.source, &self.slot.meta) else {
+            unreachable!("held_values keeps only loaded values and values with a source")
+        };
+        let value = load_entry(source, meta, Mode::ReadOnly, None).map_err(load_in_save)?;
+        Ok(Held::Owned(Box::new(value)))
+    }
+
+    /// Whether the value's JSON goes to a file of its own: marked so, or at least
+    /// [`Varpack::set_separate_min_bytes`].
+    fn separate(&self, value: &Value) -> bool {
+        self.slot.separate
+            || self
+                .separate_min_bytes
+                .is_some_and(|min| value.json_len() >= min)
+    }
+}
+
 /// Checks that an existing `target` may be replaced by a pack of `form`.
 fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     let Ok(meta) = fs::metadata(target) else {
@@ -223,29 +256,25 @@ impl Varpack {
     }
 
     /// The values a save writes (those not skipped), each with whether its JSON goes to a file
-    /// of its own (marked so, or at least [`set_separate_min_bytes`](Self::set_separate_min_bytes)).
-    fn held_values(&self) -> Result<Vec<(&str, bool, Held<'_>)>, SaveError> {
+    /// of its own. Values not loaded are read when they are written, one at a time, and
+    /// dropped right after: a save (a `varpack convert`) holds one of them at a time, never
+    /// the whole pack.
+    fn held_values(&self) -> Vec<Pending<'_>> {
         let mut held = Vec::with_capacity(self.slots.len());
         for (name, slot) in self.slots.iter().filter(|(_, s)| !s.skip_save) {
-            let value = match slot.cell.get() {
-                Some(v) => Held::Borrowed(v),
-                None => {
-                    let (Some(source), Some(meta)) = (&slot.source, &slot.meta) else {
-                        continue;
-                    };
-                    Held::Owned(Box::new(
-                        load_entry(source, meta, Mode::ReadOnly, None).map_err(load_in_save)?,
-                    ))
-                }
+            let value = match (slot.cell.get(), &slot.source, &slot.meta) {
+                (Some(v), _, _) => Some(v),
+                (None, Some(_), Some(_)) => None,
+                (None, _, _) => continue,
             };
-            let separate = slot.separate
-                || (self.separate_min_bytes).is_some_and(|min| {
-                    let v: &Value = &value;
-                    v.json_len() >= min
-                });
-            held.push((name.as_str(), separate, value));
+            held.push(Pending {
+                name: name.as_str(),
+                slot,
+                value,
+                separate_min_bytes: self.separate_min_bytes,
+            });
         }
-        Ok(held)
+        held
     }
 
     /// Takes the lock of the pack at `target` (creating its parent directory for the
@@ -276,7 +305,7 @@ impl Varpack {
             return Err(SaveError::new(target, SaveErrorKind::Exists));
         }
         check_target(target, form)?;
-        let held = self.held_values()?;
+        let held = self.held_values();
         let previous = fs::symlink_metadata(target).ok();
         match form {
             Form::Directory => write_dir(
@@ -317,7 +346,7 @@ impl Varpack {
 /// the pack's lock.
 fn write_dir(
     target: &Path,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
     settings: Settings,
     existed: bool,
     no_clobber: bool,
@@ -384,7 +413,7 @@ fn copy_dir_mode(target: &Path, new: &Path) -> std::io::Result<()> {
 /// put in place). The caller holds the pack's lock.
 fn write_npz(
     target: &Path,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
     settings: Settings,
     lock: LockMode,
     no_clobber: bool,

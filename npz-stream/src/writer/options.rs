@@ -125,7 +125,7 @@ impl WriterOptions {
     ///     .sync(false)
     ///     .create(dir.path().join("scratch.npz"))
     ///     .unwrap();
-    /// npz.add("x", &[1u8, 2], &[2]).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
     /// npz.finish().unwrap();
     /// ```
     pub fn sync(mut self, yes: bool) -> Self {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use array_files_fs::atomic::copy_mode_and_owner;
 use npz_stream::NpzWriter;
 
-use super::Held;
+use super::Pending;
 use crate::error::{SaveError, SaveErrorKind, io_save};
 use crate::load::source::identity;
 use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
@@ -308,17 +308,20 @@ fn finish_grouped(
 /// Writes the values (and the grouped JSON document) to `sink`; returns the manifest.
 pub(crate) fn write_values(
     sink: &mut Sink,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
     inline_below: Option<u64>,
 ) -> Result<Vec<u8>, SaveError> {
     let mut entries = Vec::with_capacity(held.len());
     let mut grouped = serde_json::Map::new();
-    for (name, separate, value) in held {
+    for pending in held {
+        // Read now if not loaded, dropped after it is written.
+        let value = pending.get()?;
+        let separate = pending.separate(&value);
         entries.push(write_value(
             sink,
-            name,
-            value,
-            *separate,
+            pending.name,
+            &value,
+            separate,
             inline_below,
             &mut grouped,
         )?);

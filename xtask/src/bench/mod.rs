@@ -45,6 +45,7 @@ pub mod filepack;
 mod machine;
 mod npy;
 mod npz;
+mod npz_scale;
 mod python;
 mod report;
 mod varpack;
@@ -67,6 +68,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("npy", npy::run),
     ("append", append::run),
     ("npz", npz::run),
+    ("npz-scale", npz_scale::run),
     ("filepack", filepack::run),
     ("varpack", varpack::run),
     ("python", python::run),
@@ -411,6 +413,7 @@ impl BenchCtx {
     pub fn child(name: &str, args: &[String]) -> Result<()> {
         match name {
             "npz-memory" => npz::memory_child(args),
+            "varpack-convert" => npz_scale::convert_child(args),
             "append-memory" => append::memory_child(args),
             other => bail!("no bench child {other:?}"),
         }
