@@ -105,7 +105,7 @@ pub struct NpyAppender {
     buffer: Vec<u8>,
     capacity: usize,
     header_on_spill: bool,
-    /// [`finish`](Self::finish) syncs ([`AppendOptions::sync_on_finish`]).
+    /// [`finish`](Self::finish) syncs ([`AppendOptions::sync`]).
     sync_on_finish: bool,
     rewrite: Option<HeaderRewrite>,
     /// The header bytes last written by this appender (`None`: not known, write them all).
@@ -331,7 +331,7 @@ impl NpyAppender {
             buffer: Vec::with_capacity(capacity.min(64 << 20)),
             capacity,
             header_on_spill: options.header_on_spill,
-            sync_on_finish: options.sync_on_finish,
+            sync_on_finish: options.sync,
             rewrite,
             header_on_disk: None,
             accepted: None,

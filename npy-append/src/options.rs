@@ -86,7 +86,7 @@ pub struct AppendOptions {
     pub(crate) overwrite: bool,
     pub(crate) read: ReadOptions,
     pub(crate) on_drop_error: fn(&AppendError),
-    pub(crate) sync_on_finish: bool,
+    pub(crate) sync: bool,
 }
 
 impl Default for AppendOptions {
@@ -100,7 +100,7 @@ impl Default for AppendOptions {
             overwrite: false,
             read: ReadOptions::default(),
             on_drop_error: print_drop_error,
-            sync_on_finish: false,
+            sync: false,
         }
     }
 }
@@ -206,13 +206,13 @@ impl AppendOptions {
     /// use npy_append::{FrameLayout, NpyAppender};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let mut out = NpyAppender::options()
-    ///     .sync_on_finish(true)
+    ///     .sync(true)
     ///     .create(dir.path().join("a.npy"), &FrameLayout::of::<u8>(&[2])).unwrap();
     /// out.append(&[1u8, 2]).unwrap();
     /// out.finish().unwrap(); // flushed and fsynced
     /// ```
-    pub fn sync_on_finish(mut self, yes: bool) -> AppendOptions {
-        self.sync_on_finish = yes;
+    pub fn sync(mut self, yes: bool) -> AppendOptions {
+        self.sync = yes;
         self
     }
 

@@ -126,8 +126,8 @@
 //! [`MapMode::ReadOnly`] (default): writes to mapped arrays are refused. [`MapMode::ReadWrite`]:
 //! writes go to the pack's files (for the single file, [`Varpack::flush`] or drop brings the
 //! member CRC-32s up to date so numpy still reads it). [`MapMode::CopyOnWrite`]: writes stay
-//! in memory. AlignedBinaryFormat's `abfopen` modes are [`Varpack::open`] with an
-//! [`OpenMode`] (`"r"`, `"r+"`, `"w"`, `"w+"`, `"a"`, `"a+"` parse into one), each allowed
+//! in memory. AlignedBinaryFormat's `abfopen` modes are [`Varpack::access`] with an
+//! [`AccessMode`] (`"r"`, `"r+"`, `"w"`, `"w+"`, `"a"`, `"a+"` parse into one), each allowed
 //! exactly what the seed documents: `r` refuses every change and save, `w` and `a` refuse reads,
 //! `r+`/`a+` map arrays read-write, `w`/`w+` replace the pack on the first save and `a`/`a+`
 //! add only new names to it (created if missing).
@@ -193,7 +193,7 @@ pub use load::LoadOptions;
 pub use load::inspect::inspect;
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
-pub use mode::{OpenMode, ParseOpenModeError};
+pub use mode::{AccessMode, ParseAccessModeError};
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
 #[cfg(feature = "ndarray")]
 pub use ndarray;

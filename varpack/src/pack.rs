@@ -119,7 +119,7 @@ pub struct Varpack {
     pub(crate) unmapped: bool,
     /// JSON values (and dicts' JSON entries) of at least this many bytes get files of their own.
     pub(crate) separate_min_bytes: Option<u64>,
-    /// What [`Varpack::open`]'s mode allows.
+    /// What [`Varpack::access`]'s mode allows.
     pub(crate) access: Access,
     /// Dict arrays of fewer elements are stored among the dict's JSON entries.
     pub(crate) dict_inline_below: Option<u64>,
