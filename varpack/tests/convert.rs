@@ -149,13 +149,16 @@ fn an_abf_file_converts_value_for_value_through_both_forms() {
     std::fs::write(&src, every_kind()).unwrap();
     assert_eq!(convert::detect(&src), Some(Foreign::AlignedBinaryFormat));
     // The serialized record is refused, naming it, unless skipped.
-    let err = convert::read(&src, &ConvertOptions::new()).unwrap_err();
+    let err = ConvertOptions::new().read(&src).unwrap_err();
     assert!(
         matches!(err.kind(), ConvertErrorKind::Unsupported { name, .. } if name == "a type"),
         "{err}"
     );
     assert!(err.to_string().contains("Julia"), "{err}");
-    let converted = convert::read(&src, &ConvertOptions::new().skip_unreadable(true)).unwrap();
+    let converted = ConvertOptions::new()
+        .skip_unreadable(true)
+        .read(&src)
+        .unwrap();
     assert_eq!(converted.skipped.len(), 1);
     assert_eq!(converted.skipped[0].0, "a type");
     for out in ["pack", "pack.npz"] {
@@ -209,7 +212,10 @@ fn abf_types_numpy_lacks_and_crafted_files_are_refused_with_their_offset() {
     let path = dir.path().join("x.abf");
     let refused = |bytes: &[u8]| {
         std::fs::write(&path, bytes).unwrap();
-        convert::read(&path, &ConvertOptions::new().skip_unreadable(true)).unwrap_err()
+        ConvertOptions::new()
+            .skip_unreadable(true)
+            .read(&path)
+            .unwrap_err()
     };
     // 128-bit integers: no numpy dtype; refused whatever the options, naming the label.
     let mut abf = Abf::default();
@@ -369,7 +375,7 @@ fn a_varpack_folder_converts_value_for_value_through_both_forms() {
     let folder = dir.path().join("seed");
     seed_folder(&folder, false);
     assert_eq!(convert::detect(&folder), Some(Foreign::VarpackFolder));
-    let converted = convert::read(&folder, &ConvertOptions::new()).unwrap();
+    let converted = ConvertOptions::new().read(&folder).unwrap();
     assert!(converted.skipped.is_empty());
     for out in ["pack", "pack.npz"] {
         let out = dir.path().join(out);
@@ -401,13 +407,16 @@ fn pickled_objects_are_refused_or_skipped_one_value_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("seed");
     seed_folder(&folder, true);
-    let err = convert::read(&folder, &ConvertOptions::new()).unwrap_err();
+    let err = ConvertOptions::new().read(&folder).unwrap_err();
     assert!(
         matches!(err.kind(), ConvertErrorKind::Unsupported { name, reason }
             if name == "odd" && reason.contains("datetime.date") && reason.contains("allow_pickle")),
         "{err}"
     );
-    let converted = convert::read(&folder, &ConvertOptions::new().skip_unreadable(true)).unwrap();
+    let converted = ConvertOptions::new()
+        .skip_unreadable(true)
+        .read(&folder)
+        .unwrap();
     assert_eq!(
         converted.skipped.iter().map(|s| &s.0).collect::<Vec<_>>(),
         ["odd"]
@@ -424,7 +433,7 @@ fn crafted_varpack_folders_are_refused_without_leaving_the_folder() {
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(dir.path().join("secret.npy"), b"not yours").unwrap();
     let json = |text: &str| std::fs::write(folder.join("varpack.json"), text).unwrap();
-    let read = || convert::read(&folder, &ConvertOptions::new().skip_unreadable(true));
+    let read = || ConvertOptions::new().skip_unreadable(true).read(&folder);
     json(r#"{"x": {"filename": "../secret.npy"}}"#);
     let err = read().unwrap_err();
     assert!(
@@ -501,7 +510,7 @@ fn crafted_varpack_folders_are_refused_without_leaving_the_folder() {
 #[test]
 fn neither_kind_is_refused_as_unknown() {
     let dir = tempfile::tempdir().unwrap();
-    let err = convert::read(dir.path(), &ConvertOptions::new()).unwrap_err();
+    let err = ConvertOptions::new().read(dir.path()).unwrap_err();
     assert!(matches!(err.kind(), ConvertErrorKind::Unknown), "{err}");
 }
 
@@ -526,7 +535,7 @@ mod hostile {
             data.extend_from_slice(&bytes);
             let abf = dir.path().join("x.abf");
             std::fs::write(&abf, &data).unwrap();
-            let _ = convert::read(&abf, &ConvertOptions::new());
+            let _ = ConvertOptions::new().read(&abf);
             let folder = dir.path().join("seed");
             std::fs::create_dir(&folder).unwrap();
             std::fs::write(folder.join("__misc_vars__.pickle"), &data).unwrap();
@@ -536,7 +545,7 @@ mod hostile {
                 r#"{"a": {"filename": "__misc_vars__.pickle"}, "v": {"filename": "v.pickle"}}"#,
             )
             .unwrap();
-            let converted = convert::read(&folder, &ConvertOptions::new().skip_unreadable(true));
+            let converted = ConvertOptions::new().skip_unreadable(true).read(&folder);
             prop_assert!(converted.is_ok());
         }
     }
@@ -602,7 +611,7 @@ fn a_numpy_archive_converts_its_arrays_and_names_what_it_leaves_out() {
 
     for out in ["dir", "one.npz"] {
         let out = dir.path().join(out);
-        let skipped = convert::convert(&path, &out, &ConvertOptions::new()).unwrap();
+        let skipped = convert::convert(&path, &out).unwrap();
         let names: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["readme.txt", "sub/", "obj.npy"]);
         assert!(skipped.iter().all(|s| s.member));
@@ -622,7 +631,7 @@ fn a_numpy_archive_converts_its_arrays_and_names_what_it_leaves_out() {
         ConvertOptions::new().strict(true).skip_unreadable(true),
     ] {
         let out = dir.path().join("strict");
-        let err = convert::convert(&path, &out, &options).unwrap_err();
+        let err = options.convert(&path, &out).unwrap_err();
         assert!(matches!(err.kind(), ConvertErrorKind::Load(_)), "{err}");
         assert!(err.to_string().contains("readme.txt"), "{err}");
         assert!(!out.exists());
@@ -659,18 +668,14 @@ fn colliding_keys_never_substitute_or_drop_an_array() {
     assert!(Varpack::load(&path).unwrap().skipped_members().is_empty());
     for out in ["dir", "one.npz"] {
         let out = dir.path().join(out);
-        assert!(
-            convert::convert(&path, &out, &ConvertOptions::new())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(convert::convert(&path, &out).unwrap().is_empty());
         check(&Varpack::load(&out).unwrap());
         // And again, from the converted pack: nothing renamed twice.
         let again = dir.path().join(format!(
             "again-{}",
             out.file_name().unwrap().to_str().unwrap()
         ));
-        convert::convert(&out, &again, &ConvertOptions::new()).unwrap();
+        convert::convert(&out, &again).unwrap();
         check(&Varpack::load(&again).unwrap());
     }
 }
@@ -693,7 +698,7 @@ fn a_header_over_the_limit_is_left_out_alone_unless_the_limit_is_raised() {
     npz.add_file("short.npy", &npy_bytes(&[8])).unwrap();
     npz.finish().unwrap();
     let out = dir.path().join("out");
-    let skipped = convert::convert(&path, &out, &ConvertOptions::new()).unwrap();
+    let skipped = convert::convert(&path, &out).unwrap();
     assert_eq!(skipped.len(), 1);
     assert!(
         skipped[0].reason.contains("exceeds the limit"),
@@ -703,7 +708,7 @@ fn a_header_over_the_limit_is_left_out_alone_unless_the_limit_is_raised() {
     assert_eq!(Varpack::load(&out).unwrap().names(), ["short"]);
     let out = dir.path().join("out2");
     let trusting = ConvertOptions::new().max_header_size(30_000);
-    assert!(convert::convert(&path, &out, &trusting).unwrap().is_empty());
+    assert!(trusting.convert(&path, &out).unwrap().is_empty());
     let back = Varpack::load(&out).unwrap();
     assert_eq!(
         (ints(&back, "long"), ints(&back, "short")),
@@ -732,7 +737,7 @@ fn a_directory_pack_with_more_arrays_than_maps_converts() {
     let manifest = serde_json::json!({"format": "varpack", "version": 1, "values": values});
     std::fs::write(pack.join("varpack.json"), manifest.to_string()).unwrap();
     let out = dir.path().join("many.npz");
-    convert::convert(&pack, &out, &ConvertOptions::new()).unwrap();
+    convert::convert(&pack, &out).unwrap();
     let reader = npz_stream::NpzReader::open(&out).unwrap();
     assert_eq!(reader.len(), N + 1); // and the manifest
     let last = reader.read_array::<i32>(&format!("v{:05}", N - 1)).unwrap();

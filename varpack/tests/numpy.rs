@@ -251,7 +251,7 @@ def seed_save(folder):
 #[test]
 #[ignore = "needs numpy: run `cargo xtask test`"]
 fn a_folder_saved_as_varpack_saves_converts_and_numpy_reads_every_value_back() {
-    use varpack::convert::{self, ConvertErrorKind, ConvertOptions};
+    use varpack::convert::{ConvertErrorKind, ConvertOptions};
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed");
     let mut py = oracle::shared();
@@ -260,12 +260,15 @@ fn a_folder_saved_as_varpack_saves_converts_and_numpy_reads_every_value_back() {
         seed.to_str().unwrap()
     ));
     // The set is refused, naming it; skipped on request, every other value kept.
-    let err = convert::read(&seed, &ConvertOptions::new()).unwrap_err();
+    let err = ConvertOptions::new().read(&seed).unwrap_err();
     assert!(
         matches!(err.kind(), ConvertErrorKind::Unsupported { name, .. } if name == "odd"),
         "{err}"
     );
-    let converted = convert::read(&seed, &ConvertOptions::new().skip_unreadable(true)).unwrap();
+    let converted = ConvertOptions::new()
+        .skip_unreadable(true)
+        .read(&seed)
+        .unwrap();
     let skipped: Vec<&str> = converted.skipped.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(skipped, ["odd"]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
@@ -476,7 +479,7 @@ result = {{"files": f.files, "values": {{
     assert_eq!(skipped, left_out);
     for out in ["pack", "pack.npz"] {
         let out = dir.path().join(out);
-        let skipped = varpack::convert::convert(&path, &out, &Default::default()).unwrap();
+        let skipped = varpack::convert::convert(&path, &out).unwrap();
         let skipped: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(skipped, left_out);
         check(&Varpack::load(&out).unwrap(), false);
@@ -484,7 +487,7 @@ result = {{"files": f.files, "values": {{
     // A raised header limit converts the long header too.
     let out = dir.path().join("trusting");
     let options = varpack::convert::ConvertOptions::new().max_header_size(30_000);
-    varpack::convert::convert(&path, &out, &options).unwrap();
+    options.convert(&path, &out).unwrap();
     check(&Varpack::load(&out).unwrap(), true);
     // And npz-stream lists every member, with what it is.
     let reader = npz_stream::NpzReader::open(&path).unwrap();

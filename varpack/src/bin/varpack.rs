@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 use array_files_fs::cli::{self, Force};
 use clap::{Parser, Subcommand};
-use varpack::convert::{self, ConvertErrorKind, ConvertOptions};
+use varpack::convert::{ConvertErrorKind, ConvertOptions};
 use varpack::{LoadOptions, SaveErrorKind};
 
 #[derive(Parser)]
@@ -124,7 +124,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(max) = max_header_size {
                 options = options.max_header_size(max);
             }
-            match convert::convert(&input, &output, &options) {
+            match options.convert(&input, &output) {
                 Ok(skipped) => {
                     for skipped in skipped {
                         eprintln!("varpack: skipped {}", cli_words(&skipped.to_string()));

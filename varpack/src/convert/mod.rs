@@ -35,7 +35,7 @@
 //! std::fs::write(folder.join("varpack.json"),
 //!     r#"{"x": {"size": 152, "filename": "x.npy", "shape": [3], "dtype": "int64"}}"#).unwrap();
 //! npy_format::write_file(folder.join("x.npy"), &[1i64, 2, 3], &[3]).unwrap();
-//! let converted = varpack::convert::read(&folder, &Default::default()).unwrap();
+//! let converted = varpack::convert::read(&folder).unwrap();
 //! assert_eq!(converted.pack.array("x").unwrap().to_vec::<i64>().unwrap(), [1, 2, 3]);
 //! assert!(converted.skipped.is_empty());
 //! ```
@@ -55,7 +55,7 @@ use crate::Varpack;
 /// `.npy` or pickle file of it, the `.abf` file) and a [`ConvertErrorKind`].
 ///
 /// ```
-/// let err = varpack::convert::read("/no/such.abf".as_ref(), &Default::default()).unwrap_err();
+/// let err = varpack::convert::read("/no/such.abf".as_ref()).unwrap_err();
 /// assert!(matches!(err.kind(), varpack::convert::ConvertErrorKind::Io { .. }));
 /// ```
 pub type ConvertError = PathError<ConvertErrorKind>;
@@ -175,10 +175,10 @@ impl ConvertOptions {
     /// npz.add_file("notes.txt", b"hello").unwrap();
     /// npz.finish().unwrap();
     /// use varpack::convert::{ConvertOptions, convert};
-    /// let skipped = convert(&path, &dir.path().join("a"), &ConvertOptions::new()).unwrap();
+    /// let skipped = convert(&path, &dir.path().join("a")).unwrap();
     /// assert_eq!(skipped[0].name, "notes.txt");
     /// let strict = ConvertOptions::new().strict(true);
-    /// assert!(convert(&path, &dir.path().join("b"), &strict).is_err());
+    /// assert!(strict.convert(&path, &dir.path().join("b")).is_err());
     /// assert!(!dir.path().join("b").exists());
     /// ```
     pub fn strict(mut self, yes: bool) -> ConvertOptions {
@@ -190,8 +190,19 @@ impl ConvertOptions {
     /// trusted sources only (see [`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)).
     ///
     /// ```
-    /// let options = varpack::convert::ConvertOptions::new().max_header_size(100_000);
-    /// # let _ = options;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("wide.npz");
+    /// // An array whose header is longer than numpy's limit (a record of 1000 fields).
+    /// let fields: Vec<String> = (0..1000).map(|i| format!("('f{i:03}', '<u1')")).collect();
+    /// let dtype = varpack::npy_format::DType::parse(&format!("[{}]", fields.join(", "))).unwrap();
+    /// let header = varpack::npy_format::Header::new(dtype, false, vec![1]);
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_raw("wide", &header, &[0u8; 1000]).unwrap();
+    /// npz.finish().unwrap();
+    /// use varpack::convert::ConvertOptions;
+    /// let strict = ConvertOptions::new().strict(true);
+    /// assert!(strict.clone().convert(&path, &dir.path().join("a")).is_err());
+    /// strict.max_header_size(100_000).convert(&path, &dir.path().join("b")).unwrap();
     /// ```
     pub fn max_header_size(mut self, max: usize) -> ConvertOptions {
         self.max_header_size = max;
@@ -209,8 +220,8 @@ impl ConvertOptions {
     /// # vp.save_as(&input).unwrap();
     /// # vp.save_as(&output).unwrap();
     /// use varpack::convert::{ConvertOptions, convert};
-    /// assert!(convert(&input, &output, &ConvertOptions::new()).is_err());
-    /// assert!(convert(&input, &output, &ConvertOptions::new().replace(true)).is_ok());
+    /// assert!(convert(&input, &output).is_err());
+    /// assert!(ConvertOptions::new().replace(true).convert(&input, &output).is_ok());
     /// ```
     pub fn replace(mut self, yes: bool) -> ConvertOptions {
         self.replace = yes;
@@ -283,15 +294,11 @@ pub fn detect(path: &Path) -> Option<Foreign> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("empty.abf");
 /// std::fs::write(&path, b"").unwrap(); // no records: an empty pack
-/// let converted = varpack::convert::read(&path, &Default::default()).unwrap();
+/// let converted = varpack::convert::read(&path).unwrap();
 /// assert!(converted.pack.is_empty());
 /// ```
-pub fn read(path: &Path, options: &ConvertOptions) -> Result<Converted, ConvertError> {
-    match detect(path) {
-        Some(Foreign::AlignedBinaryFormat) => abf::read(path, options),
-        Some(Foreign::VarpackFolder) => seed::read(path, options),
-        None => Err(ConvertError::new(path, ConvertErrorKind::Unknown)),
-    }
+pub fn read(path: &Path) -> Result<Converted, ConvertError> {
+    ConvertOptions::new().read(path)
 }
 
 /// An I/O error at `path` (for `map_err`).
@@ -392,18 +399,78 @@ impl std::fmt::Display for Skipped {
 /// npz.add_array("x", &[1.5f64, 2.5], &[2]).unwrap();
 /// npz.finish().unwrap();
 /// let out = dir.path().join("pack");
-/// let skipped = varpack::convert::convert(&path, &out, &Default::default()).unwrap();
+/// let skipped = varpack::convert::convert(&path, &out).unwrap();
 /// assert!(skipped.is_empty());
 /// let vp = varpack::Varpack::load(&out).unwrap();
 /// assert_eq!(vp.view::<f64>("x").unwrap().as_slice(), &[1.5, 2.5]);
 /// ```
-pub fn convert(
+pub fn convert(input: &Path, output: &Path) -> Result<Vec<Skipped>, ConvertError> {
+    ConvertOptions::new().convert(input, output)
+}
+
+impl ConvertOptions {
+    /// Reads the foreign pack at `path` ([`detect`] tells which kind) into memory, as
+    /// [`read`] does with these options.
+    ///
+    /// # Errors
+    /// As [`read`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("run.abf");
+    /// // One Julia-serialized record: refused, unless skipped.
+    /// let mut abf = vec![0u8];
+    /// for s in ["t", "DataType"] {
+    ///     abf.extend_from_slice(&(4 * s.len() as i64).to_le_bytes());
+    ///     abf.extend_from_slice(s.as_bytes());
+    /// }
+    /// abf.extend_from_slice(&1i64.to_le_bytes());
+    /// abf.push(0);
+    /// std::fs::write(&path, &abf).unwrap();
+    /// let options = varpack::convert::ConvertOptions::new();
+    /// assert!(options.read(&path).is_err());
+    /// let converted = options.skip_unreadable(true).read(&path).unwrap();
+    /// assert_eq!(converted.skipped[0].0, "t");
+    /// ```
+    pub fn read(&self, path: &Path) -> Result<Converted, ConvertError> {
+        match detect(path) {
+            Some(Foreign::AlignedBinaryFormat) => abf::read(path, self),
+            Some(Foreign::VarpackFolder) => seed::read(path, self),
+            None => Err(ConvertError::new(path, ConvertErrorKind::Unknown)),
+        }
+    }
+
+    /// Converts the pack at `input` into a pack at `output`, as [`convert`] does with these
+    /// options.
+    ///
+    /// # Errors
+    /// As [`convert`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_value("n", &1).unwrap();
+    /// vp.save_as(dir.path().join("a")).unwrap();
+    /// std::fs::create_dir(dir.path().join("b")).unwrap();
+    /// std::fs::write(dir.path().join("b/note"), "mine").unwrap();
+    /// let options = varpack::convert::ConvertOptions::new();
+    /// // Not a pack at the output: never replaced, even with replace(true).
+    /// assert!(options.clone().replace(true).convert(&dir.path().join("a"), &dir.path().join("b")).is_err());
+    /// options.convert(&dir.path().join("a"), &dir.path().join("c.npz")).unwrap();
+    /// ```
+    pub fn convert(&self, input: &Path, output: &Path) -> Result<Vec<Skipped>, ConvertError> {
+        convert_with(input, output, self)
+    }
+}
+
+/// [`ConvertOptions::convert`].
+fn convert_with(
     input: &Path,
     output: &Path,
     options: &ConvertOptions,
 ) -> Result<Vec<Skipped>, ConvertError> {
     let (vp, skipped) = if detect(input).is_some() {
-        let converted = read(input, options)?;
+        let converted = options.read(input)?;
         let skipped = converted.skipped.into_iter().map(|(name, reason)| Skipped {
             name,
             member: false,

@@ -150,11 +150,7 @@ pub fn convert_child(args: &[String]) -> Result<()> {
     let [input, output] = args else {
         bail!("usage: varpack-convert IN OUT")
     };
-    let skipped = varpack::convert::convert(
-        input.as_ref(),
-        output.as_ref(),
-        &varpack::convert::ConvertOptions::new(),
-    )?;
+    let skipped = varpack::convert::convert(input.as_ref(), output.as_ref())?;
     ensure!(skipped.is_empty(), "left out: {skipped:?}");
     super::print_peak_rss()
 }
