@@ -50,8 +50,6 @@ pub(crate) const EXTERNAL_ATTR: u32 = 0o600 << 16;
 pub(crate) struct Entry {
     /// The name, decoded as zipfile decodes it (UTF-8 with flag 11, else cp437).
     pub name: String,
-    /// The raw name bytes (compared with the local header's).
-    pub raw_name: Vec<u8>,
     pub flags: u16,
     pub method: u16,
     pub crc32: u32,
@@ -59,10 +57,27 @@ pub(crate) struct Entry {
     pub size: u64,
     /// Absolute offset of the local header (prepended data accounted for).
     pub local_offset: u64,
-    /// The central-directory extra field.
-    pub extra: Vec<u8>,
-    /// The raw central-directory record (kept verbatim when appending).
+    /// The raw central-directory record (kept verbatim when appending), which holds the raw
+    /// name and the extra field: one allocation per member, not three (a million members
+    /// open in a fraction of a second).
     pub raw_record: Vec<u8>,
+    /// The name's length in the record.
+    pub name_len: u16,
+    /// The extra field's length in the record.
+    pub extra_len: u16,
+}
+
+impl Entry {
+    /// The raw name bytes (compared with the local header's).
+    pub fn raw_name(&self) -> &[u8] {
+        &self.raw_record[CENTRAL_LEN..CENTRAL_LEN + usize::from(self.name_len)]
+    }
+
+    /// The central-directory extra field.
+    pub fn extra(&self) -> &[u8] {
+        let start = CENTRAL_LEN + usize::from(self.name_len);
+        &self.raw_record[start..start + usize::from(self.extra_len)]
+    }
 }
 
 /// The archive's directory as read.
@@ -486,12 +501,12 @@ fn parse_central_record(
             total - CENTRAL_LEN
         )));
     }
-    let raw_name = rec[CENTRAL_LEN..CENTRAL_LEN + name_len].to_vec();
-    let extra = rec[CENTRAL_LEN + name_len..CENTRAL_LEN + name_len + extra_len].to_vec();
-    let name = decode_name(&raw_name, flags);
+    let raw_name = &rec[CENTRAL_LEN..CENTRAL_LEN + name_len];
+    let extra = &rec[CENTRAL_LEN + name_len..CENTRAL_LEN + name_len + extra_len];
+    let name = decode_name(raw_name, flags);
     // Fields saturated at 0xFFFFFFFF come from the zip64 extra, in order.
     let mut fields = [&mut size, &mut compressed_size, &mut local_offset];
-    read_zip64_extra(&extra, &mut fields)
+    read_zip64_extra(extra, &mut fields)
         .map_err(|reason| bad(format!("entry {n} ({name}): {reason}")))?;
     let local_offset = local_offset
         .checked_add(prefix)
@@ -506,15 +521,16 @@ fn parse_central_record(
     }
     let entry = Entry {
         name,
-        raw_name,
         flags,
         method,
         crc32,
         compressed_size,
         size,
         local_offset,
-        extra,
         raw_record: rec[..total].to_vec(),
+        // Both read from 16-bit fields.
+        name_len: name_len as u16,
+        extra_len: extra_len as u16,
     };
     Ok((entry, total))
 }
@@ -559,7 +575,8 @@ pub(crate) fn find_extra(extra: &[u8], id: u16) -> Option<&[u8]> {
 
 /// Names are UTF-8 with flag 11, else cp437, as Python's zipfile decodes them.
 fn decode_name(raw: &[u8], flags: u16) -> String {
-    if flags & FLAG_UTF8 != 0 {
+    // ASCII is ASCII in both encodings (and names are, nearly always): one copy.
+    if flags & FLAG_UTF8 != 0 || raw.is_ascii() {
         return String::from_utf8_lossy(raw).into_owned();
     }
     raw.iter()
@@ -615,7 +632,7 @@ pub(crate) fn read_local(file: &impl ReadAt, entry: &Entry, limit: u64) -> Resul
     let mut name = vec![0u8; name_len as usize];
     file.pread_exact(&mut name, entry.local_offset + LOCAL_LEN)
         .map_err(|e| format!("reading the local header name: {e}"))?;
-    if name != entry.raw_name {
+    if name != entry.raw_name() {
         return Err(format!(
             "the local header names {:?}, the directory {:?}",
             String::from_utf8_lossy(&name),

@@ -216,7 +216,7 @@ impl NpzReader {
                 parsed.data_offset,
                 crate::deflate::stored_blocks_len(parsed.data_offset as usize) as u64,
             );
-            zip::find_extra(&entry.extra, INDEX_HEADER_ID)
+            zip::find_extra(entry.extra(), INDEX_HEADER_ID)
                 .and_then(|data| {
                     SeekIndex::from_field_data(data, entry.crc32, entry.size, entry.compressed_size)
                 })

@@ -22,8 +22,8 @@ use meta::Meta;
 pub use options::{Method, ReaderOptions};
 use zran::ZranIndex;
 
-use std::collections::HashMap;
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -78,7 +78,7 @@ pub struct NpzReader {
     file: File,
     file_len: u64,
     dir: Directory,
-    by_name: HashMap<String, usize>,
+    by_name: NameIndex,
     /// Boxed: a million members cost a million empty cells of 16 bytes at open, not of a
     /// whole `Meta` each.
     meta: Vec<OnceLock<Box<Meta>>>,
@@ -93,6 +93,44 @@ impl std::fmt::Debug for NpzReader {
             .field("path", &self.path)
             .field("members", &self.dir.entries.len())
             .finish()
+    }
+}
+
+/// Member numbers by name, the last entry of a name winning (as in numpy): a hash table of
+/// numbers whose names are the entries' own, so an open copies no name.
+struct NameIndex {
+    table: hashbrown::HashTable<usize>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl NameIndex {
+    fn new(entries: &[Entry]) -> NameIndex {
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut table = hashbrown::HashTable::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let hash = hasher.hash_one(entry.name.as_str());
+            let same = |&j: &usize| entries[j].name == entry.name;
+            match table.find_mut(hash, same) {
+                Some(slot) => *slot = i,
+                None => {
+                    table.insert_unique(hash, i, |&j| hasher.hash_one(entries[j].name.as_str()));
+                }
+            }
+        }
+        NameIndex { table, hasher }
+    }
+
+    fn get(&self, entries: &[Entry], name: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        self.table.find(hash, |&j| entries[j].name == name).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 }
 
@@ -168,10 +206,7 @@ impl NpzReader {
         let file = File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
         let dir = zip::read_directory(&file, file_len, path)?;
-        let mut by_name = HashMap::with_capacity(dir.entries.len());
-        for (i, entry) in dir.entries.iter().enumerate() {
-            by_name.insert(entry.name.clone(), i);
-        }
+        let by_name = NameIndex::new(&dir.entries);
         let n = dir.entries.len();
         let reader = NpzReader {
             path: path.to_path_buf(),
@@ -249,14 +284,14 @@ impl NpzReader {
             .entries
             .iter()
             .enumerate()
-            .filter(|(i, e)| self.by_name.get(&e.name) == Some(i))
+            .filter(|(i, e)| self.by_name.get(&self.dir.entries, &e.name) == Some(*i))
     }
 
     fn index_of(&self, key: &str) -> Result<usize, ReadError> {
+        let entries = &self.dir.entries;
         self.by_name
-            .get(key)
-            .or_else(|| self.by_name.get(&format!("{key}.npy")))
-            .copied()
+            .get(entries, key)
+            .or_else(|| self.by_name.get(entries, &format!("{key}.npy")))
             .ok_or_else(|| {
                 ReadError::new(
                     self.path.clone(),
