@@ -339,8 +339,35 @@ pub(crate) fn build_access_points(
     crc32: u32,
     span: u64,
 ) -> Result<Vec<AccessPoint>, InflateError> {
+    let mut points = Vec::new();
+    scan_access_points(file, base, compressed, size, crc32, span, |point| {
+        points.push(point);
+        Ok(())
+    })?;
+    Ok(points)
+}
+
+/// Output buffer of [`scan_access_points`]: the window, then room for this much output before
+/// the last window is moved back to the front.
+const SCAN_BUF: usize = 1 << 20;
+
+/// Decodes a whole deflate stream once and hands `on_point` an access point at the first block
+/// boundary after every `span` bytes of output (none at the start or the end). Checks the
+/// CRC and the declared size on the way: an error means the points handed over are not to be
+/// used. The output goes to a linear buffer (faster than a wrapping one), of which only the
+/// last window is kept.
+pub(crate) fn scan_access_points(
+    file: &File,
+    base: u64,
+    compressed: u64,
+    size: u64,
+    crc32: u32,
+    span: u64,
+    mut on_point: impl FnMut(AccessPoint) -> Result<(), InflateError>,
+) -> Result<(), InflateError> {
+    use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
     let mut dec = DecompressorOxide::new();
-    let mut wrap = vec![0u8; WRAP];
+    let mut out_buf = vec![0u8; WINDOW + SCAN_BUF];
     let mut pos = 0usize;
     let mut out = 0u64;
     let mut crc = crc32fast::Hasher::new();
@@ -348,7 +375,6 @@ pub(crate) fn build_access_points(
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut next = base;
     let end = base + compressed;
-    let mut points = Vec::new();
     let mut last_point = 0u64;
     loop {
         if lo == hi && next < end {
@@ -358,27 +384,35 @@ pub(crate) fn build_access_points(
             lo = 0;
             hi = n;
         }
+        if pos == out_buf.len() {
+            // Keep the window, the only history deflate may refer to.
+            out_buf.copy_within(pos - WINDOW..pos, 0);
+            pos = WINDOW;
+        }
         let more = next < end;
-        let flags =
-            TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY | if more { TINFL_FLAG_HAS_MORE_INPUT } else { 0 };
+        let flags = TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY
+            | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+            | if more { TINFL_FLAG_HAS_MORE_INPUT } else { 0 };
         // Allow one byte past the declared size, to detect streams that go on.
-        let limit = (size - out).saturating_add(1).min((WRAP - pos) as u64) as usize;
+        let limit = (size - out)
+            .saturating_add(1)
+            .min((out_buf.len() - pos) as u64) as usize;
         let (status, nin, nout) =
-            decompress_with_limit(&mut dec, &buf[lo..hi], &mut wrap, pos, limit, flags);
+            decompress_with_limit(&mut dec, &buf[lo..hi], &mut out_buf, pos, limit, flags);
         let input_offset = next - (hi - lo) as u64 - base;
         let stalled = matches!(
             status,
             TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput
         );
-        if nin == 0 && nout == 0 && lo < hi && stalled {
+        if nin == 0 && nout == 0 && lo < hi && stalled && pos < out_buf.len() {
             return Err(InflateError::Corrupt {
                 offset: input_offset,
                 reason: "the inflater makes no progress".into(),
             });
         }
         lo += nin;
-        crc.update(&wrap[pos..pos + nout]);
-        pos = (pos + nout) & (WRAP - 1);
+        crc.update(&out_buf[pos..pos + nout]);
+        pos += nout;
         out += nout as u64;
         if out > size {
             return Err(InflateError::Size(format!(
@@ -395,17 +429,13 @@ pub(crate) fn build_access_points(
                         });
                     };
                     let wlen = out.min(WINDOW as u64) as usize;
-                    let mut window = vec![0u8; wlen];
-                    for (i, b) in window.iter_mut().enumerate() {
-                        *b = wrap[(pos + WRAP - wlen + i) & (WRAP - 1)];
-                    }
-                    points.push(AccessPoint {
+                    on_point(AccessPoint {
                         out,
                         input: next - (hi - lo) as u64 - base,
                         num_bits: state.num_bits,
                         bit_buf: state.bit_buf,
-                        window: window.into_boxed_slice(),
-                    });
+                        window: out_buf[pos - wlen..pos].into(),
+                    })?;
                     last_point = out;
                 }
             }
@@ -437,5 +467,5 @@ pub(crate) fn build_access_points(
             actual,
         });
     }
-    Ok(points)
+    Ok(())
 }

@@ -89,6 +89,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access_index;
 mod deflate;
 mod error;
 pub mod format;
@@ -110,8 +111,10 @@ pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, 
 pub use info::member_json;
 pub use npy_format;
 pub use npy_format::{DType, FrameSink, FrameSource, Header};
-pub use reader::{Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions};
+pub use reader::{
+    Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions, index_sidecar_path,
+};
 pub use writer::{
-    Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
-    zip_npy_files,
+    Compression, IndexOptions, IndexReport, IndexedMember, MemberWriter, NpzWriter, Recovery,
+    WriterOptions, index, recover, update_crc32, zip_npy_files,
 };

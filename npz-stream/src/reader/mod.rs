@@ -11,6 +11,7 @@ mod member_reader;
 mod meta;
 mod options;
 mod reads;
+mod stored;
 mod zran;
 
 pub use member::Member;
@@ -18,6 +19,9 @@ pub use member_reader::MemberReader;
 pub use meta::MemberInfo;
 use meta::Meta;
 pub use options::{Method, ReaderOptions};
+pub(crate) use stored::IndexTarget;
+pub use stored::index_sidecar_path;
+use stored::{Sidecar, StoredIndex};
 use zran::ZranIndex;
 
 use std::collections::HashMap;
@@ -79,6 +83,9 @@ pub struct NpzReader {
     by_name: HashMap<String, usize>,
     meta: Vec<OnceLock<Meta>>,
     zran: Vec<OnceLock<ZranIndex>>,
+    /// Indexes stored by `npz index`, per member (`None`: none that checks out).
+    stored: Vec<OnceLock<Option<StoredIndex>>>,
+    sidecar: OnceLock<Option<Sidecar>>,
     map: OnceLock<Mmap>,
     options: ReaderOptions,
 }
@@ -177,6 +184,8 @@ impl NpzReader {
             by_name,
             meta: (0..n).map(|_| OnceLock::new()).collect(),
             zran: (0..n).map(|_| OnceLock::new()).collect(),
+            stored: (0..n).map(|_| OnceLock::new()).collect(),
+            sidecar: OnceLock::new(),
             map: OnceLock::new(),
             options,
         };
