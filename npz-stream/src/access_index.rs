@@ -86,9 +86,12 @@ pub(crate) struct PointRecord {
 }
 
 impl PointRecord {
-    /// The point's bit offset within the compressed data.
+    /// The point's bit offset within the compressed data (saturated: a point is checked to
+    /// lie inside its member before its bit offset is compared).
     pub(crate) fn bit_offset(&self) -> u64 {
-        self.input * 8 - u64::from(self.bits)
+        self.input
+            .saturating_mul(8)
+            .saturating_sub(u64::from(self.bits))
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -210,8 +213,8 @@ fn check_point(p: &PointRecord, prev: Option<&PointRecord>, id: &Identity) -> Op
     let window_ok = u64::from(p.window_len) == p.out.min(WINDOW)
         && p.packed_len > 0
         && p.packed_len <= MAX_PACKED;
-    let ordered = prev.is_none_or(|q| p.out > q.out && p.bit_offset() > q.bit_offset());
-    (inside && bits_ok && window_ok && ordered).then_some(())
+    let ordered = || prev.is_none_or(|q| p.out > q.out && p.bit_offset() > q.bit_offset());
+    (inside && bits_ok && window_ok && ordered()).then_some(())
 }
 
 /// One entry of a sidecar: a member's name and where its index lies in the sidecar.

@@ -205,6 +205,7 @@ impl NpzReader {
     pub(crate) fn index_targets(
         &self,
         keys: &[&str],
+        span: u64,
         in_sidecar: bool,
     ) -> Result<Vec<IndexTarget>, ReadError> {
         let selected: Vec<usize> = if keys.is_empty() {
@@ -219,6 +220,8 @@ impl NpzReader {
             let entry = self.entry(idx);
             let skip = if entry.method != zip::METHOD_DEFLATED {
                 Some("not deflated: read at random already")
+            } else if entry.size <= span {
+                Some("not longer than the span: nothing to skip")
             } else if self.meta(idx)?.index.is_some() {
                 Some("seekable already (written by npz-stream)")
             } else if self

@@ -306,7 +306,9 @@ impl IndexOptions {
                 "the archive changed while it was opened",
             )));
         }
-        let targets = reader.index_targets(keys, false).map_err(read_err)?;
+        let targets = reader
+            .index_targets(keys, self.span, false)
+            .map_err(read_err)?;
         let mut out = Output {
             file: &file,
             path,
@@ -344,7 +346,9 @@ impl IndexOptions {
             return Err(WriteError::new(target, WriteErrorKind::Exists));
         }
         let reader = open_reader(path)?;
-        let targets = reader.index_targets(keys, true).map_err(read_err)?;
+        let targets = reader
+            .index_targets(keys, self.span, true)
+            .map_err(read_err)?;
         let _ = atomic::remove_stale_temps(&target);
         let tmp = TempFile::beside(&target).map_err(io)?;
         let mut out = Output {
