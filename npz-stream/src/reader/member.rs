@@ -6,7 +6,8 @@ use super::*;
 /// A member of an [`NpzReader`] as a [`FrameSource`].
 ///
 /// Reads of frames `[a, b)` cost time proportional to `b - a` for stored members and members
-/// with a seek or zran index (plus at most one chunk of inflation), and keep their inflater
+/// with a seek index or a zran index, built in memory or stored by [`index`](crate::index)
+/// (plus at most one chunk or span of inflation), and keep their inflater
 /// between calls, so a scan in increasing order inflates each byte once. A read of every frame
 /// checks the member's CRC-32.
 ///
