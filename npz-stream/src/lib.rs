@@ -80,10 +80,13 @@
 //!   after a sync (replacing an archive keeps its mode, and takes its lock for the rename).
 //! - **Random access into numpy's archives.** `np.savez_compressed` writes one deflate stream
 //!   per member, with no point to start inflating but its start. [`index`] records zran access
-//!   points (a block boundary's bit offset and the 32 KiB window before it) in one pass, with
-//!   miniz_oxide (the inflater that stops at block boundaries; zlib-rs does the plain
-//!   inflation), and appends them to the archive the way appends are written, so numpy sees
-//!   the same archive. See [`format`](mod@format#stored-access-point-indexes).
+//!   points (a block boundary's bit offset and the 32 KiB window before it) in one pass at
+//!   zlib-rs's speed: zlib-rs stops at every block boundary (`InflateFlush::Block`) but its safe
+//!   API does not say at which bit of the byte, so each of the 8 candidates is tried with
+//!   miniz_oxide (which resumes at a bit offset), and a point is kept only if exactly one
+//!   reproduces the next 4 KiB. The index is appended to the archive the way appends are
+//!   written, so numpy sees the same archive. See
+//!   [`format`](mod@format#stored-access-point-indexes).
 //! - **Locked, crash-safe appends.** An append holds the archive's lock ([`LockMode`], the
 //!   one `npy-append` takes) and writes after the old end records, never over them: a killed
 //!   append leaves the old archive, which [`NpzReader`] opens and [`recover`] (or the next
