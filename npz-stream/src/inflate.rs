@@ -368,17 +368,16 @@ struct Pending {
 }
 
 impl Pending {
-    /// The trial that reproduced the stream, if exactly one did (over what is known of it).
+    /// A trial that reproduced the stream (over what is known of it), if one did. Several do
+    /// where the bits between them are the zero header and padding of a stored block (as a
+    /// full flush writes): they decode alike, and the earliest is taken.
     fn resolve(self) -> Option<AccessPoint> {
-        let mut matches = self
+        let (bits, _) = self
             .trials
             .iter()
             .flatten()
-            .filter(|(_, out)| !self.actual.is_empty() && out.starts_with(&self.actual));
-        let (bits, _) = matches.next()?;
-        if matches.next().is_some() {
-            return None;
-        }
+            .filter(|(_, out)| !self.actual.is_empty() && out.starts_with(&self.actual))
+            .max_by_key(|(bits, _)| *bits)?;
         Some(AccessPoint {
             out: self.out,
             input: self.input,
@@ -427,8 +426,8 @@ fn trial(data: &[u8], bits: u8, window: &[u8]) -> Option<Vec<u8>> {
 /// (`InflateFlush::Block`), and hands `on_point` an access point at the first boundary after
 /// every `span` bytes of output (none at the start or the end). zlib-rs tells the byte where
 /// it stopped but not the bit: each of the 8 bit offsets is tried with miniz_oxide, and the
-/// point is recorded only if exactly one reproduces the next [`VERIFY`] bytes (otherwise the
-/// next boundary is taken). Checks the CRC and the declared size on the way: an error means the
+/// point is recorded only if one reproduces the next [`VERIFY`] bytes (otherwise the next
+/// boundary is taken). Checks the CRC and the declared size on the way: an error means the
 /// points handed over are not to be used. The output goes to a linear buffer of which only the
 /// last window is kept.
 pub(crate) fn scan_access_points(

@@ -83,8 +83,8 @@
 //!   points (a block boundary's bit offset and the 32 KiB window before it) in one pass at
 //!   zlib-rs's speed: zlib-rs stops at every block boundary (`InflateFlush::Block`) but its safe
 //!   API does not say at which bit of the byte, so each of the 8 candidates is tried with
-//!   miniz_oxide (which resumes at a bit offset), and a point is kept only if exactly one
-//!   reproduces the next 4 KiB. The index is appended to the archive the way appends are
+//!   miniz_oxide (which resumes at a bit offset), and a point is kept only if one reproduces
+//!   the next 4 KiB. The index is appended to the archive the way appends are
 //!   written, so numpy sees the same archive. See
 //!   [`format`](mod@format#stored-access-point-indexes).
 //! - **Locked, crash-safe appends.** An append holds the archive's lock ([`LockMode`], the
