@@ -412,3 +412,41 @@ fn the_cli_indexes_and_rows_reads_through_the_index() {
             .contains("no member 'nope'")
     );
 }
+
+#[test]
+fn damaged_sidecars_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, data) = foreign(dir.path());
+    IndexOptions::new()
+        .span(64 << 10)
+        .sidecar(true)
+        .index(&path, &["t"])
+        .unwrap();
+    let sidecar = npz_stream::index_sidecar_path(&path);
+    let good = std::fs::read(&sidecar).unwrap();
+    let frames = N / 4;
+    let mut x = 99u64;
+    let mut damaged: Vec<Vec<u8>> = vec![Vec::new(), good[..good.len() / 2].to_vec()];
+    for cut in [1, 8, 20, 31, 32, 33, 60] {
+        damaged.push(good[..good.len() - cut].to_vec());
+    }
+    for _ in 0..40 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut bytes = good.clone();
+        let at = (x >> 33) as usize % bytes.len();
+        bytes[at] ^= 1 << ((x >> 7) % 8);
+        damaged.push(bytes);
+    }
+    for bytes in damaged {
+        std::fs::write(&sidecar, &bytes).unwrap();
+        let reader = NpzReader::open(&path).unwrap();
+        let _ = reader.info("t").unwrap();
+        let mut t = reader.member("t").unwrap();
+        for (a, b) in [(frames - 9, frames - 1), (frames / 2, frames / 2 + 3)] {
+            // Every byte is under a CRC-32 (the entries', each table's, each window's): a
+            // damaged part is ignored and the read is right.
+            let got = t.read_frames(a, b).unwrap();
+            assert_eq!(got, le(&data[(a * 4) as usize..(b * 4) as usize]));
+        }
+    }
+}
