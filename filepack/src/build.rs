@@ -19,6 +19,7 @@ use crate::format::{self, DEFAULT_ALIGNMENT};
 use array_files_fs::atomic::{self, Persist, TempFile};
 
 use crate::glob::Glob;
+use crate::legacy::LegacyPack;
 use crate::write::{EntryMeta, PackSummary, PackWriter};
 
 /// Files up to this size are read by the workers; larger ones are streamed by the writer.
@@ -672,6 +673,49 @@ impl PackBuilder {
             &[],
             Path::new(crate::write::UNNAMED_OUTPUT),
         )
+    }
+
+    /// Packs the files of a FilePacker pack into the file at `out` (through a temporary file
+    /// and a rename), in the old pack's order, their contents copied from its map: small files
+    /// hashed then written, large ones streamed in one pass. What
+    /// [`ConvertOptions`](crate::ConvertOptions) runs.
+    pub(crate) fn pack_legacy(
+        &self,
+        legacy: &LegacyPack,
+        out: &Path,
+    ) -> Result<PackSummary, BuildError> {
+        self.write_atomically(out, |file, _| {
+            let mut writer = self.writer_named(file, out)?;
+            let total = legacy.len() as u64;
+            self.report(Phase::Packing, 0, total, 0);
+            for (i, entry) in legacy.entries().enumerate() {
+                // Paths of a `LegacyPack` are normal: relative, no `.`, `..` or NUL.
+                let data = entry.bytes();
+                if entry.size() > SMALL_FILE {
+                    let mut reader = data;
+                    writer.push_file_stream(
+                        entry.path(),
+                        &mut reader,
+                        legacy.path(),
+                        EntryMeta::file(),
+                    )?;
+                } else {
+                    writer.push_file_bytes(
+                        entry.path(),
+                        data,
+                        format::checksum(data),
+                        EntryMeta::file(),
+                    )?;
+                }
+                if i % 1024 == 1023 {
+                    self.report(Phase::Packing, i as u64 + 1, total, writer.bytes_written());
+                }
+            }
+            self.report(Phase::Indexing, total, total, writer.bytes_written());
+            let summary = writer.finish()?.1;
+            self.report(Phase::Done, total, total, summary.bytes);
+            Ok(summary)
+        })
     }
 
     /// Writes a pack to a temporary file beside `out` (`.NAME.PID-N.tmp`, after removing those

@@ -1,9 +1,12 @@
 //! Error types: [`Error`] for opening and reading packs, [`BuildError`] for writing them,
-//! [`ExtractError`] for extracting them.
+//! [`ExtractError`] for extracting them, [`LegacyError`] for reading FilePacker's packs and
+//! [`ConvertError`] for converting them.
 
 use std::io;
 use std::path::PathBuf;
 
+use array_files_fs::error::PathError;
+use array_files_fs::text::escape_control as esc;
 use npy_format::{FrameRangeError, HeaderError, ViewError};
 
 use crate::kind::Kind;
@@ -348,4 +351,189 @@ impl ExtractError {
             source,
         }
     }
+}
+
+/// Opening a pack written by FilePacker ([`LegacyPack::open`](crate::LegacyPack::open)): the
+/// file, and what is wrong with it ([`LegacyErrorKind`]).
+///
+/// ```
+/// use filepack::{LegacyErrorKind, LegacyPack, ResultKind};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("notes.txt");
+/// std::fs::write(&path, "not a pack").unwrap();
+/// let result = LegacyPack::open(&path);
+/// assert!(matches!(result.err_kind(), Some(LegacyErrorKind::TooShort { len: 10 })));
+/// assert!(result.unwrap_err().to_string().starts_with(&path.display().to_string()));
+/// ```
+pub type LegacyError = PathError<LegacyErrorKind>;
+
+/// What is wrong with a file opened as a FilePacker pack ([`LegacyError`]'s kind). Offsets are
+/// byte offsets in that file; files are numbered from 0 in the order of its index.
+///
+/// ```
+/// use filepack::{LegacyErrorKind, LegacyPack};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("old.fpack");
+/// // FilePacker's header: version 1, one file, a base path, a name, a size; then no data.
+/// let mut bytes = vec![1u8];
+/// bytes.extend(1u64.to_le_bytes());
+/// bytes.extend(format!("{:256}", "/data").bytes());
+/// bytes.extend(format!("{:128}", "a.txt").bytes());
+/// bytes.extend(5u64.to_le_bytes());
+/// std::fs::write(&path, &bytes).unwrap();
+/// let err = LegacyPack::open(&path).unwrap_err();
+/// assert!(matches!(err.kind(), LegacyErrorKind::DataPastEnd { index: 0, size: 5, .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyErrorKind {
+    /// I/O on the file.
+    #[error("{source}")]
+    Io {
+        /// The error.
+        #[from]
+        source: io::Error,
+    },
+    /// The path names a directory, a FIFO, a device...
+    #[error("is {what}, not a regular file")]
+    NotAFile {
+        /// What it is, in words (`"a directory"`).
+        what: &'static str,
+    },
+    /// The file is a pack of this crate's format already (it starts with
+    /// [`format::MAGIC`](crate::format::MAGIC)): there is nothing to convert.
+    #[error(
+        "is a filepack pack already (this crate's format), not a FilePacker pack: nothing to convert (Pack::open reads it)"
+    )]
+    AlreadyConverted,
+    /// Shorter than FilePacker's fixed header (265 bytes).
+    #[error("holds {len} bytes, fewer than the 265 of a FilePacker header: not a FilePacker pack")]
+    TooShort {
+        /// The file's length.
+        len: u64,
+    },
+    /// The version byte (offset 0) is not 1, the only version FilePacker writes.
+    #[error("at byte 0: version {found}, where FilePacker writes 1: not a FilePacker pack")]
+    Version {
+        /// The byte found.
+        found: u8,
+    },
+    /// The file count (offset 1) needs an index (128 + 8 bytes per file) longer than the file.
+    #[error(
+        "at byte 1: {count} files, whose names and sizes need {} bytes, but the file holds {len}: cut short, or not a FilePacker pack",
+        legacy_index_len(*.count)
+    )]
+    IndexPastEnd {
+        /// The count found.
+        count: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// The names are not valid UTF-8 (FilePacker decodes them all at once, and fails the same
+    /// way).
+    #[error("at byte {offset}: the name of file {index} is not valid UTF-8")]
+    NameNotUtf8 {
+        /// The file whose name slot holds the bad byte.
+        index: u64,
+        /// Where the bad byte is.
+        offset: u64,
+    },
+    /// A name cannot be a path in a pack: empty (or cut off), absolute, with a `.` or `..`
+    /// component, with a NUL byte.
+    #[error("at byte {offset}: the name of file {index}, '{}', {reason}", esc(.name))]
+    InvalidName {
+        /// The file.
+        index: u64,
+        /// Where its name slot starts.
+        offset: u64,
+        /// The name, with its trailing padding removed.
+        name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Two files have the same path (after empty components are dropped: `a//b` is `a/b`).
+    #[error("file {index}, '{}', has the same path as file {first}", esc(.path))]
+    Duplicate {
+        /// The later file.
+        index: u64,
+        /// The earlier one.
+        first: u64,
+        /// The path.
+        path: String,
+    },
+    /// A path is a file and also the directory of another file (`a` and `a/b`).
+    #[error("file {index}, '{}', is also the directory of file {below}, '{}'", esc(.path), esc(.below_path))]
+    FileAndDir {
+        /// The file whose path is a directory of another.
+        index: u64,
+        /// Its path.
+        path: String,
+        /// A file below it.
+        below: u64,
+        /// That file's path.
+        below_path: String,
+    },
+    /// A file's data runs past the end of the file (its size, or the sizes before it, are more
+    /// than the file holds).
+    #[error(
+        "file {index}, '{}': its {size} bytes at byte {offset} run past the end of the {len}-byte file: cut short",
+        esc(.path)
+    )]
+    DataPastEnd {
+        /// The file.
+        index: u64,
+        /// Its path.
+        path: String,
+        /// Where its data starts.
+        offset: u64,
+        /// Its size, as the index says.
+        size: u64,
+        /// The length of the pack.
+        len: u64,
+    },
+    /// Bytes follow the last file's data. FilePacker writes none; it leaves some when a file
+    /// grew between its writer's two passes, and every file after that one then reads shifted.
+    #[error(
+        "{} bytes follow the data of the last file (which ends at byte {data_end}): a file changed size while FilePacker packed it, or this is not a FilePacker pack",
+        .len - .data_end
+    )]
+    TrailingData {
+        /// Where the files' data ends, by the sizes of the index.
+        data_end: u64,
+        /// The file's length.
+        len: u64,
+    },
+}
+
+/// FilePacker's header length for `count` files (exact, even where a `u64` would overflow).
+fn legacy_index_len(count: u64) -> u128 {
+    265 + 136 * u128::from(count)
+}
+
+/// Why converting a FilePacker pack failed ([`ConvertOptions::convert`](crate::ConvertOptions::convert)).
+///
+/// ```
+/// use filepack::{ConvertError, ConvertOptions, LegacyErrorKind};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let old = dir.path().join("old.fpack");
+/// std::fs::write(&old, b"").unwrap();
+/// let err = ConvertOptions::new().convert(&old, dir.path().join("new.fpack")).unwrap_err();
+/// assert!(matches!(err, ConvertError::Legacy(e) if matches!(e.kind(), LegacyErrorKind::TooShort { len: 0 })));
+/// assert!(!dir.path().join("new.fpack").exists());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// The old pack cannot be read: not a FilePacker pack, or damaged.
+    #[error(transparent)]
+    Legacy(#[from] LegacyError),
+    /// The output exists and [`ConvertOptions::replace`](crate::ConvertOptions::replace) is off.
+    #[error("{}: exists (ConvertOptions::replace(true) replaces it)", .path.display())]
+    Exists {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// Writing the new pack failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
 }

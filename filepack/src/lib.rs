@@ -47,7 +47,8 @@
 //! ```
 //!
 //! The `filepack` binary (feature `cli`, on by default) does the same from a shell:
-//! `filepack pack DIR -o OUT.fpack`, `filepack ls`, `cat`, `extract`, `verify`, `info`.
+//! `filepack pack DIR -o OUT.fpack`, `filepack ls`, `cat`, `extract`, `verify`, `info`, and
+//! `filepack convert OLD.fpack NEW.fpack` for packs written by FilePacker.
 //!
 //! ## Map of the crate
 //!
@@ -63,7 +64,11 @@
 //!   a zero-copy [`npy_format::TypedView`].
 //! - [`format`](mod@format): the byte layout, specified precisely enough to write a reader in another
 //!   language.
-//! - Errors: [`Error`] (reading), [`BuildError`] (packing), [`ExtractError`] (extracting).
+//! - [`LegacyPack`]: a pack written by FilePacker, checked whole at open, and
+//!   [`ConvertOptions`] / [`convert_legacy`] to convert it into this format.
+//! - Errors: [`Error`] (reading), [`BuildError`] (packing), [`ExtractError`] (extracting),
+//!   [`LegacyError`] (a FilePacker pack: a [`PathError`] over [`LegacyErrorKind`]),
+//!   [`ConvertError`] (converting one).
 //!
 //! ## Paths
 //!
@@ -95,25 +100,32 @@
 //! non-ASCII names, needs the packing machine's base path in every query, drops empty
 //! directories and has no checksums. Here open and lookup cost the same for 1k or 1M entries,
 //! readers share one map with no lock, names are any UTF-8, and queries are relative paths.
+//! Its packs convert into this format with [`convert_legacy`] (`filepack convert`), which
+//! checks the whole old pack first (see [`LegacyPack`]) and keeps every file's bytes.
 
 pub use npy_format;
 
 mod build;
+mod convert;
 mod error;
 mod extract;
 pub mod format;
 mod glob;
 mod kind;
+mod legacy;
 mod npy;
 mod path;
 mod prefetch;
 mod read;
 mod write;
 
+pub use array_files_fs::error::{PathError, ResultKind};
 pub use build::{PackBuilder, Phase, Progress};
-pub use error::{BuildError, Error, ExtractError};
+pub use convert::{ConvertOptions, convert_legacy};
+pub use error::{BuildError, ConvertError, Error, ExtractError, LegacyError, LegacyErrorKind};
 pub use extract::{ExtractOptions, ExtractSummary};
 pub use format::PackHeader;
+pub use legacy::{LegacyEntries, LegacyEntry, LegacyPack};
 pub use npy::PackedNpy;
 pub use path::normalize_path;
 pub use read::{

@@ -105,6 +105,8 @@ pub struct NpyAppender {
     buffer: Vec<u8>,
     capacity: usize,
     header_on_spill: bool,
+    /// [`finish`](Self::finish) syncs ([`AppendOptions::sync`]).
+    sync_on_finish: bool,
     rewrite: Option<HeaderRewrite>,
     /// The header bytes last written by this appender (`None`: not known, write them all).
     header_on_disk: Option<Vec<u8>>,
@@ -329,6 +331,7 @@ impl NpyAppender {
             buffer: Vec::with_capacity(capacity.min(64 << 20)),
             capacity,
             header_on_spill: options.header_on_spill,
+            sync_on_finish: options.sync,
             rewrite,
             header_on_disk: None,
             accepted: None,
@@ -851,7 +854,11 @@ impl NpyAppender {
     /// ```
     pub fn finish(mut self) -> Result<Header, AppendError> {
         self.done = true;
-        self.flush()?;
+        if self.sync_on_finish {
+            self.sync()?;
+        } else {
+            self.flush()?;
+        }
         Ok(self.header.clone())
     }
 

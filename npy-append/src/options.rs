@@ -86,6 +86,7 @@ pub struct AppendOptions {
     pub(crate) overwrite: bool,
     pub(crate) read: ReadOptions,
     pub(crate) on_drop_error: fn(&AppendError),
+    pub(crate) sync: bool,
 }
 
 impl Default for AppendOptions {
@@ -99,6 +100,7 @@ impl Default for AppendOptions {
             overwrite: false,
             read: ReadOptions::default(),
             on_drop_error: print_drop_error,
+            sync: false,
         }
     }
 }
@@ -191,6 +193,26 @@ impl AppendOptions {
     /// ```
     pub fn rewrite_header(mut self, allow: bool) -> AppendOptions {
         self.rewrite_header = allow;
+        self
+    }
+
+    /// Whether [`finish`](NpyAppender::finish) puts the data and header on stable storage
+    /// (fsync) before it returns (default off, as today and as `np.save`: appends reach the
+    /// page cache, and [`sync`](NpyAppender::sync) syncs when asked). On, a finished file
+    /// survives a power loss. Either way a file this appender creates (or a header it moves to
+    /// make growth room) is put in place atomically and synced, once.
+    ///
+    /// ```
+    /// use npy_append::{FrameLayout, NpyAppender};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut out = NpyAppender::options()
+    ///     .sync(true)
+    ///     .create(dir.path().join("a.npy"), &FrameLayout::of::<u8>(&[2])).unwrap();
+    /// out.append(&[1u8, 2]).unwrap();
+    /// out.finish().unwrap(); // flushed and fsynced
+    /// ```
+    pub fn sync(mut self, yes: bool) -> AppendOptions {
+        self.sync = yes;
         self
     }
 

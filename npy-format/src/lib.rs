@@ -42,7 +42,15 @@
 //!
 //! - `half`: `half::f16` as an [`Element`] (`<f2`).
 //! - `num-complex`: `Complex<f32>` and `Complex<f64>` (`<c8`, `<c16`).
-//! - `ndarray`: [`TypedView::to_ndarray`] and [`TypedViewMut::into_ndarray`] with numpy's strides.
+//! - `ndarray`: the [`nd`] module (owned `Array<T, D>` read from any `.npy` of `T`, any
+//!   `ArrayBase` written in any memory layout, `ReadNpy`/`WriteNpy` traits), views of
+//!   dimension `D` ([`TypedView::to_ndarray_dim`]) or dynamic ([`TypedView::to_ndarray`]).
+//!   `ndarray`, `half` and `num_complex` are re-exported with their features, so versions
+//!   always match.
+//! - `remote`: [`source::RemoteSource`], objects of S3 and S3-compatible stores, GCS, Azure
+//!   and HTTP through `object_store` (re-exported), configured from the standard environment
+//!   (`AWS_*`, ...): [`NpyReader`] reads a `.npy` there with one request for the header and
+//!   one per frame range; [`source::open`] takes a path or a URL.
 //!
 //! ## What is refused
 //!
@@ -57,7 +65,11 @@ mod file;
 pub mod frames;
 pub mod header;
 mod literal;
+#[cfg(feature = "ndarray")]
+pub mod nd;
 mod read;
+mod reader;
+pub mod source;
 mod view;
 mod write;
 
@@ -74,6 +86,16 @@ pub use frames::{
     frames_per_chunk, mapped_chunks,
 };
 pub use header::{Header, ParsedHeader, ReadOptions, Version};
-pub use read::{OwnedArray, read_array, read_file, read_file_with};
+pub use read::{OwnedArray, read_array, read_array_with, read_file, read_file_with};
+pub use reader::{HEAD_BYTES, NpyReader};
 pub use view::{TypedView, TypedViewMut, to_vec};
 pub use write::{write_array, write_file, write_header, write_raw};
+
+#[cfg(feature = "half")]
+pub use half;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+#[cfg(feature = "num-complex")]
+pub use num_complex;
+#[cfg(feature = "remote")]
+pub use object_store;

@@ -110,9 +110,30 @@ pub fn read_file_with<T: Element>(
 /// let array = npy_format::read_array::<i64, _>(bytes.as_slice()).unwrap();
 /// assert_eq!(array.data, vec![7, 8, 9, 10]);
 /// ```
-pub fn read_array<T: Element, R: Read>(mut reader: R) -> Result<OwnedArray<T>, ReadError> {
+pub fn read_array<T: Element, R: Read>(reader: R) -> Result<OwnedArray<T>, ReadError> {
+    read_array_with(reader, ReadOptions::default())
+}
+
+/// [`read_array`] with [`ReadOptions`]: the header limit ([`ReadOptions::max_header_size`]).
+///
+/// # Errors
+/// As [`read_array`].
+///
+/// ```
+/// let header = npy_format::Header::new(npy_format::DType::parse("<u1").unwrap(), false, vec![1]);
+/// let mut bytes = header.to_bytes_in_place(npy_format::Version::V1, 20_000).unwrap();
+/// bytes.push(7);
+/// assert!(npy_format::read_array::<u8, _>(bytes.as_slice()).is_err());
+/// let trusting = npy_format::ReadOptions::default().max_header_size(30_000);
+/// let array = npy_format::read_array_with::<u8, _>(bytes.as_slice(), trusting).unwrap();
+/// assert_eq!(array.data, [7]);
+/// ```
+pub fn read_array_with<T: Element, R: Read>(
+    mut reader: R,
+    options: ReadOptions,
+) -> Result<OwnedArray<T>, ReadError> {
     let path = PathBuf::from("<reader>");
-    let parsed = Header::read_from(&mut reader, ReadOptions::default())
+    let parsed = Header::read_from(&mut reader, options)
         .map_err(|source| ReadError::new(path.clone(), ReadErrorKind::Header { source }))?;
     let data_len = checked_data_len::<T>(&parsed.header, &path)?;
     let size = std::mem::size_of::<T>();

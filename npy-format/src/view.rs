@@ -24,8 +24,8 @@ use crate::header::Header;
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TypedView<'a, T> {
-    data: &'a [T],
-    header: &'a Header,
+    pub(crate) data: &'a [T],
+    pub(crate) header: &'a Header,
 }
 
 /// A checked, mutable view of an array's data as `T`.
@@ -40,8 +40,8 @@ pub struct TypedView<'a, T> {
 /// ```
 #[derive(Debug)]
 pub struct TypedViewMut<'a, T> {
-    data: &'a mut [T],
-    header: &'a Header,
+    pub(crate) data: &'a mut [T],
+    pub(crate) header: &'a Header,
 }
 
 fn check_layout<T: Element>(header: &Header, bytes: &[u8]) -> Result<(), ViewError> {

@@ -1,7 +1,7 @@
 //! What `npz ls --json` prints about a member, as a JSON value, so that every front end (the
 //! CLI, the Python package) gives the same keys.
 
-use crate::MemberInfo;
+use crate::{MemberEntry, MemberInfo};
 
 /// The facts about a member that `npz ls --json` prints: `name` (the key), `member`, `descr`,
 /// `fortran_order`, `shape`, `version`, `compression`, `size`, `compressed_size`, `crc32` (hex),
@@ -43,5 +43,43 @@ pub fn member_json(info: &MemberInfo) -> serde_json::Value {
         "indexed": info.indexed,
         "stored_index": info.stored_index,
         "mappable": info.mappable,
+    })
+}
+
+/// What `npz ls --json` prints about any member ([`NpzReader::list`](crate::NpzReader::list)):
+/// for an array, [`member_json`] with `"kind": "array"`; for any other member `name` (the key),
+/// `member`, `kind` (`directory`, `bytes`, `unsupported`, `unreadable`: see
+/// [`Content::kind`](crate::Content::kind)), `compression` (with `method_code`), `size`,
+/// `compressed_size`, `crc32` and `reason`.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u16], &[1]).unwrap();
+/// npz.add_file("readme.txt", b"see x").unwrap();
+/// npz.finish().unwrap();
+/// let entries = npz_stream::NpzReader::open(&path).unwrap().list();
+/// let json: Vec<_> = entries.iter().map(npz_stream::entry_json).collect();
+/// assert_eq!(json[0]["kind"], "array");
+/// assert_eq!(json[1]["kind"], "bytes");
+/// assert_eq!(json[1]["reason"], "not an NPY array (text)");
+/// ```
+pub fn entry_json(entry: &MemberEntry) -> serde_json::Value {
+    if let Some(info) = entry.content.array() {
+        let mut json = member_json(info);
+        json["kind"] = "array".into();
+        return json;
+    }
+    serde_json::json!({
+        "name": entry.key,
+        "member": entry.name,
+        "kind": entry.content.kind(),
+        "compression": entry.method.as_str(),
+        "method_code": entry.method.code(),
+        "size": entry.size,
+        "compressed_size": entry.compressed_size,
+        "crc32": format!("{:08x}", entry.crc32),
+        "reason": entry.content.reason(),
     })
 }

@@ -51,7 +51,8 @@
 //! - Safety of writers: [`LockMode`] ([`WriterOptions::lock`]) for the archive's lock,
 //!   [`recover`] ([`Recovery`]) for an archive whose append was interrupted,
 //!   [`WriterOptions::create_new`] for an output that must not replace a file.
-//! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every member; whole reads
+//! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every array member, and
+//!   [`NpzReader::list`] ([`MemberEntry`], [`Content`]) for every member, arrays or not; whole reads
 //!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
 //!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members
 //!   ([`NpzReader::view`]); zran indexes for foreign compressed members, built in memory
@@ -119,11 +120,12 @@ pub use array_files_fs::LockMode;
 pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, WriteErrorKind};
 #[cfg(feature = "json")]
-pub use info::member_json;
+pub use info::{entry_json, member_json};
 pub use npy_format;
 pub use npy_format::{DType, FrameSink, FrameSource, Header};
 pub use reader::{
-    Member, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions, index_sidecar_path,
+    Content, Member, MemberEntry, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions,
+    index_sidecar_path,
 };
 pub use writer::{
     Compression, IndexOptions, IndexReport, IndexedMember, MemberWriter, NpzWriter, Recovery,

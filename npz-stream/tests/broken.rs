@@ -29,6 +29,8 @@ fn exercise(path: &Path) -> bool {
         return false;
     };
     let mut all_ok = true;
+    // Listing describes every member on its own, whatever the bytes.
+    assert_eq!(reader.list().len(), reader.len());
     for key in reader.keys() {
         let _ = reader.info(&key);
         if let Ok(mut member) = reader.member(&key) {

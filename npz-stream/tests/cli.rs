@@ -415,3 +415,78 @@ fn zipfile_crc(path: &std::path::Path, member: &str) -> u32 {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     archive.by_name(member).unwrap().crc32()
 }
+
+#[test]
+fn members_that_are_not_arrays_are_listed_and_extracted_only_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.npz");
+    let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    npz.add_array("x", &(0u32..1000).collect::<Vec<_>>(), &[100, 10])
+        .unwrap();
+    npz.add_file("notes.txt", b"taken on the 3rd\n").unwrap();
+    npz.add_file("sub/", b"").unwrap();
+    npz.finish().unwrap();
+    let table = String::from_utf8(ok(&["ls", s(&path)])).unwrap();
+    assert!(table.contains("notes.txt"), "{table}");
+    assert!(table.contains("not an array: text"), "{table}");
+    assert!(table.contains("directory"), "{table}");
+    let json: serde_json::Value = serde_json::from_slice(&ok(&["ls", "--json", s(&path)])).unwrap();
+    assert_eq!(json[1]["kind"], "bytes");
+    assert_eq!(json[2]["kind"], "directory");
+    let out = dir.path().join("notes.npy");
+    let err = fails(&["extract", s(&path), "notes.txt", s(&out)]);
+    assert!(
+        err.contains("not an NPY array") && err.contains("--raw"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    ok(&["extract", "--raw", s(&path), "notes.txt", s(&out)]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"taken on the 3rd\n");
+    let err = fails(&["extract", s(&path), "sub/", s(&dir.path().join("d.npy"))]);
+    assert!(err.contains("directory"), "{err}");
+    // Rows of the stored member, part and whole, stream the same bytes.
+    let all: Vec<u8> = (0u32..1000).flat_map(u32::to_le_bytes).collect();
+    assert_eq!(ok(&["rows", s(&path), "x", "0"]), all);
+    assert_eq!(ok(&["rows", s(&path), "x", "3", "7"]), &all[120..280]);
+    assert_eq!(ok(&["rows", s(&path), "x", "5", "5"]), b"");
+    let err = fails(&["rows", s(&path), "x", "7", "3"]);
+    assert!(err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn a_header_over_the_limit_fails_alone_and_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.npz");
+    let header = npy_format::Header::new(npy_format::DType::parse("<u1").unwrap(), false, vec![1]);
+    let mut long = header
+        .to_bytes_in_place(npy_format::Version::V2, 20_000)
+        .unwrap();
+    long.push(9);
+    let mut w = npz_stream::NpzWriter::create(&path).unwrap();
+    w.add_array("a", &[1u8], &[1]).unwrap();
+    w.add_file("long.npy", &long).unwrap();
+    w.add_array("b", &[2u8], &[1]).unwrap();
+    w.finish().unwrap();
+    let out = npz(&["ls", s(&path)]);
+    assert!(!out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("\na ") && table.contains("\nb "), "{table}");
+    assert!(table.contains("unreadable"), "{table}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--max-header-size"), "{err}");
+    assert!(
+        !err.contains("ReadOptions") && !err.contains("in Rust"),
+        "{err}"
+    );
+    let err = fails(&["rows", s(&path), "long", "0"]);
+    assert!(
+        err.contains("--max-header-size") && !err.contains("Rust"),
+        "{err}"
+    );
+    ok(&["ls", "--max-header-size", "30000", s(&path)]);
+    assert_eq!(
+        ok(&["rows", "--max-header-size", "30000", s(&path), "long", "0"]),
+        [9]
+    );
+    assert_eq!(ok(&["rows", s(&path), "b", "0"]), [2]);
+}

@@ -29,6 +29,7 @@ class NpyAppenderCore:
         fortran_order: bool,
         buffer_size: Optional[int],
         wait: bool,
+        write_behind: bool = True,
     ) -> None: ...
     @property
     def dtype(self) -> np.dtype[Any]: ...
@@ -92,6 +93,7 @@ def varpack_save(
     values: list[tuple[str, str, Any]],
     separate: list[str] = ...,
     keep: list[str] = ...,
+    dict_array_min_elements: Optional[int] = None,
 ) -> None: ...
 
 def npz_zip_files(

@@ -9,6 +9,7 @@ mod filepack;
 mod npy;
 mod npz;
 mod varpack;
+mod write_behind;
 
 use pyo3::prelude::*;
 

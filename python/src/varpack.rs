@@ -179,18 +179,20 @@ fn array_from(entry: &Bound<'_, PyAny>) -> PyResult<Array> {
 
 /// Saves `[(name, kind, payload)]` (the shapes `varpack_load` returns) as a pack at `path`,
 /// atomically replacing what is there. Names in `separate` store their JSON in files of their
-/// own. Names in `keep` are values of the pack already at `path` kept as they are there (names
+/// own; dict arrays of fewer than `dict_array_min_elements` elements are stored among their
+/// dict's JSON entries. Names in `keep` are values of the pack already at `path` kept as they are there (names
 /// it does not have are passed over): not passed through Python at all (values skipped at
 /// load), and not written again (arrays the caller did not replace: the save links their
 /// files).
 #[pyfunction]
-#[pyo3(signature = (path, values, separate = Vec::new(), keep = Vec::new()))]
+#[pyo3(signature = (path, values, separate = Vec::new(), keep = Vec::new(), dict_array_min_elements = None))]
 pub fn varpack_save(
     py: Python<'_>,
     path: PathBuf,
     values: Vec<(String, String, Bound<'_, PyAny>)>,
     separate: Vec<String>,
     keep: Vec<String>,
+    dict_array_min_elements: Option<u64>,
 ) -> PyResult<()> {
     let mut pack = if keep.is_empty() {
         Varpack::new()
@@ -232,6 +234,7 @@ pub fn varpack_save(
     for name in separate {
         pack.set_separate(&name, true).map_err(py_err)?;
     }
+    pack.set_dict_array_min_elements(dict_array_min_elements);
     py.detach(|| pack.save_as(&path)).map_err(py_err)
 }
 

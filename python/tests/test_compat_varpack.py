@@ -48,6 +48,12 @@ def test_dicts_keep_their_arrays_mapped_and_their_other_values(tmp):
     memory = varpack.mmap_var_to_memory(back.cfg)
     assert memory["adc"].flags.writeable and memory["adc"].flags.owndata
     assert memory["label"] == "run 7"
+    # As in the seed, only the dict's arrays of min_dict_numpy_size elements or more have files.
+    npy_files = sorted(p.name for p in (tmp / "p").iterdir() if p.suffix == ".npy")
+    assert len(npy_files) == 1, npy_files
+    assert back.cfg["small"].tolist() == [0, 1, 2]
+    vp.save(tmp / "q", min_dict_numpy_size=0)  # every dict array a file of its own
+    assert len([p for p in (tmp / "q").iterdir() if p.suffix == ".npy"]) == 2
 
 
 def test_values_json_cannot_hold_need_allow_pickle(tmp):

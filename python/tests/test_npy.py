@@ -258,3 +258,81 @@ def test_bad_input_raises_typed_exceptions(tmp):
         npy.load(garbage, mmap_mode="w")
     with pytest.raises(IsADirectoryError):
         npy.load(tmp)
+
+
+def test_queued_large_appends_keep_their_order_with_small_ones(tmp):
+    # Frames larger than the buffer go through the writer thread; small ones that follow
+    # while writes are queued must not overtake them.
+    path = tmp / "order.npy"
+    rng = np.random.default_rng(5)
+    expected = []
+    with npy.Appender(path, "<i4", (8,), buffer_size=256) as out:
+        for i in range(300):
+            n = int(rng.choice([1, 2, 40, 200]))
+            frames = np.arange(len(expected) * 8, (len(expected) + n) * 8, dtype="<i4").reshape(n, 8)
+            out.append(frames)
+            expected.extend(frames)
+            if i % 97 == 0:
+                assert out.shape == (len(expected), 8)  # waits for the queue
+    np.testing.assert_array_equal(np.load(path), np.array(expected))
+
+
+def test_threads_appending_large_frames_each_land_whole(tmp):
+    path = tmp / "big.npy"
+    out = npy.Appender(path, "<u2", (64, 64), buffer_size=4096)
+
+    def writer(k):
+        for i in range(50):
+            out.append(np.full((3, 64, 64), k * 100 + i, "<u2"))
+
+    workers = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.close()
+    loaded = np.load(path)
+    assert loaded.shape == (600, 64, 64)
+    # Each append's three frames are together and each frame is whole.
+    assert (loaded == loaded[:, :1, :1]).all()
+    firsts = loaded[::3, 0, 0]
+    assert sorted(firsts.tolist()) == sorted(k * 100 + i for k in range(4) for i in range(50))
+    assert (loaded[1::3, 0, 0] == firsts).all() and (loaded[2::3, 0, 0] == firsts).all()
+
+
+def test_an_appender_dropped_unclosed_still_writes_its_queued_frames(tmp):
+    import gc
+    path = tmp / "dropped.npy"
+    out = npy.Appender(path, "<f8", (128, 128), buffer_size=1024)
+    for i in range(20):
+        out.append(np.full((1, 128, 128), i, "<f8"))
+    del out
+    gc.collect()
+    loaded = np.load(path)
+    assert loaded.shape == (20, 128, 128) and (loaded[:, 0, 0] == np.arange(20)).all()
+
+
+def test_a_failed_queued_write_is_raised_and_the_file_keeps_whole_frames(tmp):
+    # A file-size limit makes the writer's write fail (EFBIG) part-way: the error must reach
+    # Python (by a later append or by close), and the file must hold whole frames only.
+    import subprocess
+    import sys
+    path = tmp / "limited.npy"
+    script = f"""
+import resource, signal, numpy as np, array_files.npy as npy
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+raised = None
+try:
+    with npy.Appender({str(path)!r}, "<u1", (100_000,), buffer_size=4096) as out:
+        for i in range(30):
+            out.append(np.full((1, 100_000), i, "<u1"))
+except OSError as e:
+    raised = e
+print("raised" if raised is not None else "silent")
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "raised", (run.stdout, run.stderr)
+    loaded = np.load(path)
+    assert 1 <= loaded.shape[0] <= 10
+    assert (loaded == np.arange(loaded.shape[0], dtype="<u1")[:, None]).all()

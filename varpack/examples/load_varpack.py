@@ -4,14 +4,27 @@
 
 Arrays of a directory pack come back memory-mapped read-only (np.load(..., mmap_mode="r")),
 a single file's arrays read into memory (np.load of an .npz does not map); dicts as dicts of
-their arrays and other entries; other values from their JSON documents.
+their arrays and other entries (small arrays a save stored among them, `{"__ndarray__": ...}`,
+decoded); other values from their JSON documents.
 """
+import ast
+import base64
 import json
 import os
 import re
 import sys
 
 import numpy as np
+
+
+def inline_array(value):
+    """A dict entry `{"__ndarray__": {descr, fortran_order, shape, data}}` as its array."""
+    if not (isinstance(value, dict) and list(value) == ["__ndarray__"]):
+        return value
+    a = value["__ndarray__"]
+    dtype = np.lib.format.descr_to_dtype(ast.literal_eval(a["descr"]))
+    data = np.frombuffer(base64.b64decode(a["data"]), dtype=dtype)
+    return data.reshape(a["shape"], order="F" if a["fortran_order"] else "C").copy(order="K")
 
 
 def load_varpack(path, mmap_mode="r"):
@@ -57,6 +70,7 @@ def load_varpack(path, mmap_mode="r"):
         elif kind == "dict":
             # A dict's non-array entries are a JSON object stored as a JSON value is.
             value = dict(json_of(entry)) if entry.get("file") else {}
+            value = {k: inline_array(v) for k, v in value.items()}
             value.update({e["key"]: read_array(e["file"]) for e in entry["entries"]})
             values[name] = value
         elif kind == "json":

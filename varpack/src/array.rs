@@ -220,6 +220,22 @@ impl Array {
         })
     }
 
+    /// An array of `header`'s size, zeroed, in memory: filled in place by a reader (one buffer,
+    /// no copy). The size was checked against the file (or, deflated, its bomb guard).
+    pub(crate) fn zeroed(header: Header) -> Result<Array, ArrayError> {
+        let len = data_len(&header)?;
+        let len = usize::try_from(len).map_err(|_| ArrayError::Overflow {
+            shape: header.shape.clone(),
+        })?;
+        Ok(Array {
+            header,
+            data: Data::Owned {
+                words: vec![0u64; len.div_ceil(8)],
+                len,
+            },
+        })
+    }
+
     pub(crate) fn from_member(header: Header, map: MemberMap) -> Array {
         Array {
             header,

@@ -99,7 +99,7 @@ pub enum InsertError {
         /// The error.
         source: ArrayError,
     },
-    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)).
+    /// The pack was opened read only ([`AccessMode::Read`](crate::AccessMode::Read)).
     #[error("value '{}': the pack was opened read only (mode r)", esc(.name))]
     ReadOnly {
         /// The name.
@@ -186,14 +186,14 @@ pub enum GetError {
     /// Loading the value (lazily) failed.
     #[error(transparent)]
     Load(#[from] Box<LoadError>),
-    /// The pack was opened write only ([`OpenMode::Write`](crate::OpenMode::Write) or
-    /// [`Append`](crate::OpenMode::Append)): values cannot be read back.
+    /// The pack was opened write only ([`AccessMode::Write`](crate::AccessMode::Write) or
+    /// [`Append`](crate::AccessMode::Append)): values cannot be read back.
     #[error("value '{}': the pack was opened write only (modes w and a); open it with r, r+, w+ or a+ to read", esc(.name))]
     WriteOnly {
         /// The name.
         name: String,
     },
-    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)): values
+    /// The pack was opened read only ([`AccessMode::Read`](crate::AccessMode::Read)): values
     /// cannot be changed.
     #[error("value '{}': the pack was opened read only (mode r); open it with r+ or a+ to modify it", esc(.name))]
     ReadOnly {
@@ -304,6 +304,16 @@ pub enum LoadErrorKind {
         /// The complete pack that a load would move into place.
         complete: PathBuf,
     },
+    /// A member of a plain numpy `.npz` is not an array this crate holds (see
+    /// [`SkippedMember`](crate::SkippedMember)), and the load was
+    /// [strict](crate::LoadOptions::strict).
+    #[error("member {}: {}; refusing the archive (strict)", esc(.member), esc(.reason))]
+    NotLoadable {
+        /// The member's name in the archive.
+        member: String,
+        /// Why it cannot be loaded.
+        reason: String,
+    },
     /// A JSON value (in the file) failed to parse.
     #[error("value '{}': {source}", esc(.name))]
     Json {
@@ -352,7 +362,7 @@ pub enum SaveErrorKind {
         /// The lock file.
         lock: PathBuf,
     },
-    /// The pack was opened read only ([`OpenMode::Read`](crate::OpenMode::Read)): it is never
+    /// The pack was opened read only ([`AccessMode::Read`](crate::AccessMode::Read)): it is never
     /// saved over ([`save_as`](crate::Varpack::save_as) to another path still copies it).
     #[error("the pack was opened read only (mode r); refusing to save over it")]
     ReadOnly,

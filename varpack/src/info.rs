@@ -133,3 +133,46 @@ fn info_of(name: &str, slot: &Slot) -> Info {
     }
     info
 }
+
+/// A member of a plain numpy `.npz` that a load left out, because it is not an array this crate
+/// holds: a text, JSON or other non-array member, a directory entry, a member compressed with a
+/// method npz-stream does not decode (bzip2, lzma), an object array (its data is a pickle), an
+/// array whose header is over the limit ([`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)),
+/// or a name a pack cannot hold. [`Varpack::skipped_members`] lists them; `varpack show` prints
+/// them below the table, `varpack convert` names each one it leaves out.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("numpy.npz");
+/// let mut npz = varpack::npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+/// npz.add_file("notes.txt", b"calibrated").unwrap();
+/// npz.finish().unwrap();
+/// let vp = varpack::Varpack::load(&path).unwrap();
+/// assert_eq!(vp.names(), ["x"]);
+/// let skipped = &vp.skipped_members()[0];
+/// assert_eq!(skipped.member, "notes.txt");
+/// assert_eq!(skipped.reason, "not an NPY array (text)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SkippedMember {
+    /// The member's name in the archive.
+    pub member: String,
+    /// Its key, as numpy's `NpzFile` lists it.
+    pub key: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+impl Varpack {
+    /// The members of a plain numpy `.npz` that were left out when it was loaded (empty for
+    /// every other pack); see [`SkippedMember`].
+    ///
+    /// ```
+    /// assert!(varpack::Varpack::new().skipped_members().is_empty());
+    /// ```
+    pub fn skipped_members(&self) -> &[SkippedMember] {
+        self.source.as_ref().map_or(&[], |s| s.skipped.as_slice())
+    }
+}

@@ -120,6 +120,61 @@ impl From<Item> for crate::Value {
     }
 }
 
+/// The key marking a dict's small array stored among its JSON entries
+/// ([`Varpack::set_dict_array_min_elements`](crate::Varpack::set_dict_array_min_elements)).
+pub(crate) const INLINE_ARRAY: &str = "__ndarray__";
+
+/// `a` as a JSON entry of its dict: `{"__ndarray__": {"descr": numpy's descr literal,
+/// "fortran_order": bool, "shape": [...], "data": base64 of its bytes}}`.
+pub(crate) fn inline_array(a: &Array) -> serde_json::Value {
+    use base64::Engine;
+    let header = a.header();
+    serde_json::json!({ INLINE_ARRAY: {
+        "descr": header.dtype.descr(),
+        "fortran_order": header.fortran_order,
+        "shape": header.shape,
+        "data": base64::engine::general_purpose::STANDARD.encode(a.as_bytes()),
+    }})
+}
+
+/// A JSON entry of a dict as its item: an array stored among the entries, decoded, or the JSON
+/// value itself.
+pub(crate) fn item_from_json(value: serde_json::Value) -> Result<Item, String> {
+    use base64::Engine;
+    let serde_json::Value::Object(map) = &value else {
+        return Ok(Item::Json(value));
+    };
+    let Some(serde_json::Value::Object(fields)) = map.get(INLINE_ARRAY).filter(|_| map.len() == 1)
+    else {
+        return Ok(Item::Json(value));
+    };
+    let bad = |what: &str| format!("an array stored among a dict's entries has {what}");
+    let descr = fields
+        .get("descr")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| bad("no descr"))?;
+    let dtype = npy_format::DType::parse(descr).map_err(|e| bad(&format!("a bad descr: {e}")))?;
+    let fortran = fields
+        .get("fortran_order")
+        .and_then(|f| f.as_bool())
+        .ok_or_else(|| bad("no fortran_order"))?;
+    let shape: Vec<u64> = fields
+        .get("shape")
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .ok_or_else(|| bad("no shape"))?;
+    let data = fields
+        .get("data")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| bad("no data"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| bad(&format!("bad base64 data: {e}")))?;
+    let header = npy_format::Header::new(dtype, fortran, shape);
+    Array::from_bytes(header, &bytes)
+        .map(Item::Array)
+        .map_err(|e| bad(&e.to_string()))
+}
+
 /// The arrays of a dict, with their keys.
 pub(crate) fn arrays(dict: &Dict) -> impl Iterator<Item = (&String, &Array)> {
     dict.iter()

@@ -126,8 +126,8 @@
 //! [`MapMode::ReadOnly`] (default): writes to mapped arrays are refused. [`MapMode::ReadWrite`]:
 //! writes go to the pack's files (for the single file, [`Varpack::flush`] or drop brings the
 //! member CRC-32s up to date so numpy still reads it). [`MapMode::CopyOnWrite`]: writes stay
-//! in memory. AlignedBinaryFormat's `abfopen` modes are [`Varpack::open`] with an
-//! [`OpenMode`] (`"r"`, `"r+"`, `"w"`, `"w+"`, `"a"`, `"a+"` parse into one), each allowed
+//! in memory. AlignedBinaryFormat's `abfopen` modes are [`Varpack::access`] with an
+//! [`AccessMode`] (`"r"`, `"r+"`, `"w"`, `"w+"`, `"a"`, `"a+"` parse into one), each allowed
 //! exactly what the seed documents: `r` refuses every change and save, `w` and `a` refuse reads,
 //! `r+`/`a+` map arrays read-write, `w`/`w+` replace the pack on the first save and `a`/`a+`
 //! add only new names to it (created if missing).
@@ -155,6 +155,9 @@
 //! ## Features
 //!
 //! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
+//! - `ndarray`: arrays as `ndarray` views of a named dimension ([`Varpack::ndarray`],
+//!   [`Array::to_ndarray`]), owned copies of either byte order ([`Array::to_owned_ndarray`]),
+//!   and any `ArrayBase` stored ([`Varpack::insert_ndarray`]); `varpack::ndarray` re-exported.
 //! - `fault-injection`: for this crate's tests only, never for programs: `varpack::testing`
 //!   stops saves at chosen points as if the process died there (`SaveErrorKind::Injected`).
 
@@ -170,6 +173,8 @@ mod lock;
 mod manifest;
 mod mode;
 mod names;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod pack;
 mod save;
 mod table;
@@ -182,16 +187,19 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     ArrayError, GetError, InsertError, LoadError, LoadErrorKind, SaveError, SaveErrorKind,
 };
-pub use info::{Info, KeyInfo};
+pub use info::{Info, KeyInfo, SkippedMember};
 pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
-pub use mode::{OpenMode, ParseOpenModeError};
+pub use mode::{AccessMode, ParseAccessModeError};
 pub use names::{MANIFEST, NPZ_MANIFEST, VALUES, escape_component, file_stem};
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use npy_format;
 pub use npy_format::Mode as MapMode;
+pub use npz_stream;
 pub use pack::{Form, Varpack};
 
 use std::collections::BTreeMap;

@@ -23,7 +23,7 @@ use crate::mode::Access;
 use crate::pack::{Form, Slot};
 use crate::temps;
 use crate::{Kind, Varpack};
-use source::open_source;
+use source::open_source_with;
 use value::{load_entry, read_doc};
 
 /// Options for loading a pack: `LoadOptions::new()`, by-value setters, then
@@ -54,6 +54,8 @@ pub struct LoadOptions {
     lazy: bool,
     memory_map: bool,
     lock: LockMode,
+    max_header_size: usize,
+    strict: bool,
 }
 
 impl Default for LoadOptions {
@@ -64,13 +66,16 @@ impl Default for LoadOptions {
             lazy: false,
             memory_map: true,
             lock: LockMode::Wait,
+            max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
+            strict: false,
         }
     }
 }
 
 impl LoadOptions {
     /// Defaults: nothing ignored, read-only maps, eager, memory-mapped, waiting for a save in
-    /// progress.
+    /// progress, numpy's header limit (10000), a plain numpy `.npz`'s members that are not
+    /// loadable arrays left out (not strict).
     ///
     /// ```
     /// use varpack::{LoadOptions, Status, Varpack};
@@ -125,6 +130,47 @@ impl LoadOptions {
     /// ```
     pub fn lock(mut self, mode: LockMode) -> LoadOptions {
         self.lock = mode;
+        self
+    }
+
+    /// The longest NPY header accepted, in characters (default numpy's 10000); raise it for
+    /// trusted packs only. In a plain numpy `.npz`, an array whose header is longer is left out
+    /// ([`Varpack::skipped_members`]); in a pack of this crate it is an error.
+    ///
+    /// ```
+    /// use varpack::{LoadOptions, Varpack};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// assert!(LoadOptions::new().max_header_size(50).load(&path).is_err()); // a 118-character header
+    /// assert!(LoadOptions::new().max_header_size(200).load(&path).is_ok());
+    /// ```
+    pub fn max_header_size(mut self, max: usize) -> LoadOptions {
+        self.max_header_size = max;
+        self
+    }
+
+    /// Refuse a plain numpy `.npz` with members that are not loadable arrays (text, directories,
+    /// undecoded methods, object arrays, headers over the limit) instead of leaving them out
+    /// (default false: they are left out, as numpy's `np.load` without `allow_pickle` loads the
+    /// other keys, and listed by [`Varpack::skipped_members`]).
+    ///
+    /// ```
+    /// use varpack::{LoadErrorKind, LoadOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("numpy.npz");
+    /// let mut npz = varpack::npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8], &[1]).unwrap();
+    /// npz.add_file("notes.txt", b"hello").unwrap();
+    /// npz.finish().unwrap();
+    /// assert_eq!(LoadOptions::new().load(&path).unwrap().names(), ["x"]);
+    /// let err = LoadOptions::new().strict(true).load(&path).unwrap_err();
+    /// assert!(matches!(err.kind(), LoadErrorKind::NotLoadable { .. }));
+    /// ```
+    pub fn strict(mut self, yes: bool) -> LoadOptions {
+        self.strict = yes;
         self
     }
 
@@ -335,7 +381,17 @@ impl Varpack {
 
     /// One attempt at a load (see [`load_pack`]).
     fn load_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
-        let (source, entries) = open_source(path, options.memory_map)?;
+        let (source, entries) =
+            open_source_with(path, options.memory_map, options.max_header_size)?;
+        if options.strict
+            && let Some(skipped) = source.skipped.first()
+        {
+            let kind = LoadErrorKind::NotLoadable {
+                member: skipped.member.clone(),
+                reason: skipped.reason.clone(),
+            };
+            return Err(LoadError::new(path, kind));
+        }
         let mut vp = Varpack {
             slots: BTreeMap::new(),
             path: Some(path.to_path_buf()),
@@ -346,6 +402,8 @@ impl Varpack {
             unmapped: !options.memory_map,
             separate_min_bytes: None,
             access: Access::Full,
+            dict_inline_below: None,
+            sync: true,
         };
         // The grouped JSON document is read once, if any value in it is wanted.
         let mut docs: BTreeMap<String, serde_json::Value> = BTreeMap::new();

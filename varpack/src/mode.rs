@@ -8,7 +8,8 @@ use crate::{
     GetError, InsertError, LoadError, LoadOptions, MapMode, SaveError, SaveErrorKind, Varpack,
 };
 
-/// How [`Varpack::open`] opens a pack, as AlignedBinaryFormat's `abfopen` modes.
+/// How [`Varpack::access`] gets at a pack, as AlignedBinaryFormat's `abfopen` modes: each is
+/// one of [`Varpack::load`], [`Varpack::create`] and [`Varpack::append`], with permissions.
 ///
 /// | mode | read | modify | add | the pack at the path |
 /// |------|------|--------|-----|----------------------|
@@ -26,24 +27,24 @@ use crate::{
 /// [`GetError::ReadOnly`] and [`SaveErrorKind::ReadOnly`].
 ///
 /// ```
-/// use varpack::{OpenMode, Varpack};
+/// use varpack::{AccessMode, Varpack};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("p.npz");
-/// let mut w = Varpack::open(&path, OpenMode::Write).unwrap();
+/// let mut w = Varpack::access(&path, AccessMode::Write).unwrap();
 /// w.insert_array("x", &[1.0f64, 2.0], &[2]).unwrap();
 /// assert!(w.array("x").is_err()); // "w" writes only
 /// w.save().unwrap();
-/// let mut r = Varpack::open(&path, "r".parse().unwrap()).unwrap();
+/// let mut r = Varpack::access(&path, "r".parse().unwrap()).unwrap();
 /// assert_eq!(r.array("x").unwrap().to_vec::<f64>().unwrap(), [1.0, 2.0]);
 /// assert!(r.insert_value("y", &1).is_err()); // "r" reads only
 /// assert!(r.save().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpenMode {
+pub enum AccessMode {
     /// `r`: read only.
     Read,
-    /// `r+`: read, modify in place, add; the pack must exist.
-    ReadWrite,
+    /// `r+`: read, modify in place (arrays mapped read-write), add; the pack must exist.
+    Update,
     /// `w`: write only; the first save replaces the pack.
     Write,
     /// `w+`: read and write; the first save replaces the pack.
@@ -54,39 +55,39 @@ pub enum OpenMode {
     AppendRead,
 }
 
-impl OpenMode {
+impl AccessMode {
     /// The mode's `abfopen` spelling.
     ///
     /// ```
-    /// assert_eq!(varpack::OpenMode::AppendRead.as_str(), "a+");
+    /// assert_eq!(varpack::AccessMode::AppendRead.as_str(), "a+");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
-            OpenMode::Read => "r",
-            OpenMode::ReadWrite => "r+",
-            OpenMode::Write => "w",
-            OpenMode::WriteRead => "w+",
-            OpenMode::Append => "a",
-            OpenMode::AppendRead => "a+",
+            AccessMode::Read => "r",
+            AccessMode::Update => "r+",
+            AccessMode::Write => "w",
+            AccessMode::WriteRead => "w+",
+            AccessMode::Append => "a",
+            AccessMode::AppendRead => "a+",
         }
     }
 
     /// Whether values can be read (all modes but `w` and `a`).
     ///
     /// ```
-    /// assert!(!varpack::OpenMode::Write.can_read());
+    /// assert!(!varpack::AccessMode::Write.can_read());
     /// ```
     pub fn can_read(self) -> bool {
-        !matches!(self, OpenMode::Write | OpenMode::Append)
+        !matches!(self, AccessMode::Write | AccessMode::Append)
     }
 
     /// Whether values can be added or changed and the pack saved (all modes but `r`).
     ///
     /// ```
-    /// assert!(!varpack::OpenMode::Read.can_write());
+    /// assert!(!varpack::AccessMode::Read.can_write());
     /// ```
     pub fn can_write(self) -> bool {
-        self != OpenMode::Read
+        self != AccessMode::Read
     }
 
     /// The access a pack opened in this mode has.
@@ -101,7 +102,7 @@ impl OpenMode {
     }
 }
 
-impl std::fmt::Display for OpenMode {
+impl std::fmt::Display for AccessMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -110,30 +111,30 @@ impl std::fmt::Display for OpenMode {
 /// A mode string that is not one of `r`, `r+`, `w`, `w+`, `a`, `a+`.
 ///
 /// ```
-/// let err = "rw".parse::<varpack::OpenMode>().unwrap_err();
-/// assert_eq!(err.to_string(), "unknown open mode \"rw\" (r, r+, w, w+, a or a+)");
+/// let err = "rw".parse::<varpack::AccessMode>().unwrap_err();
+/// assert_eq!(err.to_string(), "unknown access mode \"rw\" (r, r+, w, w+, a or a+)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown open mode {0:?} (r, r+, w, w+, a or a+)")]
-pub struct ParseOpenModeError(pub String);
+#[error("unknown access mode {0:?} (r, r+, w, w+, a or a+)")]
+pub struct ParseAccessModeError(pub String);
 
-impl std::str::FromStr for OpenMode {
-    type Err = ParseOpenModeError;
+impl std::str::FromStr for AccessMode {
+    type Err = ParseAccessModeError;
 
-    fn from_str(s: &str) -> Result<OpenMode, ParseOpenModeError> {
+    fn from_str(s: &str) -> Result<AccessMode, ParseAccessModeError> {
         Ok(match s {
-            "r" => OpenMode::Read,
-            "r+" => OpenMode::ReadWrite,
-            "w" => OpenMode::Write,
-            "w+" => OpenMode::WriteRead,
-            "a" => OpenMode::Append,
-            "a+" => OpenMode::AppendRead,
-            _ => return Err(ParseOpenModeError(s.to_owned())),
+            "r" => AccessMode::Read,
+            "r+" => AccessMode::Update,
+            "w" => AccessMode::Write,
+            "w+" => AccessMode::WriteRead,
+            "a" => AccessMode::Append,
+            "a+" => AccessMode::AppendRead,
+            _ => return Err(ParseAccessModeError(s.to_owned())),
         })
     }
 }
 
-/// What a [`Varpack`] may do (from its [`OpenMode`]; everything for packs made otherwise).
+/// What a [`Varpack`] may do (from its [`AccessMode`]; everything for packs made otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Access {
     #[default]
@@ -143,7 +144,7 @@ pub(crate) enum Access {
 }
 
 impl Varpack {
-    /// Opens the pack at `path` in an AlignedBinaryFormat mode (see [`OpenMode`] for what each
+    /// Opens the pack at `path` in an AlignedBinaryFormat mode (see [`AccessMode`] for what each
     /// allows). `r` and `r+` load the pack (it must exist); `w` and `w+` start empty and the
     /// first [`save`](Self::save) replaces whatever is at `path`; `a` and `a+` open it to add
     /// values ([`LoadOptions::append`]), creating it on the first save if it is missing.
@@ -152,27 +153,27 @@ impl Varpack {
     /// As [`Varpack::load`] (`r`, `r+`, `a`, `a+`).
     ///
     /// ```
-    /// use varpack::{OpenMode, Varpack};
+    /// use varpack::{AccessMode, Varpack};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("p");
-    /// let mut vp = Varpack::open(&path, OpenMode::WriteRead).unwrap();
+    /// let mut vp = Varpack::access(&path, AccessMode::WriteRead).unwrap();
     /// vp.insert_array("x", &[1.0f64, 2.0], &[2]).unwrap();
     /// vp.save().unwrap();
-    /// let mut vp = Varpack::open(&path, OpenMode::ReadWrite).unwrap();
+    /// let mut vp = Varpack::access(&path, AccessMode::Update).unwrap();
     /// vp.view_mut::<f64>("x").unwrap().as_mut_slice()[0] = -1.0; // written to the file
     /// drop(vp);
-    /// let vp = Varpack::open(&path, OpenMode::Read).unwrap();
+    /// let vp = Varpack::access(&path, AccessMode::Read).unwrap();
     /// assert_eq!(vp.array("x").unwrap().to_vec::<f64>().unwrap(), [-1.0, 2.0]);
     /// ```
-    pub fn open(path: impl AsRef<Path>, mode: OpenMode) -> Result<Varpack, LoadError> {
+    pub fn access(path: impl AsRef<Path>, mode: AccessMode) -> Result<Varpack, LoadError> {
         let path = path.as_ref();
         let writable = LoadOptions::new().map_mode(MapMode::ReadWrite);
         let mut vp = match mode {
-            OpenMode::Read => Varpack::load(path)?,
-            OpenMode::ReadWrite => writable.load(path)?,
-            OpenMode::Write | OpenMode::WriteRead => Varpack::create(path),
-            OpenMode::Append => Varpack::append(path)?,
-            OpenMode::AppendRead => writable.append(path)?,
+            AccessMode::Read => Varpack::load(path)?,
+            AccessMode::Update => writable.load(path)?,
+            AccessMode::Write | AccessMode::WriteRead => Varpack::create(path),
+            AccessMode::Append => Varpack::append(path)?,
+            AccessMode::AppendRead => writable.append(path)?,
         };
         vp.access = mode.access();
         Ok(vp)

@@ -119,8 +119,12 @@ pub struct Varpack {
     pub(crate) unmapped: bool,
     /// JSON values (and dicts' JSON entries) of at least this many bytes get files of their own.
     pub(crate) separate_min_bytes: Option<u64>,
-    /// What [`Varpack::open`]'s mode allows.
+    /// What [`Varpack::access`]'s mode allows.
     pub(crate) access: Access,
+    /// Dict arrays of fewer elements are stored among the dict's JSON entries.
+    pub(crate) dict_inline_below: Option<u64>,
+    /// Saves put the pack on stable storage (fsync) before and after its renames.
+    pub(crate) sync: bool,
 }
 
 impl Default for Varpack {
@@ -135,6 +139,8 @@ impl Default for Varpack {
             unmapped: false,
             separate_min_bytes: None,
             access: Access::Full,
+            dict_inline_below: None,
+            sync: true,
         }
     }
 }
@@ -456,6 +462,51 @@ impl Varpack {
     /// ```
     pub fn set_separate_min_bytes(&mut self, bytes: Option<u64>) {
         self.separate_min_bytes = bytes;
+    }
+
+    /// Saves store a dict's arrays of fewer than `elements` elements among the dict's JSON
+    /// entries (encoded: `{"__ndarray__": {"descr", "fortran_order", "shape", "data"}}`, the
+    /// data in base64) instead of as `.npy` files of their own, so that a dict of many small
+    /// arrays does not become as many files (Varpack's `min_dict_numpy_size`). They load back
+    /// as arrays, in memory (dtype, order and shape exactly); larger ones stay files, mapped on
+    /// load. `None` (the default): every dict array is a file of its own.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use varpack::{Array, Item};
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_dict("d", [
+    ///     ("small", Item::from(Array::from_slice(&[1u8, 2, 3], &[3]).unwrap())),
+    ///     ("big", Item::from(Array::from_slice(&[0f32; 20_000], &[20_000]).unwrap())),
+    /// ]).unwrap();
+    /// vp.set_dict_array_min_elements(Some(10_000));
+    /// vp.save_as(dir.path().join("p")).unwrap();
+    /// let files = std::fs::read_dir(dir.path().join("p")).unwrap()
+    ///     .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "npy")).count();
+    /// assert_eq!(files, 1); // only "big"
+    /// let back = varpack::Varpack::load(dir.path().join("p")).unwrap();
+    /// assert_eq!(back.dict_array("d", "small").unwrap().to_vec::<u8>().unwrap(), [1, 2, 3]);
+    /// ```
+    pub fn set_dict_array_min_elements(&mut self, elements: Option<u64>) {
+        self.dict_inline_below = elements;
+    }
+
+    /// Whether saves put the pack on stable storage (default true): every file and the
+    /// directories are synced before and after the renames that put the pack in place, so a
+    /// power loss leaves the old pack or the new one. Off, nothing is synced: a save is still
+    /// atomic for every process (a crash of this process leaves the old pack or the new one),
+    /// but a power loss soon after may leave empty or partial files. For scratch results that
+    /// can be made again (`np.save` never syncs); `cargo xtask bench varpack` measures both.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut vp = varpack::Varpack::new();
+    /// vp.insert_array("x", &[1.0f64; 1000], &[1000]).unwrap();
+    /// vp.set_sync(false);
+    /// vp.save_as(dir.path().join("scratch")).unwrap();
+    /// ```
+    pub fn set_sync(&mut self, sync: bool) {
+        self.sync = sync;
     }
 
     /// Leaves value `name` out of saves (or puts it back): it stays in this `Varpack`, but a

@@ -70,6 +70,39 @@ impl std::ops::Deref for Held<'_> {
     }
 }
 
+/// A value a save writes: loaded, or read from the old pack when it is written.
+struct Pending<'a> {
+    name: &'a str,
+    slot: &'a crate::pack::Slot,
+    /// The loaded value, if it is loaded.
+    value: Option<&'a Value>,
+    /// [`Varpack::set_separate_min_bytes`].
+    separate_min_bytes: Option<u64>,
+}
+
+impl<'a> Pending<'a> {
+    /// The value, read from the old pack now if it is not loaded.
+    fn get(&self) -> Result<Held<'a>, SaveError> {
+        if let Some(v) = self.value {
+            return Ok(Held::Borrowed(v));
+        }
+        let (Some(source), Some(meta)) = (&self.slot.source, &self.slot.meta) else {
+            unreachable!("held_values keeps only loaded values and values with a source")
+        };
+        let value = load_entry(source, meta, Mode::ReadOnly, None).map_err(load_in_save)?;
+        Ok(Held::Owned(Box::new(value)))
+    }
+
+    /// Whether the value's JSON goes to a file of its own: marked so, or at least
+    /// [`Varpack::set_separate_min_bytes`].
+    fn separate(&self, value: &Value) -> bool {
+        self.slot.separate
+            || self
+                .separate_min_bytes
+                .is_some_and(|min| value.json_len() >= min)
+    }
+}
+
 /// Checks that an existing `target` may be replaced by a pack of `form`.
 fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     let Ok(meta) = fs::metadata(target) else {
@@ -104,7 +137,23 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     }
 }
 
+/// How a save writes, from the pack's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// Dict arrays of fewer elements go among the dict's JSON entries.
+    pub(crate) inline_below: Option<u64>,
+    /// Files and directories are synced.
+    pub(crate) sync: bool,
+}
+
 impl Varpack {
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
+            inline_below: self.dict_inline_below,
+            sync: self.sync,
+        }
+    }
+
     /// Saves the pack to its path ([`load`](Self::load), [`create`](Self::create) or
     /// [`set_path`](Self::set_path)), atomically (see the crate docs), then maps its arrays
     /// from the new files. Values not loaded are copied from the old pack. A pack opened with
@@ -207,29 +256,25 @@ impl Varpack {
     }
 
     /// The values a save writes (those not skipped), each with whether its JSON goes to a file
-    /// of its own (marked so, or at least [`set_separate_min_bytes`](Self::set_separate_min_bytes)).
-    fn held_values(&self) -> Result<Vec<(&str, bool, Held<'_>)>, SaveError> {
+    /// of its own. Values not loaded are read when they are written, one at a time, and
+    /// dropped right after: a save (a `varpack convert`) holds one of them at a time, never
+    /// the whole pack.
+    fn held_values(&self) -> Vec<Pending<'_>> {
         let mut held = Vec::with_capacity(self.slots.len());
         for (name, slot) in self.slots.iter().filter(|(_, s)| !s.skip_save) {
-            let value = match slot.cell.get() {
-                Some(v) => Held::Borrowed(v),
-                None => {
-                    let (Some(source), Some(meta)) = (&slot.source, &slot.meta) else {
-                        continue;
-                    };
-                    Held::Owned(Box::new(
-                        load_entry(source, meta, Mode::ReadOnly, None).map_err(load_in_save)?,
-                    ))
-                }
+            let value = match (slot.cell.get(), &slot.source, &slot.meta) {
+                (Some(v), _, _) => Some(v),
+                (None, Some(_), Some(_)) => None,
+                (None, _, _) => continue,
             };
-            let separate = slot.separate
-                || (self.separate_min_bytes).is_some_and(|min| {
-                    let v: &Value = &value;
-                    v.json_len() >= min
-                });
-            held.push((name.as_str(), separate, value));
+            held.push(Pending {
+                name: name.as_str(),
+                slot,
+                value,
+                separate_min_bytes: self.separate_min_bytes,
+            });
         }
-        Ok(held)
+        held
     }
 
     /// Takes the lock of the pack at `target` (creating its parent directory for the
@@ -260,11 +305,17 @@ impl Varpack {
             return Err(SaveError::new(target, SaveErrorKind::Exists));
         }
         check_target(target, form)?;
-        let held = self.held_values()?;
+        let held = self.held_values();
         let previous = fs::symlink_metadata(target).ok();
         match form {
-            Form::Directory => write_dir(target, &held, previous.is_some(), no_clobber)?,
-            Form::File => write_npz(target, &held, self.lock, no_clobber)?,
+            Form::Directory => write_dir(
+                target,
+                &held,
+                self.settings(),
+                previous.is_some(),
+                no_clobber,
+            )?,
+            Form::File => write_npz(target, &held, self.settings(), self.lock, no_clobber)?,
         }
         Ok(lock)
     }
@@ -295,20 +346,23 @@ impl Varpack {
 /// the pack's lock.
 fn write_dir(
     target: &Path,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
+    settings: Settings,
     existed: bool,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
     let (new, old) = temps::dir_save_names(target);
     fs::create_dir(&new).map_err(io_save(&new))?;
     let mut guard = Guard::new(new.clone());
-    let mut sink = Sink::dir(&new, existed.then_some(target));
-    let manifest = write_values(&mut sink, held)?;
+    let mut sink = Sink::dir(&new, existed.then_some(target), settings.sync);
+    let manifest = write_values(&mut sink, held, settings.inline_below)?;
     sink.file(MANIFEST, &manifest)?;
     if existed {
         copy_dir_mode(target, &new).map_err(io_save(&new))?;
     }
-    sync_dir(&new).map_err(io_save(&new))?;
+    if settings.sync {
+        sync_dir(&new).map_err(io_save(&new))?;
+    }
     crash_point!(AfterFiles, guard);
     if existed {
         fs::rename(target, &old).map_err(io_save(target))?;
@@ -329,7 +383,11 @@ fn write_dir(
     if !existed {
         old_guard.disarm();
     }
-    let synced = sync_dir(parent_dir(target)).map_err(io_save(target));
+    let synced = if settings.sync {
+        sync_dir(parent_dir(target)).map_err(io_save(target))
+    } else {
+        Ok(())
+    };
     crash_point!(AfterSwap, old_guard);
     synced
 }
@@ -355,19 +413,21 @@ fn copy_dir_mode(target: &Path, new: &Path) -> std::io::Result<()> {
 /// put in place). The caller holds the pack's lock.
 fn write_npz(
     target: &Path,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
+    settings: Settings,
     lock: LockMode,
     no_clobber: bool,
 ) -> Result<(), SaveError> {
     // A failed save returns its error: the writer it drops need not say so too.
     let writer = NpzWriter::options()
         .warn_unfinished(false)
+        .sync(settings.sync)
         .lock(lock)
         .replace(!no_clobber)
         .create(target)
         .map_err(|e| npz_save(target, e))?;
     let mut sink = Sink::npz(writer, []);
-    let manifest = write_values(&mut sink, held)?;
+    let manifest = write_values(&mut sink, held, settings.inline_below)?;
     let Some(mut writer) = sink.into_writer() else {
         unreachable!("an npz sink")
     };

@@ -64,7 +64,8 @@ pub(crate) fn row(info: &Info) -> [String; 6] {
 }
 
 /// The table of values: name, kind, dtype, shape, bytes, status, in a box (names with control
-/// characters escaped).
+/// characters escaped); then, for a plain numpy `.npz`, one line per member left out
+/// ([`Varpack::skipped_members`]).
 ///
 /// ```
 /// let mut vp = varpack::Varpack::new();
@@ -105,6 +106,15 @@ impl std::fmt::Display for Varpack {
         for r in &rows {
             f.write_str(&cells(r))?;
         }
-        f.write_str(&line("└", "┴", "┘"))
+        f.write_str(&line("└", "┴", "┘"))?;
+        for skipped in self.skipped_members() {
+            writeln!(
+                f,
+                "left out: member {}: {}",
+                escape_control(&skipped.member),
+                escape_control(&skipped.reason)
+            )?;
+        }
+        Ok(())
     }
 }

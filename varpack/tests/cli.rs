@@ -165,6 +165,73 @@ mod unix {
         vp.save_as(path).unwrap();
     }
 
+    /// Runs `varpack ARGS` and returns whether it succeeded and its peak resident memory in
+    /// bytes: the highest `VmHWM` of `/proc/PID/status` seen while it runs, polled every
+    /// millisecond. (Not `wait4`'s `ru_maxrss`: a child spawned from this big, multi-threaded
+    /// test process counts the parent's pages until its exec.) A peak that lasts less than a
+    /// poll may be missed; the pack held whole, which this test is about, lasts until the end.
+    #[cfg(target_os = "linux")]
+    fn peak_rss(args: &[&Path]) -> (bool, u64) {
+        let mut child = bin().args(args).stderr(Stdio::null()).spawn().unwrap();
+        let status_path = format!("/proc/{}/status", child.id());
+        let mut peak = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_path)
+                && let Some(kib) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kib * 1024);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        (status.success(), peak)
+    }
+
+    /// A numpy `.npz` of eight 16 MiB arrays (stored, or deflated) converts holding one array
+    /// at a time: its peak memory stays under the largest array plus 64 MiB, well under the
+    /// 128 MiB of them all.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn convert_holds_one_array_at_a_time() {
+        const MEMBER: usize = 16 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        for compression in [
+            npz_stream::Compression::Stored,
+            npz_stream::Compression::deflate(),
+        ] {
+            let input = dir.path().join("big.npz");
+            let mut npz = npz_stream::NpzWriter::options()
+                .compression(compression)
+                .index(false) // as numpy writes them
+                .create(&input)
+                .unwrap();
+            let mut data = vec![0u32; MEMBER / 4];
+            for i in 0..8u32 {
+                data.iter_mut().step_by(1024).for_each(|v| *v = i);
+                npz.add_array(&format!("a{i}"), &data, &[data.len() as u64])
+                    .unwrap();
+            }
+            npz.finish().unwrap();
+            let output = dir.path().join("out");
+            let (ok, peak) = peak_rss(&[Path::new("convert"), &input, &output]);
+            assert!(ok);
+            assert!(peak > 0, "no VmHWM read");
+            assert!(
+                peak < (MEMBER as u64) + (64 << 20),
+                "{compression:?}: peak RSS {} MiB",
+                peak >> 20
+            );
+            let back = Varpack::load(&output).unwrap();
+            assert_eq!(back.view::<u32>("a7").unwrap().as_slice()[1024], 7);
+            std::fs::remove_dir_all(&output).unwrap();
+        }
+    }
+
     #[test]
     fn show_to_a_full_or_closed_stdout_exits_cleanly() {
         let dir = tempfile::tempdir().unwrap();

@@ -541,3 +541,200 @@ mod hostile {
         }
     }
 }
+
+// ---- plain numpy archives: every member numpy reads ----
+
+/// A complete `.npy` file of `values` (little-endian i32).
+fn npy_bytes(values: &[i32]) -> Vec<u8> {
+    let header = varpack::npy_format::Header::new(
+        varpack::npy_format::DType::parse("<i4").unwrap(),
+        false,
+        vec![values.len() as u64],
+    );
+    let mut out = Vec::new();
+    varpack::npy_format::write_raw(&mut out, &header, varpack::npy_format::as_bytes(values))
+        .unwrap();
+    out
+}
+
+/// An object-dtype `.npy` (its data stands for a pickle: it is never read).
+fn object_npy() -> Vec<u8> {
+    let mut text = b"{'descr': '|O', 'fortran_order': False, 'shape': (2,), }".to_vec();
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(b' ');
+    }
+    text.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(b"\x80\x04\x95not really a pickle.");
+    out
+}
+
+fn ints(vp: &Varpack, name: &str) -> Vec<i32> {
+    vp.array(name).unwrap().to_vec::<i32>().unwrap()
+}
+
+#[test]
+fn a_numpy_archive_converts_its_arrays_and_names_what_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("numpy.npz");
+    let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    npz.add_file("a.npy", &npy_bytes(&[1, 2])).unwrap();
+    npz.add_file("readme.txt", b"units: mV\n").unwrap();
+    npz.add_file("sub/", b"").unwrap();
+    npz.add_file("obj.npy", &object_npy()).unwrap();
+    npz.add_file("b.npy", &npy_bytes(&[3])).unwrap();
+    npz.finish().unwrap();
+
+    let vp = Varpack::load(&path).unwrap();
+    assert_eq!(vp.names(), ["a", "b"]);
+    let skipped: Vec<&str> = vp
+        .skipped_members()
+        .iter()
+        .map(|s| s.member.as_str())
+        .collect();
+    assert_eq!(skipped, ["readme.txt", "sub/", "obj.npy"]);
+    assert!(
+        vp.to_string()
+            .contains("left out: member obj.npy: an object array")
+    );
+
+    for out in ["dir", "one.npz"] {
+        let out = dir.path().join(out);
+        let skipped = convert::convert(&path, &out, &ConvertOptions::new()).unwrap();
+        let names: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["readme.txt", "sub/", "obj.npy"]);
+        assert!(skipped.iter().all(|s| s.member));
+        assert!(
+            skipped[2]
+                .to_string()
+                .starts_with("member 'obj.npy': an object array")
+        );
+        let back = Varpack::load(&out).unwrap();
+        assert_eq!((ints(&back, "a"), ints(&back, "b")), (vec![1, 2], vec![3]));
+        assert_eq!(back.len(), 2);
+    }
+    // Strict refuses, naming the first member, and writes nothing; --skip-unreadable does not
+    // loosen it.
+    for options in [
+        ConvertOptions::new().strict(true),
+        ConvertOptions::new().strict(true).skip_unreadable(true),
+    ] {
+        let out = dir.path().join("strict");
+        let err = convert::convert(&path, &out, &options).unwrap_err();
+        assert!(matches!(err.kind(), ConvertErrorKind::Load(_)), "{err}");
+        assert!(err.to_string().contains("readme.txt"), "{err}");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn colliding_keys_never_substitute_or_drop_an_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.npz");
+    let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    // numpy 2.4: np.load(f)["x"] is member "x", ["x.npy"] is "x.npy"; ["y"] and ["y.npy"] are
+    // both "y.npy", ["y.npy.npy"] is "y.npy.npy"; [""] and [".npy"] are ".npy".
+    npz.add_file("x", &npy_bytes(&[1])).unwrap();
+    npz.add_file("x.npy", &npy_bytes(&[2])).unwrap();
+    npz.add_file("y.npy", &npy_bytes(&[3])).unwrap();
+    npz.add_file("y.npy.npy", &npy_bytes(&[4])).unwrap();
+    npz.add_file(".npy", &npy_bytes(&[5])).unwrap();
+    npz.finish().unwrap();
+    let expected = [
+        (".npy", 5),
+        ("x", 1),
+        ("x.npy", 2),
+        ("y", 3),
+        ("y.npy.npy", 4),
+    ];
+    let check = |vp: &Varpack| {
+        assert_eq!(vp.len(), expected.len(), "{:?}", vp.names());
+        for (name, value) in expected {
+            assert_eq!(ints(vp, name), [value], "value {name:?}");
+        }
+    };
+    check(&Varpack::load(&path).unwrap());
+    assert!(Varpack::load(&path).unwrap().skipped_members().is_empty());
+    for out in ["dir", "one.npz"] {
+        let out = dir.path().join(out);
+        assert!(
+            convert::convert(&path, &out, &ConvertOptions::new())
+                .unwrap()
+                .is_empty()
+        );
+        check(&Varpack::load(&out).unwrap());
+        // And again, from the converted pack: nothing renamed twice.
+        let again = dir.path().join(format!(
+            "again-{}",
+            out.file_name().unwrap().to_str().unwrap()
+        ));
+        convert::convert(&out, &again, &ConvertOptions::new()).unwrap();
+        check(&Varpack::load(&again).unwrap());
+    }
+}
+
+#[test]
+fn a_header_over_the_limit_is_left_out_alone_unless_the_limit_is_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.npz");
+    let header = varpack::npy_format::Header::new(
+        varpack::npy_format::DType::parse("<i4").unwrap(),
+        false,
+        vec![1],
+    );
+    let mut long = header
+        .to_bytes_in_place(varpack::npy_format::Version::V2, 20_000)
+        .unwrap();
+    long.extend_from_slice(&9i32.to_le_bytes());
+    let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    npz.add_file("long.npy", &long).unwrap();
+    npz.add_file("short.npy", &npy_bytes(&[8])).unwrap();
+    npz.finish().unwrap();
+    let out = dir.path().join("out");
+    let skipped = convert::convert(&path, &out, &ConvertOptions::new()).unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0].reason.contains("exceeds the limit"),
+        "{}",
+        skipped[0]
+    );
+    assert_eq!(Varpack::load(&out).unwrap().names(), ["short"]);
+    let out = dir.path().join("out2");
+    let trusting = ConvertOptions::new().max_header_size(30_000);
+    assert!(convert::convert(&path, &out, &trusting).unwrap().is_empty());
+    let back = Varpack::load(&out).unwrap();
+    assert_eq!(
+        (ints(&back, "long"), ints(&back, "short")),
+        (vec![9], vec![8])
+    );
+}
+
+/// A directory pack with more arrays than the kernel allows maps (vm.max_map_count is 65530 by
+/// default): a conversion holds none of them mapped, one value in memory at a time.
+#[test]
+fn a_directory_pack_with_more_arrays_than_maps_converts() {
+    const N: usize = 70_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("many");
+    std::fs::create_dir(&pack).unwrap();
+    // Written directly (a save would sync every file): the manifest and one .npy per array.
+    let mut values = Vec::with_capacity(N);
+    for i in 0..N {
+        let name = format!("v{i:05}");
+        std::fs::write(pack.join(format!("{name}.npy")), npy_bytes(&[i as i32])).unwrap();
+        values.push(serde_json::json!({
+            "name": name, "kind": "array", "file": format!("{name}.npy"), "dtype": "<i4",
+            "fortran_order": false, "shape": [1], "bytes": 4,
+        }));
+    }
+    let manifest = serde_json::json!({"format": "varpack", "version": 1, "values": values});
+    std::fs::write(pack.join("varpack.json"), manifest.to_string()).unwrap();
+    let out = dir.path().join("many.npz");
+    convert::convert(&pack, &out, &ConvertOptions::new()).unwrap();
+    let reader = npz_stream::NpzReader::open(&out).unwrap();
+    assert_eq!(reader.len(), N + 1); // and the manifest
+    let last = reader.read_array::<i32>(&format!("v{:05}", N - 1)).unwrap();
+    assert_eq!(last.data, [N as i32 - 1]);
+}

@@ -300,3 +300,211 @@ result = {{"keys": sorted(got), "differ": sorted(k for k in want if not same(got
         );
     }
 }
+
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn the_python_example_decodes_small_dict_arrays_stored_among_the_entries() {
+    use varpack::npy_format::{DType, Header};
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/load_varpack.py");
+    let rec = Header::new(
+        DType::parse("[('a', '>i2'), ('b', '|u1')]").unwrap(),
+        false,
+        vec![2],
+    );
+    let fortran = Header::new(DType::parse("<i4").unwrap(), true, vec![2, 2]);
+    let mut py = oracle::shared();
+    for form in ["p", "p.npz"] {
+        let path = dir.path().join(form);
+        let mut vp = Varpack::new();
+        vp.insert_dict(
+            "d",
+            [
+                (
+                    "rec",
+                    Item::from(Array::from_bytes(rec.clone(), &[0, 1, 7, 0, 2, 8]).unwrap()),
+                ),
+                (
+                    "f",
+                    Item::from(
+                        Array::from_bytes(
+                            fortran.clone(),
+                            &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0],
+                        )
+                        .unwrap(),
+                    ),
+                ),
+                (
+                    "big",
+                    Item::from(Array::from_slice(&[5u16; 64], &[64]).unwrap()),
+                ),
+                ("note", Item::json("n").unwrap()),
+            ],
+        )
+        .unwrap();
+        vp.set_dict_array_min_elements(Some(10));
+        vp.save_as(&path).unwrap();
+        let result = py.exec(&format!(
+            r#"
+ns = {{"__name__": "load_varpack_example"}}
+exec(compile(open({script:?}).read(), {script:?}, "exec"), ns)
+d = ns["load_varpack"]({p:?})["d"]
+result = {{"rec": [str(d["rec"].dtype), d["rec"]["a"].tolist(), d["rec"]["b"].tolist()],
+          "f": [d["f"].tolist(), bool(d["f"].flags.f_contiguous)],
+          "big": [d["big"].shape[0], int(d["big"][0])], "note": d["note"]}}
+"#,
+            p = path.to_str().unwrap()
+        ));
+        assert_eq!(
+            result,
+            serde_json::json!({
+                "rec": ["[('a', '>i2'), ('b', 'u1')]", [1, 2], [7, 8]],
+                "f": [[[1, 3], [2, 4]], true],
+                "big": [64, 5],
+                "note": "n",
+            }),
+            "{form}"
+        );
+    }
+}
+
+/// Archives built by Python's `zipfile` and numpy as other projects make them: text, JSON and
+/// directory members, bzip2 and lzma members, a pickled object array, a header over the limit,
+/// and member names whose keys collide. numpy's own answer for each value name is the
+/// reference: every array we convert equals `np.load(f)[name]`, nothing is substituted or
+/// dropped but the members named as left out, and the converted packs load back.
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn archives_numpy_reads_convert_value_for_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.npz");
+    let code = format!(
+        r#"
+import io, struct
+def npy(a):
+    b = io.BytesIO(); np.save(b, a, allow_pickle=True); return b.getvalue()
+text = b"{{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }}" + b" " * 20000
+pad = (64 - (12 + len(text) + 1) % 64) % 64
+text += b" " * pad + b"\n"
+long = b"\x93NUMPY\x02\x00" + struct.pack("<I", len(text)) + text + np.array([5, 6], "<i2").tobytes()
+with zipfile.ZipFile({path:?}, "w") as z:
+    z.writestr("x", npy(np.arange(3)))
+    z.writestr("x.npy", npy(np.arange(4.0)))
+    z.writestr("y.npy", npy(np.array([7], "u1")))
+    z.writestr("y.npy.npy", npy(np.array([[8, 9]], "<i4")))
+    z.writestr(".npy", npy(np.array(True)))
+    z.writestr("notes.txt", "units: mV\n")
+    z.writestr("meta.json", '{{"run": 7}}')
+    z.writestr("sub/", b"")
+    z.writestr("b.npy", npy(np.arange(5, dtype="<u2")), compress_type=zipfile.ZIP_BZIP2)
+    z.writestr("l.npy", npy(np.arange(6, dtype="<u2")), compress_type=zipfile.ZIP_LZMA)
+    z.writestr("obj.npy", npy(np.array([1, "a", None], dtype=object)))
+    z.writestr("long.npy", long)
+    z.writestr("z.npy", npy(np.arange(12, dtype=">f4").reshape(3, 4)), compress_type=zipfile.ZIP_DEFLATED)
+f = np.load({path:?}, max_header_size=30000)
+result = {{"files": f.files, "values": {{
+    k: [str(f[k].dtype.str), list(f[k].shape), f[k].tobytes().hex()]
+    for k in ["x", "x.npy", "y", "y.npy.npy", "", "z", "long"]}}}}
+"#,
+        path = path.to_str().unwrap()
+    );
+    let numpy = oracle::shared().exec(&code);
+    assert_eq!(
+        numpy["files"],
+        serde_json::json!([
+            "x",
+            "x",
+            "y",
+            "y.npy",
+            "",
+            "notes.txt",
+            "meta.json",
+            "sub/",
+            "b",
+            "l",
+            "obj",
+            "long",
+            "z"
+        ])
+    );
+    // Value names: numpy's key where np.load(f)[key] is that member, else its full name.
+    let names = [
+        ("x", "x"),
+        ("x.npy", "x.npy"),
+        ("y", "y"),
+        ("y.npy.npy", "y.npy.npy"),
+        (".npy", ""),
+        ("z", "z"),
+    ];
+    let left_out = [
+        "notes.txt",
+        "meta.json",
+        "sub/",
+        "b.npy",
+        "l.npy",
+        "obj.npy",
+        "long.npy",
+    ];
+    let check = |vp: &Varpack, with_long: bool| {
+        let mut expected: Vec<&str> = names.iter().map(|(ours, _)| *ours).collect();
+        if with_long {
+            expected.push("long");
+        }
+        expected.sort();
+        assert_eq!(vp.names(), expected);
+        for (ours, key) in names
+            .iter()
+            .copied()
+            .chain(with_long.then_some(("long", "long")))
+        {
+            let a = vp.array(ours).unwrap();
+            let want = &numpy["values"][key];
+            let descr = a.dtype().descr().trim_matches('\'').to_owned();
+            assert_eq!(descr, want[0].as_str().unwrap(), "{ours}");
+            assert_eq!(serde_json::json!(a.shape()), want[1], "{ours}");
+            let hex: String = a.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, want[2].as_str().unwrap(), "{ours}");
+        }
+    };
+    let vp = Varpack::load(&path).unwrap();
+    check(&vp, false);
+    let skipped: Vec<&str> = vp
+        .skipped_members()
+        .iter()
+        .map(|s| s.member.as_str())
+        .collect();
+    assert_eq!(skipped, left_out);
+    for out in ["pack", "pack.npz"] {
+        let out = dir.path().join(out);
+        let skipped = varpack::convert::convert(&path, &out, &Default::default()).unwrap();
+        let skipped: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(skipped, left_out);
+        check(&Varpack::load(&out).unwrap(), false);
+    }
+    // A raised header limit converts the long header too.
+    let out = dir.path().join("trusting");
+    let options = varpack::convert::ConvertOptions::new().max_header_size(30_000);
+    varpack::convert::convert(&path, &out, &options).unwrap();
+    check(&Varpack::load(&out).unwrap(), true);
+    // And npz-stream lists every member, with what it is.
+    let reader = npz_stream::NpzReader::open(&path).unwrap();
+    let kinds: Vec<&str> = reader.list().iter().map(|e| e.content.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "array",
+            "array",
+            "array",
+            "array",
+            "array",
+            "bytes",
+            "bytes",
+            "directory",
+            "unsupported",
+            "unsupported",
+            "array",
+            "unreadable",
+            "array"
+        ]
+    );
+}

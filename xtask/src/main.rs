@@ -17,6 +17,7 @@ mod bench;
 mod demo;
 mod fuzz;
 mod release;
+mod s3;
 mod test;
 mod util;
 mod venv;

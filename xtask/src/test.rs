@@ -3,7 +3,10 @@
 //! 1. Ensures the venv with the pinned numpy (see [`crate::venv`]).
 //! 2. `cargo build --release --workspace`, because the CLI binaries are tested as built in
 //!    `target/release`.
-//! 3. `cargo test --workspace --all-features -- --include-ignored`, with
+//! 3. `cargo test --workspace --all-features -- --include-ignored`, with an S3-compatible
+//!    server running for the object-storage tests (`moto_server` on 127.0.0.1, see
+//!    [`crate::s3`]: `AWS_ENDPOINT_URL` and test credentials in the environment; stopped
+//!    afterwards whatever happens), and
 //!    * `NPY_PYTHON`: the venv's python,
 //!    * `NPY_ORACLE`: `xtask/python/oracle.py`, the numpy oracle,
 //!    * `NPY_BIN_DIR`: `target/release`.
@@ -47,6 +50,9 @@ pub fn run(args: TestArgs) -> Result<()> {
     section("xtask test: cargo build --release --workspace");
     util::run(util::cargo().args(["build", "--release", "--workspace"]))?;
 
+    section("xtask test: an S3-compatible server (moto) for the object-storage tests");
+    let s3 = crate::s3::S3Server::start(&python)?;
+
     let mut test = util::cargo();
     test.arg("test");
     if !names_packages {
@@ -59,9 +65,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         .args(binary_args)
         .env("NPY_PYTHON", &python)
         .env("NPY_ORACLE", venv::oracle_path())
-        .env("NPY_BIN_DIR", util::target_dir().join("release"));
+        .env("NPY_BIN_DIR", util::target_dir().join("release"))
+        .envs(s3.env());
     section(&format!("xtask test: {}", util::describe(&test)));
     util::run(&mut test)?;
+    drop(s3);
 
     let names_python = cargo_args.iter().any(|a| a.contains("array-files-python"));
     if !names_packages || names_python {

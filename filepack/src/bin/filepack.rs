@@ -7,6 +7,7 @@
 //! filepack extract PACK -o DIR [PATH...]
 //! filepack verify PACK
 //! filepack info PACK [--json]
+//! filepack convert OLD.fpack NEW.fpack [-f] [-v]   (a pack written by FilePacker)
 //! ```
 //!
 //! Errors are one line on stderr (`filepack: error: ...`, control characters escaped) and exit
@@ -22,7 +23,8 @@ use array_files_fs::cli::{self, Force};
 use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
 use filepack::{
-    Entry, ExtractOptions, Kind, OpenOptions, Pack, PackBuilder, PackSummary, Phase, Progress,
+    ConvertError, ConvertOptions, Entry, ExtractOptions, Kind, LegacyPack, OpenOptions, Pack,
+    PackBuilder, PackSummary, Phase, Progress,
 };
 
 #[derive(Parser, Debug)]
@@ -66,6 +68,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a pack written by FilePacker (the Python tool) into this format: every file,
+    /// same bytes, same paths (relative to its base path, which is not kept).
+    Convert(ConvertArgs),
+}
+
+#[derive(Args, Debug)]
+struct ConvertArgs {
+    /// The FilePacker pack to read.
+    old: PathBuf,
+    /// The pack to write.
+    new: PathBuf,
+    #[command(flatten)]
+    force: Force,
+    /// Also print the old pack's header (base path, files, bytes) before converting.
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
+    /// fsync the new pack before renaming it into place.
+    #[arg(long)]
+    sync: bool,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -221,6 +245,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract(args),
         Command::Verify { pack } => verify(&pack),
         Command::Info { pack, json } => info(&pack, json),
+        Command::Convert(args) => convert(args),
     })
 }
 
@@ -243,6 +268,27 @@ fn open(path: &Path) -> CliResult<Pack> {
             filepack::Error::Io { .. } => fail(e),
             e => fail(format!("{}: {e}", path.display())),
         })
+}
+
+/// Opens and checks the FilePacker pack at `path`, with the `SIGBUS` guard of [`open`].
+fn open_legacy(path: &Path) -> CliResult<LegacyPack> {
+    let file = array_files_fs::regular::open_regular(path, false)
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    if let Ok(meta) = file.metadata() {
+        let message = format!(
+            "{}: the FilePacker pack shrank from {} bytes while it was read (truncated or rewritten by another process)",
+            path.display(),
+            meta.len()
+        );
+        cli::exit_on_shrink(&file, "filepack", &message);
+    }
+    LegacyPack::open_file(&file, path).map_err(|e| match e.kind() {
+        filepack::LegacyErrorKind::AlreadyConverted => fail(format!(
+            "{}: is a filepack pack already, not a FilePacker pack: nothing to convert (filepack ls, cat, extract and verify read it as it is)",
+            path.display()
+        )),
+        _ => fail(e),
+    })
 }
 
 fn human_bytes(n: u64) -> String {
@@ -357,6 +403,71 @@ fn pack(args: PackArgs) -> CliResult<()> {
             elapsed.as_secs_f64(),
             rate(s.files as f64, elapsed),
             human_bytes(rate(s.bytes as f64, elapsed) as u64),
+        )
+        .map_err(out_err)?;
+        stdout.flush().map_err(out_err)?;
+    }
+    Ok(())
+}
+
+fn convert(args: ConvertArgs) -> CliResult<()> {
+    let new = args.new;
+    args.force.check(&new).map_err(fail)?;
+    let start = Instant::now();
+    let legacy = open_legacy(&args.old)?;
+    let old_bytes: u64 = legacy.entries().map(|e| e.size()).sum();
+    if args.verbose {
+        let mut stdout = cli::stdout();
+        writeln!(
+            stdout,
+            "{}: FilePacker pack, {} files, {} of data, base path '{}'",
+            args.old.display(),
+            legacy.len(),
+            human_bytes(old_bytes),
+            escape_control(legacy.base_path())
+        )
+        .map_err(out_err)?;
+        stdout.flush().map_err(out_err)?;
+    }
+    let mut options = ConvertOptions::new()
+        .replace(args.force.force)
+        .sync(args.sync);
+    let bar = (!args.quiet && io::stderr().is_terminal()).then(progress_bar);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        options = options.progress(move |p| on_progress(&bar, p));
+    }
+    let result = options.convert_pack(&legacy, &new);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let s = result.map_err(|e| match e {
+        // A write whose source is the part of the map the old pack lost fails with EFAULT.
+        _ if shrank(&args.old).is_some() => shrank(&args.old).unwrap_or_default(),
+        ConvertError::Exists { path } => fail(cli::exists_error(&path)),
+        e => fail(e),
+    })?;
+    let elapsed = start.elapsed();
+    if !args.quiet {
+        let mut stdout = cli::stdout();
+        writeln!(
+            stdout,
+            "converted {} files ({} directories), {} of data, from {} into {} ({}) in {:.2} s{}",
+            s.files,
+            s.dirs,
+            human_bytes(s.bytes),
+            args.old.display(),
+            new.display(),
+            human_bytes(s.pack_len),
+            elapsed.as_secs_f64(),
+            if legacy.base_path().is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; paths are relative to the old base path '{}', which is not kept",
+                    escape_control(legacy.base_path())
+                )
+            }
         )
         .map_err(out_err)?;
         stdout.flush().map_err(out_err)?;

@@ -8,5 +8,7 @@
 mod broken_files;
 mod bulk_read;
 mod features;
+mod ndarray_io;
 mod numpy_cases;
 mod numpy_props;
+mod ranges;

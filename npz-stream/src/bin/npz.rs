@@ -1,11 +1,11 @@
 //! `npz`: list, read, build and extract `.npz` archives.
 //!
 //! ```text
-//! npz ls FILE [--json]
+//! npz ls FILE [--json]                     every member: arrays, and what the others are
 //! npz rows FILE KEY START [END]
 //! npz zip OUT KEY=FILE.npy... [-f] [--compress] [--level N] [--chunk-size BYTES] [--threads N] [--delete-originals]
 //! npz add OUT KEY=FILE.npy... [--wait] [--compress] [--level N] [--chunk-size BYTES] [--threads N]
-//! npz extract FILE KEY OUT.npy [-f]
+//! npz extract FILE KEY OUT.npy [-f] [--raw]
 //! npz index FILE [KEY...] [--span BYTES] [--sidecar [-f]] [--wait] [-q]
 //! npz test FILE
 //! npz recover FILE [--wait]
@@ -23,11 +23,14 @@ use array_files_fs::atomic::TempFile;
 use array_files_fs::cli::{self, Force};
 use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
-use npy_format::FrameSource;
 use npz_stream::{
-    Compression, LockMode, MemberInfo, NpzReader, OpenError, OpenErrorKind, ReaderOptions,
-    WriteError, WriteErrorKind, WriterOptions,
+    Compression, Content, LockMode, MemberEntry, NpzReader, OpenError, OpenErrorKind,
+    ReaderOptions, WriteError, WriteErrorKind, WriterOptions,
 };
+
+// Beside the binary, not in src/bin/ (where cargo would take it for a binary of its own).
+#[path = "npz/rows.rs"]
+mod rows;
 
 #[derive(Parser)]
 #[command(
@@ -42,7 +45,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the members: key, dtype, shape, compression, sizes, access.
+    /// List the members: key, dtype, shape, compression, sizes, access. Members that are not
+    /// arrays (text, JSON, directories, bzip2 or lzma members) are listed with what they are; a
+    /// member whose header cannot be read is listed too, and its error ends the command with
+    /// status 1 once every member is listed.
     Ls {
         /// The archive.
         file: PathBuf,
@@ -100,6 +106,7 @@ enum Command {
         wait: bool,
     },
     /// Write member KEY as a standalone .npy file (CRC-checked; an existing OUT only with -f).
+    /// A member that is not an NPY array is refused, unless --raw.
     Extract {
         /// The archive.
         file: PathBuf,
@@ -111,6 +118,10 @@ enum Command {
         force: Force,
         #[command(flatten)]
         read: ReadArgs,
+        /// Write the member's (decompressed) bytes as they are, whatever they are: for members
+        /// that are not NPY arrays (text, JSON); nothing is checked but the CRC-32.
+        #[arg(long)]
+        raw: bool,
     },
     /// Make deflated members of archives other tools wrote (numpy's savez_compressed)
     /// seekable: one inflate pass records an access point every --span bytes of output, stored
@@ -171,12 +182,16 @@ struct ReadArgs {
 }
 
 impl ReadArgs {
-    fn open(&self, file: &Path) -> Result<NpzReader, OpenError> {
+    fn options(&self) -> ReaderOptions {
         let mut options = ReaderOptions::default();
         if let Some(max) = self.max_header_size {
             options = options.max_header_size(max);
         }
-        options.open(file)
+        options
+    }
+
+    fn open(&self, file: &Path) -> Result<NpzReader, OpenError> {
+        self.options().open(file)
     }
 }
 
@@ -232,7 +247,18 @@ fn cli_message(e: &(dyn std::error::Error + 'static)) -> String {
             _ => {}
         }
     }
-    message.replace("ReadOptions::max_header_size", "--max-header-size")
+    cli_words(&message)
+}
+
+/// A message of the libraries in the command line's words: the flag, not the Rust option.
+fn cli_words(message: &str) -> String {
+    message
+        .replace(
+            "--max-header-size in the command-line tools, ReadOptions::max_header_size in Rust",
+            "--max-header-size",
+        )
+        .replace("ReaderOptions::max_header_size", "--max-header-size")
+        .replace("ReadOptions::max_header_size", "--max-header-size")
 }
 
 fn lock_mode(wait: bool) -> LockMode {
@@ -258,17 +284,19 @@ fn parse_members(members: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
 fn run(command: Command) -> CliResult {
     match command {
         Command::Ls { file, json, read } => {
-            let reader = read.open(&file)?;
-            let infos = reader.infos()?;
+            // Mapped: the headers of many members are read from memory, not a call each.
+            let reader = read.options().map_archive(true).open(&file)?;
+            let entries = reader.list();
             let mut out = cli::stdout();
             if json {
                 let list: Vec<serde_json::Value> =
-                    infos.iter().map(npz_stream::member_json).collect();
+                    entries.iter().map(npz_stream::entry_json).collect();
                 writeln!(out, "{}", serde_json::Value::Array(list))?;
             } else {
-                write_table(&mut out, &infos)?;
+                write_table(&mut out, &entries)?;
             }
             out.flush()?;
+            unreadable_error(&entries)?;
         }
         Command::Rows {
             file,
@@ -278,11 +306,8 @@ fn run(command: Command) -> CliResult {
             read,
         } => {
             let reader = read.open(&file)?;
-            let mut member = reader.member(&key)?;
-            let end = end.unwrap_or_else(|| member.frame_count());
-            let bytes = member.read_frames(start, end)?;
             let mut out = cli::stdout();
-            out.write_all(&bytes)?;
+            rows::write_rows(&reader, &key, start, end, &mut out)?;
             out.flush()?;
         }
         Command::Zip {
@@ -312,7 +337,8 @@ fn run(command: Command) -> CliResult {
             out,
             force,
             read,
-        } => extract(&read.open(&file)?, &key, &out, force)?,
+            raw,
+        } => extract(&read.open(&file)?, &key, &out, force, raw)?,
         Command::Index {
             file,
             keys,
@@ -413,7 +439,48 @@ fn add(out: &Path, members: &[(String, PathBuf)], options: WriterOptions) -> Cli
     .into())
 }
 
-fn extract(reader: &NpzReader, key: &str, out: &Path, force: Force) -> CliResult {
+/// After a listing: the first member whose header could not be read, as the command's error
+/// (with how many there were), once every member was listed.
+fn unreadable_error(entries: &[MemberEntry]) -> CliResult {
+    let mut errors = entries.iter().filter_map(|e| match &e.content {
+        Content::Unreadable(err) => Some(err),
+        _ => None,
+    });
+    let Some(first) = errors.next() else {
+        return Ok(());
+    };
+    let more = errors.count();
+    if more == 0 {
+        return Err(cli_words(&first.to_string()).into());
+    }
+    Err(format!(
+        "{} (and {more} more unreadable members)",
+        cli_words(&first.to_string())
+    )
+    .into())
+}
+
+fn extract(reader: &NpzReader, key: &str, out: &Path, force: Force, raw: bool) -> CliResult {
+    if !raw {
+        let entry = reader.describe(key)?;
+        match &entry.content {
+            Content::Array(_) => {}
+            Content::Unreadable(e) => return Err(cli_words(&e.to_string()).into()),
+            Content::Unsupported { reason } => {
+                let name = escape_control(&entry.name);
+                return Err(format!("{}: member {name}: {reason}", reader.path().display()).into());
+            }
+            content => {
+                let name = escape_control(&entry.name);
+                let reason = content.reason().unwrap_or_default();
+                return Err(format!(
+                    "{}: member {name}: {reason}; refusing to write it as a .npy (pass --raw to write its bytes as they are)",
+                    reader.path().display()
+                )
+                .into());
+            }
+        }
+    }
     force.check(out)?;
     let mut member = reader.open_member(key)?;
     let mut tmp = TempFile::beside(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -465,10 +532,13 @@ fn print_index_report(report: &npz_stream::IndexReport) -> io::Result<()> {
     out.flush()
 }
 
-fn write_table(out: &mut impl Write, infos: &[MemberInfo]) -> io::Result<()> {
-    let rows: Vec<[String; 6]> = infos
+fn write_table(out: &mut impl Write, entries: &[MemberEntry]) -> io::Result<()> {
+    let rows: Vec<[String; 6]> = entries
         .iter()
-        .map(|info| {
+        .map(|entry| {
+            let Some(info) = entry.content.array() else {
+                return other_row(entry);
+            };
             let shape: Vec<String> = info.header.shape.iter().map(u64::to_string).collect();
             let shape = if shape.len() == 1 {
                 format!("({},)", shape[0])
@@ -517,4 +587,25 @@ fn write_table(out: &mut impl Write, infos: &[MemberInfo]) -> io::Result<()> {
         line(out, row.each_ref().map(String::as_str))?;
     }
     Ok(())
+}
+
+/// The row of a member that is not a readable array: what it is in place of its access.
+fn other_row(entry: &MemberEntry) -> [String; 6] {
+    let what = match &entry.content {
+        Content::Directory => "directory".to_owned(),
+        Content::NotArray { what } => format!("not an array: {what}"),
+        Content::Unsupported { .. } if !entry.method.is_decoded() => {
+            format!("not decoded: {}", entry.method)
+        }
+        Content::Unsupported { reason } => reason.clone(),
+        _ => "unreadable (see the error below)".to_owned(),
+    };
+    [
+        escape_control(&entry.key).into_owned(),
+        "-".to_owned(),
+        "-".to_owned(),
+        entry.method.to_string(),
+        format!("{} / {}", entry.compressed_size, entry.size),
+        what,
+    ]
 }

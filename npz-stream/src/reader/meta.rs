@@ -109,6 +109,11 @@ impl NpzReader {
         }
     }
 
+    /// How NPY headers of members are read: the header limit of the options.
+    pub(super) fn read_options(&self) -> ReadOptions {
+        ReadOptions::default().max_header_size(self.options.max_header_size)
+    }
+
     /// Checks the member's directory entry and local header; returns where its data starts.
     pub(super) fn locate(&self, idx: usize) -> Result<u64, ReadError> {
         let entry = self.entry(idx);
@@ -154,7 +159,12 @@ impl NpzReader {
                     )));
                 }
             }
-            m => return Err(unsupported(format!("compression method {m}"))),
+            m => {
+                return Err(unsupported(format!(
+                    "{} compression (zip method {m}), which this crate does not decode",
+                    Method::from_code(m)
+                )));
+            }
         }
         let local = zip::read_local(&self.source(), entry, self.dir.cd_start)
             .map_err(|reason| self.corrupt(idx, entry.local_offset, reason))?;
@@ -162,11 +172,7 @@ impl NpzReader {
     }
 
     pub(super) fn method(&self, idx: usize) -> Method {
-        if self.entry(idx).method == zip::METHOD_STORED {
-            Method::Stored
-        } else {
-            Method::Deflated
-        }
+        Method::from_code(self.entry(idx).method)
     }
 
     pub(super) fn meta(&self, idx: usize) -> Result<&Meta, ReadError> {
@@ -176,7 +182,7 @@ impl NpzReader {
         let data_start = self.locate(idx)?;
         let entry = self.entry(idx);
         let mut reader = MemberReader::new(self, idx, data_start, false);
-        let limits = ReadOptions::default().max_header_size(self.options.max_header_size);
+        let limits = self.read_options();
         let parsed = Header::read_from(&mut reader, limits).map_err(|source| {
             // The member reader reports its own errors through io::Error.
             match source {
@@ -230,7 +236,7 @@ impl NpzReader {
             data_len,
             index,
         };
-        Ok(self.meta[idx].get_or_init(|| meta))
+        Ok(self.meta[idx].get_or_init(|| Box::new(meta)))
     }
 
     /// Header information, compression, sizes and access paths of member `key`.

@@ -2,9 +2,10 @@
 //!
 //! One idea per file: `options` (how an archive is opened), `meta` (what a member is, checked
 //! and cached), `reads` (whole members), `mapped` (zero-copy views), `zran` (indexes into
-//! foreign deflated members), `member` (frames at random) and `member_reader` (a member as a
-//! stream). The submodules share this module's imports (`use super::*`).
+//! foreign deflated members), `member` (frames at random), `member_reader` (a member as a
+//! stream) and `listing` (what every member is, arrays or not). The submodules share this module's imports (`use super::*`).
 
+mod listing;
 mod mapped;
 mod member;
 mod member_reader;
@@ -14,6 +15,7 @@ mod reads;
 mod stored;
 mod zran;
 
+pub use listing::{Content, MemberEntry};
 pub use member::Member;
 pub use member_reader::MemberReader;
 pub use meta::MemberInfo;
@@ -81,10 +83,13 @@ pub struct NpzReader {
     file_len: u64,
     dir: Directory,
     by_name: HashMap<String, usize>,
-    meta: Vec<OnceLock<Meta>>,
+    /// Boxed: a million members cost a million empty cells of 16 bytes at open, not of a
+    /// whole `Meta` each.
+    meta: Vec<OnceLock<Box<Meta>>>,
     zran: Vec<OnceLock<ZranIndex>>,
-    /// Indexes stored by `npz index`, per member (`None`: none that checks out).
-    stored: Vec<OnceLock<Option<StoredIndex>>>,
+    /// Indexes stored by `npz index`, per member (`None`: none that checks out); boxed, so
+    /// a cell costs 16 bytes at open, as `meta`'s.
+    stored: Vec<OnceLock<Option<Box<StoredIndex>>>>,
     sidecar: OnceLock<Option<Sidecar>>,
     map: OnceLock<Mmap>,
     options: ReaderOptions,

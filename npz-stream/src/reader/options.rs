@@ -2,22 +2,41 @@
 
 use super::*;
 
-/// How a member is stored.
+/// How a member is stored: its zip compression method.
+///
+/// This crate decodes [`Stored`](Method::Stored) and [`Deflated`](Method::Deflated) members;
+/// the others are named so that listings and errors say what a member is
+/// ([`NpzReader::list`]) instead of failing the whole archive.
 ///
 /// ```
-/// assert_eq!(npz_stream::Method::Stored.as_str(), "stored");
+/// use npz_stream::Method;
+/// assert_eq!(Method::Stored.as_str(), "stored");
+/// assert_eq!(Method::from_code(12), Method::Bzip2);
+/// assert_eq!(Method::from_code(99).to_string(), "method 99");
+/// assert!(!Method::Lzma.is_decoded());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Method {
-    /// No compression.
+    /// No compression (zip method 0).
     Stored,
-    /// Deflate.
+    /// Deflate (zip method 8).
     Deflated,
+    /// bzip2 (zip method 12): Python's `zipfile.ZIP_BZIP2`; not decoded here.
+    Bzip2,
+    /// LZMA (zip method 14): Python's `zipfile.ZIP_LZMA`; not decoded here.
+    Lzma,
+    /// Zstandard (zip method 93); not decoded here.
+    Zstd,
+    /// xz (zip method 95); not decoded here.
+    Xz,
+    /// Any other zip method, by its number; not decoded here.
+    Other(u16),
 }
 
 impl Method {
-    /// `"stored"` or `"deflated"`, as `npz ls --json` prints it.
+    /// `"stored"`, `"deflated"`, `"bzip2"`, `"lzma"`, `"zstd"`, `"xz"` or `"other"`, as
+    /// `npz ls --json` prints it (with `method_code` for `"other"`).
     ///
     /// ```
     /// assert_eq!(npz_stream::Method::Deflated.as_str(), "deflated");
@@ -26,6 +45,65 @@ impl Method {
         match self {
             Method::Stored => "stored",
             Method::Deflated => "deflated",
+            Method::Bzip2 => "bzip2",
+            Method::Lzma => "lzma",
+            Method::Zstd => "zstd",
+            Method::Xz => "xz",
+            Method::Other(_) => "other",
+        }
+    }
+
+    /// The method of zip method number `code`.
+    ///
+    /// ```
+    /// assert_eq!(npz_stream::Method::from_code(8), npz_stream::Method::Deflated);
+    /// ```
+    pub fn from_code(code: u16) -> Method {
+        match code {
+            zip::METHOD_STORED => Method::Stored,
+            zip::METHOD_DEFLATED => Method::Deflated,
+            12 => Method::Bzip2,
+            14 => Method::Lzma,
+            93 => Method::Zstd,
+            95 => Method::Xz,
+            other => Method::Other(other),
+        }
+    }
+
+    /// The zip method number.
+    ///
+    /// ```
+    /// assert_eq!(npz_stream::Method::Lzma.code(), 14);
+    /// ```
+    pub fn code(self) -> u16 {
+        match self {
+            Method::Stored => zip::METHOD_STORED,
+            Method::Deflated => zip::METHOD_DEFLATED,
+            Method::Bzip2 => 12,
+            Method::Lzma => 14,
+            Method::Zstd => 93,
+            Method::Xz => 95,
+            Method::Other(code) => code,
+        }
+    }
+
+    /// Whether this crate decodes the method (stored and deflated only).
+    ///
+    /// ```
+    /// assert!(npz_stream::Method::Deflated.is_decoded());
+    /// assert!(!npz_stream::Method::Bzip2.is_decoded());
+    /// ```
+    pub fn is_decoded(self) -> bool {
+        matches!(self, Method::Stored | Method::Deflated)
+    }
+}
+
+/// The name (`bzip2`), or `method N` for methods without one.
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Method::Other(code) => write!(f, "method {code}"),
+            m => f.write_str(m.as_str()),
         }
     }
 }

@@ -131,51 +131,55 @@ impl NpzReader {
         let mut reader = self.open_member(key)?;
         let name = reader.name().to_owned();
         let array =
-            npy_format::read_array::<T, _>(&mut reader).map_err(|e| match e.into_kind() {
-                npy_format::ReadErrorKind::Io { source } => unwrap_io(&name, &self.path, source),
-                npy_format::ReadErrorKind::Header { source } => match source {
-                    npy_format::HeaderError::Io(e) => unwrap_io(&name, &self.path, e),
-                    source => ReadError::new(
+            npy_format::read_array_with::<T, _>(&mut reader, self.read_options()).map_err(|e| {
+                match e.into_kind() {
+                    npy_format::ReadErrorKind::Io { source } => {
+                        unwrap_io(&name, &self.path, source)
+                    }
+                    npy_format::ReadErrorKind::Header { source } => match source {
+                        npy_format::HeaderError::Io(e) => unwrap_io(&name, &self.path, e),
+                        source => ReadError::new(
+                            self.path.clone(),
+                            ReadErrorKind::Header {
+                                member: name.clone(),
+                                source,
+                            },
+                        ),
+                    },
+                    npy_format::ReadErrorKind::Truncated {
+                        expected,
+                        available,
+                        ..
+                    } => ReadError::new(
                         self.path.clone(),
-                        ReadErrorKind::Header {
+                        ReadErrorKind::Truncated {
+                            member: name.clone(),
+                            expected,
+                            available,
+                        },
+                    ),
+                    npy_format::ReadErrorKind::View { source } => ReadError::new(
+                        self.path.clone(),
+                        ReadErrorKind::View {
                             member: name.clone(),
                             source,
                         },
                     ),
-                },
-                npy_format::ReadErrorKind::Truncated {
-                    expected,
-                    available,
-                    ..
-                } => ReadError::new(
-                    self.path.clone(),
-                    ReadErrorKind::Truncated {
-                        member: name.clone(),
-                        expected,
-                        available,
-                    },
-                ),
-                npy_format::ReadErrorKind::View { source } => ReadError::new(
-                    self.path.clone(),
-                    ReadErrorKind::View {
-                        member: name.clone(),
-                        source,
-                    },
-                ),
-                npy_format::ReadErrorKind::Frames { source } => ReadError::new(
-                    self.path.clone(),
-                    ReadErrorKind::Frames {
-                        member: name.clone(),
-                        source,
-                    },
-                ),
-                other => ReadError::new(
-                    self.path.clone(),
-                    ReadErrorKind::Io {
-                        member: name.clone(),
-                        source: io::Error::other(other),
-                    },
-                ),
+                    npy_format::ReadErrorKind::Frames { source } => ReadError::new(
+                        self.path.clone(),
+                        ReadErrorKind::Frames {
+                            member: name.clone(),
+                            source,
+                        },
+                    ),
+                    other => ReadError::new(
+                        self.path.clone(),
+                        ReadErrorKind::Io {
+                            member: name.clone(),
+                            source: io::Error::other(other),
+                        },
+                    ),
+                }
             })?;
         drain(&mut reader).map_err(|e| unwrap_io(&name, &self.path, e))?;
         Ok(array)

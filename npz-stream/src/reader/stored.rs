@@ -41,8 +41,8 @@ impl NpzReader {
             return None;
         }
         self.stored[idx]
-            .get_or_init(|| self.load_stored_index(idx))
-            .as_ref()
+            .get_or_init(|| self.load_stored_index(idx).map(Box::new))
+            .as_deref()
     }
 
     fn load_stored_index(&self, idx: usize) -> Option<StoredIndex> {

@@ -724,15 +724,17 @@ impl NpzWriter {
         let count = (self.old_records.len() + self.entries.len()) as u64;
         let end_records = zip::end_records(count, self.end, cd.len() as u64, &self.comment);
         cd.extend_from_slice(&end_records);
-        if self.append_start.is_some() {
+        let sync = self.options.sync;
+        if self.append_start.is_some() && sync {
             // The members reach the disk before the end records that point at them.
             self.file.sync_data().map_err(|e| self.io_err(e))?;
         }
         let result = write_all_at(&self.file, &cd, self.end)
             .and_then(|()| self.file.set_len(self.end + cd.len() as u64))
-            .and_then(|()| self.file.sync_all());
+            .and_then(|()| if sync { self.file.sync_all() } else { Ok(()) });
         result.map_err(|e| self.io_err(e))?;
-        if let Some((tmp, replace)) = self.tmp.take() {
+        if let Some((mut tmp, replace)) = self.tmp.take() {
+            tmp.set_sync(sync);
             let path = self.path.clone();
             let result = if replace {
                 // Hold the lock of the archive being replaced: no appender is writing to it.

@@ -58,6 +58,7 @@ pub struct WriterOptions {
     pub(super) lock: LockMode,
     pub(super) replace: bool,
     pub(super) warn_unfinished: bool,
+    pub(super) sync: bool,
 }
 
 impl Default for WriterOptions {
@@ -71,6 +72,7 @@ impl Default for WriterOptions {
             lock: LockMode::FailFast,
             replace: true,
             warn_unfinished: true,
+            sync: true,
         }
     }
 }
@@ -107,6 +109,27 @@ impl WriterOptions {
     /// ```
     pub fn warn_unfinished(mut self, yes: bool) -> Self {
         self.warn_unfinished = yes;
+        self
+    }
+
+    /// Whether [`finish`](NpzWriter::finish) puts the archive on stable storage (default
+    /// true: the file is synced before it is renamed into place, and the directory after, so a
+    /// power loss leaves the old archive or the new one). Off, nothing is synced: a finished
+    /// archive is still complete for every process at once (the rename is atomic), but a
+    /// power loss soon after may leave an empty or partial file. For scratch results that can
+    /// be made again; `np.savez` never syncs.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let mut npz = npz_stream::WriterOptions::new()
+    ///     .sync(false)
+    ///     .create(dir.path().join("scratch.npz"))
+    ///     .unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn sync(mut self, yes: bool) -> Self {
+        self.sync = yes;
         self
     }
 

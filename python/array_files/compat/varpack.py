@@ -27,9 +27,10 @@ Differences, each on purpose:
   refused with ``ValueError`` naming the variable, unless ``save(..., allow_pickle=True)``:
   then they are pickled (protocol 4) inside the JSON, and a load needs ``allow_pickle=True``
   too. numpy scalars come back as Python numbers.
-- Every array of a dict is saved as its own array, whatever ``min_dict_numpy_size`` says (the
-  seed pickled small ones): dtype and shape survive exactly either way. ``max_dict_keys`` is
-  accepted and not needed: dicts of any size are split.
+- A dict's arrays of fewer than ``min_dict_numpy_size`` elements are kept with its other
+  entries (encoded in ``values.json``, not pickled), larger ones are ``.npy`` files of their
+  own, as in the seed; dtype, order and shape survive exactly either way, and small arrays load
+  back in memory. ``max_dict_keys`` is accepted and not needed: dicts of any size are split.
 - Variables skipped at load (``skip_loading``) are kept by later saves (the seed lost those it
   had grouped in its pickle). Arrays loaded mapped and not replaced are not written again by a
   save to the same folder: their files are kept.
@@ -346,7 +347,8 @@ class Varpack:
         for name, value in seed_skipped.items():
             kind, payload = self._entry(name, value, True)
             entries.append((name, kind, payload))
-        _native.varpack_save(save_folder, entries, separate, sorted(keep))
+        _native.varpack_save(save_folder, entries, separate, sorted(keep),
+                             int(min_dict_numpy_size) if min_dict_numpy_size else None)
         internal["attached_folder"] = save_folder
         _log.info("saved %d variables to %s", len(entries) + len(keep), save_folder)
         return self

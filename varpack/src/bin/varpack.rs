@@ -1,14 +1,20 @@
 //! `varpack`: show and convert varpacks.
 //!
 //! ```text
-//! varpack show PATH [--json]        the table (or JSON); reads manifests and headers only,
-//!                                   writes nothing
+//! varpack show PATH [--json] [--max-header-size N]
+//!                                   the table (or JSON); reads manifests and headers only,
+//!                                   writes nothing; a plain numpy .npz's members that are
+//!                                   not arrays are listed below the table
 //! varpack convert IN OUT [-f]       directory <-> single file (.npz) <-> plain numpy .npz,
 //!                                   or from a Varpack (Python) folder or an .abf file;
 //!                                   an existing OUT is replaced only with -f/--force
-//!   --skip-unreadable               leave out the foreign pack's values this crate cannot
-//!                                   hold (pickled objects, Julia-serialized values), listed
-//!                                   on stderr
+//!   --skip-unreadable               leave out the values this crate cannot hold (pickled
+//!                                   objects, Julia-serialized values), each named on stderr
+//!   --strict                        refuse them instead, in every input: also a numpy .npz's
+//!                                   members that are not arrays, object arrays (pickles),
+//!                                   bzip2/lzma members, headers over the limit, which are
+//!                                   otherwise left out and named on stderr
+//!   --max-header-size N             the longest NPY header accepted (default 10000)
 //! ```
 
 use std::io::Write;
@@ -16,9 +22,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use array_files_fs::cli::{self, Force};
-use array_files_fs::text::escape_control;
 use clap::{Parser, Subcommand};
-use varpack::convert::{self, ConvertOptions};
+use varpack::convert::{self, ConvertErrorKind, ConvertOptions};
 use varpack::{LoadOptions, SaveErrorKind};
 
 #[derive(Parser)]
@@ -35,9 +40,13 @@ enum Command {
     Show {
         /// A pack directory or a .npz file.
         path: PathBuf,
-        /// One JSON array of objects instead of the table.
+        /// One JSON array of objects instead of the table (members of a plain numpy .npz that
+        /// are not loadable arrays as objects with "kind": "skipped", "member" and "reason").
         #[arg(long)]
         json: bool,
+        /// Largest NPY header accepted, in bytes (raise it for trusted files only).
+        #[arg(long, value_name = "BYTES")]
+        max_header_size: Option<usize>,
     },
     /// Copy a pack into the other form (OUT a directory, or a file ending in .npz), or
     /// migrate a folder written by Varpack (Python) or an AlignedBinaryFormat .abf file
@@ -52,21 +61,50 @@ enum Command {
         force: Force,
         /// Leave out a foreign pack's values this crate cannot hold exactly (pickled Python
         /// objects, object arrays, Julia-serialized values) instead of refusing the pack; each
-        /// is named on stderr.
+        /// is named on stderr. (A numpy .npz's odd members are left out without it.)
         #[arg(long, visible_aliases = ["skip-pickled", "skip-serialized"])]
         skip_unreadable: bool,
+        /// Refuse the input if anything in it cannot be converted exactly: in a numpy .npz,
+        /// members that are not arrays (text, JSON, directories), bzip2 or lzma members,
+        /// object arrays (pickles) and headers over the limit, which are otherwise left out
+        /// and named on stderr; in a foreign pack, what --skip-unreadable would leave out
+        /// (refused by default anyway).
+        #[arg(long, conflicts_with = "skip_unreadable")]
+        strict: bool,
+        /// Largest NPY header accepted, in bytes (raise it for trusted files only).
+        #[arg(long, value_name = "BYTES")]
+        max_header_size: Option<usize>,
     },
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Show { path, json } => {
-            let vp = varpack::inspect(&path)?;
+        Command::Show {
+            path,
+            json,
+            max_header_size,
+        } => {
+            let mut options = LoadOptions::new();
+            if let Some(max) = max_header_size {
+                options = options.max_header_size(max);
+            }
+            let vp = options.inspect(&path)?;
             let mut out = cli::stdout();
             if json {
-                writeln!(out, "{}", serde_json::to_string(&vp.infos())?)?;
+                let mut rows = serde_json::to_value(vp.infos())?;
+                if let serde_json::Value::Array(rows) = &mut rows {
+                    for skipped in vp.skipped_members() {
+                        rows.push(serde_json::json!({
+                            "name": skipped.key,
+                            "member": skipped.member,
+                            "kind": "skipped",
+                            "reason": cli_words(&skipped.reason),
+                        }));
+                    }
+                }
+                writeln!(out, "{rows}")?;
             } else {
-                write!(out, "{vp}")?;
+                write!(out, "{}", cli_words(&vp.to_string()))?;
             }
             out.flush()?;
         }
@@ -75,41 +113,51 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             output,
             force,
             skip_unreadable,
+            strict,
+            max_header_size,
         } => {
             force.check(&output)?;
-            // Read into memory with ordinary reads, not maps: an input truncated while it is
-            // read is an error, not a SIGBUS.
-            let vp = if convert::detect(&input).is_some() {
-                let options = ConvertOptions::new().skip_unreadable(skip_unreadable);
-                let converted = convert::read(&input, &options)?;
-                for (name, reason) in &converted.skipped {
-                    eprintln!(
-                        "varpack: skipped value '{}': {}",
-                        escape_control(name),
-                        escape_control(reason)
-                    );
+            let mut options = ConvertOptions::new()
+                .skip_unreadable(skip_unreadable)
+                .strict(strict)
+                .replace(force.force);
+            if let Some(max) = max_header_size {
+                options = options.max_header_size(max);
+            }
+            match convert::convert(&input, &output, &options) {
+                Ok(skipped) => {
+                    for skipped in skipped {
+                        eprintln!("varpack: skipped {}", cli_words(&skipped.to_string()));
+                    }
                 }
-                converted.pack
-            } else {
-                LoadOptions::new().memory_map(false).load(&input)?
-            };
-            let saved = if force.force {
-                vp.save_as(&output)
-            } else {
-                vp.save_as_new(&output)
-            };
-            match saved {
-                Err(e) if matches!(e.kind(), SaveErrorKind::Exists) => {
+                Err(e) if matches!(e.kind(), ConvertErrorKind::Save(k) if matches!(**k, SaveErrorKind::Exists)) =>
+                {
                     return Err(cli::exists_error(e.path()).into());
                 }
-                other => other?,
+                Err(e) => return Err(e.into()),
             }
         }
     }
     Ok(())
 }
 
+/// A message of the library in the command line's words: flags, not Rust options.
+fn cli_words(message: &str) -> String {
+    message
+        .replace(
+            "--max-header-size in the command-line tools, ReadOptions::max_header_size in Rust",
+            "--max-header-size",
+        )
+        .replace("ReadOptions::max_header_size", "--max-header-size")
+        .replace(
+            "refusing the archive (strict)",
+            "refusing the archive (--strict)",
+        )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::main("varpack", || run(cli))
+    cli::main("varpack", || {
+        run(cli).map_err(|e| cli_words(&e.to_string()))
+    })
 }

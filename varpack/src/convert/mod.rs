@@ -1,6 +1,24 @@
 //! Packs written by the tools this crate replaces, read into a [`Varpack`]: folders written by
-//! Varpack (the Python package) and AlignedBinaryFormat (`.abf`, the Julia package) files.
-//! `varpack convert` runs these, then saves the result in either form of this crate.
+//! Varpack (the Python package) and AlignedBinaryFormat (`.abf`, the Julia package) files; and
+//! [`convert`], what `varpack convert` runs: any pack (these, this crate's two forms, a plain
+//! numpy `.npz`) copied into either form of this crate, one value in memory at a time.
+//!
+//! # What is left out, and the two switches
+//!
+//! Some values cannot be converted exactly: pickled Python objects and Julia-serialized values
+//! of a foreign pack; in a plain numpy `.npz`, members that are not arrays (text, JSON,
+//! directories), members compressed with methods npz-stream does not decode (bzip2, lzma),
+//! object arrays (pickles) and headers over the limit. What happens to them by default follows
+//! what the source's own reader does:
+//!
+//! | source | default | [`skip_unreadable`](ConvertOptions::skip_unreadable) | [`strict`](ConvertOptions::strict) |
+//! |---|---|---|---|
+//! | Varpack folder, `.abf` file | refused (a migration is complete or fails) | left out, listed | refused |
+//! | plain numpy `.npz` | left out, listed (as `np.load` reads the other keys) | left out, listed | refused |
+//!
+//! So `strict` refuses in every source and `skip_unreadable` leaves out in every source; with
+//! both, `strict` wins (the command line refuses the two together). Whatever is left out is
+//! listed in the result ([`Skipped`]).
 //!
 //! Everything is read into memory with ordinary reads (a source changed while it is read is an
 //! error, never a `SIGBUS`), every length checked against the file before anything is allocated
@@ -79,6 +97,12 @@ pub enum ConvertErrorKind {
         /// What npy-format found.
         source: npy_format::ReadErrorKind,
     },
+    /// Loading a pack of this crate or a plain numpy `.npz` failed (the path is the file).
+    #[error(transparent)]
+    Load(Box<crate::LoadErrorKind>),
+    /// Saving the converted pack failed (the path is the file).
+    #[error(transparent)]
+    Save(Box<crate::SaveErrorKind>),
     /// A value this crate cannot hold exactly (see [`ConvertOptions::skip_unreadable`]).
     #[error("value '{}': {}", esc(.name), esc(.reason))]
     Unsupported {
@@ -95,13 +119,29 @@ pub enum ConvertErrorKind {
 /// let options = varpack::convert::ConvertOptions::new().skip_unreadable(true);
 /// assert!(options.skips_unreadable());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConvertOptions {
     skip_unreadable: bool,
+    strict: bool,
+    max_header_size: usize,
+    replace: bool,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> ConvertOptions {
+        ConvertOptions {
+            skip_unreadable: false,
+            strict: false,
+            max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
+            replace: false,
+        }
+    }
 }
 
 impl ConvertOptions {
-    /// Refuse unreadable values (the default).
+    /// The defaults: a foreign pack's unreadable values refused, a plain numpy `.npz`'s left
+    /// out (see the [module docs](self#what-is-left-out-and-the-two-switches)), numpy's header
+    /// limit, an existing output refused.
     ///
     /// ```
     /// assert!(!varpack::convert::ConvertOptions::new().skips_unreadable());
@@ -120,6 +160,60 @@ impl ConvertOptions {
     /// ```
     pub fn skip_unreadable(mut self, yes: bool) -> ConvertOptions {
         self.skip_unreadable = yes;
+        self
+    }
+
+    /// Refuse every value or member that cannot be converted exactly, in every kind of source
+    /// (a plain numpy `.npz` included, whose odd members are otherwise left out); overrides
+    /// [`skip_unreadable`](Self::skip_unreadable).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("numpy.npz");
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8], &[1]).unwrap();
+    /// npz.add_file("notes.txt", b"hello").unwrap();
+    /// npz.finish().unwrap();
+    /// use varpack::convert::{ConvertOptions, convert};
+    /// let skipped = convert(&path, &dir.path().join("a"), &ConvertOptions::new()).unwrap();
+    /// assert_eq!(skipped[0].name, "notes.txt");
+    /// let strict = ConvertOptions::new().strict(true);
+    /// assert!(convert(&path, &dir.path().join("b"), &strict).is_err());
+    /// assert!(!dir.path().join("b").exists());
+    /// ```
+    pub fn strict(mut self, yes: bool) -> ConvertOptions {
+        self.strict = yes;
+        self
+    }
+
+    /// The longest NPY header accepted, in characters (default numpy's 10000): raise it for
+    /// trusted sources only (see [`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)).
+    ///
+    /// ```
+    /// let options = varpack::convert::ConvertOptions::new().max_header_size(100_000);
+    /// # let _ = options;
+    /// ```
+    pub fn max_header_size(mut self, max: usize) -> ConvertOptions {
+        self.max_header_size = max;
+        self
+    }
+
+    /// Replace an existing output (a pack, or an empty directory; never anything else)
+    /// instead of refusing it (default false).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let (input, output) = (dir.path().join("in"), dir.path().join("out.npz"));
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_value("n", &1).unwrap();
+    /// # vp.save_as(&input).unwrap();
+    /// # vp.save_as(&output).unwrap();
+    /// use varpack::convert::{ConvertOptions, convert};
+    /// assert!(convert(&input, &output, &ConvertOptions::new()).is_err());
+    /// assert!(convert(&input, &output, &ConvertOptions::new().replace(true)).is_ok());
+    /// ```
+    pub fn replace(mut self, yes: bool) -> ConvertOptions {
+        self.replace = yes;
         self
     }
 
@@ -236,7 +330,7 @@ impl<'a> Collector<'a> {
         let added = value.and_then(|v| self.pack.insert(name, v).map_err(|e| e.to_string()));
         match added {
             Ok(()) => Ok(()),
-            Err(reason) if self.options.skip_unreadable => {
+            Err(reason) if self.options.skip_unreadable && !self.options.strict => {
                 self.skipped.push((name.to_owned(), reason));
                 Ok(())
             }
@@ -250,4 +344,101 @@ impl<'a> Collector<'a> {
             skipped: self.skipped,
         }
     }
+}
+
+/// A value or member [`convert`] left out, and why.
+///
+/// ```
+/// let skipped = varpack::convert::Skipped {
+///     name: "obj.npy".into(), member: true, reason: "an object array".into() };
+/// assert_eq!(skipped.to_string(), "member 'obj.npy': an object array");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The value's name (a foreign pack), or the member's name (a plain numpy `.npz`).
+    pub name: String,
+    /// Whether `name` is an archive member's name rather than a value's.
+    pub member: bool,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.member { "member" } else { "value" };
+        write!(f, "{what} '{}': {}", esc(&self.name), esc(&self.reason))
+    }
+}
+
+/// Converts the pack at `input` into a pack at `output` (a directory, or one file if it ends in
+/// `.npz`): a foreign pack ([`detect`]) is read as [`read`] reads it; a pack of this crate, or
+/// any other `.npz` (a plain numpy archive), is loaded lazily without maps and each value is
+/// read when it is written and dropped after, so memory holds one value at a time (plus
+/// buffers) and no map is held at all. Returns what was left out (see the
+/// [module docs](self#what-is-left-out-and-the-two-switches)).
+///
+/// # Errors
+/// [`ConvertError`]: the source refused (an unreadable value without
+/// [`skip_unreadable`](ConvertOptions::skip_unreadable), any left-out member with
+/// [`strict`](ConvertOptions::strict)), [`ConvertErrorKind::Load`],
+/// [`ConvertErrorKind::Save`] (an existing output without
+/// [`replace`](ConvertOptions::replace) is [`SaveErrorKind::Exists`](crate::SaveErrorKind::Exists)).
+/// Nothing is written at `output` unless the whole conversion succeeds.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("numpy.npz");
+/// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+/// npz.add_array("x", &[1.5f64, 2.5], &[2]).unwrap();
+/// npz.finish().unwrap();
+/// let out = dir.path().join("pack");
+/// let skipped = varpack::convert::convert(&path, &out, &Default::default()).unwrap();
+/// assert!(skipped.is_empty());
+/// let vp = varpack::Varpack::load(&out).unwrap();
+/// assert_eq!(vp.view::<f64>("x").unwrap().as_slice(), &[1.5, 2.5]);
+/// ```
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    options: &ConvertOptions,
+) -> Result<Vec<Skipped>, ConvertError> {
+    let (vp, skipped) = if detect(input).is_some() {
+        let converted = read(input, options)?;
+        let skipped = converted.skipped.into_iter().map(|(name, reason)| Skipped {
+            name,
+            member: false,
+            reason,
+        });
+        (converted.pack, skipped.collect())
+    } else {
+        // Lazy and not mapped: each value is read (with ordinary reads: an input truncated
+        // meanwhile is an error, not a SIGBUS) when the save writes it.
+        let vp = crate::LoadOptions::new()
+            .lazy(true)
+            .memory_map(false)
+            .max_header_size(options.max_header_size)
+            .strict(options.strict)
+            .load(input)
+            .map_err(|e| e.map_kind(|k| ConvertErrorKind::Load(Box::new(k))))?;
+        let skipped = vp.skipped_members().iter().map(|s| Skipped {
+            name: s.member.clone(),
+            member: true,
+            reason: s.reason.clone(),
+        });
+        let skipped = skipped.collect();
+        (vp, skipped)
+    };
+    let saved = if options.replace {
+        vp.save_as(output)
+    } else {
+        vp.save_as_new(output)
+    };
+    // A value read as it is written fails as a load of the input does, not as a save.
+    saved.map_err(|e| {
+        e.map_kind(|k| match k {
+            crate::SaveErrorKind::Load(k) => ConvertErrorKind::Load(k),
+            k => ConvertErrorKind::Save(Box::new(k)),
+        })
+    })?;
+    Ok(skipped)
 }

@@ -34,12 +34,35 @@ use crate::{Kind, Varpack};
 /// assert!(varpack::inspect(&path).unwrap_err().to_string().contains("x.npy is missing"));
 /// ```
 pub fn inspect(path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
-    let path = path.as_ref();
-    let options = LoadOptions::new().lazy(true).memory_map(false);
+    LoadOptions::new().inspect(path)
+}
+
+impl LoadOptions {
+    /// [`inspect`] with these options' header limit and strictness (the rest is inspect's
+    /// own: lazy, not mapped, read-only).
+    ///
+    /// # Errors
+    /// As [`inspect`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let options = varpack::LoadOptions::new().max_header_size(64);
+    /// assert!(options.inspect(&path).is_err()); // its header is 118 characters
+    /// ```
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<Varpack, LoadError> {
+        inspect_with(path.as_ref(), &self.clone().lazy(true).memory_map(false))
+    }
+}
+
+fn inspect_with(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match inspect_once(path, &options) {
+        match inspect_once(path, options) {
             Err(e) if matches!(e.kind(), LoadErrorKind::Replaced) && attempt < ATTEMPTS => {}
             result => return result,
         }
@@ -93,7 +116,7 @@ fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
                     let file = entry.file.as_deref().unwrap_or_default();
                     let exists = match &source.npz {
                         None => source.path.join(file).is_file(),
-                        Some(r) => r.keys().iter().any(|k| k == file),
+                        Some(r) => r.describe(file).is_ok(),
                     };
                     if !exists {
                         let kind = LoadErrorKind::MissingFile {

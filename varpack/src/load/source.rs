@@ -9,13 +9,15 @@ use std::sync::{Arc, OnceLock};
 
 use array_files_fs::map::{MapOptions, Mmap};
 use array_files_fs::regular::{OpenRegularError, kind_of, open_regular};
-use npz_stream::NpzReader;
+use std::collections::HashSet;
 
-use crate::Kind;
+use npz_stream::{Content, NpzReader};
+
 use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{self, Entry, Manifest, dtype_json};
 use crate::names::{MANIFEST, NPZ_MANIFEST};
 use crate::pack::Form;
+use crate::{Kind, SkippedMember};
 
 /// The pack a value can be read from.
 #[derive(Debug)]
@@ -38,6 +40,10 @@ pub(crate) struct Source {
     pub(crate) id: (u64, u64),
     /// Arrays are mapped (else read into memory).
     pub(crate) mapped: bool,
+    /// The longest NPY header accepted ([`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)).
+    pub(crate) max_header_size: usize,
+    /// A plain numpy `.npz`: the members that are not loadable arrays, left out.
+    pub(crate) skipped: Vec<crate::SkippedMember>,
     /// While a load reads every value, the check that the directory was not replaced runs
     /// once at its end instead of after each file's open (a path stat per file, a quarter of
     /// a load's system calls): a replaced directory never comes back, so a path that leads
@@ -172,6 +178,15 @@ pub(crate) fn open_source(
     path: &Path,
     mapped: bool,
 ) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+    open_source_with(path, mapped, npy_format::header::DEFAULT_MAX_HEADER_SIZE)
+}
+
+/// [`open_source`] with a header limit other than numpy's.
+pub(crate) fn open_source_with(
+    path: &Path,
+    mapped: bool,
+    max_header_size: usize,
+) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     let (held, meta) = open_held(path)?;
     let source = Source {
         path: path.to_path_buf(),
@@ -186,6 +201,8 @@ pub(crate) fn open_source(
         held,
         id: identity(&meta),
         mapped,
+        max_header_size,
+        skipped: Vec::new(),
         batch_check: AtomicBool::new(false),
     };
     match source.form {
@@ -257,7 +274,10 @@ fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadErr
     // Mapped at open: the manifest and every member's headers are then read from memory, not
     // with a system call each (five per member), which is most of a load's time.
     // (With `mapped` false, nothing is mapped: a file truncated while read gives errors.)
-    let reader = NpzReader::options().map_archive(source.mapped).open(&path);
+    let reader = NpzReader::options()
+        .map_archive(source.mapped)
+        .max_header_size(source.max_header_size)
+        .open(&path);
     // The reader opened the path after `held` did: if the path still leads to `held`'s file,
     // the reader read that file too (a replaced archive never comes back).
     let current = fs::metadata(&path).is_ok_and(|m| identity(&m) == source.id);
@@ -270,7 +290,11 @@ fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadErr
             let bytes = reader.read_bytes(&name).map_err(|e| npz_read(&name, e))?;
             (parse_manifest(&bytes, path.join(&name), true)?.values, g)
         }
-        None => (plain_npz_entries(&reader)?, 0),
+        None => {
+            let (entries, skipped) = plain_npz_entries(&reader);
+            source.skipped = skipped;
+            (entries, 0)
+        }
     };
     source.npz = Some(reader);
     source.generation = generation;
@@ -298,18 +322,46 @@ fn current_manifest(keys: &[String]) -> Option<(u64, String)> {
     best
 }
 
-/// A plain numpy `.npz`: every `.npy` member is an array named by its key.
-fn plain_npz_entries(reader: &NpzReader) -> Result<Vec<Entry>, LoadError> {
+/// A plain numpy `.npz`: every member that is a loadable array is a value, named as numpy's
+/// `NpzFile` reaches that very member ([`value_name`]); the other members (text, directories,
+/// undecoded methods, object arrays, headers over the limit, names a pack cannot hold) are
+/// left out, each with why.
+fn plain_npz_entries(reader: &NpzReader) -> (Vec<Entry>, Vec<SkippedMember>) {
     let mut values = Vec::new();
-    for key in reader.keys() {
-        let info = reader.info(&key).map_err(|e| npz_read(&key, e))?;
-        if !info.name.ends_with(".npy") {
-            continue;
-        }
+    let mut skipped = Vec::new();
+    let members = reader.list();
+    let names: HashSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    for member in &members {
+        let skip = |reason: String| SkippedMember {
+            member: member.name.clone(),
+            key: member.key.clone(),
+            reason,
+        };
+        let info = match &member.content {
+            Content::Array(info) if info.header.dtype.has_object() => {
+                skipped.push(skip(format!(
+                    "an object array (dtype {}): its data is a pickle, which this crate never runs (numpy loads it only with allow_pickle=True)",
+                    info.header.dtype.descr()
+                )));
+                continue;
+            }
+            Content::Array(info) => info,
+            other => {
+                skipped.push(skip(other.reason().unwrap_or_default()));
+                continue;
+            }
+        };
+        let name = match value_name(&member.key, &member.name, &names) {
+            Ok(name) => name,
+            Err(reason) => {
+                skipped.push(skip(reason));
+                continue;
+            }
+        };
         values.push(Entry {
-            name: key,
+            name,
             kind: Kind::Array,
-            file: Some(info.name.clone()),
+            file: Some(member.name.clone()),
             dtype: Some(dtype_json(&info.header.dtype)),
             fortran_order: Some(info.header.fortran_order),
             shape: Some(info.header.shape.clone()),
@@ -319,6 +371,25 @@ fn plain_npz_entries(reader: &NpzReader) -> Result<Vec<Entry>, LoadError> {
         });
     }
     values.sort_by(|a, b| a.name.cmp(&b.name));
-    values.dedup_by(|a, b| a.name == b.name);
-    Ok(values)
+    (values, skipped)
+}
+
+/// The value name of member `member` (key `key`) among the archive's member `names`: the key,
+/// if numpy's `NpzFile[key]` gives this very member (no other member is named exactly `key`);
+/// else the member's full name, which `NpzFile[name]` always gives. So `x.npy` is `x`, while
+/// of `x.npy` and `x.npy.npy` the second is `x.npy.npy` (its key `x.npy` reaches the first),
+/// and of `x` and `x.npy` the second is `x.npy`: no two members share a name, none is
+/// dropped, and each name loads in numpy the array it holds here. A name a pack cannot hold
+/// (empty, `__varpack__...`, NUL) falls back to the full name, or is refused.
+fn value_name(key: &str, member: &str, names: &HashSet<&str>) -> Result<String, String> {
+    let usable = |n: &str| !n.is_empty() && !n.contains('\0') && !n.starts_with("__varpack__");
+    if (key == member || !names.contains(key)) && usable(key) {
+        return Ok(key.to_owned());
+    }
+    if usable(member) {
+        return Ok(member.to_owned());
+    }
+    Err(format!(
+        "the member name {member:?} is not a value name a pack can hold (empty, reserved __varpack__ prefix, or NUL)"
+    ))
 }

@@ -16,27 +16,20 @@ use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{Entry, dtype_json};
 use crate::{Array, Dict, Item, Kind, Value};
 
-/// `len` bytes at `offset` of `file`, with positioned reads (a file shorter than that is an
-/// error, never a fault).
-fn read_at(file: &File, path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, LoadError> {
-    let len = usize::try_from(len).map_err(|_| {
-        io_load(path)(std::io::Error::new(
-            std::io::ErrorKind::OutOfMemory,
-            "array too large",
-        ))
-    })?;
-    let mut data = vec![0u8; len];
+/// Fills `data` from `offset` of `file`, with positioned reads (a file shorter than that is
+/// an error, never a fault).
+fn read_at(file: &File, path: &Path, offset: u64, data: &mut [u8]) -> Result<(), LoadError> {
     #[cfg(unix)]
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut data, offset).map_err(io_load(path))?;
+    std::os::unix::fs::FileExt::read_exact_at(file, data, offset).map_err(io_load(path))?;
     #[cfg(not(unix))]
     {
         use std::io::{Read, Seek};
         let mut f = file;
         f.seek(std::io::SeekFrom::Start(offset))
-            .and_then(|_| f.read_exact(&mut data))
+            .and_then(|_| f.read_exact(data))
             .map_err(io_load(path))?;
     }
-    Ok(data)
+    Ok(())
 }
 
 /// [`LoadErrorKind::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
@@ -108,7 +101,7 @@ fn read_npy_header(
     let (f, path) = open_in_dir(source, name, file, write)?;
     let parsed = Header::read_from(
         &mut BufReader::with_capacity(4096, &f),
-        npy_format::ReadOptions::default(),
+        npy_format::ReadOptions::default().max_header_size(source.max_header_size),
     )
     .map_err(|e| npy_error(&path, name, npy_format::ReadErrorKind::Header { source: e }))?;
     Ok((parsed, f, path))
@@ -208,8 +201,13 @@ fn load_npy_file(
         if let Some(e) = truncated(&f, path.clone())? {
             return Err(e);
         }
-        let data = read_at(&f, &path, parsed.data_offset, expected)?;
-        return Array::from_bytes(parsed.header, &data).map_err(|e| bad_array(source, name, e));
+        // Read straight into the array's memory: one buffer of the array's size.
+        let mut array = Array::zeroed(parsed.header).map_err(|e| bad_array(source, name, e))?;
+        let data = array
+            .as_bytes_mut()
+            .map_err(|e| bad_array(source, name, e))?;
+        read_at(&f, &path, parsed.data_offset, data)?;
+        return Ok(array);
     }
     // The map refuses a range past the end of the file (its own length check), so the happy
     // path needs no length of its own: a refusal is told apart as truncation here.
@@ -250,15 +248,54 @@ fn load_member(
             Ok(Array::from_member(info.header, map))
         }
         _ => {
-            // Deflated or unaligned (numpy's own savez): read into memory.
-            let bytes = reader.read_bytes(file).map_err(npz_err)?;
-            let start = info.header_len as usize;
-            let data = bytes
-                .get(start..start + expected as usize)
-                .unwrap_or_default();
-            Array::from_bytes(info.header, data).map_err(|e| bad_array(source, name, e))
+            // Deflated or unaligned (numpy's own savez): read into memory, straight into the
+            // array's buffer (the member streamed through, CRC-checked at its end).
+            let mut array = Array::zeroed(info.header).map_err(|e| bad_array(source, name, e))?;
+            let data = array
+                .as_bytes_mut()
+                .map_err(|e| bad_array(source, name, e))?;
+            read_member_data(reader, file, info.header_len, data).map_err(npz_err)?;
+            Ok(array)
         }
     }
+}
+
+/// Fills `data` with the array data of member `member` (after its `header_len` bytes of
+/// header), reading the whole member so that its CRC-32 is checked.
+fn read_member_data(
+    reader: &NpzReader,
+    member: &str,
+    header_len: u64,
+    data: &mut [u8],
+) -> Result<(), npz_stream::ReadError> {
+    use std::io::Read;
+    let mut r = reader.open_member(member)?;
+    let name = r.name().to_owned();
+    let io = |source: std::io::Error| {
+        let member = name.clone();
+        npz_stream::ReadError::new(
+            reader.path(),
+            npz_stream::ReadErrorKind::Io { member, source },
+        )
+    };
+    // The member reader's own errors come wrapped in io::Error.
+    let unwrap = |e: std::io::Error| {
+        if !e.get_ref().is_some_and(|i| i.is::<npz_stream::ReadError>()) {
+            return io(e);
+        }
+        match e
+            .into_inner()
+            .map(|i| i.downcast::<npz_stream::ReadError>())
+        {
+            Some(Ok(e)) => *e,
+            _ => io(std::io::Error::other("the member failed to read")),
+        }
+    };
+    std::io::copy(&mut (&mut r).take(header_len), &mut std::io::sink()).map_err(unwrap)?;
+    r.read_exact(data).map_err(unwrap)?;
+    // Bytes after the data (numpy ignores them), then the CRC-32 check at the end.
+    std::io::copy(&mut r, &mut std::io::sink()).map_err(unwrap)?;
+    Ok(())
 }
 
 /// Maps the data of an aligned stored member: read-only maps share one map of the whole
@@ -352,7 +389,13 @@ pub(crate) fn load_entry(
                     let kind = LoadErrorKind::Manifest { reason };
                     return Err(LoadError::new(source.path.join(file), kind));
                 };
-                dict.extend(object.into_iter().map(|(k, v)| (k, Item::Json(v))));
+                for (key, value) in object {
+                    let item = crate::item::item_from_json(value).map_err(|reason| {
+                        let reason = format!("dict '{name}', key '{key}': {reason}");
+                        LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
+                    })?;
+                    dict.insert(key, item);
+                }
             }
             for e in entry.entries.iter().flatten() {
                 let expect = Some((&e.dtype, Some(e.fortran_order), e.shape.as_slice()));

@@ -11,8 +11,8 @@ use std::path::Path;
 use array_files_fs::atomic::sync_dir;
 use npz_stream::NpzWriter;
 
-use super::is_injected;
 use super::sink::{Sink, write_value};
+use super::{Settings, is_injected};
 use crate::Varpack;
 use crate::error::{SaveError, SaveErrorKind, io_save, load_in_save, npz_save};
 use crate::load::source::open_source;
@@ -56,10 +56,11 @@ impl Varpack {
             }
         }
         let mut sink = match disk.form {
-            Form::Directory => Sink::dir(target, None),
+            Form::Directory => Sink::dir(target, None, self.sync),
             Form::File => {
                 let writer = NpzWriter::options()
                     .warn_unfinished(false)
+                    .sync(self.sync)
                     .lock(self.lock)
                     .append(target);
                 Sink::npz(writer.map_err(|e| npz_save(target, e))?, members)
@@ -67,7 +68,8 @@ impl Varpack {
         };
         let generation = disk.generation + 1;
         drop(disk);
-        let result = append_values(&mut sink, target, new, &mut entries, generation);
+        let settings = self.settings();
+        let result = append_values(&mut sink, target, new, settings, &mut entries, generation);
         if let (Err(e), Sink::Dir { written, .. }) = (&result, &sink)
             && !is_injected(e)
         {
@@ -86,6 +88,7 @@ fn append_values(
     sink: &mut Sink,
     target: &Path,
     new: Vec<(&String, &Slot)>,
+    settings: Settings,
     entries: &mut Vec<Entry>,
     generation: u64,
 ) -> Result<(), SaveError> {
@@ -95,7 +98,14 @@ fn append_values(
             continue;
         };
         // Appends never rewrite the shared document: JSON values get files of their own.
-        entries.push(write_value(sink, name, value, true, &mut unused)?);
+        entries.push(write_value(
+            sink,
+            name,
+            value,
+            true,
+            settings.inline_below,
+            &mut unused,
+        )?);
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let manifest = Manifest::new(std::mem::take(entries)).to_bytes();
@@ -109,10 +119,13 @@ fn append_values(
             if let Sink::Dir { written, .. } = sink {
                 written.retain(|p| *p != tmp);
             }
-            sync_dir(target).map_err(io_save(target))?;
+            if settings.sync {
+                sync_dir(target).map_err(io_save(target))?;
+            }
         }
         Sink::Npz { .. } => {
-            let Some(writer) = std::mem::replace(sink, Sink::dir(target, None)).into_writer()
+            let Some(writer) =
+                std::mem::replace(sink, Sink::dir(target, None, false)).into_writer()
             else {
                 unreachable!("an npz sink")
             };

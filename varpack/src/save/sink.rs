@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use array_files_fs::atomic::copy_mode_and_owner;
 use npz_stream::NpzWriter;
 
-use super::Held;
+use super::Pending;
 use crate::error::{SaveError, SaveErrorKind, io_save};
 use crate::load::source::identity;
 use crate::manifest::{DictEntry, Entry, Manifest, dtype_json};
@@ -34,6 +34,8 @@ pub(crate) enum Sink {
         like: Option<PathBuf>,
         /// The files written so far (an append removes them if it fails).
         written: Vec<PathBuf>,
+        /// Each file is synced once written.
+        sync: bool,
     },
     Npz {
         writer: Box<NpzWriter>,
@@ -44,11 +46,12 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    pub(crate) fn dir(dir: &Path, like: Option<&Path>) -> Sink {
+    pub(crate) fn dir(dir: &Path, like: Option<&Path>, sync: bool) -> Sink {
         Sink::Dir {
             dir: dir.to_path_buf(),
             like: like.map(Path::to_path_buf),
             written: Vec::new(),
+            sync,
         }
     }
 
@@ -128,7 +131,12 @@ impl Sink {
 
     pub(crate) fn array(&mut self, name: &str, file: &str, a: &Array) -> Result<(), SaveError> {
         match self {
-            Sink::Dir { dir, like, written } => {
+            Sink::Dir {
+                dir,
+                like,
+                written,
+                sync,
+            } => {
                 if Sink::link_unchanged(dir, like.as_ref(), file, a) {
                     written.push(dir.join(file));
                     return Ok(());
@@ -138,7 +146,10 @@ impl Sink {
                     let name = name.to_owned();
                     SaveError::new(&path, SaveErrorKind::Npy { name, source })
                 })?;
-                f.sync_all().map_err(io_save(&path))
+                if *sync {
+                    f.sync_all().map_err(io_save(&path))?;
+                }
+                Ok(())
             }
             Sink::Npz { writer, .. } => {
                 let key = file.strip_suffix(".npy").unwrap_or(file);
@@ -149,10 +160,15 @@ impl Sink {
 
     pub(crate) fn file(&mut self, file: &str, bytes: &[u8]) -> Result<(), SaveError> {
         match self {
-            Sink::Dir { dir, like, written } => {
+            Sink::Dir {
+                dir,
+                like,
+                written,
+                sync,
+            } => {
                 let (mut f, path) = Sink::create(dir, like.as_ref(), written, file)?;
                 f.write_all(bytes)
-                    .and_then(|()| f.sync_all())
+                    .and_then(|()| if *sync { f.sync_all() } else { Ok(()) })
                     .map_err(io_save(&path))
             }
             Sink::Npz { writer, .. } => writer
@@ -178,12 +194,14 @@ fn entry_for_array(name: &str, file: String, a: &Array) -> Entry {
     }
 }
 
-/// Writes one value to `sink`; grouped JSON values go to `grouped`. Returns its entry.
+/// Writes one value to `sink`; grouped JSON values go to `grouped`; a dict's arrays of fewer
+/// than `inline_below` elements go with its JSON entries. Returns its entry.
 pub(crate) fn write_value(
     sink: &mut Sink,
     name: &str,
     value: &Value,
     separate: bool,
+    inline_below: Option<u64>,
     grouped: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<Entry, SaveError> {
     Ok(match value {
@@ -194,7 +212,10 @@ pub(crate) fn write_value(
         }
         Value::Dict(d) => {
             let mut entries = Vec::with_capacity(d.len());
-            for (key, a) in crate::item::arrays(d) {
+            let inline = |a: &Array| {
+                inline_below.is_some_and(|n| a.header().element_count().is_some_and(|c| c < n))
+            };
+            for (key, a) in crate::item::arrays(d).filter(|(_, a)| !inline(a)) {
                 let file = sink.array_name(name, Some(key));
                 sink.array(name, &file, a)?;
                 let (dtype, fortran_order, shape, bytes) = array_entry_parts(a);
@@ -207,8 +228,12 @@ pub(crate) fn write_value(
                     bytes,
                 });
             }
-            // The other entries, as one JSON object stored as a JSON value is.
-            let object = crate::item::json_object(d);
+            // The other entries, as one JSON object stored as a JSON value is (small arrays
+            // encoded among them).
+            let mut object = crate::item::json_object(d);
+            for (key, a) in crate::item::arrays(d).filter(|(_, a)| inline(a)) {
+                object.insert(key.clone(), crate::item::inline_array(a));
+            }
             let (file, json_bytes) = if object.is_empty() {
                 (None, 0)
             } else {
@@ -283,12 +308,23 @@ fn finish_grouped(
 /// Writes the values (and the grouped JSON document) to `sink`; returns the manifest.
 pub(crate) fn write_values(
     sink: &mut Sink,
-    held: &[(&str, bool, Held<'_>)],
+    held: &[Pending<'_>],
+    inline_below: Option<u64>,
 ) -> Result<Vec<u8>, SaveError> {
     let mut entries = Vec::with_capacity(held.len());
     let mut grouped = serde_json::Map::new();
-    for (name, separate, value) in held {
-        entries.push(write_value(sink, name, value, *separate, &mut grouped)?);
+    for pending in held {
+        // Read now if not loaded, dropped after it is written.
+        let value = pending.get()?;
+        let separate = pending.separate(&value);
+        entries.push(write_value(
+            sink,
+            pending.name,
+            &value,
+            separate,
+            inline_below,
+            &mut grouped,
+        )?);
     }
     finish_grouped(sink, grouped)?;
     Ok(Manifest::new(entries).to_bytes())

@@ -11,7 +11,8 @@ const OPENS_PER_RUN: usize = 1000;
 /// The `npy` group.
 pub fn run(ctx: &BenchCtx) -> Result<()> {
     open(ctx)?;
-    bulk_read(ctx)
+    bulk_read(ctx)?;
+    ndarray_io(ctx)
 }
 
 /// Header parse + memory map of a typical file (1024 × 1024 `<f8`, 8 MiB).
@@ -109,6 +110,47 @@ fn bulk_read(ctx: &BenchCtx) -> Result<()> {
                 Ok(array)
             })
         },
+    )?;
+    Ok(())
+}
+
+/// `ndarray` in and out: a whole file into an `Array2<f64>`, and a transposed view (Fortran
+/// layout) written, against ndarray-npy.
+fn ndarray_io(ctx: &BenchCtx) -> Result<()> {
+    use npy_format::nd::{ReadNpy, WriteNpy};
+    let mib = if ctx.quick { 64 } else { 256 };
+    let rows = (mib << 20) / 8 / 1024;
+    let array = ndarray::Array2::from_shape_fn((rows, 1024), |(i, j)| (i * 1024 + j) as f64);
+    let path = ctx.scratch_dir().join("nd.npy");
+    array.write_npy(&path)?;
+    let bytes = std::fs::metadata(&path)?.len();
+    ctx.compare(
+        &format!("read {mib} MiB into Array2<f64> vs ndarray-npy"),
+        "no slower than ndarray-npy",
+        || {
+            let elapsed = time(|| Ok(ndarray::Array2::<f64>::read_npy(&path)?))?;
+            Ok(Measurement::bytes(elapsed, bytes))
+        },
+        "ndarray-npy 0.10 read_npy",
+        || {
+            time(|| {
+                let array: ndarray::Array2<f64> =
+                    ndarray_npy::read_npy(&path).context("ndarray-npy read_npy")?;
+                Ok(array)
+            })
+        },
+    )?;
+    let out = ctx.scratch_dir().join("nd-out.npy");
+    let transposed = array.t();
+    ctx.compare(
+        &format!("write {mib} MiB Array2<f64>, a transposed view, vs ndarray-npy"),
+        "no slower than ndarray-npy",
+        || {
+            let elapsed = time(|| Ok(transposed.write_npy(&out)?))?;
+            Ok(Measurement::bytes(elapsed, bytes))
+        },
+        "ndarray-npy 0.10 write_npy",
+        || time(|| ndarray_npy::write_npy(&out, &transposed).context("ndarray-npy write_npy")),
     )?;
     Ok(())
 }

@@ -259,6 +259,29 @@ fn format_number(value: f64) -> String {
     }
 }
 
+/// The ratio of the medians, and the spread of the per-pair ratios (`1.94x (1.81-2.07)`):
+/// how far one run of the bench can be from another.
+fn format_ratio_spread(record: &Record) -> String {
+    let ratio = format_ratio(record.ratio);
+    let Some(anchor) = &record.anchor_runs else {
+        return ratio;
+    };
+    let pairs = record
+        .ours
+        .runs
+        .iter()
+        .zip(anchor)
+        .map(|(o, a)| a / o.max(f64::MIN_POSITIVE));
+    let (lo, hi) = pairs.fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+        (lo.min(r), hi.max(r))
+    });
+    if record.ours.runs.len() < 2 || !lo.is_finite() {
+        return ratio;
+    }
+    let short = |r: f64| format_ratio(Some(r)).trim_end_matches('x').to_owned();
+    format!("{ratio} ({}-{})", short(lo), short(hi))
+}
+
 /// A record's notes, `key: value; ...`, with the key's underscores as spaces.
 fn format_notes(record: &Record) -> String {
     record
@@ -358,7 +381,7 @@ pub fn render_report(machine: &Machine, groups: &[GroupReport]) -> String {
          Each crate measured side by side with what people use today (numpy, NpyAppendArray, npyz,\n\
          ndarray-npy, tar, the unpacked directory tree) and with the machine's own limits (a plain\n\
          buffered write, `std::fs::read`, memcpy). Ours and the anchor run in the same process run,\n\
-         alternating, 5 times each (3 with `--quick`); the tables give the medians. **anchor/ours** is\n\
+         alternating, 5 times each (3 with `--quick`; short noisy ones up to 15); the tables give the medians. **anchor/ours** is\n\
          the anchor's median time over ours: above 1 means ours is faster. Every run's time is in\n\
          `target/bench/GROUP.json`.\n\n",
     );
@@ -380,7 +403,7 @@ pub fn render_report(machine: &Machine, groups: &[GroupReport]) -> String {
                 cell(&record.name),
                 cell(&format_side(record.ours.median_s, record.ours.mb_per_s)),
                 cell(&format_anchor(record)),
-                format_ratio(record.ratio),
+                format_ratio_spread(record),
                 cell(&record.goal),
                 cell(&format_notes(record)),
             );
@@ -630,5 +653,14 @@ mod tests {
         assert_eq!(names, ["npy", "varpack", "zeta"]);
         assert!(groups[0].run.as_ref().unwrap().quick);
         assert!(groups[1].run.is_none());
+    }
+
+    #[test]
+    fn the_ratio_cell_shows_the_spread_of_the_pairs() {
+        let mut r = record("a", Some(2.0), false);
+        assert_eq!(format_ratio_spread(&r), "2.00x"); // no anchor runs: no spread
+        r.ours.runs = vec![1.0, 2.0, 1.0];
+        r.anchor_runs = Some(vec![2.0, 3.0, 2.5]);
+        assert_eq!(format_ratio_spread(&r), "2.00x (1.50-2.50)");
     }
 }
