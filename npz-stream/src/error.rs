@@ -270,4 +270,8 @@ pub enum WriteErrorKind {
         /// Why.
         reason: String,
     },
+    /// The archive could not be read (a member [`index`](crate::index) inflates, a key it
+    /// lacks).
+    #[error(transparent)]
+    Read(ReadErrorKind),
 }

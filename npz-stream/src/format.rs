@@ -69,13 +69,112 @@
 //! 65535 bytes; a member with more points than fit (over ~10 GiB at 1 MiB chunks) keeps every
 //! k-th point, so the index always fits and reads stay proportional to k chunks.
 //!
-//! Members of archives written by other tools (numpy's `savez_compressed`) have no index:
-//! they are read by inflating from the start, or through a zran-style index built once
-//! ([`NpzReader::build_index`](crate::NpzReader::build_index)).
+//! Members of archives written by other tools (numpy's `savez_compressed`) have no seek index:
+//! they are read by inflating from the start, through a zran-style index built in memory
+//! ([`NpzReader::build_index`](crate::NpzReader::build_index)), or through an access-point
+//! index stored by `npz index` (next section).
 //!
 //! ```
 //! assert_eq!(npz_stream::format::INDEX_HEADER_ID.to_le_bytes(), *b"nz");
 //! assert_eq!(npz_stream::format::ALIGNMENT, 64);
+//! ```
+//!
+//! # Stored access-point indexes
+//!
+//! [`index`](crate::index) (`npz index FILE [KEY...]`) makes the deflated members of archives
+//! that other tools wrote (numpy's `savez_compressed`: one deflate stream, no flush points)
+//! seekable without rewriting them. One inflate pass over a member records an *access point*
+//! at the first deflate block boundary after every [`IndexOptions::span`] bytes of output
+//! (2 MiB by default): the bit offset where the next block starts and the 32 KiB of output
+//! before it (the window deflate may refer back to), as zlib's `zran.c` does. A reader
+//! resumes inflating at the point latest before the frames it wants, so a read costs at most
+//! one span of inflation. The windows are stored raw-deflated: the index takes about
+//! 32 KiB / span of the member's compressed size (1.6% at 2 MiB), whatever the data.
+//!
+//! ## Where the index is
+//!
+//! Not as a member, which numpy would list as a key: the index goes *between the last member's
+//! data and the central directory*, bytes that numpy, `zipfile` and `unzip` never look at (no
+//! entry points at them), and the member's **central-directory** entry gets an extra field
+//! with the private header ID [`ACCESS_INDEX_ID`] (`6e 78`, "nx") that says where it is:
+//!
+//! ```text
+//! 01           version 1 (a reader ignores a field of another version)
+//! u64          offset of the index, counted as local-header offsets are
+//! u64          length of the index, footer included
+//! ```
+//!
+//! The index is written the way appends are (see [Appending](#appending)): after the old end
+//! records, followed by a new central directory (the old records verbatim, but for the extra
+//! field of each indexed member) and new end records. No byte of the old archive is
+//! overwritten, and the new end records are the last bytes written, after the index is synced:
+//! until that write the old end records describe the complete old archive, so a failure leaves
+//! the old archive (the indexer cuts its bytes off again) and a kill leaves the old archive
+//! followed by bytes that [`NpzReader`](crate::NpzReader) skips and [`recover`](crate::recover)
+//! removes.
+//!
+//! With [`IndexOptions::sidecar`] (`--sidecar`, for archives that cannot be written) the
+//! indexes go to a file beside the archive, [`index_sidecar_path`](crate::index_sidecar_path)
+//! (`FILE.idx`), created by writing a temporary file and renaming it. A reader looks there for
+//! members that have no index in the archive.
+//!
+//! ## The index
+//!
+//! All integers little-endian. The packed windows come first (so the indexer streams them to
+//! the file as the pass finds them), the point table and footer last:
+//!
+//! ```text
+//! windows      each point's window, raw deflate, in point order, back to back
+//! N × 27       the point table, one record per point:
+//!   u64          uncompressed offset of the point within the member (strictly increasing)
+//!   u64          offset within the member's compressed data of the first byte not wholly
+//!                decoded at the point
+//!   u8           bits of the byte before it still to be decoded, 0..=7: the point's bit
+//!                offset is 8 × offset − bits (strictly increasing)
+//!   u16          window length: min(uncompressed offset, 32768)
+//!   u32          packed window length (1..=33792)
+//!   u32          CRC-32 of the window
+//! footer, 56 bytes:
+//!   8 bytes      magic "NPZ-ZRAN" (ACCESS_INDEX_MAGIC)
+//!   u8           version 1
+//!   u8           window coding: 8 = raw deflate
+//!   2 bytes      reserved, 0
+//!   u32          CRC-32 of the member    \
+//!   u64          compressed size          | the member indexed: the index is ignored unless
+//!   u64          uncompressed size        | all four equal its central-directory entry's
+//!   u64          local header offset     /
+//!   u64          span the index was built with (informational)
+//!   u32          number of points N
+//!   u32          CRC-32 of the point table and the footer before this field
+//! ```
+//!
+//! A reader takes an index only if the footer's magic, version and CRC check out, the table
+//! fits the index, every point lies inside the member after the one before it with
+//! `bits ≤ 7` and a window of the right length, the packed windows fill the space before the
+//! table exactly, the index lies between the member's data and the central directory, and the
+//! member identity matches (so an archive rewritten by numpy or another tool, which may copy
+//! the extra field but not the index, never uses a stale one). Otherwise the index is ignored
+//! and the member read as if it had none. A window is used only if it inflates to exactly its
+//! length with its CRC-32. Counts are compared with the bytes that hold them before anything
+//! is allocated.
+//!
+//! ## The sidecar file
+//!
+//! ```text
+//! indexes      one index (as above) per member, back to back
+//! entries      per member: u16 name length, the member's raw name, u64 offset of its index
+//!              in this file, u64 its length
+//! footer, 32 bytes:
+//!   u32          number of entries
+//!   u64          length of the entries
+//!   u32          CRC-32 of the entries
+//!   u8           version 1, then 7 reserved bytes (0)
+//!   8 bytes      magic "NPZ-ZIDX" (ACCESS_INDEX_SIDECAR_MAGIC)
+//! ```
+//!
+//! ```
+//! assert_eq!(npz_stream::format::ACCESS_INDEX_ID.to_le_bytes(), *b"nx");
+//! assert_eq!(&npz_stream::format::ACCESS_INDEX_MAGIC, b"NPZ-ZRAN");
 //! ```
 //!
 //! # Appending
@@ -112,6 +211,8 @@
 //! append that is running.
 //!
 //! [`WriterOptions::chunk_size`]: crate::WriterOptions::chunk_size
+//! [`IndexOptions::span`]: crate::IndexOptions::span
+//! [`IndexOptions::sidecar`]: crate::IndexOptions::sidecar
 
 /// Private extra-field header ID of the seek index in the central directory: `"nz"` on disk.
 ///
@@ -119,6 +220,28 @@
 /// assert_eq!(npz_stream::format::INDEX_HEADER_ID, 0x7a6e);
 /// ```
 pub const INDEX_HEADER_ID: u16 = u16::from_le_bytes(*b"nz");
+
+/// Private extra-field header ID of the locator of a stored access-point index, in the central
+/// directory: `"nx"` on disk. See [the format](self#stored-access-point-indexes).
+///
+/// ```
+/// assert_eq!(npz_stream::format::ACCESS_INDEX_ID, 0x786e);
+/// ```
+pub const ACCESS_INDEX_ID: u16 = u16::from_le_bytes(*b"nx");
+
+/// The magic that ends a stored access-point index (the first bytes of its footer).
+///
+/// ```
+/// assert_eq!(npz_stream::format::ACCESS_INDEX_MAGIC.len(), 8);
+/// ```
+pub const ACCESS_INDEX_MAGIC: [u8; 8] = *b"NPZ-ZRAN";
+
+/// The magic that ends a sidecar index file (`FILE.idx`).
+///
+/// ```
+/// assert_eq!(&npz_stream::format::ACCESS_INDEX_SIDECAR_MAGIC, b"NPZ-ZIDX");
+/// ```
+pub const ACCESS_INDEX_SIDECAR_MAGIC: [u8; 8] = *b"NPZ-ZIDX";
 
 /// Extra-field header ID of the alignment padding in stored members' local headers.
 ///

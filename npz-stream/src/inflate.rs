@@ -10,9 +10,7 @@ use std::io;
 
 use flate2::{Decompress, FlushDecompress, Status};
 use miniz_oxide::inflate::TINFLStatus;
-use miniz_oxide::inflate::core::inflate_flags::{
-    TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY,
-};
+use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
 use miniz_oxide::inflate::core::{BlockBoundaryState, DecompressorOxide, decompress_with_limit};
 
 use crate::io_util::read_exact_at;
@@ -339,8 +337,111 @@ pub(crate) fn build_access_points(
     crc32: u32,
     span: u64,
 ) -> Result<Vec<AccessPoint>, InflateError> {
-    let mut dec = DecompressorOxide::new();
-    let mut wrap = vec![0u8; WRAP];
+    let mut points = Vec::new();
+    scan_access_points(file, base, compressed, size, crc32, span, |point| {
+        points.push(point);
+        Ok(())
+    })?;
+    Ok(points)
+}
+
+/// Output buffer of [`scan_access_points`]: the window, then room for this much output before
+/// the last window is moved back to the front.
+const SCAN_BUF: usize = 1 << 20;
+
+/// Bytes of output after a candidate access point that a trial inflation from it must
+/// reproduce for the point to be recorded.
+const VERIFY: usize = 4096;
+
+/// A block boundary that zlib-rs stopped at, to become an access point once one of its eight
+/// possible bit offsets has been shown to resume the stream exactly.
+struct Pending {
+    out: u64,
+    /// Offset within the compressed data of the first byte zlib-rs had not consumed.
+    input: u64,
+    window: Box<[u8]>,
+    /// For each number of bits (0..=7) of the byte before `input` still to be decoded: what
+    /// inflating from there produced (up to [`VERIFY`] bytes; `None` if it failed).
+    trials: Vec<Option<(u8, Vec<u8>)>>,
+    /// What the stream really produced after the point, up to [`VERIFY`] bytes.
+    actual: Vec<u8>,
+}
+
+impl Pending {
+    /// A trial that reproduced the stream (over what is known of it), if one did. Several do
+    /// where the bits between them are the zero header and padding of a stored block (as a
+    /// full flush writes): they decode alike, and the earliest is taken.
+    fn resolve(self) -> Option<AccessPoint> {
+        let (bits, _) = self
+            .trials
+            .iter()
+            .flatten()
+            .filter(|(_, out)| !self.actual.is_empty() && out.starts_with(&self.actual))
+            .max_by_key(|(bits, _)| *bits)?;
+        Some(AccessPoint {
+            out: self.out,
+            input: self.input,
+            num_bits: *bits,
+            bit_buf: 0, // filled in by the caller, from the byte before `input`
+            window: self.window,
+        })
+    }
+}
+
+/// Inflates with miniz_oxide from bit offset `8 * input - bits` with `window` as history:
+/// up to [`VERIFY`] bytes, or `None` if the data does not decode from there. `data` holds the
+/// compressed bytes from `input - 1` on.
+fn trial(data: &[u8], bits: u8, window: &[u8]) -> Option<Vec<u8>> {
+    use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let state = BlockBoundaryState {
+        num_bits: bits,
+        bit_buf: if bits > 0 { data[0] >> (8 - bits) } else { 0 },
+        ..BlockBoundaryState::default()
+    };
+    let mut dec = DecompressorOxide::from_block_boundary_state(&state);
+    let mut out = vec![0u8; window.len() + VERIFY];
+    out[..window.len()].copy_from_slice(window);
+    let (mut pos, mut at) = (window.len(), 1usize);
+    while pos < out.len() {
+        let flags = TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF | TINFL_FLAG_HAS_MORE_INPUT;
+        let room = out.len() - pos;
+        let (status, nin, nout) =
+            decompress_with_limit(&mut dec, &data[at..], &mut out, pos, room, flags);
+        at += nin;
+        pos += nout;
+        match status {
+            TINFLStatus::HasMoreOutput if nout > 0 => {}
+            TINFLStatus::Done => break,
+            _ if nin == 0 && nout == 0 => break,
+            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput => {}
+            _ => return None,
+        }
+    }
+    out.drain(..window.len());
+    out.truncate(pos - window.len());
+    Some(out)
+}
+
+/// Decodes a whole deflate stream once with zlib-rs, stopping at every deflate block boundary
+/// (`InflateFlush::Block`), and hands `on_point` an access point at the first boundary after
+/// every `span` bytes of output (none at the start or the end). zlib-rs tells the byte where
+/// it stopped but not the bit: each of the 8 bit offsets is tried with miniz_oxide, and the
+/// point is recorded only if one reproduces the next [`VERIFY`] bytes (otherwise the next
+/// boundary is taken). Checks the CRC and the declared size on the way: an error means the
+/// points handed over are not to be used. The output goes to a linear buffer of which only the
+/// last window is kept.
+pub(crate) fn scan_access_points(
+    file: &File,
+    base: u64,
+    compressed: u64,
+    size: u64,
+    crc32: u32,
+    span: u64,
+    mut on_point: impl FnMut(AccessPoint) -> Result<(), InflateError>,
+) -> Result<(), InflateError> {
+    use zlib_rs::{InflateFlush, Status as ZStatus};
+    let mut inflater = zlib_rs::Inflate::new(false, 15);
+    let mut out_buf = vec![0u8; WINDOW + SCAN_BUF];
     let mut pos = 0usize;
     let mut out = 0u64;
     let mut crc = crc32fast::Hasher::new();
@@ -348,8 +449,10 @@ pub(crate) fn build_access_points(
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut next = base;
     let end = base + compressed;
-    let mut points = Vec::new();
     let mut last_point = 0u64;
+    let mut at_boundary = false;
+    let mut pending: Option<Pending> = None;
+    let mut finished = false;
     loop {
         if lo == hi && next < end {
             let n = (end - next).min(INPUT_BUF as u64) as usize;
@@ -358,71 +461,103 @@ pub(crate) fn build_access_points(
             lo = 0;
             hi = n;
         }
-        let more = next < end;
-        let flags =
-            TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY | if more { TINFL_FLAG_HAS_MORE_INPUT } else { 0 };
-        // Allow one byte past the declared size, to detect streams that go on.
-        let limit = (size - out).saturating_add(1).min((WRAP - pos) as u64) as usize;
-        let (status, nin, nout) =
-            decompress_with_limit(&mut dec, &buf[lo..hi], &mut wrap, pos, limit, flags);
-        let input_offset = next - (hi - lo) as u64 - base;
-        let stalled = matches!(
-            status,
-            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput
-        );
-        if nin == 0 && nout == 0 && lo < hi && stalled {
-            return Err(InflateError::Corrupt {
-                offset: input_offset,
-                reason: "the inflater makes no progress".into(),
-            });
+        if pos == out_buf.len() {
+            out_buf.copy_within(pos - WINDOW..pos, 0);
+            pos = WINDOW;
         }
+        let input_offset = next - (hi - lo) as u64 - base;
+        // Allow one byte past the declared size, to detect streams that go on. Right after a
+        // boundary, one byte without stopping gets zlib-rs past it.
+        let room = (size - out)
+            .saturating_add(1)
+            .min((out_buf.len() - pos) as u64) as usize;
+        let (flush, limit) = if at_boundary {
+            (InflateFlush::NoFlush, 1)
+        } else {
+            (InflateFlush::Block, room)
+        };
+        let (in0, out0) = (inflater.total_in(), inflater.total_out());
+        let status = inflater
+            .decompress(&buf[lo..hi], &mut out_buf[pos..pos + limit], flush)
+            .map_err(|e| InflateError::Corrupt {
+                offset: input_offset,
+                reason: e.as_str().to_owned(),
+            })?;
+        let nin = (inflater.total_in() - in0) as usize;
+        let nout = (inflater.total_out() - out0) as usize;
+        let available = hi - lo;
         lo += nin;
-        crc.update(&wrap[pos..pos + nout]);
-        pos = (pos + nout) & (WRAP - 1);
+        let produced = &out_buf[pos..pos + nout];
+        crc.update(produced);
+        if let Some(p) = &mut pending {
+            let take = (VERIFY - p.actual.len()).min(nout);
+            p.actual.extend_from_slice(&produced[..take]);
+        }
+        pos += nout;
         out += nout as u64;
         if out > size {
             return Err(InflateError::Size(format!(
                 "the deflate stream inflates past the {size} bytes the directory declares"
             )));
         }
-        match status {
-            TINFLStatus::BlockBoundary => {
-                if out - last_point >= span && out < size {
-                    let Some(state) = dec.block_boundary_state() else {
-                        return Err(InflateError::Corrupt {
-                            offset: input_offset,
-                            reason: "no block-boundary state at a block boundary".into(),
-                        });
-                    };
-                    let wlen = out.min(WINDOW as u64) as usize;
-                    let mut window = vec![0u8; wlen];
-                    for (i, b) in window.iter_mut().enumerate() {
-                        *b = wrap[(pos + WRAP - wlen + i) & (WRAP - 1)];
-                    }
-                    points.push(AccessPoint {
-                        out,
-                        input: next - (hi - lo) as u64 - base,
-                        num_bits: state.num_bits,
-                        bit_buf: state.bit_buf,
-                        window: window.into_boxed_slice(),
-                    });
-                    last_point = out;
-                }
+        if status == ZStatus::StreamEnd {
+            finished = true;
+        }
+        if pending
+            .as_ref()
+            .is_some_and(|p| p.actual.len() == VERIFY || finished)
+            && let Some(mut point) = pending.take().and_then(Pending::resolve)
+        {
+            if point.num_bits > 0 {
+                let mut prev = [0u8; 1];
+                read_exact_at(file, &mut prev, base + point.input - 1).map_err(InflateError::Io)?;
+                point.bit_buf = prev[0] >> (8 - point.num_bits);
             }
-            TINFLStatus::Done => break,
-            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput => {}
-            TINFLStatus::FailedCannotMakeProgress if nout > 0 || nin > 0 => {}
-            other => {
-                let reason = if other == TINFLStatus::FailedCannotMakeProgress && !more {
-                    "the compressed data ends before the deflate stream does".to_string()
-                } else {
-                    format!("{other:?}")
-                };
-                return Err(InflateError::Corrupt {
-                    offset: input_offset + nin as u64,
-                    reason,
-                });
+            last_point = point.out;
+            on_point(point)?;
+        }
+        if finished {
+            break;
+        }
+        let stopped = flush == InflateFlush::Block && nin < available && nout < limit;
+        at_boundary = stopped;
+        if stopped && pending.is_none() && out - last_point >= span && out < size {
+            let input = input_offset + nin as u64;
+            let wlen = out.min(WINDOW as u64) as usize;
+            let window: Box<[u8]> = out_buf[pos - wlen..pos].into();
+            // The compressed bytes from the one before the point on: enough for any trial.
+            let from = input.saturating_sub(1);
+            let len = (compressed - from).min(VERIFY as u64 * 4 + 1024) as usize;
+            let mut data = vec![0u8; len];
+            read_exact_at(file, &mut data, base + from).map_err(InflateError::Io)?;
+            if input == 0 {
+                data.insert(0, 0);
             }
+            let trials = (0..8u8)
+                .map(|bits| {
+                    (bits == 0 || input > 0)
+                        .then(|| trial(&data, bits, &window).map(|o| (bits, o)))
+                        .flatten()
+                })
+                .collect();
+            pending = Some(Pending {
+                out,
+                input,
+                window,
+                trials,
+                actual: Vec::new(),
+            });
+        }
+        if nin == 0 && nout == 0 && !stopped {
+            let reason = if lo == hi && next >= end {
+                "the compressed data ends before the deflate stream does"
+            } else {
+                "the inflater makes no progress"
+            };
+            return Err(InflateError::Corrupt {
+                offset: input_offset,
+                reason: reason.into(),
+            });
         }
     }
     if out != size {
@@ -437,5 +572,5 @@ pub(crate) fn build_access_points(
             actual,
         });
     }
-    Ok(points)
+    Ok(())
 }

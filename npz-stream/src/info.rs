@@ -5,7 +5,8 @@ use crate::{MemberEntry, MemberInfo};
 
 /// The facts about a member that `npz ls --json` prints: `name` (the key), `member`, `descr`,
 /// `fortran_order`, `shape`, `version`, `compression`, `size`, `compressed_size`, `crc32` (hex),
-/// `header_len`, `data_offset`, `frames`, `frame_bytes`, `seekable`, `indexed`, `mappable`.
+/// `header_len`, `data_offset`, `frames`, `frame_bytes`, `seekable`, `indexed`,
+/// `stored_index` (an access-point index stored by `npz index`), `mappable`.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -40,6 +41,7 @@ pub fn member_json(info: &MemberInfo) -> serde_json::Value {
         "frame_bytes": header.frame_len(),
         "seekable": info.seekable,
         "indexed": info.indexed,
+        "stored_index": info.stored_index,
         "mappable": info.mappable,
     })
 }

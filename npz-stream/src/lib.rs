@@ -55,8 +55,10 @@
 //!   [`NpzReader::list`] ([`MemberEntry`], [`Content`]) for every member, arrays or not; whole reads
 //!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
 //!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members
-//!   ([`NpzReader::view`]); zran indexes for foreign compressed members
-//!   ([`NpzReader::build_index`]).
+//!   ([`NpzReader::view`]); zran indexes for foreign compressed members, built in memory
+//!   ([`NpzReader::build_index`], [`ReaderOptions::index_foreign`]) or stored in the archive or
+//!   a sidecar by [`index`] ([`IndexOptions`], [`IndexReport`]; `npz index`) and used by every
+//!   reader ([`ReaderOptions::stored_index`]).
 //! - [`format`](mod@format): the bytes written, and why numpy and `unzip` accept them.
 //! - Errors: [`OpenError`], [`ReadError`], [`WriteError`].
 //!
@@ -77,6 +79,15 @@
 //!   against zip bombs); CRC-32 is checked on every read that covers a whole member.
 //! - **Atomic creation.** A new archive is written beside its path and renamed into place
 //!   after a sync (replacing an archive keeps its mode, and takes its lock for the rename).
+//! - **Random access into numpy's archives.** `np.savez_compressed` writes one deflate stream
+//!   per member, with no point to start inflating but its start. [`index`] records zran access
+//!   points (a block boundary's bit offset and the 32 KiB window before it) in one pass at
+//!   zlib-rs's speed: zlib-rs stops at every block boundary (`InflateFlush::Block`) but its safe
+//!   API does not say at which bit of the byte, so each of the 8 candidates is tried with
+//!   miniz_oxide (which resumes at a bit offset), and a point is kept only if one reproduces
+//!   the next 4 KiB. The index is appended to the archive the way appends are
+//!   written, so numpy sees the same archive. See
+//!   [`format`](mod@format#stored-access-point-indexes).
 //! - **Locked, crash-safe appends.** An append holds the archive's lock ([`LockMode`], the
 //!   one `npy-append` takes) and writes after the old end records, never over them: a killed
 //!   append leaves the old archive, which [`NpzReader`] opens and [`recover`] (or the next
@@ -85,11 +96,12 @@
 //! ## Features
 //!
 //! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`,
-//!   `test`, `recover`).
+//!   `index`, `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
 
 #![forbid(unsafe_code)]
 
+mod access_index;
 mod deflate;
 mod error;
 pub mod format;
@@ -113,8 +125,9 @@ pub use npy_format;
 pub use npy_format::{DType, FrameSink, FrameSource, Header};
 pub use reader::{
     Content, Member, MemberEntry, MemberInfo, MemberReader, Method, NpzReader, ReaderOptions,
+    index_sidecar_path,
 };
 pub use writer::{
-    Compression, MemberWriter, NpzWriter, Recovery, WriterOptions, recover, update_crc32,
-    zip_npy_files,
+    Compression, IndexOptions, IndexReport, IndexedMember, MemberWriter, NpzWriter, Recovery,
+    WriterOptions, index, recover, update_crc32, zip_npy_files,
 };

@@ -26,7 +26,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use npz_stream::{Compression, FrameSink, Header, NpzReader, NpzWriter, WriterOptions};
+use npz_stream::{
+    Compression, FrameSink, FrameSource, Header, NpzReader, NpzWriter, WriterOptions,
+};
 use testkit::faults::{self as fs_, Rng, mix, report};
 
 /// One step of a writer's script.
@@ -267,6 +269,8 @@ fn child_entry() {
         "killed" => killed_child(&path, &inputs, seed, false),
         "killed-append" => killed_child(&path, &inputs, seed, true),
         "stale" => stale_child(&path),
+        "index-full" => index_full_child(&path, limit),
+        "index-killed" => index_killed_child(&path, seed),
         "dropped" => {
             let mut npz = NpzWriter::create(&path).unwrap();
             npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
@@ -720,4 +724,186 @@ fn a_writer_dropped_unfinished_says_so() {
         0,
         "no temporary left"
     );
+}
+
+/// Member `m{round}` of the indexing tests: deflated as numpy writes it (no seek index), 1.6 MB.
+fn index_member(seed: u64, round: u64) -> Vec<u32> {
+    let id = mix(seed ^ round);
+    (0..400_000u64)
+        .map(|i| (mix(id ^ (i / 5)) % 50_000) as u32)
+        .collect()
+}
+
+fn index_archive(path: &Path, seed: u64) {
+    let mut npz = NpzWriter::options()
+        .compression(Compression::deflate())
+        .index(false)
+        .create(path)
+        .unwrap();
+    npz.add_array("m0", &index_member(seed, 0), &[100_000, 4])
+        .unwrap();
+    npz.finish().unwrap();
+}
+
+/// Every member `m{r}` of the archive reads whole and at random as it was written; returns the
+/// members with a stored index.
+fn check_indexed(path: &Path, seed: u64, out: &fs_::ChildOutput) -> Vec<String> {
+    let reader = NpzReader::open(path).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut indexed = Vec::new();
+    for key in reader.keys() {
+        let round: u64 = key[1..].parse().unwrap();
+        let data = index_member(seed, round);
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut member = reader.member(&key).unwrap();
+        assert_eq!(
+            member.read_frames(99_990, 99_999).unwrap(),
+            bytes[(99_990 * 16)..(99_999 * 16)],
+            "{out}"
+        );
+        assert_eq!(
+            member.read_frames(50_000, 50_010).unwrap(),
+            bytes[(50_000 * 16)..(50_010 * 16)],
+            "{out}"
+        );
+        reader.verify(&key).unwrap_or_else(|e| panic!("{e}: {out}"));
+        if reader.info(&key).unwrap().stored_index {
+            indexed.push(key);
+        }
+    }
+    indexed
+}
+
+/// Indexes the archive at `path` under a file-size limit.
+fn index_full_child(path: &Path, limit: u64) {
+    fs_::limit_file_size(limit);
+    match npz_stream::IndexOptions::new()
+        .span(64 << 10)
+        .index(path, &[])
+    {
+        Ok(done) => report("index", format!("ok {}", done.index_bytes())),
+        Err(e) => {
+            report("index_full", fs_::is_disk_full(&e));
+            report("index", format!("error {e}"));
+        }
+    }
+}
+
+/// `npz index` writes after the old end records: a full disk at any byte leaves the archive
+/// byte for byte as it was (the indexer cuts its bytes off), and a finished index leaves
+/// every old byte in place.
+#[test]
+fn a_full_disk_while_indexing_leaves_the_archive() {
+    let _serial = fs_::serial();
+    fs_::run_trials("npz index, full disk", 30, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npz");
+        let seed = rng.next();
+        index_archive(&path, seed);
+        let before = std::fs::read(&path).unwrap();
+        // What the index adds, measured on a copy: the limit falls anywhere in it.
+        let copy = dir.path().join("copy.npz");
+        std::fs::write(&copy, &before).unwrap();
+        npz_stream::IndexOptions::new()
+            .span(64 << 10)
+            .index(&copy, &[])
+            .unwrap();
+        let grown = std::fs::metadata(&copy).unwrap().len() - before.len() as u64;
+        std::fs::remove_file(&copy).unwrap();
+        let limit = before.len() as u64 + rng.below(grown + grown / 4);
+        let out = fs_::run_child(
+            "index-full",
+            &format!("{} - {seed} {limit}", path.display()),
+        );
+        assert!(out.status.success(), "{out}");
+        let after = std::fs::read(&path).unwrap();
+        let outcome = if out.get("index").is_some_and(|v| v.starts_with("ok")) {
+            assert!(
+                after[..before.len()] == before[..],
+                "an old byte changed: {out}"
+            );
+            assert_eq!(check_indexed(&path, seed, &out), ["m0"], "{out}");
+            "indexed"
+        } else {
+            assert_eq!(out.get("index_full"), Some("true"), "{out}");
+            assert!(after == before, "the archive was not restored: {out}");
+            assert!(check_indexed(&path, seed, &out).is_empty(), "{out}");
+            "full disk: archive restored"
+        };
+        assert_eq!(fs_::names_in(dir.path()), ["a.npz"], "{out}");
+        outcome.into()
+    });
+}
+
+/// Rounds of: append member `m{r}`, index it; until killed.
+fn index_killed_child(path: &Path, seed: u64) {
+    report("ready", true);
+    for round in 1.. {
+        let mut npz = NpzWriter::options()
+            .compression(Compression::deflate())
+            .index(false)
+            .append(path)
+            .unwrap();
+        npz.add_array(
+            &format!("m{round}"),
+            &index_member(seed, round),
+            &[100_000, 4],
+        )
+        .unwrap();
+        npz.finish().unwrap();
+        let key = format!("m{round}");
+        npz_stream::IndexOptions::new()
+            .span(64 << 10)
+            .index(path, &[&key])
+            .unwrap();
+        report("indexed", round);
+    }
+}
+
+/// A killed indexer (or appender) leaves the old archive and bytes after it: our reader
+/// opens it with every member right, each member indexed at most one round late; `recover`
+/// cuts the bytes off and indexing goes on.
+#[test]
+fn a_killed_indexer_leaves_the_old_archive() {
+    let _serial = fs_::serial();
+    fs_::run_trials("npz index, killed", 12, |rng, _| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npz");
+        let seed = rng.next();
+        index_archive(&path, seed);
+        let before = std::fs::read(&path).unwrap();
+        let delay = Duration::from_micros(rng.below(400_000));
+        let out = fs_::kill_child_after(
+            "index-killed",
+            &format!("{} - {seed} 0", path.display()),
+            delay,
+        );
+        let after = std::fs::read(&path).unwrap();
+        assert!(
+            after.len() >= before.len() && after[..before.len()] == before[..],
+            "{out}"
+        );
+        let finished = out.number("indexed").unwrap_or(0);
+        let indexed = check_indexed(&path, seed, &out);
+        let members = NpzReader::open(&path).unwrap().len() as u64;
+        assert!(
+            indexed.len() as u64 >= finished && members > finished,
+            "{out}"
+        );
+        let recovered = npz_stream::recover(&path).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(check_indexed(&path, seed, &out), indexed, "{out}");
+        npz_stream::IndexOptions::new()
+            .span(64 << 10)
+            .index(&path, &[])
+            .unwrap();
+        assert_eq!(
+            check_indexed(&path, seed, &out).len() as u64,
+            members,
+            "{out}"
+        );
+        if recovered.removed == 0 {
+            "killed between writes".into()
+        } else {
+            "killed mid-write: recover cut it".into()
+        }
+    });
 }

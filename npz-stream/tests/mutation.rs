@@ -120,6 +120,27 @@ fn samples(dir: &Path) -> Vec<Sample> {
             },
         ),
     ));
+    files.push(("deflated, indexed by npz index", {
+        // numpy's layout, then access points stored by `npz index`: a locator field, and the
+        // points and windows between the member and the central directory.
+        let path = dir.join("stored-index.npz");
+        // Chunks of 16 KiB, each ending in a full flush: block boundaries every 16 KiB, so a
+        // point after 64 KiB.
+        let options = WriterOptions::default()
+            .compression(Compression::deflate())
+            .chunk_size(16 << 10)
+            .index(false);
+        let mut npz = options.create(&path).unwrap();
+        let data: Vec<u16> = noise(6, 40_000).iter().map(|&b| u16::from(b & 1)).collect();
+        npz.add_array("adc", &data, &[2000, 20]).unwrap();
+        npz.finish().unwrap();
+        let report = npz_stream::IndexOptions::new()
+            .span(64 << 10)
+            .index(&path, &[])
+            .unwrap();
+        assert!(report.members[0].points >= 1, "{report:?}");
+        std::fs::read(&path).unwrap()
+    }));
     files.push((
         "streamed and mixed",
         archive(dir, "mixed.npz", |npz| {

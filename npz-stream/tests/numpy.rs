@@ -440,3 +440,97 @@ fn appended_and_recovered_archives_load_in_numpy() {
     assert_eq!(npz_stream::recover(&path).unwrap().removed, 200_004);
     numpy_agrees(&path, &spec_of(&members));
 }
+
+/// numpy's own `savez_compressed` archive indexed in place (`npz index`): numpy loads it
+/// unchanged (same keys, equal values), `zipfile.testzip` and `unzip -t` (when installed) pass,
+/// and frames read through the index equal numpy's slices. Then the archive is rewritten by
+/// numpy's write path (`write_array` into `zipfile` entries that copy every extra field, ours
+/// included, as a tool that keeps extra fields would): the stale index is ignored.
+#[test]
+#[ignore = "needs numpy: run `cargo xtask test`"]
+fn numpy_archives_indexed_in_place_still_load_in_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("theirs.npz");
+    let make = "rng = np.random.default_rng(16)\nadc = np.cumsum(rng.integers(-3, 4, size=(6000, 256)), axis=0).astype('<i2')\ngain = np.ones(3)";
+    let code = format!(
+        "{make}\nnp.savez_compressed({p}, adc=adc, gain=gain)\nresult = adc.tobytes().hex()",
+        p = py_path(&path)
+    );
+    let data = unhex(oracle::shared().exec(&code).as_str().unwrap());
+    let frame = 512usize;
+    let report = npz_stream::IndexOptions::new()
+        .span(64 << 10)
+        .index(&path, &[])
+        .unwrap();
+    assert!(report.members[0].points > 20, "{report:?}");
+
+    let code = format!(
+        r#"{make}
+with np.load({p}) as z:
+    same = [list(z.files), bool(np.array_equal(z['adc'], adc)), bool(np.array_equal(z['gain'], gain))]
+result = same + [zipfile.ZipFile({p}).testzip()]"#,
+        p = py_path(&path)
+    );
+    assert_eq!(
+        oracle::shared().exec(&code),
+        json!([["adc", "gain"], true, true, null])
+    );
+    if let Ok(out) = std::process::Command::new("unzip")
+        .arg("-t")
+        .arg(&path)
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("No errors detected"),
+            "{text}"
+        );
+    }
+
+    let reader = NpzReader::open(&path).unwrap();
+    assert!(reader.info("adc").unwrap().stored_index);
+    let mut adc = reader.member("adc").unwrap();
+    let mut x = 7u64;
+    for _ in 0..30 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let a = (x >> 33) % 6000;
+        let b = (a + 1 + (x >> 20) % 300).min(6000);
+        let got = adc.read_frames(a, b).unwrap();
+        assert_eq!(
+            got,
+            data[a as usize * frame..b as usize * frame],
+            "[{a}, {b})"
+        );
+    }
+    drop(adc);
+    drop(reader);
+
+    // numpy's writer over entries that keep the extra fields: new data, the old locator.
+    let code = format!(
+        r#"{make}
+src = zipfile.ZipFile({p})
+infos = src.infolist()
+src.close()
+arrays = {{'adc.npy': adc[::-1].copy(), 'gain.npy': gain}}
+with zipfile.ZipFile({tmp}, 'w', zipfile.ZIP_DEFLATED, allowZip64=True) as out:
+    for info in infos:
+        zi = zipfile.ZipInfo(info.filename, info.date_time)
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        zi.extra = info.extra
+        with out.open(zi, 'w', force_zip64=True) as f:
+            np.lib.format.write_array(f, arrays[info.filename])
+os.replace({tmp}, {p})
+result = [b'nx' in zipfile.ZipFile({p}).getinfo('adc.npy').extra, bool(np.array_equal(np.load({p})['adc'], adc[::-1]))]"#,
+        p = py_path(&path),
+        tmp = py_path(&dir.path().join("rewritten.npz"))
+    );
+    assert_eq!(oracle::shared().exec(&code), json!([true, true]));
+    let reader = NpzReader::open(&path).unwrap();
+    assert!(!reader.info("adc").unwrap().stored_index);
+    let mut adc = reader.member("adc").unwrap();
+    let reversed: Vec<u8> = data.chunks(frame).rev().flat_map(|f| f.to_vec()).collect();
+    for (a, b) in [(5990, 5999), (100, 200), (0, 1)] {
+        let got = adc.read_frames(a, b).unwrap();
+        assert_eq!(got, reversed[a as usize * frame..b as usize * frame]);
+    }
+}

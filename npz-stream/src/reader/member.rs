@@ -6,7 +6,8 @@ use super::*;
 /// A member of an [`NpzReader`] as a [`FrameSource`].
 ///
 /// Reads of frames `[a, b)` cost time proportional to `b - a` for stored members and members
-/// with a seek or zran index (plus at most one chunk of inflation), and keep their inflater
+/// with a seek index or a zran index, built in memory or stored by [`index`](crate::index)
+/// (plus at most one chunk or span of inflation), and keep their inflater
 /// between calls, so a scan in increasing order inflates each byte once. A read of every frame
 /// checks the member's CRC-32.
 ///
@@ -116,9 +117,11 @@ impl Member<'_> {
                 .and_then(|()| inflate.skip(size - inflate.out));
             return result.map_err(|e| reader.inflate_err(self.idx, e));
         }
+        let stored = reader.stored_index(self.idx).is_some();
         if off > 0
             && reader.options.index_foreign
             && meta.index.is_none()
+            && !stored
             && reader.zran[self.idx].get().is_none()
         {
             reader.build_index_at(self.idx, None)?;
@@ -147,6 +150,14 @@ impl Member<'_> {
                 best = (zran.points[i - 1].out, Start::Access(&zran.points[i - 1]));
             }
         }
+        if stored {
+            // A stored point is worth its window's read only if the cursor is not closer.
+            let cursor = self.cursor.as_ref().map(|c| c.out).filter(|&c| c <= off);
+            let after = best.0.max(cursor.unwrap_or(0));
+            if let Some(point) = reader.stored_point(self.idx, off, after) {
+                best = (point.out, Start::Stored(point));
+            }
+        }
         let reuse = self
             .cursor
             .as_ref()
@@ -158,6 +169,9 @@ impl Member<'_> {
             Start::Beginning => Inflate::from_start(&reader.file, base, csize, size, entry.crc32),
             Start::Flush(c) => Inflate::at_point(&reader.file, base, csize, size, best.0, c),
             Start::Access(point) => {
+                Inflate::at_access_point(&reader.file, base, csize, size, point)
+            }
+            Start::Stored(ref point) => {
                 Inflate::at_access_point(&reader.file, base, csize, size, point)
             }
         });
@@ -175,6 +189,8 @@ enum Start<'a> {
     Beginning,
     Flush(u64),
     Access(&'a AccessPoint),
+    /// A point of a stored index, its window read for this read.
+    Stored(AccessPoint),
 }
 
 impl FrameSource for Member<'_> {

@@ -57,10 +57,14 @@ pub struct MemberInfo {
     /// Absolute offset of the array data in the archive, for stored members.
     pub data_offset: Option<u64>,
     /// Random frame reads cost time proportional to the frames read: stored members, deflated
-    /// members with a seek index or a built zran index.
+    /// members with a seek index, a stored access-point index or a built zran index.
     pub seekable: bool,
     /// A deflated member with this crate's seek index.
     pub indexed: bool,
+    /// A deflated member with an access-point index stored by [`index`](crate::index)
+    /// (`npz index`), in the archive or its sidecar, that checks out (and
+    /// [`ReaderOptions::stored_index`] on).
+    pub stored_index: bool,
     /// A stored member whose data is 64-byte aligned: [`NpzReader::view`] works for every
     /// element type.
     pub mappable: bool,
@@ -263,6 +267,7 @@ impl NpzReader {
         let method = self.method(idx);
         let data_offset = (method == Method::Stored).then(|| meta.data_start + meta.header_len);
         let indexed = meta.index.is_some();
+        let stored_index = self.has_stored_index(idx);
         Ok(MemberInfo {
             key: key_of(&entry.name).to_owned(),
             name: entry.name.clone(),
@@ -274,8 +279,12 @@ impl NpzReader {
             crc32: entry.crc32,
             header_len: meta.header_len,
             data_offset,
-            seekable: method == Method::Stored || indexed || self.zran[idx].get().is_some(),
+            seekable: method == Method::Stored
+                || indexed
+                || stored_index
+                || self.zran[idx].get().is_some(),
             indexed,
+            stored_index,
             mappable: data_offset.is_some_and(|o| o % crate::format::ALIGNMENT == 0),
         })
     }

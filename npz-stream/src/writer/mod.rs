@@ -1,10 +1,12 @@
 //! Writing archives: whole arrays, streamed members, existing `.npy` files; appending.
 
+mod index;
 mod member;
 mod npy_files;
 mod options;
 mod recover;
 
+pub use index::{IndexOptions, IndexReport, IndexedMember, index};
 use member::Body;
 pub use member::MemberWriter;
 pub use npy_files::zip_npy_files;

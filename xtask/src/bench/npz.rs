@@ -2,9 +2,14 @@
 //!
 //! - the last 8 frames of a compressed member, whole process against whole process;
 //! - compressing at level 6, with the file sizes;
+//! - numpy's own `savez_compressed` member (no seek points) after `npz index`: indexing against
+//!   one plain inflate, the index's size, the last 8 frames against numpy, and inflate speed
+//!   against flate2's zlib-rs decoder;
 //! - peak memory of streaming a 4 GiB compressed member and reading frames back (in a child
 //!   process, `xtask bench-child npz-memory`, that reports its own peak RSS).
 
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Result, bail, ensure};
@@ -112,6 +117,8 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
     )?;
     ctx.headline();
 
+    foreign(ctx, &npz_bin, &numpy, frames, &expected)?;
+
     // Memory: a 4 GiB member streamed in and read back, in a child that reports its peak RSS.
     let gib = if ctx.quick { 1 } else { 4 };
     let big = dir.join("big.npz");
@@ -198,6 +205,120 @@ fn random_walk_at(start: usize, len: usize) -> Vec<i16> {
         out.extend_from_slice(&walk);
     }
     out
+}
+
+/// numpy's `savez_compressed` archive (one deflate stream, no seek points), indexed by
+/// `npz index`: indexing time against one plain inflate (`npz test`, both processes), the
+/// index's size, the last 8 frames through the index against numpy, and inflate speed through
+/// the crate against flate2's zlib-rs decoder (both in this process, CRC-32 included).
+fn foreign(
+    ctx: &BenchCtx,
+    npz_bin: &Path,
+    numpy: &Path,
+    frames: usize,
+    expected: &[u8],
+) -> Result<()> {
+    let indexed = ctx.scratch_dir().join("numpy-indexed.npz");
+    let member = NpzReader::open(numpy)?.info("adc")?;
+    ctx.compare(
+        "npz index of numpy's 256 MiB savez_compressed member (process vs process)",
+        "at most 1.3x one plain inflate (ratio at least 0.77)",
+        || {
+            std::fs::copy(numpy, &indexed)?;
+            time(|| run_quiet(Command::new(npz_bin).arg("index").arg(&indexed)))
+        },
+        "npz test (one inflate, CRC-checked)",
+        || time(|| run_quiet(Command::new(npz_bin).arg("test").arg(numpy))),
+    )?;
+    let index_bytes = std::fs::metadata(&indexed)?.len() - std::fs::metadata(numpy)?.len();
+    let percent = index_bytes as f64 * 100.0 / member.compressed_size as f64;
+    println!(
+        "    index: {index_bytes} bytes, {percent:.2}% of the {} compressed bytes (goal: at most 2%)",
+        member.compressed_size
+    );
+    ctx.annotate("index_percent_of_compressed", percent);
+    ctx.annotate("index_bytes", index_bytes as f64);
+
+    let start = (frames - 8).to_string();
+    let check = Command::new(npz_bin)
+        .arg("rows")
+        .arg(&indexed)
+        .args(["adc", &start])
+        .output()?;
+    ensure!(
+        check.status.success() && check.stdout == expected,
+        "npz rows through the index gave wrong bytes"
+    );
+    let python = ctx.python()?;
+    let numpy_code = format!(
+        "import numpy as np; b = np.load({:?})['adc'][-8:].tobytes()",
+        path_str(&indexed)?
+    );
+    ctx.compare(
+        "last 8 frames of numpy's savez_compressed member after npz index (process vs process)",
+        "at least 100x np.load(f)['adc'][-8:] on the same file",
+        || {
+            time(|| {
+                run_quiet(
+                    Command::new(npz_bin)
+                        .arg("rows")
+                        .arg(&indexed)
+                        .args(["adc", &start]),
+                )
+            })
+        },
+        "numpy np.load(f)['adc'][-8:]",
+        || time(|| run_quiet(Command::new(python).args(["-c", &numpy_code]))),
+    )?;
+    ctx.headline();
+
+    // Inflate speed: the crate's whole-member read against flate2's zlib-rs decoder.
+    let data_start = member_data_start(numpy)?;
+    ctx.compare(
+        "inflate numpy's member through npz-stream (verify, in process)",
+        "at least 0.95x flate2's zlib-rs decoder",
+        || {
+            let elapsed = time(|| Ok(NpzReader::open(numpy)?.verify("adc")?))?;
+            Ok(Measurement::bytes(elapsed, member.size))
+        },
+        "flate2 DeflateDecoder (zlib-rs) + crc32fast",
+        || {
+            time(|| {
+                let mut file = std::fs::File::open(numpy)?;
+                file.seek(SeekFrom::Start(data_start))?;
+                let raw =
+                    std::io::BufReader::with_capacity(64 << 10, file).take(member.compressed_size);
+                let mut decoder = flate2::read::DeflateDecoder::new(raw);
+                let mut crc = crc32fast::Hasher::new();
+                let mut buf = vec![0u8; 1 << 20];
+                let mut total = 0u64;
+                loop {
+                    let n = decoder.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    crc.update(&buf[..n]);
+                    total += n as u64;
+                }
+                ensure!(
+                    total == member.size && crc.finalize() == member.crc32,
+                    "flate2 disagrees"
+                );
+                Ok(())
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// Where the data of the archive's first member starts (numpy's archive has one member, at 0).
+fn member_data_start(path: &Path) -> Result<u64> {
+    let mut local = [0u8; 30];
+    std::fs::File::open(path)?.read_exact(&mut local)?;
+    ensure!(local[..4] == *b"PK\x03\x04", "no local header at 0");
+    let name = u64::from(u16::from_le_bytes([local[26], local[27]]));
+    let extra = u64::from(u16::from_le_bytes([local[28], local[29]]));
+    Ok(30 + name + extra)
 }
 
 fn run_quiet(command: &mut Command) -> Result<()> {
