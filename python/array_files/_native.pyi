@@ -96,6 +96,9 @@ def varpack_save(
     dict_array_min_elements: Optional[int] = None,
 ) -> None: ...
 
+def npz_index(
+    path: _Path, keys: list[str], span: Optional[int] = None, sidecar: bool = False
+) -> list[tuple[str, int, int, Optional[str]]]: ...
 def npz_zip_files(
     out: _Path, keys: list[str], paths: list[_Path], level: Optional[int], delete_originals: bool
 ) -> None: ...

@@ -20,12 +20,23 @@ from array_files._closing import Closing
 from array_files._dtypes import to_descr
 from array_files.npy import _array
 
-__all__ = ["open", "NpzFile", "Writer", "MemberWriter", "savez", "savez_compressed"]
+__all__ = ["open", "index", "NpzFile", "Writer", "MemberWriter", "savez", "savez_compressed"]
 
 
 def open(path):  # noqa: A001 - numpy-like module function, shadows the builtin on purpose
     """The ``.npz`` archive at ``path`` as a read-only mapping of key to array."""
     return NpzFile(path)
+
+
+def index(path, keys=(), span=None, sidecar=False):
+    """Indexes the deflated members ``keys`` (all when empty) of the archive at ``path``
+    (``np.savez_compressed``'s, say) for random access, as ``npz index`` does: afterwards
+    ``open(path).frames(key, a, b)`` reads frames ``a:b`` without inflating from the start.
+    numpy still reads the archive unchanged. ``sidecar=True`` writes ``path + ".idx"`` instead
+    (for read-only archives). Returns ``{key: (access points, index bytes, why skipped or
+    None)}``."""
+    rows = _native.npz_index(os.fspath(path), list(keys), span, sidecar)
+    return {key: (points, size, skipped) for key, points, size, skipped in rows}
 
 
 class NpzFile(collections.abc.Mapping, Closing):
@@ -34,7 +45,8 @@ class NpzFile(collections.abc.Mapping, Closing):
     ``z[key]`` views the archive's map with no copy for members stored 64-byte aligned (what
     :class:`Writer` writes without compression; read-only arrays); other members are decoded
     into new arrays. ``z.frames(key, start, stop)`` reads frames at random, without decoding a
-    compressed member from its start when it has a seek index. Keys are numpy's (``"x"`` for
+    compressed member from its start when it has a seek index (ours) or access points
+    (:func:`index`, for archives numpy wrote). Keys are numpy's (``"x"`` for
     the member ``x.npy``); ``files`` lists them as ``np.load`` does.
     """
 

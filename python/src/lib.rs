@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<npz::NpzArchive>()?;
     m.add_class::<npz::NpzWriterCore>()?;
     m.add_function(wrap_pyfunction!(npz::npz_zip_files, m)?)?;
+    m.add_function(wrap_pyfunction!(npz::npz_index, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_header, m)?)?;

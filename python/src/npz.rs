@@ -97,6 +97,37 @@ impl NpzArchive {
 /// Zips existing `.npy` files (`paths`, members named by `keys`) into a new archive at `out`,
 /// deflated at `level` (None: stored), deleting the inputs once the archive is in place if
 /// asked.
+/// One member of an index report: key, access points, index bytes, why it was skipped.
+type IndexedRow = (String, usize, u64, Option<&'static str>);
+
+/// Indexes the deflated members `keys` (all when empty) of the archive at `path` for random
+/// access (`npz index`); returns `[(key, points, index_bytes, skipped_reason or None)]`.
+#[pyfunction]
+#[pyo3(signature = (path, keys, span = None, sidecar = false))]
+pub fn npz_index(
+    py: Python<'_>,
+    path: PathBuf,
+    keys: Vec<String>,
+    span: Option<u64>,
+    sidecar: bool,
+) -> PyResult<Vec<IndexedRow>> {
+    let mut options = npz_stream::IndexOptions::new()
+        .sidecar(sidecar)
+        .replace(true);
+    if let Some(span) = span {
+        options = options.span(span);
+    }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let report = py
+        .detach(|| options.index(&path, &keys))
+        .map_err(errors::npz_write)?;
+    Ok(report
+        .members
+        .into_iter()
+        .map(|m| (m.key, m.points, m.index_bytes, m.skipped))
+        .collect())
+}
+
 #[pyfunction]
 #[pyo3(signature = (out, keys, paths, level, delete_originals))]
 pub fn npz_zip_files(

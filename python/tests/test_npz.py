@@ -128,3 +128,21 @@ def test_keys_as_numpy_takes_them(tmp):
     np.testing.assert_array_equal(z.frames("y.npy", 1), [1, 2])
     with pytest.raises(KeyError):
         z["y.np"]
+
+
+def test_an_archive_numpy_compressed_reads_frames_through_its_index(tmp):
+    path = tmp / "walk.npz"
+    rng = np.random.default_rng(3)
+    adc = np.cumsum(rng.integers(-3, 4, (40_000, 256)), axis=0).astype(np.int16)  # 20 MB
+    np.savez_compressed(path, adc=adc, small=np.arange(3))
+    report = npz.index(path, span=1 << 20)
+    assert report["adc"][0] >= 10 and report["adc"][2] is None
+    assert report["small"][2] is not None  # too short to need points
+    # numpy still reads it unchanged, with the same keys.
+    with np.load(path) as z:
+        assert sorted(z.files) == ["adc", "small"]
+        np.testing.assert_array_equal(z["adc"][-8:], adc[-8:])
+    with npz.open(path) as z:
+        np.testing.assert_array_equal(z.frames("adc", -8, None), adc[-8:])
+        for a, b in [(0, 1), (12_345, 23_456), (39_000, 40_000)]:
+            np.testing.assert_array_equal(z.frames("adc", a, b), adc[a:b])
