@@ -29,7 +29,10 @@ use crate::read::OwnedArray;
 use crate::view::{TypedView, TypedViewMut};
 
 /// The dimension `D` of an array of `shape` stored in Fortran order or not.
-fn dim_of<D: Dimension>(shape: &[u64], fortran: bool) -> Result<ndarray::Shape<D>, ViewError> {
+pub(crate) fn dim_of<D: Dimension>(
+    shape: &[u64],
+    fortran: bool,
+) -> Result<ndarray::Shape<D>, ViewError> {
     let dims = shape
         .iter()
         .map(|&d| usize::try_from(d))

@@ -313,16 +313,7 @@ impl<'a, T: Element> TypedViewMut<'a, T> {
 
 #[cfg(feature = "ndarray")]
 fn ndarray_shape(header: &Header) -> Result<ndarray::Shape<ndarray::IxDyn>, ViewError> {
-    use ndarray::ShapeBuilder;
-    let dims = header
-        .shape
-        .iter()
-        .map(|&d| usize::try_from(d))
-        .collect::<Result<Vec<usize>, _>>()
-        .map_err(|_| ViewError::Shape {
-            reason: "a dimension exceeds usize".into(),
-        })?;
-    Ok(ndarray::IxDyn(&dims).set_f(header.fortran_order))
+    crate::nd::dim_of(&header.shape, header.fortran_order)
 }
 
 fn element_strides(header: &Header) -> Vec<u64> {

@@ -282,24 +282,7 @@ impl IndexOptions {
 
     fn index_in_archive(&self, path: &Path, keys: &[&str]) -> Result<IndexReport, WriteError> {
         let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
-        let (file, file_len, dir) = open_for_update(path, self.lock)?;
-        if dir.prefix != 0 {
-            return Err(WriteError::new(
-                path.to_path_buf(),
-                WriteErrorKind::Unsupported {
-                    reason: format!(
-                        "{} bytes of data precede the first member (a self-extracting archive?)",
-                        dir.prefix
-                    ),
-                },
-            ));
-        }
-        if dir.end < file_len {
-            // An interrupted append or index: cut its bytes off first.
-            file.set_len(dir.end)
-                .and_then(|()| file.sync_all())
-                .map_err(io)?;
-        }
+        let (file, dir) = open_to_extend(path, self.lock)?;
         let reader = open_reader(path)?;
         if reader.directory_shape() != (dir.cd_start, dir.entries.len()) {
             return Err(io(io::Error::other(

@@ -189,24 +189,7 @@ impl NpzWriter {
     }
 
     fn append_with(path: &Path, options: WriterOptions) -> Result<NpzWriter, WriteError> {
-        let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
-        let (file, file_len, dir) = open_for_update(path, options.lock)?;
-        if dir.prefix != 0 {
-            return Err(WriteError::new(
-                path.to_path_buf(),
-                WriteErrorKind::Unsupported {
-                    reason: format!(
-                        "{} bytes of data precede the first member (a self-extracting archive?)",
-                        dir.prefix
-                    ),
-                },
-            ));
-        }
-        if dir.end < file_len {
-            // An interrupted append: cut its bytes off before adding anything.
-            file.set_len(dir.end).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
+        let (file, dir) = open_to_extend(path, options.lock)?;
         let names = dir.entries.iter().map(|e| e.name.clone()).collect();
         Ok(NpzWriter {
             path: path.to_path_buf(),
@@ -791,6 +774,35 @@ impl Drop for NpzWriter {
             let _ = self.file.sync_all();
         }
     }
+}
+
+/// Opens an existing archive to add to it (members, or indexes after them), locked as `lock`
+/// says: an archive with data before its first member is refused (the offsets added would not
+/// count it), and what an interrupted append or index left after the end records is cut off
+/// first.
+pub(super) fn open_to_extend(
+    path: &Path,
+    lock: LockMode,
+) -> Result<(File, zip::Directory), WriteError> {
+    let io = |source| WriteError::new(path.to_path_buf(), WriteErrorKind::Io { source });
+    let (file, file_len, dir) = open_for_update(path, lock)?;
+    if dir.prefix != 0 {
+        return Err(WriteError::new(
+            path.to_path_buf(),
+            WriteErrorKind::Unsupported {
+                reason: format!(
+                    "{} bytes of data precede the first member (a self-extracting archive?)",
+                    dir.prefix
+                ),
+            },
+        ));
+    }
+    if dir.end < file_len {
+        file.set_len(dir.end)
+            .and_then(|()| file.sync_all())
+            .map_err(io)?;
+    }
+    Ok((file, dir))
 }
 
 /// Opens an existing archive for reading and writing, locked as `lock` says, with its length
