@@ -213,162 +213,190 @@ impl Decoder<'_> {
                         root,
                     });
                 }
-                b'N' => self.push(Node::None),
-                0x88 => self.push(Node::Bool(true)),
-                0x89 => self.push(Node::Bool(false)),
-                b'J' => {
-                    let v = self.uint(4)? as u32 as i32;
-                    self.push(Node::Int(v.into()));
-                }
-                b'K' => {
-                    let v = self.uint(1)?;
-                    self.push(Node::Int(v.into()));
-                }
-                b'M' => {
-                    let v = self.uint(2)?;
-                    self.push(Node::Int(v.into()));
-                }
-                0x8a => {
-                    let n = self.uint(1)?;
-                    self.long(n)?;
-                }
-                0x8b => {
-                    let n = self.uint(4)? as u32 as i32;
-                    match u64::try_from(n) {
-                        Ok(n) => self.long(n)?,
-                        Err(_) => return self.fail(format!("integer of {n} bytes")),
-                    }
-                }
-                b'G' => {
-                    let b: [u8; 8] = self.take(8)?.try_into().unwrap_or_default();
-                    self.push(Node::Float(f64::from_be_bytes(b)));
-                }
-                0x8c => self.string(1)?,
-                b'X' => self.string(4)?,
-                0x8d => self.string(8)?,
-                b'C' | b'B' | 0x8e | 0x96 => {
-                    let width = match op {
-                        b'C' => 1,
-                        b'B' => 4,
-                        _ => 8,
-                    };
-                    let n = self.uint(width)?;
-                    let bytes = self.take(n)?.to_vec();
-                    self.push(Node::Bytes(bytes));
-                }
-                b'}' => self.push(Node::Dict(Vec::new())),
-                b']' => self.push(Node::List(Vec::new())),
-                b')' => self.push(Node::Tuple(Vec::new())),
-                0x8f => self.push(Node::Opaque("a set".into())),
-                b'(' => self.marks.push(self.stack.len()),
-                b'a' => {
-                    let item = self.pop()?;
-                    let target = self.top()?;
-                    self.extend(target, vec![item], false)?;
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.extend(target, items, false)?;
-                }
-                b's' => {
-                    let value = self.pop()?;
-                    let key = self.pop()?;
-                    let target = self.top()?;
-                    self.extend(target, vec![key, value], true)?;
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.extend(target, items, true)?;
-                }
-                0x90 => {
-                    self.pop_mark()?; // ADDITEMS to a set, opaque already.
-                }
-                b'l' => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::List(items));
-                }
-                b't' => {
-                    let items = self.pop_mark()?;
-                    self.push(Node::Tuple(items));
-                }
-                0x91 => {
-                    self.pop_mark()?;
-                    self.push(Node::Opaque("a frozenset".into()));
-                }
-                0x85..=0x87 => {
-                    let n = (op - 0x84) as usize;
-                    if self.stack.len() < n {
-                        return self.fail("the stack is empty");
-                    }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    self.push(Node::Tuple(items));
-                }
-                0x94 => {
-                    let top = self.top()?;
-                    self.memo.insert(self.memo.len() as u64, top);
-                }
-                b'q' | b'r' => {
-                    let i = self.uint(if op == b'q' { 1 } else { 4 })?;
-                    let top = self.top()?;
-                    self.memo.insert(i, top);
-                }
-                b'h' | b'j' => {
-                    let i = self.uint(if op == b'h' { 1 } else { 4 })?;
-                    match self.memo.get(&i) {
-                        Some(&node) => self.stack.push(node),
-                        None => return self.fail(format!("memo {i} was never stored")),
-                    }
-                }
-                0x93 => {
-                    let name = self.pop()?;
-                    let module = self.pop()?;
-                    match (&self.nodes[module], &self.nodes[name]) {
-                        (Node::Str(m), Node::Str(n)) => {
-                            let global = Node::Global(m.clone(), n.clone());
-                            self.push(global);
-                        }
-                        _ => return self.fail("a global named by non-strings"),
-                    }
-                }
-                b'c' => {
-                    let mut line = || -> Result<String, DecodeError> {
-                        let rest = &self.data[self.pos..];
-                        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-                            return self.fail("a global's name runs to the end");
-                        };
-                        let text = String::from_utf8_lossy(&rest[..end]).into_owned();
-                        self.pos += end + 1;
-                        Ok(text)
-                    };
-                    let module = line()?;
-                    let name = line()?;
-                    self.push(Node::Global(module, name));
-                }
-                b'R' | 0x81 | 0x92 => {
-                    if op == 0x92 {
-                        self.pop()?; // keyword arguments
-                    }
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
-                    let node = self.call(callable, args, op == b'R');
-                    self.push(node);
-                }
-                b'b' => {
-                    let state = self.pop()?;
-                    let target = self.top()?;
-                    let built = self.build(target, state);
-                    self.nodes[target] = built;
-                }
                 _ => {
-                    self.pos = at;
-                    return self.fail(format!(
-                        "opcode {op:#04x}, not one pickle protocols 2 to 4 write for data"
-                    ));
+                    if !(self.value(op)? || self.container(op)? || self.reference(op)?) {
+                        self.pos = at;
+                        return self.fail(format!(
+                            "opcode {op:#04x}, not one pickle protocols 2 to 4 write for data"
+                        ));
+                    }
                 }
             }
         }
+    }
+
+    /// Opcodes that push a value: None, booleans, integers, floats, strings, bytes. Whether
+    /// `op` was one.
+    fn value(&mut self, op: u8) -> Result<bool, DecodeError> {
+        match op {
+            b'N' => self.push(Node::None),
+            0x88 => self.push(Node::Bool(true)),
+            0x89 => self.push(Node::Bool(false)),
+            b'J' => {
+                let v = self.uint(4)? as u32 as i32;
+                self.push(Node::Int(v.into()));
+            }
+            b'K' => {
+                let v = self.uint(1)?;
+                self.push(Node::Int(v.into()));
+            }
+            b'M' => {
+                let v = self.uint(2)?;
+                self.push(Node::Int(v.into()));
+            }
+            0x8a => {
+                let n = self.uint(1)?;
+                self.long(n)?;
+            }
+            0x8b => {
+                let n = self.uint(4)? as u32 as i32;
+                match u64::try_from(n) {
+                    Ok(n) => self.long(n)?,
+                    Err(_) => return self.fail(format!("integer of {n} bytes")),
+                }
+            }
+            b'G' => {
+                let b: [u8; 8] = self.take(8)?.try_into().unwrap_or_default();
+                self.push(Node::Float(f64::from_be_bytes(b)));
+            }
+            0x8c => self.string(1)?,
+            b'X' => self.string(4)?,
+            0x8d => self.string(8)?,
+            b'C' | b'B' | 0x8e | 0x96 => {
+                let width = match op {
+                    b'C' => 1,
+                    b'B' => 4,
+                    _ => 8,
+                };
+                let n = self.uint(width)?;
+                let bytes = self.take(n)?.to_vec();
+                self.push(Node::Bytes(bytes));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Opcodes that build lists, tuples, dicts and sets. Whether `op` was one.
+    fn container(&mut self, op: u8) -> Result<bool, DecodeError> {
+        match op {
+            b'}' => self.push(Node::Dict(Vec::new())),
+            b']' => self.push(Node::List(Vec::new())),
+            b')' => self.push(Node::Tuple(Vec::new())),
+            0x8f => self.push(Node::Opaque("a set".into())),
+            b'(' => self.marks.push(self.stack.len()),
+            b'a' => {
+                let item = self.pop()?;
+                let target = self.top()?;
+                self.extend(target, vec![item], false)?;
+            }
+            b'e' => {
+                let items = self.pop_mark()?;
+                let target = self.top()?;
+                self.extend(target, items, false)?;
+            }
+            b's' => {
+                let value = self.pop()?;
+                let key = self.pop()?;
+                let target = self.top()?;
+                self.extend(target, vec![key, value], true)?;
+            }
+            b'u' => {
+                let items = self.pop_mark()?;
+                let target = self.top()?;
+                self.extend(target, items, true)?;
+            }
+            0x90 => {
+                self.pop_mark()?; // ADDITEMS to a set, opaque already.
+            }
+            b'l' => {
+                let items = self.pop_mark()?;
+                self.push(Node::List(items));
+            }
+            b't' => {
+                let items = self.pop_mark()?;
+                self.push(Node::Tuple(items));
+            }
+            0x91 => {
+                self.pop_mark()?;
+                self.push(Node::Opaque("a frozenset".into()));
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if self.stack.len() < n {
+                    return self.fail("the stack is empty");
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                self.push(Node::Tuple(items));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Opcodes of the memo (shared references) and of objects (globals, calls, states).
+    /// Whether `op` was one.
+    fn reference(&mut self, op: u8) -> Result<bool, DecodeError> {
+        match op {
+            0x94 => {
+                let top = self.top()?;
+                self.memo.insert(self.memo.len() as u64, top);
+            }
+            b'q' | b'r' => {
+                let i = self.uint(if op == b'q' { 1 } else { 4 })?;
+                let top = self.top()?;
+                self.memo.insert(i, top);
+            }
+            b'h' | b'j' => {
+                let i = self.uint(if op == b'h' { 1 } else { 4 })?;
+                match self.memo.get(&i) {
+                    Some(&node) => self.stack.push(node),
+                    None => return self.fail(format!("memo {i} was never stored")),
+                }
+            }
+            0x93 => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (&self.nodes[module], &self.nodes[name]) {
+                    (Node::Str(m), Node::Str(n)) => {
+                        let global = Node::Global(m.clone(), n.clone());
+                        self.push(global);
+                    }
+                    _ => return self.fail("a global named by non-strings"),
+                }
+            }
+            b'c' => {
+                let mut line = || -> Result<String, DecodeError> {
+                    let rest = &self.data[self.pos..];
+                    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+                        return self.fail("a global's name runs to the end");
+                    };
+                    let text = String::from_utf8_lossy(&rest[..end]).into_owned();
+                    self.pos += end + 1;
+                    Ok(text)
+                };
+                let module = line()?;
+                let name = line()?;
+                self.push(Node::Global(module, name));
+            }
+            b'R' | 0x81 | 0x92 => {
+                if op == 0x92 {
+                    self.pop()?; // keyword arguments
+                }
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let node = self.call(callable, args, op == b'R');
+                self.push(node);
+            }
+            b'b' => {
+                let state = self.pop()?;
+                let target = self.top()?;
+                let built = self.build(target, state);
+                self.nodes[target] = built;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// What calling `callable` with `args` (REDUCE, or NEWOBJ for a class) makes.
