@@ -98,6 +98,9 @@
 //! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`,
 //!   `index`, `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
+//! - `ndarray`: members as `ndarray` views of a named dimension ([`NpzReader::ndarray`]),
+//!   owned arrays from any member ([`NpzReader::read_ndarray`]), any `ArrayBase` added
+//!   ([`NpzWriter::add_ndarray`]); `npz_stream::ndarray` re-exported.
 
 #![forbid(unsafe_code)]
 
@@ -109,6 +112,8 @@ mod inflate;
 #[cfg(feature = "json")]
 mod info;
 mod io_util;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod reader;
 mod writer;
 mod zip;
@@ -121,6 +126,8 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind, WriteError, WriteErrorKind};
 #[cfg(feature = "json")]
 pub use info::{entry_json, member_json};
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use npy_format;
 pub use npy_format::{DType, FrameSink, FrameSource, Header};
 pub use reader::{
