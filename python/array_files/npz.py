@@ -99,9 +99,11 @@ class NpzFile(collections.abc.Mapping, Closing):
         return _array(raw, descr, out_shape, fortran_order)
 
     def info(self):
-        """One dict per member, as ``npz ls --json`` prints them: name (the key), member,
-        descr, fortran_order, shape, version, compression, sizes, crc32 (hex), frames,
-        seekable, mappable."""
+        """One dict per member, as ``npz ls --json`` prints them. Arrays: name (the key),
+        member, kind ``"array"``, descr, fortran_order, shape, version, compression, sizes,
+        crc32 (hex), frames, seekable, mappable. Other members (text, JSON, directories,
+        compression methods not decoded, headers that do not read) have their ``kind`` and
+        ``reason`` instead of the array's fields, so an archive with odd members lists whole."""
         return self._archive.infos()
 
     def __iter__(self):

@@ -84,12 +84,14 @@ impl NpzArchive {
         Ok(PyArray1::from_vec(py, bytes))
     }
 
-    /// Facts about every member, as `npz ls --json` gives them (one function makes both).
+    /// Facts about every member, as `npz ls --json` gives them (one function makes both):
+    /// arrays with their headers, other members (text, directories, methods not decoded,
+    /// unreadable headers) with what they are, never failing as a whole.
     fn infos<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        let infos = py.detach(|| self.reader.infos()).map_err(py_err)?;
-        infos
+        let entries = py.detach(|| self.reader.list());
+        entries
             .iter()
-            .map(|info| json_value(py, &npz_stream::member_json(info)))
+            .map(|entry| json_value(py, &npz_stream::entry_json(entry)))
             .collect()
     }
 }

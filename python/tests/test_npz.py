@@ -146,3 +146,16 @@ def test_an_archive_numpy_compressed_reads_frames_through_its_index(tmp):
         np.testing.assert_array_equal(z.frames("adc", -8, None), adc[-8:])
         for a, b in [(0, 1), (12_345, 23_456), (39_000, 40_000)]:
             np.testing.assert_array_equal(z.frames("adc", a, b), adc[a:b])
+
+
+def test_info_lists_odd_members_instead_of_failing(tmp):
+    path = tmp / "mixed.npz"
+    np.savez(path, a=np.arange(3))
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("notes.txt", "hello")
+        z.writestr("b.npy", b"\x93NUMPY\x01\x00\xff\xffbroken")
+    with npz.open(path) as f:
+        rows = {row["name"]: row for row in f.info()}
+    assert rows["a"]["kind"] == "array" and rows["a"]["shape"] == [3]
+    assert set(rows) == {"a", "notes.txt", "b"}
+    assert rows["notes.txt"]["kind"] != "array" and rows["b"]["kind"] != "array"
