@@ -59,6 +59,11 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         let per_s = frames as f64 / record.ours.median_s;
         println!("    ours: {per_s:.3e} appends/s");
         ctx.annotate("appends_per_s", per_s);
+        if frame == 64
+            && let Some(n) = super::instructions::per_call("append-64")?
+        {
+            ctx.annotate("instructions_per_append", n);
+        }
 
         let setup = format!(
             "import os, numpy as np\nfrom npy_append_array import NpyAppendArray\np = {:?}\n\

@@ -42,6 +42,7 @@
 
 mod append;
 pub mod filepack;
+mod instructions;
 mod machine;
 mod npy;
 mod npz;
@@ -415,6 +416,7 @@ impl BenchCtx {
             "npz-memory" => npz::memory_child(args),
             "varpack-convert" => npz_scale::convert_child(args),
             "append-memory" => append::memory_child(args),
+            "count" => instructions::child(args),
             other => bail!("no bench child {other:?}"),
         }
     }

@@ -61,6 +61,9 @@ fn open(ctx: &BenchCtx) -> Result<()> {
             Ok(npy_format::Header::from_bytes(&header)?)
         })
     })?;
+    if let Some(n) = super::instructions::per_call("header-parse")? {
+        ctx.annotate("instructions_per_parse", n);
+    }
     Ok(())
 }
 

@@ -82,6 +82,9 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         "numpy NpzFile[key]",
         || ctx.python_timeit(&setup, "[z[k] for k in keys]"),
     )?;
+    if let Some(n) = super::instructions::per_call("npz-lookup")? {
+        ctx.annotate("instructions_per_lookup_of_1000_members", n);
+    }
 
     ctx.measure(
         &format!("npz ls of {members} members (process, output discarded)"),
