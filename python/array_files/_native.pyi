@@ -29,7 +29,6 @@ class NpyAppenderCore:
         fortran_order: bool,
         buffer_size: Optional[int],
         wait: bool,
-        write_behind: bool = True,
     ) -> None: ...
     @property
     def dtype(self) -> np.dtype[Any]: ...

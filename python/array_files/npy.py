@@ -68,19 +68,13 @@ class Appender(Closing):
     exactly (no casting) and its frame shape; they are buffered (``buffer_size`` bytes) and
     reach the file on ``flush``, ``sync`` (durably) and ``close``. Another appender of the same
     file is refused (``BlockingIOError``) unless ``wait=True``.
-
-    Appends are copied into the buffer (the array may change as soon as ``append`` returns).
-    With ``write_behind=True`` (the default) a full buffer is written by a writer thread while
-    Python fills the next one, so the copy and the write overlap; with ``False``, by the
-    appending thread before ``append`` returns (the GIL released meanwhile). As with any
-    buffered write, an error writing a buffer (a full disk) is raised by the next call
-    (``append``, ``flush``, ``sync`` or ``close``); the file then holds the frames appended
-    before the failed write, whole, and ``shape`` counts them. ``flush``, ``sync`` and ``close``
-    wait for queued writes; an appender dropped without ``close`` still writes them.
+    Appends are copied (the array may change as soon as ``append`` returns); an error writing
+    buffered frames (a full disk) is raised by the call that writes them (an ``append`` that
+    fills the buffer, ``flush``, ``sync`` or ``close``), and the file then holds whole frames.
     """
 
     def __init__(self, path, dtype=None, frame_shape=None, *, mode="a", fortran_order=False,
-                 buffer_size=None, wait=False, write_behind=True):
+                 buffer_size=None, wait=False):
         if mode not in ("a", "w", "x", "r+"):
             raise ValueError(f"mode must be 'a', 'w', 'x' or 'r+', not {mode!r}")
         self.path = os.fspath(path)
@@ -88,7 +82,6 @@ class Appender(Closing):
         self._fortran_order = fortran_order
         self._buffer_size = buffer_size
         self._wait = wait
-        self._write_behind = write_behind
         self._core = None
         self._closed = False
         if dtype is not None and frame_shape is not None:
@@ -102,7 +95,7 @@ class Appender(Closing):
         shape = None if frame_shape is None else [int(d) for d in frame_shape]
         self._core = _native.NpyAppenderCore(
             self.path, self._mode, descr, shape, self._fortran_order, self._buffer_size,
-            self._wait, self._write_behind,
+            self._wait,
         )
 
     def _core_for(self, array):

@@ -9,7 +9,6 @@ mod filepack;
 mod npy;
 mod npz;
 mod varpack;
-mod write_behind;
 
 use pyo3::prelude::*;
 

@@ -1,8 +1,7 @@
 //! `array_files.npy`: NPY files mapped as numpy arrays, appended to, recovered.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use npy_append::{AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions};
 use npy_format::{DType, Mode, NpyFile};
@@ -13,7 +12,6 @@ use pyo3::types::PyDict;
 
 use crate::bytes::{byte_array, copy_contiguous, json_value, with_contiguous_bytes};
 use crate::errors::{self, py_err};
-use crate::write_behind::WriteBehind;
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
 #[pyclass(frozen, module = "array_files._native")]
@@ -150,14 +148,17 @@ pub fn npy_recover(
 /// The appender behind `array_files.npy.Appender`.
 #[pyclass(module = "array_files._native")]
 pub struct NpyAppenderCore {
-    /// The appender, behind its write-behind queue.
-    queue: WriteBehind,
-    /// `close` was called (known without the appender's lock, which a queued write may hold).
-    closed: AtomicBool,
+    inner: Mutex<Option<NpyAppender>>,
     /// The file's dtype, for the exact-dtype check of every append.
     dtype: Py<PyArrayDescr>,
     frame_shape: Vec<usize>,
     fortran_order: bool,
+    /// The appender's buffer size in bytes: appends that fit the room left are copied into it
+    /// without releasing the GIL (they do no I/O).
+    buffer_capacity: usize,
+    /// A buffer reused across appends for the copy made under the GIL (a fresh allocation of
+    /// a large frame costs more than the copy: page faults of a new mapping every time).
+    scratch: Mutex<Vec<u8>>,
 }
 
 /// The appender, or the error of an appender used after `close`.
@@ -173,7 +174,7 @@ impl NpyAppenderCore {
     /// replacing; `'r+'`: open an existing file only) an appender. `descr` and `frame_shape`
     /// are needed to create.
     #[new]
-    #[pyo3(signature = (path, mode, descr, frame_shape, fortran_order, buffer_size, wait, write_behind = true))]
+    #[pyo3(signature = (path, mode, descr, frame_shape, fortran_order, buffer_size, wait))]
     // The Python constructor's keyword arguments, one per option.
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -185,7 +186,6 @@ impl NpyAppenderCore {
         fortran_order: bool,
         buffer_size: Option<usize>,
         wait: bool,
-        write_behind: bool,
     ) -> PyResult<Self> {
         let mut options = AppendOptions::new()
             .lock(if wait {
@@ -194,12 +194,13 @@ impl NpyAppenderCore {
                 LockMode::FailFast
             })
             .on_drop_error(|e| eprintln!("array_files.npy.Appender: {e}"));
-        // The buffering is the write-behind's (its fill buffers, of the appender's default
-        // size unless given); the appender itself writes each buffer it is handed at once.
-        options = options.buffer(BufferSize::Bytes(0));
+        if let Some(bytes) = buffer_size {
+            options = options.buffer(BufferSize::Bytes(bytes));
+        }
+        // The appender's default buffer is a byte size; 0 (never bypass) if that ever changes.
         let buffer_capacity = buffer_size.unwrap_or(match BufferSize::default() {
             BufferSize::Bytes(bytes) => bytes,
-            BufferSize::Frames(_) => 1 << 20,
+            BufferSize::Frames(_) => 0,
         });
         let layout = match (descr, frame_shape) {
             (Some(descr), Some(shape)) => {
@@ -224,7 +225,6 @@ impl NpyAppenderCore {
             })?
             .map_err(errors::npy_open)?;
         let layout = appender.layout();
-        let frames = appender.header().frame_count();
         let dtype = py
             .import("array_files._dtypes")?
             .call_method1("from_descr", (layout.dtype().descr(),))?
@@ -233,13 +233,9 @@ impl NpyAppenderCore {
             frame_shape: layout.frame_shape().iter().map(|&d| d as usize).collect(),
             fortran_order: layout.is_fortran_order(),
             dtype: dtype.unbind(),
-            queue: WriteBehind::new(
-                Arc::new(Mutex::new(Some(appender))),
-                buffer_capacity,
-                frames,
-                write_behind,
-            ),
-            closed: AtomicBool::new(false),
+            inner: Mutex::new(Some(appender)),
+            scratch: Mutex::new(Vec::new()),
+            buffer_capacity,
         })
     }
 
@@ -264,20 +260,14 @@ impl NpyAppenderCore {
     /// The array's shape now, appended frames included.
     #[getter]
     fn shape(&self) -> PyResult<Vec<u64>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(PyValueError::new_err("the appender is closed"));
-        }
-        let frames = self.queue.frames()?;
-        let mut shape: Vec<u64> = self.frame_shape.iter().map(|&d| d as u64).collect();
-        let axis = if self.fortran_order { shape.len() } else { 0 };
-        shape.insert(axis, frames);
-        Ok(shape)
+        let mut guard = self.lock()?;
+        Ok(open_appender(&mut guard)?.header().shape.clone())
     }
 
     /// Whether `close` was called.
     #[getter]
-    fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+    fn closed(&self) -> PyResult<bool> {
+        Ok(self.lock()?.is_none())
     }
 
     /// Appends `array`: frames of the file's exact dtype and frame shape (one frame, or a
@@ -296,28 +286,46 @@ impl NpyAppenderCore {
             )));
         }
         let frames = self.frames_of(array.shape())?;
-        if self.closed.load(Ordering::Acquire) {
-            return Err(PyValueError::new_err("the appender is closed"));
+        // Frames that fit the appender's buffer are copied straight into it with the GIL held:
+        // no I/O happens, so there is nothing to release the GIL for, and the frames are copied
+        // once. (The mutex is taken with the GIL held, which is safe: its holders never wait
+        // for the GIL while holding it.)
+        let buffered = with_contiguous_bytes(array, self.fortran_order, |bytes| {
+            let mut guard = self.lock()?;
+            let appender = open_appender(&mut guard)?;
+            if appender.buffered_bytes() + bytes.len() < self.buffer_capacity {
+                appender.append_frames(bytes, frames).map_err(py_err)?;
+                return Ok(true);
+            }
+            Ok::<_, PyErr>(false)
+        });
+        if buffered.transpose()? == Some(true) {
+            return Ok(frames);
         }
-        // A view with gaps, or in the other order: numpy lays it out as the file needs.
-        let laid_out;
-        let array = if with_contiguous_bytes(array, self.fortran_order, |_| ()).is_some() {
-            array
-        } else {
+        // Taken out of its mutex (held only for the swap, never across the GIL): a concurrent
+        // append finds it empty and allocates its own.
+        let mut bytes = self.take_scratch();
+        if !copy_contiguous(array, self.fortran_order, &mut bytes) {
+            // A view with gaps, or in the other order: numpy lays it out as the file needs.
+            let numpy = py.import("numpy")?;
             let layout = if self.fortran_order {
                 "asfortranarray"
             } else {
                 "ascontiguousarray"
             };
-            laid_out = py.import("numpy")?.call_method1(layout, (array,))?;
-            laid_out.cast::<PyUntypedArray>()?
-        };
-        let len = array.shape().iter().product::<usize>() * array.dtype().itemsize();
-        // Copied with the GIL held (the array cannot change under the copy); written by the
-        // writer thread once a buffer is full.
-        self.queue.append(py, frames, len, |out| {
-            copy_contiguous(array, self.fortran_order, out);
-        })?;
+            let contiguous = numpy.call_method1(layout, (array,))?;
+            copy_contiguous(
+                contiguous.cast::<PyUntypedArray>()?,
+                self.fortran_order,
+                &mut bytes,
+            );
+        }
+        let appended = self.with_appender(py, |appender| appender.append_frames(&bytes, frames));
+        bytes.clear();
+        if let Ok(mut scratch) = self.scratch.lock() {
+            *scratch = bytes;
+        }
+        appended?;
         Ok(frames)
     }
 
@@ -332,20 +340,15 @@ impl NpyAppenderCore {
     }
 
     /// Flushes and closes; returns the final shape. Closing twice is a no-op returning `None`.
-    /// The error of a queued write is raised after the file is closed.
     fn close(&self, py: Python<'_>) -> PyResult<Option<Vec<u64>>> {
-        self.closed.store(true, Ordering::Release);
-        let queued = self.queue.drain(py);
         let appender = self.lock()?.take();
-        let finished = match appender {
+        match appender {
             Some(appender) => py
                 .detach(|| appender.finish())
                 .map(|header| Some(header.shape))
                 .map_err(py_err),
             None => Ok(None),
-        };
-        queued?;
-        finished
+        }
     }
 }
 
@@ -358,17 +361,22 @@ impl NpyAppenderCore {
         py: Python<'_>,
         f: impl FnOnce(&mut NpyAppender) -> Result<R, npy_append::AppendError> + Send,
     ) -> PyResult<R> {
-        self.queue.drain(py)?;
         py.detach(|| {
             let mut guard = self.lock()?;
             f(open_appender(&mut guard)?).map_err(py_err)
         })
     }
 
+    fn take_scratch(&self) -> Vec<u8> {
+        self.scratch
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+
     /// The mutex, taken briefly; never held while the GIL is taken.
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Option<NpyAppender>>> {
-        self.queue
-            .appender()
+        self.inner
             .lock()
             .map_err(|_| PyRuntimeError::new_err("the appender was poisoned by a panic"))
     }
