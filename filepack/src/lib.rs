@@ -48,7 +48,8 @@
 //!
 //! The `filepack` binary (feature `cli`, on by default) does the same from a shell:
 //! `filepack pack DIR -o OUT.fpack`, `filepack ls`, `cat`, `extract`, `verify`, `info`, and
-//! `filepack convert OLD.fpack NEW.fpack` for packs written by FilePacker.
+//! `filepack convert OLD.fpack NEW.fpack` for packs written by FilePacker. Feature `ndarray`:
+//! `.npy` entries as `ndarray` views of a named dimension ([`PackedNpy::to_ndarray`]).
 //!
 //! ## Map of the crate
 //!
@@ -103,6 +104,8 @@
 //! Its packs convert into this format with [`convert_legacy`] (`filepack convert`), which
 //! checks the whole old pack first (see [`LegacyPack`]) and keeps every file's bytes.
 
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use npy_format;
 
 mod build;

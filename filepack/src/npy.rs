@@ -137,6 +137,66 @@ impl<'a> PackedNpy<'a> {
         })
     }
 
+    /// A zero-copy `ndarray` view of dimension `D` (`Ix2`, ..., `IxDyn`) with numpy's strides
+    /// (feature `ndarray`).
+    ///
+    /// # Errors
+    /// [`Error::View`] for another dtype, byte order or number of axes.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1i32, 2, 3, 4, 5, 6], &[2, 3], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let array = pack.npy("a.npy").unwrap();
+    /// let a = array.to_ndarray::<i32, filepack::ndarray::Ix2>().unwrap();
+    /// assert_eq!(a[[1, 2]], 6);
+    /// assert!(array.to_ndarray::<i32, filepack::ndarray::Ix3>().is_err());
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub fn to_ndarray<T: Element, D: ndarray::Dimension>(
+        &self,
+    ) -> Result<ndarray::ArrayView<'_, T, D>, Error> {
+        let view_error = |source| Error::View {
+            path: self.path.clone(),
+            source,
+        };
+        self.view::<T>()?.to_ndarray_dim::<D>().map_err(view_error)
+    }
+
+    /// An owned `ndarray` array of dimension `D`, from data of either byte order (feature
+    /// `ndarray`).
+    ///
+    /// # Errors
+    /// [`Error::View`] for another dtype or number of axes.
+    ///
+    /// ```
+    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut npy = Vec::new();
+    /// # npy_format::write_array(&mut npy, &[1u16, 2], &[2], false).unwrap();
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// let a = pack.npy("a.npy").unwrap().to_owned_ndarray::<u16, filepack::ndarray::Ix1>().unwrap();
+    /// assert_eq!(a.to_vec(), [1, 2]);
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub fn to_owned_ndarray<T: Element, D: ndarray::Dimension>(
+        &self,
+    ) -> Result<ndarray::Array<T, D>, Error> {
+        let data = self.to_vec::<T>()?;
+        let owned = npy_format::OwnedArray {
+            header: self.header.clone(),
+            data,
+        };
+        npy_format::nd::into_array(owned).map_err(|source| Error::View {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// The bytes of frames `[start, end)` along the growth axis, zero-copy.
     ///
     /// # Errors
