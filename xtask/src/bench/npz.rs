@@ -238,6 +238,13 @@ fn foreign(
     );
     ctx.annotate("index_percent_of_compressed", percent);
     ctx.annotate("index_bytes", index_bytes as f64);
+    // The same ratio in instructions (callgrind), which the neighbours do not move.
+    if let (Some(index), Some(inflate)) = (
+        super::instructions::per_call_on("npz-index", numpy)?,
+        super::instructions::per_call_on("npz-verify", numpy)?,
+    ) {
+        ctx.annotate("instructions_index_over_inflate", index / inflate);
+    }
 
     let start = (frames - 8).to_string();
     let check = Command::new(npz_bin)
@@ -282,37 +289,48 @@ fn foreign(
             Ok(Measurement::bytes(elapsed, member.size))
         },
         "flate2 DeflateDecoder (zlib-rs) + crc32fast",
-        || {
-            time(|| {
-                let mut file = std::fs::File::open(numpy)?;
-                file.seek(SeekFrom::Start(data_start))?;
-                let raw =
-                    std::io::BufReader::with_capacity(64 << 10, file).take(member.compressed_size);
-                let mut decoder = flate2::read::DeflateDecoder::new(raw);
-                let mut crc = crc32fast::Hasher::new();
-                let mut buf = vec![0u8; 1 << 20];
-                let mut total = 0u64;
-                loop {
-                    let n = decoder.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    crc.update(&buf[..n]);
-                    total += n as u64;
-                }
-                ensure!(
-                    total == member.size && crc.finalize() == member.crc32,
-                    "flate2 disagrees"
-                );
-                Ok(())
-            })
-        },
+        || time(|| flate2_inflate(numpy, data_start, &member)),
     )?;
+    if let (Some(ours), Some(flate2)) = (
+        super::instructions::per_call_on("npz-verify", numpy)?,
+        super::instructions::per_call_on("flate2-inflate", numpy)?,
+    ) {
+        ctx.annotate("instructions_flate2_over_ours", flate2 / ours);
+    }
+    Ok(())
+}
+
+/// The anchor of the inflate comparison: member `member` of the archive at `path`, whose data
+/// starts at `data_start`, through flate2's zlib-rs decoder and crc32fast.
+pub(super) fn flate2_inflate(
+    path: &Path,
+    data_start: u64,
+    member: &npz_stream::MemberInfo,
+) -> Result<()> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(data_start))?;
+    let raw = std::io::BufReader::with_capacity(64 << 10, file).take(member.compressed_size);
+    let mut decoder = flate2::read::DeflateDecoder::new(raw);
+    let mut crc = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = decoder.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        crc.update(&buf[..n]);
+        total += n as u64;
+    }
+    ensure!(
+        total == member.size && crc.finalize() == member.crc32,
+        "flate2 disagrees"
+    );
     Ok(())
 }
 
 /// Where the data of the archive's first member starts (numpy's archive has one member, at 0).
-fn member_data_start(path: &Path) -> Result<u64> {
+pub(super) fn member_data_start(path: &Path) -> Result<u64> {
     let mut local = [0u8; 30];
     std::fs::File::open(path)?.read_exact(&mut local)?;
     ensure!(local[..4] == *b"PK\x03\x04", "no local header at 0");

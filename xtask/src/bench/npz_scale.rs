@@ -55,6 +55,9 @@ pub fn run(ctx: &BenchCtx) -> Result<()> {
         || time(|| Ok(NpzReader::open(&many)?.len())),
     )?;
     ctx.headline();
+    if let Some(n) = super::instructions::per_call_on("npz-open", &many)? {
+        ctx.annotate("instructions_per_open", n);
+    }
 
     let mut random = util::Lcg::new(0x00c0_ffee);
     let keys: Vec<String> = (0..LOOKUPS)
