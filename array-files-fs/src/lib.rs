@@ -58,6 +58,7 @@ pub mod cli;
 pub mod error;
 pub mod lock;
 pub mod map;
+pub mod pread;
 pub mod regular;
 pub mod text;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use array_files_fs::cli;
+use array_files_fs::pread::read_exact_at;
 use clap::{Parser, Subcommand};
 use npy_append::{
     AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError,
@@ -300,18 +301,6 @@ impl Input {
         })?;
         Ok(buffer)
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Read, Seek};
-    file.seek(io::SeekFrom::Start(offset))?;
-    file.read_exact(buf)
 }
 
 /// A one-line error of the command line.

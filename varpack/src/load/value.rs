@@ -19,17 +19,7 @@ use crate::{Array, Dict, Item, Kind, Value};
 /// Fills `data` from `offset` of `file`, with positioned reads (a file shorter than that is
 /// an error, never a fault).
 fn read_at(file: &File, path: &Path, offset: u64, data: &mut [u8]) -> Result<(), LoadError> {
-    #[cfg(unix)]
-    std::os::unix::fs::FileExt::read_exact_at(file, data, offset).map_err(io_load(path))?;
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek};
-        let mut f = file;
-        f.seek(std::io::SeekFrom::Start(offset))
-            .and_then(|_| f.read_exact(data))
-            .map_err(io_load(path))?;
-    }
-    Ok(())
+    array_files_fs::pread::read_exact_at(file, data, offset).map_err(io_load(path))
 }
 
 /// [`LoadErrorKind::Mismatch`] if an array's header disagrees with its manifest entry (dtype,
