@@ -22,16 +22,7 @@ const LOOKUPS: usize = 1000;
 
 /// The `npz-scale` group.
 pub fn run(ctx: &BenchCtx) -> Result<()> {
-    util::run(util::cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "npz-stream",
-        "--bin",
-        "npz",
-    ]))?;
-    let npz_bin = util::target_dir().join("release").join("npz");
+    let npz_bin = super::npz::npz_binary()?;
     let dir = ctx.scratch_dir();
     let members = if ctx.quick { MEMBERS / 4 } else { MEMBERS };
     let many = dir.join("many.npz");
