@@ -32,7 +32,7 @@ const BATCH_BYTES: u64 = 8 << 20;
 /// Where a pack build is.
 ///
 /// ```
-/// assert_ne!(filepack::Phase::Scanning, filepack::Phase::Packing);
+/// assert_ne!(treepack::Phase::Scanning, treepack::Phase::Packing);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -56,8 +56,8 @@ pub enum Phase {
 /// # std::fs::write(dir.path().join("f"), "x").unwrap();
 /// let last = Arc::new(AtomicU64::new(0));
 /// let seen = last.clone();
-/// filepack::PackBuilder::new()
-///     .progress(move |p: &filepack::Progress| seen.store(p.entries_done, Ordering::Relaxed))
+/// treepack::PackBuilder::new()
+///     .progress(move |p: &treepack::Progress| seen.store(p.entries_done, Ordering::Relaxed))
 ///     .pack_dir(dir.path(), dir.path().join("out.fpack"))
 ///     .unwrap();
 /// assert_eq!(last.load(Ordering::Relaxed), 2); // the root and f
@@ -92,7 +92,7 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// kill came between its last write and the rename), to be deleted.
 ///
 /// ```
-/// use filepack::{Pack, PackBuilder};
+/// use treepack::{Pack, PackBuilder};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let src = dir.path().join("dataset");
 /// # std::fs::create_dir_all(src.join("train")).unwrap();
@@ -161,7 +161,7 @@ impl PackBuilder {
     /// A builder with the defaults.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -204,7 +204,7 @@ impl PackBuilder {
     /// [`BuildError::Alignment`].
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -235,7 +235,7 @@ impl PackBuilder {
     /// Off by default.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -262,7 +262,7 @@ impl PackBuilder {
     /// [`BuildError::SymlinkLoop`]; a dangling link is stored as a symlink. Off by default.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -293,7 +293,7 @@ impl PackBuilder {
     /// ignoring ASCII case). Directories are always kept. Adds to earlier calls.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -324,7 +324,7 @@ impl PackBuilder {
     /// Skip files (and symlinks) with one of these extensions. Adds to earlier calls.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -359,7 +359,7 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -389,7 +389,7 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -414,7 +414,7 @@ impl PackBuilder {
     /// Worker threads reading files (0, the default, means one per core).
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -442,7 +442,7 @@ impl PackBuilder {
     /// [`Self::pack_dir`] returns. Off by default (as tar).
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -475,7 +475,7 @@ impl PackBuilder {
     /// # std::fs::create_dir(dir.path().join("src")).unwrap();
     /// let out = dir.path().join("p.fpack");
     /// std::fs::write(&out, "keep me").unwrap();
-    /// let err = filepack::PackBuilder::new().replace(false).pack_dir(dir.path().join("src"), &out);
+    /// let err = treepack::PackBuilder::new().replace(false).pack_dir(dir.path().join("src"), &out);
     /// assert!(err.is_err());
     /// assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     /// ```
@@ -493,7 +493,7 @@ impl PackBuilder {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let pack = |seed| {
-    ///     let builder = filepack::PackBuilder::new().index_seed(seed);
+    ///     let builder = treepack::PackBuilder::new().index_seed(seed);
     ///     builder.pack_dir_to(dir.path(), std::io::Cursor::new(Vec::new())).unwrap().0.into_inner()
     /// };
     /// assert_eq!(pack(1), pack(1));
@@ -508,7 +508,7 @@ impl PackBuilder {
     /// thread). Keep it cheap.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -521,7 +521,7 @@ impl PackBuilder {
     /// # let out = tempfile::tempdir().unwrap();
     /// # let pack_path = out.path().join("p.fpack");
     /// use std::sync::{Arc, Mutex};
-    /// use filepack::Phase;
+    /// use treepack::Phase;
     /// let phases = Arc::new(Mutex::new(Vec::new()));
     /// let seen = Arc::clone(&phases);
     /// let builder = PackBuilder::new().progress(move |p| seen.lock().unwrap().push(p.phase));
@@ -553,7 +553,7 @@ impl PackBuilder {
     /// I/O errors.
     ///
     /// ```
-    /// use filepack::{EntryMeta, PackBuilder};
+    /// use treepack::{EntryMeta, PackBuilder};
     /// let mut w = PackBuilder::new().alignment(8).unwrap().writer(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
     /// let (_, summary) = w.finish().unwrap();
@@ -584,7 +584,7 @@ impl PackBuilder {
     /// As [`PackWriter::add_file`] and [`PackWriter::finish`].
     ///
     /// ```
-    /// use filepack::{Pack, PackBuilder};
+    /// use treepack::{Pack, PackBuilder};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let out = dir.path().join("gen.fpack");
     /// let pairs = (0..3).map(|i| (format!("shard{i}/data.txt"), std::io::Cursor::new(format!("{i}"))));
@@ -632,7 +632,7 @@ impl PackBuilder {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let out = dir.path().join("self.fpack");
-    /// let summary = filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let summary = treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
     /// assert_eq!(summary.files, 1); // a.txt, not self.fpack
     /// ```
     pub fn pack_dir(
@@ -656,10 +656,10 @@ impl PackBuilder {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
-    /// let (cursor, _) = filepack::PackBuilder::new()
+    /// let (cursor, _) = treepack::PackBuilder::new()
     ///     .pack_dir_to(dir.path(), std::io::Cursor::new(Vec::new()))
     ///     .unwrap();
-    /// let pack = filepack::Pack::from_vec(cursor.into_inner()).unwrap();
+    /// let pack = treepack::Pack::from_vec(cursor.into_inner()).unwrap();
     /// assert_eq!(pack.bytes("a.txt").unwrap(), b"a");
     /// ```
     pub fn pack_dir_to<W: Write + Seek>(

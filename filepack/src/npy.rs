@@ -17,7 +17,7 @@ use crate::read::Pack;
 /// it with [`OpenOptions::read_into_memory`](crate::OpenOptions::read_into_memory)).
 ///
 /// ```
-/// use filepack::{EntryMeta, Pack, PackWriter};
+/// use treepack::{EntryMeta, Pack, PackWriter};
 /// use npy_format::FrameSource;
 ///
 /// let mut npy = Vec::new();
@@ -47,7 +47,7 @@ impl<'a> PackedNpy<'a> {
     /// The array's header.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -62,7 +62,7 @@ impl<'a> PackedNpy<'a> {
     /// Offset of the data from the start of the entry (the NPY header's length).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -77,7 +77,7 @@ impl<'a> PackedNpy<'a> {
     /// The array's data bytes, zero-copy.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -96,7 +96,7 @@ impl<'a> PackedNpy<'a> {
     /// alignment below the type's alignment).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1i64, -2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -122,7 +122,7 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::View`] for a dtype mismatch.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u16, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -143,7 +143,7 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::Frames`] for a range outside the array.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2, 3, 4, 5, 6], &[3, 2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -202,11 +202,11 @@ impl Pack {
     /// if the entry is shorter than its header says.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("not.npy", b"hello", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
-    /// assert!(matches!(pack.npy("not.npy"), Err(filepack::Error::Npy { .. })));
+    /// assert!(matches!(pack.npy("not.npy"), Err(treepack::Error::Npy { .. })));
     /// ```
     pub fn npy(&self, path: &str) -> Result<PackedNpy<'_>, Error> {
         let bytes = self.bytes(path)?;
