@@ -39,7 +39,8 @@ const BATCH_BYTES: u64 = 8 << 20;
 pub enum Phase {
     /// Listing directories; `entries_done` counts entries found so far.
     Scanning,
-    /// Reading and appending files; `entries_done` of `entries_total`.
+    /// Reading and appending files; `entries_done` of `entries_total`, `bytes_done` of
+    /// `bytes_total`.
     Packing,
     /// Writing the tables.
     Indexing,
@@ -73,6 +74,11 @@ pub struct Progress {
     pub entries_total: u64,
     /// Bytes of file contents packed so far.
     pub bytes_done: u64,
+    /// Bytes of file contents to pack, from the sizes the scan saw (0 while scanning, and
+    /// when the sizes are not known beforehand: [`PackBuilder::pack_readers`]). The measure
+    /// to estimate the time left by: a tree of one huge file and many tiny ones takes time
+    /// by bytes, not entries. A file that grows while packed can take `bytes_done` past it.
+    pub bytes_total: u64,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -536,13 +542,19 @@ impl PackBuilder {
         self
     }
 
-    fn report(&self, phase: Phase, entries_done: u64, entries_total: u64, bytes_done: u64) {
+    fn report(
+        &self,
+        phase: Phase,
+        (entries_done, entries_total): (u64, u64),
+        (bytes_done, bytes_total): (u64, u64),
+    ) {
         if let Some(cb) = &self.progress {
             cb(&Progress {
                 phase,
                 entries_done,
                 entries_total,
                 bytes_done,
+                bytes_total,
             });
         }
     }
@@ -607,15 +619,12 @@ impl PackBuilder {
             for (i, (path, reader)) in pairs.into_iter().enumerate() {
                 writer.add_file(path.as_ref(), reader, EntryMeta::file())?;
                 if i % 1024 == 1023 {
-                    self.report(Phase::Packing, i as u64 + 1, 0, writer.bytes_written());
+                    let bytes = writer.bytes_written();
+                    self.report(Phase::Packing, (i as u64 + 1, 0), (bytes, 0));
                 }
             }
-            self.report(
-                Phase::Indexing,
-                writer.len() as u64,
-                0,
-                writer.bytes_written(),
-            );
+            let bytes = writer.bytes_written();
+            self.report(Phase::Indexing, (writer.len() as u64, 0), (bytes, 0));
             Ok(writer.finish()?.1)
         })
     }
@@ -687,7 +696,8 @@ impl PackBuilder {
         self.write_atomically(out, |file, _| {
             let mut writer = self.writer_named(file, out)?;
             let total = legacy.len() as u64;
-            self.report(Phase::Packing, 0, total, 0);
+            let total_bytes = legacy.entries().map(|e| e.size()).sum::<u64>();
+            self.report(Phase::Packing, (0, total), (0, total_bytes));
             for (i, entry) in legacy.entries().enumerate() {
                 // Paths of a `LegacyPack` are normal: relative, no `.`, `..` or NUL.
                 let data = entry.bytes();
@@ -708,12 +718,14 @@ impl PackBuilder {
                     )?;
                 }
                 if i % 1024 == 1023 {
-                    self.report(Phase::Packing, i as u64 + 1, total, writer.bytes_written());
+                    let bytes = writer.bytes_written();
+                    self.report(Phase::Packing, (i as u64 + 1, total), (bytes, total_bytes));
                 }
             }
-            self.report(Phase::Indexing, total, total, writer.bytes_written());
+            let bytes = writer.bytes_written();
+            self.report(Phase::Indexing, (total, total), (bytes, total_bytes));
             let summary = writer.finish()?.1;
-            self.report(Phase::Done, total, total, summary.bytes);
+            self.report(Phase::Done, (total, total), (summary.bytes, total_bytes));
             Ok(summary)
         })
     }
@@ -774,14 +786,16 @@ impl PackBuilder {
         let scan = self.scan(src, skip)?;
         let mut writer = self.writer_named(out, name)?;
         let total = scan.items.len() as u64;
-        self.report(Phase::Packing, 0, total, 0);
+        let total_bytes = scan.file_bytes;
+        self.report(Phase::Packing, (0, total), (0, total_bytes));
         self.load_and_write(src, &scan, &mut writer)?;
-        self.report(Phase::Indexing, total, total, writer.bytes_written());
+        let bytes = writer.bytes_written();
+        self.report(Phase::Indexing, (total, total), (bytes, total_bytes));
         let skipped_special = scan.skipped_special;
         drop(scan); // the writer holds its own copy of the paths
         let (out, mut summary) = writer.finish()?;
         summary.skipped_special = skipped_special;
-        self.report(Phase::Done, total, total, summary.bytes);
+        self.report(Phase::Done, (total, total), (summary.bytes, total_bytes));
         Ok((out, summary))
     }
 
@@ -795,6 +809,7 @@ impl PackBuilder {
                 kind: ItemKind::Dir,
             }],
             skipped_special: 0,
+            file_bytes: 0,
         };
         let mut ancestors: Vec<DirId> = Vec::new();
         if self.follow_links {
@@ -834,7 +849,7 @@ impl PackBuilder {
                 kind,
             });
             if scan.items.len().is_multiple_of(8192) {
-                self.report(Phase::Scanning, scan.items.len() as u64, 0, 0);
+                self.report(Phase::Scanning, (scan.items.len() as u64, 0), (0, 0));
             }
             if kind == ItemKind::Dir {
                 let abs = root.join(&rel);
@@ -879,15 +894,24 @@ impl PackBuilder {
             let ft = entry
                 .file_type()
                 .map_err(|e| BuildError::io(entry.path(), e))?;
+            // A file's size, for the progress callback's byte total: a `stat` per file, made
+            // only when there is a callback (a file gone by now is reported when it is read).
+            let mut size = 0;
             let kind = if ft.is_dir() {
                 ItemKind::Dir
             } else if ft.is_file() {
+                if self.progress.is_some() {
+                    size = entry.metadata().map_or(0, |m| m.len());
+                }
                 ItemKind::File
             } else if ft.is_symlink() {
                 if self.follow_links {
                     match fs::metadata(entry.path()) {
                         Ok(m) if m.is_dir() => ItemKind::Dir,
-                        Ok(m) if m.is_file() => ItemKind::File,
+                        Ok(m) if m.is_file() => {
+                            size = m.len();
+                            ItemKind::File
+                        }
                         Ok(_) => {
                             scan.skipped_special += 1;
                             continue;
@@ -912,6 +936,7 @@ impl PackBuilder {
             if skip.contains(&child_rel) {
                 continue;
             }
+            scan.file_bytes += size;
             out.push((name, kind));
         }
         out.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -1042,12 +1067,8 @@ impl PackBuilder {
                 }
             }
             let done = ((b + 1) * BATCH).min(scan.items.len()) as u64;
-            self.report(
-                Phase::Packing,
-                done,
-                scan.items.len() as u64,
-                writer.bytes_written(),
-            );
+            let bytes = (writer.bytes_written(), scan.file_bytes);
+            self.report(Phase::Packing, (done, scan.items.len() as u64), bytes);
         }
         Ok(())
     }
@@ -1070,6 +1091,8 @@ struct Scan {
     names: String,
     items: Vec<Item>,
     skipped_special: u64,
+    /// The files' sizes summed, for the progress callback (only with one: a `stat` per file).
+    file_bytes: u64,
 }
 
 impl Scan {

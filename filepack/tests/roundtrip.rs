@@ -532,3 +532,57 @@ fn huge_pages_advises_the_map() {
         assert!(flags.split_whitespace().any(|f| f == "hg"), "{flags}");
     }
 }
+
+/// The progress callback measures packing in bytes: a tree of one large file (streamed) and
+/// many tiny ones reports the bytes to pack from the start, so a bar over bytes (the CLI's)
+/// estimates the time left by the bytes still to copy, not by entries.
+#[test]
+fn progress_counts_bytes_to_pack_from_the_start() {
+    use std::sync::{Arc, Mutex};
+    use treepack::{Phase, Progress};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("tiny")).unwrap();
+    let big = 3 << 20;
+    std::fs::write(src.join("big.bin"), vec![7u8; big]).unwrap();
+    for i in 0..2000 {
+        std::fs::write(src.join(format!("tiny/{i:04}.txt")), b"x").unwrap();
+    }
+    let total = big as u64 + 2000;
+    let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let seen = Arc::clone(&reports);
+    let summary = PackBuilder::new()
+        .progress(move |p| seen.lock().unwrap().push(*p))
+        .pack_dir(&src, dir.path().join("out.fpack"))
+        .unwrap();
+    assert_eq!(summary.bytes, total);
+    let reports = reports.lock().unwrap();
+    let packing: Vec<&Progress> = reports
+        .iter()
+        .filter(|p| p.phase == Phase::Packing)
+        .collect();
+    assert!(packing.len() >= 2, "{reports:?}");
+    assert!(
+        packing.iter().all(|p| p.bytes_total == total),
+        "{packing:?}"
+    );
+    assert_eq!(packing[0].bytes_done, 0);
+    assert!(
+        packing
+            .windows(2)
+            .all(|w| w[0].bytes_done <= w[1].bytes_done)
+    );
+    assert_eq!(packing.last().unwrap().bytes_done, total);
+    let done = reports.last().unwrap();
+    assert_eq!(
+        (done.phase, done.bytes_done, done.bytes_total),
+        (Phase::Done, total, total)
+    );
+    // While scanning, nothing is known of the bytes yet.
+    assert!(
+        reports
+            .iter()
+            .filter(|p| p.phase == Phase::Scanning)
+            .all(|p| p.bytes_total == 0)
+    );
+}

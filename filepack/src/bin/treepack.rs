@@ -324,20 +324,41 @@ fn on_progress(bar: &indicatif::ProgressBar, p: &Progress) {
     match p.phase {
         Phase::Scanning => bar.set_position(p.entries_done),
         Phase::Packing => {
-            if bar.length() != Some(p.entries_total) {
-                bar.set_length(p.entries_total);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} entries, {msg} [{elapsed_precise}, eta {eta}]",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
+            let (done, total) = packing_measure(p);
+            if bar.length() != Some(total) {
+                if bar.length().is_none() {
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {msg} [{elapsed_precise}, eta {eta}]",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                }
+                bar.set_length(total);
             }
-            bar.set_position(p.entries_done);
-            bar.set_message(human_bytes(p.bytes_done));
+            bar.set_position(done);
+            bar.set_message(format!(
+                "{} of {}, {}/{} entries",
+                human_bytes(p.bytes_done),
+                human_bytes(p.bytes_total),
+                p.entries_done,
+                p.entries_total
+            ));
         }
         Phase::Indexing => bar.set_message("writing the index"),
         _ => bar.finish_and_clear(),
+    }
+}
+
+/// The bar's position and length while packing: bytes, so that the time left is estimated by
+/// the bytes still to copy (one huge file among many tiny ones would make an estimate by
+/// entries wildly wrong); entries only when the byte total is unknown. A file that grew since
+/// the scan stretches the length rather than overflowing it.
+fn packing_measure(p: &Progress) -> (u64, u64) {
+    if p.bytes_total > 0 {
+        (p.bytes_done, p.bytes_total.max(p.bytes_done))
+    } else {
+        (p.entries_done, p.entries_total.max(p.entries_done))
     }
 }
 
