@@ -53,7 +53,7 @@
 //! ## The name
 //!
 //! The crate grew up as `filepack`, and its on-disk format keeps that name (the magic
-//! `\x89FPACK\r\n`, the `.fpack` extension, [`format`]); its folder in the repository is still
+//! `\x89FPACK\r\n`, the `.fpack` extension, [`format`](mod@format)); its folder in the repository is still
 //! `filepack/`. On crates.io `filepack` is another project, so the package, its library
 //! (`use treepack::...`) and its command are all `treepack`: one name to add, import and run,
 //! and no clash with that crate's library in a program that uses both.
