@@ -32,14 +32,15 @@ const BATCH_BYTES: u64 = 8 << 20;
 /// Where a pack build is.
 ///
 /// ```
-/// assert_ne!(filepack::Phase::Scanning, filepack::Phase::Packing);
+/// assert_ne!(treepack::Phase::Scanning, treepack::Phase::Packing);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Phase {
     /// Listing directories; `entries_done` counts entries found so far.
     Scanning,
-    /// Reading and appending files; `entries_done` of `entries_total`.
+    /// Reading and appending files; `entries_done` of `entries_total`, `bytes_done` of
+    /// `bytes_total`.
     Packing,
     /// Writing the tables.
     Indexing,
@@ -56,8 +57,8 @@ pub enum Phase {
 /// # std::fs::write(dir.path().join("f"), "x").unwrap();
 /// let last = Arc::new(AtomicU64::new(0));
 /// let seen = last.clone();
-/// filepack::PackBuilder::new()
-///     .progress(move |p: &filepack::Progress| seen.store(p.entries_done, Ordering::Relaxed))
+/// treepack::PackBuilder::new()
+///     .progress(move |p: &treepack::Progress| seen.store(p.entries_done, Ordering::Relaxed))
 ///     .pack_dir(dir.path(), dir.path().join("out.fpack"))
 ///     .unwrap();
 /// assert_eq!(last.load(Ordering::Relaxed), 2); // the root and f
@@ -73,6 +74,11 @@ pub struct Progress {
     pub entries_total: u64,
     /// Bytes of file contents packed so far.
     pub bytes_done: u64,
+    /// Bytes of file contents to pack, from the sizes the scan saw (0 while scanning, and
+    /// when the sizes are not known beforehand: [`PackBuilder::pack_readers`]). The measure
+    /// to estimate the time left by: a tree of one huge file and many tiny ones takes time
+    /// by bytes, not entries. A file that grows while packed can take `bytes_done` past it.
+    pub bytes_total: u64,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -92,7 +98,7 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// kill came between its last write and the rename), to be deleted.
 ///
 /// ```
-/// use filepack::{Pack, PackBuilder};
+/// use treepack::{Pack, PackBuilder};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let src = dir.path().join("dataset");
 /// # std::fs::create_dir_all(src.join("train")).unwrap();
@@ -161,7 +167,7 @@ impl PackBuilder {
     /// A builder with the defaults.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -204,7 +210,7 @@ impl PackBuilder {
     /// [`BuildError::Alignment`].
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -235,7 +241,7 @@ impl PackBuilder {
     /// Off by default.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -262,7 +268,7 @@ impl PackBuilder {
     /// [`BuildError::SymlinkLoop`]; a dangling link is stored as a symlink. Off by default.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -293,7 +299,7 @@ impl PackBuilder {
     /// ignoring ASCII case). Directories are always kept. Adds to earlier calls.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -324,7 +330,7 @@ impl PackBuilder {
     /// Skip files (and symlinks) with one of these extensions. Adds to earlier calls.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -359,7 +365,7 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -389,7 +395,7 @@ impl PackBuilder {
     /// [`BuildError::Glob`] for a malformed pattern.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -414,7 +420,7 @@ impl PackBuilder {
     /// Worker threads reading files (0, the default, means one per core).
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -442,7 +448,7 @@ impl PackBuilder {
     /// [`Self::pack_dir`] returns. Off by default (as tar).
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -475,7 +481,7 @@ impl PackBuilder {
     /// # std::fs::create_dir(dir.path().join("src")).unwrap();
     /// let out = dir.path().join("p.fpack");
     /// std::fs::write(&out, "keep me").unwrap();
-    /// let err = filepack::PackBuilder::new().replace(false).pack_dir(dir.path().join("src"), &out);
+    /// let err = treepack::PackBuilder::new().replace(false).pack_dir(dir.path().join("src"), &out);
     /// assert!(err.is_err());
     /// assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     /// ```
@@ -493,7 +499,7 @@ impl PackBuilder {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let pack = |seed| {
-    ///     let builder = filepack::PackBuilder::new().index_seed(seed);
+    ///     let builder = treepack::PackBuilder::new().index_seed(seed);
     ///     builder.pack_dir_to(dir.path(), std::io::Cursor::new(Vec::new())).unwrap().0.into_inner()
     /// };
     /// assert_eq!(pack(1), pack(1));
@@ -508,7 +514,7 @@ impl PackBuilder {
     /// thread). Keep it cheap.
     ///
     /// ```
-    /// # use filepack::{Pack, PackBuilder};
+    /// # use treepack::{Pack, PackBuilder};
     /// # let src = tempfile::tempdir().unwrap();
     /// # let src = src.path();
     /// # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -521,7 +527,7 @@ impl PackBuilder {
     /// # let out = tempfile::tempdir().unwrap();
     /// # let pack_path = out.path().join("p.fpack");
     /// use std::sync::{Arc, Mutex};
-    /// use filepack::Phase;
+    /// use treepack::Phase;
     /// let phases = Arc::new(Mutex::new(Vec::new()));
     /// let seen = Arc::clone(&phases);
     /// let builder = PackBuilder::new().progress(move |p| seen.lock().unwrap().push(p.phase));
@@ -536,13 +542,19 @@ impl PackBuilder {
         self
     }
 
-    fn report(&self, phase: Phase, entries_done: u64, entries_total: u64, bytes_done: u64) {
+    fn report(
+        &self,
+        phase: Phase,
+        (entries_done, entries_total): (u64, u64),
+        (bytes_done, bytes_total): (u64, u64),
+    ) {
         if let Some(cb) = &self.progress {
             cb(&Progress {
                 phase,
                 entries_done,
                 entries_total,
                 bytes_done,
+                bytes_total,
             });
         }
     }
@@ -553,7 +565,7 @@ impl PackBuilder {
     /// I/O errors.
     ///
     /// ```
-    /// use filepack::{EntryMeta, PackBuilder};
+    /// use treepack::{EntryMeta, PackBuilder};
     /// let mut w = PackBuilder::new().alignment(8).unwrap().writer(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
     /// let (_, summary) = w.finish().unwrap();
@@ -584,7 +596,7 @@ impl PackBuilder {
     /// As [`PackWriter::add_file`] and [`PackWriter::finish`].
     ///
     /// ```
-    /// use filepack::{Pack, PackBuilder};
+    /// use treepack::{Pack, PackBuilder};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let out = dir.path().join("gen.fpack");
     /// let pairs = (0..3).map(|i| (format!("shard{i}/data.txt"), std::io::Cursor::new(format!("{i}"))));
@@ -607,15 +619,12 @@ impl PackBuilder {
             for (i, (path, reader)) in pairs.into_iter().enumerate() {
                 writer.add_file(path.as_ref(), reader, EntryMeta::file())?;
                 if i % 1024 == 1023 {
-                    self.report(Phase::Packing, i as u64 + 1, 0, writer.bytes_written());
+                    let bytes = writer.bytes_written();
+                    self.report(Phase::Packing, (i as u64 + 1, 0), (bytes, 0));
                 }
             }
-            self.report(
-                Phase::Indexing,
-                writer.len() as u64,
-                0,
-                writer.bytes_written(),
-            );
+            let bytes = writer.bytes_written();
+            self.report(Phase::Indexing, (writer.len() as u64, 0), (bytes, 0));
             Ok(writer.finish()?.1)
         })
     }
@@ -632,7 +641,7 @@ impl PackBuilder {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let out = dir.path().join("self.fpack");
-    /// let summary = filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let summary = treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
     /// assert_eq!(summary.files, 1); // a.txt, not self.fpack
     /// ```
     pub fn pack_dir(
@@ -656,10 +665,10 @@ impl PackBuilder {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
-    /// let (cursor, _) = filepack::PackBuilder::new()
+    /// let (cursor, _) = treepack::PackBuilder::new()
     ///     .pack_dir_to(dir.path(), std::io::Cursor::new(Vec::new()))
     ///     .unwrap();
-    /// let pack = filepack::Pack::from_vec(cursor.into_inner()).unwrap();
+    /// let pack = treepack::Pack::from_vec(cursor.into_inner()).unwrap();
     /// assert_eq!(pack.bytes("a.txt").unwrap(), b"a");
     /// ```
     pub fn pack_dir_to<W: Write + Seek>(
@@ -687,7 +696,8 @@ impl PackBuilder {
         self.write_atomically(out, |file, _| {
             let mut writer = self.writer_named(file, out)?;
             let total = legacy.len() as u64;
-            self.report(Phase::Packing, 0, total, 0);
+            let total_bytes = legacy.entries().map(|e| e.size()).sum::<u64>();
+            self.report(Phase::Packing, (0, total), (0, total_bytes));
             for (i, entry) in legacy.entries().enumerate() {
                 // Paths of a `LegacyPack` are normal: relative, no `.`, `..` or NUL.
                 let data = entry.bytes();
@@ -708,12 +718,14 @@ impl PackBuilder {
                     )?;
                 }
                 if i % 1024 == 1023 {
-                    self.report(Phase::Packing, i as u64 + 1, total, writer.bytes_written());
+                    let bytes = writer.bytes_written();
+                    self.report(Phase::Packing, (i as u64 + 1, total), (bytes, total_bytes));
                 }
             }
-            self.report(Phase::Indexing, total, total, writer.bytes_written());
+            let bytes = writer.bytes_written();
+            self.report(Phase::Indexing, (total, total), (bytes, total_bytes));
             let summary = writer.finish()?.1;
-            self.report(Phase::Done, total, total, summary.bytes);
+            self.report(Phase::Done, (total, total), (summary.bytes, total_bytes));
             Ok(summary)
         })
     }
@@ -774,14 +786,16 @@ impl PackBuilder {
         let scan = self.scan(src, skip)?;
         let mut writer = self.writer_named(out, name)?;
         let total = scan.items.len() as u64;
-        self.report(Phase::Packing, 0, total, 0);
+        let total_bytes = scan.file_bytes;
+        self.report(Phase::Packing, (0, total), (0, total_bytes));
         self.load_and_write(src, &scan, &mut writer)?;
-        self.report(Phase::Indexing, total, total, writer.bytes_written());
+        let bytes = writer.bytes_written();
+        self.report(Phase::Indexing, (total, total), (bytes, total_bytes));
         let skipped_special = scan.skipped_special;
         drop(scan); // the writer holds its own copy of the paths
         let (out, mut summary) = writer.finish()?;
         summary.skipped_special = skipped_special;
-        self.report(Phase::Done, total, total, summary.bytes);
+        self.report(Phase::Done, (total, total), (summary.bytes, total_bytes));
         Ok((out, summary))
     }
 
@@ -795,6 +809,7 @@ impl PackBuilder {
                 kind: ItemKind::Dir,
             }],
             skipped_special: 0,
+            file_bytes: 0,
         };
         let mut ancestors: Vec<DirId> = Vec::new();
         if self.follow_links {
@@ -834,7 +849,7 @@ impl PackBuilder {
                 kind,
             });
             if scan.items.len().is_multiple_of(8192) {
-                self.report(Phase::Scanning, scan.items.len() as u64, 0, 0);
+                self.report(Phase::Scanning, (scan.items.len() as u64, 0), (0, 0));
             }
             if kind == ItemKind::Dir {
                 let abs = root.join(&rel);
@@ -879,15 +894,24 @@ impl PackBuilder {
             let ft = entry
                 .file_type()
                 .map_err(|e| BuildError::io(entry.path(), e))?;
+            // A file's size, for the progress callback's byte total: a `stat` per file, made
+            // only when there is a callback (a file gone by now is reported when it is read).
+            let mut size = 0;
             let kind = if ft.is_dir() {
                 ItemKind::Dir
             } else if ft.is_file() {
+                if self.progress.is_some() {
+                    size = entry.metadata().map_or(0, |m| m.len());
+                }
                 ItemKind::File
             } else if ft.is_symlink() {
                 if self.follow_links {
                     match fs::metadata(entry.path()) {
                         Ok(m) if m.is_dir() => ItemKind::Dir,
-                        Ok(m) if m.is_file() => ItemKind::File,
+                        Ok(m) if m.is_file() => {
+                            size = m.len();
+                            ItemKind::File
+                        }
                         Ok(_) => {
                             scan.skipped_special += 1;
                             continue;
@@ -912,6 +936,7 @@ impl PackBuilder {
             if skip.contains(&child_rel) {
                 continue;
             }
+            scan.file_bytes += size;
             out.push((name, kind));
         }
         out.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -1042,12 +1067,8 @@ impl PackBuilder {
                 }
             }
             let done = ((b + 1) * BATCH).min(scan.items.len()) as u64;
-            self.report(
-                Phase::Packing,
-                done,
-                scan.items.len() as u64,
-                writer.bytes_written(),
-            );
+            let bytes = (writer.bytes_written(), scan.file_bytes);
+            self.report(Phase::Packing, (done, scan.items.len() as u64), bytes);
         }
         Ok(())
     }
@@ -1070,6 +1091,8 @@ struct Scan {
     names: String,
     items: Vec<Item>,
     skipped_special: u64,
+    /// The files' sizes summed, for the progress callback (only with one: a `stat` per file).
+    file_bytes: u64,
 }
 
 impl Scan {

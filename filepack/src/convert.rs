@@ -24,7 +24,7 @@ use crate::write::PackSummary;
 /// index seed, no progress callback.
 ///
 /// ```
-/// use filepack::{ConvertError, ConvertOptions, Pack};
+/// use treepack::{ConvertError, ConvertOptions, Pack};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let old = dir.path().join("old.fpack");
 /// # let files: [(&str, &[u8]); 2] = [("train/a.txt", b"hello"), ("b.bin", b"")];
@@ -70,7 +70,7 @@ impl ConvertOptions {
     /// The defaults (see [`ConvertOptions`]).
     ///
     /// ```
-    /// # use filepack::{ConvertError, ConvertOptions};
+    /// # use treepack::{ConvertError, ConvertOptions};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -95,7 +95,7 @@ impl ConvertOptions {
     /// pack is put in place, so a file created meanwhile is not replaced either.
     ///
     /// ```
-    /// # use filepack::ConvertOptions;
+    /// # use treepack::ConvertOptions;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -105,7 +105,7 @@ impl ConvertOptions {
     /// let new = dir.path().join("new.fpack");
     /// std::fs::write(&new, "old contents").unwrap();
     /// ConvertOptions::new().replace(true).convert(&old, &new).unwrap();
-    /// assert!(filepack::Pack::open(&new).unwrap().listdir("").unwrap().is_empty());
+    /// assert!(treepack::Pack::open(&new).unwrap().listdir("").unwrap().is_empty());
     /// ```
     pub fn replace(mut self, yes: bool) -> ConvertOptions {
         self.builder = self.builder.replace(yes);
@@ -116,7 +116,7 @@ impl ConvertOptions {
     /// `fsync` the new pack (and its directory) before the conversion returns. Off by default.
     ///
     /// ```
-    /// # use filepack::ConvertOptions;
+    /// # use treepack::ConvertOptions;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -136,7 +136,7 @@ impl ConvertOptions {
     /// [`PackBuilder::index_seed`]): the same old pack then converts to the same bytes.
     ///
     /// ```
-    /// # use filepack::ConvertOptions;
+    /// # use treepack::ConvertOptions;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -161,7 +161,7 @@ impl ConvertOptions {
     /// `Done`), from the calling thread. Keep it cheap.
     ///
     /// ```
-    /// # use filepack::ConvertOptions;
+    /// # use treepack::ConvertOptions;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -178,7 +178,7 @@ impl ConvertOptions {
     ///     .progress(move |p| log.lock().unwrap().push((p.phase, p.entries_total, p.bytes_done)))
     ///     .convert(&old, dir.path().join("new.fpack"))
     ///     .unwrap();
-    /// assert_eq!(seen.lock().unwrap().last(), Some(&(filepack::Phase::Done, 1, 3)));
+    /// assert_eq!(seen.lock().unwrap().last(), Some(&(treepack::Phase::Done, 1, 3)));
     /// ```
     pub fn progress<F>(mut self, callback: F) -> ConvertOptions
     where
@@ -196,7 +196,7 @@ impl ConvertOptions {
     /// pack (nothing is written then); [`ConvertError::Build`] if writing fails.
     ///
     /// ```
-    /// use filepack::{ConvertError, ConvertOptions, LegacyErrorKind, PackBuilder};
+    /// use treepack::{ConvertError, ConvertOptions, LegacyErrorKind, PackBuilder};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let already = dir.path().join("already.fpack");
@@ -222,7 +222,7 @@ impl ConvertOptions {
     /// As [`Self::convert`].
     ///
     /// ```
-    /// use filepack::{ConvertOptions, LegacyPack, Pack};
+    /// use treepack::{ConvertOptions, LegacyPack, Pack};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let files: [(&str, &[u8]); 2] = [("x/1.bin", b"\x00\x01"), ("x/2.bin", b"\x02")];
@@ -278,7 +278,7 @@ impl ConvertOptions {
 /// As [`ConvertOptions::convert`].
 ///
 /// ```
-/// use filepack::{convert_legacy, Pack};
+/// use treepack::{convert_legacy, Pack};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let old = dir.path().join("old.fpack");
 /// // FilePacker's layout: version, count, base path, names, sizes, data.

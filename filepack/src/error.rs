@@ -18,7 +18,7 @@ use crate::kind::Kind;
 /// [`Error::Io`]: the caller knows which pack it opened.
 ///
 /// ```
-/// use filepack::{Error, Pack};
+/// use treepack::{Error, Pack};
 /// let err = Pack::from_vec(b"not a pack".to_vec()).unwrap_err();
 /// assert!(matches!(err, Error::NotAPack { .. }));
 /// assert!(err.to_string().starts_with("not a filepack"));
@@ -192,7 +192,7 @@ impl Error {
 /// Why packing failed. Every variant names the offending path.
 ///
 /// ```
-/// use filepack::{BuildError, PackBuilder};
+/// use treepack::{BuildError, PackBuilder};
 /// let err = PackBuilder::new().alignment(3).unwrap_err();
 /// assert!(matches!(err, BuildError::Alignment { value: 3 }));
 /// ```
@@ -295,7 +295,7 @@ impl BuildError {
 /// Why extracting failed.
 ///
 /// ```
-/// use filepack::{ExtractError, PackWriter, Pack, EntryMeta};
+/// use treepack::{ExtractError, PackWriter, Pack, EntryMeta};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_symlink("evil", "/etc/passwd", EntryMeta::symlink()).unwrap();
 /// let (cursor, _) = w.finish().unwrap();
@@ -357,7 +357,7 @@ impl ExtractError {
 /// file, and what is wrong with it ([`LegacyErrorKind`]).
 ///
 /// ```
-/// use filepack::{LegacyErrorKind, LegacyPack, ResultKind};
+/// use treepack::{LegacyErrorKind, LegacyPack, ResultKind};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("notes.txt");
 /// std::fs::write(&path, "not a pack").unwrap();
@@ -371,7 +371,7 @@ pub type LegacyError = PathError<LegacyErrorKind>;
 /// byte offsets in that file; files are numbered from 0 in the order of its index.
 ///
 /// ```
-/// use filepack::{LegacyErrorKind, LegacyPack};
+/// use treepack::{LegacyErrorKind, LegacyPack};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("old.fpack");
 /// // FilePacker's header: version 1, one file, a base path, a name, a size; then no data.
@@ -403,7 +403,7 @@ pub enum LegacyErrorKind {
     /// The file is a pack of this crate's format already (it starts with
     /// [`format::MAGIC`](crate::format::MAGIC)): there is nothing to convert.
     #[error(
-        "is a filepack pack already (this crate's format), not a FilePacker pack: nothing to convert (Pack::open reads it)"
+        "is a treepack pack already (this crate's format), not a FilePacker pack: nothing to convert (Pack::open reads it)"
     )]
     AlreadyConverted,
     /// Shorter than FilePacker's fixed header (265 bytes).
@@ -513,7 +513,7 @@ fn legacy_index_len(count: u64) -> u128 {
 /// Why converting a FilePacker pack failed ([`ConvertOptions::convert`](crate::ConvertOptions::convert)).
 ///
 /// ```
-/// use filepack::{ConvertError, ConvertOptions, LegacyErrorKind};
+/// use treepack::{ConvertError, ConvertOptions, LegacyErrorKind};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let old = dir.path().join("old.fpack");
 /// std::fs::write(&old, b"").unwrap();

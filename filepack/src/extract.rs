@@ -14,7 +14,7 @@ use crate::read::{Entry, Pack, system_time};
 /// Options for [`Pack::extract_with`].
 ///
 /// ```
-/// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+/// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
 /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -50,14 +50,14 @@ impl ExtractOptions {
     /// and modification times; verify each file's checksum as it is written.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// # let dest = tempfile::tempdir().unwrap();
     /// # let dest = dest.path();
-    /// use filepack::ExtractError;
+    /// use treepack::ExtractError;
     /// pack.extract_with(dest, &ExtractOptions::new()).unwrap();
     /// // By default an existing file is never replaced:
     /// let again = pack.extract_with(dest, &ExtractOptions::new());
@@ -79,7 +79,7 @@ impl ExtractOptions {
     /// under the destination; their parent directories are created. Adds to earlier calls.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -102,7 +102,7 @@ impl ExtractOptions {
     /// Replace existing files and symlinks (never following them; directories are merged).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -122,7 +122,7 @@ impl ExtractOptions {
     /// failing with [`ExtractError::UnsafeLink`].
     ///
     /// ```
-    /// use filepack::{EntryMeta, ExtractError, ExtractOptions, Pack, PackWriter};
+    /// use treepack::{EntryMeta, ExtractError, ExtractOptions, Pack, PackWriter};
     /// # let dest = tempfile::tempdir().unwrap();
     /// # let dest = dest.path();
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -144,7 +144,7 @@ impl ExtractOptions {
     /// bits are never restored). On by default.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -168,7 +168,7 @@ impl ExtractOptions {
     /// Restore modification times of files and directories. On by default.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -193,7 +193,7 @@ impl ExtractOptions {
     /// by an error, which every file's temporary-then-rename write rules out.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hello", EntryMeta::file().mode(0o755).mtime(1_000_000_000, 0)).unwrap();
     /// # w.add_bytes("c.txt", b"c", EntryMeta::file()).unwrap();
@@ -211,7 +211,7 @@ impl ExtractOptions {
     /// Check each file's checksum before writing it. On by default.
     ///
     /// ```
-    /// use filepack::{EntryMeta, Error, ExtractError, ExtractOptions, Pack, PackWriter};
+    /// use treepack::{EntryMeta, Error, ExtractError, ExtractOptions, Pack, PackWriter};
     /// # let dest = tempfile::tempdir().unwrap();
     /// # let dest = dest.path();
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -234,7 +234,7 @@ impl ExtractOptions {
 /// What an extraction created.
 ///
 /// ```
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("d/f", b"abc", EntryMeta::file()).unwrap();
 /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -518,7 +518,7 @@ impl Pack {
     /// As [`Pack::extract_with`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.txt", b"hi", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -552,7 +552,7 @@ impl Pack {
     /// [`ExtractError::Io`].
     ///
     /// ```
-    /// use filepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
+    /// use treepack::{EntryMeta, ExtractOptions, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("keep/a", b"1", EntryMeta::file()).unwrap();
     /// w.add_bytes("other/b", b"2", EntryMeta::file()).unwrap();

@@ -9,14 +9,14 @@ use crate::error::Error;
 /// The first 8 bytes of every pack: `"\x89FPACK\r\n"`.
 ///
 /// ```
-/// assert_eq!(&filepack::format::MAGIC[1..6], b"FPACK");
+/// assert_eq!(&treepack::format::MAGIC[1..6], b"FPACK");
 /// ```
 pub const MAGIC: [u8; 8] = *b"\x89FPACK\r\n";
 
 /// The format version this crate writes, as (major, minor). It reads every 1.x pack.
 ///
 /// ```
-/// assert_eq!(filepack::format::VERSION, (1, 1));
+/// assert_eq!(treepack::format::VERSION, (1, 1));
 /// ```
 pub const VERSION: (u16, u16) = (1, 1);
 
@@ -24,7 +24,7 @@ pub const VERSION: (u16, u16) = (1, 1);
 /// that all 1.x readers understand.
 ///
 /// ```
-/// assert_eq!(filepack::format::HEADER_LEN, 128);
+/// assert_eq!(treepack::format::HEADER_LEN, 128);
 /// ```
 pub const HEADER_LEN: u64 = 128;
 
@@ -32,7 +32,7 @@ pub const HEADER_LEN: u64 = 128;
 /// the seed and a checksum of both.
 ///
 /// ```
-/// assert_eq!(filepack::format::SEEDED_HEADER_LEN, 144);
+/// assert_eq!(treepack::format::SEEDED_HEADER_LEN, 144);
 /// ```
 pub const SEEDED_HEADER_LEN: u64 = 144;
 
@@ -42,49 +42,49 @@ pub const SEEDED_HEADER_LEN: u64 = 144;
 /// hash.
 ///
 /// ```
-/// assert_eq!(filepack::format::FLAG_INDEX_SEED, 1);
+/// assert_eq!(treepack::format::FLAG_INDEX_SEED, 1);
 /// ```
 pub const FLAG_INDEX_SEED: u32 = 1;
 
 /// Size of one record of the entry table.
 ///
 /// ```
-/// assert_eq!(filepack::format::ENTRY_LEN, 64);
+/// assert_eq!(treepack::format::ENTRY_LEN, 64);
 /// ```
 pub const ENTRY_LEN: u64 = 64;
 
 /// Size of one slot of the hash index.
 ///
 /// ```
-/// assert_eq!(filepack::format::SLOT_LEN, 8);
+/// assert_eq!(treepack::format::SLOT_LEN, 8);
 /// ```
 pub const SLOT_LEN: u64 = 8;
 
 /// The entry index of an empty index slot, and the parent of the root.
 ///
 /// ```
-/// assert_eq!(filepack::format::NO_ENTRY, u32::MAX);
+/// assert_eq!(treepack::format::NO_ENTRY, u32::MAX);
 /// ```
 pub const NO_ENTRY: u32 = u32::MAX;
 
 /// The largest alignment of file contents a pack may ask for.
 ///
 /// ```
-/// assert_eq!(filepack::format::MAX_ALIGNMENT, 4096);
+/// assert_eq!(treepack::format::MAX_ALIGNMENT, 4096);
 /// ```
 pub const MAX_ALIGNMENT: u32 = 4096;
 
 /// The default alignment of file contents (what NPY data needs to be viewed in place).
 ///
 /// ```
-/// assert_eq!(filepack::format::DEFAULT_ALIGNMENT, 64);
+/// assert_eq!(treepack::format::DEFAULT_ALIGNMENT, 64);
 /// ```
 pub const DEFAULT_ALIGNMENT: u32 = 64;
 
 /// The most entries a pack holds (indices are u32 and `u32::MAX` is reserved).
 ///
 /// ```
-/// assert_eq!(filepack::format::MAX_ENTRIES, u32::MAX as u64 - 1);
+/// assert_eq!(treepack::format::MAX_ENTRIES, u32::MAX as u64 - 1);
 /// ```
 pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
 
@@ -97,7 +97,7 @@ pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
 /// components).
 ///
 /// ```
-/// assert_eq!(filepack::format::MAX_DEPTH, 4096);
+/// assert_eq!(treepack::format::MAX_DEPTH, 4096);
 /// ```
 pub const MAX_DEPTH: usize = 4096;
 
@@ -124,8 +124,8 @@ pub(crate) const KNOWN_FLAGS: u32 = FLAG_INDEX_SEED;
 ///
 /// ```
 /// // The hash of the root (the empty path) is XXH3-64 of no bytes.
-/// assert_eq!(filepack::format::hash_path(""), 0x2d06800538d394c2);
-/// assert_eq!(filepack::format::hash_path_seeded("a/b", 0), filepack::format::hash_path("a/b"));
+/// assert_eq!(treepack::format::hash_path(""), 0x2d06800538d394c2);
+/// assert_eq!(treepack::format::hash_path_seeded("a/b", 0), treepack::format::hash_path("a/b"));
 /// ```
 pub fn hash_path(path: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path.as_bytes())
@@ -135,7 +135,7 @@ pub fn hash_path(path: &str) -> u64 {
 /// ([`PackHeader::index_seed`]): XXH3-64 with that seed of its UTF-8 bytes.
 ///
 /// ```
-/// use filepack::format::hash_path_seeded;
+/// use treepack::format::hash_path_seeded;
 /// assert_ne!(hash_path_seeded("a/b", 1), hash_path_seeded("a/b", 2));
 /// ```
 pub fn hash_path_seeded(path: &str, seed: u64) -> u64 {
@@ -145,7 +145,7 @@ pub fn hash_path_seeded(path: &str, seed: u64) -> u64 {
 /// The checksum used for contents, targets and tables: XXH3-64 with seed 0.
 ///
 /// ```
-/// assert_eq!(filepack::format::checksum(b""), filepack::format::hash_path(""));
+/// assert_eq!(treepack::format::checksum(b""), treepack::format::hash_path(""));
 /// ```
 pub fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
@@ -159,7 +159,7 @@ pub(crate) const KIND_SYMLINK: u8 = 2;
 /// The decoded header of a pack (see the table in this module's documentation).
 ///
 /// ```
-/// use filepack::{EntryMeta, Pack, PackWriter};
+/// use treepack::{EntryMeta, Pack, PackWriter};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_bytes("a.txt", b"hello", EntryMeta::file()).unwrap();
 /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -235,7 +235,7 @@ impl PackHeader {
     /// Number of slots in the hash index.
     ///
     /// ```
-    /// # use filepack::{Pack, PackWriter};
+    /// # use treepack::{Pack, PackWriter};
     /// # let w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.header().index_slots(), 1 << pack.header().index_bits);
@@ -247,11 +247,11 @@ impl PackHeader {
     /// The hash of `path` in this pack's index.
     ///
     /// ```
-    /// # use filepack::{Pack, PackWriter};
+    /// # use treepack::{Pack, PackWriter};
     /// # let w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// let h = pack.header();
-    /// assert_eq!(h.hash_path("a"), filepack::format::hash_path_seeded("a", h.index_seed));
+    /// assert_eq!(h.hash_path("a"), treepack::format::hash_path_seeded("a", h.index_seed));
     /// ```
     pub fn hash_path(&self, path: &str) -> u64 {
         hash_path_seeded(path, self.index_seed)

@@ -5,7 +5,7 @@ use std::fmt;
 /// What an entry is.
 ///
 /// ```
-/// use filepack::Kind;
+/// use treepack::Kind;
 /// assert_eq!(Kind::Dir.to_string(), "directory");
 /// assert_eq!(Kind::Symlink.as_str(), "symlink");
 /// ```
@@ -20,10 +20,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// `"file"`, `"dir"` or `"symlink"`: the names `filepack ls --json` prints.
+    /// `"file"`, `"dir"` or `"symlink"`: the names `treepack ls --json` prints.
     ///
     /// ```
-    /// assert_eq!(filepack::Kind::Dir.as_str(), "dir");
+    /// assert_eq!(treepack::Kind::Dir.as_str(), "dir");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {

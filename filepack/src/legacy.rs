@@ -65,7 +65,7 @@ const INDEX_PER_FILE: u64 = 136;
 /// while open (reading a page it lost raises `SIGBUS`).
 ///
 /// ```
-/// use filepack::LegacyPack;
+/// use treepack::LegacyPack;
 /// # let dir = tempfile::tempdir().unwrap();
 /// let old = dir.path().join("old.fpack");
 /// // Written by hand as FilePacker writes it.
@@ -140,7 +140,7 @@ impl LegacyPack {
     /// each way the file is not a valid FilePacker pack.
     ///
     /// ```
-    /// use filepack::{LegacyErrorKind, LegacyPack, PackBuilder};
+    /// use treepack::{LegacyErrorKind, LegacyPack, PackBuilder};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "a").unwrap();
     /// let new = dir.path().join("new.fpack");
@@ -165,14 +165,14 @@ impl LegacyPack {
 
     /// As [`Self::open`], for a file already open for reading; `path` names it in errors and
     /// [`Self::path`]. The pack maps this very file, whatever `path` names now (a caller can
-    /// watch the file it opened, as the `filepack` command does to report a file truncated
+    /// watch the file it opened, as the `treepack` command does to report a file truncated
     /// while it is read).
     ///
     /// # Errors
     /// As [`Self::open`].
     ///
     /// ```
-    /// use filepack::{LegacyErrorKind, LegacyPack, ResultKind};
+    /// use treepack::{LegacyErrorKind, LegacyPack, ResultKind};
     /// # let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8]; // version 1, 0 files, a base path, no data
@@ -240,7 +240,7 @@ impl LegacyPack {
     /// The path the pack was opened from.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -258,7 +258,7 @@ impl LegacyPack {
     /// the middle of a character, as `U+FFFD`). The paths of the files are relative to it.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8];
@@ -274,7 +274,7 @@ impl LegacyPack {
     /// The number of files.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8];
@@ -294,7 +294,7 @@ impl LegacyPack {
     /// Whether the pack holds no file.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8];
@@ -310,7 +310,7 @@ impl LegacyPack {
     /// The files, in the order of the pack's index (the order FilePacker found them in).
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8];
@@ -337,7 +337,7 @@ impl LegacyPack {
     /// directory, or nothing). `path` is relative to the base path; `./a//b` finds `a/b`.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// let mut bytes = vec![1u8];
@@ -400,7 +400,7 @@ fn name_range(files: &[Rec], i: usize) -> Range<usize> {
 /// One file of a [`LegacyPack`]: its path, and its contents as a slice of the map.
 ///
 /// ```
-/// # use filepack::LegacyPack;
+/// # use treepack::LegacyPack;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let old = dir.path().join("old.fpack");
 /// let mut bytes = vec![1u8];
@@ -427,7 +427,7 @@ impl<'a> LegacyEntry<'a> {
     /// Its place in the pack's index, from 0.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -446,7 +446,7 @@ impl<'a> LegacyEntry<'a> {
     /// Its path, relative to the pack's base path, `/`-separated, normalized.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -465,7 +465,7 @@ impl<'a> LegacyEntry<'a> {
     /// Its size in bytes.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -484,7 +484,7 @@ impl<'a> LegacyEntry<'a> {
     /// Its contents: a slice of the map, no copy.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -504,7 +504,7 @@ impl<'a> LegacyEntry<'a> {
     /// Where its contents start in the pack file.
     ///
     /// ```
-    /// # use filepack::LegacyPack;
+    /// # use treepack::LegacyPack;
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let old = dir.path().join("old.fpack");
     /// # let mut bytes = vec![1u8];
@@ -527,7 +527,7 @@ impl<'a> LegacyEntry<'a> {
 /// The files of a [`LegacyPack`] in the order of its index ([`LegacyPack::entries`]).
 ///
 /// ```
-/// # use filepack::LegacyPack;
+/// # use treepack::LegacyPack;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let old = dir.path().join("old.fpack");
 /// # let mut bytes = vec![1u8];

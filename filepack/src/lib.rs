@@ -1,4 +1,4 @@
-//! # filepack
+//! # treepack
 //!
 //! A directory tree of millions of files in one file: O(1) open, O(1) lookup through an on-disk
 //! hash index, memory-mapped and shared lock-free by any number of reader threads and processes.
@@ -6,7 +6,7 @@
 //! ## Quick start
 //!
 //! ```
-//! use filepack::{Pack, PackBuilder};
+//! use treepack::{Pack, PackBuilder};
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let src = dir.path().join("dataset");
 //! # std::fs::create_dir_all(src.join("train/cats")).unwrap();
@@ -46,10 +46,18 @@
 //! assert_eq!(batch[1].as_deref().unwrap(), b"\xff\xd8jpeg");
 //! ```
 //!
-//! The `filepack` binary (feature `cli`, on by default) does the same from a shell:
-//! `filepack pack DIR -o OUT.fpack`, `filepack ls`, `cat`, `extract`, `verify`, `info`, and
-//! `filepack convert OLD.fpack NEW.fpack` for packs written by FilePacker. Feature `ndarray`:
+//! The `treepack` binary (feature `cli`, on by default) does the same from a shell:
+//! `treepack pack DIR -o OUT.fpack`, `treepack ls`, `cat`, `extract`, `verify`, `info`, and
+//! `treepack convert OLD.fpack NEW.fpack` for packs written by FilePacker. Feature `ndarray`:
 //! `.npy` entries as `ndarray` views of a named dimension ([`PackedNpy::to_ndarray`]).
+//!
+//! ## The name
+//!
+//! The crate grew up as `filepack`, and its on-disk format keeps that name (the magic
+//! `\x89FPACK\r\n`, the `.fpack` extension, [`format`](mod@format)); its folder in the repository is still
+//! `filepack/`. On crates.io `filepack` is another project, so the package, its library
+//! (`use treepack::...`) and its command are all `treepack`: one name to add, import and run,
+//! and no clash with that crate's library in a program that uses both.
 //!
 //! ## Map of the crate
 //!
@@ -101,7 +109,7 @@
 //! non-ASCII names, needs the packing machine's base path in every query, drops empty
 //! directories and has no checksums. Here open and lookup cost the same for 1k or 1M entries,
 //! readers share one map with no lock, names are any UTF-8, and queries are relative paths.
-//! Its packs convert into this format with [`convert_legacy`] (`filepack convert`), which
+//! Its packs convert into this format with [`convert_legacy`] (`treepack convert`), which
 //! checks the whole old pack first (see [`LegacyPack`]) and keeps every file's bytes.
 
 #[cfg(feature = "ndarray")]

@@ -17,7 +17,7 @@ use crate::read::Pack;
 /// it with [`OpenOptions::read_into_memory`](crate::OpenOptions::read_into_memory)).
 ///
 /// ```
-/// use filepack::{EntryMeta, Pack, PackWriter};
+/// use treepack::{EntryMeta, Pack, PackWriter};
 /// use npy_format::FrameSource;
 ///
 /// let mut npy = Vec::new();
@@ -47,7 +47,7 @@ impl<'a> PackedNpy<'a> {
     /// The array's header.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -62,7 +62,7 @@ impl<'a> PackedNpy<'a> {
     /// Offset of the data from the start of the entry (the NPY header's length).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -77,7 +77,7 @@ impl<'a> PackedNpy<'a> {
     /// The array's data bytes, zero-copy.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -96,7 +96,7 @@ impl<'a> PackedNpy<'a> {
     /// alignment below the type's alignment).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1i64, -2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -122,7 +122,7 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::View`] for a dtype mismatch.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u16, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -144,16 +144,16 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::View`] for another dtype, byte order or number of axes.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1i32, 2, 3, 4, 5, 6], &[2, 3], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// let array = pack.npy("a.npy").unwrap();
-    /// let a = array.to_ndarray::<i32, filepack::ndarray::Ix2>().unwrap();
+    /// let a = array.to_ndarray::<i32, treepack::ndarray::Ix2>().unwrap();
     /// assert_eq!(a[[1, 2]], 6);
-    /// assert!(array.to_ndarray::<i32, filepack::ndarray::Ix3>().is_err());
+    /// assert!(array.to_ndarray::<i32, treepack::ndarray::Ix3>().is_err());
     /// ```
     #[cfg(feature = "ndarray")]
     pub fn to_ndarray<T: Element, D: ndarray::Dimension>(
@@ -173,13 +173,13 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::View`] for another dtype or number of axes.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u16, 2], &[2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a.npy", &npy, EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
-    /// let a = pack.npy("a.npy").unwrap().to_owned_ndarray::<u16, filepack::ndarray::Ix1>().unwrap();
+    /// let a = pack.npy("a.npy").unwrap().to_owned_ndarray::<u16, treepack::ndarray::Ix1>().unwrap();
     /// assert_eq!(a.to_vec(), [1, 2]);
     /// ```
     #[cfg(feature = "ndarray")]
@@ -203,7 +203,7 @@ impl<'a> PackedNpy<'a> {
     /// [`Error::Frames`] for a range outside the array.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut npy = Vec::new();
     /// # npy_format::write_array(&mut npy, &[1u8, 2, 3, 4, 5, 6], &[3, 2], false).unwrap();
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -262,11 +262,11 @@ impl Pack {
     /// if the entry is shorter than its header says.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("not.npy", b"hello", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
-    /// assert!(matches!(pack.npy("not.npy"), Err(filepack::Error::Npy { .. })));
+    /// assert!(matches!(pack.npy("not.npy"), Err(treepack::Error::Npy { .. })));
     /// ```
     pub fn npy(&self, path: &str) -> Result<PackedNpy<'_>, Error> {
         let bytes = self.bytes(path)?;

@@ -15,7 +15,7 @@ use crate::error::Error;
 /// [`Error::InvalidPath`] for a `..` that would leave the root or a NUL byte.
 ///
 /// ```
-/// use filepack::normalize_path;
+/// use treepack::normalize_path;
 /// assert_eq!(normalize_path("./a//b/").unwrap(), "a/b");
 /// assert_eq!(normalize_path("a/x/../b").unwrap(), "a/b");
 /// assert_eq!(normalize_path("/").unwrap(), "");

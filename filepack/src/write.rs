@@ -20,7 +20,7 @@ const ZEROS: [u8; 4096] = [0; 4096];
 /// Metadata stored with an entry: permission bits and modification time.
 ///
 /// ```
-/// use filepack::EntryMeta;
+/// use treepack::EntryMeta;
 /// let meta = EntryMeta::file().mode(0o600).mtime(1_700_000_000, 5);
 /// assert_eq!(meta.get_mode(), 0o600);
 /// assert_eq!(meta.get_mtime(), (1_700_000_000, 5));
@@ -37,7 +37,7 @@ impl EntryMeta {
     /// Defaults for a file: mode `0o644`, mtime 0 (the Unix epoch).
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::file().get_mode(), 0o644);
+    /// assert_eq!(treepack::EntryMeta::file().get_mode(), 0o644);
     /// ```
     pub fn file() -> EntryMeta {
         EntryMeta {
@@ -50,7 +50,7 @@ impl EntryMeta {
     /// Defaults for a directory: mode `0o755`, mtime 0.
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::dir().get_mode(), 0o755);
+    /// assert_eq!(treepack::EntryMeta::dir().get_mode(), 0o755);
     /// ```
     pub fn dir() -> EntryMeta {
         EntryMeta {
@@ -62,7 +62,7 @@ impl EntryMeta {
     /// Defaults for a symlink: mode `0o777`, mtime 0.
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::symlink().get_mode(), 0o777);
+    /// assert_eq!(treepack::EntryMeta::symlink().get_mode(), 0o777);
     /// ```
     pub fn symlink() -> EntryMeta {
         EntryMeta {
@@ -75,7 +75,7 @@ impl EntryMeta {
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
-    /// let meta = filepack::EntryMeta::from_fs(&std::fs::metadata(dir.path()).unwrap());
+    /// let meta = treepack::EntryMeta::from_fs(&std::fs::metadata(dir.path()).unwrap());
     /// assert!(meta.get_mtime().0 > 0);
     /// ```
     pub fn from_fs(metadata: &std::fs::Metadata) -> EntryMeta {
@@ -107,7 +107,7 @@ impl EntryMeta {
     /// Sets the permission bits (masked to `0o7777`).
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::file().mode(0o100755).get_mode(), 0o755);
+    /// assert_eq!(treepack::EntryMeta::file().mode(0o100755).get_mode(), 0o755);
     /// ```
     pub fn mode(mut self, mode: u32) -> EntryMeta {
         self.mode = mode & 0o7777;
@@ -118,7 +118,7 @@ impl EntryMeta {
     /// above a second carry into the seconds).
     ///
     /// ```
-    /// let m = filepack::EntryMeta::file().mtime(1, 1_500_000_000);
+    /// let m = treepack::EntryMeta::file().mtime(1, 1_500_000_000);
     /// assert_eq!(m.get_mtime(), (2, 500_000_000));
     /// ```
     pub fn mtime(mut self, secs: i64, nanos: u32) -> EntryMeta {
@@ -131,7 +131,7 @@ impl EntryMeta {
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// let m = filepack::EntryMeta::file().modified(UNIX_EPOCH + Duration::from_millis(1500));
+    /// let m = treepack::EntryMeta::file().modified(UNIX_EPOCH + Duration::from_millis(1500));
     /// assert_eq!(m.get_mtime(), (1, 500_000_000));
     /// ```
     pub fn modified(self, time: SystemTime) -> EntryMeta {
@@ -155,7 +155,7 @@ impl EntryMeta {
     /// The permission bits.
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::file().get_mode(), 0o644);
+    /// assert_eq!(treepack::EntryMeta::file().get_mode(), 0o644);
     /// ```
     pub fn get_mode(&self) -> u32 {
         self.mode
@@ -164,7 +164,7 @@ impl EntryMeta {
     /// The modification time (seconds, nanoseconds).
     ///
     /// ```
-    /// assert_eq!(filepack::EntryMeta::file().get_mtime(), (0, 0));
+    /// assert_eq!(treepack::EntryMeta::file().get_mtime(), (0, 0));
     /// ```
     pub fn get_mtime(&self) -> (i64, u32) {
         (self.mtime_secs, self.mtime_nanos)
@@ -174,7 +174,7 @@ impl EntryMeta {
 /// What a finished pack holds.
 ///
 /// ```
-/// use filepack::{EntryMeta, PackWriter};
+/// use treepack::{EntryMeta, PackWriter};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_bytes("a/b.txt", b"hello", EntryMeta::file()).unwrap();
 /// let (_, s) = w.finish().unwrap();
@@ -227,7 +227,7 @@ struct Pending {
 /// last: an unfinished pack never opens.
 ///
 /// ```
-/// use filepack::{EntryMeta, Pack, PackWriter};
+/// use treepack::{EntryMeta, Pack, PackWriter};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_file("data/train.csv", &b"x,y\n1,2\n"[..], EntryMeta::file()).unwrap();
 /// w.add_dir("data/empty", EntryMeta::dir()).unwrap();
@@ -315,11 +315,11 @@ impl<W: Write + Seek> PackWriter<W> {
     /// I/O errors writing the placeholder header.
     ///
     /// ```
-    /// let mut w = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
-    /// w.add_bytes("a.txt", b"a", filepack::EntryMeta::file()).unwrap();
+    /// let mut w = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("a.txt", b"a", treepack::EntryMeta::file()).unwrap();
     /// let (cursor, summary) = w.finish().unwrap();
     /// assert_eq!(summary.files, 1);
-    /// let pack = filepack::Pack::from_vec(cursor.into_inner()).unwrap();
+    /// let pack = treepack::Pack::from_vec(cursor.into_inner()).unwrap();
     /// assert_eq!(pack.bytes("a.txt").unwrap(), b"a");
     /// ```
     pub fn new(out: W) -> Result<PackWriter<W>, BuildError> {
@@ -333,7 +333,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// [`BuildError::Alignment`]; I/O errors.
     ///
     /// ```
-    /// use filepack::{EntryMeta, Pack, PackWriter};
+    /// use treepack::{EntryMeta, Pack, PackWriter};
     /// let mut w = PackWriter::with_alignment(std::io::Cursor::new(Vec::new()), 4096).unwrap();
     /// w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
     /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -380,7 +380,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// for reproducible builds of trusted trees only.
     ///
     /// ```
-    /// use filepack::{EntryMeta, Pack, PackWriter};
+    /// use treepack::{EntryMeta, Pack, PackWriter};
     /// let build = || {
     ///     let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     ///     w.set_index_seed(42);
@@ -562,7 +562,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// Duplicates are reported by [`Self::finish`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, PackWriter};
+    /// # use treepack::{EntryMeta, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// assert_eq!(w.add_file("./a//b.txt", &b"abc"[..], EntryMeta::file()).unwrap(), 3);
     /// assert!(w.add_file("../x", &b""[..], EntryMeta::file()).is_err());
@@ -584,7 +584,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// As [`Self::add_file`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, PackWriter};
+    /// # use treepack::{EntryMeta, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("empty.txt", b"", EntryMeta::file()).unwrap();
     /// ```
@@ -606,7 +606,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// [`BuildError::InvalidPath`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_dir("", EntryMeta::dir().mode(0o700)).unwrap();
     /// w.add_dir("empty/dir", EntryMeta::dir()).unwrap();
@@ -626,7 +626,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// [`BuildError::InvalidPath`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_symlink("abs", "/usr/share/dict/words", EntryMeta::symlink()).unwrap();
     /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -647,7 +647,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// Entries added so far (implicit directories and the root not counted).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, PackWriter};
+    /// # use treepack::{EntryMeta, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// assert_eq!(w.len(), 1);
@@ -659,7 +659,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// Whether nothing was added yet.
     ///
     /// ```
-    /// let w = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// let w = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// assert!(w.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -669,7 +669,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// Bytes of file contents written so far.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, PackWriter};
+    /// # use treepack::{EntryMeta, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a", b"xyz", EntryMeta::file()).unwrap();
     /// assert_eq!(w.bytes_written(), 3);
@@ -692,7 +692,7 @@ impl<W: Write + Seek> PackWriter<W> {
     /// symlink), [`BuildError::TooManyEntries`], I/O errors.
     ///
     /// ```
-    /// # use filepack::{BuildError, EntryMeta, PackWriter};
+    /// # use treepack::{BuildError, EntryMeta, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a", b"", EntryMeta::file()).unwrap();
     /// w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();

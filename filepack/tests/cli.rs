@@ -1,4 +1,4 @@
-//! The `filepack` binary.
+//! The `treepack` binary.
 #![cfg(all(unix, feature = "cli"))]
 
 mod common;
@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{assert_clean_failure, run_s};
-use filepack::Pack;
+use treepack::Pack;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -379,7 +379,7 @@ fn help_and_version() {
     for cmd in ["pack", "ls", "cat", "extract", "verify", "info"] {
         assert!(help.contains(cmd), "{help}");
     }
-    assert!(stdout(&run_s(&["--version"])).starts_with("filepack "));
+    assert!(stdout(&run_s(&["--version"])).starts_with("treepack "));
     assert_eq!(run_s(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -407,7 +407,7 @@ fn pack_force_keeps_the_replaced_packs_mode_and_new_packs_follow_the_umask() {
     }
     // The library's replacement too.
     fs::set_permissions(&out, fs::Permissions::from_mode(0o600)).unwrap();
-    filepack::PackBuilder::new().pack_dir(&src, &out).unwrap();
+    treepack::PackBuilder::new().pack_dir(&src, &out).unwrap();
     assert_eq!(mode(&out), 0o600);
     // Refused without -f: the file and its mode stay.
     let before = fs::read(&out).unwrap();
@@ -450,7 +450,7 @@ fn closed_or_full_stdout_is_a_clean_exit_for_every_subcommand() {
             .collect();
         // A full disk, and a closed pipe: the reader is gone before the command writes.
         testkit::cli::assert_clean_on_full_and_closed_stdout(
-            "filepack",
+            "treepack",
             &args.join(" "),
             0,
             || {
@@ -464,7 +464,7 @@ fn closed_or_full_stdout_is_a_clean_exit_for_every_subcommand() {
 
 #[test]
 fn names_with_control_characters_are_escaped_in_listings_and_errors() {
-    use filepack::{EntryMeta, PackWriter};
+    use treepack::{EntryMeta, PackWriter};
     let tmp = tempfile::tempdir().unwrap();
     let evil = "clear\u{1b}[2J\nfake line\u{202e}txt.exe";
     let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -495,7 +495,7 @@ fn names_with_control_characters_are_escaped_in_listings_and_errors() {
 
 #[test]
 fn cli_errors_name_flags_not_rust_items() {
-    use filepack::{EntryMeta, PackWriter};
+    use treepack::{EntryMeta, PackWriter};
     let tmp = tempfile::tempdir().unwrap();
     let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     w.add_bytes("a.txt", b"a", EntryMeta::file()).unwrap();

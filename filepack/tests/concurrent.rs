@@ -13,7 +13,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 
-use filepack::{OpenOptions, Pack, PackBuilder};
+use treepack::{OpenOptions, Pack, PackBuilder};
 
 fn build(
     files: usize,
@@ -57,7 +57,7 @@ fn sixteen_threads_read_one_shared_pack() {
                         0 => {
                             let entry = pack.resolved_entry(path).unwrap();
                             entry.verify().unwrap();
-                            assert_eq!(entry.checksum(), filepack::format::checksum(data));
+                            assert_eq!(entry.checksum(), treepack::format::checksum(data));
                             assert_eq!(pack.bytes(path).unwrap(), &data[..], "{path}");
                         }
                         1 => assert_eq!(verifying.bytes(path).unwrap(), &data[..], "{path}"),

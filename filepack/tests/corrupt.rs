@@ -6,8 +6,8 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::{fix_checksums, small_pack};
-use filepack::format::{self, SEEDED_HEADER_LEN};
-use filepack::{Error, ExtractOptions, Pack};
+use treepack::format::{self, SEEDED_HEADER_LEN};
+use treepack::{Error, ExtractOptions, Pack};
 
 fn exercise_bytes(bytes: Vec<u8>, what: &str) -> Option<Pack> {
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -108,7 +108,7 @@ fn every_flipped_byte_is_caught_or_harmless() {
                 assert!(pack.entry(path).unwrap().verify().is_err());
                 let strict = Pack::from_vec_with(
                     pack.as_bytes().to_vec(),
-                    &filepack::OpenOptions::new().verify_reads(true),
+                    &treepack::OpenOptions::new().verify_reads(true),
                 )
                 .unwrap();
                 assert!(strict.bytes(path).is_err());
@@ -272,7 +272,7 @@ fn cli_reports_broken_packs_in_one_line() {
             assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
             if !out.status.success() {
                 assert!(
-                    stderr.starts_with("filepack: error: "),
+                    stderr.starts_with("treepack: error: "),
                     "{args:?}: {stderr}"
                 );
             }

@@ -21,8 +21,8 @@ use std::io::Cursor;
 use std::path::Path;
 use std::time::Duration;
 
-use filepack::{BuildError, EntryMeta, Pack, PackBuilder, PackWriter};
 use testkit::faults::{self as fs_, FailAfter, Rng, report};
+use treepack::{BuildError, EntryMeta, Pack, PackBuilder, PackWriter};
 
 /// A random tree under `root`: nested files (empty, small, some over the builder's 1 MiB
 /// streaming threshold), an empty directory, a symlink.
@@ -78,7 +78,7 @@ fn a_failing_writer_is_an_error_and_never_a_pack_that_opens() {
         make_tree(&src, rng);
         let full = reference(&src);
         // The writer writes the placeholder header, the data and tables, then the header again.
-        let needed = full.len() as u64 + filepack::format::SEEDED_HEADER_LEN;
+        let needed = full.len() as u64 + treepack::format::SEEDED_HEADER_LEN;
         let budget = budget_for(rng, needed);
         let builder = PackBuilder::new().threads(rng.range(1, 3) as usize);
         let shared = SharedBuf::default();
@@ -160,7 +160,7 @@ fn a_failing_writer_never_leaves_an_unfinished_pack_that_opens() {
         .unwrap();
         let full = reference.bytes();
         Pack::from_vec(full.clone()).unwrap().verify().unwrap();
-        let needed = full.len() as u64 + filepack::format::SEEDED_HEADER_LEN;
+        let needed = full.len() as u64 + treepack::format::SEEDED_HEADER_LEN;
         let budget = budget_for(rng, needed);
         let shared = SharedBuf::default();
         let result = write_entries(FailAfter::new(shared.clone(), budget), &entries, alignment);
@@ -252,7 +252,7 @@ fn child_entry() {
             let limit: u64 = parts[2].parse().unwrap();
             fs_::limit_file_size(limit);
             let pack = Pack::open(pack).unwrap();
-            let options = filepack::ExtractOptions::new().overwrite(parts[3] == "overwrite");
+            let options = treepack::ExtractOptions::new().overwrite(parts[3] == "overwrite");
             match pack.extract_with(dest, &options) {
                 Ok(summary) => report("extracted", summary.files),
                 Err(e) => {
@@ -437,7 +437,7 @@ fn a_stale_temporary_file_does_not_stop_the_next_build() {
     assert_eq!(std::fs::read(&stale).unwrap(), b"left by a killed build");
 }
 
-/// `filepack verify` and `filepack extract` while another process truncates the pack they have
+/// `treepack verify` and `treepack extract` while another process truncates the pack they have
 /// mapped: each exits 0 (done before the cut reached what it read) or 1 with one line naming
 /// the pack, never dies of `SIGBUS`.
 #[test]
@@ -507,7 +507,7 @@ fn a_pack_truncated_while_the_cli_reads_it_is_an_error_not_a_signal() {
 #[test]
 fn a_full_disk_while_extracting_leaves_no_partial_file() {
     let _serial = fs_::serial();
-    fs_::run_trials("filepack extract, full disk", 25, |rng, _| {
+    fs_::run_trials("treepack extract, full disk", 25, |rng, _| {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         make_tree(&src, rng);

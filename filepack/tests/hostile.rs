@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 
 use common::{assert_clean_failure, fix_checksums, small_pack, u64_at};
-use filepack::format::{self, MAX_DEPTH};
-use filepack::{EntryMeta, Error, ExtractError, Pack, PackWriter};
+use treepack::format::{self, MAX_DEPTH};
+use treepack::{EntryMeta, Error, ExtractError, Pack, PackWriter};
 
 /// A pack of the root and one file whose path is `a/a/.../a/f`, `dirs` directories deep, with
 /// the root as its parent (as the 60 KB pack): the writer refuses such a path, so it is
@@ -105,7 +105,7 @@ fn the_depth_limit_is_exact() {
     let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     let err = w.add_bytes(&deeper, b"1", EntryMeta::file()).unwrap_err();
     assert!(
-        matches!(err, filepack::BuildError::TooDeep { depth, .. } if depth == MAX_DEPTH + 1),
+        matches!(err, treepack::BuildError::TooDeep { depth, .. } if depth == MAX_DEPTH + 1),
         "{err}"
     );
 }

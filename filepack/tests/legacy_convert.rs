@@ -1,5 +1,5 @@
 //! Packs written by FilePacker: `LegacyPack` reads them, `convert_legacy` and
-//! `filepack convert` turn them into packs of this crate's format. The old packs are written
+//! `treepack convert` turn them into packs of this crate's format. The old packs are written
 //! byte by byte from FilePacker's documented layout (see `LegacyPack`'s docs).
 
 mod common;
@@ -9,11 +9,11 @@ use std::fs;
 use std::path::Path;
 
 use common::Rng;
-use filepack::{
+use proptest::prelude::*;
+use treepack::{
     ConvertError, ConvertOptions, LegacyErrorKind, LegacyPack, Pack, PackBuilder, ResultKind,
     convert_legacy,
 };
-use proptest::prelude::*;
 
 /// A FilePacker pack of `files` (in this order) as FilePacker writes it: version 1, the count,
 /// the base path padded to 256 characters then cut or NUL-padded to 256 bytes, every name
@@ -380,7 +380,7 @@ fn files_that_are_not_filepacker_packs_are_refused() {
         matches!(k, LegacyErrorKind::AlreadyConverted)
     });
     assert!(message.contains("already"), "{message}");
-    refused(&filepack::format::MAGIC, |k| {
+    refused(&treepack::format::MAGIC, |k| {
         matches!(k, LegacyErrorKind::AlreadyConverted)
     });
 
@@ -608,7 +608,7 @@ mod cli {
 
         let out = dir.path().join("again.fpack");
         let msg = failure(&run_s(&["convert", s(&new), s(&out)]));
-        assert!(msg.contains("is a filepack pack already"), "{msg}");
+        assert!(msg.contains("is a treepack pack already"), "{msg}");
         assert!(msg.contains(&new.display().to_string()), "{msg}");
 
         let text = dir.path().join("notes.txt");

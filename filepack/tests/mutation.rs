@@ -21,9 +21,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
 use common::{finish, fix_checksums, npy_bytes, small_pack};
-use filepack::format::SEEDED_HEADER_LEN;
-use filepack::{EntryMeta, Pack, PackWriter};
 use mutation::{Mutation, Runner, Sample, apply, show};
+use treepack::format::SEEDED_HEADER_LEN;
+use treepack::{EntryMeta, Pack, PackWriter};
 
 /// A pack is read in place: copies (`read_to_string`, a `FileReader` read to the end, npy
 /// frames) take at most the input's size again, with a `Vec`'s doubling; the slack covers the

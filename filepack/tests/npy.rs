@@ -1,7 +1,7 @@
 //! `.npy` files inside packs: frame sources and zero-copy typed views.
 
-use filepack::{Error, Pack, PackBuilder};
 use npy_format::{FrameSource, NpyFile};
+use treepack::{Error, Pack, PackBuilder};
 
 #[test]
 fn npy_in_a_pack_is_a_zero_copy_frame_source() {

@@ -1,5 +1,5 @@
 //! Property tests: random trees (deep nesting, unicode names, empty files and directories,
-//! hidden files, symlinks) pack and extract identical, and the API and `filepack cat` return
+//! hidden files, symlinks) pack and extract identical, and the API and `treepack cat` return
 //! the source bytes.
 #![cfg(unix)]
 
@@ -12,8 +12,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{Node, snapshot};
-use filepack::{Kind, Pack, PackBuilder};
 use proptest::prelude::*;
+use treepack::{Kind, Pack, PackBuilder};
 
 /// A generated tree node.
 #[derive(Debug, Clone)]
@@ -201,7 +201,7 @@ fn check_roundtrip(tree: &BTreeMap<String, Gen>, alignment: u64) {
     let after = snapshot(&dest);
     assert_eq!(before, after);
 
-    // `filepack cat` of every file gives the concatenation.
+    // `treepack cat` of every file gives the concatenation.
     #[cfg(feature = "cli")]
     cat_matches(&out, &before);
 }
@@ -312,15 +312,15 @@ fn symlinks_resolve_inside_the_pack() {
     assert!(pack.entry("alias").unwrap().is_symlink());
     assert!(matches!(
         pack.bytes("loop1"),
-        Err(filepack::Error::SymlinkLoop { .. })
+        Err(treepack::Error::SymlinkLoop { .. })
     ));
     assert!(matches!(
         pack.bytes("abs"),
-        Err(filepack::Error::SymlinkEscapes { .. })
+        Err(treepack::Error::SymlinkEscapes { .. })
     ));
     assert!(matches!(
         pack.bytes("real/escape"),
-        Err(filepack::Error::SymlinkEscapes { .. })
+        Err(treepack::Error::SymlinkEscapes { .. })
     ));
     assert!(!pack.exists("loop1") && pack.entry("loop1").is_ok());
 
@@ -328,13 +328,13 @@ fn symlinks_resolve_inside_the_pack() {
     let dest = tmp.path().join("dest");
     assert!(matches!(
         pack.extract(&dest),
-        Err(filepack::ExtractError::UnsafeLink { .. })
+        Err(treepack::ExtractError::UnsafeLink { .. })
     ));
     assert!(
         !dest.join("real").exists(),
         "nothing written before refusing"
     );
-    let opts = filepack::ExtractOptions::new().skip_unsafe_links(true);
+    let opts = treepack::ExtractOptions::new().skip_unsafe_links(true);
     let s = pack.extract_with(&dest, &opts).unwrap();
     assert_eq!(s.skipped_links, 2);
     assert_eq!(
@@ -373,7 +373,7 @@ fn follow_links_packs_targets_and_detects_loops() {
         .pack_dir(&src, tmp.path().join("q.fpack"))
         .unwrap_err();
     assert!(
-        matches!(err, filepack::BuildError::SymlinkLoop { .. }),
+        matches!(err, treepack::BuildError::SymlinkLoop { .. }),
         "{err}"
     );
     assert!(!tmp.path().join("q.fpack").exists());
@@ -400,7 +400,7 @@ fn non_utf8_names_are_a_clear_error() {
     let err = PackBuilder::new()
         .pack_dir(&src, tmp.path().join("p.fpack"))
         .unwrap_err();
-    assert!(matches!(err, filepack::BuildError::NonUtf8Name { .. }));
+    assert!(matches!(err, treepack::BuildError::NonUtf8Name { .. }));
     let msg = err.to_string();
     assert!(
         msg.contains("ok/bad") && msg.contains("not valid UTF-8"),
@@ -521,7 +521,7 @@ fn huge_pages_advises_the_map() {
     assert!(!flags.split_whitespace().any(|f| f == "hg"), "{flags}");
     drop(plain);
 
-    let huge = filepack::OpenOptions::new()
+    let huge = treepack::OpenOptions::new()
         .huge_pages(true)
         .open(&out)
         .unwrap();
@@ -531,4 +531,58 @@ fn huge_pages_advises_the_map() {
         let flags = flags_of_map().expect("the pack is mapped");
         assert!(flags.split_whitespace().any(|f| f == "hg"), "{flags}");
     }
+}
+
+/// The progress callback measures packing in bytes: a tree of one large file (streamed) and
+/// many tiny ones reports the bytes to pack from the start, so a bar over bytes (the CLI's)
+/// estimates the time left by the bytes still to copy, not by entries.
+#[test]
+fn progress_counts_bytes_to_pack_from_the_start() {
+    use std::sync::{Arc, Mutex};
+    use treepack::{Phase, Progress};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("tiny")).unwrap();
+    let big = 3 << 20;
+    std::fs::write(src.join("big.bin"), vec![7u8; big]).unwrap();
+    for i in 0..2000 {
+        std::fs::write(src.join(format!("tiny/{i:04}.txt")), b"x").unwrap();
+    }
+    let total = big as u64 + 2000;
+    let reports: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let seen = Arc::clone(&reports);
+    let summary = PackBuilder::new()
+        .progress(move |p| seen.lock().unwrap().push(*p))
+        .pack_dir(&src, dir.path().join("out.fpack"))
+        .unwrap();
+    assert_eq!(summary.bytes, total);
+    let reports = reports.lock().unwrap();
+    let packing: Vec<&Progress> = reports
+        .iter()
+        .filter(|p| p.phase == Phase::Packing)
+        .collect();
+    assert!(packing.len() >= 2, "{reports:?}");
+    assert!(
+        packing.iter().all(|p| p.bytes_total == total),
+        "{packing:?}"
+    );
+    assert_eq!(packing[0].bytes_done, 0);
+    assert!(
+        packing
+            .windows(2)
+            .all(|w| w[0].bytes_done <= w[1].bytes_done)
+    );
+    assert_eq!(packing.last().unwrap().bytes_done, total);
+    let done = reports.last().unwrap();
+    assert_eq!(
+        (done.phase, done.bytes_done, done.bytes_total),
+        (Phase::Done, total, total)
+    );
+    // While scanning, nothing is known of the bytes yet.
+    assert!(
+        reports
+            .iter()
+            .filter(|p| p.phase == Phase::Scanning)
+            .all(|p| p.bytes_total == 0)
+    );
 }

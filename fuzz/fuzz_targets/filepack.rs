@@ -6,8 +6,8 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use array_files_fuzz::{exercise_frames, exercise_views};
-use filepack::{OpenOptions, Pack};
 use libfuzzer_sys::fuzz_target;
+use treepack::{OpenOptions, Pack};
 
 /// Paths looked up in every pack, besides the paths of its own entries.
 const PATHS: &[&str] = &[

@@ -233,8 +233,7 @@ pub fn exercise_varpack(path: &Path) {
     if let Ok(vp) = &eager {
         exercise_values(vp);
     }
-    if let Ok(mut vp) = LoadOptions::new().map_mode(MapMode::CopyOnWrite).load(path)
-    {
+    if let Ok(mut vp) = LoadOptions::new().map_mode(MapMode::CopyOnWrite).load(path) {
         exercise_values(&vp);
         let _ = vp.detach();
         let _ = format!("{vp}");
@@ -288,7 +287,7 @@ pub enum PackShape {
 /// siblings) and the length of names (1 to 200 bytes); the rest become file contents. `None`
 /// when the writer refuses the tree (which must then be for its depth).
 pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
-    use filepack::{BuildError, EntryMeta, PackWriter};
+    use treepack::{BuildError, EntryMeta, PackWriter};
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
     let shape = if byte(0) & 1 == 0 {
         PackShape::Chain
@@ -297,7 +296,11 @@ pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
     };
     // A patched path costs two bytes a level: up to 30,000 levels (the pack had 25,000);
     // a chain is built by the writer, which stops at MAX_DEPTH.
-    let levels = if shape == PackShape::Chain { 6001 } else { 30_001 };
+    let levels = if shape == PackShape::Chain {
+        6001
+    } else {
+        30_001
+    };
     let depth = usize::from(u16::from_le_bytes([byte(1), byte(2)])) % levels;
     let fanout = usize::from(byte(3)) % 16;
     let width = usize::from(u16::from_le_bytes([byte(4), byte(5)])) % 1025;
@@ -339,7 +342,7 @@ pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
                     matches!(e, BuildError::TooDeep { .. }),
                     "the writer refused a tree for another reason: {e}"
                 );
-                assert!(depth + 1 > filepack::format::MAX_DEPTH);
+                assert!(depth + 1 > treepack::format::MAX_DEPTH);
                 return None;
             }
             let bytes = w.finish().ok()?.0.into_inner();
@@ -359,11 +362,11 @@ pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
             let strings = usize::try_from(u64_at(&bytes, 64)).ok()?;
             bytes[strings..strings + deep.len()].copy_from_slice(deep.as_bytes());
             let tables = usize::try_from(u64_at(&bytes, 56)).ok()?;
-            let sum = filepack::format::checksum(&bytes[tables..]);
+            let sum = treepack::format::checksum(&bytes[tables..]);
             bytes[112..120].copy_from_slice(&sum.to_le_bytes());
-            let sum = filepack::format::checksum(&bytes[..120]);
+            let sum = treepack::format::checksum(&bytes[..120]);
             bytes[120..128].copy_from_slice(&sum.to_le_bytes());
-            let sum = filepack::format::checksum(&bytes[..136]);
+            let sum = treepack::format::checksum(&bytes[..136]);
             bytes[136..144].copy_from_slice(&sum.to_le_bytes());
             Some((shape, depth + 1, bytes))
         }
@@ -375,8 +378,8 @@ pub fn structured_pack(data: &[u8]) -> Option<(PackShape, usize, Vec<u8>)> {
 /// an entry deeper than `MAX_DEPTH` with `TooDeep` (never overflow the stack), and accept the
 /// others.
 pub fn exercise_structured_pack(shape: PackShape, depth: usize, bytes: Vec<u8>) {
-    use filepack::{Error, ExtractError, Pack};
-    let too_deep = depth > filepack::format::MAX_DEPTH;
+    use treepack::{Error, ExtractError, Pack};
+    let too_deep = depth > treepack::format::MAX_DEPTH;
     let pack = Pack::from_vec(bytes).expect("a written pack opens");
     let n = pack.entry_count();
     let walked: Vec<_> = pack
@@ -390,7 +393,10 @@ pub fn exercise_structured_pack(shape: PackShape, depth: usize, bytes: Vec<u8>) 
         .any(|e| matches!(e, Err(Error::TooDeep { .. })));
     assert_eq!(walk_refused, too_deep, "walk and MAX_DEPTH disagree");
     match pack.verify() {
-        Ok(_) => assert!(!too_deep && shape == PackShape::Chain, "a hostile pack verifies"),
+        Ok(_) => assert!(
+            !too_deep && shape == PackShape::Chain,
+            "a hostile pack verifies"
+        ),
         Err(e) => assert!(
             shape == PackShape::Patched,
             "a pack the writer made fails verify: {e}"

@@ -28,7 +28,7 @@ def pack(src_dir, out, progress=False, **options):
     """Packs the directory tree ``src_dir`` into the pack file ``out``; returns a summary dict
     (entries, files, dirs, symlinks, bytes, pack_len).
 
-    Options (the ``filepack pack`` flags): ``skip_hidden``, ``follow_links``, ``include_ext`` /
+    Options (the ``treepack pack`` flags): ``skip_hidden``, ``follow_links``, ``include_ext`` /
     ``exclude_ext`` (lists of extensions), ``include_glob`` / ``exclude_glob`` (lists of
     patterns), ``alignment``, ``threads``, ``sync`` (fsync before the rename), ``replace`` (an existing
     ``out`` is replaced, atomically, unless ``replace=False``, which refuses it); ``progress``

@@ -78,12 +78,12 @@ pub fn npz_write(error: npz_stream::WriteError) -> PyErr {
 
 /// filepack's errors: a missing entry is `FileNotFoundError`, a directory read as a file
 /// `IsADirectoryError`, a file listed as a directory `NotADirectoryError`.
-pub fn filepack(error: filepack::Error) -> PyErr {
-    use filepack::Error;
+pub fn filepack(error: treepack::Error) -> PyErr {
+    use treepack::Error;
     let message = error.to_string();
     match &error {
         Error::NotFound { .. } => PyFileNotFoundError::new_err(message),
-        Error::NotAFile { kind, .. } if *kind == filepack::Kind::Dir => {
+        Error::NotAFile { kind, .. } if *kind == treepack::Kind::Dir => {
             PyIsADirectoryError::new_err(message)
         }
         Error::NotADir { .. } => PyNotADirectoryError::new_err(message),

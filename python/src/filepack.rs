@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use filepack::{Entry, Kind, Pack, PackBuilder};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice};
+use treepack::{Entry, Kind, Pack, PackBuilder};
 
 use crate::bytes::byte_array;
 use crate::errors;
@@ -30,7 +30,7 @@ fn slice<'py>(view: &Bound<'py, PyAny>, start: usize, len: usize) -> PyResult<Bo
 
 impl PackCore {
     /// Where the file at `path` lies within the pack's bytes.
-    fn span(&self, path: &str) -> Result<(usize, usize), filepack::Error> {
+    fn span(&self, path: &str) -> Result<(usize, usize), treepack::Error> {
         let data = self.pack.bytes(path)?;
         let start = data.as_ptr() as usize - self.pack.as_bytes().as_ptr() as usize;
         Ok((start, data.len()))
@@ -105,7 +105,7 @@ impl PackCore {
     /// top-down; symlinks are listed with the files, as `os.walk` lists links it does not
     /// follow.
     fn walk(&self, py: Python<'_>, top: &str) -> PyResult<Vec<WalkStep>> {
-        let walked: Result<Vec<_>, filepack::Error> = py.detach(|| {
+        let walked: Result<Vec<_>, treepack::Error> = py.detach(|| {
             let mut out = Vec::new();
             for entry in self.pack.walk(top)? {
                 let entry: Entry<'_> = entry?;
@@ -202,7 +202,7 @@ impl PackCore {
 fn add_globs(
     builder: PackBuilder,
     patterns: &Bound<'_, PyAny>,
-    add: fn(PackBuilder, &str) -> Result<PackBuilder, filepack::BuildError>,
+    add: fn(PackBuilder, &str) -> Result<PackBuilder, treepack::BuildError>,
 ) -> PyResult<PackBuilder> {
     patterns
         .extract::<Vec<String>>()?
@@ -238,7 +238,7 @@ pub fn pack_dir<'py>(
             "replace" => builder.replace(value.extract()?),
             "progress" => {
                 if value.extract::<bool>()? {
-                    builder.progress(|p: &filepack::Progress| {
+                    builder.progress(|p: &treepack::Progress| {
                         eprint!(
                             "\rfilepack: {:?} {} / {} entries, {} bytes   ",
                             p.phase, p.entries_done, p.entries_total, p.bytes_done

@@ -408,10 +408,10 @@ fn summary_table(outcomes: &[Outcome], seconds: u64) -> String {
 /// The seed corpora: small valid files of every format, written by the crates themselves.
 mod seeds {
     use super::*;
-    use filepack::{EntryMeta, PackWriter};
     use npy_format::{DType, Header, Version};
     use npz_stream::{Compression, FrameSink, NpzWriter};
     use std::collections::BTreeMap;
+    use treepack::{EntryMeta, PackWriter};
     use varpack::{Array, Varpack};
 
     /// dtypes from numpy's own test arrays (see npy-format/tests/integration/numpy_cases.rs):

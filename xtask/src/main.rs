@@ -16,6 +16,7 @@
 mod bench;
 mod demo;
 mod fuzz;
+mod publish;
 mod release;
 mod s3;
 mod test;

@@ -1,11 +1,19 @@
 //! `cargo xtask release VERSION [--dry-run]`: one command from a clean tree to a tagged release.
 //!
 //! 1. Refuses a dirty work tree (`git status --porcelain` prints anything).
-//! 2. Checks VERSION: semver, greater than `[workspace.package] version`, tag `vVERSION` new.
-//! 3. Reads the package graph with `cargo metadata --no-deps` and orders the publishable members
+//! 2. Reads the package graph with `cargo metadata --no-deps` and orders the publishable members
 //!    (`publish` not `false`) so every crate comes after the workspace crates it depends on
 //!    (normal and build dependencies; dev-dependencies without a version are dropped by cargo
 //!    when it packages, so they do not order anything).
+//! 3. Checks VERSION: semver and tag `vVERSION` new; greater than `[workspace.package] version`,
+//!    or equal to it when no publishable crate has that version on crates.io (the first release
+//!    of a version the tree already carries: nothing is bumped).
+//!
+//!    Then asks crates.io (through `cargo info`, see [`crate::publish`]) whether each name is
+//!    free or already ours (the registry's `repository` is the crate's own), and refuses a name
+//!    another project holds, or a version the registry already has. When crates.io cannot be
+//!    reached it says so and goes on: the names are checked again by `cargo publish`. It
+//!    refuses a crate README with a `../` link (broken on crates.io).
 //! 4. Bumps, with `toml_edit` (layout and comments kept): `[workspace.package] version`, the
 //!    `version` of every `[workspace.dependencies]` entry naming a workspace crate, and in each
 //!    member a literal `package.version` and any internal dependency with a `version` of its own.
@@ -23,10 +31,14 @@
 //! If a step after 4 fails, the files it changed are restored, so a failed release leaves the
 //! tree as it found it.
 //!
-//! `--dry-run` prints the publish order, every change as a unified diff, runs the tests and the
-//! packaging on the tree as it is (with `--allow-dirty` when it is dirty, so every check still
-//! runs and reports), and writes nothing. It fails at the end if a real release would have refused.
+//! `--dry-run` prints the publish order, every change as a unified diff, runs the tests on the
+//! tree as it is, and packages the crates as the release would: in a scratch copy of the work
+//! tree (tracked and untracked files, `.gitignore`d ones left out) under
+//! `TARGET/xtask-release/VERSION` with the edits written into it, so the `.crate` files in
+//! `TARGET/package` carry the new version. The copy is removed afterwards and the work tree is
+//! never written. It fails at the end if a real release would have refused.
 
+use crate::publish::{self, NameVerdict, Published, Registry, VersionPlan, plan_version};
 use crate::util::{self, section};
 use anyhow::{Context, Result, bail, ensure};
 use semver::Version;
@@ -62,6 +74,10 @@ pub struct Member {
     pub publishable: bool,
     /// Names of its path dependencies that order publishing (normal and build).
     pub path_deps: Vec<String>,
+    /// Its README (`readme` in its manifest), as an absolute path.
+    pub readme: Option<PathBuf>,
+    /// Its `repository` URL.
+    pub repository: Option<String>,
 }
 
 /// The members of the workspace at `root`, in `cargo metadata`'s order.
@@ -107,15 +123,21 @@ pub fn parse_members(metadata: &serde_json::Value) -> Result<Vec<Member>> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let manifest_path = PathBuf::from(
+            package["manifest_path"]
+                .as_str()
+                .context("cargo metadata: package without a manifest path")?,
+        );
+        let readme = package["readme"]
+            .as_str()
+            .map(|readme| manifest_path.parent().unwrap_or(Path::new("")).join(readme));
         members.push(Member {
             name: name.to_owned(),
-            manifest_path: PathBuf::from(
-                package["manifest_path"]
-                    .as_str()
-                    .context("cargo metadata: package without a manifest path")?,
-            ),
+            manifest_path,
             publishable,
             path_deps,
+            readme,
+            repository: package["repository"].as_str().map(str::to_owned),
         });
     }
     Ok(members)
@@ -429,17 +451,25 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
     // Reasons a real release would refuse, collected by a dry run so that it shows all of them.
     let mut refusals: Vec<String> = Vec::new();
 
-    let dirty = check_work_tree(&root, dry, &mut refusals)?;
-    let bump = check_version(&root, &args.version)?;
+    check_work_tree(&root, dry, &mut refusals)?;
     let (members, order) = show_publish_order(&root)?;
-    let edits = plan_edits(&root, &members, bump.root, &bump.version.to_string())?;
+    let bump = check_version(&root, &args.version, &order)?;
+    check_registry(&members, &order, &bump.version, dry, &mut refusals)?;
+    check_readmes(&members, dry, &mut refusals)?;
+    let edits = plan_edits(
+        &root,
+        &members,
+        bump.root,
+        &bump.version.to_string(),
+        &bump.plan,
+    )?;
     show_edits(&root, &edits, dry, &bump.version.to_string());
     let lock = root.join("Cargo.lock");
     let lock_before = std::fs::read(&lock).ok();
     if !dry {
         write_edits(&edits)?;
     }
-    let checked = check_packages(&root, &args, &order, dirty);
+    let checked = check_packages(&root, &args, &order, &edits, &bump.version);
     if let Err(err) = checked {
         if !dry {
             eprintln!("xtask: release failed; restoring the files it changed");
@@ -480,11 +510,13 @@ fn check_work_tree(root: &Path, dry: bool, refusals: &mut Vec<String>) -> Result
     Ok(dirty)
 }
 
-/// The new version, its tag, and the root manifest it will be written into.
+/// The new version, its tag, the root manifest it will be written into, and whether the
+/// crates are bumped to it or released at it as they are.
 struct Bump {
     version: Version,
     tag: String,
     root: RootManifest,
+    plan: VersionPlan,
 }
 
 /// The workspace's `Cargo.toml`, as read and as parsed for editing.
@@ -494,8 +526,9 @@ struct RootManifest {
     doc: DocumentMut,
 }
 
-/// Step 2: the new version must be semver, greater than the workspace's, and not tagged yet.
-fn check_version(root: &Path, version: &str) -> Result<Bump> {
+/// Step 3: the new version must be semver, not tagged yet, and greater than the workspace's,
+/// or equal to it when none of the crates in `order` has it on crates.io.
+fn check_version(root: &Path, version: &str, order: &[String]) -> Result<Bump> {
     section("release: the version");
     let version =
         Version::parse(version).with_context(|| format!("{version:?} is not a semver version"))?;
@@ -513,21 +546,121 @@ fn check_version(root: &Path, version: &str) -> Result<Bump> {
         .context("Cargo.toml has no [workspace.package] version")?;
     let current =
         Version::parse(current).with_context(|| format!("current version {current:?}"))?;
-    ensure!(
-        version > current,
-        "{version} is not greater than the current version {current}"
-    );
+    let plan = plan_version(&current, &version, || published_anywhere(order, &version))
+        .map_err(anyhow::Error::msg)?;
     let tag = format!("v{version}");
     ensure!(
         git(root, &["tag", "--list", &tag])?.is_empty(),
         "tag {tag} already exists"
     );
-    eprintln!("    {current} -> {version}, tag {tag}");
+    match plan {
+        VersionPlan::Bump => eprintln!("    {current} -> {version}, tag {tag}"),
+        VersionPlan::FirstRelease => eprintln!(
+            "    {version}, never published: released as it is (nothing bumped), tag {tag}"
+        ),
+    }
     Ok(Bump {
         version,
         tag,
         root: RootManifest { path, text, doc },
+        plan,
     })
+}
+
+/// Whether any of the crates `names` has `version` on crates.io.
+fn published_anywhere(names: &[String], version: &Version) -> Published {
+    let mut by = Vec::new();
+    for name in names {
+        match publish::ask_registry(&format!("{name}@{version}")) {
+            Registry::Missing => {}
+            Registry::Found { .. } => by.push(name.clone()),
+            Registry::Unreachable(why) => return Published::Unknown(why),
+        }
+    }
+    if by.is_empty() {
+        Published::Nowhere
+    } else {
+        Published::By(by)
+    }
+}
+
+/// Step 3, continued: every name in `order` free on crates.io or ours (same repository), and
+/// not published at `version` yet. A taken name is a refusal; an unreachable registry is said
+/// and skipped (`cargo publish` asks again).
+fn check_registry(
+    members: &[Member],
+    order: &[String],
+    version: &Version,
+    dry: bool,
+    refusals: &mut Vec<String>,
+) -> Result<()> {
+    section("release: the names on crates.io (cargo info)");
+    let mut found = Vec::new();
+    for name in order {
+        let ours = members
+            .iter()
+            .find(|m| &m.name == name)
+            .and_then(|m| m.repository.clone())
+            .unwrap_or_default();
+        let verdict = publish::name_verdict(&publish::ask_registry(name), &ours);
+        match verdict {
+            NameVerdict::Free => eprintln!("    {name}: free"),
+            NameVerdict::Ours { latest } => {
+                eprintln!("    {name}: ours (latest {latest})");
+                if Version::parse(&latest).is_ok_and(|latest| latest >= *version) {
+                    found.push(format!(
+                        "{name} has {latest} on crates.io already, not below {version}"
+                    ));
+                }
+            }
+            NameVerdict::Taken { repository } => {
+                let by = repository.map_or_else(
+                    || "a project that names no repository".to_owned(),
+                    |r| r.to_string(),
+                );
+                eprintln!("    {name}: TAKEN by {by}");
+                found.push(format!(
+                    "the crate name {name} is taken on crates.io by {by}: rename the package"
+                ));
+            }
+            NameVerdict::Unknown(why) => {
+                eprintln!(
+                    "    crates.io cannot be reached ({why}): the names are not checked (cargo publish will check them)"
+                );
+                return Ok(());
+            }
+        }
+    }
+    refuse(found, dry, refusals)
+}
+
+/// Step 3, continued: no crate README links into a sibling folder (`../`).
+fn check_readmes(members: &[Member], dry: bool, refusals: &mut Vec<String>) -> Result<()> {
+    section("release: crate READMEs as crates.io renders them (no ../ links)");
+    let mut found = Vec::new();
+    for member in members.iter().filter(|m| m.publishable) {
+        if let Some(readme) = &member.readme {
+            let problems = publish::readme_problems(readme)
+                .with_context(|| format!("reading {}", readme.display()))?;
+            found.extend(problems);
+        }
+    }
+    if found.is_empty() {
+        eprintln!("    ok");
+    }
+    refuse(found, dry, refusals)
+}
+
+/// Prints `found`; a real release fails on them, a dry run records them and goes on.
+fn refuse(found: Vec<String>, dry: bool, refusals: &mut Vec<String>) -> Result<()> {
+    for problem in &found {
+        eprintln!("    {problem}");
+    }
+    if !found.is_empty() && !dry {
+        bail!("{}", found.join("; "));
+    }
+    refusals.extend(found);
+    Ok(())
 }
 
 /// Step 3: the members, and the order to publish the publishable ones in (each after its
@@ -557,6 +690,21 @@ fn show_publish_order(root: &Path) -> Result<(Vec<Member>, Vec<String>)> {
 /// inter-crate requirement, and the changelog's Unreleased section moved under the version.
 fn plan_edits(
     root: &Path,
+    members: &[Member],
+    manifest: RootManifest,
+    new_version: &str,
+    plan: &VersionPlan,
+) -> Result<Vec<Edit>> {
+    let mut edits = match plan {
+        VersionPlan::Bump => plan_bumps(members, manifest, new_version)?,
+        VersionPlan::FirstRelease => Vec::new(),
+    };
+    edits.push(plan_changelog(root, new_version)?);
+    Ok(edits)
+}
+
+/// The manifests with every version bumped to `new_version`.
+fn plan_bumps(
     members: &[Member],
     mut manifest: RootManifest,
     new_version: &str,
@@ -589,20 +737,24 @@ fn plan_edits(
             });
         }
     }
+    Ok(edits)
+}
+
+/// CHANGELOG.md with its Unreleased section moved under `new_version`.
+fn plan_changelog(root: &Path, new_version: &str) -> Result<Edit> {
     let changelog = root.join("CHANGELOG.md");
     let changelog_text = std::fs::read_to_string(&changelog)
         .with_context(|| format!("reading {}", changelog.display()))?;
     let date = util::format_date(util::unix_now());
     let changelog_new = release_changelog(&changelog_text, new_version, &date)?;
-    edits.push(Edit {
+    Ok(Edit {
         path: changelog,
         old: changelog_text,
         new: changelog_new,
         changes: vec![format!(
             "Unreleased moved under ## [{new_version}] - {date}"
         )],
-    });
-    Ok(edits)
+    })
 }
 
 /// Step 5: the changes, listed and as diffs.
@@ -644,8 +796,15 @@ fn write_edits(edits: &[Edit]) -> Result<()> {
 }
 
 /// Step 7: Cargo.lock updated (a real release), every test, and `cargo package` of every
-/// publishable crate in publish order.
-fn check_packages(root: &Path, args: &ReleaseArgs, order: &[String], dirty: bool) -> Result<()> {
+/// publishable crate in publish order: in the work tree for a real release (the edits are
+/// written), in a scratch copy with the edits for a dry run.
+fn check_packages(
+    root: &Path,
+    args: &ReleaseArgs,
+    order: &[String],
+    edits: &[Edit],
+    version: &Version,
+) -> Result<()> {
     let dry = args.dry_run;
     if !dry {
         section("release: cargo update --workspace (Cargo.lock)");
@@ -661,18 +820,80 @@ fn check_packages(root: &Path, args: &ReleaseArgs, order: &[String], dirty: bool
         section("release: cargo xtask test");
         util::run(util::cargo().current_dir(root).args(["xtask", "test"]))?;
     }
-    section("release: cargo package, every publishable crate, in publish order");
+    let scratch = if dry {
+        Some(scratch_copy(root, edits, version)?)
+    } else {
+        None
+    };
+    let at = scratch.as_deref().unwrap_or(root);
+    section(&format!(
+        "release: cargo package, every publishable crate at {version}, in publish order{}",
+        if dry { " (in a scratch copy)" } else { "" }
+    ));
     let mut package = util::cargo();
-    package.current_dir(root).arg("package");
+    package
+        .current_dir(at)
+        .env("CARGO_TARGET_DIR", util::target_dir())
+        .arg("package");
     for name in order {
         package.args(["-p", name]);
     }
     // A real release checked the tree was clean before bumping, so the only uncommitted
-    // changes are its own; a dry run on a dirty tree still checks the packaging.
-    if !dry || dirty {
-        package.arg("--allow-dirty");
+    // changes are its own; a dry run's copy holds the tree as it is plus the edits.
+    package.arg("--allow-dirty");
+    let packaged = util::run(&mut package);
+    if let Some(scratch) = &scratch {
+        let _ = std::fs::remove_dir_all(scratch);
     }
-    util::run(&mut package)
+    packaged?;
+    eprintln!(
+        "    the .crate files: {}",
+        util::target_dir().join("package").display()
+    );
+    Ok(())
+}
+
+/// A copy of the work tree (the files git tracks or would add: `.gitignore`d ones left out) at
+/// `TARGET/xtask-release/VERSION`, with `edits` written into it. The work tree is only read.
+fn scratch_copy(root: &Path, edits: &[Edit], version: &Version) -> Result<PathBuf> {
+    let scratch = util::target_dir()
+        .join("xtask-release")
+        .join(version.to_string());
+    section(&format!(
+        "release: a scratch copy at {version} in {}",
+        scratch.display()
+    ));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)
+            .with_context(|| format!("removing {}", scratch.display()))?;
+    }
+    let files = git(
+        root,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    )?;
+    for file in files.split('\0').filter(|f| !f.is_empty()) {
+        let from = root.join(file);
+        if !from.is_file() {
+            continue; // deleted in the work tree, or a submodule
+        }
+        let to = scratch.join(file);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::copy(&from, &to).with_context(|| format!("copying {file}"))?;
+    }
+    for edit in edits {
+        let to = scratch.join(relative(&edit.path, root));
+        std::fs::write(&to, &edit.new).with_context(|| format!("writing {}", to.display()))?;
+    }
+    eprintln!("    copied, {} files edited", edits.len());
+    Ok(scratch)
 }
 
 /// Step 8: the release commit and its annotated tag (printed, for a dry run).
@@ -843,6 +1064,8 @@ version = "0.1"
             manifest_path: PathBuf::from(format!("{name}/Cargo.toml")),
             publishable,
             path_deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            readme: None,
+            repository: None,
         }
     }
 

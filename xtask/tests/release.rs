@@ -138,15 +138,56 @@ fn dry_run_prints_diffs_and_changes_nothing() {
         std::fs::read_to_string(root.join("Cargo.toml")).unwrap(),
         ROOT
     );
+    // Packaged at the new version, from a scratch copy that is gone.
+    assert!(root.join("target/package/beta-0.2.0.crate").is_file());
+    assert!(!root.join("target/package/beta-0.1.0.crate").exists());
+    assert!(!root.join("target/xtask-release/0.2.0").exists());
+    // Offline, the names cannot be checked: said, not failed.
+    assert!(
+        stderr.contains("crates.io cannot be reached (cargo is offline"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_readme_link_out_of_the_crate_folder_is_refused() {
+    let dir = workspace();
+    let root = dir.path();
+    write(
+        root,
+        "alpha/README.md",
+        "# alpha\n\nSee the [workspace README](../README.md).\n",
+    );
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "readme"]);
+    let out = release(root, &["0.2.0", "--dry-run"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("README.md:3: `../README.md` leaves the crate's folder"),
+        "{stderr}"
+    );
+    let out = release(root, &["0.2.0"]);
+    assert!(!out.status.success());
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
 }
 
 #[test]
 fn refuses_dirty_trees_and_versions_not_above_the_current() {
     let dir = workspace();
     let root = dir.path();
-    let out = release(root, &["0.1.0", "--dry-run"]);
+    let out = release(root, &["0.0.9", "--dry-run"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("not greater than the current version 0.1.0"));
+    // The current version is released only if crates.io says it never was; offline, it
+    // cannot say, and the release says so.
+    let out = release(root, &["0.1.0", "--dry-run"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("crates.io cannot say (cargo is offline"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = release(root, &["zero", "--dry-run"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("not a semver version"));

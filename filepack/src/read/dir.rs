@@ -5,7 +5,7 @@ use super::*;
 /// The children of a directory, in name order (from [`Pack::read_dir`]).
 ///
 /// ```
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("d/x", b"", EntryMeta::file()).unwrap();
 /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -71,7 +71,7 @@ impl<'a> Iterator for ReadDir<'a> {
 /// order (from [`Pack::walk`]). Like `walkdir`, symlinks are yielded, not followed.
 ///
 /// ```
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("a/b/c", b"", EntryMeta::file()).unwrap();
 /// # w.add_bytes("a/d", b"", EntryMeta::file()).unwrap();
@@ -126,7 +126,7 @@ impl<'a> Iterator for Walk<'a> {
 /// Every entry in table order (depth-first, name order), from [`Pack::entries`].
 ///
 /// ```
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("x", b"", EntryMeta::file()).unwrap();
 /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -166,7 +166,7 @@ impl Pack {
     /// [`Error::NotADir`]; as [`Pack::resolved_entry`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # for p in ["d/b", "d/a", "d/c/x"] { w.add_bytes(p, b"", EntryMeta::file()).unwrap(); }
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -182,7 +182,7 @@ impl Pack {
     /// As [`Pack::listdir`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("d/f", b"12", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -203,7 +203,7 @@ impl Pack {
     /// corrupt directory tables.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/x", b"", EntryMeta::file()).unwrap();
     /// # w.add_bytes("b", b"", EntryMeta::file()).unwrap();
@@ -223,7 +223,7 @@ impl Pack {
     /// reads of the entry table, the fastest way to visit everything.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("b", b"", EntryMeta::file()).unwrap();
     /// # w.add_bytes("a/x", b"", EntryMeta::file()).unwrap();

@@ -5,7 +5,7 @@ use super::*;
 /// Metadata of an entry, as `std::fs::Metadata` gives for a file on disk.
 ///
 /// ```
-/// use filepack::{EntryMeta, Kind, Pack, PackWriter};
+/// use treepack::{EntryMeta, Kind, Pack, PackWriter};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_bytes("a", b"abc", EntryMeta::file().mode(0o600)).unwrap();
 /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -25,8 +25,8 @@ impl Metadata {
     /// What the entry is.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
-    /// assert_eq!(pack.metadata("").unwrap().kind(), filepack::Kind::Dir);
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.metadata("").unwrap().kind(), treepack::Kind::Dir);
     /// ```
     pub fn kind(&self) -> Kind {
         self.kind
@@ -35,7 +35,7 @@ impl Metadata {
     /// Whether the entry is a regular file.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(!pack.metadata("").unwrap().is_file());
     /// ```
     pub fn is_file(&self) -> bool {
@@ -45,7 +45,7 @@ impl Metadata {
     /// Whether the entry is a directory.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(pack.metadata("").unwrap().is_dir());
     /// ```
     pub fn is_dir(&self) -> bool {
@@ -55,7 +55,7 @@ impl Metadata {
     /// Whether the entry is a symlink (only from [`Pack::symlink_metadata`]).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(!pack.metadata("").unwrap().is_symlink());
     /// ```
     pub fn is_symlink(&self) -> bool {
@@ -65,7 +65,7 @@ impl Metadata {
     /// Size in bytes: a file's contents, a symlink's target; 0 for a directory.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.metadata("").unwrap().len(), 0);
     /// ```
     #[allow(clippy::len_without_is_empty)]
@@ -76,7 +76,7 @@ impl Metadata {
     /// Permission bits (`st_mode & 0o7777`).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.metadata("").unwrap().mode(), 0o755);
     /// ```
     pub fn mode(&self) -> u32 {
@@ -86,7 +86,7 @@ impl Metadata {
     /// Modification time.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.metadata("").unwrap().modified(), std::time::UNIX_EPOCH);
     /// ```
     pub fn modified(&self) -> SystemTime {
@@ -96,7 +96,7 @@ impl Metadata {
     /// Modification time as stored: seconds since the Unix epoch and nanoseconds.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.metadata("").unwrap().mtime(), (0, 0));
     /// ```
     pub fn mtime(&self) -> (i64, u32) {
@@ -107,7 +107,7 @@ impl Metadata {
     /// directories.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.metadata("").unwrap().checksum(), 0);
     /// ```
     pub fn checksum(&self) -> u64 {
@@ -165,7 +165,7 @@ pub(super) enum Body<'a> {
 /// One validated entry of a pack: its path, kind, metadata and contents, borrowed from the map.
 ///
 /// ```
-/// use filepack::{EntryMeta, Kind, Pack, PackWriter};
+/// use treepack::{EntryMeta, Kind, Pack, PackWriter};
 /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// w.add_bytes("dir/a.txt", b"hello", EntryMeta::file()).unwrap();
 /// let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -200,7 +200,7 @@ impl<'a> Entry<'a> {
     /// Position in the entry table (0 is the root).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.root().unwrap().index(), 0);
     /// ```
     pub fn index(&self) -> u32 {
@@ -210,7 +210,7 @@ impl<'a> Entry<'a> {
     /// The normalized path, relative to the root (`""` for the root).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.root().unwrap().path(), "");
     /// ```
     pub fn path(&self) -> &'a str {
@@ -220,7 +220,7 @@ impl<'a> Entry<'a> {
     /// The last component of the path (`""` for the root).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_dir("a/b", EntryMeta::dir()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -233,7 +233,7 @@ impl<'a> Entry<'a> {
     /// Index of the parent directory's entry (`None` for the root).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_dir("a", EntryMeta::dir()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -247,8 +247,8 @@ impl<'a> Entry<'a> {
     /// What the entry is.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
-    /// assert_eq!(pack.root().unwrap().kind(), filepack::Kind::Dir);
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(pack.root().unwrap().kind(), treepack::Kind::Dir);
     /// ```
     pub fn kind(&self) -> Kind {
         match self.body {
@@ -261,7 +261,7 @@ impl<'a> Entry<'a> {
     /// Whether it is a regular file.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(!pack.root().unwrap().is_file());
     /// ```
     pub fn is_file(&self) -> bool {
@@ -271,7 +271,7 @@ impl<'a> Entry<'a> {
     /// Whether it is a directory.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(pack.root().unwrap().is_dir());
     /// ```
     pub fn is_dir(&self) -> bool {
@@ -281,7 +281,7 @@ impl<'a> Entry<'a> {
     /// Whether it is a symlink.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(!pack.root().unwrap().is_symlink());
     /// ```
     pub fn is_symlink(&self) -> bool {
@@ -291,7 +291,7 @@ impl<'a> Entry<'a> {
     /// Size in bytes: a file's contents, a symlink's target; 0 for a directory.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.root().unwrap().len(), 0);
     /// ```
     #[allow(clippy::len_without_is_empty)]
@@ -306,7 +306,7 @@ impl<'a> Entry<'a> {
     /// Number of children of a directory (0 for other kinds).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.root().unwrap().child_count(), 0);
     /// ```
     pub fn child_count(&self) -> u64 {
@@ -319,7 +319,7 @@ impl<'a> Entry<'a> {
     /// The contents of a file, zero-copy (`None` for directories and symlinks).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"xyz", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -335,7 +335,7 @@ impl<'a> Entry<'a> {
     /// The target of a symlink (`None` for other kinds).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_symlink("l", "f", EntryMeta::symlink()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -351,7 +351,7 @@ impl<'a> Entry<'a> {
     /// Permission bits.
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.root().unwrap().mode(), 0o755);
     /// ```
     pub fn mode(&self) -> u32 {
@@ -361,11 +361,11 @@ impl<'a> Entry<'a> {
     /// The stored checksum (see [`Metadata::checksum`]).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"xyz", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
-    /// assert_eq!(pack.entry("f").unwrap().checksum(), filepack::format::checksum(b"xyz"));
+    /// assert_eq!(pack.entry("f").unwrap().checksum(), treepack::format::checksum(b"xyz"));
     /// ```
     pub fn checksum(&self) -> u64 {
         self.checksum
@@ -374,7 +374,7 @@ impl<'a> Entry<'a> {
     /// Metadata (kind, size, mode, mtime, checksum).
     ///
     /// ```
-    /// # let pack = filepack::Pack::from_vec(filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
+    /// # let pack = treepack::Pack::from_vec(treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner()).unwrap();
     /// assert!(pack.root().unwrap().metadata().is_dir());
     /// ```
     pub fn metadata(&self) -> Metadata {
@@ -393,7 +393,7 @@ impl<'a> Entry<'a> {
     /// [`Error::Checksum`] naming the entry on a mismatch.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"xyz", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -413,7 +413,7 @@ impl<'a> Entry<'a> {
     /// [`Error::NotADir`] if the entry is not a directory.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("b", b"", EntryMeta::file()).unwrap();
     /// # w.add_bytes("a", b"", EntryMeta::file()).unwrap();
@@ -492,8 +492,8 @@ impl Pack {
     /// [`Error::Corrupt`] if the index is out of range or the record is inconsistent.
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = treepack::Pack::from_vec(bytes).unwrap();
     /// assert_eq!(pack.entry_at(0).unwrap().path(), "");
     /// assert!(pack.entry_at(1).is_err());
     /// ```

@@ -6,7 +6,7 @@ use super::*;
 ///
 /// ```
 /// use std::io::{BufRead, Read, Seek, SeekFrom};
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("lines.txt", b"one\ntwo\n", EntryMeta::file()).unwrap();
 /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -28,7 +28,7 @@ impl<'a> FileReader<'a> {
     /// All of the file's bytes, whatever the position.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"abc", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -41,7 +41,7 @@ impl<'a> FileReader<'a> {
     /// The file's length.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"abc", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -54,7 +54,7 @@ impl<'a> FileReader<'a> {
     /// Whether the file is empty.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -67,7 +67,7 @@ impl<'a> FileReader<'a> {
     /// The current position.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"abc", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();

@@ -91,7 +91,7 @@ impl Pack {
     /// with the same results.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
     /// # w.add_bytes("d/b", b"22", EntryMeta::file()).unwrap();

@@ -51,11 +51,11 @@ use crate::prefetch::prefetch;
 /// of the file raises `SIGBUS` (on Linux and the BSDs; the process dies unless it handles the
 /// signal): no `Result` can report it. To be safe from that, open with
 /// [`OpenOptions::read_into_memory`] (or [`Pack::from_vec`] of the file's bytes), which copies
-/// the pack at open; or, as the `filepack` command does, handle `SIGBUS` by checking whether the
+/// the pack at open; or, as the `treepack` command does, handle `SIGBUS` by checking whether the
 /// file (opened with [`OpenOptions::open_file`]) shrank and exiting with an error.
 ///
 /// ```
-/// use filepack::{Pack, PackBuilder};
+/// use treepack::{Pack, PackBuilder};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let src = dir.path().join("src");
 /// # std::fs::create_dir_all(src.join("images")).unwrap();

@@ -19,7 +19,7 @@ impl Storage {
 /// Options for opening a pack.
 ///
 /// ```
-/// use filepack::{Pack, PackBuilder};
+/// use treepack::{Pack, PackBuilder};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
 /// # let out = dir.path().join("p.fpack");
@@ -40,7 +40,7 @@ impl OpenOptions {
     /// The defaults: O(1) open, no checksum checks on open or read, no prefaulting.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("p.fpack");
     /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
@@ -56,7 +56,7 @@ impl OpenOptions {
     /// Check the checksum of the tables at open. This reads every table byte: O(entries).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("name-xyz", b"contents", EntryMeta::file()).unwrap();
     /// let mut bytes = w.finish().unwrap().0.into_inner();
@@ -74,7 +74,7 @@ impl OpenOptions {
     /// [`Pack::read_to_string`] or [`Pack::npy`] reads it.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("name-xyz", b"contents", EntryMeta::file()).unwrap();
     /// let mut bytes = w.finish().unwrap().0.into_inner();
@@ -83,7 +83,7 @@ impl OpenOptions {
     /// let plain = Pack::from_vec(bytes.clone()).unwrap();
     /// assert_eq!(plain.bytes("name-xyz").unwrap(), b"Contents");
     /// let checked = Pack::from_vec_with(bytes, &OpenOptions::new().verify_reads(true)).unwrap();
-    /// assert!(matches!(checked.bytes("name-xyz"), Err(filepack::Error::Checksum { .. })));
+    /// assert!(matches!(checked.bytes("name-xyz"), Err(treepack::Error::Checksum { .. })));
     /// ```
     pub fn verify_reads(mut self, yes: bool) -> OpenOptions {
         self.verify_reads = yes;
@@ -94,7 +94,7 @@ impl OpenOptions {
     /// open O(size) but the first read of every page free.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("p.fpack");
     /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
@@ -119,7 +119,7 @@ impl OpenOptions {
     /// touch then reads 2 MiB from disk instead of a readahead window.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("p.fpack");
     /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
@@ -144,8 +144,8 @@ impl OpenOptions {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
     /// # let out = dir.path().join("p.fpack");
-    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
-    /// let pack = filepack::OpenOptions::new().read_into_memory(true).open(&out).unwrap();
+    /// # treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = treepack::OpenOptions::new().read_into_memory(true).open(&out).unwrap();
     /// std::fs::File::options().write(true).open(&out).unwrap().set_len(0).unwrap();
     /// assert_eq!(pack.bytes("a.txt").unwrap(), b"hi"); // the copy in memory
     /// ```
@@ -168,8 +168,8 @@ impl OpenOptions {
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
-    /// let missing = filepack::OpenOptions::new().open(dir.path().join("none.fpack"));
-    /// assert!(matches!(missing, Err(filepack::Error::Io { .. })));
+    /// let missing = treepack::OpenOptions::new().open(dir.path().join("none.fpack"));
+    /// assert!(matches!(missing, Err(treepack::Error::Io { .. })));
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Pack, Error> {
         let path = path.as_ref();
@@ -191,9 +191,9 @@ impl OpenOptions {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # std::fs::write(dir.path().join("a.txt"), "hi").unwrap();
     /// # let out = dir.path().join("p.fpack");
-    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// # treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
     /// let file = std::fs::File::open(&out).unwrap();
-    /// let pack = filepack::OpenOptions::new().open_file(&file, &out).unwrap();
+    /// let pack = treepack::OpenOptions::new().open_file(&file, &out).unwrap();
     /// assert_eq!(pack.read_str("a.txt").unwrap(), "hi");
     /// ```
     pub fn open_file(&self, file: &File, path: impl AsRef<Path>) -> Result<Pack, Error> {
@@ -271,8 +271,8 @@ impl Pack {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let out = dir.path().join("p.fpack");
-    /// # filepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
-    /// let pack = filepack::Pack::open(&out).unwrap();
+    /// # treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = treepack::Pack::open(&out).unwrap();
     /// assert!(pack.is_dir(""));
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Pack, Error> {
@@ -282,13 +282,13 @@ impl Pack {
     /// Options for opening a pack.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, OpenOptions, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, OpenOptions, Pack, PackWriter};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("p.fpack");
     /// # let mut w = PackWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
     /// # w.add_bytes("data/f.bin", b"contents", EntryMeta::file()).unwrap();
     /// # w.finish().unwrap();
-    /// let pack = filepack::Pack::options().verify_tables(true).open(&path).unwrap();
+    /// let pack = treepack::Pack::options().verify_tables(true).open(&path).unwrap();
     /// assert!(pack.exists("data/f.bin"));
     /// ```
     pub fn options() -> OpenOptions {
@@ -301,7 +301,7 @@ impl Pack {
     /// As [`OpenOptions::open`].
     ///
     /// ```
-    /// use filepack::{EntryMeta, Pack, PackWriter};
+    /// use treepack::{EntryMeta, Pack, PackWriter};
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// w.add_bytes("a", b"1", EntryMeta::file()).unwrap();
     /// let bytes = w.finish().unwrap().0.into_inner();
@@ -317,7 +317,7 @@ impl Pack {
     /// As [`OpenOptions::open`].
     ///
     /// ```
-    /// # use filepack::{Pack, PackWriter, OpenOptions};
+    /// # use treepack::{Pack, PackWriter, OpenOptions};
     /// # let bytes = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
     /// let pack = Pack::from_vec_with(bytes, &OpenOptions::new().verify_tables(true)).unwrap();
     /// assert_eq!(pack.entry_count(), 1); // the root alone
@@ -355,8 +355,8 @@ impl Pack {
     /// The decoded header.
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = treepack::Pack::from_vec(bytes).unwrap();
     /// assert_eq!(pack.header().entry_count, 1);
     /// ```
     pub fn header(&self) -> &PackHeader {
@@ -366,8 +366,8 @@ impl Pack {
     /// The path the pack was opened from (`None` for [`Pack::from_vec`]).
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// assert!(filepack::Pack::from_vec(bytes).unwrap().path().is_none());
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// assert!(treepack::Pack::from_vec(bytes).unwrap().path().is_none());
     /// ```
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -376,9 +376,9 @@ impl Pack {
     /// The whole pack file as bytes (the map).
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
-    /// assert!(pack.as_bytes().starts_with(&filepack::format::MAGIC));
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = treepack::Pack::from_vec(bytes).unwrap();
+    /// assert!(pack.as_bytes().starts_with(&treepack::format::MAGIC));
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.buf()
@@ -387,8 +387,8 @@ impl Pack {
     /// Number of entries, the root included.
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// assert_eq!(filepack::Pack::from_vec(bytes).unwrap().entry_count(), 1);
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// assert_eq!(treepack::Pack::from_vec(bytes).unwrap().entry_count(), 1);
     /// ```
     pub fn entry_count(&self) -> u64 {
         self.header.entry_count

@@ -9,8 +9,8 @@ impl Pack {
     /// [`Error::Corrupt`] for a corrupt pack.
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// let pack = filepack::Pack::from_vec(bytes).unwrap();
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// let pack = treepack::Pack::from_vec(bytes).unwrap();
     /// assert!(pack.root().unwrap().is_dir());
     /// ```
     pub fn root(&self) -> Result<Entry<'_>, Error> {
@@ -25,12 +25,12 @@ impl Pack {
     /// directory, symlink errors, [`Error::Corrupt`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.entry("./a//b").unwrap().path(), "a/b");
-    /// assert!(matches!(pack.entry("a/c"), Err(filepack::Error::NotFound { .. })));
+    /// assert!(matches!(pack.entry("a/c"), Err(treepack::Error::NotFound { .. })));
     /// ```
     pub fn entry(&self, path: &str) -> Result<Entry<'_>, Error> {
         self.resolve(path, false)
@@ -42,7 +42,7 @@ impl Pack {
     /// As [`Pack::entry`], plus [`Error::SymlinkLoop`] and [`Error::SymlinkEscapes`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"x", EntryMeta::file()).unwrap();
     /// # w.add_symlink("l", "f", EntryMeta::symlink()).unwrap();
@@ -59,7 +59,7 @@ impl Pack {
     /// As [`Pack::resolved_entry`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"xy", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -75,7 +75,7 @@ impl Pack {
     /// As [`Pack::entry`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_symlink("l", "f", EntryMeta::symlink()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -89,7 +89,7 @@ impl Pack {
     /// Invalid paths and corrupt packs give `false`; use [`Pack::metadata`] to see errors.
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -103,7 +103,7 @@ impl Pack {
     /// Whether `path` is a regular file (following symlinks).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -116,7 +116,7 @@ impl Pack {
     /// Whether `path` is a directory (following symlinks).
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -147,7 +147,7 @@ impl Pack {
     /// [`OpenOptions::verify_reads`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("a/b.bin", &[1, 2, 3], EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -166,7 +166,7 @@ impl Pack {
     ///
     /// ```
     /// use std::io::Read;
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"data", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -186,7 +186,7 @@ impl Pack {
     /// As [`Pack::bytes`], and [`Error::NotUtf8`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("t.txt", "héllo".as_bytes(), EntryMeta::file()).unwrap();
     /// # w.add_bytes("b.bin", &[0xff], EntryMeta::file()).unwrap();
@@ -204,7 +204,7 @@ impl Pack {
     /// As [`Pack::read_to_string`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("t.txt", b"hi", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -224,7 +224,7 @@ impl Pack {
     /// [`Error::NotASymlink`]; as [`Pack::entry`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_symlink("l", "../x", EntryMeta::symlink()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();

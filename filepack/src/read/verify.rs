@@ -5,7 +5,7 @@ use super::*;
 /// What [`Pack::verify`] checked.
 ///
 /// ```
-/// # use filepack::{EntryMeta, Pack, PackWriter};
+/// # use treepack::{EntryMeta, Pack, PackWriter};
 /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
 /// # w.add_bytes("d/f", b"abc", EntryMeta::file()).unwrap();
 /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
@@ -48,8 +48,8 @@ impl Pack {
     /// [`Error::Checksum`] with `what` = `"tables"`.
     ///
     /// ```
-    /// # let bytes = filepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
-    /// filepack::Pack::from_vec(bytes).unwrap().verify_tables().unwrap();
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// treepack::Pack::from_vec(bytes).unwrap().verify_tables().unwrap();
     /// ```
     pub fn verify_tables(&self) -> Result<(), Error> {
         let h = &self.header;
@@ -78,7 +78,7 @@ impl Pack {
     /// [`Error::Corrupt`].
     ///
     /// ```
-    /// # use filepack::{EntryMeta, Pack, PackWriter};
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("f", b"abc", EntryMeta::file()).unwrap();
     /// let mut bytes = w.finish().unwrap().0.into_inner();

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::process::Output;
 
-use filepack::format::{self, HEADER_LEN};
-use filepack::npy_format::FrameSource;
-use filepack::{EntryMeta, Pack, PackWriter};
 use std::io::Read;
+use treepack::format::{self, HEADER_LEN};
+use treepack::npy_format::FrameSource;
+use treepack::{EntryMeta, Pack, PackWriter};
 
 /// What a path on disk is, for comparing trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +69,10 @@ fn walk(abs: &Path, rel: &str, out: &mut BTreeMap<String, Node>) {
     }
 }
 
-/// The built `filepack` binary.
+/// The built `treepack` binary.
 #[cfg(feature = "cli")]
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_filepack"))
+    PathBuf::from(env!("CARGO_BIN_EXE_treepack"))
 }
 
 /// Runs the binary with `args`.
@@ -87,7 +87,7 @@ pub fn run_s(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().unwrap()
 }
 
-/// Asserts a run failed with exactly one line `filepack: error: ...` on stderr.
+/// Asserts a run failed with exactly one line `treepack: error: ...` on stderr.
 pub fn assert_clean_failure(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -96,7 +96,7 @@ pub fn assert_clean_failure(out: &Output) -> String {
     );
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert!(stderr.starts_with("filepack: error: "), "stderr: {stderr}");
+    assert!(stderr.starts_with("treepack: error: "), "stderr: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "stderr: {stderr}");
     stderr
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use filepack::{EntryMeta, Pack, PackBuilder, PackWriter};
+use treepack::{EntryMeta, Pack, PackBuilder, PackWriter};
 
 use super::{BenchCtx, Measurement, median_of, time};
 use crate::util;
@@ -221,7 +221,7 @@ fn colliding_names(count: usize) -> (Vec<String>, u64) {
     let mut tried = 0u64;
     while names.len() < count {
         let name = format!("f{tried:x}");
-        if filepack::format::hash_path(&name) & mask < 1024 {
+        if treepack::format::hash_path(&name) & mask < 1024 {
             names.push(name);
         }
         tried += 1;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
-use filepack::{Pack, PackBuilder};
+use treepack::{Pack, PackBuilder};
 
 use crate::bench::filepack::make_tree;
 

@@ -1,17 +1,17 @@
-//! The `filepack` command: pack a directory tree into one file, list, read, extract, verify.
+//! The `treepack` command: pack a directory tree into one file, list, read, extract, verify.
 //!
 //! ```text
-//! filepack pack DIR -o OUT.fpack        (or -i DIR -o OUT.fpack)
-//! filepack ls PACK [DIR] [-R] [--directories-only] [--json] [-l]
-//! filepack cat PACK PATH...
-//! filepack extract PACK -o DIR [PATH...]
-//! filepack verify PACK
-//! filepack info PACK [--json]
-//! filepack convert OLD.fpack NEW.fpack [-f] [-v]   (a pack written by FilePacker)
+//! treepack pack DIR -o OUT.fpack        (or -i DIR -o OUT.fpack)
+//! treepack ls PACK [DIR] [-R] [--directories-only] [--json] [-l]
+//! treepack cat PACK PATH...
+//! treepack extract PACK -o DIR [PATH...]
+//! treepack verify PACK
+//! treepack info PACK [--json]
+//! treepack convert OLD.fpack NEW.fpack [-f] [-v]   (a pack written by FilePacker)
 //! ```
 //!
-//! Errors are one line on stderr (`filepack: error: ...`, control characters escaped) and exit
-//! status 1; usage errors exit with status 2. A closed standard output (`filepack ls P | head`)
+//! Errors are one line on stderr (`treepack: error: ...`, control characters escaped) and exit
+//! status 1; usage errors exit with status 2. A closed standard output (`treepack ls P | head`)
 //! ends the command quietly with status 0; a full one is an error.
 
 use std::io::{self, IsTerminal, Write};
@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 use array_files_fs::cli::{self, Force};
 use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
-use filepack::{
+use treepack::{
     ConvertError, ConvertOptions, Entry, ExtractOptions, Kind, LegacyPack, OpenOptions, Pack,
     PackBuilder, PackSummary, Phase, Progress,
 };
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "filepack",
+    name = "treepack",
     version,
     about = "Pack a directory tree of millions of files into one file with O(1) open and lookup",
     long_about = None,
@@ -206,7 +206,7 @@ struct ExtractArgs {
     quiet: bool,
 }
 
-/// A command's failure: the line `cli::main` prints after `filepack: error: `.
+/// A command's failure: the line `cli::main` prints after `treepack: error: `.
 type Failure = String;
 
 type CliResult<T> = Result<T, Failure>;
@@ -215,7 +215,7 @@ fn fail(message: impl std::fmt::Display) -> Failure {
     message.to_string()
 }
 
-fn in_pack(pack: &Path) -> impl Fn(filepack::Error) -> Failure + '_ {
+fn in_pack(pack: &Path) -> impl Fn(treepack::Error) -> Failure + '_ {
     move |e| shrank(pack).unwrap_or_else(|| fail(format!("{}: {e}", pack.display())))
 }
 
@@ -238,7 +238,7 @@ fn out_err(e: io::Error) -> Failure {
 
 fn main() -> ExitCode {
     let command = Cli::parse().command;
-    cli::main("filepack", || match command {
+    cli::main("treepack", || match command {
         Command::Pack(args) => pack(args),
         Command::Ls(args) => ls(args),
         Command::Cat { pack, paths } => cat(&pack, &paths),
@@ -260,12 +260,12 @@ fn open(path: &Path) -> CliResult<Pack> {
             path.display(),
             meta.len()
         );
-        cli::exit_on_shrink(&file, "filepack", &message);
+        cli::exit_on_shrink(&file, "treepack", &message);
     }
     OpenOptions::new()
         .open_file(&file, path)
         .map_err(|e| match e {
-            filepack::Error::Io { .. } => fail(e),
+            treepack::Error::Io { .. } => fail(e),
             e => fail(format!("{}: {e}", path.display())),
         })
 }
@@ -280,11 +280,11 @@ fn open_legacy(path: &Path) -> CliResult<LegacyPack> {
             path.display(),
             meta.len()
         );
-        cli::exit_on_shrink(&file, "filepack", &message);
+        cli::exit_on_shrink(&file, "treepack", &message);
     }
     LegacyPack::open_file(&file, path).map_err(|e| match e.kind() {
-        filepack::LegacyErrorKind::AlreadyConverted => fail(format!(
-            "{}: is a filepack pack already, not a FilePacker pack: nothing to convert (filepack ls, cat, extract and verify read it as it is)",
+        treepack::LegacyErrorKind::AlreadyConverted => fail(format!(
+            "{}: is a treepack pack already, not a FilePacker pack: nothing to convert (treepack ls, cat, extract and verify read it as it is)",
             path.display()
         )),
         _ => fail(e),
@@ -324,20 +324,41 @@ fn on_progress(bar: &indicatif::ProgressBar, p: &Progress) {
     match p.phase {
         Phase::Scanning => bar.set_position(p.entries_done),
         Phase::Packing => {
-            if bar.length() != Some(p.entries_total) {
-                bar.set_length(p.entries_total);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} entries, {msg} [{elapsed_precise}, eta {eta}]",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
+            let (done, total) = packing_measure(p);
+            if bar.length() != Some(total) {
+                if bar.length().is_none() {
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {msg} [{elapsed_precise}, eta {eta}]",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                }
+                bar.set_length(total);
             }
-            bar.set_position(p.entries_done);
-            bar.set_message(human_bytes(p.bytes_done));
+            bar.set_position(done);
+            bar.set_message(format!(
+                "{} of {}, {}/{} entries",
+                human_bytes(p.bytes_done),
+                human_bytes(p.bytes_total),
+                p.entries_done,
+                p.entries_total
+            ));
         }
         Phase::Indexing => bar.set_message("writing the index"),
         _ => bar.finish_and_clear(),
+    }
+}
+
+/// The bar's position and length while packing: bytes, so that the time left is estimated by
+/// the bytes still to copy (one huge file among many tiny ones would make an estimate by
+/// entries wildly wrong); entries only when the byte total is unknown. A file that grew since
+/// the scan stretches the length rather than overflowing it.
+fn packing_measure(p: &Progress) -> (u64, u64) {
+    if p.bytes_total > 0 {
+        (p.bytes_done, p.bytes_total.max(p.bytes_done))
+    } else {
+        (p.entries_done, p.entries_total.max(p.entries_done))
     }
 }
 
@@ -375,7 +396,7 @@ fn pack(args: PackArgs) -> CliResult<()> {
     }
     let s: PackSummary = result.map_err(|e| match e {
         // Created by another process while this one packed: left as it is.
-        filepack::BuildError::Io { path, source }
+        treepack::BuildError::Io { path, source }
             if path == out && source.kind() == io::ErrorKind::AlreadyExists =>
         {
             fail(cli::exists_error(&out))
@@ -576,9 +597,9 @@ fn extract(args: ExtractArgs) -> CliResult<()> {
         .map_err(|e| match e {
             // A write whose source is the part of the map the pack lost fails with EFAULT.
             _ if shrank(&args.pack).is_some() => shrank(&args.pack).unwrap_or_default(),
-            filepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
-            filepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
-            e @ filepack::ExtractError::UnsafeLink { .. } => fail(format!(
+            treepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
+            treepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
+            e @ treepack::ExtractError::UnsafeLink { .. } => fail(format!(
                 "{e} (pass --skip-unsafe-links to extract the rest without such links)"
             )),
             e => fail(e),
