@@ -29,7 +29,7 @@ use array_files_fs::pread::read_exact_at;
 #[cfg(feature = "remote")]
 mod remote;
 #[cfg(feature = "remote")]
-pub use remote::RemoteSource;
+pub use remote::{PART_BYTES, RemoteSource, RemoteWriter};
 
 /// Random access to the bytes of one object: a file, a buffer, a key in a bucket.
 ///

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use object_store::path::Path as StorePath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::ByteSource;
 
@@ -27,6 +27,22 @@ fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
         .enable_all()
         .build()?;
     Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// The store and the object path of `url`, the store configured from the environment.
+fn store_of(url: &str) -> io::Result<(Arc<dyn ObjectStore>, StorePath)> {
+    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}"));
+    let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    let options = std::env::vars().filter_map(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        let known = ["aws_", "google_", "azure_"]
+            .iter()
+            .any(|p| k.starts_with(p));
+        known.then_some((k, v))
+    });
+    let (store, path) =
+        object_store::parse_url_opts(&parsed, options).map_err(|e| invalid(e.to_string()))?;
+    Ok((Arc::from(store), path))
 }
 
 fn store_error(location: &str, e: object_store::Error) -> io::Error {
@@ -66,19 +82,8 @@ impl RemoteSource {
     /// assert!(npy_format::source::RemoteSource::open("not a url").is_err());
     /// ```
     pub fn open(url: &str) -> io::Result<RemoteSource> {
-        let invalid =
-            |e: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}"));
-        let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
-        let options = std::env::vars().filter_map(|(k, v)| {
-            let k = k.to_ascii_lowercase();
-            let known = ["aws_", "google_", "azure_"]
-                .iter()
-                .any(|p| k.starts_with(p));
-            known.then_some((k, v))
-        });
-        let (store, path) =
-            object_store::parse_url_opts(&parsed, options).map_err(|e| invalid(e.to_string()))?;
-        Ok(RemoteSource::from_store(Arc::from(store), path, url))
+        let (store, path) = store_of(url)?;
+        Ok(RemoteSource::from_store(store, path, url))
     }
 
     /// An object of a store built by the caller (credentials and clients of their choosing),
@@ -187,5 +192,202 @@ impl ByteSource for RemoteSource {
                 Ok(bytes.to_vec())
             })
             .collect()
+    }
+}
+
+/// Bytes a [`RemoteWriter`] gathers before it starts a multipart upload, and the size of each
+/// part after (S3 wants parts of at least 5 MiB but the last).
+pub const PART_BYTES: usize = 8 << 20;
+
+/// Parts a [`RemoteWriter`] uploads at once.
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// A new object written as a stream, the write side of [`RemoteSource`]: nothing is visible
+/// under the key until [`finish`](Self::finish) succeeds. An object smaller than
+/// [`PART_BYTES`] is one PUT at `finish`; a larger one is a multipart upload, its parts sent
+/// while writing (at most four at once, so memory stays bounded), completed by `finish`. A
+/// writer dropped unfinished, or whose upload failed, aborts the upload: the key keeps what it
+/// held before (a process killed mid-upload leaves an incomplete upload, which the store never
+/// shows as an object and expires by its lifecycle rules).
+///
+/// ```no_run
+/// use std::io::Write;
+/// let mut w = npy_format::source::RemoteWriter::create("s3://bucket/run/out.npy")?;
+/// npy_format::write_array(&mut w, &[1.0f32, 2.0], &[2], false).map_err(std::io::Error::other)?;
+/// w.finish()?; // now the object exists
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct RemoteWriter {
+    store: Arc<dyn ObjectStore>,
+    path: StorePath,
+    location: String,
+    pending: Vec<u8>,
+    upload: Option<WriteMultipart>,
+    written: u64,
+    /// Set when a part failed: the upload is aborted, and every later write and the finish
+    /// fail too, so that no object is made of the parts around a hole.
+    failed: bool,
+}
+
+impl std::fmt::Debug for RemoteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteWriter")
+            .field("location", &self.location)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl RemoteWriter {
+    /// A writer of the object at `url` (`s3://bucket/key`, `gs://`, `az://`), the store
+    /// configured from the environment as for [`RemoteSource::open`]. Nothing is sent yet.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] for a URL no store understands or a bad configuration.
+    ///
+    /// ```
+    /// assert!(npy_format::source::RemoteWriter::create("not a url").is_err());
+    /// ```
+    pub fn create(url: &str) -> io::Result<RemoteWriter> {
+        let (store, path) = store_of(url)?;
+        Ok(RemoteWriter::from_store(store, path, url))
+    }
+
+    /// A writer of an object of a store built by the caller, named `location` in messages.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::sync::Arc;
+    /// use npy_format::source::{ByteSource, RemoteSource, RemoteWriter};
+    /// let store = Arc::new(object_store::memory::InMemory::new());
+    /// let mut w = RemoteWriter::from_store(store.clone(), "k".into(), "memory://k");
+    /// w.write_all(b"hello").unwrap();
+    /// w.finish().unwrap();
+    /// let s = RemoteSource::from_store(store, "k".into(), "memory://k");
+    /// assert_eq!(s.read_at(0, 5).unwrap(), b"hello");
+    /// ```
+    pub fn from_store(store: Arc<dyn ObjectStore>, path: StorePath, location: &str) -> Self {
+        RemoteWriter {
+            store,
+            path,
+            location: location.to_owned(),
+            pending: Vec::new(),
+            upload: None,
+            written: 0,
+            failed: false,
+        }
+    }
+
+    /// The object's URL.
+    ///
+    /// ```
+    /// let w = npy_format::source::RemoteWriter::create("s3://bucket/key").unwrap();
+    /// assert_eq!(w.location(), "s3://bucket/key");
+    /// ```
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Bytes written so far.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut w = npy_format::source::RemoteWriter::create("s3://bucket/key").unwrap();
+    /// w.write_all(b"abc").unwrap(); // buffered: nothing sent yet
+    /// assert_eq!(w.written(), 3);
+    /// ```
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Sends what is left and makes the object visible: one PUT for a small object, the
+    /// completion of the multipart upload for a large one.
+    ///
+    /// # Errors
+    /// The store's error, naming the URL; the upload is then aborted and nothing is visible.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.check_not_failed()?;
+        let pending = std::mem::take(&mut self.pending);
+        let rt = runtime()?;
+        let result = match self.upload.take() {
+            None => rt
+                .block_on(self.store.put(&self.path, PutPayload::from(pending)))
+                .map(drop),
+            Some(mut upload) => {
+                let _enter = rt.enter();
+                upload.put(pending.into());
+                rt.block_on(upload.finish()).map(drop)
+            }
+        };
+        result.map_err(|e| store_error(&self.location, e))
+    }
+
+    /// Sends full parts: starts the upload at the first, waits while four are in flight.
+    fn send_parts(&mut self) -> io::Result<()> {
+        let rt = runtime()?;
+        let _enter = rt.enter();
+        let upload = match &mut self.upload {
+            Some(upload) => upload,
+            None => {
+                let started = rt
+                    .block_on(self.store.put_multipart(&self.path))
+                    .map_err(|e| store_error(&self.location, e))?;
+                self.upload
+                    .insert(WriteMultipart::new_with_chunk_size(started, PART_BYTES))
+            }
+        };
+        let full = self.pending.len() / PART_BYTES * PART_BYTES;
+        let rest = self.pending.split_off(full);
+        upload.put(std::mem::replace(&mut self.pending, rest).into());
+        rt.block_on(upload.wait_for_capacity(PARTS_IN_FLIGHT))
+            .map_err(|e| store_error(&self.location, e))
+    }
+}
+
+impl io::Write for RemoteWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_not_failed()?;
+        self.pending.extend_from_slice(buf);
+        self.written += buf.len() as u64;
+        if self.pending.len() >= PART_BYTES {
+            if let Err(e) = self.send_parts() {
+                self.abort();
+                return Err(e);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    /// Parts go out as they fill; nothing is visible before [`finish`](RemoteWriter::finish),
+    /// so a flush has nothing to do.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RemoteWriter {
+    fn check_not_failed(&self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other(format!(
+                "{}: an earlier part of the upload failed; the upload was aborted",
+                self.location
+            )));
+        }
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.failed = true;
+        self.pending = Vec::new();
+        if let (Some(upload), Ok(rt)) = (self.upload.take(), runtime()) {
+            // Best effort: an upload the store keeps incomplete is invisible anyway.
+            let _ = rt.block_on(upload.abort());
+        }
+    }
+}
+
+impl Drop for RemoteWriter {
+    fn drop(&mut self) {
+        self.abort();
     }
 }

@@ -90,9 +90,8 @@ proptest! {
 #[cfg(feature = "remote")]
 mod remote {
     use super::*;
-    use npy_format::object_store::aws::AmazonS3Builder;
-    use npy_format::object_store::{ObjectStoreExt, PutPayload, path::Path as StorePath};
-    use npy_format::source::RemoteSource;
+    use npy_format::source::{RemoteSource, RemoteWriter};
+    use std::io::Write;
 
     /// The bucket of the S3-compatible server `cargo xtask test` starts (moto), with the
     /// server's address in `AWS_ENDPOINT_URL` and test credentials in the environment.
@@ -103,20 +102,9 @@ mod remote {
     }
 
     fn put(key: &str, bytes: Vec<u8>) {
-        let store = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket())
-            .build()
-            .unwrap();
-        let rt = tokio_rt();
-        rt.block_on(store.put(&StorePath::from(key), PutPayload::from(bytes)))
-            .unwrap();
-    }
-
-    fn tokio_rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        let mut w = RemoteWriter::create(&format!("s3://{}/{key}", bucket())).unwrap();
+        w.write_all(&bytes).unwrap();
+        w.finish().unwrap();
     }
 
     #[test]
@@ -148,6 +136,36 @@ mod remote {
 
     #[test]
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn an_upload_in_parts_is_invisible_until_finished_and_a_dropped_one_never_lands() {
+        let url = format!("s3://{}/uploads/parts.bin", bucket());
+        let data: Vec<u8> = (0..2 * npy_format::source::PART_BYTES + 777)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut w = RemoteWriter::create(&url).unwrap();
+        w.write_all(&data).unwrap();
+        let source = RemoteSource::open(&url).unwrap();
+        assert_eq!(
+            source.len().unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        w.finish().unwrap();
+        let source = RemoteSource::open(&url).unwrap();
+        assert_eq!(source.read_at(0, data.len()).unwrap(), data);
+
+        let mut w = RemoteWriter::create(&url).unwrap();
+        w.write_all(&data[..npy_format::source::PART_BYTES + 1])
+            .unwrap();
+        drop(w);
+        let source = RemoteSource::open(&url).unwrap();
+        assert_eq!(
+            source.len().unwrap(),
+            data.len() as u64,
+            "the old object stays"
+        );
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn a_missing_object_is_not_found_naming_the_url() {
         let url = format!("s3://{}/ranges/missing.npy", bucket());
         let err = NpyReader::open(RemoteSource::open(&url).unwrap()).unwrap_err();
@@ -156,5 +174,70 @@ mod remote {
             matches!(err.kind(), ReadErrorKind::Io { source } if source.kind() == std::io::ErrorKind::NotFound),
             "{err}"
         );
+    }
+}
+
+/// Uploads through [`RemoteWriter`] on an in-memory store: visible only once finished, in one
+/// PUT or in parts, and a dropped or failed writer leaves the key as it was.
+#[cfg(feature = "remote")]
+mod uploads {
+    use npy_format::object_store::memory::InMemory;
+    use npy_format::source::{ByteSource, PART_BYTES, RemoteSource, RemoteWriter};
+    use std::io::Write;
+    use std::sync::Arc;
+
+    fn bytes(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    }
+
+    fn source(store: &Arc<InMemory>, key: &str) -> RemoteSource {
+        RemoteSource::from_store(store.clone(), key.into(), key)
+    }
+
+    #[test]
+    fn a_large_object_is_visible_only_when_finished_and_reads_back_equal() {
+        let store = Arc::new(InMemory::new());
+        let data = bytes(2 * PART_BYTES + 12345, 1);
+        let mut w = RemoteWriter::from_store(store.clone(), "big".into(), "mem://big");
+        for chunk in data.chunks(1 << 20) {
+            w.write_all(chunk).unwrap();
+        }
+        assert_eq!(w.written(), data.len() as u64);
+        let before = source(&store, "big").len().unwrap_err();
+        assert_eq!(before.kind(), std::io::ErrorKind::NotFound, "{before}");
+        w.finish().unwrap();
+        let s = source(&store, "big");
+        assert_eq!(s.len().unwrap(), data.len() as u64);
+        assert_eq!(s.read_at(0, data.len()).unwrap(), data);
+    }
+
+    #[test]
+    fn a_small_object_is_one_put() {
+        let store = Arc::new(InMemory::new());
+        let mut w = RemoteWriter::from_store(store.clone(), "small".into(), "mem://small");
+        w.write_all(b"tiny").unwrap();
+        w.finish().unwrap();
+        assert_eq!(source(&store, "small").read_at(0, 4).unwrap(), b"tiny");
+    }
+
+    #[test]
+    fn a_writer_dropped_unfinished_leaves_the_key_as_it_was() {
+        let store = Arc::new(InMemory::new());
+        let old = bytes(1000, 2);
+        let mut w = RemoteWriter::from_store(store.clone(), "k".into(), "mem://k");
+        w.write_all(&old).unwrap();
+        w.finish().unwrap();
+        for size in [10, PART_BYTES + 1, 3 * PART_BYTES] {
+            let mut w = RemoteWriter::from_store(store.clone(), "k".into(), "mem://k");
+            w.write_all(&bytes(size, 3)).unwrap();
+            drop(w);
+            let s = source(&store, "k");
+            assert_eq!(s.len().unwrap(), old.len() as u64, "after {size} bytes");
+            assert_eq!(s.read_at(0, old.len()).unwrap(), old);
+        }
+        let mut w = RemoteWriter::from_store(store.clone(), "new".into(), "mem://new");
+        w.write_all(&bytes(PART_BYTES + 5, 4)).unwrap();
+        drop(w);
+        assert!(source(&store, "new").len().is_err());
     }
 }
