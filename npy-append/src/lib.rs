@@ -77,6 +77,8 @@
 //! - `cli` (default): the `npy` binary (`info`, `rows`, `append`, `recover`); its dependencies
 //!   (clap, serde_json) never reach the library with default features off.
 //! - `ndarray`: [`NpyAppender::append_array_view`] for views in any memory layout.
+//! - `remote`: the `npy` binary's `info`, `rows` and `append` inputs read `s3://`, `gs://`,
+//!   `az://` and `http(s)://` URLs (npy-format's `remote`; on with `cli`).
 
 #![forbid(unsafe_code)]
 
@@ -84,7 +86,6 @@ mod appender;
 mod contents;
 mod error;
 mod fsutil;
-#[cfg(feature = "json")]
 mod info;
 mod layout;
 mod options;
@@ -97,6 +98,7 @@ pub use array_files_fs::error::{PathError, ResultKind};
 pub use error::{
     AppendError, AppendErrorKind, OpenError, OpenErrorKind, RecoverError, RecoverErrorKind,
 };
+pub use info::NpyInfo;
 #[cfg(feature = "json")]
 pub use info::info_json;
 pub use layout::FrameLayout;

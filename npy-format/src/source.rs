@@ -35,7 +35,8 @@ pub use remote::{PART_BYTES, RemoteSource, RemoteWriter};
 ///
 /// Every method is one request to the underlying store (one system call for a file), so a
 /// reader's cost is the number of calls it makes. Reads past the end are errors of kind
-/// [`io::ErrorKind::UnexpectedEof`], never short reads.
+/// [`io::ErrorKind::UnexpectedEof`], never short reads. Errors are like a file's: they do not
+/// repeat the [`location`](Self::location), which the reader's own error names.
 pub trait ByteSource: Send + Sync + fmt::Debug {
     /// Where the bytes are (a path or URL), for messages.
     fn location(&self) -> &str;
@@ -104,10 +105,10 @@ pub(crate) fn range_len(range: &Range<u64>) -> io::Result<usize> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("bad range {range:?}")))
 }
 
-fn past_end(location: &str, offset: u64, len: usize, size: u64) -> io::Error {
+fn past_end(offset: u64, len: usize, size: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
-        format!("{location}: {len} bytes at offset {offset} run past the end ({size} bytes)"),
+        format!("{len} bytes at offset {offset} run past the end ({size} bytes)"),
     )
 }
 
@@ -178,12 +179,9 @@ impl ByteSource for FileSource {
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; len];
         match read_exact_at(&self.file, &mut buf, offset) {
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(past_end(
-                &self.location,
-                offset,
-                len,
-                self.file.metadata()?.len(),
-            )),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(past_end(offset, len, self.file.metadata()?.len()))
+            }
             other => other.map(|()| buf),
         }
     }
@@ -236,7 +234,7 @@ impl ByteSource for MemorySource {
         let end = offset.checked_add(len as u64).filter(|&e| e <= size);
         match end {
             Some(end) => Ok(self.bytes[offset as usize..end as usize].to_vec()),
-            None => Err(past_end(&self.location, offset, len, size)),
+            None => Err(past_end(offset, len, size)),
         }
     }
 }
@@ -391,7 +389,7 @@ pub fn open(location: &str) -> io::Result<Box<dyn ByteSource>> {
         #[cfg(not(feature = "remote"))]
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            format!("{location}: object storage needs the `remote` feature"),
+            "object storage needs the `remote` feature",
         ));
     }
     Ok(Box::new(FileSource::open(location)?))

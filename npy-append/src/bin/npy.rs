@@ -7,6 +7,9 @@
 //! npy recover FILE [--zero-fill] [--dry-run] [--wait] [--no-rewrite] [--max-header-size N]
 //! ```
 //!
+//! `info` and `rows` take a path or a URL (`s3://bucket/key`, `gs://`, `az://`, `http(s)://`),
+//! and so do `append`'s inputs: an object is read by byte ranges, its header in one request.
+//!
 //! Errors print one line on stderr and exit with status 1; usage errors exit with status 2.
 
 use std::io::{self, IsTerminal, Write};
@@ -17,10 +20,13 @@ use array_files_fs::cli;
 use array_files_fs::pread::read_exact_at;
 use clap::{Parser, Subcommand};
 use npy_append::{
-    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, OpenError,
+    AppendError, AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, NpyInfo, OpenError,
     OpenErrorKind, RecoverError, RecoverErrorKind, RecoverOptions, frames_per_chunk,
 };
-use npy_format::{FrameSource, Header, NpyFile, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE};
+use npy_format::source::{self, ByteSource};
+use npy_format::{
+    FrameRangeError, Header, NpyFile, NpyReader, ReadOptions, header::DEFAULT_MAX_HEADER_SIZE,
+};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +43,7 @@ struct Cli {
 enum Command {
     /// Print what a file's header says, and where its data is.
     Info {
-        /// The .npy file.
+        /// The .npy file, or its URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         /// One JSON object on stdout instead of the human summary.
         #[arg(long)]
@@ -51,7 +57,7 @@ enum Command {
     /// The growth axis is axis 0, or the last axis for Fortran order; a 0-d array has one frame.
     /// Without END, every frame from START to the end.
     Rows {
-        /// The .npy file.
+        /// The .npy file, or its URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         /// First frame.
         start: u64,
@@ -70,7 +76,7 @@ enum Command {
     Append {
         /// The .npy file to append to (or create).
         out: PathBuf,
-        /// The .npy files whose frames are appended.
+        /// The .npy files whose frames are appended (paths or URLs).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         /// Wait for another appender's lock on OUT instead of failing.
@@ -154,15 +160,12 @@ fn run(command: Command) -> CliResult {
             json,
             max_header_size,
         } => {
-            let npy = NpyFile::options()
-                .max_header_size(max_header_size)
-                .open(&file)?;
-            let info = npy_append::info_json(&npy);
+            let input = Input::open(&file, max_header_size)?;
             let mut out = cli::stdout();
             if json {
-                writeln!(out, "{info}")?;
+                writeln!(out, "{}", npy_append::info_json(input.info()))?;
             } else {
-                write_summary(&mut out, &npy)?;
+                write_summary(&mut out, input.info())?;
             }
             Ok(())
         }
@@ -178,9 +181,18 @@ fn run(command: Command) -> CliResult {
                 );
             }
             let input = Input::open(&file, max_header_size)?;
-            let end = end.unwrap_or_else(|| input.npy.frame_count());
-            // Checks the range (the map is not read: see Input).
-            let len = input.npy.frames(start, end)?.len();
+            let header = input.header();
+            let count = header.frame_count();
+            let end = end.unwrap_or(count);
+            FrameRangeError::check(start, end, count)
+                .map_err(|e| refused(format!("{}: {e}", input.location())))?;
+            if header.dtype.has_object() {
+                return Err(refused(format!(
+                    "{}: object arrays (descr '|O') hold Python pickles; their frames cannot be read",
+                    input.location()
+                )));
+            }
+            let len = ((end - start) * header.frame_len().unwrap_or(0)) as usize;
             let mut out = cli::stdout();
             let mut buffer = Vec::new();
             let mut done = 0;
@@ -249,54 +261,75 @@ fn lock_mode(wait: bool) -> LockMode {
     }
 }
 
-/// An input read whole: its header and checks from [`NpyFile`], its bytes through positional
-/// reads of the file, never through the map, so that a file truncated by another program while
-/// it is read is an error ("shrank while it was read") rather than a `SIGBUS`.
-struct Input {
-    npy: NpyFile,
-    file: std::fs::File,
+/// An input read whole: a local file (its header and checks from [`NpyFile`], its bytes through
+/// positional reads of the file, never through the map, so that a file truncated by another
+/// program while it is read is an error ("shrank while it was read") rather than a `SIGBUS`),
+/// or an object in storage read by ranges.
+enum Input {
+    Local { npy: NpyFile, file: std::fs::File },
+    Remote(NpyReader<Box<dyn ByteSource>>),
 }
 
 impl Input {
     fn open(path: &Path, max_header_size: usize) -> Result<Input, Box<dyn std::error::Error>> {
+        if let Some(url) = path.to_str().filter(|p| source::is_url(p)) {
+            let object = source::open(url).map_err(|e| refused(format!("{url}: {e}")))?;
+            let options = ReadOptions::default().max_header_size(max_header_size);
+            return Ok(Input::Remote(NpyReader::open_with(object, options)?));
+        }
         let file =
             std::fs::File::open(path).map_err(|e| refused(format!("{}: {e}", path.display())))?;
         let npy = NpyFile::options()
             .max_header_size(max_header_size)
             .open(path)?;
-        Ok(Input { npy, file })
+        Ok(Input::Local { npy, file })
+    }
+
+    fn info(&self) -> &dyn NpyInfo {
+        match self {
+            Input::Local { npy, .. } => npy,
+            Input::Remote(reader) => reader,
+        }
     }
 
     fn header(&self) -> &Header {
-        self.npy.header()
+        self.info().header()
     }
 
-    fn path(&self) -> &Path {
-        self.npy.path()
+    fn location(&self) -> std::borrow::Cow<'_, str> {
+        self.info().location()
     }
 
     /// Where frame `index` starts in the file.
     fn frame_offset(&self, index: u64) -> u64 {
         let frame_len = self.header().frame_len().unwrap_or(0);
-        self.npy.data_offset() + index * frame_len
+        self.info().data_offset() + index * frame_len
     }
 
-    /// `len` bytes at `offset`, read into `buffer`.
+    /// `len` bytes at `offset`, read into `buffer` (one request for an object in storage).
     fn read_at<'b>(
         &self,
         offset: u64,
         len: usize,
         buffer: &'b mut Vec<u8>,
     ) -> Result<&'b [u8], Box<dyn std::error::Error>> {
+        let file = match self {
+            Input::Remote(reader) => {
+                *buffer = (reader.source().read_at(offset, len))
+                    .map_err(|e| refused(format!("{}: {e}", self.location())))?;
+                return Ok(buffer);
+            }
+            Input::Local { file, .. } => file,
+        };
         buffer.resize(len, 0);
-        read_exact_at(&self.file, buffer, offset).map_err(|e| {
+        read_exact_at(file, buffer, offset).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 refused(format!(
                     "{}: the file shrank while it was read (truncated by another program?)",
-                    self.path().display()
+                    self.location()
                 ))
             } else {
-                refused(format!("{}: {e}", self.path().display()))
+                refused(format!("{}: {e}", self.location()))
             }
         })?;
         Ok(buffer)
@@ -383,13 +416,13 @@ fn append(
         if header.dtype.has_object() {
             return Err(refused(format!(
                 "{}: object arrays (descr '|O') hold Python pickles, which cannot be appended; nothing was written",
-                source.path().display()
+                source.location()
             )));
         }
         let count = target.frames_in(header).ok_or_else(|| {
             refused(format!(
                 "{}: holds {}, but {} takes {target}; nothing was written",
-                source.path().display(),
+                source.location(),
                 describe(header),
                 out.display()
             ))
@@ -468,7 +501,7 @@ fn copy_frames(
         while done < count {
             let n = per_chunk.min(count - done);
             // frames_in checked that the data holds `count` frames of `frame_len` bytes.
-            let offset = source.npy.data_offset() + done * frame_len;
+            let offset = source.info().data_offset() + done * frame_len;
             let chunk = source.read_at(offset, (n * frame_len) as usize, &mut buffer)?;
             appender.append_frames(chunk, n)?;
             done += n;
@@ -482,11 +515,11 @@ fn copy_frames(
     Ok(())
 }
 
-fn write_summary(out: &mut impl Write, npy: &NpyFile) -> io::Result<()> {
+fn write_summary(out: &mut impl Write, npy: &dyn NpyInfo) -> io::Result<()> {
     let header = npy.header();
     let (major, minor) = npy.version().numbers();
 
-    writeln!(out, "file:          {}", npy.path().display())?;
+    writeln!(out, "file:          {}", npy.location())?;
     writeln!(out, "format:        NPY {major}.{minor}")?;
     writeln!(out, "descr:         {}", header.dtype.descr())?;
     writeln!(out, "itemsize:      {} bytes", header.dtype.itemsize())?;

@@ -10,6 +10,8 @@ mod appender;
 mod cli_append_recover;
 mod cli_info_rows;
 mod numpy_interop;
+#[cfg(feature = "remote")]
+mod remote;
 
 // Helpers of more than one module.
 

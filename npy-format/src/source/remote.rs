@@ -31,28 +31,41 @@ fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
 
 /// The store and the object path of `url`, the store configured from the environment.
 fn store_of(url: &str) -> io::Result<(Arc<dyn ObjectStore>, StorePath)> {
-    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}"));
+    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
     let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
-    let options = std::env::vars().filter_map(|(k, v)| {
-        let k = k.to_ascii_lowercase();
-        let known = ["aws_", "google_", "azure_"]
-            .iter()
-            .any(|p| k.starts_with(p));
-        known.then_some((k, v))
-    });
+    let mut options: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            let known = ["aws_", "google_", "azure_"]
+                .iter()
+                .any(|p| k.starts_with(p));
+            known.then_some((k, v))
+        })
+        .collect();
+    if parsed.scheme() == "http" {
+        // A plain `http://` URL asks for plain HTTP: the HTTP store refuses it otherwise.
+        options.push(("allow_http".into(), "true".into()));
+    }
     let (store, path) =
         object_store::parse_url_opts(&parsed, options).map_err(|e| invalid(e.to_string()))?;
     Ok((Arc::from(store), path))
 }
 
-fn store_error(location: &str, e: object_store::Error) -> io::Error {
+/// The store's error as an I/O error of the matching kind, in one line: without the URL (the
+/// caller's error names it, as for a file) and without the server's XML body.
+fn store_error(e: object_store::Error) -> io::Error {
     let kind = match &e {
         object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => io::ErrorKind::PermissionDenied,
         _ => io::ErrorKind::Other,
     };
-    io::Error::new(kind, format!("{location}: {e}"))
+    if kind == io::ErrorKind::NotFound {
+        return io::Error::new(kind, "no such object in the store");
+    }
+    let text = e.to_string();
+    let text = text.split(" <?xml").next().unwrap_or_default().trim_end();
+    io::Error::new(kind, text.replace('\n', " "))
 }
 
 /// One object of an object store, by URL.
@@ -117,7 +130,7 @@ impl RemoteSource {
             let bytes = result.bytes().await?;
             Ok::<_, object_store::Error>((bytes, size))
         });
-        let (bytes, size) = result.map_err(|e| store_error(&self.location, e))?;
+        let (bytes, size) = result.map_err(|e| store_error(e))?;
         let _ = self.len.set(size);
         Ok((bytes.to_vec(), size))
     }
@@ -134,7 +147,7 @@ impl ByteSource for RemoteSource {
         }
         let meta = runtime()?
             .block_on(self.store.head(&self.path))
-            .map_err(|e| store_error(&self.location, e))?;
+            .map_err(|e| store_error(e))?;
         Ok(*self.len.get_or_init(|| meta.size))
     }
 
@@ -147,10 +160,7 @@ impl ByteSource for RemoteSource {
         if bytes.len() != len {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{}: {len} bytes at offset {offset} run past the end ({size} bytes)",
-                    self.location
-                ),
+                format!("{len} bytes at offset {offset} run past the end ({size} bytes)"),
             ));
         }
         Ok(bytes)
@@ -179,14 +189,14 @@ impl ByteSource for RemoteSource {
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
         let got = runtime()?
             .block_on(self.store.get_ranges(&self.path, ranges))
-            .map_err(|e| store_error(&self.location, e))?;
+            .map_err(|e| store_error(e))?;
         got.into_iter()
             .zip(ranges)
             .map(|(bytes, range)| {
                 if bytes.len() as u64 != range.end - range.start {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
-                        format!("{}: range {range:?} runs past the end", self.location),
+                        format!("range {range:?} runs past the end"),
                     ));
                 }
                 Ok(bytes.to_vec())
@@ -319,7 +329,7 @@ impl RemoteWriter {
                 rt.block_on(upload.finish()).map(drop)
             }
         };
-        result.map_err(|e| store_error(&self.location, e))
+        result.map_err(|e| store_error(e))
     }
 
     /// Sends full parts: starts the upload at the first, waits while four are in flight.
@@ -331,7 +341,7 @@ impl RemoteWriter {
             None => {
                 let started = rt
                     .block_on(self.store.put_multipart(&self.path))
-                    .map_err(|e| store_error(&self.location, e))?;
+                    .map_err(|e| store_error(e))?;
                 self.upload
                     .insert(WriteMultipart::new_with_chunk_size(started, PART_BYTES))
             }
@@ -340,7 +350,7 @@ impl RemoteWriter {
         let rest = self.pending.split_off(full);
         upload.put(std::mem::replace(&mut self.pending, rest).into());
         rt.block_on(upload.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(|e| store_error(&self.location, e))
+            .map_err(|e| store_error(e))
     }
 }
 
@@ -368,10 +378,9 @@ impl io::Write for RemoteWriter {
 impl RemoteWriter {
     fn check_not_failed(&self) -> io::Result<()> {
         if self.failed {
-            return Err(io::Error::other(format!(
-                "{}: an earlier part of the upload failed; the upload was aborted",
-                self.location
-            )));
+            return Err(io::Error::other(
+                "an earlier part of the upload failed; the upload was aborted",
+            ));
         }
         Ok(())
     }

@@ -137,7 +137,12 @@ mod remote {
     #[test]
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn an_upload_in_parts_is_invisible_until_finished_and_a_dropped_one_never_lands() {
-        let url = format!("s3://{}/uploads/parts.bin", bucket());
+        // A key of this run's own: the server may hold an earlier run's object.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let url = format!("s3://{}/uploads/parts-{nanos}.bin", bucket());
         let data: Vec<u8> = (0..2 * npy_format::source::PART_BYTES + 777)
             .map(|i| (i % 251) as u8)
             .collect();
