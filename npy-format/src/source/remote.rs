@@ -130,7 +130,7 @@ impl RemoteSource {
             let bytes = result.bytes().await?;
             Ok::<_, object_store::Error>((bytes, size))
         });
-        let (bytes, size) = result.map_err(|e| store_error(e))?;
+        let (bytes, size) = result.map_err(store_error)?;
         let _ = self.len.set(size);
         Ok((bytes.to_vec(), size))
     }
@@ -147,7 +147,7 @@ impl ByteSource for RemoteSource {
         }
         let meta = runtime()?
             .block_on(self.store.head(&self.path))
-            .map_err(|e| store_error(e))?;
+            .map_err(store_error)?;
         Ok(*self.len.get_or_init(|| meta.size))
     }
 
@@ -189,7 +189,7 @@ impl ByteSource for RemoteSource {
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
         let got = runtime()?
             .block_on(self.store.get_ranges(&self.path, ranges))
-            .map_err(|e| store_error(e))?;
+            .map_err(store_error)?;
         got.into_iter()
             .zip(ranges)
             .map(|(bytes, range)| {
@@ -329,7 +329,7 @@ impl RemoteWriter {
                 rt.block_on(upload.finish()).map(drop)
             }
         };
-        result.map_err(|e| store_error(e))
+        result.map_err(store_error)
     }
 
     /// Sends full parts: starts the upload at the first, waits while four are in flight.
@@ -341,7 +341,7 @@ impl RemoteWriter {
             None => {
                 let started = rt
                     .block_on(self.store.put_multipart(&self.path))
-                    .map_err(|e| store_error(e))?;
+                    .map_err(store_error)?;
                 self.upload
                     .insert(WriteMultipart::new_with_chunk_size(started, PART_BYTES))
             }
@@ -350,7 +350,7 @@ impl RemoteWriter {
         let rest = self.pending.split_off(full);
         upload.put(std::mem::replace(&mut self.pending, rest).into());
         rt.block_on(upload.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(|e| store_error(e))
+            .map_err(store_error)
     }
 }
 
