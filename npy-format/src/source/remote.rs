@@ -359,11 +359,11 @@ impl io::Write for RemoteWriter {
         self.check_not_failed()?;
         self.pending.extend_from_slice(buf);
         self.written += buf.len() as u64;
-        if self.pending.len() >= PART_BYTES {
-            if let Err(e) = self.send_parts() {
-                self.abort();
-                return Err(e);
-            }
+        if self.pending.len() >= PART_BYTES
+            && let Err(e) = self.send_parts()
+        {
+            self.abort();
+            return Err(e);
         }
         Ok(buf.len())
     }
