@@ -53,7 +53,7 @@ fn store_of(url: &str) -> io::Result<(Arc<dyn ObjectStore>, StorePath)> {
 
 /// The store's error as an I/O error of the matching kind, in one line: without the URL (the
 /// caller's error names it, as for a file) and without the server's XML body.
-fn store_error(e: object_store::Error) -> io::Error {
+fn store_error(request: &str, e: object_store::Error) -> io::Error {
     let kind = match &e {
         object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
         object_store::Error::PermissionDenied { .. }
@@ -65,7 +65,10 @@ fn store_error(e: object_store::Error) -> io::Error {
     }
     let text = e.to_string();
     let text = text.split(" <?xml").next().unwrap_or_default().trim_end();
-    io::Error::new(kind, text.replace('\n', " "))
+    io::Error::new(
+        kind,
+        format!("{request} failed: {}", text.replace('\n', " ")),
+    )
 }
 
 /// One object of an object store, by URL.
@@ -123,6 +126,11 @@ impl RemoteSource {
     }
 
     fn get(&self, range: GetRange) -> io::Result<(Vec<u8>, u64)> {
+        let request = match &range {
+            GetRange::Bounded(r) => format!("GET of bytes {}..{}", r.start, r.end),
+            GetRange::Offset(start) => format!("GET of bytes {start}.."),
+            GetRange::Suffix(n) => format!("GET of the last {n} bytes"),
+        };
         let options = GetOptions::new().with_range(Some(range));
         let result = runtime()?.block_on(async {
             let result = self.store.get_opts(&self.path, options).await?;
@@ -130,7 +138,7 @@ impl RemoteSource {
             let bytes = result.bytes().await?;
             Ok::<_, object_store::Error>((bytes, size))
         });
-        let (bytes, size) = result.map_err(store_error)?;
+        let (bytes, size) = result.map_err(|e| store_error(&request, e))?;
         let _ = self.len.set(size);
         Ok((bytes.to_vec(), size))
     }
@@ -147,7 +155,7 @@ impl ByteSource for RemoteSource {
         }
         let meta = runtime()?
             .block_on(self.store.head(&self.path))
-            .map_err(store_error)?;
+            .map_err(|e| store_error("HEAD", e))?;
         Ok(*self.len.get_or_init(|| meta.size))
     }
 
@@ -189,7 +197,7 @@ impl ByteSource for RemoteSource {
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
         let got = runtime()?
             .block_on(self.store.get_ranges(&self.path, ranges))
-            .map_err(store_error)?;
+            .map_err(|e| store_error(&format!("GET of {} ranges", ranges.len()), e))?;
         got.into_iter()
             .zip(ranges)
             .map(|(bytes, range)| {
@@ -329,7 +337,7 @@ impl RemoteWriter {
                 rt.block_on(upload.finish()).map(drop)
             }
         };
-        result.map_err(store_error)
+        result.map_err(|e| store_error("upload", e))
     }
 
     /// Sends full parts: starts the upload at the first, waits while four are in flight.
@@ -341,7 +349,7 @@ impl RemoteWriter {
             None => {
                 let started = rt
                     .block_on(self.store.put_multipart(&self.path))
-                    .map_err(store_error)?;
+                    .map_err(|e| store_error("starting a multipart upload", e))?;
                 self.upload
                     .insert(WriteMultipart::new_with_chunk_size(started, PART_BYTES))
             }
@@ -350,7 +358,7 @@ impl RemoteWriter {
         let rest = self.pending.split_off(full);
         upload.put(std::mem::replace(&mut self.pending, rest).into());
         rt.block_on(upload.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(store_error)
+            .map_err(|e| store_error("uploading a part", e))
     }
 }
 

@@ -12,3 +12,5 @@ mod ndarray_io;
 mod numpy_cases;
 mod numpy_props;
 mod ranges;
+#[cfg(feature = "remote")]
+mod remote_faults;
