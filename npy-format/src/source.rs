@@ -27,7 +27,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use array_files_fs::pread::read_exact_at;
 
 #[cfg(feature = "remote")]
+mod cache;
+#[cfg(feature = "remote")]
 mod remote;
+#[cfg(feature = "remote")]
+pub use cache::{CachedSource, DEFAULT_BLOCK_BYTES};
 #[cfg(feature = "remote")]
 pub use remote::{PART_BYTES, RemoteSource, RemoteWriter};
 
@@ -239,20 +243,56 @@ impl ByteSource for MemorySource {
     }
 }
 
-/// A source that counts the requests and bytes its reads cost (every method call of the inner
-/// source is one request): how tests hold readers to the fewest requests their formats allow.
+/// A source that counts the requests and bytes its reads cost, as an object store would be
+/// asked them: how tests hold readers to the fewest requests their formats allow.
+///
+/// Each `read_at`, `read_head` and `read_tail` is one request; `read_ranges` is one request per
+/// group of ranges an object store merges (ranges less than [`COALESCE_GAP`] apart, as
+/// `object_store` coalesces them); `len` is a request only when no earlier request has told
+/// the length (every GET answers with it).
 ///
 /// ```
 /// use npy_format::source::{ByteSource, CountingSource, MemorySource};
 /// let s = CountingSource::new(MemorySource::new(vec![0u8; 100], "m"));
 /// s.read_ranges(&[0..10, 20..30]).unwrap();
 /// assert_eq!((s.requests(), s.bytes()), (1, 20));
+/// s.len().unwrap(); // known from the GET
+/// assert_eq!(s.requests(), 1);
 /// ```
 #[derive(Debug)]
 pub struct CountingSource<S> {
     inner: S,
     requests: AtomicU64,
     bytes: AtomicU64,
+    len_known: std::sync::atomic::AtomicBool,
+}
+
+/// Ranges closer than this are fetched by one request of an object store (`object_store`'s
+/// `OBJECT_STORE_COALESCE_DEFAULT`, 1 MiB).
+pub const COALESCE_GAP: u64 = 1 << 20;
+
+/// How many requests an object store makes for `ranges`: one per group of ranges less than
+/// [`COALESCE_GAP`] apart once sorted.
+///
+/// ```
+/// use npy_format::source::coalesced_requests;
+/// assert_eq!(coalesced_requests(&[0..10, 5_000_000..5_000_010, 20..30]), 2);
+/// ```
+pub fn coalesced_requests(ranges: &[Range<u64>]) -> u64 {
+    let mut sorted: Vec<&Range<u64>> = ranges.iter().filter(|r| r.start < r.end).collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut requests = 0;
+    let mut end = None;
+    for range in sorted {
+        match end {
+            Some(e) if range.start <= e + COALESCE_GAP => end = Some(range.end.max(e)),
+            _ => {
+                requests += 1;
+                end = Some(range.end);
+            }
+        }
+    }
+    requests
 }
 
 impl<S: ByteSource> CountingSource<S> {
@@ -267,6 +307,7 @@ impl<S: ByteSource> CountingSource<S> {
             inner,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            len_known: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -306,9 +347,19 @@ impl<S: ByteSource> CountingSource<S> {
     }
 
     fn count<T>(&self, result: io::Result<T>, bytes: impl FnOnce(&T) -> usize) -> io::Result<T> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.count_n(1, result, bytes)
+    }
+
+    fn count_n<T>(
+        &self,
+        requests: u64,
+        result: io::Result<T>,
+        bytes: impl FnOnce(&T) -> usize,
+    ) -> io::Result<T> {
+        self.requests.fetch_add(requests, Ordering::Relaxed);
         if let Ok(value) = &result {
             self.bytes.fetch_add(bytes(value) as u64, Ordering::Relaxed);
+            self.len_known.store(true, Ordering::Relaxed);
         }
         result
     }
@@ -320,6 +371,9 @@ impl<S: ByteSource> ByteSource for CountingSource<S> {
     }
 
     fn len(&self) -> io::Result<u64> {
+        if self.len_known.load(Ordering::Relaxed) {
+            return self.inner.len();
+        }
         self.count(self.inner.len(), |_| 0)
     }
 
@@ -336,7 +390,8 @@ impl<S: ByteSource> ByteSource for CountingSource<S> {
     }
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-        self.count(self.inner.read_ranges(ranges), |v| {
+        let requests = coalesced_requests(ranges);
+        self.count_n(requests, self.inner.read_ranges(ranges), |v| {
             v.iter().map(Vec::len).sum()
         })
     }
@@ -370,7 +425,8 @@ macro_rules! forward_source {
 forward_source!(&S, std::sync::Arc<S>, Box<S>);
 
 /// Opens `location`: a URL (`s3://`, `gs://`, `az://`, `http(s)://`; feature `remote`) as a
-/// [`RemoteSource`], anything else as a local [`FileSource`].
+/// [`RemoteSource`] behind a [`CachedSource`] of [`DEFAULT_CACHE_BYTES`], anything else as a
+/// local [`FileSource`]. [`SourceOptions`] sets the cache.
 ///
 /// # Errors
 /// The open's error; a URL without the `remote` feature is [`io::ErrorKind::Unsupported`].
@@ -383,16 +439,83 @@ forward_source!(&S, std::sync::Arc<S>, Box<S>);
 /// assert_eq!(s.len().unwrap(), 3);
 /// ```
 pub fn open(location: &str) -> io::Result<Box<dyn ByteSource>> {
-    if is_url(location) {
-        #[cfg(feature = "remote")]
-        return Ok(Box::new(RemoteSource::open(location)?));
-        #[cfg(not(feature = "remote"))]
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "object storage needs the `remote` feature",
-        ));
+    SourceOptions::new().open(location)
+}
+
+/// The cache [`open`] puts in front of an object in storage: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+
+/// How [`open`] opens a location.
+///
+/// ```
+/// use npy_format::source::SourceOptions;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("f");
+/// std::fs::write(&path, b"abc").unwrap();
+/// let s = SourceOptions::new().cache_bytes(0).open(path.to_str().unwrap()).unwrap();
+/// assert_eq!(s.read_at(1, 2).unwrap(), b"bc");
+/// ```
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    cache_bytes: u64,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
     }
-    Ok(Box::new(FileSource::open(location)?))
+}
+
+impl SourceOptions {
+    /// The defaults: a cache of [`DEFAULT_CACHE_BYTES`] for objects in storage.
+    ///
+    /// ```
+    /// let options = npy_format::source::SourceOptions::new();
+    /// ```
+    pub fn new() -> SourceOptions {
+        SourceOptions::default()
+    }
+
+    /// The size of the cache of hot ranges of an object in storage (0: none). Local files
+    /// have none: the operating system's page cache does that job.
+    ///
+    /// ```
+    /// let options = npy_format::source::SourceOptions::new().cache_bytes(256 << 20);
+    /// ```
+    pub fn cache_bytes(mut self, bytes: u64) -> SourceOptions {
+        self.cache_bytes = bytes;
+        self
+    }
+
+    /// Opens `location`, as [`open`] does with these options.
+    ///
+    /// # Errors
+    /// As [`open`].
+    ///
+    /// ```
+    /// let err = npy_format::source::SourceOptions::new().open("/no/such/file").unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn open(&self, location: &str) -> io::Result<Box<dyn ByteSource>> {
+        if is_url(location) {
+            #[cfg(feature = "remote")]
+            {
+                let remote = RemoteSource::open(location)?;
+                if self.cache_bytes == 0 {
+                    return Ok(Box::new(remote));
+                }
+                return Ok(Box::new(CachedSource::new(remote, self.cache_bytes)));
+            }
+            #[cfg(not(feature = "remote"))]
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "object storage needs the `remote` feature",
+            ));
+        }
+        Ok(Box::new(FileSource::open(location)?))
+    }
 }
 
 /// Whether `location` names an object store rather than a local path.

@@ -246,3 +246,72 @@ mod uploads {
         assert!(source(&store, "new").len().is_err());
     }
 }
+
+/// The bounded cache of hot ranges: the same bytes as the source, fewer requests, its size kept.
+#[cfg(feature = "remote")]
+mod cache {
+    use super::*;
+    use npy_format::source::CachedSource;
+
+    proptest! {
+        #[test]
+        fn cached_reads_are_the_sources_bytes(
+            len in 0usize..5000,
+            block in 1u64..700,
+            capacity in 0u64..6000,
+            reads in proptest::collection::vec((0u64..5200, 0usize..1500), 1..30),
+            batch in proptest::collection::vec((0u64..5200, 0usize..900), 0..6),
+        ) {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + i / 256) as u8).collect();
+            let plain = MemorySource::new(bytes.clone(), "m");
+            let cached = CachedSource::with_block_size(MemorySource::new(bytes, "m"), capacity, block);
+            for (offset, n) in reads {
+                let want = plain.read_at(offset, n);
+                let got = cached.read_at(offset, n);
+                prop_assert_eq!(want.is_ok(), got.is_ok(), "read {}+{}", offset, n);
+                if let (Ok(want), Ok(got)) = (want, got) {
+                    prop_assert_eq!(want, got);
+                }
+                prop_assert!(cached.cached_bytes() <= capacity.max(block) + block);
+            }
+            let ranges: Vec<_> = batch.iter().map(|&(o, n)| o..o + n as u64).collect();
+            let want = plain.read_ranges(&ranges);
+            let got = cached.read_ranges(&ranges);
+            prop_assert_eq!(want.is_ok(), got.is_ok());
+            if let (Ok(want), Ok(got)) = (want, got) {
+                prop_assert_eq!(want, got);
+            }
+        }
+    }
+
+    #[test]
+    fn hot_blocks_cost_no_request_and_a_batch_of_misses_costs_one_call() {
+        let bytes: Vec<u8> = (0..1u32 << 20).map(|i| i as u8).collect();
+        let counted = CountingSource::new(MemorySource::new(bytes.clone(), "m"));
+        let cached = CachedSource::with_block_size(&counted, 1 << 20, 4096);
+        cached.read_at(10, 100).unwrap();
+        let after_first = counted.requests();
+        cached.read_at(200, 3000).unwrap(); // the same block
+        assert_eq!(counted.requests(), after_first);
+        // Three ranges in distinct blocks, under 1 MiB apart: one read_ranges call of the
+        // inner source, which a store answers with one request.
+        let got = cached
+            .read_ranges(&[100_000..100_010, 500_000..500_100, 900_000..901_000])
+            .unwrap();
+        assert_eq!(got[1], &bytes[500_000..500_100]);
+        assert_eq!(
+            counted.requests(),
+            after_first + 1,
+            "one call for the missing blocks"
+        );
+        assert_eq!(
+            counted.bytes(),
+            4 * 4096,
+            "four blocks: the first, then three"
+        );
+        cached
+            .read_ranges(&[100_000..100_010, 500_000..500_100])
+            .unwrap();
+        assert_eq!(counted.requests(), after_first + 1, "all hot");
+    }
+}
