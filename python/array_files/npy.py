@@ -16,7 +16,14 @@ from array_files import _native
 from array_files._closing import Closing
 from array_files._dtypes import from_descr, to_descr
 
-__all__ = ["load", "info", "Appender", "recover"]
+__all__ = ["load", "read_frames", "info", "Appender", "recover"]
+
+
+def _is_url(path):
+    return isinstance(path, str) and path.split("://", 1)[0] in _URL_SCHEMES and "://" in path
+
+
+_URL_SCHEMES = {"s3", "s3a", "gs", "az", "abfs", "abfss", "http", "https"}
 
 
 def _array(raw, descr, shape, fortran_order):
@@ -35,7 +42,16 @@ def load(path, mmap_mode=None):
     ``"r+"`` read-write (changes go to the file), ``"c"`` copy-on-write (changes stay in
     memory). A mapped array views the map with no copy; its ``.base`` keeps the map alive.
     Object arrays (pickles) are refused with ``ValueError``.
+
+    ``path`` may be a URL of object storage (``s3://bucket/key.npy``, ``gs://``, ``az://``,
+    ``http(s)://``; credentials and endpoint from the standard environment, ``AWS_*`` ...):
+    the array is then read into memory in one request after the header's, and ``mmap_mode``
+    must be ``None``.
     """
+    if _is_url(path):
+        if mmap_mode is not None:
+            raise ValueError(f"{path}: an object in storage cannot be mapped; use mmap_mode=None")
+        return read_frames(path)
     raw, descr, shape, fortran_order = _native.npy_map(
         os.fspath(path), "r" if mmap_mode is None else mmap_mode
     )
@@ -45,8 +61,21 @@ def load(path, mmap_mode=None):
     return array
 
 
+def read_frames(path, start=None, stop=None):
+    """Frames ``[start, stop)`` along the growth axis (axis 0, or the last axis of a Fortran-order
+    array) of the ``.npy`` at ``path`` or URL, read into memory by one ranged request: the
+    frames' bytes only, never the whole file. ``start`` and ``stop`` follow Python's slice
+    rules (negative from the end, clamped to the frame count).
+
+    >>> npy.read_frames("s3://bucket/run.npy", -8)      # doctest: +SKIP
+    """
+    raw, descr, shape, fortran_order = _native.npy_read_frames(os.fspath(path), start, stop)
+    return _array(raw, descr, shape, fortran_order)
+
+
 def info(path):
-    """What ``npy info --json`` prints about the file: path, version, descr, shape, ..."""
+    """What ``npy info --json`` prints about the file (a path or URL): path, version, descr,
+    shape, ..."""
     return _native.npy_info(os.fspath(path))
 
 

@@ -25,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(npz::npz_index, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_map, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_info, m)?)?;
+    m.add_function(wrap_pyfunction!(npy::npy_read_frames, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_header, m)?)?;
     m.add_function(wrap_pyfunction!(npy::npy_recover, m)?)?;
     m.add_class::<varpack::VarpackCore>()?;

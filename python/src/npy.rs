@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use npy_append::{AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, RecoverOptions};
-use npy_format::{DType, Mode, NpyFile};
+use npy_format::source::{self, ByteSource};
+use npy_format::{DType, FrameSource, Mode, NpyFile, NpyReader};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -70,12 +71,62 @@ pub fn npy_map<'py>(
     ))
 }
 
-/// What `npy info --json` prints about `path`, as a dict (the same keys: one function makes
-/// both).
+/// What `npy info --json` prints about `location` (a path, mapped; or a URL, its header read
+/// in one request), as a dict (the same keys: one function makes both).
 #[pyfunction]
-pub fn npy_info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
-    let file = py.detach(|| NpyFile::open(&path)).map_err(py_err)?;
+pub fn npy_info(py: Python<'_>, location: String) -> PyResult<Bound<'_, PyAny>> {
+    if source::is_url(&location) {
+        let reader = py.detach(|| open_ranged(&location))?;
+        return json_value(py, &npy_append::info_json(&reader));
+    }
+    let file = py.detach(|| NpyFile::open(&location)).map_err(py_err)?;
     json_value(py, &npy_append::info_json(&file))
+}
+
+/// The `.npy` at `location` (a path or URL), its header read, for reads by range.
+fn open_ranged(location: &str) -> PyResult<NpyReader<Box<dyn ByteSource>>> {
+    let source = source::open(location).map_err(|e| {
+        py_err(npy_format::ReadError::new(
+            location,
+            npy_format::ReadErrorKind::Io { source: e },
+        ))
+    })?;
+    NpyReader::open(source).map_err(py_err)
+}
+
+/// Frames `[start, stop)` of the `.npy` at `location` (a path or URL; every frame by default)
+/// read by one ranged request (Python's slice rules for `start` and `stop`), as
+/// `(data, descr, shape, fortran_order)`: `data` a `uint8`
+/// array owning the bytes read, `shape` the shape of the frames read.
+#[pyfunction]
+#[pyo3(signature = (location, start = None, stop = None))]
+pub fn npy_read_frames<'py>(
+    py: Python<'py>,
+    location: String,
+    start: Option<i64>,
+    stop: Option<i64>,
+) -> PyResult<(Bound<'py, PyAny>, String, Vec<u64>, bool)> {
+    let (bytes, header, shape) = py.detach(|| -> PyResult<_> {
+        let mut reader = open_ranged(&location)?;
+        let header = reader.header().clone();
+        let count = header.frame_count();
+        // Python's slice rules: negative counts from the end, out of range is clamped.
+        let index = |i: Option<i64>, default: u64| match i {
+            None => default,
+            Some(i) if i < 0 => count.saturating_sub(i.unsigned_abs()),
+            Some(i) => (i as u64).min(count),
+        };
+        let (start, stop) = (index(start, 0), index(stop, count));
+        let start = start.min(stop);
+        let bytes = reader.read_frames(start, stop).map_err(py_err)?;
+        let mut shape = header.shape.clone();
+        if let Some(axis) = header.growth_axis() {
+            shape[axis] = stop - start;
+        }
+        Ok((bytes, header, shape))
+    })?;
+    let data = numpy::PyArray1::from_vec(py, bytes).into_any();
+    Ok((data, header.dtype.descr(), shape, header.fortran_order))
 }
 
 /// The header of `path` read without mapping the file (a file whose data is cut short

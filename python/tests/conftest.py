@@ -39,3 +39,25 @@ def same(a, b):
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path
+
+
+@pytest.fixture
+def s3():
+    """Uploads to the S3-compatible server `cargo xtask test` starts (moto): `s3(key, data)`
+    puts `data` (bytes) under a key of this test run's own and returns its `s3://` URL."""
+    import os
+    import uuid
+
+    bucket = os.environ.get("ARRAY_FILES_TEST_BUCKET")
+    if not bucket:
+        pytest.skip("needs the S3 server `cargo xtask test` starts (ARRAY_FILES_TEST_BUCKET)")
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    run = uuid.uuid4().hex
+
+    def put(key, data):
+        client.put_object(Bucket=bucket, Key=f"{run}/{key}", Body=data)
+        return f"s3://{bucket}/{run}/{key}"
+
+    return put

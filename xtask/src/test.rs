@@ -12,7 +12,7 @@
 //!    * `NPY_BIN_DIR`: `target/release`.
 //!
 //! 4. `pip install ./python` into the venv and its pytest suite (`python/tests`), unless `-p`
-//!    names packages other than `array-files-python`.
+//!    names packages other than `array-files-python`, with the S3 server still running.
 //!
 //! Tests that need numpy are `#[ignore = "needs numpy: run `cargo xtask test`"]`, so a plain
 //! `cargo test` skips them visibly and this command runs them.
@@ -69,7 +69,6 @@ pub fn run(args: TestArgs) -> Result<()> {
         .envs(s3.env());
     section(&format!("xtask test: {}", util::describe(&test)));
     util::run(&mut test)?;
-    drop(s3);
 
     let names_python = cargo_args.iter().any(|a| a.contains("array-files-python"));
     if !names_packages || names_python {
@@ -78,9 +77,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         let mut pytest = std::process::Command::new(python);
         pytest
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-            .arg(venv::package_dir().join("tests"));
+            .arg(venv::package_dir().join("tests"))
+            .envs(s3.env());
         util::run(&mut pytest)?;
     }
+    drop(s3);
 
     section("xtask test: all passed");
     Ok(())

@@ -1,0 +1,65 @@
+"""Object storage from Python: every reader takes an `s3://` URL and gives what it gives for the
+same local file, against the S3 server `cargo xtask test` starts."""
+
+import io
+
+import numpy as np
+import pytest
+
+import array_files.npy as npy
+from conftest import DTYPES, same, sample
+
+
+def npy_bytes(array):
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_npy_load_of_a_url_equals_numpy(s3, dtype):
+    for order in "CF":
+        array = np.asarray(sample(dtype, (6, 3, 2)), order=order)
+        url = s3(f"a-{order}.npy", npy_bytes(array))
+        got = npy.load(url)
+        assert same(got, np.load(io.BytesIO(npy_bytes(array))))
+        assert got.flags.writeable
+
+
+def test_npy_read_frames_reads_slices_of_the_growth_axis(s3):
+    array = np.arange(2000 * 5, dtype="<u2").reshape(2000, 5)
+    url = s3("frames.npy", npy_bytes(array))
+    for start, stop in [(0, 1), (1990, 2000), (-8, None), (None, 3), (5, 2), (1999, 5000), (-5000, 2)]:
+        assert np.array_equal(npy.read_frames(url, start, stop), array[start:stop]), (start, stop)
+    fortran = np.asfortranarray(np.arange(60, dtype=">f8").reshape(3, 4, 5))
+    url = s3("fortran.npy", npy_bytes(fortran))
+    assert np.array_equal(npy.read_frames(url, 1, 4), fortran[..., 1:4])
+    scalar = s3("scalar.npy", npy_bytes(np.float32(2.5)))
+    assert npy.load(scalar) == np.float32(2.5) and npy.load(scalar).shape == ()
+
+
+def test_npy_info_of_a_url_is_the_local_files_but_for_the_path(s3, tmp):
+    array = sample("<f4", (7, 2))
+    local = tmp / "a.npy"
+    np.save(local, array)
+    url = s3("info.npy", local.read_bytes() + b"xx")
+    with open(local, "ab") as f:
+        f.write(b"xx")
+    remote, here = npy.info(url), npy.info(local)
+    assert remote.pop("path") == url
+    here.pop("path")
+    assert remote == here and remote["trailing_bytes"] == 2
+
+
+def test_url_errors(s3):
+    url = s3("present.npy", npy_bytes(np.zeros(3)))
+    with pytest.raises(ValueError, match="cannot be mapped"):
+        npy.load(url, mmap_mode="r")
+    missing = url.replace("present", "missing")
+    with pytest.raises(FileNotFoundError, match="missing.npy"):
+        npy.load(missing)
+    with pytest.raises(FileNotFoundError):
+        npy.info(missing)
+    broken = s3("broken.npy", npy_bytes(np.zeros(100))[:-10])
+    with pytest.raises(ValueError, match="broken.npy"):
+        npy.load(broken)
