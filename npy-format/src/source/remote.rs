@@ -408,3 +408,23 @@ impl Drop for RemoteWriter {
         self.abort();
     }
 }
+
+/// Uploads the local file at `path` to `url` through a [`RemoteWriter`], reading it in parts
+/// (memory stays at a few parts whatever its size): how writers that must seek (a zip's local
+/// headers, a pack's header) reach object storage, by writing a local file first. Nothing is
+/// visible under `url` until the whole file is there. Returns the bytes uploaded.
+///
+/// # Errors
+/// The file's or the store's error; the upload is then aborted.
+///
+/// ```no_run
+/// let bytes = npy_format::source::upload_file("run.npz", "s3://bucket/runs/run.npz")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn upload_file(path: impl AsRef<std::path::Path>, url: &str) -> io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    let mut writer = RemoteWriter::create(url)?;
+    let copied = io::copy(&mut file, &mut writer)?;
+    writer.finish()?;
+    Ok(copied)
+}

@@ -171,6 +171,24 @@ mod remote {
 
     #[test]
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn a_local_file_uploads_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.npy");
+        let bytes = npy_bytes(300_000, 10); // 12 MB: more than one part
+        std::fs::write(&path, &bytes).unwrap();
+        let url = format!("s3://{}/uploads/file-{}.npy", bucket(), std::process::id());
+        assert_eq!(
+            npy_format::source::upload_file(&path, &url).unwrap(),
+            bytes.len() as u64
+        );
+        let source = RemoteSource::open(&url).unwrap();
+        assert_eq!(source.read_at(0, bytes.len()).unwrap(), bytes);
+        let missing = npy_format::source::upload_file(dir.path().join("none"), &url);
+        assert_eq!(missing.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn a_missing_object_is_not_found_naming_the_url() {
         let url = format!("s3://{}/ranges/missing.npy", bucket());
         let err = NpyReader::open(RemoteSource::open(&url).unwrap()).unwrap_err();
