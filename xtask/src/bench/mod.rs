@@ -48,6 +48,7 @@ mod npy;
 mod npz;
 mod npz_scale;
 mod python;
+mod remote;
 mod report;
 mod varpack;
 
@@ -73,6 +74,7 @@ pub const GROUPS: &[(&str, GroupFn)] = &[
     ("filepack", filepack::run),
     ("varpack", varpack::run),
     ("python", python::run),
+    ("remote", remote::run),
 ];
 
 /// Arguments of `cargo xtask bench`.
