@@ -168,7 +168,12 @@ impl ByteSource for RemoteSource {
         if n == 0 {
             return Ok((Vec::new(), self.len()?));
         }
-        self.get(GetRange::Suffix(n as u64))
+        // As for the head: an empty object has no suffix to answer with, only its length.
+        match self.get(GetRange::Suffix(n as u64)) {
+            Ok(got) => Ok(got),
+            Err(e) if e.kind() == io::ErrorKind::Other && self.len()? == 0 => Ok((Vec::new(), 0)),
+            Err(e) => Err(e),
+        }
     }
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
