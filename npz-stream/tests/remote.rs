@@ -441,3 +441,255 @@ proptest! {
         assert_same_reads(&local, &remote, &ranges);
     }
 }
+
+/// The same from S3 (the server `cargo xtask test` starts: moto, its address in
+/// `AWS_ENDPOINT_URL`, test credentials in the environment).
+#[cfg(feature = "remote")]
+mod s3 {
+    use super::*;
+    use npy_format::object_store::aws::AmazonS3Builder;
+    use npy_format::object_store::path::Path as StorePath;
+    use npy_format::object_store::{ObjectStoreExt, PutPayload};
+    use npy_format::source::RemoteSource;
+
+    fn bucket() -> String {
+        std::env::var("ARRAY_FILES_TEST_BUCKET").expect(
+            "ARRAY_FILES_TEST_BUCKET and AWS_ENDPOINT_URL: run `cargo xtask test`, which starts an S3 server",
+        )
+    }
+
+    /// Puts `bytes` at `key` of the test bucket; returns its URL.
+    fn put(key: &str, bytes: Vec<u8>) -> String {
+        let store = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket())
+            .build()
+            .unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(store.put(&StorePath::from(key), PutPayload::from(bytes)))
+            .unwrap();
+        format!("s3://{}/{key}", bucket())
+    }
+
+    /// Our archives (stored, seekable, deflated without seek index), numpy's (savez,
+    /// savez_compressed, and the latter indexed by `npz index`), each with its S3 URL.
+    fn archives(dir: &Path) -> Vec<(PathBuf, String)> {
+        let mut paths = Vec::new();
+        for (name, compression, index) in [
+            ("stored.npz", Compression::Stored, true),
+            ("seekable.npz", Compression::deflate(), true),
+            ("foreign.npz", Compression::deflate(), false),
+        ] {
+            let path = dir.join(name);
+            our_archive(&path, compression, index);
+            paths.push(path);
+        }
+        for name in ["numpy-savez.npz", "numpy-savez-compressed.npz"] {
+            paths.push(data(Path::new(name)));
+        }
+        let indexed = dir.join("numpy-indexed.npz");
+        std::fs::copy(data(Path::new("numpy-savez-compressed.npz")), &indexed).unwrap();
+        IndexOptions::new()
+            .span(64 << 10)
+            .index(&indexed, &[])
+            .unwrap();
+        paths.push(indexed);
+        paths
+            .into_iter()
+            .map(|path| {
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let url = put(&format!("npz/{name}"), std::fs::read(&path).unwrap());
+                (path, url)
+            })
+            .collect()
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn archives_in_s3_read_as_the_local_files_in_few_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let ranges = [
+            (0.0, 1.0),
+            (0.0, 0.01),
+            (0.5, 0.51),
+            (0.99, 1.0),
+            (0.3, 0.7),
+        ];
+        for (path, url) in archives(dir.path()) {
+            let local = NpzReader::open(&path).unwrap();
+            let remote = NpzReader::open_location(&url).unwrap();
+            assert_eq!(remote.path(), Path::new(&url));
+            assert!(!remote.can_view());
+            assert_same_reads(&local, &remote, &ranges);
+        }
+        // The counts, on the real store.
+        let path = dir.path().join("seekable.npz");
+        let url = format!("s3://{}/npz/seekable.npz", bucket());
+        let source = Arc::new(CountingSource::new(RemoteSource::open(&url).unwrap()));
+        let reader = NpzReader::open_source(source.clone()).unwrap();
+        assert_eq!(source.requests(), 1, "the open is one GET");
+        let local = NpzReader::open(&path).unwrap();
+        let (mut adc, n) = requests_of(&source, || reader.member("adc").unwrap());
+        assert_eq!(n, 1, "the member's headers: one GET");
+        let mut theirs = local.member("adc").unwrap();
+        for (a, b) in [(990, 1000), (400, 420), (0, 1)] {
+            let (frames, n) = requests_of(&source, || adc.read_frames(a, b).unwrap());
+            assert_eq!(n, 1, "frames {a}..{b}: one GET");
+            assert_eq!(frames, theirs.read_frames(a, b).unwrap());
+        }
+    }
+
+    fn requests_of<S: ByteSource, T>(
+        source: &CountingSource<S>,
+        f: impl FnOnce() -> T,
+    ) -> (T, u64) {
+        let before = source.requests();
+        let value = f();
+        (value, source.requests() - before)
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn a_missing_key_is_not_found_naming_the_url_once() {
+        let url = format!("s3://{}/npz/missing.npz", bucket());
+        let err = NpzReader::open_location(&url).unwrap_err();
+        assert_eq!(err.path(), Path::new(&url));
+        assert!(
+            matches!(err.kind(), OpenErrorKind::Io { source } if source.kind() == io::ErrorKind::NotFound),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(message.starts_with(&format!("{url}: ")), "{message}");
+        assert_eq!(message.matches(&url).count(), 1, "{message}");
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn truncated_empty_and_crafted_archives_in_s3_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npz");
+        our_archive(&path, Compression::deflate(), true);
+        let bytes = std::fs::read(&path).unwrap();
+        for (name, cut) in [("empty", 0), ("tiny", 10), ("half", bytes.len() / 2)] {
+            let url = put(&format!("npz/cut-{name}.npz"), bytes[..cut].to_vec());
+            let err = NpzReader::open_location(&url).unwrap_err();
+            assert_eq!(err.path(), Path::new(&url), "{err}");
+            assert!(
+                matches!(
+                    err.kind(),
+                    OpenErrorKind::NotZip { .. } | OpenErrorKind::Corrupt { .. }
+                ),
+                "{name}: {err}"
+            );
+        }
+        // A member's compressed bytes flipped, and another's local header: typed errors of
+        // those members, the rest reads.
+        let mut crafted = bytes.clone();
+        let at = bytes.windows(8).position(|w| w == b"gain.npy").unwrap() - 30;
+        crafted[at + 1] ^= 0xff;
+        let header = bytes.windows(8).position(|w| w == b"cube.npy").unwrap() - 30;
+        let le16 = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+        let data_start = header + 30 + le16(header + 26) + le16(header + 28);
+        for i in 0..64 {
+            crafted[data_start + 200 + i] ^= 0xa5;
+        }
+        let url = put("npz/crafted.npz", crafted);
+        let reader = NpzReader::open_location(&url).unwrap();
+        let err = reader.info("gain").unwrap_err();
+        assert!(matches!(err.kind(), ReadErrorKind::Corrupt { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{url}: member gain.npy"))
+        );
+        let err = reader.read_bytes("cube").unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ReadErrorKind::Inflate { .. }
+                    | ReadErrorKind::Crc { .. }
+                    | ReadErrorKind::Size { .. }
+            ),
+            "{err}"
+        );
+        let local = NpzReader::open(&path).unwrap();
+        assert_eq!(
+            reader.read_bytes("adc").unwrap(),
+            local.read_bytes("adc").unwrap()
+        );
+    }
+
+    /// The `npz` tool on an `s3://` URL prints what it prints for the local file.
+    #[cfg(feature = "cli")]
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn the_npz_tool_prints_the_same_for_an_s3_url_as_for_the_local_file() {
+        use std::process::Command;
+        let npz = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_npz"))
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                out.stdout,
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (path, url) in archives(dir.path()) {
+            let local = path.to_str().unwrap();
+            let keys = NpzReader::open(&path).unwrap().keys();
+            let mut commands: Vec<Vec<String>> = vec![
+                vec!["ls".into()],
+                vec!["ls".into(), "--json".into()],
+                vec!["test".into()],
+            ];
+            for key in &keys {
+                commands.push(vec!["rows".into(), key.clone(), "0".into()]);
+                commands.push(vec!["rows".into(), key.clone(), "1".into(), "2".into()]);
+            }
+            for command in commands {
+                let run = |file: &str| {
+                    let mut args: Vec<&str> = vec![&command[0], file];
+                    args.extend(command[1..].iter().map(String::as_str));
+                    npz(&args)
+                };
+                let (code, out, err) = run(&url);
+                let (local_code, local_out, local_err) = run(local);
+                assert_eq!(code, local_code, "{command:?} {url}: {err}");
+                assert_eq!(
+                    String::from_utf8_lossy(&out).replace(&url, local),
+                    String::from_utf8_lossy(&local_out),
+                    "npz {command:?} {url}"
+                );
+                assert_eq!(err.replace(&url, local), local_err);
+            }
+            for key in &keys {
+                let (from_s3, from_file) = (dir.path().join("s3.npy"), dir.path().join("f.npy"));
+                let run = |file: &str, out: &Path| {
+                    npz(&["extract", file, key, out.to_str().unwrap(), "-f", "--raw"])
+                };
+                assert_eq!(run(&url, &from_s3).0, Some(0));
+                assert_eq!(run(local, &from_file).0, Some(0));
+                assert_eq!(
+                    std::fs::read(&from_s3).unwrap(),
+                    std::fs::read(&from_file).unwrap()
+                );
+            }
+        }
+        // Errors name the URL; commands that write refuse one.
+        let missing = format!("s3://{}/npz/missing.npz", bucket());
+        let (code, _, err) = npz(&["ls", &missing]);
+        assert_eq!(code, Some(1));
+        assert!(
+            err.starts_with(&format!("npz: error: {missing}: ")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let (code, _, err) = npz(&["index", &missing]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("must be a local file"), "{err}");
+    }
+}
