@@ -188,6 +188,34 @@ fn frames_of_a_stored_member_are_one_request_each_after_the_first() {
 }
 
 #[test]
+fn a_whole_member_is_one_request_up_to_8_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    for compression in [Compression::Stored, Compression::deflate()] {
+        let path = dir.path().join("a.npz");
+        our_archive(&path, compression, true);
+        let local = NpzReader::open(&path).unwrap();
+        // First use: the member's headers come with its bytes.
+        let (source, reader) = counted(&path);
+        let (bytes, n) = requests(&source, || reader.read_bytes("cube").unwrap());
+        assert_eq!((bytes, n), (local.read_bytes("cube").unwrap(), 1));
+        let (_, n) = requests(&source, || reader.verify("adc").unwrap());
+        assert_eq!(n, 1);
+        let (array, n) = requests(&source, || reader.read_array::<f64>("gain").unwrap());
+        assert_eq!(
+            (array.data, n),
+            (local.read_array::<f64>("gain").unwrap().data, 1)
+        );
+        // Known members: one request each still.
+        for key in ["cube", "adc", "gain"] {
+            let (_, n) = requests(&source, || reader.read_bytes(key).unwrap());
+            assert_eq!(n, 1, "{key}");
+        }
+        let (_, n) = requests(&source, || reader.read_array::<i16>("adc").unwrap());
+        assert_eq!(n, 1);
+    }
+}
+
+#[test]
 fn frames_of_a_seekable_compressed_member_are_one_request_each_after_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.npz");
