@@ -83,7 +83,8 @@ pub struct MemberInfo {
     /// [`ReaderOptions::stored_index`] on).
     pub stored_index: bool,
     /// A stored member whose data is 64-byte aligned: [`NpzReader::view`] works for every
-    /// element type.
+    /// element type (of a local archive: one read by ranges has no map to view, see
+    /// [`NpzReader::can_view`]; the flag describes the member, and is the same).
     pub mappable: bool,
 }
 
