@@ -27,7 +27,7 @@ fn counted(path: &Path) -> (Counted, NpzReader) {
 }
 
 /// The requests `f` costs.
-fn requests<T>(source: &Counted, f: impl FnOnce() -> T) -> (T, u64) {
+fn requests<S: ByteSource, T>(source: &CountingSource<S>, f: impl FnOnce() -> T) -> (T, u64) {
     let before = source.requests();
     let value = f();
     (value, source.requests() - before)
@@ -98,34 +98,51 @@ fn our_archive(path: &Path, compression: Compression, index: bool) {
     npz.finish().unwrap();
 }
 
-#[test]
-fn our_archives_and_numpys_read_by_ranges_as_the_local_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let ranges = [
-        (0.0, 1.0),
-        (0.0, 0.01),
-        (0.5, 0.51),
-        (0.99, 1.0),
-        (0.3, 0.7),
-    ];
+/// Frame ranges [`assert_same_reads`] reads, as fractions of the frame count.
+const RANGES: [(f64, f64); 5] = [
+    (0.0, 1.0),
+    (0.0, 0.01),
+    (0.5, 0.51),
+    (0.99, 1.0),
+    (0.3, 0.7),
+];
+
+/// Our archives (stored, seekable, deflated without seek index) made in `dir`, numpy's
+/// (savez, savez_compressed, and the latter indexed by `npz index`).
+fn test_archives(dir: &Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
     for (name, compression, index) in [
         ("stored.npz", Compression::Stored, true),
         ("seekable.npz", Compression::deflate(), true),
         ("foreign.npz", Compression::deflate(), false),
     ] {
-        let path = dir.path().join(name);
+        let path = dir.join(name);
         our_archive(&path, compression, index);
-        let local = NpzReader::open(&path).unwrap();
-        let (_, remote) = counted(&path);
-        assert_same_reads(&local, &remote, &ranges);
-        // A file read by ranges too.
-        let file = NpzReader::open_source(FileSource::open(&path).unwrap()).unwrap();
-        assert_same_reads(&local, &file, &ranges);
+        paths.push(path);
     }
     for name in ["numpy-savez.npz", "numpy-savez-compressed.npz"] {
-        let local = NpzReader::open(data(Path::new(name))).unwrap();
-        let (_, remote) = counted(&data(Path::new(name)));
-        assert_same_reads(&local, &remote, &ranges);
+        paths.push(data(Path::new(name)));
+    }
+    let indexed = dir.join("numpy-indexed.npz");
+    std::fs::copy(data(Path::new("numpy-savez-compressed.npz")), &indexed).unwrap();
+    IndexOptions::new()
+        .span(64 << 10)
+        .index(&indexed, &[])
+        .unwrap();
+    paths.push(indexed);
+    paths
+}
+
+#[test]
+fn our_archives_and_numpys_read_by_ranges_as_the_local_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in test_archives(dir.path()) {
+        let local = NpzReader::open(&path).unwrap();
+        let (_, remote) = counted(&path);
+        assert_same_reads(&local, &remote, &RANGES);
+        // A file read by ranges too.
+        let file = NpzReader::open_source(FileSource::open(&path).unwrap()).unwrap();
+        assert_same_reads(&local, &file, &RANGES);
     }
 }
 
@@ -501,30 +518,9 @@ mod s3 {
         format!("s3://{}/{key}", bucket())
     }
 
-    /// Our archives (stored, seekable, deflated without seek index), numpy's (savez,
-    /// savez_compressed, and the latter indexed by `npz index`), each with its S3 URL.
+    /// [`test_archives`], each with its S3 URL.
     fn archives(dir: &Path) -> Vec<(PathBuf, String)> {
-        let mut paths = Vec::new();
-        for (name, compression, index) in [
-            ("stored.npz", Compression::Stored, true),
-            ("seekable.npz", Compression::deflate(), true),
-            ("foreign.npz", Compression::deflate(), false),
-        ] {
-            let path = dir.join(name);
-            our_archive(&path, compression, index);
-            paths.push(path);
-        }
-        for name in ["numpy-savez.npz", "numpy-savez-compressed.npz"] {
-            paths.push(data(Path::new(name)));
-        }
-        let indexed = dir.join("numpy-indexed.npz");
-        std::fs::copy(data(Path::new("numpy-savez-compressed.npz")), &indexed).unwrap();
-        IndexOptions::new()
-            .span(64 << 10)
-            .index(&indexed, &[])
-            .unwrap();
-        paths.push(indexed);
-        paths
+        test_archives(dir)
             .into_iter()
             .map(|path| {
                 let name = path.file_name().unwrap().to_str().unwrap();
@@ -538,19 +534,12 @@ mod s3 {
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn archives_in_s3_read_as_the_local_files_in_few_requests() {
         let dir = tempfile::tempdir().unwrap();
-        let ranges = [
-            (0.0, 1.0),
-            (0.0, 0.01),
-            (0.5, 0.51),
-            (0.99, 1.0),
-            (0.3, 0.7),
-        ];
         for (path, url) in archives(dir.path()) {
             let local = NpzReader::open(&path).unwrap();
             let remote = NpzReader::open_location(&url).unwrap();
             assert_eq!(remote.path(), Path::new(&url));
             assert!(!remote.can_view());
-            assert_same_reads(&local, &remote, &ranges);
+            assert_same_reads(&local, &remote, &RANGES);
         }
         // The counts, on the real store.
         let path = dir.path().join("seekable.npz");
@@ -559,23 +548,14 @@ mod s3 {
         let reader = NpzReader::open_source(source.clone()).unwrap();
         assert_eq!(source.requests(), 1, "the open is one GET");
         let local = NpzReader::open(&path).unwrap();
-        let (mut adc, n) = requests_of(&source, || reader.member("adc").unwrap());
+        let (mut adc, n) = requests(&source, || reader.member("adc").unwrap());
         assert_eq!(n, 1, "the member's headers: one GET");
         let mut theirs = local.member("adc").unwrap();
         for (a, b) in [(990, 1000), (400, 420), (0, 1)] {
-            let (frames, n) = requests_of(&source, || adc.read_frames(a, b).unwrap());
+            let (frames, n) = requests(&source, || adc.read_frames(a, b).unwrap());
             assert_eq!(n, 1, "frames {a}..{b}: one GET");
             assert_eq!(frames, theirs.read_frames(a, b).unwrap());
         }
-    }
-
-    fn requests_of<S: ByteSource, T>(
-        source: &CountingSource<S>,
-        f: impl FnOnce() -> T,
-    ) -> (T, u64) {
-        let before = source.requests();
-        let value = f();
-        (value, source.requests() - before)
     }
 
     #[test]
