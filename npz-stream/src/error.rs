@@ -182,6 +182,15 @@ pub enum ReadErrorKind {
         /// Why.
         source: ViewError,
     },
+    /// A zero-copy view ([`NpzReader::data`](crate::NpzReader::data),
+    /// [`NpzReader::view`](crate::NpzReader::view)) of an archive read by ranges (from object
+    /// storage, or any [`ByteSource`](npy_format::source::ByteSource)): there is no map to
+    /// view. The member reads with `read_array`, `read_bytes` or `member(..).read_frames`.
+    #[error("member {m}: zero-copy views need a local archive to map, and this one is read by ranges; read the member instead (read_array, read_bytes, or member(..).read_frames)", m = esc(.member))]
+    NotMapped {
+        /// The member.
+        member: String,
+    },
     /// A zero-copy view of a compressed member.
     #[error("member {m}: only stored members map zero-copy; this one is deflated (use read_array)", m = esc(.member))]
     NotStored {

@@ -5,7 +5,6 @@
 //! error, not an allocation. CRC-32 is checked whenever inflation started at the beginning of
 //! the stream and reached its end.
 
-use std::fs::File;
 use std::io;
 
 use flate2::{Decompress, FlushDecompress, Status};
@@ -13,10 +12,17 @@ use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
 use miniz_oxide::inflate::core::{BlockBoundaryState, DecompressorOxide, decompress_with_limit};
 
-use crate::io_util::read_exact_at;
+use crate::io_util::{ReadAt, Src};
 
-/// Input is read from the file in pieces of this size.
+/// Input is read from a local file in pieces of this size.
 const INPUT_BUF: usize = 64 << 10;
+/// From object storage, where a request costs a round trip, input is read in pieces that start
+/// at this size and double with each read (a short read costs little, a long one few requests),
+/// up to [`REMOTE_INPUT_MAX`]; or, when the reader knows where the bytes it needs end (the
+/// next seek or access point), in one piece that reaches there.
+const REMOTE_INPUT: usize = 256 << 10;
+/// The largest piece of input read from object storage at once.
+pub(crate) const REMOTE_INPUT_MAX: usize = 8 << 20;
 /// Deflate's window.
 const WINDOW: usize = 32 << 10;
 /// The wrapping output buffer of the block-boundary inflater (a power of two ≥ 2 windows).
@@ -69,7 +75,7 @@ pub(crate) struct AccessPoint {
 
 /// A streaming inflater over one member's compressed bytes.
 pub(crate) struct Inflate<'f> {
-    file: &'f File,
+    src: Src<'f>,
     /// Absolute offset of the member's compressed data.
     base: u64,
     /// Absolute offsets: next byte to read from the file, end of the compressed data.
@@ -78,6 +84,19 @@ pub(crate) struct Inflate<'f> {
     buf: Vec<u8>,
     lo: usize,
     hi: usize,
+    /// Bytes the next read from object storage asks for (doubled after each).
+    want: usize,
+    /// Where the bytes the current read needs end, if known: the next read from object
+    /// storage reaches there in one request.
+    fetch_to: Option<u64>,
+    /// Bytes before the start that the first read fetches with the input (the end of a full
+    /// flush to check, or the byte whose last bits start an access point), and those bytes
+    /// once read.
+    lead: usize,
+    lead_bytes: Vec<u8>,
+    /// Bits of the byte before the start that begin the stream there, when they are to be
+    /// read with the first input (`lead`).
+    pending_bits: u8,
     engine: Engine,
     /// Uncompressed position within the member.
     pub out: u64,
@@ -91,20 +110,20 @@ pub(crate) struct Inflate<'f> {
 impl<'f> Inflate<'f> {
     /// Inflation from the start of the stream (CRC-checked at the end).
     pub(crate) fn from_start(
-        file: &'f File,
+        src: Src<'f>,
         base: u64,
         compressed: u64,
         size: u64,
         crc32: u32,
     ) -> Inflate<'f> {
-        let mut inflate = Inflate::at_point(file, base, compressed, size, 0, 0);
+        let mut inflate = Inflate::at_point(src, base, compressed, size, 0, 0);
         inflate.crc = Some((crc32fast::Hasher::new(), crc32));
         inflate
     }
 
     /// Inflation from a byte-aligned point with an empty window (a full-flush point).
     pub(crate) fn at_point(
-        file: &'f File,
+        src: Src<'f>,
         base: u64,
         compressed: u64,
         size: u64,
@@ -112,13 +131,18 @@ impl<'f> Inflate<'f> {
         input: u64,
     ) -> Inflate<'f> {
         Inflate {
-            file,
+            src,
             base,
             next: base + input,
             end: base + compressed,
             buf: Vec::new(),
             lo: 0,
             hi: 0,
+            want: REMOTE_INPUT,
+            fetch_to: None,
+            lead: 0,
+            lead_bytes: Vec::new(),
+            pending_bits: 0,
             engine: Engine::Flate(Box::new(Decompress::new(false))),
             out,
             size,
@@ -127,13 +151,15 @@ impl<'f> Inflate<'f> {
         }
     }
 
-    /// Inflation from a zran access point.
+    /// Inflation from a zran access point. A point whose `bit_buf` is not known yet
+    /// (`bits_known` false: a stored point) has it read with the first input.
     pub(crate) fn at_access_point(
-        file: &'f File,
+        src: Src<'f>,
         base: u64,
         compressed: u64,
         size: u64,
         point: &AccessPoint,
+        bits_known: bool,
     ) -> Inflate<'f> {
         let state = BlockBoundaryState {
             num_bits: point.num_bits,
@@ -142,25 +168,130 @@ impl<'f> Inflate<'f> {
         };
         let mut wrap = vec![0u8; WRAP];
         wrap[WINDOW - point.window.len()..WINDOW].copy_from_slice(&point.window);
-        let mut inflate = Inflate::at_point(file, base, compressed, size, point.out, point.input);
+        let mut inflate = Inflate::at_point(src, base, compressed, size, point.out, point.input);
         inflate.engine = Engine::Miniz(Box::new(Miniz {
             dec: DecompressorOxide::from_block_boundary_state(&state),
             wrap,
             pos: WINDOW,
         }));
+        if !bits_known && point.num_bits > 0 {
+            inflate.pending_bits = point.num_bits;
+            inflate.lead = 1;
+        }
         inflate
     }
 
-    fn refill(&mut self) -> Result<(), InflateError> {
-        if self.buf.is_empty() {
-            self.buf = vec![0u8; INPUT_BUF];
+    /// Fetch `n` bytes before the start with the first input, for [`lead`](Self::lead).
+    pub(crate) fn set_lead(&mut self, n: usize) {
+        self.lead = self.lead.max(n);
+    }
+
+    /// The bytes before the start fetched with the first input (after [`fill`](Self::fill)).
+    pub(crate) fn lead(&self) -> &[u8] {
+        &self.lead_bytes
+    }
+
+    /// The bytes the next reads need end at absolute offset `end` (or earlier): a read from
+    /// object storage reaches there at once.
+    pub(crate) fn fetch_to(&mut self, end: Option<u64>) {
+        self.fetch_to = end;
+    }
+
+    /// Reads the first input, if none was read yet.
+    pub(crate) fn fill(&mut self) -> Result<(), InflateError> {
+        if self.lo == self.hi && self.next < self.end {
+            self.refill()?;
         }
-        let n = (self.end - self.next).min(INPUT_BUF as u64) as usize;
-        read_exact_at(self.file, &mut self.buf[..n], self.next).map_err(InflateError::Io)?;
-        self.next += n as u64;
-        self.lo = 0;
-        self.hi = n;
         Ok(())
+    }
+
+    /// Takes `bytes`, fetched from absolute offset `start`, as input, if they hold the next
+    /// byte to read and no input is buffered (a member's first bytes, fetched with its local
+    /// header).
+    pub(crate) fn prime(&mut self, start: u64, mut bytes: Vec<u8>) {
+        let Some(at) = self.next.checked_sub(start) else {
+            return;
+        };
+        let usable = (self.end - start).min(bytes.len() as u64);
+        if self.lo != self.hi || self.lead > 0 || at >= usable {
+            return;
+        }
+        bytes.truncate(usable as usize);
+        self.lo = at as usize;
+        self.hi = bytes.len();
+        self.next = start + usable;
+        self.buf = bytes;
+    }
+
+    /// How many bytes the next read asks for.
+    fn read_len(&mut self) -> usize {
+        let left = self.end - self.next;
+        if !self.src.is_remote() {
+            return left.min(INPUT_BUF as u64) as usize;
+        }
+        let hinted = self
+            .fetch_to
+            .and_then(|to| to.checked_sub(self.next))
+            .filter(|&n| n > 0);
+        let n = match hinted {
+            Some(n) => n,
+            None => {
+                let n = self.want as u64;
+                self.want = (self.want * 2).min(REMOTE_INPUT_MAX);
+                n
+            }
+        };
+        n.min(left).min(REMOTE_INPUT_MAX as u64) as usize
+    }
+
+    fn refill(&mut self) -> Result<(), InflateError> {
+        let n = self.read_len();
+        let lead = self.lead;
+        if self.buf.len() < lead + n {
+            self.buf.resize(lead + n, 0);
+        }
+        let got = if lead > 0 {
+            // One read for the lead and the input: the lead lies before the start, inside the
+            // archive (the member's local header at least precedes its data).
+            let from = self.next.saturating_sub(lead as u64);
+            let lead = (self.next - from) as usize;
+            self.src
+                .pread_exact(&mut self.buf[..lead + n], from)
+                .map_err(InflateError::Io)?;
+            self.lead_bytes = self.buf[..lead].to_vec();
+            self.lead = 0;
+            self.lo = lead;
+            self.hi = lead + n;
+            self.start_bits();
+            n
+        } else {
+            let got = self
+                .src
+                .read_some(&mut self.buf[..n], self.next)
+                .map_err(InflateError::Io)?;
+            self.lo = 0;
+            self.hi = got;
+            got
+        };
+        self.next += got as u64;
+        Ok(())
+    }
+
+    /// Once the byte before an access point is read: the decoder starts with its last bits.
+    fn start_bits(&mut self) {
+        let bits = std::mem::take(&mut self.pending_bits);
+        if bits == 0 {
+            return;
+        }
+        let prev = self.lead_bytes.last().copied().unwrap_or(0);
+        if let Engine::Miniz(m) = &mut self.engine {
+            let state = BlockBoundaryState {
+                num_bits: bits,
+                bit_buf: prev >> (8 - bits),
+                ..BlockBoundaryState::default()
+            };
+            m.dec = DecompressorOxide::from_block_boundary_state(&state);
+        }
     }
 
     /// Offset within the compressed data of the next unconsumed input byte.
@@ -330,7 +461,7 @@ impl<'f> Inflate<'f> {
 /// Decodes a whole deflate stream once, recording an access point at the first block boundary
 /// after every `span` bytes of output. Checks the CRC and the declared size on the way.
 pub(crate) fn build_access_points(
-    file: &File,
+    src: Src<'_>,
     base: u64,
     compressed: u64,
     size: u64,
@@ -338,7 +469,7 @@ pub(crate) fn build_access_points(
     span: u64,
 ) -> Result<Vec<AccessPoint>, InflateError> {
     let mut points = Vec::new();
-    scan_access_points(file, base, compressed, size, crc32, span, |point| {
+    scan_access_points(src, base, compressed, size, crc32, span, |point| {
         points.push(point);
         Ok(())
     })?;
@@ -429,9 +560,10 @@ fn trial(data: &[u8], bits: u8, window: &[u8]) -> Option<Vec<u8>> {
 /// point is recorded only if one reproduces the next [`VERIFY`] bytes (otherwise the next
 /// boundary is taken). Checks the CRC and the declared size on the way: an error means the
 /// points handed over are not to be used. The output goes to a linear buffer of which only the
-/// last window is kept.
+/// last window is kept. Input is read in pieces of 64 KiB from a local file, 8 MiB from object
+/// storage; the bytes a point's trials need come from the piece at hand when it holds them.
 pub(crate) fn scan_access_points(
-    file: &File,
+    src: Src<'_>,
     base: u64,
     compressed: u64,
     size: u64,
@@ -445,18 +577,35 @@ pub(crate) fn scan_access_points(
     let mut pos = 0usize;
     let mut out = 0u64;
     let mut crc = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; INPUT_BUF];
+    let piece = if src.is_remote() {
+        REMOTE_INPUT_MAX
+    } else {
+        INPUT_BUF
+    };
+    let mut buf = vec![0u8; compressed.clamp(1, piece as u64) as usize];
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut next = base;
     let end = base + compressed;
+    // `len` bytes at absolute offset `at`: from the input at hand if it holds them.
+    let fetch = |buf: &[u8], next: u64, hi: usize, at: u64, len: usize| {
+        let held = next - hi as u64;
+        match at.checked_sub(held).map(|from| from as usize) {
+            Some(from) if from + len <= hi => Ok(buf[from..from + len].to_vec()),
+            _ => {
+                let mut data = vec![0u8; len];
+                src.pread_exact(&mut data, at).map(|()| data)
+            }
+        }
+    };
     let mut last_point = 0u64;
     let mut at_boundary = false;
     let mut pending: Option<Pending> = None;
     let mut finished = false;
     loop {
         if lo == hi && next < end {
-            let n = (end - next).min(INPUT_BUF as u64) as usize;
-            read_exact_at(file, &mut buf[..n], next).map_err(InflateError::Io)?;
+            let n = (end - next).min(buf.len() as u64) as usize;
+            src.pread_exact(&mut buf[..n], next)
+                .map_err(InflateError::Io)?;
             next += n as u64;
             lo = 0;
             hi = n;
@@ -509,8 +658,8 @@ pub(crate) fn scan_access_points(
             && let Some(mut point) = pending.take().and_then(Pending::resolve)
         {
             if point.num_bits > 0 {
-                let mut prev = [0u8; 1];
-                read_exact_at(file, &mut prev, base + point.input - 1).map_err(InflateError::Io)?;
+                let prev =
+                    fetch(&buf, next, hi, base + point.input - 1, 1).map_err(InflateError::Io)?;
                 point.bit_buf = prev[0] >> (8 - point.num_bits);
             }
             last_point = point.out;
@@ -528,8 +677,7 @@ pub(crate) fn scan_access_points(
             // The compressed bytes from the one before the point on: enough for any trial.
             let from = input.saturating_sub(1);
             let len = (compressed - from).min(VERIFY as u64 * 4 + 1024) as usize;
-            let mut data = vec![0u8; len];
-            read_exact_at(file, &mut data, base + from).map_err(InflateError::Io)?;
+            let mut data = fetch(&buf, next, hi, base + from, len).map_err(InflateError::Io)?;
             if input == 0 {
                 data.insert(0, 0);
             }

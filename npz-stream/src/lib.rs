@@ -51,8 +51,10 @@
 //! - Safety of writers: [`LockMode`] ([`WriterOptions::lock`]) for the archive's lock,
 //!   [`recover`] ([`Recovery`]) for an archive whose append was interrupted,
 //!   [`WriterOptions::create_new`] for an output that must not replace a file.
-//! - [`NpzReader`] ([`ReaderOptions`]): [`MemberInfo`] for every array member, and
-//!   [`NpzReader::list`] ([`MemberEntry`], [`Content`]) for every member, arrays or not; whole reads
+//! - [`NpzReader`] ([`ReaderOptions`]), of a local file or read by ranges from object storage
+//!   ([`NpzReader::open_location`], [`NpzReader::open_source`]): [`MemberInfo`] for every
+//!   array member, and [`NpzReader::list`] ([`MemberEntry`], [`Content`]) for every member,
+//!   arrays or not; whole reads
 //!   ([`NpzReader::read_array`], [`NpzReader::read_bytes`], [`MemberReader`]); frames
 //!   ([`NpzReader::member`] → [`Member`], a [`FrameSource`]); zero-copy views of stored members
 //!   ([`NpzReader::view`]); zran indexes for foreign compressed members, built in memory
@@ -61,6 +63,38 @@
 //!   reader ([`ReaderOptions::stored_index`]).
 //! - [`format`](mod@format): the bytes written, and why numpy and `unzip` accept them.
 //! - Errors: [`OpenError`], [`ReadError`], [`WriteError`].
+//!
+//! ## Reading from object storage
+//!
+//! [`NpzReader::open_location`] takes a path or a URL (`s3://bucket/key`, `gs://`, `az://`,
+//! `http(s)://`; feature `remote`, on with `cli`), the store configured from the standard
+//! environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+//! ...); [`NpzReader::open_source`] takes any
+//! [`ByteSource`](npy_format::source::ByteSource) (a store built by hand, memory, a file read by
+//! ranges). The archive is then read by ranged requests, the same code as for a local file
+//! (whose reads are system calls), and every read gives the local file's bytes. The requests,
+//! as counted by the tests (`tests/remote.rs`, with `CountingSource`, on the S3 server of
+//! `cargo xtask test` too):
+//!
+//! | operation | requests |
+//! |---|---|
+//! | open | 1: the last 64 KiB + 22 bytes, end records and central directory (some 1000 members with short names); 2 for a longer directory |
+//! | `keys`, `len` | 0 |
+//! | a member's first use (`info`, `member`, ...) | 1: local header, NPY header and the first 16 KiB; then cached |
+//! | `list` (`npz ls`) | 1 [`read_ranges`](npy_format::source::ByteSource::read_ranges) call per 256 members (coalesced and run concurrently by the store) |
+//! | frames of a stored member | 1 per range |
+//! | frames of a seekable deflated member (this crate's) | 1 per range: the chunks from the seek point to the last frame, with the full flush before them |
+//! | frames of numpy's deflated member indexed by [`index`] (`npz index`) | the index's point table once (1), then 2 per range: the point's window, the compressed bytes from the point to the next |
+//! | frames of a deflated member without points | inflated from the start (or the previous read's position), reads of 256 KiB doubling to 8 MiB |
+//! | a whole member (`read_bytes`, `read_array`, `verify`) | 1 up to 8 MiB (with its first use), then 1 per 8 MiB |
+//!
+//! What differs from a local file: zero-copy views ([`NpzReader::data`], [`NpzReader::view`])
+//! need a map and are refused ([`ReadErrorKind::NotMapped`], [`NpzReader::can_view`]); sidecar
+//! indexes (`FILE.idx`) are not looked for (indexes stored in the archive are used); an archive
+//! whose last append was interrupted is not looked for further back than its end records (that
+//! recovery scan reads the file back in 1 MiB blocks, for local files only). Errors are the same
+//! typed errors, their path the URL. The `npz` tool's `ls`, `rows`, `extract` and `test` take
+//! URLs and print what they print for the local file.
 //!
 //! ## Design notes
 //!
@@ -98,6 +132,9 @@
 //! - `cli` (default): the `npz` command-line tool (`ls`, `rows`, `zip`, `add`, `extract`,
 //!   `index`, `test`, `recover`).
 //!   Library users can turn it off to avoid clap and serde_json.
+//! - `remote`: archives on object storage by URL ([`NpzReader::open_location`]), through
+//!   npy-format's `remote` feature (`object_store`); [`NpzReader::open_source`] reads any
+//!   byte source without it.
 //! - `ndarray`: members as `ndarray` views of a named dimension ([`NpzReader::ndarray`]),
 //!   owned arrays from any member ([`NpzReader::read_ndarray`]), any `ArrayBase` added
 //!   ([`NpzWriter::add_ndarray`]); `npz_stream::ndarray` re-exported.

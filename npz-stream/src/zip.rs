@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::error::{OpenError, OpenErrorKind};
-use crate::io_util::{ReadAt, read_exact_at};
+use crate::io_util::{ReadAt, Src, read_exact_at};
 
 pub(crate) const LOCAL_SIG: u32 = 0x0403_4b50;
 pub(crate) const CENTRAL_SIG: u32 = 0x0201_4b50;
@@ -109,6 +109,21 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(x)
 }
 
+/// How many bytes at the end of an archive are read first: the end record and its longest
+/// comment (22 + 65535 bytes), as every zip reader does. The central directory of most
+/// archives lies in them too, which makes an open one request on object storage.
+pub(crate) const TAIL_LEN: usize = EOCD_LEN + 0xFFFF;
+
+/// The last bytes of an archive (up to [`TAIL_LEN`]), read before anything else: the end
+/// record is looked for in them, and every later read of the directory that falls inside them
+/// is served from them.
+pub(crate) struct Tail {
+    /// Offset of the first byte.
+    pub start: u64,
+    /// The bytes, up to the archive's end.
+    pub bytes: Vec<u8>,
+}
+
 /// Reads and checks the end records and the central directory of the archive in `file`.
 ///
 /// The end record is looked for in the file's last 65557 bytes, as every zip reader does. If
@@ -122,7 +137,13 @@ pub(crate) fn read_directory(
     file_len: u64,
     path: &Path,
 ) -> Result<Directory, OpenError> {
-    match read_directory_at_tail(file, file_len, path) {
+    let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
+    let tail_len = file_len.min(TAIL_LEN as u64) as usize;
+    let start = file_len - tail_len as u64;
+    let mut bytes = vec![0u8; tail_len];
+    read_exact_at(file, &mut bytes, start).map_err(io)?;
+    let tail = Tail { start, bytes };
+    match read_directory_at_tail(&Src::File { file, map: None }, &tail, path) {
         Ok(dir) => Ok(dir),
         Err(e)
             if matches!(
@@ -201,9 +222,17 @@ fn find_earlier_directory(
     Ok(None)
 }
 
-/// The end record in the last 65557 bytes and the directory it describes.
-fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Directory, OpenError> {
-    let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
+/// The end record in `tail` (the archive's last bytes, read first) and the directory it
+/// describes, read from `src` where `tail` does not hold it: on object storage, an open is the
+/// one request that read `tail`, and a second one only for a central directory that starts
+/// before it. (The backward scan of [`read_directory`] is for local files only.)
+pub(crate) fn read_directory_at_tail(
+    src: &Src<'_>,
+    tail: &Tail,
+    path: &Path,
+) -> Result<Directory, OpenError> {
+    let tail_len = tail.bytes.len();
+    let file_len = tail.start + tail_len as u64;
     if file_len < EOCD_LEN as u64 {
         return Err(OpenError::new(
             path.to_path_buf(),
@@ -214,13 +243,9 @@ fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Dir
             },
         ));
     }
-    // The end record sits in the last 22 + 65535 (max comment) bytes.
-    let tail_len = file_len.min(EOCD_LEN as u64 + 0xFFFF) as usize;
-    let tail_start = file_len - tail_len as u64;
-    let mut tail = vec![0u8; tail_len];
-    read_exact_at(file, &mut tail, tail_start).map_err(io)?;
+    let bytes = &tail.bytes;
     let found = (0..=tail_len - EOCD_LEN).rev().find(|&i| {
-        le32(&tail, i) == EOCD_SIG && i + EOCD_LEN + usize::from(le16(&tail, i + 20)) <= tail_len
+        le32(bytes, i) == EOCD_SIG && i + EOCD_LEN + usize::from(le16(bytes, i + 20)) <= tail_len
     });
     let Some(i) = found else {
         return Err(OpenError::new(
@@ -230,12 +255,17 @@ fn read_directory_at_tail(file: &File, file_len: u64, path: &Path) -> Result<Dir
             },
         ));
     };
-    directory_at(file, file_len, tail_start + i as u64, path)
+    let ahead = Src::Ahead {
+        start: tail.start,
+        bytes,
+        inner: src,
+    };
+    directory_at(&ahead, file_len, tail.start + i as u64, path)
 }
 
 /// The directory described by the end record at `eocd_offset`.
-fn directory_at(
-    file: &File,
+fn directory_at<R: ReadAt + ?Sized>(
+    file: &R,
     file_len: u64,
     eocd_offset: u64,
     path: &Path,
@@ -297,8 +327,8 @@ struct EndRecords {
 }
 
 /// Step 1: the end-of-central-directory record at `eocd_offset` and its comment.
-fn read_end_record(
-    file: &File,
+fn read_end_record<R: ReadAt + ?Sized>(
+    file: &R,
     file_len: u64,
     eocd_offset: u64,
     errors: &Errors<'_>,
@@ -312,7 +342,8 @@ fn read_end_record(
         )));
     }
     let mut eocd = [0u8; EOCD_LEN];
-    read_exact_at(file, &mut eocd, eocd_offset).map_err(|e| errors.io(e))?;
+    file.pread_exact(&mut eocd, eocd_offset)
+        .map_err(|e| errors.io(e))?;
     if le32(&eocd, 0) != EOCD_SIG {
         return Err(errors.not_zip(format!("no end record at offset {eocd_offset}")));
     }
@@ -324,7 +355,8 @@ fn read_end_record(
         )));
     }
     let mut comment = vec![0u8; comment_len];
-    read_exact_at(file, &mut comment, eocd_offset + EOCD_LEN as u64).map_err(|e| errors.io(e))?;
+    file.pread_exact(&mut comment, eocd_offset + EOCD_LEN as u64)
+        .map_err(|e| errors.io(e))?;
     let (disk, cd_disk) = (le16(&eocd, 4), le16(&eocd, 6));
     if disk != 0 || cd_disk != 0 {
         return Err(errors.unsupported(format!(
@@ -343,8 +375,8 @@ fn read_end_record(
 
 /// Step 2: a zip64 locator right before the end record points at the zip64 end record, whose
 /// counts and offsets replace the end record's (saturated) ones.
-fn read_zip64_end(
-    file: &File,
+fn read_zip64_end<R: ReadAt + ?Sized>(
+    file: &R,
     eocd_offset: u64,
     end: &mut EndRecords,
     errors: &Errors<'_>,
@@ -354,7 +386,8 @@ fn read_zip64_end(
     }
     let loc_offset = eocd_offset - ZIP64_LOCATOR_LEN as u64;
     let mut loc = [0u8; ZIP64_LOCATOR_LEN];
-    read_exact_at(file, &mut loc, loc_offset).map_err(|e| errors.io(e))?;
+    file.pread_exact(&mut loc, loc_offset)
+        .map_err(|e| errors.io(e))?;
     if le32(&loc, 0) != ZIP64_LOCATOR_SIG {
         return Ok(());
     }
@@ -369,7 +402,8 @@ fn read_zip64_end(
             .checked_add(ZIP64_EOCD_LEN as u64)
             .is_some_and(|end| end <= loc_offset)
         {
-            read_exact_at(file, &mut record, candidate).map_err(|e| errors.io(e))?;
+            file.pread_exact(&mut record, candidate)
+                .map_err(|e| errors.io(e))?;
             if le32(&record, 0) == ZIP64_EOCD_SIG {
                 record_offset = Some(candidate);
                 break;
@@ -396,8 +430,8 @@ fn read_zip64_end(
 /// Step 3: the central directory's bytes, checked against the end records. The directory ends
 /// where the end records start; offsets may be shifted by prepended data (`prefix`). Returns
 /// where it starts, the prefix, and its bytes.
-fn read_central_directory(
-    file: &File,
+fn read_central_directory<R: ReadAt + ?Sized>(
+    file: &R,
     eocd_offset: u64,
     end: &EndRecords,
     errors: &Errors<'_>,
@@ -437,7 +471,8 @@ fn read_central_directory(
         ));
     }
     let mut cd = vec![0u8; cd_len];
-    read_exact_at(file, &mut cd, cd_start).map_err(|e| errors.io(e))?;
+    file.pread_exact(&mut cd, cd_start)
+        .map_err(|e| errors.io(e))?;
     Ok((cd_start, prefix, cd))
 }
 
@@ -607,7 +642,11 @@ pub(crate) struct Local {
 
 /// Parses the local header at `entry.local_offset`, checking it against the directory entry and
 /// against `limit` (the start of the central directory).
-pub(crate) fn read_local(file: &impl ReadAt, entry: &Entry, limit: u64) -> Result<Local, String> {
+pub(crate) fn read_local<R: ReadAt + ?Sized>(
+    file: &R,
+    entry: &Entry,
+    limit: u64,
+) -> Result<Local, String> {
     let mut fixed = [0u8; LOCAL_LEN as usize];
     file.pread_exact(&mut fixed, entry.local_offset)
         .map_err(|e| format!("reading the local header: {e}"))?;

@@ -144,6 +144,20 @@ impl RemoteSource {
     }
 }
 
+impl RemoteSource {
+    /// Whether `e`, the error of a range request, is how a store answers one on an empty
+    /// object (a whole, empty reply where a part was asked for, or 416 Range Not Satisfiable),
+    /// and the object is empty (one more request, made for those errors only: never for a
+    /// network failure, which would fail, and wait, twice).
+    fn is_empty_object(&self, e: &io::Error) -> bool {
+        let message = e.to_string();
+        let range_refused = message.contains("non-partial response")
+            || message.contains("status code: 416")
+            || message.contains("InvalidRange");
+        e.kind() == io::ErrorKind::Other && range_refused && matches!(self.len(), Ok(0))
+    }
+}
+
 impl ByteSource for RemoteSource {
     fn location(&self) -> &str {
         &self.location
@@ -181,9 +195,8 @@ impl ByteSource for RemoteSource {
         // A range past the end is answered with what there is (an empty object: an error,
         // answered by its length).
         match self.get(GetRange::Bounded(0..n as u64)) {
-            Ok(got) => Ok(got),
-            Err(e) if e.kind() == io::ErrorKind::Other && self.len()? == 0 => Ok((Vec::new(), 0)),
-            Err(e) => Err(e),
+            Err(e) if self.is_empty_object(&e) => Ok((Vec::new(), 0)),
+            got => got,
         }
     }
 
@@ -191,7 +204,11 @@ impl ByteSource for RemoteSource {
         if n == 0 {
             return Ok((Vec::new(), self.len()?));
         }
-        self.get(GetRange::Suffix(n as u64))
+        // As for the head: an empty object has no suffix to answer with, only its length.
+        match self.get(GetRange::Suffix(n as u64)) {
+            Err(e) if self.is_empty_object(&e) => Ok((Vec::new(), 0)),
+            got => got,
+        }
     }
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {

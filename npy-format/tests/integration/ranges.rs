@@ -189,6 +189,16 @@ mod remote {
 
     #[test]
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn an_empty_object_has_an_empty_head_and_tail() {
+        put("ranges/empty", Vec::new());
+        let url = format!("s3://{}/ranges/empty", bucket());
+        let source = RemoteSource::open(&url).unwrap();
+        assert_eq!(source.read_tail(100).unwrap(), (Vec::new(), 0));
+        assert_eq!(source.read_head(100).unwrap(), (Vec::new(), 0));
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn a_missing_object_is_not_found_naming_the_url() {
         let url = format!("s3://{}/ranges/missing.npy", bucket());
         let err = NpyReader::open(RemoteSource::open(&url).unwrap()).unwrap_err();

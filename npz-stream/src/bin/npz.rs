@@ -11,6 +11,10 @@
 //! npz recover FILE [--wait]
 //! ```
 //!
+//! `ls`, `rows`, `extract` and `test` read FILE from object storage too: a URL
+//! (`s3://bucket/key`, `gs://`, `az://`, `http(s)://`), the store configured from the standard
+//! environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...), read by ranges.
+//!
 //! Errors print one line on stderr (`npz: error: ...`) and exit with status 1; usage errors
 //! exit with status 2. A closed standard output (`npz rows ... | head`) ends the command
 //! quietly with status 0; a full one (`> /dev/full`) is an error.
@@ -50,7 +54,7 @@ enum Command {
     /// member whose header cannot be read is listed too, and its error ends the command with
     /// status 1 once every member is listed.
     Ls {
-        /// The archive.
+        /// The archive: a path, or a URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         /// One JSON array on stdout instead of the table.
         #[arg(long)]
@@ -63,7 +67,7 @@ enum Command {
     /// Frames run along the growth axis (axis 0, or the last axis in Fortran order); a 0-d
     /// array has one frame. Without END, every frame from START to the end.
     Rows {
-        /// The archive.
+        /// The archive: a path, or a URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         /// The member's key (with or without `.npy`).
         key: String,
@@ -108,7 +112,7 @@ enum Command {
     /// Write member KEY as a standalone .npy file (CRC-checked; an existing OUT only with -f).
     /// A member that is not an NPY array is refused, unless --raw.
     Extract {
-        /// The archive.
+        /// The archive: a path, or a URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         /// The member's key.
         key: String,
@@ -152,7 +156,7 @@ enum Command {
     },
     /// Read every member in full and check its CRC-32.
     Test {
-        /// The archive.
+        /// The archive: a path, or a URL (s3://bucket/key, gs://, az://, http(s)://).
         file: PathBuf,
         #[command(flatten)]
         read: ReadArgs,
@@ -191,7 +195,19 @@ impl ReadArgs {
     }
 
     fn open(&self, file: &Path) -> Result<NpzReader, OpenError> {
-        self.options().open(file)
+        self.options().open_location(file)
+    }
+}
+
+/// Refuses a URL where a command writes the archive: object storage is read here, never
+/// written.
+fn local_only(file: &Path, command: &str) -> CliResult {
+    match file.to_str() {
+        Some(url) if npz_stream::npy_format::source::is_url(url) => Err(format!(
+            "{url}: npz {command} writes the archive, which must be a local file (URLs are for ls, rows, extract and test)"
+        )
+        .into()),
+        _ => Ok(()),
     }
 }
 
@@ -285,7 +301,7 @@ fn run(command: Command) -> CliResult {
     match command {
         Command::Ls { file, json, read } => {
             // Mapped: the headers of many members are read from memory, not a call each.
-            let reader = read.options().map_archive(true).open(&file)?;
+            let reader = read.options().map_archive(true).open_location(&file)?;
             let entries = reader.list();
             let mut out = cli::stdout();
             if json {
@@ -317,6 +333,7 @@ fn run(command: Command) -> CliResult {
             force,
             delete_originals,
         } => {
+            local_only(&out, "zip")?;
             let members = parse_members(&members)?;
             force.check(&out)?;
             let options = write.options().replace(force.force);
@@ -328,6 +345,7 @@ fn run(command: Command) -> CliResult {
             write,
             wait,
         } => {
+            local_only(&out, "add")?;
             let members = parse_members(&members)?;
             add(&out, &members, write.options().lock(lock_mode(wait)))?;
         }
@@ -348,6 +366,7 @@ fn run(command: Command) -> CliResult {
             wait,
             quiet,
         } => {
+            local_only(&file, "index")?;
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let report = npz_stream::IndexOptions::new()
                 .span(span)
@@ -373,6 +392,7 @@ fn run(command: Command) -> CliResult {
             out.flush()?;
         }
         Command::Recover { file, wait, quiet } => {
+            local_only(&file, "recover")?;
             let report = WriterOptions::default()
                 .warn_unfinished(false)
                 .lock(lock_mode(wait))

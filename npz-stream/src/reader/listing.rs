@@ -128,7 +128,8 @@ impl NpzReader {
     /// Every member in archive order (a name listed twice once, the last entry, as
     /// [`keys`](Self::keys)), each with what it holds: an array's header, or why it is not a
     /// readable array. Never fails as a whole: members are described one by one (reading each
-    /// one's local header and first bytes).
+    /// one's local header and first bytes: from object storage, the first bytes of up to 256
+    /// members in one call of [`ByteSource::read_ranges`]).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -140,12 +141,15 @@ impl NpzReader {
     /// assert!(matches!(entries[0].content, npz_stream::Content::NotArray { what: "JSON text" }));
     /// ```
     pub fn list(&self) -> Vec<MemberEntry> {
-        self.live_entries()
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|i| self.describe_at(i))
-            .collect()
+        let live: Vec<usize> = self.live_entries().map(|(i, _)| i).collect();
+        let mut entries = Vec::with_capacity(live.len());
+        for batch in live.chunks(HEADS_PER_REQUEST) {
+            let heads = self.fetch_heads(batch);
+            for (&i, head) in batch.iter().zip(heads) {
+                entries.push(self.describe_with(i, Ok(head)));
+            }
+        }
+        entries
     }
 
     /// What member `key` is ([`list`](Self::list) for one member), looked up as numpy looks
@@ -167,10 +171,12 @@ impl NpzReader {
     /// ```
     pub fn describe(&self, key: &str) -> Result<MemberEntry, ReadError> {
         let idx = self.index_of(key)?;
-        Ok(self.describe_at(idx))
+        Ok(self.describe_with(idx, self.fetch_head(idx, false)))
     }
 
-    pub(super) fn describe_at(&self, idx: usize) -> MemberEntry {
+    /// [`describe`](Self::describe) of member `idx`, whose first bytes `head` holds if they
+    /// were fetched (or failed to be).
+    fn describe_with(&self, idx: usize, head: Result<Option<Head>, ReadError>) -> MemberEntry {
         let entry = self.entry(idx);
         MemberEntry {
             key: key_of(&entry.name).to_owned(),
@@ -179,17 +185,21 @@ impl NpzReader {
             compressed_size: entry.compressed_size,
             size: entry.size,
             crc32: entry.crc32,
-            content: self.content_at(idx),
+            content: self.content_at(idx, head),
         }
     }
 
     /// What member `idx` holds, by numpy's rule: an array if its first bytes are the NPY magic.
-    fn content_at(&self, idx: usize) -> Content {
+    fn content_at(&self, idx: usize, head: Result<Option<Head>, ReadError>) -> Content {
         let entry = self.entry(idx);
         if entry.name.ends_with('/') {
             return Content::Directory;
         }
-        let data_start = match self.locate(idx) {
+        let head = match head {
+            Ok(head) => head,
+            Err(e) => return Content::Unreadable(e),
+        };
+        let data_start = match self.locate_in(idx, head.as_ref()) {
             Ok(start) => start,
             Err(e) => {
                 return match e.kind() {
@@ -200,21 +210,24 @@ impl NpzReader {
                 };
             }
         };
-        let mut head = vec![0u8; SNIFF.min(entry.size as usize)];
-        let mut member = MemberReader::new(self, idx, data_start, false);
+        let mut first = vec![0u8; SNIFF.min(entry.size as usize)];
+        let mut member = MemberReader::new(self, idx, data_start, false, head.clone());
         let mut filled = 0;
-        while filled < head.len() {
-            match member.read_inner(&mut head[filled..]) {
+        while filled < first.len() {
+            match member.read_inner(&mut first[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) => return Content::Unreadable(e),
             }
         }
-        head.truncate(filled);
-        if !head.starts_with(MAGIC) {
-            return Content::NotArray { what: sniff(&head) };
+        first.truncate(filled);
+        if !first.starts_with(MAGIC) {
+            return Content::NotArray {
+                what: sniff(&first),
+            };
         }
-        match self.info_at(idx) {
+        let info = self.meta_with(idx, head).and_then(|_| self.info_at(idx));
+        match info {
             Ok(info) => Content::Array(Box::new(info)),
             Err(e) => Content::Unreadable(e),
         }

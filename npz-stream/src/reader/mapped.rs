@@ -3,32 +3,53 @@
 use super::*;
 
 impl NpzReader {
-    /// Where member bytes are read from: the map of the archive, if one was made, else the file.
-    pub(super) fn source(&self) -> MappedFile<'_> {
-        MappedFile {
-            file: &self.file,
-            map: self.map.get().map(|map| &map[..]),
+    /// Where member bytes are read from: the map of the archive, if one was made, else the
+    /// file; or the byte source.
+    pub(super) fn source(&self) -> Src<'_> {
+        match &self.backing {
+            Backing::File { file, .. } => Src::File {
+                file,
+                map: self.map.get().map(|map| &map[..]),
+            },
+            Backing::Source(source) => Src::Source(&**source),
+        }
+    }
+
+    /// Where compressed bytes are read from to be inflated: the file (in 64 KiB pieces, not
+    /// through the map), or the byte source.
+    pub(super) fn input(&self) -> Src<'_> {
+        match &self.backing {
+            Backing::File { file, .. } => Src::File { file, map: None },
+            Backing::Source(source) => Src::Source(&**source),
         }
     }
 
     pub(super) fn mapped(&self, idx: usize) -> Result<&Mmap, ReadError> {
-        self.map_archive().map_err(|source| {
-            ReadError::new(
+        let member = self.entry(idx).name.clone();
+        if !self.can_view() {
+            return Err(ReadError::new(
                 self.path.clone(),
-                ReadErrorKind::Io {
-                    member: self.entry(idx).name.clone(),
-                    source,
-                },
-            )
+                ReadErrorKind::NotMapped { member },
+            ));
+        }
+        self.map_archive().map_err(|source| {
+            ReadError::new(self.path.clone(), ReadErrorKind::Io { member, source })
         })
     }
 
-    /// The map of the whole archive, made on first use.
+    /// The map of the whole archive, made on first use (an error for a byte source, which
+    /// has no file to map).
     pub(super) fn map_archive(&self) -> io::Result<&Mmap> {
         if let Some(map) = self.map.get() {
             return Ok(map);
         }
-        let len = usize::try_from(self.file_len).map_err(|_| {
+        let Backing::File { file, len } = &self.backing else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an archive read by ranges has no map",
+            ));
+        };
+        let len = usize::try_from(*len).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 "the archive is larger than this platform's address space",
@@ -38,7 +59,7 @@ impl NpzReader {
         // directory, hence inside it. NpzReader's docs state the contract that makes the map
         // sound (see `array_files_fs::map`): the archive is not truncated or rewritten in place
         // while views of it are alive.
-        let map = MapOptions::new().len(len).map(&self.file)?;
+        let map = MapOptions::new().len(len).map(file)?;
         Ok(self.map.get_or_init(|| map))
     }
 
@@ -49,7 +70,9 @@ impl NpzReader {
     /// returned slice is alive; see [When the file shrinks](NpzReader#when-the-file-shrinks).
     ///
     /// # Errors
-    /// [`ReadErrorKind::NotStored`] for deflated members; [`ReadErrorKind::View`] for object arrays.
+    /// [`ReadErrorKind::NotStored`] for deflated members; [`ReadErrorKind::View`] for object
+    /// arrays; [`ReadErrorKind::NotMapped`] for an archive read by ranges
+    /// ([`NpzReader::open_source`]), which has no map (see [`can_view`](Self::can_view)).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();

@@ -40,7 +40,7 @@ impl std::fmt::Debug for Member<'_> {
     }
 }
 
-impl Member<'_> {
+impl<'r> Member<'r> {
     /// The member's name in the archive.
     ///
     /// ```
@@ -109,8 +109,10 @@ impl Member<'_> {
             return Ok(());
         }
         let (base, csize, size) = (meta.data_start, entry.compressed_size, entry.size);
+        let src = reader.input();
         if full {
-            let mut inflate = Inflate::from_start(&reader.file, base, csize, size, entry.crc32);
+            let mut inflate = Inflate::from_start(src, base, csize, size, entry.crc32);
+            inflate.fetch_to(Some(base + csize));
             let result = inflate
                 .skip(off)
                 .and_then(|()| inflate.read_exact(buf))
@@ -132,16 +134,14 @@ impl Member<'_> {
             let i = index.points.partition_point(|&(u, _)| u <= off);
             if i > 0 {
                 let (u, c) = index.points[i - 1];
-                // Every chunk but the first follows a full flush (`00 00 ff ff`); a point that
-                // does not is corrupt, and inflating from an earlier start is still right.
-                let after_flush = || {
-                    let mut tail = [0u8; 4];
-                    let at = (meta.data_start + c).saturating_sub(4);
-                    reader.source().pread_exact(&mut tail, at).is_ok() && tail == [0, 0, 0xff, 0xff]
-                };
-                if i == 1 || after_flush() {
-                    best = (u, Start::Flush(c));
-                }
+                // Every chunk but the first follows a full flush, checked when the chunk is read.
+                best = (
+                    u,
+                    Start::Flush {
+                        input: c,
+                        check: i > 1,
+                    },
+                );
             }
         }
         if let Some(zran) = reader.zran[self.idx].get() {
@@ -162,19 +162,13 @@ impl Member<'_> {
             .cursor
             .as_ref()
             .is_some_and(|c| c.out <= off && c.out >= best.0);
-        if !reuse {
-            self.cursor = None;
-        }
-        let cursor = self.cursor.get_or_insert_with(|| match best.1 {
-            Start::Beginning => Inflate::from_start(&reader.file, base, csize, size, entry.crc32),
-            Start::Flush(c) => Inflate::at_point(&reader.file, base, csize, size, best.0, c),
-            Start::Access(point) => {
-                Inflate::at_access_point(&reader.file, base, csize, size, point)
-            }
-            Start::Stored(ref point) => {
-                Inflate::at_access_point(&reader.file, base, csize, size, point)
-            }
-        });
+        let bound = self.input_bound(off + buf.len() as u64).map(|c| base + c);
+        let cursor = match self.cursor.take() {
+            Some(cursor) if reuse => cursor,
+            old => self.start_at(best, bound, old, off)?,
+        };
+        let cursor = self.cursor.insert(cursor);
+        cursor.fetch_to(bound);
         let result = cursor
             .skip(off - cursor.out)
             .and_then(|()| cursor.read_exact(buf));
@@ -183,11 +177,95 @@ impl Member<'_> {
         }
         result.map_err(|e| reader.inflate_err(self.idx, e))
     }
+
+    /// An inflater starting at `start` (at member offset `out`), reading its first input up to
+    /// `bound`. A seek point that does not follow a full flush (`00 00 ff ff`, fetched with the
+    /// first input) is corrupt: the read then starts from `old` (the previous cursor, if it
+    /// lies before `off`) or from the beginning, which is still right.
+    fn start_at(
+        &self,
+        (out, start): (u64, Start<'r>),
+        bound: Option<u64>,
+        old: Option<Inflate<'r>>,
+        off: u64,
+    ) -> Result<Inflate<'r>, ReadError> {
+        let reader = self.reader;
+        let entry = reader.entry(self.idx);
+        let (base, csize, size) = (self.meta.data_start, entry.compressed_size, entry.size);
+        let src = reader.input();
+        let mut inflate = match start {
+            Start::Beginning => Inflate::from_start(src, base, csize, size, entry.crc32),
+            Start::Flush { input, .. } => Inflate::at_point(src, base, csize, size, out, input),
+            Start::Access(point) => Inflate::at_access_point(src, base, csize, size, point, true),
+            Start::Stored(ref point) => {
+                Inflate::at_access_point(src, base, csize, size, point, false)
+            }
+        };
+        inflate.fetch_to(bound);
+        if let Start::Flush { check: true, .. } = start {
+            inflate.set_lead(4);
+            inflate
+                .fill()
+                .map_err(|e| reader.inflate_err(self.idx, e))?;
+            if inflate.lead() != [0, 0, 0xff, 0xff] {
+                return Ok(match old.filter(|c| c.out <= off) {
+                    Some(cursor) => cursor,
+                    None => {
+                        let mut inflate = Inflate::from_start(src, base, csize, size, entry.crc32);
+                        inflate.fetch_to(bound);
+                        inflate
+                    }
+                });
+            }
+        }
+        Ok(inflate)
+    }
+
+    /// Where the compressed bytes that produce the member's bytes up to `end` end (relative to
+    /// its data), as far as its points tell: the first seek, zran or stored point at or past
+    /// `end`, or the end of the data if none is; `None` for a member without points. A read
+    /// from object storage fetches up to there at once.
+    fn input_bound(&self, end: u64) -> Option<u64> {
+        let reader = self.reader;
+        let csize = reader.entry(self.idx).compressed_size;
+        let mut found = false;
+        let mut bound = csize;
+        let mut take = |input: Option<u64>| {
+            found = true;
+            if let Some(input) = input {
+                bound = bound.min(input);
+            }
+        };
+        if let Some(index) = &self.meta.index {
+            let i = index.points.partition_point(|&(u, _)| u < end);
+            take(index.points.get(i).map(|&(_, c)| c));
+        }
+        // An access point's bit offset lies in the byte before its `input`; a little more
+        // than that costs nothing and spares a decoder that looks ahead a second request.
+        const SLACK: u64 = 64;
+        if let Some(zran) = reader.zran[self.idx].get() {
+            let i = zran.points.partition_point(|p| p.out < end);
+            take(zran.points.get(i).map(|p| p.input.saturating_add(SLACK)));
+        }
+        if let Some(Some(stored)) = reader.stored[self.idx].get() {
+            take(
+                stored
+                    .point_input_after(end)
+                    .map(|i| i.saturating_add(SLACK)),
+            );
+        }
+        found.then_some(bound)
+    }
 }
 
 enum Start<'a> {
     Beginning,
-    Flush(u64),
+    /// A seek point: its compressed offset, and whether a full flush must precede it (every
+    /// chunk's but the first).
+    Flush {
+        input: u64,
+        check: bool,
+    },
     Access(&'a AccessPoint),
     /// A point of a stored index, its window read for this read.
     Stored(AccessPoint),

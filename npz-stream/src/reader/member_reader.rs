@@ -29,8 +29,20 @@ pub struct MemberReader<'r> {
 }
 
 enum ReaderKind<'r> {
-    Stored(crc32fast::Hasher),
+    Stored(StoredReader<'r>),
     Deflated(Box<Inflate<'r>>),
+}
+
+/// A stored member's bytes, read positionally; from a byte source, through a buffer of bytes
+/// read ahead (the member's [`Head`] first), so that small reads are not one request each.
+struct StoredReader<'r> {
+    src: Src<'r>,
+    crc: crc32fast::Hasher,
+    /// Bytes at hand, from absolute offset `ahead_start`.
+    ahead: Vec<u8>,
+    ahead_start: u64,
+    /// Whether to read ahead (whole reads from a byte source).
+    read_ahead: bool,
 }
 
 impl std::fmt::Debug for MemberReader<'_> {
@@ -44,34 +56,41 @@ impl std::fmt::Debug for MemberReader<'_> {
 }
 
 impl<'r> MemberReader<'r> {
+    /// A reader of member `idx`, whose data starts at `data_start`: CRC-checked and inflated
+    /// from the start when `check` (a whole read), else from offset 0 unchecked (a look at
+    /// its header). `head`, if fetched, serves the first reads.
     pub(super) fn new(
         reader: &'r NpzReader,
         idx: usize,
         data_start: u64,
         check: bool,
+        head: Option<Head>,
     ) -> MemberReader<'r> {
         let entry = reader.entry(idx);
         let kind = if entry.method == zip::METHOD_STORED {
-            ReaderKind::Stored(crc32fast::Hasher::new())
+            let (ahead_start, ahead) = head.map_or((0, Vec::new()), |h| (h.start, h.bytes));
+            let src = reader.source();
+            ReaderKind::Stored(StoredReader {
+                src,
+                crc: crc32fast::Hasher::new(),
+                ahead,
+                ahead_start,
+                read_ahead: check && src.is_remote(),
+            })
         } else {
-            let inflate = if check {
-                Inflate::from_start(
-                    &reader.file,
-                    data_start,
-                    entry.compressed_size,
-                    entry.size,
-                    entry.crc32,
-                )
+            let src = reader.input();
+            let (csize, size) = (entry.compressed_size, entry.size);
+            let mut inflate = if check {
+                let mut inflate = Inflate::from_start(src, data_start, csize, size, entry.crc32);
+                // A whole read needs every compressed byte.
+                inflate.fetch_to(Some(data_start + csize));
+                inflate
             } else {
-                Inflate::at_point(
-                    &reader.file,
-                    data_start,
-                    entry.compressed_size,
-                    entry.size,
-                    0,
-                    0,
-                )
+                Inflate::at_point(src, data_start, csize, size, 0, 0)
             };
+            if let Some(head) = head {
+                inflate.prime(head.start, head.bytes);
+            }
             ReaderKind::Deflated(Box::new(inflate))
         };
         MemberReader {
@@ -119,11 +138,14 @@ impl<'r> MemberReader<'r> {
         let reader = self.reader;
         let entry = reader.entry(self.idx);
         match &mut self.kind {
-            ReaderKind::Stored(crc) => {
-                let n = (self.size - self.pos).min(buf.len() as u64) as usize;
-                reader
-                    .source()
-                    .pread_exact(&mut buf[..n], self.data_start + self.pos)
+            ReaderKind::Stored(stored) => {
+                let want = (self.size - self.pos).min(buf.len() as u64) as usize;
+                let n = stored
+                    .read(
+                        &mut buf[..want],
+                        self.data_start + self.pos,
+                        self.data_start + self.size,
+                    )
                     .map_err(|source| {
                         ReadError::new(
                             reader.path.clone(),
@@ -134,11 +156,11 @@ impl<'r> MemberReader<'r> {
                         )
                     })?;
                 if self.check {
-                    crc.update(&buf[..n]);
+                    stored.crc.update(&buf[..n]);
                 }
                 self.pos += n as u64;
                 if self.check && self.pos == self.size && n > 0 {
-                    reader.check_crc(entry, crc.clone().finalize())?;
+                    reader.check_crc(entry, stored.crc.clone().finalize())?;
                 }
                 Ok(n)
             }
@@ -150,6 +172,37 @@ impl<'r> MemberReader<'r> {
                 Ok(n)
             }
         }
+    }
+}
+
+impl StoredReader<'_> {
+    /// Reads a prefix of `buf` (all of it, unless bytes at hand end first) at absolute offset
+    /// `at`; `end` is where the member ends.
+    fn read(&mut self, buf: &mut [u8], at: u64, end: u64) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if let Some(n) = self.copy_ahead(buf, at) {
+            return Ok(n);
+        }
+        if self.read_ahead && buf.len() < REMOTE_INPUT_MAX {
+            let len = (end - at).min(REMOTE_INPUT_MAX as u64) as usize;
+            self.ahead.resize(len, 0);
+            self.src.pread_exact(&mut self.ahead, at)?;
+            self.ahead_start = at;
+            return Ok(self.copy_ahead(buf, at).unwrap_or(0));
+        }
+        self.src.pread_exact(buf, at)?;
+        Ok(buf.len())
+    }
+
+    /// Copies what the bytes at hand hold from `at` on, if they hold `at`.
+    fn copy_ahead(&self, buf: &mut [u8], at: u64) -> Option<usize> {
+        let from = usize::try_from(at.checked_sub(self.ahead_start)?).ok()?;
+        let held = self.ahead.get(from..).filter(|held| !held.is_empty())?;
+        let n = held.len().min(buf.len());
+        buf[..n].copy_from_slice(&held[..n]);
+        Some(n)
     }
 }
 

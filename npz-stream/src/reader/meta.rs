@@ -8,6 +8,23 @@ const MAX_RATIO: u64 = 1032;
 
 const RATIO_SLACK: u64 = 1024;
 
+/// Room for a local header's extra field in the bytes fetched at a member's start from a byte
+/// source (this crate writes at most 89 bytes, numpy 20).
+const EXTRA_ROOM: u64 = 256;
+
+/// Members whose first bytes one request of [`NpzReader::fetch_heads`] asks for.
+pub(super) const HEADS_PER_REQUEST: usize = 256;
+
+/// A member's first bytes, fetched in one request from a byte source: its local header, its
+/// NPY header and the start of its data (up to [`npy_format::HEAD_BYTES`] of it, or the whole
+/// member if shorter). Reads of the member serve what they can from them.
+#[derive(Clone)]
+pub(super) struct Head {
+    /// Absolute offset of the first byte (the member's local header).
+    pub(super) start: u64,
+    pub(super) bytes: Vec<u8>,
+}
+
 /// What the reader learned about a member from its local header and NPY header.
 #[derive(Debug)]
 pub(super) struct Meta {
@@ -66,7 +83,8 @@ pub struct MemberInfo {
     /// [`ReaderOptions::stored_index`] on).
     pub stored_index: bool,
     /// A stored member whose data is 64-byte aligned: [`NpzReader::view`] works for every
-    /// element type.
+    /// element type (of a local archive: one read by ranges has no map to view, see
+    /// [`NpzReader::can_view`]; the flag describes the member, and is the same).
     pub mappable: bool,
 }
 
@@ -114,8 +132,90 @@ impl NpzReader {
         ReadOptions::default().max_header_size(self.options.max_header_size)
     }
 
-    /// Checks the member's directory entry and local header; returns where its data starts.
-    pub(super) fn locate(&self, idx: usize) -> Result<u64, ReadError> {
+    /// The range [`Head`] fetches for member `idx`, with up to `data` bytes of its data, if it
+    /// is read from a byte source and is a member this crate decodes (others fail on their
+    /// directory entry, with no request).
+    fn head_range(&self, idx: usize, data: u64) -> Option<std::ops::Range<u64>> {
+        let entry = self.entry(idx);
+        let decoded = matches!(entry.method, zip::METHOD_STORED | zip::METHOD_DEFLATED)
+            && entry.flags & zip::FLAG_ENCRYPTED == 0;
+        if self.can_view() || !decoded {
+            return None;
+        }
+        let want = zip::LOCAL_LEN
+            + u64::from(entry.name_len)
+            + EXTRA_ROOM
+            + entry.compressed_size.min(data);
+        // The member lies before the central directory (checked at open).
+        let len = want.min(self.dir.cd_start - entry.local_offset);
+        Some(entry.local_offset..entry.local_offset + len)
+    }
+
+    /// Member `idx`'s [`Head`], fetched in one request (`None` for a local file, which is read
+    /// as it goes): the NPY header and the start of the data, or with `whole`, the whole
+    /// member (up to 8 MiB of it) for a whole read.
+    pub(super) fn fetch_head(&self, idx: usize, whole: bool) -> Result<Option<Head>, ReadError> {
+        let data = if whole {
+            REMOTE_INPUT_MAX
+        } else {
+            npy_format::HEAD_BYTES
+        };
+        let Some(range) = self.head_range(idx, data as u64) else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0u8; (range.end - range.start) as usize];
+        self.source()
+            .pread_exact(&mut bytes, range.start)
+            .map_err(|source| {
+                ReadError::new(
+                    self.path.clone(),
+                    ReadErrorKind::Io {
+                        member: self.entry(idx).name.clone(),
+                        source,
+                    },
+                )
+            })?;
+        Ok(Some(Head {
+            start: range.start,
+            bytes,
+        }))
+    }
+
+    /// The [`Head`]s of members `idxs` (at most [`HEADS_PER_REQUEST`]), in one call of
+    /// [`ByteSource::read_ranges`] (which object storage coalesces and runs concurrently);
+    /// `None` for a local file, or each member if the call fails (each then reads, and
+    /// reports, on its own).
+    pub(super) fn fetch_heads(&self, idxs: &[usize]) -> Vec<Option<Head>> {
+        let ranges: Vec<(usize, std::ops::Range<u64>)> = idxs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &idx)| Some((i, self.head_range(idx, npy_format::HEAD_BYTES as u64)?)))
+            .collect();
+        let mut heads: Vec<Option<Head>> = idxs.iter().map(|_| None).collect();
+        let Backing::Source(source) = &self.backing else {
+            return heads;
+        };
+        if ranges.is_empty() {
+            return heads;
+        }
+        let wanted: Vec<std::ops::Range<u64>> = ranges.iter().map(|(_, r)| r.clone()).collect();
+        let Ok(got) = source.read_ranges(&wanted) else {
+            return heads;
+        };
+        for ((i, range), bytes) in ranges.into_iter().zip(got) {
+            if bytes.len() as u64 == range.end - range.start {
+                heads[i] = Some(Head {
+                    start: range.start,
+                    bytes,
+                });
+            }
+        }
+        heads
+    }
+
+    /// Checks the member's directory entry and local header (read from `head` if given);
+    /// returns where its data starts.
+    pub(super) fn locate_in(&self, idx: usize, head: Option<&Head>) -> Result<u64, ReadError> {
         let entry = self.entry(idx);
         let unsupported = |reason: String| {
             ReadError::new(
@@ -166,7 +266,16 @@ impl NpzReader {
                 )));
             }
         }
-        let local = zip::read_local(&self.source(), entry, self.dir.cd_start)
+        let base = self.source();
+        let src = match head {
+            Some(head) => Src::Ahead {
+                start: head.start,
+                bytes: &head.bytes,
+                inner: &base,
+            },
+            None => base,
+        };
+        let local = zip::read_local(&src, entry, self.dir.cd_start)
             .map_err(|reason| self.corrupt(idx, entry.local_offset, reason))?;
         Ok(local.data_start)
     }
@@ -179,9 +288,18 @@ impl NpzReader {
         if let Some(meta) = self.meta[idx].get() {
             return Ok(meta);
         }
-        let data_start = self.locate(idx)?;
+        let head = self.fetch_head(idx, false)?;
+        self.meta_with(idx, head)
+    }
+
+    /// [`meta`](Self::meta), reading the member's first bytes from `head` if given.
+    pub(super) fn meta_with(&self, idx: usize, head: Option<Head>) -> Result<&Meta, ReadError> {
+        if let Some(meta) = self.meta[idx].get() {
+            return Ok(meta);
+        }
+        let data_start = self.locate_in(idx, head.as_ref())?;
         let entry = self.entry(idx);
-        let mut reader = MemberReader::new(self, idx, data_start, false);
+        let mut reader = MemberReader::new(self, idx, data_start, false, head);
         let limits = self.read_options();
         let parsed = Header::read_from(&mut reader, limits).map_err(|source| {
             // The member reader reports its own errors through io::Error.

@@ -19,13 +19,14 @@ pub use listing::{Content, MemberEntry};
 pub use member::Member;
 pub use member_reader::MemberReader;
 pub use meta::MemberInfo;
-use meta::Meta;
+use meta::{HEADS_PER_REQUEST, Head, Meta};
 pub use options::{Method, ReaderOptions};
 pub(crate) use stored::IndexTarget;
 pub use stored::index_sidecar_path;
 use stored::{Sidecar, StoredIndex};
 use zran::ZranIndex;
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, Read};
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use array_files_fs::map::{MapOptions, Mmap};
+use npy_format::source::ByteSource;
 use npy_format::{
     Element, FrameRangeError, FrameSource, Header, OwnedArray, ReadOptions, TypedView, Version,
     ViewError,
@@ -40,8 +42,8 @@ use npy_format::{
 
 use crate::error::{OpenError, OpenErrorKind, ReadError, ReadErrorKind};
 use crate::format::{INDEX_HEADER_ID, SeekIndex};
-use crate::inflate::{AccessPoint, Inflate, InflateError, build_access_points};
-use crate::io_util::{MappedFile, ReadAt};
+use crate::inflate::{AccessPoint, Inflate, InflateError, REMOTE_INPUT_MAX, build_access_points};
+use crate::io_util::{ReadAt, Src};
 use crate::zip::{self, Directory, Entry};
 
 /// An open `.npz` archive.
@@ -63,6 +65,15 @@ use crate::zip::{self, Directory, Entry};
 /// the map (the default for everything but views), reads are positional reads: a truncated
 /// archive is a typed error.
 ///
+/// # Reading from object storage
+///
+/// [`open_location`](Self::open_location) takes a path or a URL (`s3://bucket/key`, `gs://`,
+/// `az://`, `http(s)://`; feature `remote`), and [`open_source`](Self::open_source) any
+/// [`ByteSource`]: every read is then a ranged request, and the reader asks for few. See
+/// [the crate docs](crate#reading-from-object-storage) for the counts; zero-copy views need a
+/// map, so [`data`](Self::data) and [`view`](Self::view) refuse such archives
+/// ([`ReadErrorKind::NotMapped`]).
+///
 /// ```
 /// use npy_format::FrameSource;
 /// # let dir = tempfile::tempdir().unwrap();
@@ -79,8 +90,7 @@ use crate::zip::{self, Directory, Entry};
 /// ```
 pub struct NpzReader {
     path: PathBuf,
-    file: File,
-    file_len: u64,
+    backing: Backing,
     dir: Directory,
     by_name: NameIndex,
     /// Boxed: a million members cost a million empty cells of 16 bytes at open, not of a
@@ -93,6 +103,14 @@ pub struct NpzReader {
     sidecar: OnceLock<Option<Sidecar>>,
     map: OnceLock<Mmap>,
     options: ReaderOptions,
+}
+
+/// Where an archive's bytes are.
+enum Backing {
+    /// A local file (mapped on first use of a view), and its length as opened.
+    File { file: File, len: u64 },
+    /// A byte source: object storage, or whatever source the caller gave.
+    Source(Box<dyn ByteSource>),
 }
 
 impl std::fmt::Debug for NpzReader {
@@ -212,14 +230,112 @@ impl NpzReader {
     fn open_with(path: &Path, options: ReaderOptions) -> Result<NpzReader, OpenError> {
         let io = |source| OpenError::new(path.to_path_buf(), OpenErrorKind::Io { source });
         let file = File::open(path).map_err(io)?;
-        let file_len = file.metadata().map_err(io)?.len();
-        let dir = zip::read_directory(&file, file_len, path)?;
+        let len = file.metadata().map_err(io)?.len();
+        let dir = zip::read_directory(&file, len, path)?;
+        let reader = NpzReader::with_directory(path, Backing::File { file, len }, dir, options);
+        if options.map_archive {
+            reader.map_archive().map_err(io)?;
+        }
+        Ok(reader)
+    }
+
+    /// Opens the archive at `location`: a URL (`s3://bucket/key`, `gs://`, `az://`,
+    /// `http(s)://`) read by ranges from object storage ([`open_source`](Self::open_source)
+    /// with the store configured from the environment: `AWS_ENDPOINT_URL`,
+    /// `AWS_ACCESS_KEY_ID`, ...), or anything else as a local path ([`open`](Self::open)).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); a URL without the `remote` feature is an
+    /// [`OpenErrorKind::Io`] error of kind [`io::ErrorKind::Unsupported`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// assert!(npz_stream::NpzReader::open_location(&path).unwrap().can_view()); // a local file
+    /// ```
+    pub fn open_location(location: impl AsRef<OsStr>) -> Result<NpzReader, OpenError> {
+        ReaderOptions::default().open_location(location)
+    }
+
+    /// Opens the archive in `source` (object storage, memory, a file read by ranges), in one
+    /// request for the end records and the central directory, and a second one only if the
+    /// directory is longer than the 64 KiB read with the end records. Errors name
+    /// [`ByteSource::location`].
+    ///
+    /// An archive whose last append was interrupted is not looked for further back (as
+    /// [`open`](Self::open) does for a local file), and sidecar indexes
+    /// ([`index_sidecar_path`]) are not read: indexes stored in the archive are.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    ///
+    /// ```
+    /// use npy_format::source::{CountingSource, MemorySource};
+    /// use npy_format::FrameSource;
+    /// use std::sync::Arc;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &(0u32..1000).collect::<Vec<_>>(), &[100, 10]).unwrap();
+    /// npz.finish().unwrap();
+    ///
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// let source = Arc::new(CountingSource::new(MemorySource::new(bytes, "mem://a.npz")));
+    /// let reader = npz_stream::NpzReader::open_source(source.clone()).unwrap();
+    /// assert_eq!(source.requests(), 1);
+    /// let mut x = reader.member("x").unwrap(); // local header and NPY header: one request
+    /// assert_eq!(x.read_frames(99, 100).unwrap()[..4], 990u32.to_le_bytes());
+    /// assert_eq!(source.requests(), 3);
+    /// ```
+    pub fn open_source(source: impl ByteSource + 'static) -> Result<NpzReader, OpenError> {
+        ReaderOptions::default().open_source(source)
+    }
+
+    pub(super) fn open_source_with(
+        source: Box<dyn ByteSource>,
+        options: ReaderOptions,
+    ) -> Result<NpzReader, OpenError> {
+        let path = PathBuf::from(source.location());
+        let io = |e| {
+            OpenError::new(
+                path.clone(),
+                OpenErrorKind::Io {
+                    source: crate::io_util::without_location(source.location(), e),
+                },
+            )
+        };
+        let (bytes, len) = source.read_tail(zip::TAIL_LEN).map_err(io)?;
+        let start = len.checked_sub(bytes.len() as u64).ok_or_else(|| {
+            io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the source returned {} bytes for the tail of a {len}-byte object",
+                    bytes.len()
+                ),
+            ))
+        })?;
+        let tail = zip::Tail { start, bytes };
+        let dir = zip::read_directory_at_tail(&Src::Source(&*source), &tail, &path)?;
+        Ok(NpzReader::with_directory(
+            &path,
+            Backing::Source(source),
+            dir,
+            options,
+        ))
+    }
+
+    fn with_directory(
+        path: &Path,
+        backing: Backing,
+        dir: Directory,
+        options: ReaderOptions,
+    ) -> NpzReader {
         let by_name = NameIndex::new(&dir.entries);
         let n = dir.entries.len();
-        let reader = NpzReader {
+        NpzReader {
             path: path.to_path_buf(),
-            file,
-            file_len,
+            backing,
             dir,
             by_name,
             meta: (0..n).map(|_| OnceLock::new()).collect(),
@@ -228,14 +344,11 @@ impl NpzReader {
             sidecar: OnceLock::new(),
             map: OnceLock::new(),
             options,
-        };
-        if options.map_archive {
-            reader.map_archive().map_err(io)?;
         }
-        Ok(reader)
     }
 
-    /// The archive's path.
+    /// The archive's path; for an archive opened from a [`ByteSource`], its
+    /// [`location`](ByteSource::location) (a URL, say) as a path.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -245,6 +358,26 @@ impl NpzReader {
     /// ```
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether zero-copy views ([`data`](Self::data), [`view`](Self::view)) are available: the
+    /// archive is a local file, mapped on first use; not one read by ranges from a
+    /// [`ByteSource`] ([`open_source`](Self::open_source), a URL given to
+    /// [`open_location`](Self::open_location)), whose members are read with
+    /// [`read_array`](Self::read_array), [`read_bytes`](Self::read_bytes) or
+    /// [`member`](Self::member) instead.
+    ///
+    /// ```
+    /// use npy_format::source::MemorySource;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// assert!(npz_stream::NpzReader::open(&path).unwrap().can_view());
+    /// let bytes = MemorySource::new(std::fs::read(&path).unwrap(), "mem");
+    /// assert!(!npz_stream::NpzReader::open_source(bytes).unwrap().can_view());
+    /// ```
+    pub fn can_view(&self) -> bool {
+        matches!(self.backing, Backing::File { .. })
     }
 
     /// Number of members (as listed by [`keys`](Self::keys)).

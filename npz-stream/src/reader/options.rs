@@ -230,7 +230,8 @@ impl ReaderOptions {
     /// use: headers and stored members are then read from memory, without a system call
     /// each, which makes reading the headers of many members several times faster. The map's
     /// obligation applies from the open: the archive must not be truncated or rewritten in place
-    /// while the reader lives.
+    /// while the reader lives. No effect on archives read from a [`ByteSource`], which are
+    /// never mapped.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -256,5 +257,56 @@ impl ReaderOptions {
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<NpzReader, OpenError> {
         NpzReader::open_with(path.as_ref(), *self)
+    }
+
+    /// Opens the archive in `source`, read by ranges (see [`NpzReader::open_source`]).
+    ///
+    /// # Errors
+    /// As [`NpzReader::open_source`].
+    ///
+    /// ```
+    /// use npy_format::source::MemorySource;
+    /// use npz_stream::{ReadErrorKind, ReaderOptions, ResultKind};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = npz_stream::NpzWriter::create(&path).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap(); // a 118-character header
+    /// npz.finish().unwrap();
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// let strict = ReaderOptions::new().max_header_size(64);
+    /// let reader = strict.open_source(MemorySource::new(bytes, "mem://a.npz")).unwrap();
+    /// assert!(matches!(reader.info("x").err_kind(), Some(ReadErrorKind::Header { .. })));
+    /// ```
+    pub fn open_source(&self, source: impl ByteSource + 'static) -> Result<NpzReader, OpenError> {
+        NpzReader::open_source_with(Box::new(source), *self)
+    }
+
+    /// Opens the archive at `location`, a URL or a local path (see
+    /// [`NpzReader::open_location`]).
+    ///
+    /// # Errors
+    /// As [`NpzReader::open_location`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// # npz_stream::NpzWriter::create(&path).unwrap().finish().unwrap();
+    /// let options = npz_stream::ReaderOptions::new().map_archive(true);
+    /// assert!(options.open_location(&path).unwrap().is_empty());
+    /// let err = options.open_location("/no/such.npz").unwrap_err();
+    /// assert!(err.to_string().starts_with("/no/such.npz: "));
+    /// ```
+    pub fn open_location(&self, location: impl AsRef<OsStr>) -> Result<NpzReader, OpenError> {
+        let location = location.as_ref();
+        match location.to_str() {
+            Some(url) if npy_format::source::is_url(url) => {
+                let source = npy_format::source::open(url).map_err(|e| {
+                    let source = crate::io_util::without_location(url, e);
+                    OpenError::new(PathBuf::from(url), OpenErrorKind::Io { source })
+                })?;
+                NpzReader::open_source_with(source, *self)
+            }
+            _ => self.open(Path::new(location)),
+        }
     }
 }

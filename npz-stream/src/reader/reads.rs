@@ -58,8 +58,13 @@ impl NpzReader {
     /// ```
     pub fn open_member(&self, key: &str) -> Result<MemberReader<'_>, ReadError> {
         let idx = self.index_of(key)?;
-        let data_start = self.locate(idx)?;
-        Ok(MemberReader::new(self, idx, data_start, true))
+        // A member whose metadata is known was located already.
+        if let Some(meta) = self.meta[idx].get() {
+            return Ok(MemberReader::new(self, idx, meta.data_start, true, None));
+        }
+        let head = self.fetch_head(idx, true)?;
+        let data_start = self.locate_in(idx, head.as_ref())?;
+        Ok(MemberReader::new(self, idx, data_start, true, head))
     }
 
     /// Member `key`'s raw bytes (the whole `.npy`), CRC-checked. Memory grows with the bytes

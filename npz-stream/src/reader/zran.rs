@@ -55,7 +55,7 @@ impl NpzReader {
         }
         let span = span.unwrap_or((1 << 20).max(entry.size / 1024)).max(1);
         let points = build_access_points(
-            &self.file,
+            self.input(),
             meta.data_start,
             entry.compressed_size,
             entry.size,

@@ -1,6 +1,7 @@
 //! `npz rows`: frames written to the output as they are read, never the whole range at once.
 //!
-//! - A stored member's frames come zero-copy from the map of the archive, written in slices.
+//! - A stored member's frames come zero-copy from the map of the archive, written in slices
+//!   (from object storage, where there is no map: a batch of frames per request, as below).
 //! - Every frame of a member (the default range) streams through [`NpzReader::open_member`],
 //!   CRC-checked at the end, in 1 MiB reads.
 //! - Part of a deflated member is read a batch of frames at a time (about 1 MiB) into one
@@ -13,6 +14,8 @@ use npz_stream::{Method, NpzReader};
 
 /// Bytes written or read per step.
 const STEP: usize = 1 << 20;
+/// Bytes read per step from object storage.
+const REMOTE_STEP: usize = 8 << 20;
 
 /// Writes the raw bytes of frames `[start, end)` of member `key` (to the last frame without
 /// `end`) to `out`.
@@ -41,7 +44,7 @@ pub fn write_rows(
     if whole {
         return copy_whole(reader, key, header_len, frame_len * count, out);
     }
-    if info.method == Method::Stored {
+    if info.method == Method::Stored && reader.can_view() {
         let data = reader.data(key)?;
         let from = (start * frame_len) as usize;
         let to = (end * frame_len) as usize;
@@ -50,7 +53,9 @@ pub fn write_rows(
         }
         return Ok(());
     }
-    let batch = (STEP as u64 / frame_len.max(1)).max(1);
+    // Larger batches from object storage, where each is a request.
+    let step = if reader.can_view() { STEP } else { REMOTE_STEP };
+    let batch = (step as u64 / frame_len.max(1)).max(1);
     let mut buf = Vec::new();
     let mut at = start;
     while at < end {
