@@ -111,6 +111,16 @@ pub enum Error {
         /// The path as asked.
         path: String,
     },
+    /// The pack was opened through a source (object storage, [`OpenOptions::open_source`](crate::OpenOptions::open_source)):
+    /// its files' contents are not here to borrow. [`Pack::read`](crate::Pack::read) and
+    /// [`Pack::read_many`](crate::Pack::read_many) fetch them.
+    #[error(
+        "{path:?}: the pack is read by ranges, its contents are not in memory: use read or read_many, which fetch them"
+    )]
+    NotLocal {
+        /// The path as asked.
+        path: String,
+    },
     /// The file's contents are not UTF-8 (from [`Pack::read_to_string`](crate::Pack::read_to_string)).
     #[error("{path:?}: contents are not valid UTF-8 (at byte {valid_up_to})")]
     NotUtf8 {

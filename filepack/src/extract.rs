@@ -366,8 +366,10 @@ impl Extractor<'_> {
     fn file(&mut self, entry: &Entry<'_>) -> Result<(), ExtractError> {
         let rel = entry.path();
         self.ensure_dir(path::parent(rel))?;
+        // Borrowed from the map, or fetched once from a pack read through a source.
+        let data = entry.read()?;
         if self.options.verify {
-            entry.verify()?;
+            entry.verify_data(&data)?;
         }
         let abs = self.abs(rel);
         for stale in self.stale.remove(&abs).unwrap_or_default() {
@@ -383,14 +385,13 @@ impl Extractor<'_> {
                 false
             }
         };
-        let data = entry.data().unwrap_or_default();
         // The contents go to `.NAME.PID-N.tmp` beside the file, renamed to NAME only when
         // complete: an error (a full disk) or a kill never leaves a partial file under NAME.
         // The temporary file is removed on every error path (when `tmp` drops).
         let mut tmp = TempFile::beside(&abs).map_err(|e| ExtractError::io(&abs, e))?;
         tmp.set_sync(self.options.sync);
         tmp.file_mut()
-            .write_all(data)
+            .write_all(&data)
             .map_err(|e| ExtractError::io(&abs, e))?;
         let how = if replace {
             Persist::Replace

@@ -140,6 +140,7 @@ pub use legacy::{LegacyEntries, LegacyEntry, LegacyPack};
 pub use npy::PackedNpy;
 pub use path::normalize_path;
 pub use read::{
-    Entries, Entry, FileReader, Kind, Metadata, OpenOptions, Pack, ReadDir, VerifySummary, Walk,
+    Entries, Entry, FileReader, HEAD_BYTES, Kind, Metadata, OpenOptions, Pack, ReadDir,
+    VerifySummary, Walk,
 };
 pub use write::{EntryMeta, PackSummary, PackWriter};

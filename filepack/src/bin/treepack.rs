@@ -10,6 +10,11 @@
 //! treepack convert OLD.fpack NEW.fpack [-f] [-v]   (a pack written by FilePacker)
 //! ```
 //!
+//! `ls`, `cat`, `extract`, `verify` and `info` also read a pack in object storage: PACK may be
+//! `s3://bucket/key.fpack` (or `gs://`, `az://`, `http(s)://`; credentials and endpoint from
+//! the standard environment, `AWS_*` ...). The open costs at most two requests whatever the
+//! pack's size, each file read one more.
+//!
 //! Errors are one line on stderr (`treepack: error: ...`, control characters escaped) and exit
 //! status 1; usage errors exit with status 2. A closed standard output (`treepack ls P | head`)
 //! ends the command quietly with status 0; a full one is an error.
@@ -47,7 +52,7 @@ enum Command {
     Ls(LsArgs),
     /// Write the contents of files in a pack to stdout, concatenated.
     Cat {
-        /// The pack.
+        /// The pack: a path, or a URL of object storage (s3://, gs://, az://, http(s)://).
         pack: PathBuf,
         /// Paths inside the pack.
         #[arg(required = true)]
@@ -57,12 +62,12 @@ enum Command {
     Extract(ExtractArgs),
     /// Check every checksum and table of a pack.
     Verify {
-        /// The pack.
+        /// The pack: a path, or a URL of object storage (s3://, gs://, az://, http(s)://).
         pack: PathBuf,
     },
     /// Show a pack's header and counts.
     Info {
-        /// The pack.
+        /// The pack: a path, or a URL of object storage (s3://, gs://, az://, http(s)://).
         pack: PathBuf,
         /// Print one JSON object.
         #[arg(long)]
@@ -164,7 +169,7 @@ struct PackArgs {
 
 #[derive(Args, Debug)]
 struct LsArgs {
-    /// The pack.
+    /// The pack: a path, or a URL of object storage (s3://, gs://, az://, http(s)://).
     pack: PathBuf,
     /// The directory to list (default: the root).
     #[arg(default_value = "")]
@@ -185,7 +190,7 @@ struct LsArgs {
 
 #[derive(Args, Debug)]
 struct ExtractArgs {
-    /// The pack.
+    /// The pack: a path, or a URL of object storage (s3://, gs://, az://, http(s)://).
     pack: PathBuf,
     /// The directory to extract into (created if missing).
     #[arg(short, long, value_name = "DIR")]
@@ -253,6 +258,14 @@ fn main() -> ExitCode {
 /// is mapped, reading past its new end exits with an error naming the pack instead of dying of
 /// the signal.
 fn open(path: &Path) -> CliResult<Pack> {
+    if let Some(url) = path.to_str().filter(|p| npy_format::source::is_url(p)) {
+        // An object in storage: its header and tables in at most two requests, contents by
+        // ranges; nothing is mapped, so there is no shrink to guard against.
+        return OpenOptions::new().open_location(url).map_err(|e| match e {
+            treepack::Error::Io { .. } => fail(e),
+            e => fail(format!("{url}: {e}")),
+        });
+    }
     let file = std::fs::File::open(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     if let Ok(meta) = file.metadata() {
         let message = format!(
@@ -568,8 +581,8 @@ fn cat(pack_path: &Path, paths: &[String]) -> CliResult<()> {
     let mut out = cli::stdout();
     let mut failed = Vec::new();
     for p in paths {
-        match pack.bytes(p) {
-            Ok(bytes) => out.write_all(bytes).map_err(out_err)?,
+        match pack.read(p) {
+            Ok(bytes) => out.write_all(&bytes).map_err(out_err)?,
             Err(e) => failed.push(e.to_string()),
         }
     }

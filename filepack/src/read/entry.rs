@@ -1,6 +1,7 @@
 //! Entries: [`Entry`] and [`Metadata`], decoded from the entry table and checked against the pack.
 
 use super::*;
+use std::borrow::Cow;
 
 /// Metadata of an entry, as `std::fs::Metadata` gives for a file on disk.
 ///
@@ -157,8 +158,15 @@ pub(super) struct Found<'p> {
 
 #[derive(Clone, Copy)]
 pub(super) enum Body<'a> {
-    File(&'a [u8]),
-    Dir { first: u64, count: u64 },
+    /// Where the contents are (checked to lie in the data region).
+    File {
+        offset: u64,
+        len: u64,
+    },
+    Dir {
+        first: u64,
+        count: u64,
+    },
     Symlink(&'a str),
 }
 
@@ -252,7 +260,7 @@ impl<'a> Entry<'a> {
     /// ```
     pub fn kind(&self) -> Kind {
         match self.body {
-            Body::File(_) => Kind::File,
+            Body::File { .. } => Kind::File,
             Body::Dir { .. } => Kind::Dir,
             Body::Symlink(_) => Kind::Symlink,
         }
@@ -265,7 +273,7 @@ impl<'a> Entry<'a> {
     /// assert!(!pack.root().unwrap().is_file());
     /// ```
     pub fn is_file(&self) -> bool {
-        matches!(self.body, Body::File(_))
+        matches!(self.body, Body::File { .. })
     }
 
     /// Whether it is a directory.
@@ -297,7 +305,7 @@ impl<'a> Entry<'a> {
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         match self.body {
-            Body::File(d) => d.len() as u64,
+            Body::File { len, .. } => len,
             Body::Dir { .. } => 0,
             Body::Symlink(t) => t.len() as u64,
         }
@@ -316,7 +324,9 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// The contents of a file, zero-copy (`None` for directories and symlinks).
+    /// The contents of a file, zero-copy (`None` for directories and symlinks, and for the
+    /// files of a pack opened through a source, whose contents are not here: [`Entry::read`]
+    /// fetches them).
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -327,8 +337,61 @@ impl<'a> Entry<'a> {
     /// ```
     pub fn data(&self) -> Option<&'a [u8]> {
         match self.body {
-            Body::File(d) => Some(d),
+            Body::File { offset, len } => self.pack.slice(offset, len),
             _ => None,
+        }
+    }
+
+    /// The contents of a file: borrowed from the map when the pack is here, fetched by one
+    /// ranged read when it was opened through a source ([`OpenOptions::open_source`]);
+    /// checked against the file's checksum with [`OpenOptions::verify_reads`].
+    ///
+    /// # Errors
+    /// [`Error::NotAFile`] for directories and symlinks; [`Error::Io`] from the source;
+    /// [`Error::Checksum`].
+    ///
+    /// ```
+    /// # use treepack::{EntryMeta, Pack, PackWriter};
+    /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// # w.add_bytes("f", b"xyz", EntryMeta::file()).unwrap();
+    /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
+    /// assert_eq!(&*pack.entry("f").unwrap().read().unwrap(), b"xyz");
+    /// assert!(pack.entry("").unwrap().read().is_err());
+    /// ```
+    pub fn read(&self) -> Result<Cow<'a, [u8]>, Error> {
+        let data = self.fetch()?;
+        if self.pack.verify_reads {
+            verify_checksum(self.path, &data, self.checksum)?;
+        }
+        Ok(data)
+    }
+
+    /// Checks `data`, this file's contents as read, against its checksum.
+    pub(crate) fn verify_data(&self, data: &[u8]) -> Result<(), Error> {
+        verify_checksum(self.path, data, self.checksum)
+    }
+
+    /// The contents, unchecked: borrowed, or fetched from the source.
+    fn fetch(&self) -> Result<Cow<'a, [u8]>, Error> {
+        let Body::File { offset, len } = self.body else {
+            return Err(Error::NotAFile {
+                path: self.path.to_owned(),
+                kind: self.kind(),
+            });
+        };
+        if let Some(data) = self.pack.slice(offset, len) {
+            return Ok(Cow::Borrowed(data));
+        }
+        let source = self.pack.storage.source().ok_or_else(|| {
+            Error::corrupt(
+                offset,
+                format!("contents of {:?} outside the file", self.path),
+            )
+        })?;
+        let len = usize::try_from(len).map_err(|_| Error::corrupt(offset, "length"))?;
+        match source.read_at(offset, len) {
+            Ok(bytes) => Ok(Cow::Owned(bytes)),
+            Err(source) => Err(self.pack.io_error(source)),
         }
     }
 
@@ -401,7 +464,7 @@ impl<'a> Entry<'a> {
     /// ```
     pub fn verify(&self) -> Result<(), Error> {
         match self.body {
-            Body::File(d) => verify_checksum(self.path, d, self.checksum),
+            Body::File { .. } => verify_checksum(self.path, &self.fetch()?, self.checksum),
             Body::Symlink(t) => verify_checksum(self.path, t.as_bytes(), self.checksum),
             Body::Dir { .. } => Ok(()),
         }
@@ -451,9 +514,7 @@ impl Pack {
         }
         // In range: the header check proved the whole entry table lies inside the file.
         let offset = self.header.entries_offset + u64::from(index) * ENTRY_LEN;
-        let record: &[u8; 64] = usize::try_from(offset)
-            .ok()
-            .and_then(|o| self.buf().get(o..o.checked_add(64)?))
+        let record: &[u8; 64] = (self.slice(offset, 64))
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| Error::corrupt(offset, "entry record outside the file"))?;
         Ok((offset, RawEntry::decode(record)))
@@ -470,11 +531,7 @@ impl Pack {
         offset
             .checked_add(len)
             .filter(|&end| end <= h.strings_len)
-            .and_then(|_| {
-                let start = usize::try_from(h.strings_offset + offset).ok()?;
-                self.buf()
-                    .get(start..start.checked_add(usize::try_from(len).ok()?)?)
-            })
+            .and_then(|_| self.slice(h.strings_offset + offset, len))
             .ok_or_else(|| {
                 Error::corrupt(
                     rec,
@@ -562,7 +619,10 @@ impl Pack {
             ));
         }
         let body = match raw.kind {
-            KIND_FILE => Body::File(self.file_contents(rec, raw, path)?),
+            KIND_FILE => {
+                let (offset, len) = self.file_range(rec, raw, path)?;
+                Body::File { offset, len }
+            }
             KIND_DIR => {
                 let items = self.header.dirs_len / 4;
                 if raw.a.checked_add(raw.b).is_none_or(|end| end > items) {
@@ -605,24 +665,20 @@ impl Pack {
         })
     }
 
-    /// The contents of the file entry `raw` (at offset `rec`, path `path`), checked to lie in
-    /// the data region.
-    pub(super) fn file_contents(
+    /// Where the contents of the file entry `raw` (at offset `rec`, path `path`) are:
+    /// `(offset, len)`, checked to lie in the data region.
+    pub(super) fn file_range(
         &self,
         rec: u64,
         raw: &RawEntry,
         path: &str,
-    ) -> Result<&[u8], Error> {
+    ) -> Result<(u64, u64), Error> {
         let h = &self.header;
         let data_end = h.data_offset + h.data_len;
         raw.a
             .checked_add(raw.b)
             .filter(|&end| raw.a >= h.data_offset && end <= data_end)
-            .and_then(|_| {
-                let start = usize::try_from(raw.a).ok()?;
-                self.buf()
-                    .get(start..start.checked_add(usize::try_from(raw.b).ok()?)?)
-            })
+            .map(|_| (raw.a, raw.b))
             .ok_or_else(|| {
                 Error::corrupt(
                     rec + 40,
@@ -632,6 +688,34 @@ impl Pack {
                     ),
                 )
             })
+    }
+
+    /// The contents of the file entry `raw` (at offset `rec`, path `path`), checked to lie in
+    /// the data region; [`Error::NotLocal`] for a pack read through a source.
+    pub(super) fn file_contents(
+        &self,
+        rec: u64,
+        raw: &RawEntry,
+        path: &str,
+    ) -> Result<&[u8], Error> {
+        let (offset, len) = self.file_range(rec, raw, path)?;
+        self.local_contents(path, offset, len)
+    }
+
+    /// Contents `[offset, offset + len)` (a checked range of the data region) of the file
+    /// `path`, borrowed; [`Error::NotLocal`] for a pack read through a source.
+    pub(super) fn local_contents(&self, path: &str, offset: u64, len: u64) -> Result<&[u8], Error> {
+        match self.slice(offset, len) {
+            Some(data) => Ok(data),
+            None if !self.is_local() => Err(Error::NotLocal {
+                path: path.to_owned(),
+            }),
+            // The header check proved the data region lies inside the file.
+            None => Err(Error::corrupt(
+                offset,
+                format!("contents of {path:?} outside the file"),
+            )),
+        }
     }
 
     pub(super) fn dirs_item_offset(&self, pos: u64) -> u64 {
@@ -648,10 +732,7 @@ impl Pack {
                 o.checked_add(4)
                     .is_some_and(|end| end <= self.header.dirs_len)
             })
-            .and_then(|_| {
-                let o = usize::try_from(offset).ok()?;
-                self.buf().get(o..o.checked_add(4)?)
-            })
+            .and_then(|_| self.slice(offset, 4))
             .ok_or_else(|| Error::corrupt(offset, "directory item outside the table"))?;
         let mut x = [0u8; 4];
         x.copy_from_slice(bytes);

@@ -63,9 +63,7 @@ impl Pack {
     pub(super) fn index_slot(&self, slot: u64) -> Result<u64, Error> {
         // In range: the header check proved the index (slots x 8 bytes) lies in the file.
         let offset = self.header.index_offset + slot * SLOT_LEN;
-        let bytes = usize::try_from(offset)
-            .ok()
-            .and_then(|o| self.buf().get(o..o.checked_add(8)?))
+        let bytes = (self.slice(offset, 8))
             .ok_or_else(|| Error::corrupt(offset, "index slot outside the file"))?;
         let mut x = [0u8; 8];
         x.copy_from_slice(bytes);
@@ -179,8 +177,8 @@ impl Pack {
 
     /// [`prefetch`] of the pack's byte at `offset`, if inside the pack.
     pub(super) fn prefetch_at(&self, offset: u64) {
-        if let Some(byte) = usize::try_from(offset).ok().and_then(|o| self.buf().get(o)) {
-            prefetch(byte);
+        if let Some(byte) = self.slice(offset, 1) {
+            prefetch(&byte[0]);
         }
     }
 
@@ -199,7 +197,11 @@ impl Pack {
         {
             return Ok(data);
         }
-        Ok(self.file_entry(query)?.data().unwrap_or_default())
+        let entry = self.file_entry(query)?;
+        match entry.body {
+            Body::File { offset, len } => self.local_contents(entry.path, offset, len),
+            _ => Ok(&[]),
+        }
     }
 
     /// The contents of the entry `raw` (record at `rec`, path `norm`) if it is a regular file,

@@ -2,6 +2,7 @@
 
 mod dir;
 mod entry;
+mod fetch;
 mod file_reader;
 mod lookup;
 mod open;
@@ -15,8 +16,8 @@ pub(crate) use entry::system_time;
 use entry::{Body, Found, verify_checksum};
 pub use entry::{Entry, Metadata};
 pub use file_reader::FileReader;
-pub use open::OpenOptions;
 use open::Storage;
+pub use open::{HEAD_BYTES, OpenOptions};
 pub use verify::VerifySummary;
 
 #[cfg(target_os = "linux")]
@@ -35,6 +36,7 @@ use crate::format::{
 };
 use crate::path::{self, cmp_paths, is_normalized, normalize_path};
 use crate::prefetch::prefetch;
+use npy_format::source::ByteSource;
 
 /// An open pack: memory-mapped, immutable, `Send + Sync`; share it (`&Pack` or `Arc<Pack>`)
 /// between any number of threads without a lock.

@@ -5,13 +5,42 @@ use super::*;
 pub(super) enum Storage {
     Map(Mmap),
     Vec(Vec<u8>),
+    /// A pack read through a [`ByteSource`] (object storage): its tables, bytes `[base,
+    /// file_len)`, fetched at open; file contents are fetched by range when read.
+    Source {
+        base: u64,
+        tables: Vec<u8>,
+        source: Box<dyn ByteSource>,
+    },
 }
 
 impl Storage {
-    fn bytes(&self) -> &[u8] {
+    /// The whole pack, when it is in memory or mapped.
+    fn bytes(&self) -> Option<&[u8]> {
         match self {
-            Storage::Map(m) => m,
-            Storage::Vec(v) => v,
+            Storage::Map(m) => Some(m),
+            Storage::Vec(v) => Some(v),
+            Storage::Source { .. } => None,
+        }
+    }
+
+    /// Bytes `[offset, offset + len)` of the pack, if they are here (in range, and in the
+    /// tables for a pack read through a source).
+    pub(super) fn slice(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let (bytes, offset) = match self {
+            Storage::Map(m) => (&m[..], offset),
+            Storage::Vec(v) => (&v[..], offset),
+            Storage::Source { base, tables, .. } => (&tables[..], offset.checked_sub(*base)?),
+        };
+        let start = usize::try_from(offset).ok()?;
+        bytes.get(start..start.checked_add(usize::try_from(len).ok()?)?)
+    }
+
+    /// The source of a pack read through one.
+    pub(super) fn source(&self) -> Option<&dyn ByteSource> {
+        match self {
+            Storage::Source { source, .. } => Some(&**source),
+            _ => None,
         }
     }
 }
@@ -259,6 +288,100 @@ impl OpenOptions {
     }
 }
 
+/// Bytes the open of a pack through a source asks for first: the header, and all of a pack
+/// this small, in one request.
+pub const HEAD_BYTES: usize = 64 << 10;
+
+impl OpenOptions {
+    /// Opens the pack at `source` (an object in storage, say: [`npy_format::source`]) in at most
+    /// two requests, whatever its number of entries: the first 64 KiB (the header, and all of a
+    /// smaller pack), then the tables at its end (the entries, names, directories and index).
+    /// Lookups, listings and walks then cost no request; [`Pack::read`] fetches a file's
+    /// contents with one ranged read and [`Pack::read_many`] a batch of files with one
+    /// coalesced call. [`Pack::bytes`] and [`Entry::data`], which borrow, are refused
+    /// ([`Error::NotLocal`]). [`Pack::path`] is the source's location.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the location; as [`Self::open`] for the header and tables.
+    ///
+    /// ```
+    /// use npy_format::source::{CountingSource, MemorySource};
+    /// use treepack::{EntryMeta, OpenOptions, PackWriter};
+    /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    /// w.add_bytes("a/b.txt", b"hello", EntryMeta::file()).unwrap();
+    /// let bytes = w.finish().unwrap().0.into_inner();
+    /// let source = std::sync::Arc::new(CountingSource::new(MemorySource::new(bytes, "mem://p")));
+    /// let pack = OpenOptions::new().open_source(source.clone()).unwrap();
+    /// assert_eq!(&*pack.read("a/b.txt").unwrap(), b"hello");
+    /// assert_eq!(pack.listdir("a").unwrap(), ["b.txt"]);
+    /// assert_eq!(source.requests(), 1); // a pack this small came whole with its header
+    /// ```
+    pub fn open_source(&self, source: impl ByteSource + 'static) -> Result<Pack, Error> {
+        let location = PathBuf::from(source.location());
+        let io_err = |source| Error::Io {
+            path: location.clone(),
+            source,
+        };
+        let (mut head, len) = source.read_head(HEAD_BYTES).map_err(io_err)?;
+        if head.len() as u64 >= len {
+            // The whole pack came with the header.
+            let mut pack = Pack::from_storage(Storage::Vec(head), self)?;
+            pack.path = Some(location);
+            return Ok(pack);
+        }
+        let header = PackHeader::decode(&head, len)?;
+        // The tables run from the entry table to the end (the header check proved it); what the
+        // first request already holds of them is not asked again.
+        let base = header.entries_offset;
+        let fetched = head.len() as u64;
+        let tables = if base < fetched {
+            let rest = usize::try_from(len - fetched).map_err(|_| Error::corrupt(56, "tables"))?;
+            let more = source.read_at(fetched, rest).map_err(io_err)?;
+            head.drain(..base as usize);
+            head.extend_from_slice(&more);
+            head
+        } else {
+            let size = usize::try_from(len - base).map_err(|_| Error::corrupt(56, "tables"))?;
+            source.read_at(base, size).map_err(io_err)?
+        };
+        let storage = Storage::Source {
+            base,
+            tables,
+            source: Box::new(source),
+        };
+        let mut pack = Pack::with_header(storage, header, self)?;
+        pack.path = Some(location);
+        Ok(pack)
+    }
+
+    /// Opens `location`: a URL of object storage (`s3://`, `gs://`, `az://`, `http(s)://`;
+    /// npy-format's `remote` feature, on with this crate's `remote`) through
+    /// [`open_source`](Self::open_source), with a cache of hot ranges
+    /// ([`npy_format::source::SourceOptions`]); anything else as a local path through
+    /// [`open`](Self::open).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open) and [`open_source`](Self::open_source).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let out = dir.path().join("p.fpack");
+    /// # treepack::PackBuilder::new().pack_dir(dir.path(), &out).unwrap();
+    /// let pack = treepack::OpenOptions::new().open_location(out.to_str().unwrap()).unwrap();
+    /// assert!(pack.is_local());
+    /// ```
+    pub fn open_location(&self, location: &str) -> Result<Pack, Error> {
+        if !npy_format::source::is_url(location) {
+            return self.open(location);
+        }
+        let source = npy_format::source::open(location).map_err(|source| Error::Io {
+            path: PathBuf::from(location),
+            source,
+        })?;
+        self.open_source(source)
+    }
+}
+
 impl Pack {
     /// Opens a pack with the default [`OpenOptions`]: O(1), whatever the number of entries.
     ///
@@ -277,6 +400,28 @@ impl Pack {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Pack, Error> {
         OpenOptions::new().open(path)
+    }
+
+    /// Opens `location`, a local path or a URL of object storage, with the default
+    /// [`OpenOptions`] (see [`OpenOptions::open_location`]).
+    ///
+    /// # Errors
+    /// As [`OpenOptions::open_location`].
+    ///
+    /// ```
+    /// let err = treepack::Pack::open_location("/no/such.fpack").unwrap_err();
+    /// assert!(matches!(err, treepack::Error::Io { .. }));
+    /// ```
+    pub fn open_location(location: &str) -> Result<Pack, Error> {
+        OpenOptions::new().open_location(location)
+    }
+
+    /// [`Error::Io`] about this pack (its path or location).
+    pub(super) fn io_error(&self, source: io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone().unwrap_or_default(),
+            source,
+        }
     }
 
     /// Options for opening a pack.
@@ -327,8 +472,16 @@ impl Pack {
     }
 
     pub(super) fn from_storage(storage: Storage, options: &OpenOptions) -> Result<Pack, Error> {
-        let buf = storage.bytes();
+        let buf = storage.bytes().unwrap_or_default();
         let header = PackHeader::decode(buf, buf.len() as u64)?;
+        Pack::with_header(storage, header, options)
+    }
+
+    fn with_header(
+        storage: Storage,
+        header: PackHeader,
+        options: &OpenOptions,
+    ) -> Result<Pack, Error> {
         let pack = Pack {
             storage,
             header,
@@ -348,8 +501,10 @@ impl Pack {
         Ok(pack)
     }
 
-    pub(super) fn buf(&self) -> &[u8] {
-        self.storage.bytes()
+    /// Bytes `[offset, offset + len)` of the pack, if in range and here (see
+    /// [`Storage::slice`]).
+    pub(super) fn slice(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        self.storage.slice(offset, len)
     }
 
     /// The decoded header.
@@ -373,7 +528,8 @@ impl Pack {
         self.path.as_deref()
     }
 
-    /// The whole pack file as bytes (the map).
+    /// The whole pack file as bytes (the map, or the buffer); empty for a pack read through a
+    /// source ([`OpenOptions::open_source`]), whose bytes are not here.
     ///
     /// ```
     /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
@@ -381,7 +537,19 @@ impl Pack {
     /// assert!(pack.as_bytes().starts_with(&treepack::format::MAGIC));
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf()
+        self.storage.bytes().unwrap_or_default()
+    }
+
+    /// Whether the contents of files are here (mapped or in memory): then [`Pack::bytes`] and
+    /// [`Entry::data`] borrow them. A pack read through a source ([`OpenOptions::open_source`])
+    /// fetches them: read it with [`Pack::read`] and [`Pack::read_many`].
+    ///
+    /// ```
+    /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
+    /// assert!(treepack::Pack::from_vec(bytes).unwrap().is_local());
+    /// ```
+    pub fn is_local(&self) -> bool {
+        self.storage.source().is_none()
     }
 
     /// Number of entries, the root included.

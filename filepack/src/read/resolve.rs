@@ -48,7 +48,7 @@ impl Pack {
                             return Ok(entry);
                         }
                     }
-                    Body::File(_) => {
+                    Body::File { .. } => {
                         if is_last {
                             return Ok(entry);
                         }

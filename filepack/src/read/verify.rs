@@ -53,12 +53,11 @@ impl Pack {
     /// ```
     pub fn verify_tables(&self) -> Result<(), Error> {
         let h = &self.header;
-        let start =
-            usize::try_from(h.entries_offset).map_err(|_| Error::corrupt(56, "table offset"))?;
-        let tables = self
-            .buf()
-            .get(start..)
-            .ok_or_else(|| Error::corrupt(56, "tables outside the file"))?;
+        let tables = (self.slice(
+            h.entries_offset,
+            h.file_len.saturating_sub(h.entries_offset),
+        ))
+        .ok_or_else(|| Error::corrupt(56, "tables outside the file"))?;
         let actual = format::checksum(tables);
         if actual != h.tables_checksum {
             return Err(Error::Checksum {
@@ -223,9 +222,9 @@ impl Pack {
         summary.entries += 1;
         let mut kids = 0;
         match entry.body {
-            Body::File(d) => {
+            Body::File { len, .. } => {
                 summary.files += 1;
-                summary.bytes += d.len() as u64;
+                summary.bytes += len;
             }
             Body::Symlink(_) => summary.symlinks += 1,
             Body::Dir { .. } => {
