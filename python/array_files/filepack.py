@@ -47,6 +47,11 @@ def pack(src_dir, out, progress=False, **options):
 class Pack(Closing):
     """A pack file open for reading: O(1) to open, O(1) per lookup, reads with no copy.
 
+    ``path`` may also be a URL of object storage (``s3://bucket/key.fpack``, ``gs://``, ``az://``,
+    ``http(s)://``; credentials and endpoint from the standard environment, ``AWS_*`` ...): the
+    open then fetches the header and the tables in at most two requests whatever the number of
+    entries, lookups and listings cost none, and each read fetches only the file's bytes.
+
     Paths are relative to the pack's root, ``/``-separated. A ``Pack`` is safe to share between
     threads, survives ``fork``, and pickles (it reopens by path), so ``DataLoader`` workers each
     get one.
@@ -57,19 +62,24 @@ class Pack(Closing):
         self._verify = verify
         self._core = _native.PackCore(self.path, verify)
         # One read-only memoryview of the whole pack; every read is a slice of it. Its base
-        # chain (uint8 array -> core) keeps the map alive while any slice lives.
-        self._view = memoryview(self._core.whole())
+        # chain (uint8 array -> core) keeps the map alive while any slice lives. A pack in
+        # object storage has none: its reads are bytes fetched by range.
+        whole = self._core.whole()
+        self._view = None if whole is None else memoryview(whole)
         self._files = None  # the file list, made on first use: a pack never changes
 
     def read(self, path):
         """The contents of the file at ``path`` as a read-only ``memoryview`` over the map (no
         copy; ``bytes(...)`` copies it). ``FileNotFoundError`` for a missing entry,
-        ``IsADirectoryError`` for a directory."""
+        ``IsADirectoryError`` for a directory. For a pack in object storage (``Pack("s3://...")``)
+        the contents are ``bytes``, fetched by one ranged request."""
         return self._core.read(self._view, path)
 
     def read_many(self, paths):
         """The contents of every file in ``paths`` (a list of memoryviews), looked up together
-        without the GIL: the fastest way to fetch a batch."""
+        without the GIL: the fastest way to fetch a batch. For a pack in object storage, a list
+        of ``bytes`` fetched by one coalesced call (nearby files share a request, the requests
+        run concurrently)."""
         return self._core.read_many(self._view, list(paths))
 
     def read_bytes(self, path):
@@ -85,7 +95,7 @@ class Pack(Closing):
         the map with no copy; what PIL, ``np.load`` and ``json.load`` take."""
         if mode not in ("rb", "r", "rt"):
             raise ValueError(f"mode must be 'rb' or 'r': packs are read-only, not {mode!r}")
-        raw = PackedFile(self.read(path), path)
+        raw = PackedFile(memoryview(self.read(path)), path)
         if mode == "rb":
             return raw
         return io.TextIOWrapper(

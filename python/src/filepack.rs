@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySlice};
+use pyo3::types::{PyBytes, PyDict, PyList, PySlice};
 use treepack::{Entry, Kind, Pack, PackBuilder};
 
 use crate::bytes::byte_array;
@@ -48,39 +48,68 @@ fn kind_name(kind: Kind) -> &'static str {
 
 #[pymethods]
 impl PackCore {
-    /// Opens the pack at `path` (`verify` checks its tables' checksums first).
+    /// Opens the pack at `location`, a path (mapped) or a URL of object storage (its header
+    /// and tables fetched in at most two requests); `verify` checks the tables' checksums
+    /// first.
     #[new]
-    #[pyo3(signature = (path, verify = false))]
-    fn new(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
+    #[pyo3(signature = (location, verify = false))]
+    fn new(py: Python<'_>, location: String, verify: bool) -> PyResult<Self> {
         let options = Pack::options().verify_tables(verify);
         let pack = py
-            .detach(|| options.open(&path))
+            .detach(|| options.open_location(&location))
             .map_err(errors::filepack)?;
         Ok(PackCore { pack })
     }
 
-    /// The whole pack as a read-only `uint8` array whose base is this core.
-    fn whole<'py>(this: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    /// The whole pack as a read-only `uint8` array whose base is this core; `None` for a pack
+    /// in object storage, whose contents are fetched by `read`.
+    fn whole<'py>(this: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !this.get().pack.is_local() {
+            return Ok(None);
+        }
         let bytes = this.get().pack.as_bytes();
         // SAFETY: the bytes are the pack's map (or buffer), owned by the Pack inside `this` for
         // its whole life, never moved or remapped; `this` becomes the array's base. Packs are
         // read-only: so is the array.
-        unsafe { byte_array(this.clone().into_any(), bytes.as_ptr(), bytes.len(), false) }
+        let array =
+            unsafe { byte_array(this.clone().into_any(), bytes.as_ptr(), bytes.len(), false)? };
+        Ok(Some(array))
     }
 
-    /// The contents of the file at `path`: a slice of `view` (the pack's memoryview).
+    /// The contents of the file at `path`: a slice of `view` (the pack's memoryview), or for
+    /// a pack in object storage (`view` is `None`) `bytes` fetched without the GIL.
     fn read<'py>(&self, view: &Bound<'py, PyAny>, path: &str) -> PyResult<Bound<'py, PyAny>> {
+        let py = view.py();
+        if view.is_none() {
+            let data = py
+                .detach(|| self.pack.read(path).map(|d| d.into_owned()))
+                .map_err(errors::filepack)?;
+            return Ok(PyBytes::new(py, &data).into_any());
+        }
         let (start, len) = self.span(path).map_err(errors::filepack)?;
         slice(view, start, len)
     }
 
-    /// The contents of every file in `paths`, looked up without the GIL, as slices of `view`.
+    /// The contents of every file in `paths`, looked up without the GIL, as slices of `view`;
+    /// for a pack in object storage (`view` is `None`), `bytes` fetched by one coalesced call.
     fn read_many<'py>(
         &self,
         view: &Bound<'py, PyAny>,
         paths: Vec<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = view.py();
+        if view.is_none() {
+            let fetched = py.detach(|| {
+                (self.pack.read_many(&paths).into_iter())
+                    .map(|r| r.map(|d| d.into_owned()))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let out = PyList::empty(py);
+            for data in fetched.map_err(errors::filepack)? {
+                out.append(PyBytes::new(py, &data))?;
+            }
+            return Ok(out);
+        }
         let spans = py.detach(|| {
             paths
                 .iter()

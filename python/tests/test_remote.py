@@ -63,3 +63,36 @@ def test_url_errors(s3):
     broken = s3("broken.npy", npy_bytes(np.zeros(100))[:-10])
     with pytest.raises(ValueError, match="broken.npy"):
         npy.load(broken)
+
+
+def test_filepack_pack_from_a_url_reads_as_the_local_one(s3, tmp):
+    import json
+    import pickle
+
+    import array_files.filepack as fp
+
+    src = tmp / "src"
+    for i in range(300):
+        d = src / f"d{i % 5}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.bin").write_bytes(bytes([i % 256]) * (i * 7))
+    (src / "labels.json").write_text(json.dumps({"cat": 1}))
+    fp.pack(src, tmp / "p.fpack")
+    local = fp.Pack(tmp / "p.fpack")
+    url = s3("p.fpack", (tmp / "p.fpack").read_bytes())
+    remote = fp.Pack(url)
+    assert remote.listdir("") == local.listdir("")
+    assert list(remote.walk()) == list(local.walk())
+    assert len(remote) == len(local) and remote.isdir("d3") and "labels.json" in remote
+    assert remote.read("d1/f1.bin") == bytes(local.read("d1/f1.bin"))
+    batch = [f"d{i % 5}/f{i}.bin" for i in range(0, 300, 5)]
+    assert [bytes(b) for b in remote.read_many(batch)] == [bytes(b) for b in local.read_many(batch)]
+    assert json.load(remote.open("labels.json", "r")) == {"cat": 1}
+    again = pickle.loads(pickle.dumps(remote))
+    assert again.read("d2/f2.bin") == bytes(local.read("d2/f2.bin"))
+    with pytest.raises(FileNotFoundError):
+        remote.read("missing")
+    with pytest.raises(IsADirectoryError):
+        remote.read_many(["d1"])
+    with pytest.raises(FileNotFoundError, match="none.fpack"):
+        fp.Pack(url.replace("p.fpack", "none.fpack"))
