@@ -11,26 +11,36 @@ use npy_format::{FrameRangeError, HeaderError, ViewError};
 
 use crate::kind::Kind;
 
-/// Why opening, reading or verifying a pack failed.
+/// Why opening, reading or verifying a pack failed: the pack's path (or URL; empty for a pack
+/// opened from memory, [`Pack::from_vec`](crate::Pack::from_vec)) and an [`ErrorKind`].
+///
+/// ```
+/// use treepack::{ErrorKind, Pack};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p.fpack");
+/// # treepack::PackBuilder::new().pack_dir(dir.path(), &path).unwrap();
+/// let pack = Pack::open(&path).unwrap();
+/// let err = pack.bytes("missing.txt").unwrap_err();
+/// assert_eq!(err.path(), path);
+/// assert!(matches!(err.kind(), ErrorKind::NotFound { .. }));
+/// assert!(err.to_string().starts_with(&format!("{}: \"missing.txt\"", path.display())));
+///
+/// let err = Pack::from_vec(b"not a pack".to_vec()).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::NotAPack { .. }));
+/// assert!(err.to_string().starts_with("not a filepack")); // in memory: no path
+/// ```
+pub type Error = PathError<ErrorKind>;
+
+/// What went wrong opening, reading or verifying a pack ([`Error`] adds the pack's path).
 ///
 /// Errors about the pack's structure say which byte offset of the pack is wrong; errors about a
-/// path name the path as it was asked for. None of them names the pack file itself except
-/// [`Error::Io`]: the caller knows which pack it opened.
-///
-/// ```
-/// use treepack::{Error, Pack};
-/// let err = Pack::from_vec(b"not a pack".to_vec()).unwrap_err();
-/// assert!(matches!(err, Error::NotAPack { .. }));
-/// assert!(err.to_string().starts_with("not a filepack"));
-/// ```
+/// path name the path as it was asked for.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
-    /// An I/O error on the named file.
-    #[error("{}: {source}", .path.display())]
+pub enum ErrorKind {
+    /// An I/O error reading the pack.
+    #[error("{source}")]
     Io {
-        /// The file.
-        path: PathBuf,
         /// The underlying error.
         source: io::Error,
     },
@@ -171,20 +181,34 @@ pub enum Error {
     Frames(#[from] FrameRangeError),
 }
 
-impl Error {
-    pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Error {
-        Error::Corrupt {
+impl From<ErrorKind> for Error {
+    /// An error with no path yet: the pack's public methods name the pack
+    /// ([`Pack::at_pack`](crate::Pack)); a pack in memory has none.
+    fn from(kind: ErrorKind) -> Error {
+        PathError::new(PathBuf::new(), kind)
+    }
+}
+
+impl From<Error> for ErrorKind {
+    fn from(error: Error) -> ErrorKind {
+        error.into_kind()
+    }
+}
+
+impl ErrorKind {
+    pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> ErrorKind {
+        ErrorKind::Corrupt {
             offset,
             reason: reason.into(),
         }
     }
 
-    /// [`Error::TooDeep`] if `path` has more than [`MAX_DEPTH`](crate::format::MAX_DEPTH)
+    /// [`ErrorKind::TooDeep`] if `path` has more than [`MAX_DEPTH`](crate::format::MAX_DEPTH)
     /// components.
-    pub(crate) fn check_depth(path: &str) -> Result<(), Error> {
+    pub(crate) fn check_depth(path: &str) -> Result<(), ErrorKind> {
         let depth = crate::format::depth(path);
         if depth > crate::format::MAX_DEPTH {
-            return Err(Error::TooDeep {
+            return Err(ErrorKind::TooDeep {
                 path: crate::path::shorten(path),
                 depth,
             });
@@ -192,8 +216,8 @@ impl Error {
         Ok(())
     }
 
-    pub(crate) fn not_found(path: &str) -> Error {
-        Error::NotFound {
+    pub(crate) fn not_found(path: &str) -> ErrorKind {
+        ErrorKind::NotFound {
             path: path.to_owned(),
         }
     }

@@ -211,7 +211,7 @@ impl ExtractOptions {
     /// Check each file's checksum before writing it. On by default.
     ///
     /// ```
-    /// use treepack::{EntryMeta, Error, ExtractError, ExtractOptions, Pack, PackWriter};
+    /// use treepack::{EntryMeta, ErrorKind, ExtractError, ExtractOptions, Pack, PackWriter};
     /// # let dest = tempfile::tempdir().unwrap();
     /// # let dest = dest.path();
     /// let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
@@ -221,7 +221,7 @@ impl ExtractOptions {
     /// bytes[at] = b'C'; // a flipped byte in the stored contents
     /// let pack = Pack::from_vec(bytes).unwrap();
     /// let checked = pack.extract_with(dest.join("checked"), &ExtractOptions::new());
-    /// assert!(matches!(checked, Err(ExtractError::Pack(Error::Checksum { .. }))));
+    /// assert!(matches!(checked, Err(ExtractError::Pack(e)) if matches!(e.kind(), ErrorKind::Checksum { .. })));
     /// pack.extract_with(dest.join("raw"), &ExtractOptions::new().verify(false)).unwrap();
     /// assert_eq!(std::fs::read(dest.join("raw/f")).unwrap(), b"Contents");
     /// ```
@@ -605,7 +605,9 @@ impl Pack {
                                 let child = child?;
                                 selected.insert(child.index());
                                 if child.is_dir() {
-                                    crate::Error::check_depth(child.path())?;
+                                    self.at_pack(crate::error::ErrorKind::check_depth(
+                                        child.path(),
+                                    ))?;
                                     stack.push(child.children()?);
                                 }
                             }
@@ -622,7 +624,7 @@ impl Pack {
         // Refuse entries deeper than any reader accepts, and unsafe links, before writing
         // anything.
         each(&mut |entry| {
-            crate::Error::check_depth(entry.path())?;
+            self.at_pack(crate::error::ErrorKind::check_depth(entry.path()))?;
             if !options.skip_unsafe_links
                 && let Some(target) = entry.link_target()
                 && let Err(reason) = check_contained_link(entry.path(), target)

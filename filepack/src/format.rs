@@ -4,7 +4,7 @@
 //!
 #![doc = include_str!("../FORMAT.md")]
 
-use crate::error::Error;
+use crate::error::ErrorKind;
 
 /// The first 8 bytes of every pack: `"\x89FPACK\r\n"`.
 ///
@@ -90,7 +90,7 @@ pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
 
 /// The most components a path in a pack may have (`a/b/c` has 3): deeper entries are refused
 /// by the writer, [`PackBuilder`](crate::PackBuilder), [`Pack::verify`](crate::Pack::verify),
-/// [`Pack::walk`](crate::Pack::walk) and extraction, with [`Error::TooDeep`] or
+/// [`Pack::walk`](crate::Pack::walk) and extraction, with [`ErrorKind::TooDeep`] or
 /// [`BuildError::TooDeep`](crate::BuildError::TooDeep). No code in this crate recurses on a
 /// path's depth; the bound keeps every per-depth structure small. It is above anything an
 /// operating system can create in one path (Linux's `PATH_MAX` of 4096 bytes holds at most 2048
@@ -296,10 +296,10 @@ impl PackHeader {
 
     /// Decodes and validates a header against the real length of the file. Touches only the
     /// 128 header bytes.
-    pub(crate) fn decode(bytes: &[u8], actual_len: u64) -> Result<PackHeader, Error> {
+    pub(crate) fn decode(bytes: &[u8], actual_len: u64) -> Result<PackHeader, ErrorKind> {
         let Some(b) = bytes.get(..128) else {
             let shown = &bytes[..bytes.len().min(8)];
-            return Err(Error::NotAPack {
+            return Err(ErrorKind::NotAPack {
                 reason: if bytes.len() >= 8 && bytes[..8] == MAGIC {
                     format!(
                         "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
@@ -315,9 +315,9 @@ impl PackHeader {
                 },
             });
         };
-        let b: &[u8; 128] = b.try_into().map_err(|_| Error::corrupt(0, "header"))?;
+        let b: &[u8; 128] = b.try_into().map_err(|_| ErrorKind::corrupt(0, "header"))?;
         if b[..8] != MAGIC {
-            return Err(Error::NotAPack {
+            return Err(ErrorKind::NotAPack {
                 reason: format!(
                     "magic at offset 0 is {:02x?}, expected 89 46 50 41 43 4b 0d 0a (\"\\x89FPACK\\r\\n\")",
                     &b[..8]
@@ -326,7 +326,7 @@ impl PackHeader {
         }
         let version = (u16_at(b, 8), u16_at(b, 10));
         if version.0 != VERSION.0 {
-            return Err(Error::NotAPack {
+            return Err(ErrorKind::NotAPack {
                 reason: format!(
                     "format version {}.{} (this reader knows {}.x)",
                     version.0, version.1, VERSION.0
@@ -336,7 +336,7 @@ impl PackHeader {
         let header_checksum = u64_at(b, 120);
         let computed = checksum(&b[..120]);
         if computed != header_checksum {
-            return Err(Error::Checksum {
+            return Err(ErrorKind::Checksum {
                 what: "header".to_owned(),
                 expected: header_checksum,
                 actual: computed,
@@ -345,13 +345,13 @@ impl PackHeader {
         let flags = u32_at(b, 12);
         let unknown = flags & INCOMPATIBLE_FLAGS & !KNOWN_FLAGS;
         if unknown != 0 {
-            return Err(Error::NotAPack {
+            return Err(ErrorKind::NotAPack {
                 reason: format!("unknown required flags {unknown:#06x} at offset 12"),
             });
         }
         let index_seed = if flags & FLAG_INDEX_SEED != 0 {
             let ext = bytes.get(..SEEDED_HEADER_LEN as usize).ok_or_else(|| {
-                Error::corrupt(
+                ErrorKind::corrupt(
                     128,
                     format!(
                         "a seeded index needs a {SEEDED_HEADER_LEN}-byte header; the file holds {} bytes",
@@ -362,7 +362,7 @@ impl PackHeader {
             let stored = u64::from_le_bytes(ext[136..144].try_into().unwrap_or_default());
             let computed = checksum(&ext[..136]);
             if computed != stored {
-                return Err(Error::Checksum {
+                return Err(ErrorKind::Checksum {
                     what: "header (index seed)".to_owned(),
                     expected: stored,
                     actual: computed,
@@ -397,14 +397,14 @@ impl PackHeader {
         Ok(h)
     }
 
-    fn validate(&self, actual_len: u64) -> Result<(), Error> {
+    fn validate(&self, actual_len: u64) -> Result<(), ErrorKind> {
         let expected_len = if self.flags & FLAG_INDEX_SEED != 0 {
             SEEDED_HEADER_LEN
         } else {
             HEADER_LEN
         };
         if u64::from(self.header_len) != expected_len {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 16,
                 format!(
                     "header length {} (expected {expected_len})",
@@ -413,7 +413,7 @@ impl PackHeader {
             ));
         }
         if !self.alignment.is_power_of_two() || self.alignment > MAX_ALIGNMENT {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 20,
                 format!(
                     "alignment {} is not a power of two up to {MAX_ALIGNMENT}",
@@ -422,7 +422,7 @@ impl PackHeader {
             ));
         }
         if self.file_len != actual_len {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 24,
                 format!(
                     "the header records a {}-byte pack but the file holds {actual_len} bytes ({})",
@@ -436,13 +436,13 @@ impl PackHeader {
             ));
         }
         if self.entry_count == 0 || self.entry_count > MAX_ENTRIES {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 32,
                 format!("entry count {} out of range", self.entry_count),
             ));
         }
         if self.index_bits > MAX_INDEX_BITS || (1u64 << self.index_bits) <= self.entry_count {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 104,
                 format!(
                     "index of 2^{} slots for {} entries",
@@ -451,7 +451,7 @@ impl PackHeader {
             ));
         }
         if u64::from(self.index_max_probe) >= self.index_slots() {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 108,
                 format!(
                     "index max probe {} for {} slots",
@@ -461,7 +461,7 @@ impl PackHeader {
             ));
         }
         if !self.data_offset.is_multiple_of(u64::from(self.alignment)) {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 40,
                 format!(
                     "data offset {} is not a multiple of the alignment",
@@ -490,7 +490,7 @@ impl PackHeader {
             match region_end {
                 Some(region_end) if start >= end && region_end <= actual_len => end = region_end,
                 _ => {
-                    return Err(Error::corrupt(
+                    return Err(ErrorKind::corrupt(
                         field,
                         format!(
                             "the {name} at {start} (length {}) overlaps the previous region (ending at {end}) or passes the end of the file ({actual_len})",
@@ -501,13 +501,13 @@ impl PackHeader {
             }
         }
         if end != actual_len {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 96,
                 format!("the hash index ends at {end}, not at the end of the file ({actual_len})"),
             ));
         }
         if !self.dirs_len.is_multiple_of(4) {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 88,
                 format!(
                     "directory table length {} is not a multiple of 4",

@@ -75,7 +75,8 @@
 //!   language.
 //! - [`LegacyPack`]: a pack written by FilePacker, checked whole at open, and
 //!   [`ConvertOptions`] / [`convert_legacy`] to convert it into this format.
-//! - Errors: [`Error`] (reading), [`BuildError`] (packing), [`ExtractError`] (extracting),
+//! - Errors: [`Error`] (reading: a [`PathError`] over [`ErrorKind`] naming the pack),
+//!   [`BuildError`] (packing), [`ExtractError`] (extracting),
 //!   [`LegacyError`] (a FilePacker pack: a [`PathError`] over [`LegacyErrorKind`]),
 //!   [`ConvertError`] (converting one).
 //!
@@ -96,7 +97,7 @@
 //!   slots in practice).
 //! - **Never a panic or a read outside the file on a corrupt pack**: every offset and length is
 //!   checked (with overflow checks) against the file and its regions when it is used; problems
-//!   are [`Error::Corrupt`] naming the offset.
+//!   are [`ErrorKind::Corrupt`] naming the offset.
 //! - **Integrity**: XXH3-64 of every file and of the tables; [`Pack::verify`] checks them all,
 //!   [`OpenOptions::verify_reads`] on every read.
 //! - **Crash safety**: packs are written to a temporary file, header last, then renamed into place.
@@ -133,7 +134,9 @@ mod write;
 pub use array_files_fs::error::{PathError, ResultKind};
 pub use build::{PackBuilder, Phase, Progress};
 pub use convert::{ConvertOptions, convert_legacy};
-pub use error::{BuildError, ConvertError, Error, ExtractError, LegacyError, LegacyErrorKind};
+pub use error::{
+    BuildError, ConvertError, Error, ErrorKind, ExtractError, LegacyError, LegacyErrorKind,
+};
 pub use extract::{ExtractOptions, ExtractSummary};
 pub use format::PackHeader;
 pub use legacy::{LegacyEntries, LegacyEntry, LegacyPack};

@@ -2,7 +2,7 @@
 
 use npy_format::{Element, FrameSource, Header, ReadOptions, TypedView};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::read::Pack;
 
 /// An `.npy` file inside a pack, parsed: its header and its data, borrowed from the map.
@@ -37,6 +37,7 @@ use crate::read::Pack;
 /// ```
 #[derive(Debug, Clone)]
 pub struct PackedNpy<'a> {
+    pack: &'a Pack,
     path: String,
     header: Header,
     data_offset: u64,
@@ -92,7 +93,7 @@ impl<'a> PackedNpy<'a> {
     /// A zero-copy typed view of the data.
     ///
     /// # Errors
-    /// [`Error::View`]: wrong dtype, other byte order, or misaligned data (a pack made with an
+    /// [`ErrorKind::View`]: wrong dtype, other byte order, or misaligned data (a pack made with an
     /// alignment below the type's alignment).
     ///
     /// ```
@@ -110,16 +111,19 @@ impl<'a> PackedNpy<'a> {
     /// assert!(array.view::<f64>().is_err());
     /// ```
     pub fn view<T: Element>(&self) -> Result<TypedView<'_, T>, Error> {
-        TypedView::new(&self.header, self.data).map_err(|source| Error::View {
-            path: self.path.clone(),
-            source,
-        })
+        let result: Result<TypedView<'_, T>, ErrorKind> = {
+            TypedView::new(&self.header, self.data).map_err(|source| ErrorKind::View {
+                path: self.path.clone(),
+                source,
+            })
+        };
+        self.pack.at_pack(result)
     }
 
     /// A copy of the data as `T` in native byte order (byte-swapped if needed).
     ///
     /// # Errors
-    /// [`Error::View`] for a dtype mismatch.
+    /// [`ErrorKind::View`] for a dtype mismatch.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -131,17 +135,20 @@ impl<'a> PackedNpy<'a> {
     /// assert_eq!(pack.npy("a.npy").unwrap().to_vec::<u16>().unwrap(), vec![1, 2]);
     /// ```
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, Error> {
-        npy_format::to_vec(&self.header, self.data).map_err(|source| Error::View {
-            path: self.path.clone(),
-            source,
-        })
+        let result: Result<Vec<T>, ErrorKind> = {
+            npy_format::to_vec(&self.header, self.data).map_err(|source| ErrorKind::View {
+                path: self.path.clone(),
+                source,
+            })
+        };
+        self.pack.at_pack(result)
     }
 
     /// A zero-copy `ndarray` view of dimension `D` (`Ix2`, ..., `IxDyn`) with numpy's strides
     /// (feature `ndarray`).
     ///
     /// # Errors
-    /// [`Error::View`] for another dtype, byte order or number of axes.
+    /// [`ErrorKind::View`] for another dtype, byte order or number of axes.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -159,18 +166,21 @@ impl<'a> PackedNpy<'a> {
     pub fn to_ndarray<T: Element, D: ndarray::Dimension>(
         &self,
     ) -> Result<ndarray::ArrayView<'_, T, D>, Error> {
-        let view_error = |source| Error::View {
-            path: self.path.clone(),
-            source,
-        };
-        self.view::<T>()?.to_ndarray_dim::<D>().map_err(view_error)
+        let result = (|| -> Result<ndarray::ArrayView<'_, T, D>, ErrorKind> {
+            let view_error = |source| ErrorKind::View {
+                path: self.path.clone(),
+                source,
+            };
+            self.view::<T>()?.to_ndarray_dim::<D>().map_err(view_error)
+        })();
+        self.pack.at_pack(result)
     }
 
     /// An owned `ndarray` array of dimension `D`, from data of either byte order (feature
     /// `ndarray`).
     ///
     /// # Errors
-    /// [`Error::View`] for another dtype or number of axes.
+    /// [`ErrorKind::View`] for another dtype or number of axes.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -186,21 +196,24 @@ impl<'a> PackedNpy<'a> {
     pub fn to_owned_ndarray<T: Element, D: ndarray::Dimension>(
         &self,
     ) -> Result<ndarray::Array<T, D>, Error> {
-        let data = self.to_vec::<T>()?;
-        let owned = npy_format::OwnedArray {
-            header: self.header.clone(),
-            data,
-        };
-        npy_format::nd::into_array(owned).map_err(|source| Error::View {
-            path: self.path.clone(),
-            source,
-        })
+        let result = (|| -> Result<ndarray::Array<T, D>, ErrorKind> {
+            let data = self.to_vec::<T>()?;
+            let owned = npy_format::OwnedArray {
+                header: self.header.clone(),
+                data,
+            };
+            npy_format::nd::into_array(owned).map_err(|source| ErrorKind::View {
+                path: self.path.clone(),
+                source,
+            })
+        })();
+        self.pack.at_pack(result)
     }
 
     /// The bytes of frames `[start, end)` along the growth axis, zero-copy.
     ///
     /// # Errors
-    /// [`Error::Frames`] for a range outside the array.
+    /// [`ErrorKind::Frames`] for a range outside the array.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -214,20 +227,23 @@ impl<'a> PackedNpy<'a> {
     /// assert!(array.frames(2, 4).is_err());
     /// ```
     pub fn frames(&self, start: u64, end: u64) -> Result<&'a [u8], Error> {
-        let frame_len = self.frame_len();
-        npy_format::FrameRangeError::check(start, end, self.frame_count())?;
-        // In range, so both ends are at most frame_count * frame_len <= data.len() (`npy`
-        // checked that); `get` refuses anything else rather than trusting it.
-        let first = usize::try_from(start.saturating_mul(frame_len)).unwrap_or(usize::MAX);
-        let last = usize::try_from(end.saturating_mul(frame_len)).unwrap_or(usize::MAX);
-        self.data
-            .get(first..last)
-            .ok_or_else(|| npy_format::FrameRangeError {
-                start,
-                end,
-                count: self.frame_count(),
-            })
-            .map_err(Error::from)
+        let result = (|| -> Result<&'a [u8], ErrorKind> {
+            let frame_len = self.frame_len();
+            npy_format::FrameRangeError::check(start, end, self.frame_count())?;
+            // In range, so both ends are at most frame_count * frame_len <= data.len() (`npy`
+            // checked that); `get` refuses anything else rather than trusting it.
+            let first = usize::try_from(start.saturating_mul(frame_len)).unwrap_or(usize::MAX);
+            let last = usize::try_from(end.saturating_mul(frame_len)).unwrap_or(usize::MAX);
+            self.data
+                .get(first..last)
+                .ok_or_else(|| npy_format::FrameRangeError {
+                    start,
+                    end,
+                    count: self.frame_count(),
+                })
+                .map_err(ErrorKind::from)
+        })();
+        self.pack.at_pack(result)
     }
 }
 
@@ -239,7 +255,7 @@ impl FrameSource for PackedNpy<'_> {
     }
 
     fn range_error(&self, error: npy_format::FrameRangeError) -> Error {
-        Error::Frames(error)
+        self.pack.error(ErrorKind::Frames(error))
     }
 
     fn read_frames_unchecked(
@@ -258,7 +274,7 @@ impl Pack {
     /// [`FrameSource`].
     ///
     /// # Errors
-    /// As [`Pack::bytes`]; [`Error::Npy`] for an invalid NPY header; [`Error::NpyTruncated`]
+    /// As [`Pack::bytes`]; [`ErrorKind::Npy`] for an invalid NPY header; [`ErrorKind::NpyTruncated`]
     /// if the entry is shorter than its header says.
     ///
     /// ```
@@ -266,33 +282,37 @@ impl Pack {
     /// # let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
     /// # w.add_bytes("not.npy", b"hello", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
-    /// assert!(matches!(pack.npy("not.npy"), Err(treepack::Error::Npy { .. })));
+    /// assert!(matches!(pack.npy("not.npy"), Err(ref e) if matches!(e.kind(), treepack::ErrorKind::Npy { .. })));
     /// ```
     pub fn npy(&self, path: &str) -> Result<PackedNpy<'_>, Error> {
-        let bytes = self.bytes(path)?;
-        let parsed =
-            Header::read_from(&mut &bytes[..], ReadOptions::default()).map_err(|source| {
-                Error::Npy {
+        let result = (|| -> Result<PackedNpy<'_>, ErrorKind> {
+            let bytes = self.bytes(path)?;
+            let parsed =
+                Header::read_from(&mut &bytes[..], ReadOptions::default()).map_err(|source| {
+                    ErrorKind::Npy {
+                        path: path.to_owned(),
+                        source,
+                    }
+                })?;
+            let expected = parsed.header.data_len().unwrap_or(u64::MAX);
+            let available = (bytes.len() as u64).saturating_sub(parsed.data_offset);
+            let data = usize::try_from(parsed.data_offset)
+                .ok()
+                .zip(usize::try_from(expected).ok())
+                .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?))
+                .ok_or_else(|| ErrorKind::NpyTruncated {
                     path: path.to_owned(),
-                    source,
-                }
-            })?;
-        let expected = parsed.header.data_len().unwrap_or(u64::MAX);
-        let available = (bytes.len() as u64).saturating_sub(parsed.data_offset);
-        let data = usize::try_from(parsed.data_offset)
-            .ok()
-            .zip(usize::try_from(expected).ok())
-            .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?))
-            .ok_or_else(|| Error::NpyTruncated {
+                    expected,
+                    available,
+                })?;
+            Ok(PackedNpy {
+                pack: self,
                 path: path.to_owned(),
-                expected,
-                available,
-            })?;
-        Ok(PackedNpy {
-            path: path.to_owned(),
-            header: parsed.header,
-            data_offset: parsed.data_offset,
-            data,
-        })
+                header: parsed.header,
+                data_offset: parsed.data_offset,
+                data,
+            })
+        })();
+        self.at_pack(result)
     }
 }

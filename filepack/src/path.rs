@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// Normalizes a path asked of a pack: `/`-separated, relative to the packed root.
 ///
@@ -12,7 +12,7 @@ use crate::error::Error;
 /// `a/b`. The root is `""`. Already-normal paths are returned without copying.
 ///
 /// # Errors
-/// [`Error::InvalidPath`] for a `..` that would leave the root or a NUL byte.
+/// [`ErrorKind::InvalidPath`] for a `..` that would leave the root or a NUL byte.
 ///
 /// ```
 /// use treepack::normalize_path;
@@ -22,11 +22,16 @@ use crate::error::Error;
 /// assert!(normalize_path("a/../../b").is_err());
 /// ```
 pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, Error> {
+    normalized(path).map_err(Error::from)
+}
+
+/// [`normalize_path`], its error a bare kind (the pack's methods name the pack).
+pub(crate) fn normalized(path: &str) -> Result<Cow<'_, str>, ErrorKind> {
     if is_normalized(path) {
         return Ok(Cow::Borrowed(path));
     }
     if path.as_bytes().contains(&0) {
-        return Err(Error::InvalidPath {
+        return Err(ErrorKind::InvalidPath {
             path: path.to_owned(),
             reason: "contains a NUL byte",
         });
@@ -37,7 +42,7 @@ pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, Error> {
             "" | "." => {}
             ".." => {
                 if parts.pop().is_none() {
-                    return Err(Error::InvalidPath {
+                    return Err(ErrorKind::InvalidPath {
                         path: path.to_owned(),
                         reason: "`..` leads outside the root of the pack",
                     });

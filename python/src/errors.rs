@@ -79,14 +79,14 @@ pub fn npz_write(error: npz_stream::WriteError) -> PyErr {
 /// filepack's errors: a missing entry is `FileNotFoundError`, a directory read as a file
 /// `IsADirectoryError`, a file listed as a directory `NotADirectoryError`.
 pub fn filepack(error: treepack::Error) -> PyErr {
-    use treepack::Error;
+    use treepack::ErrorKind;
     let message = error.to_string();
-    match &error {
-        Error::NotFound { .. } => PyFileNotFoundError::new_err(message),
-        Error::NotAFile { kind, .. } if *kind == treepack::Kind::Dir => {
+    match error.kind() {
+        ErrorKind::NotFound { .. } => PyFileNotFoundError::new_err(message),
+        ErrorKind::NotAFile { kind, .. } if *kind == treepack::Kind::Dir => {
             PyIsADirectoryError::new_err(message)
         }
-        Error::NotADir { .. } => PyNotADirectoryError::new_err(message),
+        ErrorKind::NotADir { .. } => PyNotADirectoryError::new_err(message),
         _ => to_py(&error),
     }
 }

@@ -220,8 +220,9 @@ fn fail(message: impl std::fmt::Display) -> Failure {
     message.to_string()
 }
 
+/// The error of a read of the pack at `pack` (it names the pack), unless the pack shrank.
 fn in_pack(pack: &Path) -> impl Fn(treepack::Error) -> Failure + '_ {
-    move |e| shrank(pack).unwrap_or_else(|| fail(format!("{}: {e}", pack.display())))
+    move |e| shrank(pack).unwrap_or_else(|| fail(e))
 }
 
 /// If the pack at `pack` (opened by [`open`]) has shrunk since, the error that says so: any
@@ -261,10 +262,7 @@ fn open(path: &Path) -> CliResult<Pack> {
     if let Some(url) = path.to_str().filter(|p| npy_format::source::is_url(p)) {
         // An object in storage: its header and tables in at most two requests, contents by
         // ranges; nothing is mapped, so there is no shrink to guard against.
-        return OpenOptions::new().open_location(url).map_err(|e| match e {
-            treepack::Error::Io { .. } => fail(e),
-            e => fail(format!("{url}: {e}")),
-        });
+        return OpenOptions::new().open_location(url).map_err(fail);
     }
     let file = std::fs::File::open(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     if let Ok(meta) = file.metadata() {
@@ -275,12 +273,7 @@ fn open(path: &Path) -> CliResult<Pack> {
         );
         cli::exit_on_shrink(&file, "treepack", &message);
     }
-    OpenOptions::new()
-        .open_file(&file, path)
-        .map_err(|e| match e {
-            treepack::Error::Io { .. } => fail(e),
-            e => fail(format!("{}: {e}", path.display())),
-        })
+    OpenOptions::new().open_file(&file, path).map_err(fail)
 }
 
 /// Opens and checks the FilePacker pack at `path`, with the `SIGBUS` guard of [`open`].
@@ -583,7 +576,8 @@ fn cat(pack_path: &Path, paths: &[String]) -> CliResult<()> {
     for p in paths {
         match pack.read(p) {
             Ok(bytes) => out.write_all(&bytes).map_err(out_err)?,
-            Err(e) => failed.push(e.to_string()),
+            // The pack's path once, at the front of the line: each error's kind after it.
+            Err(e) => failed.push(e.kind().to_string()),
         }
     }
     out.flush().map_err(out_err)?;
@@ -610,7 +604,7 @@ fn extract(args: ExtractArgs) -> CliResult<()> {
         .map_err(|e| match e {
             // A write whose source is the part of the map the pack lost fails with EFAULT.
             _ if shrank(&args.pack).is_some() => shrank(&args.pack).unwrap_or_default(),
-            treepack::ExtractError::Pack(e) => fail(format!("{}: {e}", args.pack.display())),
+            treepack::ExtractError::Pack(e) => fail(e),
             treepack::ExtractError::Exists { path } => fail(cli::exists_error(&path)),
             e @ treepack::ExtractError::UnsafeLink { .. } => fail(format!(
                 "{e} (pass --skip-unsafe-links to extract the rest without such links)"

@@ -34,7 +34,7 @@ impl<'a> Iterator for ReadDir<'a> {
             // Children are strictly increasing and after their directory, and name it as their
             // parent: each entry is listed at most once, so walks of corrupt packs end.
             if index <= self.last {
-                return Err(Error::corrupt(
+                return Err(ErrorKind::corrupt(
                     self.pack.dirs_item_offset(pos),
                     format!(
                         "directory entry {} lists child {index} out of order",
@@ -42,9 +42,9 @@ impl<'a> Iterator for ReadDir<'a> {
                     ),
                 ));
             }
-            let child = self.pack.entry_at(index)?;
+            let child = self.pack.entry_at_inner(index, None)?;
             if child.parent != self.dir {
-                return Err(Error::corrupt(
+                return Err(ErrorKind::corrupt(
                     self.pack.dirs_item_offset(pos),
                     format!(
                         "directory entry {} lists child {index} whose parent is {}",
@@ -58,7 +58,7 @@ impl<'a> Iterator for ReadDir<'a> {
         if result.is_err() {
             self.pos = self.end;
         }
-        Some(result)
+        Some(self.pack.at_pack(result))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -110,9 +110,9 @@ impl<'a> Iterator for Walk<'a> {
                 Some(Ok(entry)) => {
                     // The stack holds one listing per level: bounded as every reader bounds
                     // depth (a corrupt pack can chain directories without limit).
-                    if let Err(e) = Error::check_depth(entry.path()) {
+                    if let Err(e) = ErrorKind::check_depth(entry.path()) {
                         self.stack.clear();
-                        return Some(Err(e));
+                        return Some(Err(entry.pack.error(e)));
                     }
                     self.push(&entry);
                     return Some(Ok(entry));
@@ -163,7 +163,7 @@ impl Pack {
     /// The names of the children of directory `path`, sorted (by bytes), zero-copy.
     ///
     /// # Errors
-    /// [`Error::NotADir`]; as [`Pack::resolved_entry`].
+    /// [`ErrorKind::NotADir`]; as [`Pack::resolved_entry`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -192,14 +192,14 @@ impl Pack {
     /// }
     /// ```
     pub fn read_dir(&self, path: &str) -> Result<ReadDir<'_>, Error> {
-        self.dir_entry(path)?.children()
+        self.at_pack(self.dir_entry(path))?.children()
     }
 
     /// A depth-first walk of the subtree at `start` (which is yielded first), children in name
     /// order, symlinks yielded but not followed (a symlink `start` is followed).
     ///
     /// # Errors
-    /// As [`Pack::resolved_entry`] for `start`; the iterator yields [`Error::Corrupt`] for
+    /// As [`Pack::resolved_entry`] for `start`; the iterator yields [`ErrorKind::Corrupt`] for
     /// corrupt directory tables.
     ///
     /// ```
@@ -212,11 +212,14 @@ impl Pack {
     /// assert_eq!(all, ["", "a", "a/x", "b"]);
     /// ```
     pub fn walk(&self, start: &str) -> Result<Walk<'_>, Error> {
-        let first = self.resolve(start, true)?;
-        Ok(Walk {
-            first: Some(first),
-            stack: Vec::new(),
-        })
+        let result = (|| -> Result<Walk<'_>, ErrorKind> {
+            let first = self.resolve(start, true)?;
+            Ok(Walk {
+                first: Some(first),
+                stack: Vec::new(),
+            })
+        })();
+        self.at_pack(result)
     }
 
     /// Every entry in table order (the root first, then depth-first in name order); sequential

@@ -130,10 +130,10 @@ pub(crate) fn system_time(secs: i64, nanos: u32) -> SystemTime {
 }
 
 /// Checks `data`, the contents of the entry at `path`, against its stored checksum.
-pub(super) fn verify_checksum(path: &str, data: &[u8], expected: u64) -> Result<(), Error> {
+pub(super) fn verify_checksum(path: &str, data: &[u8], expected: u64) -> Result<(), ErrorKind> {
     let actual = format::checksum(data);
     if actual != expected {
-        return Err(Error::Checksum {
+        return Err(ErrorKind::Checksum {
             what: format!("{path:?}"),
             expected,
             actual,
@@ -347,8 +347,8 @@ impl<'a> Entry<'a> {
     /// checked against the file's checksum with [`OpenOptions::verify_reads`].
     ///
     /// # Errors
-    /// [`Error::NotAFile`] for directories and symlinks; [`Error::Io`] from the source;
-    /// [`Error::Checksum`].
+    /// [`ErrorKind::NotAFile`] for directories and symlinks; [`ErrorKind::Io`] from the source;
+    /// [`ErrorKind::Checksum`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -359,22 +359,26 @@ impl<'a> Entry<'a> {
     /// assert!(pack.entry("").unwrap().read().is_err());
     /// ```
     pub fn read(&self) -> Result<Cow<'a, [u8]>, Error> {
-        let data = self.fetch()?;
-        if self.pack.verify_reads {
-            verify_checksum(self.path, &data, self.checksum)?;
-        }
-        Ok(data)
+        let result = (|| -> Result<Cow<'a, [u8]>, ErrorKind> {
+            let data = self.fetch()?;
+            if self.pack.verify_reads {
+                verify_checksum(self.path, &data, self.checksum)?;
+            }
+            Ok(data)
+        })();
+        self.pack.at_pack(result)
     }
 
     /// Checks `data`, this file's contents as read, against its checksum.
     pub(crate) fn verify_data(&self, data: &[u8]) -> Result<(), Error> {
-        verify_checksum(self.path, data, self.checksum)
+        self.pack
+            .at_pack(verify_checksum(self.path, data, self.checksum))
     }
 
     /// The contents, unchecked: borrowed, or fetched from the source.
-    fn fetch(&self) -> Result<Cow<'a, [u8]>, Error> {
+    fn fetch(&self) -> Result<Cow<'a, [u8]>, ErrorKind> {
         let Body::File { offset, len } = self.body else {
-            return Err(Error::NotAFile {
+            return Err(ErrorKind::NotAFile {
                 path: self.path.to_owned(),
                 kind: self.kind(),
             });
@@ -383,12 +387,12 @@ impl<'a> Entry<'a> {
             return Ok(Cow::Borrowed(data));
         }
         let source = self.pack.storage.source().ok_or_else(|| {
-            Error::corrupt(
+            ErrorKind::corrupt(
                 offset,
                 format!("contents of {:?} outside the file", self.path),
             )
         })?;
-        let len = usize::try_from(len).map_err(|_| Error::corrupt(offset, "length"))?;
+        let len = usize::try_from(len).map_err(|_| ErrorKind::corrupt(offset, "length"))?;
         match source.read_at(offset, len) {
             Ok(bytes) => Ok(Cow::Owned(bytes)),
             Err(source) => Err(self.pack.io_error(source)),
@@ -453,7 +457,7 @@ impl<'a> Entry<'a> {
     /// Recomputes the checksum of a file's contents or a symlink's target and compares it.
     ///
     /// # Errors
-    /// [`Error::Checksum`] naming the entry on a mismatch.
+    /// [`ErrorKind::Checksum`] naming the entry on a mismatch.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -463,17 +467,20 @@ impl<'a> Entry<'a> {
     /// assert!(pack.entry("f").unwrap().verify().is_ok());
     /// ```
     pub fn verify(&self) -> Result<(), Error> {
-        match self.body {
-            Body::File { .. } => verify_checksum(self.path, &self.fetch()?, self.checksum),
-            Body::Symlink(t) => verify_checksum(self.path, t.as_bytes(), self.checksum),
-            Body::Dir { .. } => Ok(()),
-        }
+        let result = (|| -> Result<(), ErrorKind> {
+            match self.body {
+                Body::File { .. } => verify_checksum(self.path, &self.fetch()?, self.checksum),
+                Body::Symlink(t) => verify_checksum(self.path, t.as_bytes(), self.checksum),
+                Body::Dir { .. } => Ok(()),
+            }
+        })();
+        self.pack.at_pack(result)
     }
 
     /// The children of a directory, in name order.
     ///
     /// # Errors
-    /// [`Error::NotADir`] if the entry is not a directory.
+    /// [`ErrorKind::NotADir`] if the entry is not a directory.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -485,26 +492,29 @@ impl<'a> Entry<'a> {
     /// assert_eq!(names, ["a", "b"]);
     /// ```
     pub fn children(&self) -> Result<ReadDir<'a>, Error> {
-        match self.body {
-            Body::Dir { first, count } => Ok(ReadDir {
-                pack: self.pack,
-                dir: self.index,
-                pos: first,
-                end: first + count,
-                last: self.index,
-            }),
-            _ => Err(Error::NotADir {
-                path: self.path.to_owned(),
-                kind: self.kind(),
-            }),
-        }
+        let result: Result<ReadDir<'a>, ErrorKind> = {
+            match self.body {
+                Body::Dir { first, count } => Ok(ReadDir {
+                    pack: self.pack,
+                    dir: self.index,
+                    pos: first,
+                    end: first + count,
+                    last: self.index,
+                }),
+                _ => Err(ErrorKind::NotADir {
+                    path: self.path.to_owned(),
+                    kind: self.kind(),
+                }),
+            }
+        };
+        self.pack.at_pack(result)
     }
 }
 
 impl Pack {
-    pub(super) fn entry_record(&self, index: u32) -> Result<(u64, RawEntry), Error> {
+    pub(super) fn entry_record(&self, index: u32) -> Result<(u64, RawEntry), ErrorKind> {
         if u64::from(index) >= self.header.entry_count {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 self.header.entries_offset,
                 format!(
                     "entry index {index} out of range ({} entries)",
@@ -516,7 +526,7 @@ impl Pack {
         let offset = self.header.entries_offset + u64::from(index) * ENTRY_LEN;
         let record: &[u8; 64] = (self.slice(offset, 64))
             .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| Error::corrupt(offset, "entry record outside the file"))?;
+            .ok_or_else(|| ErrorKind::corrupt(offset, "entry record outside the file"))?;
         Ok((offset, RawEntry::decode(record)))
     }
 
@@ -526,14 +536,14 @@ impl Pack {
         what: &str,
         offset: u64,
         len: u64,
-    ) -> Result<&[u8], Error> {
+    ) -> Result<&[u8], ErrorKind> {
         let h = &self.header;
         offset
             .checked_add(len)
             .filter(|&end| end <= h.strings_len)
             .and_then(|_| self.slice(h.strings_offset + offset, len))
             .ok_or_else(|| {
-                Error::corrupt(
+                ErrorKind::corrupt(
                     rec,
                     format!(
                         "{what} ({offset}, length {len}) outside the string table (length {})",
@@ -546,7 +556,7 @@ impl Pack {
     /// The entry at `index` in the entry table, validated.
     ///
     /// # Errors
-    /// [`Error::Corrupt`] if the index is out of range or the record is inconsistent.
+    /// [`ErrorKind::Corrupt`] if the index is out of range or the record is inconsistent.
     ///
     /// ```
     /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
@@ -555,7 +565,7 @@ impl Pack {
     /// assert!(pack.entry_at(1).is_err());
     /// ```
     pub fn entry_at(&self, index: u32) -> Result<Entry<'_>, Error> {
-        self.entry_at_inner(index, None)
+        self.at_pack(self.entry_at_inner(index, None))
     }
 
     /// As [`Self::entry_at`]; `known_path` is the entry's path as [`Self::find`] just compared
@@ -564,7 +574,7 @@ impl Pack {
         &'p self,
         index: u32,
         known_path: Option<&'p str>,
-    ) -> Result<Entry<'p>, Error> {
+    ) -> Result<Entry<'p>, ErrorKind> {
         let (rec, raw) = self.entry_record(index)?;
         self.entry_from_record(index, rec, &raw, known_path)
     }
@@ -576,16 +586,16 @@ impl Pack {
         rec: u64,
         raw: &RawEntry,
         known_path: Option<&'p str>,
-    ) -> Result<Entry<'p>, Error> {
+    ) -> Result<Entry<'p>, ErrorKind> {
         let path = match known_path {
             Some(p) if p.len() == raw.path_len as usize => p,
             _ => {
                 let bytes = self.string(rec, "path", raw.path_offset, u64::from(raw.path_len))?;
                 let path = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::corrupt(rec, format!("path of entry {index} is not UTF-8"))
+                    ErrorKind::corrupt(rec, format!("path of entry {index} is not UTF-8"))
                 })?;
                 if !is_normalized(path) {
-                    return Err(Error::corrupt(
+                    return Err(ErrorKind::corrupt(
                         rec,
                         format!("path {path:?} of entry {index} is not a normalized path"),
                     ));
@@ -594,7 +604,7 @@ impl Pack {
             }
         };
         if (index == 0) != path.is_empty() {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 rec,
                 format!(
                     "entry {index} has path {path:?}, but only the root (entry 0) has the empty path"
@@ -607,13 +617,13 @@ impl Pack {
             raw.parent < index
         };
         if !parent_ok {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 rec + 12,
                 format!("entry {index} ({path:?}) has parent {}", raw.parent),
             ));
         }
         if raw.mtime_nanos >= 1_000_000_000 {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 rec + 32,
                 format!("entry {index} has {} nanoseconds", raw.mtime_nanos),
             ));
@@ -626,7 +636,7 @@ impl Pack {
             KIND_DIR => {
                 let items = self.header.dirs_len / 4;
                 if raw.a.checked_add(raw.b).is_none_or(|end| end > items) {
-                    return Err(Error::corrupt(
+                    return Err(ErrorKind::corrupt(
                         rec + 40,
                         format!(
                             "children of {path:?} ({}, count {}) outside the directory table",
@@ -642,12 +652,12 @@ impl Pack {
             KIND_SYMLINK => {
                 let target = self.string(rec + 40, "symlink target", raw.a, raw.b)?;
                 let target = std::str::from_utf8(target).map_err(|_| {
-                    Error::corrupt(rec + 40, format!("target of {path:?} is not UTF-8"))
+                    ErrorKind::corrupt(rec + 40, format!("target of {path:?} is not UTF-8"))
                 })?;
                 Body::Symlink(target)
             }
             other => {
-                return Err(Error::corrupt(
+                return Err(ErrorKind::corrupt(
                     rec + 16,
                     format!("entry {index} ({path:?}) has unknown kind {other}"),
                 ));
@@ -672,7 +682,7 @@ impl Pack {
         rec: u64,
         raw: &RawEntry,
         path: &str,
-    ) -> Result<(u64, u64), Error> {
+    ) -> Result<(u64, u64), ErrorKind> {
         let h = &self.header;
         let data_end = h.data_offset + h.data_len;
         raw.a
@@ -680,7 +690,7 @@ impl Pack {
             .filter(|&end| raw.a >= h.data_offset && end <= data_end)
             .map(|_| (raw.a, raw.b))
             .ok_or_else(|| {
-                Error::corrupt(
+                ErrorKind::corrupt(
                     rec + 40,
                     format!(
                         "contents of {path:?} ({}, length {}) outside the data region",
@@ -691,27 +701,32 @@ impl Pack {
     }
 
     /// The contents of the file entry `raw` (at offset `rec`, path `path`), checked to lie in
-    /// the data region; [`Error::NotLocal`] for a pack read through a source.
+    /// the data region; [`ErrorKind::NotLocal`] for a pack read through a source.
     pub(super) fn file_contents(
         &self,
         rec: u64,
         raw: &RawEntry,
         path: &str,
-    ) -> Result<&[u8], Error> {
+    ) -> Result<&[u8], ErrorKind> {
         let (offset, len) = self.file_range(rec, raw, path)?;
         self.local_contents(path, offset, len)
     }
 
     /// Contents `[offset, offset + len)` (a checked range of the data region) of the file
-    /// `path`, borrowed; [`Error::NotLocal`] for a pack read through a source.
-    pub(super) fn local_contents(&self, path: &str, offset: u64, len: u64) -> Result<&[u8], Error> {
+    /// `path`, borrowed; [`ErrorKind::NotLocal`] for a pack read through a source.
+    pub(super) fn local_contents(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<&[u8], ErrorKind> {
         match self.slice(offset, len) {
             Some(data) => Ok(data),
-            None if !self.is_local() => Err(Error::NotLocal {
+            None if !self.is_local() => Err(ErrorKind::NotLocal {
                 path: path.to_owned(),
             }),
             // The header check proved the data region lies inside the file.
-            None => Err(Error::corrupt(
+            None => Err(ErrorKind::corrupt(
                 offset,
                 format!("contents of {path:?} outside the file"),
             )),
@@ -724,7 +739,7 @@ impl Pack {
             .saturating_add(pos.saturating_mul(4))
     }
 
-    pub(super) fn dir_item(&self, pos: u64) -> Result<u32, Error> {
+    pub(super) fn dir_item(&self, pos: u64) -> Result<u32, ErrorKind> {
         let offset = self.dirs_item_offset(pos);
         let bytes = pos
             .checked_mul(4)
@@ -733,7 +748,7 @@ impl Pack {
                     .is_some_and(|end| end <= self.header.dirs_len)
             })
             .and_then(|_| self.slice(offset, 4))
-            .ok_or_else(|| Error::corrupt(offset, "directory item outside the table"))?;
+            .ok_or_else(|| ErrorKind::corrupt(offset, "directory item outside the table"))?;
         let mut x = [0u8; 4];
         x.copy_from_slice(bytes);
         Ok(u32::from_le_bytes(x))

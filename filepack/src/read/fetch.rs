@@ -13,7 +13,7 @@ impl Pack {
     /// source ([`OpenOptions::open_source`]).
     ///
     /// # Errors
-    /// As [`Pack::bytes`]; [`Error::Io`] from the source.
+    /// As [`Pack::bytes`]; [`ErrorKind::Io`] from the source.
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -26,7 +26,7 @@ impl Pack {
         if self.is_local() {
             return self.bytes(path).map(Cow::Borrowed);
         }
-        self.resolved_file(path)?.read()
+        self.at_pack(self.resolved_file(path))?.read()
     }
 
     /// The contents of each of `paths`, as [`Pack::read`] gives them, in order: borrowed from
@@ -51,7 +51,7 @@ impl Pack {
         };
         let entries: Vec<Result<Entry<'_>, Error>> = paths
             .iter()
-            .map(|path| self.resolved_file(path.as_ref()))
+            .map(|path| self.at_pack(self.resolved_file(path.as_ref())))
             .collect();
         let ranges: Vec<Range<u64>> = entries
             .iter()
@@ -72,10 +72,13 @@ impl Pack {
                 let data = match &mut fetched {
                     Ok(fetched) => fetched.next().unwrap_or_default(),
                     // One failed call fails every file of the batch, each with the cause.
-                    Err(e) => return Err(self.io_error(io::Error::new(e.kind(), e.to_string()))),
+                    Err(e) => {
+                        let e = io::Error::new(e.kind(), e.to_string());
+                        return Err(self.error(self.io_error(e)));
+                    }
                 };
                 if self.verify_reads {
-                    verify_checksum(entry.path(), &data, entry.checksum())?;
+                    self.at_pack(verify_checksum(entry.path(), &data, entry.checksum()))?;
                 }
                 Ok(Cow::Owned(data))
             })
@@ -83,10 +86,10 @@ impl Pack {
     }
 
     /// The file entry `path` leads to (following symlinks), without reading it.
-    fn resolved_file(&self, path: &str) -> Result<Entry<'_>, Error> {
+    fn resolved_file(&self, path: &str) -> Result<Entry<'_>, ErrorKind> {
         let entry = self.resolve(path, true)?;
         if !entry.is_file() {
-            return Err(Error::NotAFile {
+            return Err(ErrorKind::NotAFile {
                 path: path.to_owned(),
                 kind: entry.kind(),
             });

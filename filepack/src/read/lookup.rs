@@ -5,12 +5,16 @@ use super::*;
 impl Pack {
     /// Looks up a normalized path in the hash index: the entry, if present, with its record
     /// decoded and its stored path (equal to `path`).
-    pub(super) fn find(&self, path: &str) -> Result<Option<Found<'_>>, Error> {
+    pub(super) fn find(&self, path: &str) -> Result<Option<Found<'_>>, ErrorKind> {
         self.find_hashed(path, self.header.hash_path(path))
     }
 
     /// [`Self::find`], given the path's hash.
-    pub(super) fn find_hashed(&self, path: &str, hash: u64) -> Result<Option<Found<'_>>, Error> {
+    pub(super) fn find_hashed(
+        &self,
+        path: &str,
+        hash: u64,
+    ) -> Result<Option<Found<'_>>, ErrorKind> {
         let mut probe = 0;
         while let Some((entry, next)) = self.next_candidate(hash, probe)? {
             let (rec, raw) = self.entry_record(entry)?;
@@ -41,7 +45,7 @@ impl Pack {
         &self,
         hash: u64,
         mut probe: u64,
-    ) -> Result<Option<(u32, u64)>, Error> {
+    ) -> Result<Option<(u32, u64)>, ErrorKind> {
         let mask = self.header.index_slots() - 1;
         let tag = (hash >> 32) as u32;
         while probe <= u64::from(self.header.index_max_probe) {
@@ -60,11 +64,11 @@ impl Pack {
 
     /// The value of slot `slot` of the hash index: the path hash's tag in the low half, the
     /// entry index in the high half.
-    pub(super) fn index_slot(&self, slot: u64) -> Result<u64, Error> {
+    pub(super) fn index_slot(&self, slot: u64) -> Result<u64, ErrorKind> {
         // In range: the header check proved the index (slots x 8 bytes) lies in the file.
         let offset = self.header.index_offset + slot * SLOT_LEN;
         let bytes = (self.slice(offset, 8))
-            .ok_or_else(|| Error::corrupt(offset, "index slot outside the file"))?;
+            .ok_or_else(|| ErrorKind::corrupt(offset, "index slot outside the file"))?;
         let mut x = [0u8; 8];
         x.copy_from_slice(bytes);
         Ok(u64::from_le_bytes(x))
@@ -125,7 +129,7 @@ impl Pack {
             }
             // Stage 1: normal form and hash; the index slot.
             if let Some(i) = at(1) {
-                let norm = normalize_path(paths[i].as_ref());
+                let norm = normalized(paths[i].as_ref());
                 let hash = norm.as_deref().map_or(0, |n| h.hash_path(n));
                 hashes[i % RING] = hash;
                 norms.push_back(norm);
@@ -157,7 +161,7 @@ impl Pack {
             if let Some(i) = at(4) {
                 let norm = norms.pop_front().expect("stage 1 ran on this path");
                 let path = paths[i].as_ref();
-                out.push(norm.and_then(|norm| {
+                out.push(self.at_pack(norm.and_then(|norm| {
                     // The first candidate is what `bytes` finds whenever its stored path is the
                     // query's: then its record, read at stage 3, is the answer. Anything else
                     // (another entry, a link, a directory, an error) takes `bytes`' own path.
@@ -169,7 +173,7 @@ impl Pack {
                         Some(Ok(Some(data))) => Ok(data),
                         _ => self.file_bytes_hashed(path, &norm, hashes[i % RING]),
                     }
-                }));
+                })));
             }
         }
         out
@@ -188,7 +192,7 @@ impl Pack {
         query: &str,
         norm: &str,
         hash: u64,
-    ) -> Result<&[u8], Error> {
+    ) -> Result<&[u8], ErrorKind> {
         // The fast path, for a path that names a file without a symlink on the way: the index
         // slot, the entry's record, its path and its contents are all it reads (the rest of the
         // record, checked by `entry`, plays no part in reading the contents).
@@ -212,7 +216,7 @@ impl Pack {
         rec: u64,
         raw: &RawEntry,
         norm: &str,
-    ) -> Result<Option<&[u8]>, Error> {
+    ) -> Result<Option<&[u8]>, ErrorKind> {
         if raw.kind != KIND_FILE {
             return Ok(None);
         }

@@ -29,12 +29,12 @@ use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::format::{
     self, ENTRY_LEN, HEADER_LEN, KIND_DIR, KIND_FILE, KIND_SYMLINK, NO_ENTRY, PackHeader, RawEntry,
     SLOT_LEN,
 };
-use crate::path::{self, cmp_paths, is_normalized, normalize_path};
+use crate::path::{self, cmp_paths, is_normalized, normalized};
 use crate::prefetch::prefetch;
 use npy_format::source::ByteSource;
 
@@ -42,7 +42,7 @@ use npy_format::source::ByteSource;
 /// between any number of threads without a lock.
 ///
 /// Every method validates what it reads against the pack's bounds: a corrupt pack gives
-/// [`Error::Corrupt`], never a panic or a read outside the map.
+/// [`ErrorKind::Corrupt`], never a panic or a read outside the map.
 ///
 /// **The file must not be truncated or rewritten in place while the `Pack` is open** (that
 /// would change memory behind a `&[u8]`). Replacing it by renaming a new file over it is safe:

@@ -112,7 +112,7 @@ impl OpenOptions {
     /// let plain = Pack::from_vec(bytes.clone()).unwrap();
     /// assert_eq!(plain.bytes("name-xyz").unwrap(), b"Contents");
     /// let checked = Pack::from_vec_with(bytes, &OpenOptions::new().verify_reads(true)).unwrap();
-    /// assert!(matches!(checked.bytes("name-xyz"), Err(treepack::Error::Checksum { .. })));
+    /// assert!(matches!(checked.bytes("name-xyz"), Err(ref e) if matches!(e.kind(), treepack::ErrorKind::Checksum { .. })));
     /// ```
     pub fn verify_reads(mut self, yes: bool) -> OpenOptions {
         self.verify_reads = yes;
@@ -165,7 +165,7 @@ impl OpenOptions {
     /// Read the whole pack into memory at open (with `read`, not a map) instead of mapping it:
     /// O(size) memory and time at open, but a file truncated or rewritten while open cannot
     /// harm the process (see [`Pack`] on what happens to a map then). A file that shrinks while
-    /// it is read gives an error ([`Error::Corrupt`], the length recorded in the header not
+    /// it is read gives an error ([`ErrorKind::Corrupt`], the length recorded in the header not
     /// being the length read), never a crash. Ignores [`Self::populate`] and
     /// [`Self::huge_pages`].
     ///
@@ -192,20 +192,17 @@ impl OpenOptions {
     /// [`Self::read_into_memory`] avoids that at the cost of a copy.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read; [`Error::NotAPack`], [`Error::Corrupt`] or
-    /// [`Error::Checksum`] if its header is invalid.
+    /// [`ErrorKind::Io`] if the file cannot be read; [`ErrorKind::NotAPack`], [`ErrorKind::Corrupt`] or
+    /// [`ErrorKind::Checksum`] if its header is invalid.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let missing = treepack::OpenOptions::new().open(dir.path().join("none.fpack"));
-    /// assert!(matches!(missing, Err(treepack::Error::Io { .. })));
+    /// assert!(matches!(missing, Err(ref e) if matches!(e.kind(), treepack::ErrorKind::Io { .. })));
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Pack, Error> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let file = File::open(path).map_err(|source| Error::new(path, ErrorKind::Io { source }))?;
         self.open_file(&file, path)
     }
 
@@ -227,14 +224,16 @@ impl OpenOptions {
     /// ```
     pub fn open_file(&self, file: &File, path: impl AsRef<Path>) -> Result<Pack, Error> {
         let path = path.as_ref();
-        let io_err = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
+        self.open_file_kind(file, path)
+            .map_err(|kind| Error::new(path, kind))
+    }
+
+    fn open_file_kind(&self, file: &File, path: &Path) -> Result<Pack, ErrorKind> {
+        let io_err = |source| ErrorKind::Io { source };
         let mut file = file;
         let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
-            return Err(Error::NotAPack {
+            return Err(ErrorKind::NotAPack {
                 reason: if meta.is_dir() {
                     "it is a directory".to_owned()
                 } else {
@@ -248,9 +247,9 @@ impl OpenOptions {
             file.read_to_end(&mut bytes).map_err(io_err)?;
             return Err(PackHeader::decode(&bytes, len)
                 .err()
-                .unwrap_or_else(|| Error::corrupt(0, "short file")));
+                .unwrap_or_else(|| ErrorKind::corrupt(0, "short file")));
         }
-        let map_len = usize::try_from(len).map_err(|_| Error::NotAPack {
+        let map_len = usize::try_from(len).map_err(|_| ErrorKind::NotAPack {
             reason: format!("{len} bytes do not fit this machine's address space"),
         })?;
         if self.read_into_memory {
@@ -299,10 +298,10 @@ impl OpenOptions {
     /// Lookups, listings and walks then cost no request; [`Pack::read`] fetches a file's
     /// contents with one ranged read and [`Pack::read_many`] a batch of files with one
     /// coalesced call. [`Pack::bytes`] and [`Entry::data`], which borrow, are refused
-    /// ([`Error::NotLocal`]). [`Pack::path`] is the source's location.
+    /// ([`ErrorKind::NotLocal`]). [`Pack::path`] is the source's location.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the location; as [`Self::open`] for the header and tables.
+    /// [`ErrorKind::Io`] naming the location; as [`Self::open`] for the header and tables.
     ///
     /// ```
     /// use npy_format::source::{CountingSource, MemorySource};
@@ -318,10 +317,16 @@ impl OpenOptions {
     /// ```
     pub fn open_source(&self, source: impl ByteSource + 'static) -> Result<Pack, Error> {
         let location = PathBuf::from(source.location());
-        let io_err = |source| Error::Io {
-            path: location.clone(),
-            source,
-        };
+        self.open_source_kind(source, location.clone())
+            .map_err(|kind| Error::new(location, kind))
+    }
+
+    fn open_source_kind(
+        &self,
+        source: impl ByteSource + 'static,
+        location: PathBuf,
+    ) -> Result<Pack, ErrorKind> {
+        let io_err = |source| ErrorKind::Io { source };
         let (mut head, len) = source.read_head(HEAD_BYTES).map_err(io_err)?;
         if head.len() as u64 >= len {
             // The whole pack came with the header.
@@ -335,13 +340,14 @@ impl OpenOptions {
         let base = header.entries_offset;
         let fetched = head.len() as u64;
         let tables = if base < fetched {
-            let rest = usize::try_from(len - fetched).map_err(|_| Error::corrupt(56, "tables"))?;
+            let rest =
+                usize::try_from(len - fetched).map_err(|_| ErrorKind::corrupt(56, "tables"))?;
             let more = source.read_at(fetched, rest).map_err(io_err)?;
             head.drain(..base as usize);
             head.extend_from_slice(&more);
             head
         } else {
-            let size = usize::try_from(len - base).map_err(|_| Error::corrupt(56, "tables"))?;
+            let size = usize::try_from(len - base).map_err(|_| ErrorKind::corrupt(56, "tables"))?;
             source.read_at(base, size).map_err(io_err)?
         };
         let storage = Storage::Source {
@@ -374,10 +380,8 @@ impl OpenOptions {
         if !npy_format::source::is_url(location) {
             return self.open(location);
         }
-        let source = npy_format::source::open(location).map_err(|source| Error::Io {
-            path: PathBuf::from(location),
-            source,
-        })?;
+        let source = npy_format::source::open(location)
+            .map_err(|source| Error::new(location, ErrorKind::Io { source }))?;
         self.open_source(source)
     }
 }
@@ -410,18 +414,26 @@ impl Pack {
     ///
     /// ```
     /// let err = treepack::Pack::open_location("/no/such.fpack").unwrap_err();
-    /// assert!(matches!(err, treepack::Error::Io { .. }));
+    /// assert!(matches!(err.kind(), treepack::ErrorKind::Io { .. }));
     /// ```
     pub fn open_location(location: &str) -> Result<Pack, Error> {
         OpenOptions::new().open_location(location)
     }
 
-    /// [`Error::Io`] about this pack (its path or location).
-    pub(super) fn io_error(&self, source: io::Error) -> Error {
-        Error::Io {
-            path: self.path.clone().unwrap_or_default(),
-            source,
-        }
+    /// [`ErrorKind::Io`] of a read of this pack.
+    pub(super) fn io_error(&self, source: io::Error) -> ErrorKind {
+        ErrorKind::Io { source }
+    }
+
+    /// `result` with its error naming this pack (its path or URL; none for a pack in memory):
+    /// every public method's error says which pack it is about.
+    pub(crate) fn at_pack<T>(&self, result: Result<T, ErrorKind>) -> Result<T, Error> {
+        result.map_err(|kind| self.error(kind))
+    }
+
+    /// `kind`, about this pack.
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        Error::new(self.path.clone().unwrap_or_default(), kind)
     }
 
     /// Options for opening a pack.
@@ -453,7 +465,7 @@ impl Pack {
     /// assert_eq!(Pack::from_vec(bytes).unwrap().bytes("a").unwrap(), b"1");
     /// ```
     pub fn from_vec(bytes: Vec<u8>) -> Result<Pack, Error> {
-        Pack::from_storage(Storage::Vec(bytes), &OpenOptions::new())
+        Pack::from_vec_with(bytes, &OpenOptions::new())
     }
 
     /// As [`Pack::from_vec`], with options.
@@ -468,10 +480,11 @@ impl Pack {
     /// assert_eq!(pack.entry_count(), 1); // the root alone
     /// ```
     pub fn from_vec_with(bytes: Vec<u8>, options: &OpenOptions) -> Result<Pack, Error> {
-        Pack::from_storage(Storage::Vec(bytes), options)
+        // In memory: no path to name.
+        Pack::from_storage(Storage::Vec(bytes), options).map_err(Error::from)
     }
 
-    pub(super) fn from_storage(storage: Storage, options: &OpenOptions) -> Result<Pack, Error> {
+    pub(super) fn from_storage(storage: Storage, options: &OpenOptions) -> Result<Pack, ErrorKind> {
         let buf = storage.bytes().unwrap_or_default();
         let header = PackHeader::decode(buf, buf.len() as u64)?;
         Pack::with_header(storage, header, options)
@@ -481,7 +494,7 @@ impl Pack {
         storage: Storage,
         header: PackHeader,
         options: &OpenOptions,
-    ) -> Result<Pack, Error> {
+    ) -> Result<Pack, ErrorKind> {
         let pack = Pack {
             storage,
             header,
@@ -490,7 +503,7 @@ impl Pack {
         };
         let root = pack.entry_at(0)?;
         if !root.is_dir() || root.parent != NO_ENTRY {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 header.entries_offset,
                 "entry 0 is not the root directory",
             ));

@@ -6,7 +6,7 @@ impl Pack {
     /// The root directory's entry.
     ///
     /// # Errors
-    /// [`Error::Corrupt`] for a corrupt pack.
+    /// [`ErrorKind::Corrupt`] for a corrupt pack.
     ///
     /// ```
     /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
@@ -21,8 +21,8 @@ impl Pack {
     /// `std::fs::symlink_metadata`); symlinks in parent components are followed.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::InvalidPath`], [`Error::NotADir`] for a file used as a
-    /// directory, symlink errors, [`Error::Corrupt`].
+    /// [`ErrorKind::NotFound`], [`ErrorKind::InvalidPath`], [`ErrorKind::NotADir`] for a file used as a
+    /// directory, symlink errors, [`ErrorKind::Corrupt`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -30,16 +30,16 @@ impl Pack {
     /// # w.add_bytes("a/b", b"", EntryMeta::file()).unwrap();
     /// # let pack = Pack::from_vec(w.finish().unwrap().0.into_inner()).unwrap();
     /// assert_eq!(pack.entry("./a//b").unwrap().path(), "a/b");
-    /// assert!(matches!(pack.entry("a/c"), Err(treepack::Error::NotFound { .. })));
+    /// assert!(matches!(pack.entry("a/c"), Err(ref e) if matches!(e.kind(), treepack::ErrorKind::NotFound { .. })));
     /// ```
     pub fn entry(&self, path: &str) -> Result<Entry<'_>, Error> {
-        self.resolve(path, false)
+        self.at_pack(self.resolve(path, false))
     }
 
     /// The entry at `path`, following symlinks (like `std::fs::metadata`).
     ///
     /// # Errors
-    /// As [`Pack::entry`], plus [`Error::SymlinkLoop`] and [`Error::SymlinkEscapes`].
+    /// As [`Pack::entry`], plus [`ErrorKind::SymlinkLoop`] and [`ErrorKind::SymlinkEscapes`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -50,7 +50,7 @@ impl Pack {
     /// assert_eq!(pack.resolved_entry("l").unwrap().path(), "f");
     /// ```
     pub fn resolved_entry(&self, path: &str) -> Result<Entry<'_>, Error> {
-        self.resolve(path, true)
+        self.at_pack(self.resolve(path, true))
     }
 
     /// Metadata of `path`, following symlinks.
@@ -66,7 +66,9 @@ impl Pack {
     /// assert_eq!(pack.metadata("f").unwrap().len(), 2);
     /// ```
     pub fn metadata(&self, path: &str) -> Result<Metadata, Error> {
-        Ok(self.resolve(path, true)?.metadata())
+        let result =
+            (|| -> Result<Metadata, ErrorKind> { Ok(self.resolve(path, true)?.metadata()) })();
+        self.at_pack(result)
     }
 
     /// Metadata of `path`, not following a symlink in the last component.
@@ -82,7 +84,9 @@ impl Pack {
     /// assert!(pack.symlink_metadata("l").unwrap().is_symlink());
     /// ```
     pub fn symlink_metadata(&self, path: &str) -> Result<Metadata, Error> {
-        Ok(self.resolve(path, false)?.metadata())
+        let result =
+            (|| -> Result<Metadata, ErrorKind> { Ok(self.resolve(path, false)?.metadata()) })();
+        self.at_pack(result)
     }
 
     /// Whether `path` names an entry (following symlinks; a dangling link does not exist).
@@ -126,10 +130,10 @@ impl Pack {
         self.resolve(path, true).is_ok_and(|e| e.is_dir())
     }
 
-    pub(super) fn file_entry(&self, path: &str) -> Result<Entry<'_>, Error> {
+    pub(super) fn file_entry(&self, path: &str) -> Result<Entry<'_>, ErrorKind> {
         let entry = self.resolve(path, true)?;
         if !entry.is_file() {
-            return Err(Error::NotAFile {
+            return Err(ErrorKind::NotAFile {
                 path: path.to_owned(),
                 kind: entry.kind(),
             });
@@ -143,7 +147,7 @@ impl Pack {
     /// The contents of the file at `path` (following symlinks), zero-copy from the map.
     ///
     /// # Errors
-    /// [`Error::NotAFile`] for directories; as [`Pack::resolved_entry`]; [`Error::Checksum`] with
+    /// [`ErrorKind::NotAFile`] for directories; as [`Pack::resolved_entry`]; [`ErrorKind::Checksum`] with
     /// [`OpenOptions::verify_reads`].
     ///
     /// ```
@@ -155,8 +159,11 @@ impl Pack {
     /// assert!(pack.bytes("a").is_err());
     /// ```
     pub fn bytes(&self, path: &str) -> Result<&[u8], Error> {
-        let norm = normalize_path(path)?;
-        self.file_bytes_hashed(path, &norm, self.header.hash_path(&norm))
+        let result = (|| -> Result<&[u8], ErrorKind> {
+            let norm = normalized(path)?;
+            self.file_bytes_hashed(path, &norm, self.header.hash_path(&norm))
+        })();
+        self.at_pack(result)
     }
 
     /// A `Read + Seek + BufRead` reader over the file at `path`, zero-copy.
@@ -175,15 +182,18 @@ impl Pack {
     /// assert_eq!(s, "data");
     /// ```
     pub fn open_file(&self, path: &str) -> Result<FileReader<'_>, Error> {
-        Ok(FileReader {
-            cursor: io::Cursor::new(self.bytes(path)?),
-        })
+        let result = (|| -> Result<FileReader<'_>, ErrorKind> {
+            Ok(FileReader {
+                cursor: io::Cursor::new(self.bytes(path)?),
+            })
+        })();
+        self.at_pack(result)
     }
 
     /// The contents of the file at `path` as a `String`.
     ///
     /// # Errors
-    /// As [`Pack::bytes`], and [`Error::NotUtf8`].
+    /// As [`Pack::bytes`], and [`ErrorKind::NotUtf8`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -211,17 +221,20 @@ impl Pack {
     /// assert_eq!(pack.read_str("t.txt").unwrap(), "hi");
     /// ```
     pub fn read_str(&self, path: &str) -> Result<&str, Error> {
-        let bytes = self.bytes(path)?;
-        std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            path: path.to_owned(),
-            valid_up_to: e.valid_up_to(),
-        })
+        let result = (|| -> Result<&str, ErrorKind> {
+            let bytes = self.bytes(path)?;
+            std::str::from_utf8(bytes).map_err(|e| ErrorKind::NotUtf8 {
+                path: path.to_owned(),
+                valid_up_to: e.valid_up_to(),
+            })
+        })();
+        self.at_pack(result)
     }
 
     /// The target of the symlink at `path`.
     ///
     /// # Errors
-    /// [`Error::NotASymlink`]; as [`Pack::entry`].
+    /// [`ErrorKind::NotASymlink`]; as [`Pack::entry`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -231,17 +244,20 @@ impl Pack {
     /// assert_eq!(pack.read_link("l").unwrap(), "../x");
     /// ```
     pub fn read_link(&self, path: &str) -> Result<&str, Error> {
-        let entry = self.resolve(path, false)?;
-        entry.link_target().ok_or_else(|| Error::NotASymlink {
-            path: path.to_owned(),
-            kind: entry.kind(),
-        })
+        let result = (|| -> Result<&str, ErrorKind> {
+            let entry = self.resolve(path, false)?;
+            entry.link_target().ok_or_else(|| ErrorKind::NotASymlink {
+                path: path.to_owned(),
+                kind: entry.kind(),
+            })
+        })();
+        self.at_pack(result)
     }
 
-    pub(super) fn dir_entry(&self, path: &str) -> Result<Entry<'_>, Error> {
+    pub(super) fn dir_entry(&self, path: &str) -> Result<Entry<'_>, ErrorKind> {
         let entry = self.resolve(path, true)?;
         if !entry.is_dir() {
-            return Err(Error::NotADir {
+            return Err(ErrorKind::NotADir {
                 path: path.to_owned(),
                 kind: entry.kind(),
             });

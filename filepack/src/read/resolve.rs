@@ -8,8 +8,8 @@ pub(super) const MAX_SYMLINK_HOPS: u32 = 40;
 impl Pack {
     /// Resolves `query`, following symlinks inside the pack (in parent components always, in the
     /// last component if `follow_last`).
-    pub(super) fn resolve(&self, query: &str, follow_last: bool) -> Result<Entry<'_>, Error> {
-        let norm = normalize_path(query)?;
+    pub(super) fn resolve(&self, query: &str, follow_last: bool) -> Result<Entry<'_>, ErrorKind> {
+        let norm = normalized(query)?;
         // Fast path: the full path is an entry (always the case when no symlink is involved).
         if let Some(found) = self.find(&norm)? {
             // The stored path equals `norm` (normalized) byte for byte: only UTF-8 is re-checked
@@ -28,7 +28,7 @@ impl Pack {
         query: &str,
         mut path: String,
         follow_last: bool,
-    ) -> Result<Entry<'_>, Error> {
+    ) -> Result<Entry<'_>, ErrorKind> {
         let mut hops = 0u32;
         'restart: loop {
             // Every proper prefix must be a directory or a symlink to follow.
@@ -39,7 +39,7 @@ impl Pack {
                 let prefix = &path[..end];
                 let is_last = n == last;
                 let Some(Found { index, .. }) = self.find(prefix)? else {
-                    return Err(Error::not_found(query));
+                    return Err(ErrorKind::not_found(query));
                 };
                 let entry = self.entry_at(index)?;
                 match entry.body {
@@ -52,7 +52,7 @@ impl Pack {
                         if is_last {
                             return Ok(entry);
                         }
-                        return Err(Error::NotADir {
+                        return Err(ErrorKind::NotADir {
                             path: prefix.to_owned(),
                             kind: Kind::File,
                         });
@@ -63,11 +63,11 @@ impl Pack {
                         }
                         hops += 1;
                         if hops > MAX_SYMLINK_HOPS {
-                            return Err(Error::SymlinkLoop {
+                            return Err(ErrorKind::SymlinkLoop {
                                 path: query.to_owned(),
                             });
                         }
-                        let escapes = || Error::SymlinkEscapes {
+                        let escapes = || ErrorKind::SymlinkEscapes {
                             path: prefix.to_owned(),
                             target: target.to_owned(),
                         };
@@ -76,13 +76,13 @@ impl Pack {
                         }
                         let rest = &path[end..];
                         let joined = format!("{}{rest}", path::join(path::parent(prefix), target));
-                        path = normalize_path(&joined).map_err(|_| escapes())?.into_owned();
+                        path = normalized(&joined).map_err(|_| escapes())?.into_owned();
                         continue 'restart;
                     }
                 }
             }
             // Only reached for the root (no components): it is a directory.
-            return self.entry_at(0);
+            return self.entry_at_inner(0, None);
         }
     }
 }

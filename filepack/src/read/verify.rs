@@ -39,42 +39,45 @@ impl VerifySummary {
 
 /// What verifying a range of entries found: counts, children listed, the longest probe that
 /// found one of them in the index, and the first error with its entry index.
-pub(super) type RangeResult = (VerifySummary, u64, u64, Option<(u64, Error)>);
+pub(super) type RangeResult = (VerifySummary, u64, u64, Option<(u64, ErrorKind)>);
 
 impl Pack {
     /// Checks the checksum of the tables (O(entries)).
     ///
     /// # Errors
-    /// [`Error::Checksum`] with `what` = `"tables"`.
+    /// [`ErrorKind::Checksum`] with `what` = `"tables"`.
     ///
     /// ```
     /// # let bytes = treepack::PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap().finish().unwrap().0.into_inner();
     /// treepack::Pack::from_vec(bytes).unwrap().verify_tables().unwrap();
     /// ```
     pub fn verify_tables(&self) -> Result<(), Error> {
-        let h = &self.header;
-        let tables = (self.slice(
-            h.entries_offset,
-            h.file_len.saturating_sub(h.entries_offset),
-        ))
-        .ok_or_else(|| Error::corrupt(56, "tables outside the file"))?;
-        let actual = format::checksum(tables);
-        if actual != h.tables_checksum {
-            return Err(Error::Checksum {
-                what: "tables".to_owned(),
-                expected: h.tables_checksum,
-                actual,
-            });
-        }
-        Ok(())
+        let result = (|| -> Result<(), ErrorKind> {
+            let h = &self.header;
+            let tables = (self.slice(
+                h.entries_offset,
+                h.file_len.saturating_sub(h.entries_offset),
+            ))
+            .ok_or_else(|| ErrorKind::corrupt(56, "tables outside the file"))?;
+            let actual = format::checksum(tables);
+            if actual != h.tables_checksum {
+                return Err(ErrorKind::Checksum {
+                    what: "tables".to_owned(),
+                    expected: h.tables_checksum,
+                    actual,
+                });
+            }
+            Ok(())
+        })();
+        self.at_pack(result)
     }
 
     /// Checks everything: the table checksum, every entry's record, order, parent, directory
     /// listing and index slot, and every file's and symlink's checksum. Runs on all cores.
     ///
     /// # Errors
-    /// The first problem found (lowest entry index): [`Error::Checksum`] naming the entry, or
-    /// [`Error::Corrupt`].
+    /// The first problem found (lowest entry index): [`ErrorKind::Checksum`] naming the entry, or
+    /// [`ErrorKind::Corrupt`].
     ///
     /// ```
     /// # use treepack::{EntryMeta, Pack, PackWriter};
@@ -87,73 +90,76 @@ impl Pack {
     /// assert!(err.to_string().contains("\"f\""));
     /// ```
     pub fn verify(&self) -> Result<VerifySummary, Error> {
-        self.verify_tables()?;
-        let n = self.header.entry_count;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(usize::try_from(n.div_ceil(4096)).unwrap_or(1))
-            .max(1) as u64;
-        let per = n.div_ceil(threads);
-        let results: Vec<RangeResult> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (start, end) = (t * per, ((t + 1) * per).min(n));
-                    s.spawn(move || self.verify_range(start, end))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        (
-                            VerifySummary::default(),
-                            0,
-                            0,
-                            Some((0, Error::corrupt(0, "verification thread panicked"))),
-                        )
+        let result = (|| -> Result<VerifySummary, ErrorKind> {
+            self.verify_tables()?;
+            let n = self.header.entry_count;
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(usize::try_from(n.div_ceil(4096)).unwrap_or(1))
+                .max(1) as u64;
+            let per = n.div_ceil(threads);
+            let results: Vec<RangeResult> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (start, end) = (t * per, ((t + 1) * per).min(n));
+                        s.spawn(move || self.verify_range(start, end))
                     })
-                })
-                .collect()
-        });
-        let mut total = VerifySummary::default();
-        let mut children = 0u64;
-        let mut max_probe = 0u64;
-        let mut first_error: Option<(u64, Error)> = None;
-        for (summary, kids, probe, error) in results {
-            total.add(&summary);
-            children += kids;
-            max_probe = max_probe.max(probe);
-            if let Some((i, e)) = error
-                && first_error.as_ref().is_none_or(|(j, _)| i < *j)
-            {
-                first_error = Some((i, e));
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            (
+                                VerifySummary::default(),
+                                0,
+                                0,
+                                Some((0, ErrorKind::corrupt(0, "verification thread panicked"))),
+                            )
+                        })
+                    })
+                    .collect()
+            });
+            let mut total = VerifySummary::default();
+            let mut children = 0u64;
+            let mut max_probe = 0u64;
+            let mut first_error: Option<(u64, ErrorKind)> = None;
+            for (summary, kids, probe, error) in results {
+                total.add(&summary);
+                children += kids;
+                max_probe = max_probe.max(probe);
+                if let Some((i, e)) = error
+                    && first_error.as_ref().is_none_or(|(j, _)| i < *j)
+                {
+                    first_error = Some((i, e));
+                }
             }
-        }
-        if let Some((_, e)) = first_error {
-            return Err(e);
-        }
-        if children != n - 1 {
-            return Err(Error::corrupt(
-                self.header.dirs_offset,
-                format!(
-                    "directories list {children} children in all, but there are {} non-root entries",
-                    n - 1
-                ),
-            ));
-        }
-        // Every lookup stops at the recorded bound: it must be the true longest probe, neither
-        // short of it (entries would be lost) nor inflated (lookups of missing paths would read
-        // more slots than the index needs).
-        if max_probe != u64::from(self.header.index_max_probe) {
-            return Err(Error::corrupt(
-                108,
-                format!(
-                    "the header records a longest index probe of {} slots, but the longest is {max_probe}",
-                    self.header.index_max_probe
-                ),
-            ));
-        }
-        Ok(total)
+            if let Some((_, e)) = first_error {
+                return Err(e);
+            }
+            if children != n - 1 {
+                return Err(ErrorKind::corrupt(
+                    self.header.dirs_offset,
+                    format!(
+                        "directories list {children} children in all, but there are {} non-root entries",
+                        n - 1
+                    ),
+                ));
+            }
+            // Every lookup stops at the recorded bound: it must be the true longest probe, neither
+            // short of it (entries would be lost) nor inflated (lookups of missing paths would read
+            // more slots than the index needs).
+            if max_probe != u64::from(self.header.index_max_probe) {
+                return Err(ErrorKind::corrupt(
+                    108,
+                    format!(
+                        "the header records a longest index probe of {} slots, but the longest is {max_probe}",
+                        self.header.index_max_probe
+                    ),
+                ));
+            }
+            Ok(total)
+        })();
+        self.at_pack(result)
     }
 
     pub(super) fn verify_range(&self, start: u64, end: u64) -> RangeResult {
@@ -174,14 +180,14 @@ impl Pack {
         index: u32,
         summary: &mut VerifySummary,
         max_probe: &mut u64,
-    ) -> Result<u64, Error> {
+    ) -> Result<u64, ErrorKind> {
         let entry = self.entry_at(index)?;
-        Error::check_depth(entry.path)?;
+        ErrorKind::check_depth(entry.path)?;
         let rec = self.header.entries_offset + u64::from(index) * ENTRY_LEN;
         if index > 0 {
             let prev = self.entry_at(index - 1)?;
             if cmp_paths(prev.path.as_bytes(), entry.path.as_bytes()) != std::cmp::Ordering::Less {
-                return Err(Error::corrupt(
+                return Err(ErrorKind::corrupt(
                     rec,
                     format!(
                         "entry {index} ({:?}) does not sort after entry {} ({:?})",
@@ -193,7 +199,7 @@ impl Pack {
             }
             let parent = self.entry_at(entry.parent)?;
             if !parent.is_dir() || parent.path != path::parent(entry.path) {
-                return Err(Error::corrupt(
+                return Err(ErrorKind::corrupt(
                     rec + 12,
                     format!(
                         "entry {index} ({:?}) has parent {} ({:?}, a {})",
@@ -210,7 +216,7 @@ impl Pack {
             *max_probe = (*max_probe).max(found.probe);
         }
         if found.map(|found| found.index) != Some(index) {
-            return Err(Error::corrupt(
+            return Err(ErrorKind::corrupt(
                 self.header.index_offset,
                 format!(
                     "the hash index does not lead to entry {index} ({:?})",
