@@ -279,4 +279,43 @@ mod s3 {
         let err = common::assert_clean_failure(&failed);
         assert!(err.contains("none.fpack"), "{err}");
     }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn pack_writes_to_a_url_whole_and_refuses_an_existing_key_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let files = common::make_tree(&src, 300, 9);
+        let target: &'static str = url("packed.fpack").leak();
+        let run = |args: &[&str]| common::run_s(args);
+        let ok = run(&["pack", src.to_str().unwrap(), "-o", target, "--quiet"]);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let pack = Pack::open_location(target).unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(&*pack.read(path).unwrap(), &bytes[..], "{path}");
+        }
+        let again = run(&["pack", src.to_str().unwrap(), "-o", target, "--quiet"]);
+        let err = common::assert_clean_failure(&again);
+        assert!(err.contains("exists"), "{err}");
+        let forced = run(&["pack", src.to_str().unwrap(), "-o", target, "--quiet", "-f"]);
+        assert!(
+            forced.status.success(),
+            "{}",
+            String::from_utf8_lossy(&forced.stderr)
+        );
+        // No temporary file is left behind.
+        let leftovers = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy().into_owned();
+                name.contains("packed.fpack") && name.starts_with(".upload-")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
 }

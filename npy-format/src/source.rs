@@ -33,7 +33,7 @@ mod remote;
 #[cfg(feature = "remote")]
 pub use cache::{CachedSource, DEFAULT_BLOCK_BYTES};
 #[cfg(feature = "remote")]
-pub use remote::{PART_BYTES, RemoteSource, RemoteWriter, upload_file};
+pub use remote::{PART_BYTES, RemoteSource, RemoteWriter, upload_file, upload_written};
 
 /// Random access to the bytes of one object: a file, a buffer, a key in a bucket.
 ///

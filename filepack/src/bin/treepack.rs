@@ -10,7 +10,9 @@
 //! treepack convert OLD.fpack NEW.fpack [-f] [-v]   (a pack written by FilePacker)
 //! ```
 //!
-//! `ls`, `cat`, `extract`, `verify` and `info` also read a pack in object storage: PACK may be
+//! `pack -o` also writes to object storage (a temporary file, then a multipart upload: nothing
+//! is visible under the key before it completes), and `ls`, `cat`, `extract`, `verify` and
+//! `info` read a pack there: PACK may be
 //! `s3://bucket/key.fpack` (or `gs://`, `az://`, `http(s)://`; credentials and endpoint from
 //! the standard environment, `AWS_*` ...). The open costs at most two requests whatever the
 //! pack's size, each file read one more.
@@ -105,7 +107,8 @@ struct PackArgs {
     /// The directory to pack (as FilePacker's `-i`).
     #[arg(short, long, value_name = "DIR")]
     input: Option<PathBuf>,
-    /// The pack to write.
+    /// The pack to write: a path, or a URL of object storage (s3://, gs://, az://), where it
+    /// is written to a temporary file first, then uploaded (visible only once complete).
     #[arg(short, long, value_name = "OUT", visible_alias = "output-file")]
     output: PathBuf,
     /// Pack only files with these extensions (space- or comma-separated, or repeated; no dot
@@ -373,7 +376,19 @@ fn pack(args: PackArgs) -> CliResult<()> {
         return Err(fail("no directory to pack (give DIR or -i DIR)"));
     };
     let out = args.output;
-    args.force.check(&out).map_err(fail)?;
+    // A URL: the pack is written to a temporary file, then uploaded whole (nothing is visible
+    // under the key until the upload completes).
+    let url = out.to_str().filter(|p| npy_format::source::is_url(p));
+    match url {
+        Some(url) if !args.force.force => {
+            let exists = npy_format::source::open(url).and_then(|s| s.len());
+            if exists.is_ok() {
+                return Err(fail(cli::exists_error(&out)));
+            }
+        }
+        Some(_) => {}
+        None => args.force.check(&out).map_err(fail)?,
+    }
     let mut builder = PackBuilder::new()
         .replace(args.force.force)
         .alignment(args.align)
@@ -396,19 +411,25 @@ fn pack(args: PackArgs) -> CliResult<()> {
         builder = builder.progress(move |p| on_progress(&bar, p));
     }
     let start = Instant::now();
-    let result = builder.pack_dir(&src, &out);
+    let result = match url {
+        Some(url) => npy_format::source::upload_written(url, |tmp| {
+            builder.pack_dir(&src, tmp).map_err(io::Error::other)
+        })
+        .map_err(fail),
+        None => builder.pack_dir(&src, &out).map_err(|e| match e {
+            // Created by another process while this one packed: left as it is.
+            treepack::BuildError::Io { path, source }
+                if path == out && source.kind() == io::ErrorKind::AlreadyExists =>
+            {
+                fail(cli::exists_error(&out))
+            }
+            e => fail(e),
+        }),
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let s: PackSummary = result.map_err(|e| match e {
-        // Created by another process while this one packed: left as it is.
-        treepack::BuildError::Io { path, source }
-            if path == out && source.kind() == io::ErrorKind::AlreadyExists =>
-        {
-            fail(cli::exists_error(&out))
-        }
-        e => fail(e),
-    })?;
+    let s: PackSummary = result?;
     let elapsed = start.elapsed();
     if !args.quiet {
         let mut stdout = cli::stdout();

@@ -445,3 +445,40 @@ pub fn upload_file(path: impl AsRef<std::path::Path>, url: &str) -> io::Result<u
     writer.finish()?;
     Ok(copied)
 }
+
+/// Makes the object at `url` by writing a local file first, for writers that seek back (a
+/// zip's local headers, a pack's header): `write` is given a fresh path in the temporary
+/// directory ([`std::env::temp_dir`], `TMPDIR`), the file it leaves there is uploaded whole
+/// ([`upload_file`]: in parts, invisible under `url` until complete) and removed, whether the
+/// write and the upload succeed or not.
+///
+/// # Errors
+/// `write`'s error, or the upload's (then nothing is visible under `url`).
+///
+/// ```no_run
+/// npy_format::source::upload_written("s3://bucket/a.npy", |path| {
+///     npy_format::write_file(path, &[1u8, 2, 3], &[3])
+///         .map_err(std::io::Error::other)
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn upload_written<T, E: From<io::Error>>(
+    url: &str,
+    write: impl FnOnce(&std::path::Path) -> Result<T, E>,
+) -> Result<T, E> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = url.rsplit('/').next().unwrap_or("object");
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(".upload-{}-{n}-{name}", std::process::id()));
+    // Removed on every path out, panics included.
+    struct Remove<'a>(&'a std::path::Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&path);
+    let made = write(&path)?;
+    upload_file(&path, url)?;
+    Ok(made)
+}
