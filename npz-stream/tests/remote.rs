@@ -699,5 +699,30 @@ mod s3 {
         let (code, _, err) = npz(&["index", &missing]);
         assert_eq!(code, Some(1));
         assert!(err.contains("must be a local file"), "{err}");
+
+        // zip writes to a URL: whole once uploaded, an existing key refused without -f.
+        let a = dir.path().join("a.npy");
+        let b = dir.path().join("b.npy");
+        npy_format::write_file(&a, &(0u16..600).collect::<Vec<_>>(), &[200, 3]).unwrap();
+        npy_format::write_file(&b, &[1.5f64; 10], &[10]).unwrap();
+        let target = format!("s3://{}/npz/zipped-{}.npz", bucket(), std::process::id());
+        let members = [format!("a={}", a.display()), format!("b={}", b.display())];
+        let zip = |extra: &[&str]| {
+            let mut args = vec!["zip", target.as_str(), &members[0], &members[1]];
+            args.extend_from_slice(extra);
+            npz(&args)
+        };
+        let (code, _, err) = zip(&["--compress"]);
+        assert_eq!(code, Some(0), "{err}");
+        let reader = NpzReader::open_location(&target).unwrap();
+        assert_eq!(
+            reader.read_array::<u16>("a").unwrap().data,
+            (0u16..600).collect::<Vec<_>>()
+        );
+        assert_eq!(reader.read_array::<f64>("b").unwrap().data, vec![1.5; 10]);
+        let (code, _, err) = zip(&[]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("exists"), "{err}");
+        assert_eq!(zip(&["-f"]).0, Some(0));
     }
 }

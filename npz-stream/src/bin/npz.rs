@@ -27,6 +27,7 @@ use array_files_fs::atomic::TempFile;
 use array_files_fs::cli::{self, Force};
 use array_files_fs::text::escape_control;
 use clap::{Args, Parser, Subcommand};
+use npz_stream::npy_format::source;
 use npz_stream::{
     Compression, Content, LockMode, MemberEntry, NpzReader, OpenError, OpenErrorKind,
     ReaderOptions, WriteError, WriteErrorKind, WriterOptions,
@@ -199,12 +200,37 @@ impl ReadArgs {
     }
 }
 
-/// Refuses a URL where a command writes the archive: object storage is read here, never
-/// written.
+/// `npz zip` to a URL: the archive is zipped into a temporary file, then uploaded whole
+/// (nothing is visible under the key before the upload completes); the originals are deleted
+/// only after that.
+fn zip_to_url(
+    url: &str,
+    members: &[(String, PathBuf)],
+    options: npz_stream::WriterOptions,
+    force: bool,
+    delete_originals: bool,
+) -> CliResult {
+    if !force && source::open(url).and_then(|s| s.len()).is_ok() {
+        return Err(cli::exists_error(Path::new(url)).to_string().into());
+    }
+    source::upload_written(url, |tmp| {
+        npz_stream::zip_npy_files(tmp, members, options, false).map_err(std::io::Error::other)
+    })
+    .map_err(|e| format!("{url}: {e}"))?;
+    if delete_originals {
+        for (_, path) in members {
+            std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a URL where a command changes an archive in place (object storage has no
+/// appends): `add`, `index`, `recover`.
 fn local_only(file: &Path, command: &str) -> CliResult {
     match file.to_str() {
         Some(url) if npz_stream::npy_format::source::is_url(url) => Err(format!(
-            "{url}: npz {command} writes the archive, which must be a local file (URLs are for ls, rows, extract and test)"
+            "{url}: npz {command} changes the archive in place, which must be a local file (URLs are for ls, rows, extract, test, and zip's output)"
         )
         .into()),
         _ => Ok(()),
@@ -333,11 +359,15 @@ fn run(command: Command) -> CliResult {
             force,
             delete_originals,
         } => {
-            local_only(&out, "zip")?;
             let members = parse_members(&members)?;
-            force.check(&out)?;
             let options = write.options().replace(force.force);
-            npz_stream::zip_npy_files(&out, &members, options, delete_originals)?;
+            match out.to_str().filter(|o| source::is_url(o)) {
+                Some(url) => zip_to_url(url, &members, options, force.force, delete_originals)?,
+                None => {
+                    force.check(&out)?;
+                    npz_stream::zip_npy_files(&out, &members, options, delete_originals)?;
+                }
+            }
         }
         Command::Add {
             out,
