@@ -48,6 +48,12 @@ class NpzFile(collections.abc.Mapping, Closing):
     compressed member from its start when it has a seek index (ours) or access points
     (:func:`index`, for archives numpy wrote). Keys are numpy's (``"x"`` for
     the member ``x.npy``); ``files`` lists them as ``np.load`` does.
+
+    ``path`` may be a URL of object storage (``s3://bucket/run.npz``, ``gs://``, ``az://``,
+    ``http(s)://``): the open reads the end records and central directory in one request (two
+    for a long directory), ``z[key]`` reads the member by ranges into a new array, and
+    ``frames`` fetches only the frames' bytes (or, in a compressed member, the span holding
+    them).
     """
 
     def __init__(self, path):
@@ -73,7 +79,7 @@ class NpzFile(collections.abc.Mapping, Closing):
     def __getitem__(self, key):
         key = self._key(key)
         descr, shape, fortran_order, mappable, _ = self._header(key)
-        if mappable:
+        if mappable and self._archive.can_view:
             raw = self._archive.mapped(key)
         else:
             raw = self._archive.frames(key, 0, _frame_count(shape, fortran_order))

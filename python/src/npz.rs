@@ -23,10 +23,21 @@ pub struct NpzArchive {
 
 #[pymethods]
 impl NpzArchive {
+    /// Opens the archive at `location`: a path, or a URL of object storage (its end records
+    /// and central directory in one request, two for a long directory).
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let reader = py.detach(|| NpzReader::open(&path)).map_err(py_err)?;
+    fn new(py: Python<'_>, location: String) -> PyResult<Self> {
+        let reader = py
+            .detach(|| NpzReader::open_location(&location))
+            .map_err(py_err)?;
         Ok(NpzArchive { reader })
+    }
+
+    /// Whether members can be viewed with no copy (a local archive, mapped); an archive in
+    /// object storage is read by ranges.
+    #[getter]
+    fn can_view(&self) -> bool {
+        self.reader.can_view()
     }
 
     /// The keys, in archive order.

@@ -96,3 +96,26 @@ def test_filepack_pack_from_a_url_reads_as_the_local_one(s3, tmp):
         remote.read_many(["d1"])
     with pytest.raises(FileNotFoundError, match="none.fpack"):
         fp.Pack(url.replace("p.fpack", "none.fpack"))
+
+
+def test_npz_open_of_a_url_reads_as_numpy(s3, tmp):
+    import array_files.npz as npz
+
+    arrays = {"adc": np.arange(3000 * 4, dtype="<i2").reshape(3000, 4), "t": np.linspace(0, 1, 50)}
+    for writer in ("savez", "savez_compressed", "ours"):
+        path = tmp / f"{writer}.npz"
+        if writer == "ours":
+            with npz.Writer(path, compress=True) as out:
+                for key, value in arrays.items():
+                    out.add(key, value)
+        else:
+            getattr(np, writer)(path, **arrays)
+        url = s3(f"{writer}.npz", path.read_bytes())
+        z = npz.open(url)
+        assert sorted(z.files) == sorted(arrays)
+        for key, value in arrays.items():
+            assert np.array_equal(z[key], value), (writer, key)
+        assert np.array_equal(z.frames("adc", -8), arrays["adc"][-8:])
+        assert np.array_equal(z.frames("adc", 100, 117), arrays["adc"][100:117])
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        npz.open(url.replace("ours.npz", "missing.npz"))
