@@ -248,14 +248,15 @@ impl ByteSource for MemorySource {
 ///
 /// Each `read_at`, `read_head` and `read_tail` is one request; `read_ranges` is one request per
 /// group of ranges an object store merges (ranges less than [`COALESCE_GAP`] apart, as
-/// `object_store` coalesces them); `len` is a request only when no earlier request has told
-/// the length (every GET answers with it).
+/// `object_store` coalesces them), and its bytes are the groups' spans, gaps included, as the
+/// store sends them; `len` is a request only when no earlier request has told the length
+/// (every GET answers with it).
 ///
 /// ```
 /// use npy_format::source::{ByteSource, CountingSource, MemorySource};
 /// let s = CountingSource::new(MemorySource::new(vec![0u8; 100], "m"));
 /// s.read_ranges(&[0..10, 20..30]).unwrap();
-/// assert_eq!((s.requests(), s.bytes()), (1, 20));
+/// assert_eq!((s.requests(), s.bytes()), (1, 30)); // one GET of 0..30, the gap included
 /// s.len().unwrap(); // known from the GET
 /// assert_eq!(s.requests(), 1);
 /// ```
@@ -279,20 +280,24 @@ pub const COALESCE_GAP: u64 = 1 << 20;
 /// assert_eq!(coalesced_requests(&[0..10, 5_000_000..5_000_010, 20..30]), 2);
 /// ```
 pub fn coalesced_requests(ranges: &[Range<u64>]) -> u64 {
+    coalesced(ranges).len() as u64
+}
+
+/// The byte ranges an object store fetches for `ranges`: groups of ranges less than
+/// [`COALESCE_GAP`] apart, each fetched whole, the gaps included.
+fn coalesced(ranges: &[Range<u64>]) -> Vec<Range<u64>> {
     let mut sorted: Vec<&Range<u64>> = ranges.iter().filter(|r| r.start < r.end).collect();
     sorted.sort_by_key(|r| r.start);
-    let mut requests = 0;
-    let mut end = None;
+    let mut groups: Vec<Range<u64>> = Vec::new();
     for range in sorted {
-        match end {
-            Some(e) if range.start <= e + COALESCE_GAP => end = Some(range.end.max(e)),
-            _ => {
-                requests += 1;
-                end = Some(range.end);
+        match groups.last_mut() {
+            Some(group) if range.start <= group.end + COALESCE_GAP => {
+                group.end = group.end.max(range.end);
             }
+            _ => groups.push(range.clone()),
         }
     }
-    requests
+    groups
 }
 
 impl<S: ByteSource> CountingSource<S> {
@@ -390,9 +395,11 @@ impl<S: ByteSource> ByteSource for CountingSource<S> {
     }
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-        let requests = coalesced_requests(ranges);
-        self.count_n(requests, self.inner.read_ranges(ranges), |v| {
-            v.iter().map(Vec::len).sum()
+        // As a store fetches them: each group whole, the gaps between its ranges included.
+        let groups = coalesced(ranges);
+        let fetched: u64 = groups.iter().map(|g| g.end - g.start).sum();
+        self.count_n(groups.len() as u64, self.inner.read_ranges(ranges), |_| {
+            fetched as usize
         })
     }
 }

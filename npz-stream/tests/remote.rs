@@ -679,8 +679,10 @@ mod s3 {
                 let run = |file: &str, out: &Path| {
                     npz(&["extract", file, key, out.to_str().unwrap(), "-f", "--raw"])
                 };
-                assert_eq!(run(&url, &from_s3).0, Some(0));
-                assert_eq!(run(local, &from_file).0, Some(0));
+                let (code, _, err) = run(&url, &from_s3);
+                assert_eq!(code, Some(0), "npz extract {url} {key}: {err}");
+                let (code, _, err) = run(local, &from_file);
+                assert_eq!(code, Some(0), "npz extract {local} {key}: {err}");
                 assert_eq!(
                     std::fs::read(&from_s3).unwrap(),
                     std::fs::read(&from_file).unwrap()
