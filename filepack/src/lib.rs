@@ -59,6 +59,32 @@
 //! (`use treepack::...`) and its command are all `treepack`: one name to add, import and run,
 //! and no clash with that crate's library in a program that uses both.
 //!
+//! ## Reading from object storage
+//!
+//! A pack in S3 (or GCS, Azure, HTTP; feature `remote`, on with `cli`) opens with
+//! [`Pack::open_location`] in at most two requests whatever its entry count: the first 64 KiB,
+//! then the tables at its end (a pack under 64 KiB comes whole in one). Lookups, listings and
+//! walks then cost nothing; [`Pack::read`] fetches one file with one ranged request and
+//! [`Pack::read_many`] a batch with one coalesced call (files under 1 MiB apart share a
+//! request, the requests run concurrently). Any [`npy_format::source::ByteSource`] works
+//! through [`OpenOptions::open_source`]:
+//!
+//! ```
+//! use npy_format::source::{CountingSource, MemorySource};
+//! use treepack::{EntryMeta, OpenOptions, PackWriter};
+//! let mut w = PackWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+//! for i in 0..3000 {
+//!     w.add_bytes(&format!("img/{i}.jpg"), &[i as u8; 100], EntryMeta::file()).unwrap();
+//! }
+//! let bytes = w.finish().unwrap().0.into_inner();
+//! let source = std::sync::Arc::new(CountingSource::new(MemorySource::new(bytes, "s3://b/p")));
+//! let pack = OpenOptions::new().open_source(source.clone()).unwrap();
+//! assert_eq!(source.requests(), 2);
+//! let batch = pack.read_many(&["img/7.jpg", "img/2999.jpg"]);
+//! assert_eq!(batch[0].as_deref().unwrap(), &[7u8; 100][..]);
+//! assert_eq!(source.requests(), 3);
+//! ```
+//!
 //! ## Map of the crate
 //!
 //! - [`PackBuilder`]: pack a directory tree ([`PackBuilder::pack_dir`]) on all cores, with

@@ -52,6 +52,28 @@
 //!   (`AWS_*`, ...): [`NpyReader`] reads a `.npy` there with one request for the header and
 //!   one per frame range; [`source::open`] takes a path or a URL.
 //!
+//! ## Reading from object storage
+//!
+//! [`source`] is the byte-range layer every crate of the workspace reads through:
+//! [`source::ByteSource`] (one request per call), local files, memory, a
+//! [`source::CountingSource`] that counts requests and bytes as a store is asked them, a
+//! [`source::CachedSource`] of hot blocks, and with feature `remote` the objects of S3 and
+//! S3-compatible servers, GCS, Azure and HTTP (`RemoteSource`; `RemoteWriter` and
+//! `upload_file` for writing, as multipart uploads invisible until complete). [`NpyReader`]
+//! reads a `.npy` there with one request for the header (two for one over 16 KiB) and one per
+//! frame range:
+//!
+//! ```
+//! use npy_format::{FrameSource, NpyReader};
+//! use npy_format::source::{CountingSource, MemorySource};
+//! let mut bytes = Vec::new();
+//! npy_format::write_array(&mut bytes, &(0u32..4000).collect::<Vec<_>>(), &[1000, 4], false).unwrap();
+//! let source = CountingSource::new(MemorySource::new(bytes, "s3://bucket/run.npy"));
+//! let mut npy = NpyReader::open(&source).unwrap(); // `source::open(url)` for a real URL
+//! let last = npy.read_frames(992, 1000).unwrap();
+//! assert_eq!((last.len(), source.requests()), (8 * 16, 2));
+//! ```
+//!
 //! ## What is refused
 //!
 //! Object arrays (`|O`) hold pickles: their headers parse, their data is never read or written.
