@@ -492,6 +492,7 @@ proptest! {
 #[cfg(feature = "remote")]
 mod s3 {
     use super::*;
+    use npy_format::FrameSink;
     use npy_format::object_store::aws::AmazonS3Builder;
     use npy_format::object_store::path::Path as StorePath;
     use npy_format::object_store::{ObjectStoreExt, PutPayload};
@@ -726,5 +727,50 @@ mod s3 {
         assert_eq!(code, Some(1));
         assert!(err.contains("exists"), "{err}");
         assert_eq!(zip(&["-f"]).0, Some(0));
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn a_streaming_writer_to_a_url_uploads_the_archive_whole_at_finish() {
+        use npy_format::{DType, Header};
+        let url = format!("s3://{}/npz/streamed-{}.npz", bucket(), std::process::id());
+        let options = npz_stream::NpzWriter::options()
+            .compression(npz_stream::Compression::deflate())
+            .replace(true);
+        let mut npz = options.create_location(&url).unwrap();
+        npz.add_array("gain", &[1.5f32, 2.5], &[2]).unwrap();
+        let header = Header::new(DType::parse("<u2").unwrap(), false, vec![0, 4]);
+        let mut frames = npz.begin_member("adc", &header).unwrap();
+        for i in 0..5000u16 {
+            frames.append(&[i; 4]).unwrap();
+        }
+        frames.finish().unwrap();
+        let before = RemoteSource::open(&url).unwrap().len();
+        assert_eq!(
+            before.unwrap_err().kind(),
+            io::ErrorKind::NotFound,
+            "nothing before finish"
+        );
+        npz.finish().unwrap();
+        let reader = NpzReader::open_location(&url).unwrap();
+        assert_eq!(reader.keys(), ["gain", "adc"]);
+        let mut adc = reader.member("adc").unwrap();
+        assert_eq!(
+            adc.read_frames(4999, 5000).unwrap(),
+            npy_format::as_bytes(&[4999u16; 4])
+        );
+        // A writer dropped unfinished uploads nothing; without replace an existing key is refused.
+        let other = format!("s3://{}/npz/dropped-{}.npz", bucket(), std::process::id());
+        let mut dropped = options.create_location(&other).unwrap();
+        dropped.add_array("x", &[0u8; 10], &[10]).unwrap();
+        drop(dropped);
+        assert!(RemoteSource::open(&other).unwrap().len().is_err());
+        let refused = (npz_stream::NpzWriter::options().replace(false))
+            .create_location(&url)
+            .unwrap_err();
+        assert!(
+            matches!(refused.kind(), npz_stream::WriteErrorKind::Exists),
+            "{refused}"
+        );
     }
 }

@@ -152,6 +152,10 @@ class Writer(Closing):
     ``"x"`` creates it refusing an existing file, ``"a"`` appends members to an existing
     archive. ``compress=True`` deflates members at ``level`` (as ``savez_compressed``);
     otherwise they are stored 64-byte aligned, so that :func:`open` maps them with no copy.
+
+    ``path`` may be a URL of object storage (``s3://bucket/run.npz``; modes ``"w"`` and ``"x"``):
+    members stream into a local temporary file, uploaded whole at ``close`` (nothing is visible
+    under the URL before).
     """
 
     def __init__(self, path, mode="w", compress=False, level=6):

@@ -237,10 +237,12 @@ fn header_of(descr: &str, shape: Vec<u64>, fortran_order: bool) -> PyResult<Head
 #[pymethods]
 impl NpzWriterCore {
     /// Creates (`mode='w'`, replacing; `'x'`, never replacing) or appends to (`'a'`) the archive
-    /// at `path`; `level` None stores, 0-9 deflates.
+    /// at `path`; `level` None stores, 0-9 deflates. A URL of object storage is created
+    /// (`'w'`, `'x'`) through a local temporary file uploaded whole when the writer closes;
+    /// appends need a local file.
     #[new]
     #[pyo3(signature = (path, mode, level))]
-    fn new(py: Python<'_>, path: PathBuf, mode: &str, level: Option<u32>) -> PyResult<Self> {
+    fn new(py: Python<'_>, path: String, mode: &str, level: Option<u32>) -> PyResult<Self> {
         let compression = match level {
             None => Compression::Stored,
             Some(level) if level <= 9 => Compression::Deflate { level },
@@ -256,8 +258,11 @@ impl NpzWriterCore {
             .compression(compression);
         let writer = py
             .detach(|| match mode {
-                "w" => Ok(options.replace(true).create(&path)),
-                "x" => Ok(options.create_new(&path)),
+                "w" => Ok(options.replace(true).create_location(&path)),
+                "x" => Ok(options.replace(false).create_location(&path)),
+                "a" if npy_format::source::is_url(&path) => Err(PyValueError::new_err(format!(
+                    "{path}: an archive in object storage cannot be appended to (mode 'a'); write a new one with mode 'w'"
+                ))),
                 "a" => Ok(options.append(&path)),
                 other => Err(PyValueError::new_err(format!(
                     "mode must be 'w', 'x' or 'a', not {other:?}"

@@ -119,3 +119,24 @@ def test_npz_open_of_a_url_reads_as_numpy(s3, tmp):
         assert np.array_equal(z.frames("adc", 100, 117), arrays["adc"][100:117])
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         npz.open(url.replace("ours.npz", "missing.npz"))
+
+
+def test_npz_writer_to_a_url_uploads_at_close(s3):
+    import array_files.npz as npz
+
+    url = s3("placeholder", b"")  # the run's prefix
+    target = url.replace("placeholder", "written.npz")
+    block = np.arange(256 * 10, dtype=np.int16).reshape(10, 256)
+    with npz.Writer(target, compress=True) as out:
+        out.add("t", np.linspace(0, 1, 20))
+        with out.member("adc", np.int16, (256,)) as adc:
+            for _ in range(30):
+                adc.append(block)
+    z = npz.open(target)
+    assert np.array_equal(z["t"], np.linspace(0, 1, 20))
+    assert np.array_equal(z.frames("adc", -10), block)
+    assert z["adc"].shape == (300, 256)
+    with pytest.raises(FileExistsError):
+        npz.Writer(target, mode="x")
+    with pytest.raises(ValueError, match="cannot be appended"):
+        npz.Writer(target, mode="a")

@@ -89,6 +89,9 @@ pub struct NpzWriter {
     pool: Option<Pool>,
     /// Appending: the archive's length before the append (what a failed append cuts back to).
     append_start: Option<u64>,
+    /// A new archive for object storage: `path` is a local temporary file, uploaded here by
+    /// [`finish`](Self::finish), then removed.
+    upload_to: Option<String>,
     done: bool,
 }
 
@@ -184,6 +187,7 @@ impl NpzWriter {
             options,
             pool: None,
             append_start: None,
+            upload_to: None,
             done: false,
         })
     }
@@ -203,6 +207,7 @@ impl NpzWriter {
             options,
             pool: None,
             append_start: Some(dir.end),
+            upload_to: None,
             done: false,
         })
     }
@@ -743,8 +748,43 @@ impl NpzWriter {
                 Err(e) => return Err(self.io_err(e)),
             }
         }
+        if let Some(url) = self.upload_to.take() {
+            self.done = true;
+            let uploaded = upload(&self.path, &url);
+            let _ = fs::remove_file(&self.path);
+            return uploaded.map_err(|source| WriteError::new(url, WriteErrorKind::Io { source }));
+        }
         self.done = true;
         Ok(())
+    }
+
+    /// A new archive written to a local temporary file, uploaded to `url` by
+    /// [`finish`](Self::finish) (see [`WriterOptions::create_location`]).
+    pub(crate) fn create_for_upload(
+        url: &str,
+        options: WriterOptions,
+    ) -> Result<NpzWriter, WriteError> {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = url.rsplit('/').next().unwrap_or("archive.npz");
+        let local = std::env::temp_dir().join(format!(".upload-{}-{n}-{name}", std::process::id()));
+        let mut writer = NpzWriter::create_with(&local, options, true)?;
+        writer.upload_to = Some(url.to_owned());
+        Ok(writer)
+    }
+}
+
+/// Uploads the finished archive at `path` to `url` (feature `remote`).
+fn upload(path: &Path, url: &str) -> io::Result<()> {
+    #[cfg(feature = "remote")]
+    return npy_format::source::upload_file(path, url).map(drop);
+    #[cfg(not(feature = "remote"))]
+    {
+        let _ = (path, url);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "object storage needs the `remote` feature",
+        ))
     }
 }
 

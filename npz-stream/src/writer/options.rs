@@ -315,6 +315,39 @@ impl WriterOptions {
         NpzWriter::create_with(path.as_ref(), self.clone(), true)
     }
 
+    /// Creates a new archive at `location`: a local path, as [`create`](Self::create), or a
+    /// URL of object storage (`s3://`, `gs://`, `az://`; feature `remote`). For a URL the
+    /// archive streams into a local temporary file (the writer seeks back to finish each
+    /// member), and [`finish`](NpzWriter::finish) uploads it whole, in parts, then removes
+    /// it: nothing is visible under the URL before the upload completes, and a writer dropped
+    /// unfinished uploads nothing. Without [`replace`](Self::replace), an existing object is
+    /// refused here ([`WriteErrorKind::Exists`]).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create); [`WriteErrorKind::Io`] for a URL without the `remote`
+    /// feature.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut npz = npz_stream::NpzWriter::options().create_location(path.to_str().unwrap()).unwrap();
+    /// npz.add_array("x", &[1u8, 2], &[2]).unwrap();
+    /// npz.finish().unwrap();
+    /// ```
+    pub fn create_location(&self, location: &str) -> Result<NpzWriter, WriteError> {
+        if !npy_format::source::is_url(location) {
+            return self.create(location);
+        }
+        if !self.replace
+            && npy_format::source::open(location)
+                .and_then(|s| s.len())
+                .is_ok()
+        {
+            return Err(WriteError::new(location, WriteErrorKind::Exists));
+        }
+        NpzWriter::create_for_upload(location, self.clone())
+    }
+
     /// Creates a new archive at `path` that must not replace an existing file: as
     /// [`create`](Self::create), but [`finish`](NpzWriter::finish) fails with
     /// [`WriteErrorKind::Exists`] (leaving the existing file alone) if `path` exists by then. The
