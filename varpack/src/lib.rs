@@ -191,6 +191,7 @@ pub use info::{Info, KeyInfo, SkippedMember};
 pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
+pub use load::remote::ObjectDir;
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use mode::{AccessMode, ParseAccessModeError};
