@@ -375,6 +375,14 @@ pub enum SaveErrorKind {
         "loaded from object storage, which save never writes to; save a copy with save_as (a local path) or save_as_location (a URL ending in .npz)"
     )]
     FromStorage,
+    /// [`Varpack::save_as_location`](crate::Varpack::save_as_location) of a URL that does not
+    /// end in `.npz` (the path is the URL): the directory form is never written to object
+    /// storage, where a prefix of objects cannot be replaced atomically (a reader would see a
+    /// mix of the old pack and the new).
+    #[error(
+        "the directory form cannot be saved to object storage (a prefix of objects is never replaced atomically); use a URL ending in .npz for the single-file form"
+    )]
+    DirectoryToStorage,
     /// A path-taking save ([`save_as`](crate::Varpack::save_as), [`save`](crate::Varpack::save)
     /// after [`set_path`](crate::Varpack::set_path)) was given a URL (`s3://...`): it writes
     /// local paths only, and never a local directory named after a URL;

@@ -42,6 +42,7 @@ macro_rules! crash_point {
 
 mod append;
 mod sink;
+mod upload;
 
 /// Whether `e` is a test's simulated crash, after which nothing may be cleaned up.
 fn is_injected(e: &SaveError) -> bool {

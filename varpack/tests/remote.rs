@@ -549,4 +549,315 @@ fn a_pack_from_storage_is_never_saved_back_there_by_save() {
         );
     }
     assert!(!cwd.join("s3:").exists());
+    // The directory form is never written to storage (refused before any request).
+    let err = remote
+        .save_as_location("s3://bucket/runs/run2")
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), SaveErrorKind::DirectoryToStorage),
+        "{err}"
+    );
+    assert_eq!(err.path(), Path::new("s3://bucket/runs/run2"));
+}
+
+/// The same from S3 (the server `cargo xtask test` starts: moto, its address in
+/// `AWS_ENDPOINT_URL`, test credentials in the environment).
+#[cfg(feature = "remote")]
+mod s3 {
+    use super::*;
+    use npy_format::source::{RemoteSource, upload_file};
+
+    fn bucket() -> String {
+        std::env::var("ARRAY_FILES_TEST_BUCKET").expect(
+            "ARRAY_FILES_TEST_BUCKET and AWS_ENDPOINT_URL: run `cargo xtask test`, which starts an S3 server",
+        )
+    }
+
+    /// A URL of the test bucket, under a prefix of this test process's own.
+    fn url(key: &str) -> String {
+        static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let run = RUN.get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            format!("varpack-{}-{nanos}", std::process::id())
+        });
+        format!("s3://{}/{run}/{key}", bucket())
+    }
+
+    /// Uploads the local pack at `path` to `to`: a single file as it is, a directory file by
+    /// file (as `aws s3 cp --recursive` does: each key the prefix and the file's name as it
+    /// is; `%` is escaped in the URL, whose path is percent-decoded).
+    fn upload(path: &Path, to: &str) {
+        if !path.is_dir() {
+            upload_file(path, to).unwrap();
+            return;
+        }
+        for entry in std::fs::read_dir(path).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let object = format!("{}/{}", to.trim_end_matches('/'), name.replace('%', "%25"));
+            upload_file(entry.path(), &object).unwrap();
+        }
+    }
+
+    /// `sample()` saved in both forms under `dir` and uploaded: (local path, URL) of each.
+    fn uploaded(dir: &Path, name: &str) -> [(std::path::PathBuf, String); 2] {
+        let vp = sample();
+        [name.to_string(), format!("{name}.npz")].map(|file| {
+            let path = dir.join(&file);
+            vp.save_as(&path).unwrap();
+            let to = url(&file);
+            upload(&path, &to);
+            (path, to)
+        })
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn both_forms_in_s3_load_as_the_local_packs_in_few_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let [(dir_path, dir_url), (file_path, file_url)] = uploaded(dir.path(), "both");
+        for (path, url) in [
+            (&dir_path, dir_url.clone()),
+            (&dir_path, format!("{dir_url}/")),
+            (&file_path, file_url.clone()),
+        ] {
+            let local = Varpack::load(path).unwrap();
+            let remote = Varpack::load_location(&url).unwrap();
+            assert_eq!(remote.url(), Some(url.as_str()));
+            assert!(
+                remote
+                    .names()
+                    .iter()
+                    .all(|n| remote.status(n) == Some(Status::Unloaded))
+            );
+            assert_same_pack(&local, &remote);
+            let eager = LoadOptions::new().lazy(false).load_location(&url).unwrap();
+            assert_same_pack(&local, &eager);
+            assert!(eager.to_string().starts_with(&format!("Varpack {url}: ")));
+        }
+
+        // The requests, on the real store: the directory form...
+        let objects = CountedDir::new(RemoteSource::open(&dir_url).unwrap());
+        let (remote, n) = objects.cost(|| Varpack::new_from(objects.clone()));
+        assert_eq!(n, 1, "the manifest: one GET");
+        for name in ["temperature", "wide", "lr", "empty"] {
+            let (_, n) = objects.cost(|| remote.array(name).unwrap());
+            assert_eq!(n, 1, "{name}: one GET");
+        }
+        let (_, n) = objects.cost(|| {
+            remote.get("settings").unwrap();
+            remote.get("label").unwrap();
+        });
+        assert_eq!(n, 1, "values.json: one GET");
+        // ... and the single file.
+        let source = Arc::new(CountingSource::new(RemoteSource::open(&file_url).unwrap()));
+        let remote = LoadOptions::new().load_source(source.clone()).unwrap();
+        assert_eq!(
+            source.requests(),
+            2,
+            "the archive's directory and the manifest"
+        );
+        for name in ["temperature", "wide", "lr"] {
+            let before = source.requests();
+            remote.array(name).unwrap();
+            assert_eq!(source.requests() - before, 1, "{name}: one GET");
+        }
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn a_hundred_arrays_in_s3_cost_one_request_to_load_and_one_per_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hundred");
+        let mut vp = Varpack::new();
+        for i in 0..100u32 {
+            let data: Vec<f32> = (0..500).map(|j| (i * 500 + j) as f32).collect();
+            vp.insert_array(&format!("Frame {i:03}"), &data, &[5, 100])
+                .unwrap();
+        }
+        vp.save_as(&path).unwrap();
+        let to = url("hundred");
+        upload(&path, &to);
+        let objects = CountedDir::new(RemoteSource::open(&to).unwrap());
+        let (remote, n) = objects.cost(|| Varpack::new_from(objects.clone()));
+        assert_eq!((remote.len(), n), (100, 1));
+        let (last, n) = objects.cost(|| remote.view::<f32>("Frame 042").unwrap().as_slice()[499]);
+        assert_eq!((last, n), (42.0 * 500.0 + 499.0, 1));
+        assert_same_pack(&Varpack::load(&path).unwrap(), &remote);
+        assert_eq!(objects.requests(), 101);
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn missing_and_crafted_packs_in_s3_are_typed_errors_naming_the_url() {
+        let not_found = |e: &LoadErrorKind| {
+            matches!(e, LoadErrorKind::Io { source } if source.kind() == io::ErrorKind::NotFound)
+                || matches!(e, LoadErrorKind::NpzOpen(npz_stream::OpenErrorKind::Io { source }) if source.kind() == io::ErrorKind::NotFound)
+        };
+        // No such prefix, no such archive.
+        let missing = url("missing");
+        let err = Varpack::load_location(&missing).unwrap_err();
+        assert_eq!(err.path(), Path::new(&format!("{missing}/varpack.json")));
+        assert!(not_found(err.kind()), "{err}");
+        assert_eq!(err.to_string().matches(&missing).count(), 1, "{err}");
+        let missing = url("missing.npz");
+        let err = Varpack::load_location(&missing).unwrap_err();
+        assert_eq!(err.path(), Path::new(&missing));
+        assert!(not_found(err.kind()), "{err}");
+
+        // An array object missing; a crafted manifest.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("damaged");
+        let mut vp = Varpack::new();
+        vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+        vp.insert_array("y", &[3u8], &[1]).unwrap();
+        vp.save_as(&path).unwrap();
+        std::fs::remove_file(path.join("y.npy")).unwrap();
+        let to = url("damaged");
+        upload(&path, &to);
+        let remote = Varpack::load_location(&to).unwrap();
+        assert_eq!(remote.array("x").unwrap().as_bytes(), &[1, 2]);
+        let varpack::GetError::Load(err) = remote.array("y").unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(err.path(), Path::new(&to));
+        assert!(
+            matches!(err.kind(), LoadErrorKind::MissingFile { .. }),
+            "{err}"
+        );
+        std::fs::write(path.join("varpack.json"), b"{\"format\": \"varpack\"}").unwrap();
+        let to = url("crafted");
+        upload(&path, &to);
+        let err = Varpack::load_location(&to).unwrap_err();
+        assert_eq!(err.path(), Path::new(&format!("{to}/varpack.json")));
+        assert!(
+            matches!(err.kind(), LoadErrorKind::Manifest { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn saves_to_s3_are_single_files_uploaded_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let vp = sample();
+        let to = url("saved.npz");
+        vp.save_as_location(&to).unwrap();
+        let local = dir.path().join("local.npz");
+        vp.save_as(&local).unwrap();
+        let remote = Varpack::load_location(&to).unwrap();
+        assert_same_pack(&Varpack::load(&local).unwrap(), &remote);
+        // Replaced by save_as_location, refused by save_as_new_location.
+        let mut other = Varpack::new();
+        other.insert_value("n", &2).unwrap();
+        let err = other.save_as_new_location(&to).unwrap_err();
+        assert!(matches!(err.kind(), SaveErrorKind::Exists), "{err}");
+        assert_eq!(Varpack::load_location(&to).unwrap().len(), vp.len());
+        other.save_as_location(&to).unwrap();
+        assert_eq!(
+            Varpack::load_location(&to)
+                .unwrap()
+                .get_value::<i32>("n")
+                .unwrap(),
+            2
+        );
+        // A copy of a pack read from storage, to storage: values not read are read as written.
+        let copy = url("copy.npz");
+        remote.save_as_location(&copy).unwrap();
+        assert_same_pack(
+            &Varpack::load(&local).unwrap(),
+            &Varpack::load_location(&copy).unwrap(),
+        );
+        // The directory form: refused, nothing written.
+        let prefix = url("never");
+        let err = vp.save_as_location(&prefix).unwrap_err();
+        assert!(
+            matches!(err.kind(), SaveErrorKind::DirectoryToStorage),
+            "{err}"
+        );
+        let manifest = RemoteSource::open(&format!("{prefix}/varpack.json")).unwrap();
+        assert_eq!(manifest.len().unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    /// The `varpack` tool on `s3://` URLs: `show` prints what it prints for the local pack,
+    /// `convert` copies packs out of and into storage.
+    #[cfg(feature = "cli")]
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn the_varpack_tool_shows_and_converts_urls() {
+        use std::process::Command;
+        let varpack = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_varpack"))
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (path, url) in uploaded(dir.path(), "shown") {
+            let local = path.to_str().unwrap();
+            for extra in [&[][..], &["--json"][..]] {
+                let run = |file: &str| {
+                    let mut args = vec!["show", file];
+                    args.extend(extra);
+                    varpack(&args)
+                };
+                let (code, out, err) = run(&url);
+                let (local_code, local_out, _) = run(local);
+                assert_eq!((code, local_code), (Some(0), Some(0)), "{url}: {err}");
+                assert_eq!(out.replace(&url, local), local_out, "show {extra:?} {url}");
+            }
+            // Out of storage into both local forms, and back into storage.
+            let local_pack = Varpack::load(&path).unwrap();
+            let tag = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace('.', "-");
+            for (i, out) in ["out", "out.npz"].iter().enumerate() {
+                let out = dir.path().join(format!("{tag}-{i}-{out}"));
+                let (code, _, err) = varpack(&["convert", &url, out.to_str().unwrap()]);
+                assert_eq!(code, Some(0), "{err}");
+                let copied = LoadOptions::new().memory_map(false).load(&out).unwrap();
+                assert_same_pack(&local_pack, &copied);
+                let back = super::s3::url(&format!("back-{tag}-{i}.npz"));
+                let (code, _, err) = varpack(&["convert", out.to_str().unwrap(), &back]);
+                assert_eq!(code, Some(0), "{err}");
+                assert_same_pack(&local_pack, &Varpack::load_location(&back).unwrap());
+                // An existing object: refused without -f, replaced with it.
+                let (code, _, err) = varpack(&["convert", local, &back]);
+                assert_eq!(code, Some(1));
+                assert_eq!(
+                    err,
+                    format!("varpack: error: {back} exists; pass -f/--force to replace it\n")
+                );
+                let (code, _, err) = varpack(&["convert", local, &back, "-f"]);
+                assert_eq!(code, Some(0), "{err}");
+            }
+        }
+        // A directory URL as OUT is refused; a missing URL as IN names it.
+        let shown = dir.path().join("shown");
+        let (code, _, err) = varpack(&["convert", shown.to_str().unwrap(), &url("dir-out")]);
+        assert_eq!(code, Some(1));
+        assert!(
+            err.contains("the directory form cannot be saved to object storage"),
+            "{err}"
+        );
+        let missing = url("missing");
+        let (code, _, err) = varpack(&["show", &missing]);
+        assert_eq!(code, Some(1));
+        assert!(
+            err.starts_with(&format!("varpack: error: {missing}/varpack.json: ")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
