@@ -369,7 +369,7 @@ pub enum SaveErrorKind {
     /// [`Varpack::save_as_new`](crate::Varpack::save_as_new): the target exists.
     #[error("exists; refusing to replace it")]
     Exists,
-    /// [`Varpack::save`] of a pack loaded from object storage (the path is its URL): a save
+    /// [`Varpack::save`](crate::Varpack::save) of a pack loaded from object storage (the path is its URL): a save
     /// never writes to storage unless asked by name.
     #[error(
         "loaded from object storage, which save never writes to; save a copy with save_as (a local path) or save_as_location (a URL ending in .npz)"
