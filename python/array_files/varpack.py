@@ -8,7 +8,10 @@
 >>> vp["y"] = np.ones(3); vp.save()                                   # doctest: +SKIP
 
 A path ending in ``.npz`` is the single-file form, any other path a directory of ``.npy``
-files; numpy loads both as they are.
+files; numpy loads both as they are. :func:`load` also takes a URL of object storage
+(``s3://bucket/runs/run1`` for a directory pack's prefix, ``s3://bucket/runs/run1.npz`` for a
+single file; ``gs://``, ``az://``, ``http(s)://``; configured from the environment:
+``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...), and :func:`save` a URL ending in ``.npz``.
 """
 
 import collections.abc
@@ -19,7 +22,7 @@ import numpy as np
 
 from array_files import _native
 from array_files._dtypes import to_descr
-from array_files.npy import _array
+from array_files.npy import _array, _is_url
 
 __all__ = ["load", "save", "Varpack"]
 
@@ -29,13 +32,28 @@ def load(path, ignore=(), mmap_mode="r"):
     maps (``mmap_mode`` as :func:`numpy.load`'s: ``"r"`` read-only, ``"r+"`` writes go to the
     files, ``"c"`` copy-on-write, ``None`` copies into memory), dicts as dicts (their arrays
     mapped the same way, their other entries as Python values), JSON values as Python values.
-    Names in ``ignore`` are not read at all."""
+    Names in ``ignore`` are not read at all.
+
+    ``path`` may be a URL of object storage: ``s3://bucket/runs/run1`` (a directory pack's
+    prefix: ``varpack.json`` and each file under it) or ``s3://bucket/runs/run1.npz`` (a
+    single-file pack or any numpy ``.npz``). Its arrays are read into memory (writable, as
+    :func:`numpy.load` gives them), so ``mmap_mode`` must be ``None`` or ``"r"``: anything else
+    is a ``ValueError``. The result's ``path`` is the URL, but :meth:`Varpack.save` without a path
+    never writes back to storage: ``save(url)`` or ``save_as(url)`` (a URL ending in ``.npz``)
+    does, as :func:`save` does."""
+    url = _is_url(path)
+    if url and mmap_mode not in (None, "r"):
+        raise ValueError(
+            f"{path}: a pack in object storage is read into memory, never mapped: "
+            f"mmap_mode must be None or 'r', not {mmap_mode!r}"
+        )
     mode = "r" if mmap_mode is None else mmap_mode
     loaded = _native.varpack_load(os.fspath(path), list(ignore), mode)
-    copy = mmap_mode is None
+    copy = mmap_mode is None and not url
     values = {name: _value_of(kind, payload, copy) for name, kind, payload in loaded}
     vp = Varpack(values, path=path)
-    if mmap_mode in ("r", "r+"):
+    vp._from_storage = url
+    if mmap_mode in ("r", "r+") and not url:
         # Arrays whose files hold their data: a save to this path that finds the very same
         # objects keeps their files instead of writing them again.
         vp._unchanged = {n: v for n, v in values.items() if isinstance(v, np.ndarray)}
@@ -53,7 +71,11 @@ def _value_of(kind, payload, copy):
 
 def save(path, mapping):
     """Saves ``mapping`` (name -> array, dict, or JSON-able value) as a pack at
-    ``path``, atomically replacing any pack there."""
+    ``path``, atomically replacing any pack there. ``path`` may be a URL of object storage
+    ending in ``.npz`` (``s3://bucket/runs/run1.npz``): the single file is written to a
+    temporary file, then uploaded whole (nothing is visible at the URL until it is complete).
+    The directory form is never written to object storage (a ``ValueError``): a prefix of
+    objects cannot be replaced atomically."""
     Varpack(mapping).save_as(path)
 
 
@@ -114,6 +136,8 @@ class Varpack(collections.abc.MutableMapping):
         self._values = dict(values or {})
         self.path = None if path is None else os.fspath(path)
         self._unchanged = {}
+        # Loaded from object storage: save() without a path refuses to write back there.
+        self._from_storage = False
 
     def __getitem__(self, name):
         return self._values[name]
@@ -134,7 +158,14 @@ class Varpack(collections.abc.MutableMapping):
 
     def save(self, path=None):
         """Saves to ``path`` (or where the pack was loaded from or last saved), atomically: a
-        crash leaves the previous pack or this one. Arrays viewing the old pack stay valid."""
+        crash leaves the previous pack or this one. Arrays viewing the old pack stay valid. A
+        pack loaded from object storage is saved only to a path given here (a local path, or a
+        URL ending in ``.npz``): never back to storage by default."""
+        if path is None and self._from_storage:
+            raise ValueError(
+                f"{self.path}: loaded from object storage, which save() never writes to; "
+                "pass the path or URL (ending in .npz) to save(path) or save_as(path)"
+            )
         path = self.path if path is None else path
         if path is None:
             raise ValueError("this Varpack has no path yet: pass one, or use save_as(path)")
@@ -157,6 +188,7 @@ class Varpack(collections.abc.MutableMapping):
             entries.append((name, kind, payload))
         _native.varpack_save(os.fspath(path), entries, [], kept)
         self.path = os.fspath(path)
+        self._from_storage = False
 
     def _kept(self, path):
         """Names of arrays loaded mapped from ``path`` and still the very objects loaded (a
@@ -212,7 +244,7 @@ def _status(array):
     base = array
     while isinstance(base, np.ndarray):
         base = base.base
-    return "mapped" if isinstance(base, _native.VarpackCore) else "loaded"
+    return "mapped" if isinstance(base, _native.VarpackCore) and base.mapped else "loaded"
 
 
 def _row(name, value):

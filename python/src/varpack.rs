@@ -12,11 +12,16 @@ use varpack::{Array, Dict, Item, LoadOptions, Value, Varpack};
 use crate::bytes::{byte_array, copy_contiguous};
 use crate::errors::py_err;
 
-/// A loaded pack; the owner (`.base`) of the maps its arrays view.
+/// A loaded pack; the owner (`.base`) of the maps (or, from object storage, the memory) its
+/// arrays view.
 #[pyclass(frozen, module = "array_files._native")]
 pub struct VarpackCore {
     // Never read: it is here to keep the maps alive while arrays view them.
     _pack: Varpack,
+    /// Whether its arrays view maps of the pack's files (false: memory of its own, a pack read
+    /// from object storage).
+    #[pyo3(get)]
+    mapped: bool,
 }
 
 /// Where one array's bytes are, with its header.
@@ -70,9 +75,9 @@ fn array_entry<'py>(
         .into_pyobject(owner.py())
 }
 
-/// Loads the pack at `path`; returns `[(name, kind, payload)]`: arrays as
-/// `(descr, shape, fortran_order, uint8 data)`, dicts as `[(key, that tuple)]`, JSON values as
-/// their text.
+/// Loads the pack at `path` (or URL: read into memory, `mode` then must be `"r"`); returns
+/// `[(name, kind, payload)]`: arrays as `(descr, shape, fortran_order, uint8 data)`, dicts as
+/// `[(key, that tuple)]`, JSON values as their text.
 #[pyfunction]
 #[pyo3(signature = (path, ignore, mode))]
 pub fn varpack_load<'py>(
@@ -91,16 +96,29 @@ pub fn varpack_load<'py>(
             )));
         }
     };
-    let writable = map_mode != Mode::ReadOnly;
-    let options = LoadOptions::new().ignore(ignore).map_mode(map_mode);
-    let mut pack = py.detach(|| options.load(&path)).map_err(py_err)?;
+    let url = path.to_str().is_some_and(npy_format::source::is_url);
+    if url && map_mode != Mode::ReadOnly {
+        return Err(PyValueError::new_err(format!(
+            "{}: a pack in object storage is read into memory, never mapped: mmap_mode must be None or 'r', not {mode:?}",
+            path.display()
+        )));
+    }
+    // From object storage the arrays are memory of the pack's own: writable, as np.load's.
+    let writable = map_mode != Mode::ReadOnly || url;
+    // Every value read now (from object storage too, where loads are lazy by default), so that
+    // all the I/O runs here, without the GIL.
+    let options = (LoadOptions::new().ignore(ignore))
+        .map_mode(map_mode)
+        .lazy(false);
+    let mut pack = py.detach(|| options.load_location(&path)).map_err(py_err)?;
     let names: Vec<String> = pack.names().into_iter().map(str::to_owned).collect();
     let mut loaded = Vec::with_capacity(names.len());
     for name in names {
         let value = match pack.get_mut(&name) {
             Ok(value) => value,
             // An ignored value stays unread: it is not part of what Python gets.
-            Err(_) => continue,
+            Err(varpack::GetError::Ignored { .. }) => continue,
+            Err(e) => return Err(py_err(e)),
         };
         let item = match value {
             Value::Array(array) => Loaded::Array(span(array, writable)?),
@@ -121,7 +139,11 @@ pub fn varpack_load<'py>(
         };
         loaded.push((name, item));
     }
-    let owner = Bound::new(py, VarpackCore { _pack: pack })?.into_any();
+    let core = VarpackCore {
+        _pack: pack,
+        mapped: !url,
+    };
+    let owner = Bound::new(py, core)?.into_any();
     loaded
         .into_iter()
         .map(|(name, item)| {
@@ -178,7 +200,7 @@ fn array_from(entry: &Bound<'_, PyAny>) -> PyResult<Array> {
 }
 
 /// Saves `[(name, kind, payload)]` (the shapes `varpack_load` returns) as a pack at `path`,
-/// atomically replacing what is there. Names in `separate` store their JSON in files of their
+/// atomically replacing what is there (a URL ending in `.npz`: uploaded whole). Names in `separate` store their JSON in files of their
 /// own; dict arrays of fewer than `dict_array_min_elements` elements are stored among their
 /// dict's JSON entries. Names in `keep` are values of the pack already at `path` kept as they are there (names
 /// it does not have are passed over): not passed through Python at all (values skipped at
@@ -199,7 +221,7 @@ pub fn varpack_save(
     } else {
         // The pack there, lazily: kept values are read (mapped) only by the save.
         let mut old = py
-            .detach(|| LoadOptions::new().lazy(true).load(&path))
+            .detach(|| LoadOptions::new().lazy(true).load_location(&path))
             .map_err(py_err)?;
         let dropped: Vec<String> = (old.names().into_iter())
             .filter(|name| !keep.iter().any(|k| k == name))
@@ -235,7 +257,7 @@ pub fn varpack_save(
         pack.set_separate(&name, true).map_err(py_err)?;
     }
     pack.set_dict_array_min_elements(dict_array_min_elements);
-    py.detach(|| pack.save_as(&path)).map_err(py_err)
+    py.detach(|| pack.save_as_location(&path)).map_err(py_err)
 }
 
 /// JSON text given from Python, parsed.

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import array_files.npy as npy
+import array_files.varpack as varpack
 from conftest import DTYPES, same, sample
+from test_varpack import FORMS, check, values
 
 
 def npy_bytes(array):
@@ -140,3 +142,76 @@ def test_npz_writer_to_a_url_uploads_at_close(s3):
         npz.Writer(target, mode="x")
     with pytest.raises(ValueError, match="cannot be appended"):
         npz.Writer(target, mode="a")
+
+
+# varpack: both forms read from URLs, the single file saved to one.
+
+
+
+def upload_pack(s3, path, name):
+    """Uploads the local pack at `path`: a single file as it is, a directory file by file (each
+    key the prefix and the file's name, as `aws s3 cp --recursive` does). Returns its URL."""
+    if path.is_dir():
+        urls = [s3(f"{name}/{f.name}", f.read_bytes()) for f in sorted(path.iterdir())]
+        return urls[0].rsplit("/", 1)[0]
+    return s3(name, path.read_bytes())
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_varpack_load_of_a_url_equals_the_local_load(s3, tmp, form):
+    path = tmp / form
+    varpack.save(path, values())
+    url = upload_pack(s3, path, form)
+    for address in [url, url + "/"] if form == "run" else [url]:
+        for mmap_mode in ("r", None):
+            vp = varpack.load(address, mmap_mode=mmap_mode)
+            check(vp, values())
+            assert vp.path == address
+            # In memory: writable, shown as loaded, not mapped.
+            assert vp["a0"].flags.writeable and vp["cams"]["left"].flags.writeable
+            assert "mapped" not in repr(vp) and repr(vp).startswith(f"Varpack {address}: ")
+    for mmap_mode in ("r+", "c"):
+        with pytest.raises(ValueError, match="read into memory, never mapped"):
+            varpack.load(url, mmap_mode=mmap_mode)
+    vp = varpack.load(url, ignore=["cams"])
+    assert "cams" not in vp and "count" in vp
+
+
+def test_varpack_save_to_a_url_uploads_the_single_file(s3, tmp):
+    base = s3("marker", b"").rsplit("/", 1)[0]
+    url = f"{base}/saved.npz"
+    varpack.save(url, values())
+    check(varpack.load(url), values())
+    # A pack read from storage is saved back only when asked by name.
+    vp = varpack.load(url)
+    vp["count"] = 4
+    with pytest.raises(ValueError, match="never writes to"):
+        vp.save()
+    vp.save(url)
+    assert varpack.load(url)["count"] == 4
+    vp.save()  # saved there by name: now its path
+    local = tmp / "copy"
+    vp.save_as(local)
+    assert varpack.load(local)["count"] == 4
+    # The directory form is never written to storage.
+    with pytest.raises(ValueError, match="directory form cannot be saved to object storage"):
+        varpack.save(f"{base}/run", values())
+    with pytest.raises(FileNotFoundError):
+        varpack.load(f"{base}/run")
+
+
+def test_varpack_url_errors_name_the_url(s3, tmp):
+    base = s3("marker", b"").rsplit("/", 1)[0]
+    with pytest.raises(FileNotFoundError, match=f"{base}/missing/varpack.json"):
+        varpack.load(f"{base}/missing")
+    with pytest.raises(FileNotFoundError, match=f"{base}/missing.npz"):
+        varpack.load(f"{base}/missing.npz")
+    path = tmp / "run"
+    varpack.save(path, {"x": np.arange(3), "y": np.ones(2)})
+    (path / "y.npy").unlink()
+    url = upload_pack(s3, path, "damaged")
+    with pytest.raises(ValueError, match="y.npy is missing"):
+        varpack.load(url)
+    broken = s3("broken.npz", b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match="broken.npz"):
+        varpack.load(broken)

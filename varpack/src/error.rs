@@ -369,6 +369,26 @@ pub enum SaveErrorKind {
     /// [`Varpack::save_as_new`](crate::Varpack::save_as_new): the target exists.
     #[error("exists; refusing to replace it")]
     Exists,
+    /// [`Varpack::save`](crate::Varpack::save) of a pack loaded from object storage (the path is its URL): a save
+    /// never writes to storage unless asked by name.
+    #[error(
+        "loaded from object storage, which save never writes to; save a copy with save_as (a local path) or save_as_location (a URL ending in .npz)"
+    )]
+    FromStorage,
+    /// [`Varpack::save_as_location`](crate::Varpack::save_as_location) of a URL that does not
+    /// end in `.npz` (the path is the URL): the directory form is never written to object
+    /// storage, where a prefix of objects cannot be replaced atomically (a reader would see a
+    /// mix of the old pack and the new).
+    #[error(
+        "the directory form cannot be saved to object storage (a prefix of objects is never replaced atomically); use a URL ending in .npz for the single-file form"
+    )]
+    DirectoryToStorage,
+    /// A path-taking save ([`save_as`](crate::Varpack::save_as), [`save`](crate::Varpack::save)
+    /// after [`set_path`](crate::Varpack::set_path)) was given a URL (`s3://...`): it writes
+    /// local paths only, and never a local directory named after a URL;
+    /// [`save_as_location`](crate::Varpack::save_as_location) uploads.
+    #[error("a URL, not a local path: use save_as_location to save to object storage")]
+    Url,
     /// Writing the `.npy` file failed.
     #[error("value '{}': {source}", esc(.name))]
     Npy {

@@ -140,6 +140,57 @@
 //! into memory with ordinary reads, where a file truncated while it is read is an error naming
 //! it; `varpack convert` does.
 //!
+//! ## Reading from object storage
+//!
+//! [`LoadOptions::load_location`] (and [`Varpack::load_location`]) takes a path or a URL
+//! (`s3://`, `gs://`, `az://`, `http(s)://`; feature `remote`, on with the default `cli`), the
+//! store configured from the standard environment (`AWS_ENDPOINT_URL` for MinIO, Ceph or
+//! another S3-compatible server, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+//! ...). [`load`](LoadOptions::load) itself takes local paths only, so a URL is never read as
+//! a path nor a path as a URL (and a path-taking save refuses a URL: [`SaveErrorKind::Url`]).
+//!
+//! - `s3://bucket/runs/run1.npz`: a single-file pack or any numpy `.npz`, one object read by
+//!   ranges (npz-stream's [`NpzReader::open_source`](npz_stream::NpzReader::open_source));
+//!   [`LoadOptions::load_source`] takes any [`ByteSource`](npy_format::source::ByteSource).
+//! - `s3://bucket/runs/run1` (or `.../run1/`): a directory pack uploaded file by file (`aws s3
+//!   cp --recursive run1 s3://bucket/runs/run1`): the manifest is `run1/varpack.json`, each
+//!   file `run1/FILE` under its own name; [`LoadOptions::load_objects`] takes any
+//!   [`ObjectDir`].
+//!
+//! From storage, loads are lazy by default: the load reads the manifest, and each value is read
+//! when first touched ([`get`](Varpack::get), [`array`](Varpack::array),
+//! [`view`](Varpack::view), ...; [`LoadOptions::lazy`]`(false)` reads them all now). Arrays are
+//! read into memory ([`Status::Loaded`], writable), never mapped. Requests, as the tests count
+//! them (`tests/remote.rs`, in memory and on the S3 server of `cargo xtask test`):
+//!
+//! | step | directory pack | single-file pack |
+//! |---|---|---|
+//! | load (lazy) | 1: `varpack.json` (whatever the number of values) | 2: the archive's end records and directory (3 for a directory past its last 64 KiB), then the manifest member |
+//! | an array (or a dict's array), first touch | 1: its `.npy`, header and data in one ranged GET sized from the manifest (2 past 64 MiB, or if the manifest's size falls short) | 1: its whole member, CRC-checked (then 1 per 8 MiB) |
+//! | a JSON value | 1 for `values.json`, read once and kept for every value in it; 1 for a value stored on its own | the same, as members |
+//! | [`inspect`](LoadOptions::inspect_location) (`varpack show`) | the load, `values.json`, then 1 per array header and per separate JSON value | the same, as members |
+//!
+//! A plain numpy `.npz` has no manifest: its load lists every member's header, one
+//! `read_ranges` call per 256 members after the open. Errors are the usual typed
+//! [`LoadError`]s, naming the URL: `URL/varpack.json` for a missing or bad manifest (a missing
+//! one is [`LoadErrorKind::Io`] of kind `NotFound`), the pack's URL for an object the manifest
+//! lists but the prefix lacks ([`LoadErrorKind::MissingFile`]), `URL/FILE` for a bad object.
+//! What differs from a local pack: nothing is held open or checked against replacement (a pack
+//! replaced in storage while a lazy load reads it can mix the two; load it again), and there is
+//! no lock.
+//!
+//! **Writing.** A pack loaded from storage has no path: [`Varpack::save`] refuses
+//! ([`SaveErrorKind::FromStorage`]) rather than write to storage by surprise; save a copy with
+//! [`save_as`](Varpack::save_as) (a local path) or [`Varpack::save_as_location`] (a URL ending
+//! in `.npz`). The latter writes the single file to a temporary file in the system's temporary
+//! directory, then uploads it (npy-format's `upload_file`: one PUT under 8 MiB, else a
+//! multipart upload), so nothing is visible at the URL until the whole archive is, and a failed
+//! upload leaves what was there; the temporary is removed. The directory form is never written
+//! to storage ([`SaveErrorKind::DirectoryToStorage`]): a store cannot replace a prefix of
+//! objects atomically, and even uploading the manifest last would let a reader that loaded the
+//! old manifest read new arrays under it. `varpack show URL` prints what it prints for the
+//! local pack; `varpack convert` takes URLs for IN, and for OUT a URL ending in `.npz`.
+//!
 //! ## Migrating from Varpack and AlignedBinaryFormat
 //!
 //! [`convert::read`] (what `varpack convert` runs on such inputs) reads a folder written by
@@ -154,7 +205,11 @@
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `varpack` command-line tool (`show`, `convert`).
+//! - `cli` (default): the `varpack` command-line tool (`show`, `convert`); turns on `remote`.
+//! - `remote`: packs in object storage by URL ([`LoadOptions::load_location`],
+//!   [`Varpack::save_as_location`]; see "Reading from object storage"). Without it a URL is an
+//!   error of kind [`std::io::ErrorKind::Unsupported`]; [`LoadOptions::load_source`] and
+//!   [`LoadOptions::load_objects`] work without it.
 //! - `ndarray`: arrays as `ndarray` views of a named dimension ([`Varpack::ndarray`],
 //!   [`Array::to_ndarray`]), owned copies of either byte order ([`Array::to_owned_ndarray`]),
 //!   and any `ArrayBase` stored ([`Varpack::insert_ndarray`]); `varpack::ndarray` re-exported.
@@ -191,6 +246,7 @@ pub use info::{Info, KeyInfo, SkippedMember};
 pub use item::{Dict, Item};
 pub use load::LoadOptions;
 pub use load::inspect::inspect;
+pub use load::remote::ObjectDir;
 pub use lock::LockMode;
 pub use manifest::FORMAT_VERSION;
 pub use mode::{AccessMode, ParseAccessModeError};

@@ -5,25 +5,29 @@
 //! - `source`: the pack as opened (held open, its identity, its manifest);
 //! - `value`: reading one value of it (headers checked against the manifest, arrays mapped or
 //!   read), now or lazily on first access;
+//! - `remote`: a pack in object storage (a URL, or any byte source), read into memory by
+//!   requests, lazily by default;
 //! - `inspect`: the read-only check that `varpack show` runs.
 
 pub(crate) mod inspect;
+pub(crate) mod remote;
 pub(crate) mod source;
 pub(crate) mod value;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use npy_format::Mode;
 
 use crate::error::{LoadError, LoadErrorKind, io_load};
 use crate::lock::{self, LockMode};
+use crate::manifest::Entry;
 use crate::mode::Access;
 use crate::pack::{Form, Slot};
 use crate::temps;
 use crate::{Kind, Varpack};
-use source::open_source_with;
+use source::{Source, open_source_with};
 use value::{load_entry, read_doc};
 
 /// Options for loading a pack: `LoadOptions::new()`, by-value setters, then
@@ -51,7 +55,8 @@ use value::{load_entry, read_doc};
 pub struct LoadOptions {
     ignore: HashSet<String>,
     mode: Mode,
-    lazy: bool,
+    /// `None`: eager for local packs, lazy for packs in object storage.
+    lazy: Option<bool>,
     memory_map: bool,
     lock: LockMode,
     max_header_size: usize,
@@ -63,7 +68,7 @@ impl Default for LoadOptions {
         LoadOptions {
             ignore: HashSet::new(),
             mode: Mode::ReadOnly,
-            lazy: false,
+            lazy: None,
             memory_map: true,
             lock: LockMode::Wait,
             max_header_size: npy_format::header::DEFAULT_MAX_HEADER_SIZE,
@@ -73,8 +78,8 @@ impl Default for LoadOptions {
 }
 
 impl LoadOptions {
-    /// Defaults: nothing ignored, read-only maps, eager, memory-mapped, waiting for a save in
-    /// progress, numpy's header limit (10000), a plain numpy `.npz`'s members that are not
+    /// Defaults: nothing ignored, read-only maps, eager (lazy for a pack in object storage),
+    /// memory-mapped (never, from object storage), waiting for a save in progress, numpy's header limit (10000), a plain numpy `.npz`'s members that are not
     /// loadable arrays left out (not strict).
     ///
     /// ```
@@ -217,7 +222,9 @@ impl LoadOptions {
         self
     }
 
-    /// Read only the manifest; each value is read on first access (default false).
+    /// Read only the manifest; each value is read on first access (default false for a local
+    /// pack, true for one in object storage: see
+    /// [`load_location`](Self::load_location)).
     ///
     /// ```
     /// use varpack::{LoadOptions, Status, Varpack};
@@ -232,7 +239,7 @@ impl LoadOptions {
     /// assert_eq!(vp.status("x"), Some(Status::Mapped));
     /// ```
     pub fn lazy(mut self, lazy: bool) -> LoadOptions {
-        self.lazy = lazy;
+        self.lazy = Some(lazy);
         self
     }
 
@@ -383,6 +390,20 @@ impl Varpack {
     fn load_once(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
         let (source, entries) =
             open_source_with(path, options.memory_map, options.max_header_size)?;
+        Varpack::from_source(source, entries, options, Some(path.to_path_buf()))
+    }
+
+    /// The pack of an opened `source` whose manifest lists `entries`, with `options`: every
+    /// value read now, or (lazy) only the JSON values of the shared document (from object
+    /// storage, not even those: each value is read on first access). Saved to `path`, if any.
+    pub(crate) fn from_source(
+        source: Arc<Source>,
+        entries: Vec<Entry>,
+        options: &LoadOptions,
+        path: Option<PathBuf>,
+    ) -> Result<Varpack, LoadError> {
+        let remote = source.remote().is_some();
+        let lazy = options.lazy.unwrap_or(remote);
         if options.strict
             && let Some(skipped) = source.skipped.first()
         {
@@ -390,16 +411,16 @@ impl Varpack {
                 member: skipped.member.clone(),
                 reason: skipped.reason.clone(),
             };
-            return Err(LoadError::new(path, kind));
+            return Err(LoadError::new(&source.path, kind));
         }
         let mut vp = Varpack {
             slots: BTreeMap::new(),
-            path: Some(path.to_path_buf()),
+            path,
             source: Some(source.clone()),
             append: false,
             lock: options.lock,
             removed: HashSet::new(),
-            unmapped: !options.memory_map,
+            unmapped: !options.memory_map || remote,
             separate_min_bytes: None,
             access: Access::Full,
             dict_inline_below: None,
@@ -422,7 +443,9 @@ impl Varpack {
                 let grouped = entry.kind == Kind::Json && !entry.separate;
                 // A dict's JSON entries are in the shared document too.
                 let in_doc = entry.kind != Kind::Array && !entry.separate;
-                if !ignored && (grouped || !options.lazy) {
+                // A lazy load reads the shared document's values at once (locally, one read
+                // gives them all); from object storage they wait for their first access too.
+                if !ignored && ((grouped && !remote) || !lazy) {
                     let doc = match (&entry.file, in_doc) {
                         (Some(file), true) => {
                             if !docs.contains_key(file) {

@@ -42,6 +42,7 @@ macro_rules! crash_point {
 
 mod append;
 mod sink;
+mod upload;
 
 /// Whether `e` is a test's simulated crash, after which nothing may be cleaned up.
 fn is_injected(e: &SaveError) -> bool {
@@ -137,6 +138,16 @@ fn check_target(target: &Path, form: Form) -> Result<(), SaveError> {
     }
 }
 
+/// [`SaveErrorKind::Url`] for a `path` that is a URL (`s3://...`): the path-taking saves write
+/// local paths only, and one that reads as a URL is taken for a mistake, never written as a
+/// local directory named `s3:`.
+fn refuse_url(path: &Path) -> Result<(), SaveError> {
+    if path.to_str().is_some_and(npy_format::source::is_url) {
+        return Err(SaveError::new(path, SaveErrorKind::Url));
+    }
+    Ok(())
+}
+
 /// How a save writes, from the pack's settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
@@ -160,7 +171,8 @@ impl Varpack {
     /// [`Varpack::append`] adds its new values in place instead.
     ///
     /// # Errors
-    /// [`SaveErrorKind::NotAttached`]; [`SaveError`] naming the file and value. On error the
+    /// [`SaveErrorKind::NotAttached`] (or, for a pack loaded from object storage,
+    /// [`SaveErrorKind::FromStorage`]); [`SaveError`] naming the file and value. On error the
     /// previous pack is still there.
     ///
     /// ```
@@ -179,9 +191,12 @@ impl Varpack {
     /// assert_eq!(vp.get_value::<i32>("n").unwrap(), 2);
     /// ```
     pub fn save(&mut self) -> Result<(), SaveError> {
-        let path = (self.path.clone())
-            .ok_or_else(|| SaveError::new(PathBuf::new(), SaveErrorKind::NotAttached))?;
+        let path = (self.path.clone()).ok_or_else(|| match self.url() {
+            Some(url) => SaveError::new(url, SaveErrorKind::FromStorage),
+            None => SaveError::new(PathBuf::new(), SaveErrorKind::NotAttached),
+        })?;
         self.check_savable(&path)?;
+        refuse_url(&path)?;
         self.flush()?;
         // The lock is held until the pack is attached to what this save wrote.
         let _lock = if self.append {
@@ -200,7 +215,8 @@ impl Varpack {
     /// [`LockMode`]): the pack left is exactly one of theirs.
     ///
     /// # Errors
-    /// As [`save`](Self::save); [`SaveErrorKind::NotAPack`] if `path` exists and is not a pack.
+    /// As [`save`](Self::save); [`SaveErrorKind::NotAPack`] if `path` exists and is not a pack;
+    /// [`SaveErrorKind::Url`] if it is a URL (see [`save_as_location`](Self::save_as_location)).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -299,6 +315,7 @@ impl Varpack {
 
     /// Writes the pack to `target`, atomically, under its lock; returns the lock.
     fn write_pack(&self, target: &Path, no_clobber: bool) -> Result<Option<File>, SaveError> {
+        refuse_url(target)?;
         let form = Form::for_path(target);
         let lock = self.lock_target(target, form)?;
         if no_clobber && fs::symlink_metadata(target).is_ok() {

@@ -95,10 +95,11 @@ impl std::fmt::Display for Varpack {
                 .collect();
             format!("│{}│\n", parts.join("│"))
         };
-        let path = self.path().map_or_else(
-            || "(not saved)".to_owned(),
-            |p| escape_control(&p.display().to_string()).into_owned(),
-        );
+        let path = match (self.path(), self.url()) {
+            (Some(p), _) => escape_control(&p.display().to_string()).into_owned(),
+            (None, Some(url)) => escape_control(url).into_owned(),
+            (None, None) => "(not saved)".to_owned(),
+        };
         writeln!(f, "Varpack {path}: {} values", self.len())?;
         f.write_str(&line("┌", "┬", "┐"))?;
         f.write_str(&cells(&HEAD.map(String::from)))?;

@@ -125,6 +125,49 @@ impl RemoteSource {
         }
     }
 
+    /// The object `name` under this one's key taken as a prefix (`s3://b/run1` and
+    /// `varpack.json`: `s3://b/run1/varpack.json`), in the same store: the same configuration
+    /// and connections, so a reader of many objects under one prefix (a directory of files
+    /// uploaded one by one) builds one client, not one per object. `name` is a key's last part
+    /// (or `/`-separated parts) taken as it is, not percent-decoded as a URL's path is: the
+    /// key is the prefix, `/`, then `name`. Nothing is requested.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] for a name no key can end in (empty, `.` or `..` parts,
+    /// control characters).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use npy_format::source::{ByteSource, RemoteSource};
+    /// let store = Arc::new(object_store::memory::InMemory::new());
+    /// let run = RemoteSource::from_store(store, "runs/run1".into(), "memory://runs/run1/");
+    /// let manifest = run.child("varpack.json").unwrap();
+    /// assert_eq!(manifest.location(), "memory://runs/run1/varpack.json");
+    /// assert!(run.child("../x").is_err());
+    /// ```
+    pub fn child(&self, name: &str) -> io::Result<RemoteSource> {
+        let key = if self.path.as_ref().is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.path.as_ref())
+        };
+        let path = StorePath::parse(&key)
+            .ok()
+            .filter(|_| !name.is_empty() && !name.starts_with('/') && !name.ends_with('/'))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{name:?} is not a name of an object under a prefix"),
+                )
+            })?;
+        let location = format!("{}/{name}", self.location.trim_end_matches('/'));
+        Ok(RemoteSource::from_store(
+            self.store.clone(),
+            path,
+            &location,
+        ))
+    }
+
     fn get(&self, range: GetRange) -> io::Result<(Vec<u8>, u64)> {
         let request = match &range {
             GetRange::Bounded(r) => format!("GET of bytes {}..{}", r.start, r.end),

@@ -8,6 +8,12 @@
 //! varpack convert IN OUT [-f]       directory <-> single file (.npz) <-> plain numpy .npz,
 //!                                   or from a Varpack (Python) folder or an .abf file;
 //!                                   an existing OUT is replaced only with -f/--force
+//!
+//! PATH, IN and OUT may be URLs of object storage (s3://bucket/runs/run1, gs://, az://,
+//! http(s)://; configured from the environment: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...): a URL
+//! ending in .npz is a single-file pack, any other a directory pack's prefix. OUT as a URL must
+//! end in .npz: the single file is uploaded whole (the directory form is never written to
+//! storage, where a prefix cannot be replaced atomically).
 //!   --skip-unreadable               leave out the values this crate cannot hold (pickled
 //!                                   objects, Julia-serialized values), each named on stderr
 //!   --strict                        refuse them instead, in every input: also a numpy .npz's
@@ -38,7 +44,7 @@ enum Command {
     /// Print what a pack holds: name, kind, dtype, shape, bytes, status. Reads only; a pack
     /// whose save was interrupted is reported, not repaired.
     Show {
-        /// A pack directory or a .npz file.
+        /// A pack directory or a .npz file, or its URL (s3://bucket/runs/run1, ...).
         path: PathBuf,
         /// One JSON array of objects instead of the table (members of a plain numpy .npz that
         /// are not loadable arrays as objects with "kind": "skipped", "member" and "reason").
@@ -53,9 +59,9 @@ enum Command {
     /// (Julia). Waits for a save of OUT in progress; a replaced OUT keeps its mode.
     Convert {
         /// A pack directory, a single-file pack, a plain numpy .npz, a Varpack folder or an
-        /// .abf file.
+        /// .abf file; or the URL of a pack or .npz in object storage.
         input: PathBuf,
-        /// The output path.
+        /// The output path, or a URL ending in .npz (uploaded whole).
         output: PathBuf,
         #[command(flatten)]
         force: Force,
@@ -88,7 +94,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(max) = max_header_size {
                 options = options.max_header_size(max);
             }
-            let vp = options.inspect(&path)?;
+            let vp = options.inspect_location(&path)?;
             let mut out = cli::stdout();
             if json {
                 let mut rows = serde_json::to_value(vp.infos())?;
@@ -124,7 +130,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(max) = max_header_size {
                 options = options.max_header_size(max);
             }
-            match options.convert(&input, &output) {
+            match options.convert_location(&input, &output) {
                 Ok(skipped) => {
                     for skipped in skipped {
                         eprintln!("varpack: skipped {}", cli_words(&skipped.to_string()));

@@ -44,6 +44,7 @@ mod abf;
 mod pickle;
 mod seed;
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use array_files_fs::error::PathError;
@@ -459,18 +460,53 @@ impl ConvertOptions {
     /// options.convert(&dir.path().join("a"), &dir.path().join("c.npz")).unwrap();
     /// ```
     pub fn convert(&self, input: &Path, output: &Path) -> Result<Vec<Skipped>, ConvertError> {
-        convert_with(input, output, self)
+        convert_with(input.as_os_str(), output.as_os_str(), self)
+    }
+
+    /// As [`convert`](Self::convert), `input` and `output` each a local path or a URL of
+    /// object storage (feature `remote`; see
+    /// [`LoadOptions::load_location`](crate::LoadOptions::load_location)). A pack of this
+    /// crate (either form) or a plain numpy `.npz` in storage is loaded lazily and read one
+    /// value at a time as it is written; a URL as `output` must end in `.npz` (the single-file
+    /// form, uploaded whole by [`Varpack::save_as_location`]: the directory form is never
+    /// written to storage), and an object there is refused unless
+    /// [`replace`](Self::replace). Foreign packs (Varpack folders, `.abf` files) are read from
+    /// local paths only.
+    ///
+    /// # Errors
+    /// As [`convert`](Self::convert), naming the URL;
+    /// [`SaveErrorKind::DirectoryToStorage`](crate::SaveErrorKind::DirectoryToStorage) for an
+    /// `output` URL not ending in `.npz`.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let input = dir.path().join("a");
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_value("n", &1).unwrap();
+    /// # vp.save_as(&input).unwrap();
+    /// use varpack::convert::{ConvertErrorKind, ConvertOptions};
+    /// let err = ConvertOptions::new().convert_location(&input, "s3://bucket/runs/a").unwrap_err();
+    /// assert_eq!(err.path(), std::path::Path::new("s3://bucket/runs/a"));
+    /// assert!(matches!(err.kind(), ConvertErrorKind::Save(_)));
+    /// ```
+    pub fn convert_location(
+        &self,
+        input: impl AsRef<OsStr>,
+        output: impl AsRef<OsStr>,
+    ) -> Result<Vec<Skipped>, ConvertError> {
+        convert_with(input.as_ref(), output.as_ref(), self)
     }
 }
 
-/// [`ConvertOptions::convert`].
+/// [`ConvertOptions::convert_location`] (and [`ConvertOptions::convert`], of paths).
 fn convert_with(
-    input: &Path,
-    output: &Path,
+    input: &OsStr,
+    output: &OsStr,
     options: &ConvertOptions,
 ) -> Result<Vec<Skipped>, ConvertError> {
-    let (vp, skipped) = if detect(input).is_some() {
-        let converted = options.read(input)?;
+    let local = !input.to_str().is_some_and(npy_format::source::is_url);
+    let (vp, skipped) = if local && detect(Path::new(input)).is_some() {
+        let converted = options.read(Path::new(input))?;
         let skipped = converted.skipped.into_iter().map(|(name, reason)| Skipped {
             name,
             member: false,
@@ -479,13 +515,14 @@ fn convert_with(
         (converted.pack, skipped.collect())
     } else {
         // Lazy and not mapped: each value is read (with ordinary reads: an input truncated
-        // meanwhile is an error, not a SIGBUS) when the save writes it.
+        // meanwhile is an error, not a SIGBUS; from storage, by requests) when the save
+        // writes it.
         let vp = crate::LoadOptions::new()
             .lazy(true)
             .memory_map(false)
             .max_header_size(options.max_header_size)
             .strict(options.strict)
-            .load(input)
+            .load_location(input)
             .map_err(|e| e.map_kind(|k| ConvertErrorKind::Load(Box::new(k))))?;
         let skipped = vp.skipped_members().iter().map(|s| Skipped {
             name: s.member.clone(),
@@ -496,9 +533,9 @@ fn convert_with(
         (vp, skipped)
     };
     let saved = if options.replace {
-        vp.save_as(output)
+        vp.save_as_location(output)
     } else {
-        vp.save_as_new(output)
+        vp.save_as_new_location(output)
     };
     // A value read as it is written fails as a load of the input does, not as a save.
     saved.map_err(|e| {

@@ -1,12 +1,16 @@
 //! [`inspect`]: what `varpack show` runs. It reads the manifest and every array header, never
 //! array data, and writes nothing.
 
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
-use super::source::Source;
-use super::value::{check_header, read_header};
+use npy_format::source::is_url;
+
+use super::remote::object_exists;
+use super::source::{Origin, Source};
+use super::value::{Expect, check_header, read_header};
 use super::{ATTEMPTS, LoadOptions, load_pack};
-use crate::error::{LoadError, LoadErrorKind};
+use crate::error::{GetError, LoadError, LoadErrorKind};
 use crate::{Kind, Varpack};
 
 /// Opens the pack at `path` reading its manifest and every array header, never array data:
@@ -58,6 +62,59 @@ impl LoadOptions {
     }
 }
 
+impl LoadOptions {
+    /// [`inspect`](Self::inspect) of `location`: a URL of object storage (see
+    /// [`load_location`](Self::load_location)), or anything else as a local path. From a URL it
+    /// reads what a local inspect reads, a request per file and no array data: the manifest
+    /// (for the single-file form, the archive's directory first), the shared JSON document
+    /// (whose values it holds, as for a local pack), every array's header, and the length of
+    /// every JSON object stored on its own.
+    ///
+    /// # Errors
+    /// As [`inspect`](Self::inspect), naming the URL.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p");
+    /// # let mut vp = varpack::Varpack::new();
+    /// # vp.insert_array("x", &[1u8, 2], &[2]).unwrap();
+    /// # vp.save_as(&path).unwrap();
+    /// let shown = varpack::LoadOptions::new().inspect_location(&path).unwrap(); // a local path
+    /// assert_eq!(shown.status("x"), Some(varpack::Status::Unloaded));
+    /// ```
+    pub fn inspect_location(&self, location: impl AsRef<OsStr>) -> Result<Varpack, LoadError> {
+        let location = location.as_ref();
+        match location.to_str() {
+            Some(url) if is_url(url) => {
+                let vp = self.clone().lazy(true).load_url(url)?;
+                load_shared_json(&vp)?;
+                if let Some(source) = &vp.source {
+                    check_files(&vp, source)?;
+                }
+                Ok(vp)
+            }
+            _ => self.inspect(Path::new(location)),
+        }
+    }
+}
+
+/// Reads the JSON values of the shared document (one read of `values.json`), as a lazy load
+/// of a local pack does, so that a pack in storage shows as the local pack does.
+fn load_shared_json(vp: &Varpack) -> Result<(), LoadError> {
+    for (name, slot) in &vp.slots {
+        if slot.kind() == Kind::Json && !slot.separate && !slot.ignored {
+            vp.get(name).map_err(|e| match e {
+                GetError::Load(e) => *e,
+                other => {
+                    let source = std::io::Error::other(other.to_string());
+                    LoadError::new(PathBuf::new(), LoadErrorKind::Io { source })
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
 fn inspect_with(path: &Path, options: &LoadOptions) -> Result<Varpack, LoadError> {
     let mut attempt = 0;
     loop {
@@ -86,17 +143,7 @@ fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
                 Kind::Array => {
                     let file = entry.file.as_deref().unwrap_or_default();
                     let header = read_header(source, &entry.name, file)?;
-                    let dtype = entry.dtype.clone().unwrap_or_default();
-                    let shape = entry.shape.clone().unwrap_or_default();
-                    check_header(
-                        source,
-                        &entry.name,
-                        file,
-                        &header,
-                        &dtype,
-                        entry.fortran_order,
-                        &shape,
-                    )?;
+                    check_header(source, &entry.name, file, &header, &Expect::of_array(entry))?;
                 }
                 Kind::Dict => {
                     for e in entry.entries.iter().flatten() {
@@ -106,17 +153,18 @@ fn check_files(vp: &Varpack, source: &Source) -> Result<(), LoadError> {
                             &entry.name,
                             &e.file,
                             &header,
-                            &e.dtype,
-                            Some(e.fortran_order),
-                            &e.shape,
+                            &Expect::of_dict_array(e),
                         )?;
                     }
                 }
+                // Read already (the shared document): there.
+                Kind::Json if slot.cell.get().is_some() => {}
                 Kind::Json => {
                     let file = entry.file.as_deref().unwrap_or_default();
-                    let exists = match &source.npz {
-                        None => source.path.join(file).is_file(),
-                        Some(r) => r.describe(file).is_ok(),
+                    let exists = match (&source.npz, &source.origin) {
+                        (Some(r), _) => r.describe(file).is_ok(),
+                        (None, Origin::Local(_)) => source.path.join(file).is_file(),
+                        (None, Origin::Remote(_)) => object_exists(source, &entry.name, file)?,
                     };
                     if !exists {
                         let kind = LoadErrorKind::MissingFile {

@@ -1,6 +1,7 @@
-//! The pack as a load opened it: the directory or archive held open, so that a save replacing
-//! it (by rename) is noticed and the load starts again instead of mixing two packs; and its
-//! manifest (or, for a plain numpy `.npz`, its member list).
+//! The pack as a load opened it: its manifest (or, for a plain numpy `.npz`, its member list)
+//! and where its values are read from. A local pack's directory or archive is held open, so that
+//! a save replacing it (by rename) is noticed and the load starts again instead of mixing two
+//! packs; a pack in object storage (see `remote`) is read by requests, into memory.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::collections::HashSet;
 
 use npz_stream::{Content, NpzReader};
 
+use super::remote::Remote;
 use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
 use crate::manifest::{self, Entry, Manifest, dtype_json};
 use crate::names::{MANIFEST, NPZ_MANIFEST};
@@ -22,6 +24,7 @@ use crate::{Kind, SkippedMember};
 /// The pack a value can be read from.
 #[derive(Debug)]
 pub(crate) struct Source {
+    /// The pack's path, or its URL (as a path: what errors name).
     pub(crate) path: PathBuf,
     pub(crate) form: Form,
     /// The archive's reader (single-file form).
@@ -29,6 +32,29 @@ pub(crate) struct Source {
     /// The single-file form's current manifest is `__varpack__.GENERATION.json` (0: the
     /// first, `__varpack__.json`); an append writes the next.
     pub(crate) generation: u64,
+    /// Arrays are mapped (else read into memory; always, from object storage).
+    pub(crate) mapped: bool,
+    /// The longest NPY header accepted ([`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)).
+    pub(crate) max_header_size: usize,
+    /// A plain numpy `.npz`: the members that are not loadable arrays, left out.
+    pub(crate) skipped: Vec<crate::SkippedMember>,
+    /// Where the bytes are: local files, or objects read by requests.
+    pub(crate) origin: Origin,
+}
+
+/// Where a pack's bytes are.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    /// A directory or archive on a local file system.
+    Local(Local),
+    /// Object storage (or any [`ByteSource`](npy_format::source::ByteSource)): no maps, no
+    /// identity to check, nothing to hold open.
+    Remote(Remote),
+}
+
+/// A local pack as it was opened.
+#[derive(Debug)]
+pub(crate) struct Local {
     /// One read-only map of the whole archive (single-file form), made on first use and shared
     /// by every member mapped read-only.
     archive_map: OnceLock<Arc<Mmap>>,
@@ -38,12 +64,6 @@ pub(crate) struct Source {
     /// Its identity: a save replaces the pack by rename, so a path that no longer leads to
     /// this identity was replaced.
     pub(crate) id: (u64, u64),
-    /// Arrays are mapped (else read into memory).
-    pub(crate) mapped: bool,
-    /// The longest NPY header accepted ([`LoadOptions::max_header_size`](crate::LoadOptions::max_header_size)).
-    pub(crate) max_header_size: usize,
-    /// A plain numpy `.npz`: the members that are not loadable arrays, left out.
-    pub(crate) skipped: Vec<crate::SkippedMember>,
     /// While a load reads every value, the check that the directory was not replaced runs
     /// once at its end instead of after each file's open (a path stat per file, a quarter of
     /// a load's system calls): a replaced directory never comes back, so a path that leads
@@ -52,15 +72,67 @@ pub(crate) struct Source {
 }
 
 impl Source {
+    /// A source of `origin`, its manifest not read yet.
+    pub(crate) fn new(
+        path: PathBuf,
+        form: Form,
+        mapped: bool,
+        max_header_size: usize,
+        origin: Origin,
+    ) -> Source {
+        Source {
+            path,
+            form,
+            npz: None,
+            generation: 0,
+            mapped,
+            max_header_size,
+            skipped: Vec::new(),
+            origin,
+        }
+    }
+
+    /// The local pack's state, if the pack is local.
+    pub(crate) fn local(&self) -> Option<&Local> {
+        match &self.origin {
+            Origin::Local(local) => Some(local),
+            Origin::Remote(_) => None,
+        }
+    }
+
+    /// The remote pack's state, if the pack is in object storage.
+    pub(crate) fn remote(&self) -> Option<&Remote> {
+        match &self.origin {
+            Origin::Remote(remote) => Some(remote),
+            Origin::Local(_) => None,
+        }
+    }
+
+    /// Where `file` of the pack is (a file of the directory, a member of the archive, an
+    /// object under the prefix), for messages.
+    pub(crate) fn at(&self, file: &str) -> PathBuf {
+        match &self.origin {
+            Origin::Local(_) => self.path.join(file),
+            Origin::Remote(_) => {
+                let url = self.path.to_string_lossy();
+                PathBuf::from(format!("{}/{file}", url.trim_end_matches('/')))
+            }
+        }
+    }
+
     /// Runs `load` (which opens many files of a directory pack) with one check that the pack
-    /// was not replaced, at its end, instead of one per file; see `batch_check`.
+    /// was not replaced, at its end, instead of one per file; see `batch_check`. (A pack in
+    /// object storage has nothing to check.)
     pub(crate) fn checked_once<T>(
         &self,
         load: impl FnOnce() -> Result<T, LoadError>,
     ) -> Result<T, LoadError> {
-        self.batch_check.store(true, Ordering::Relaxed);
+        let Some(local) = self.local() else {
+            return load();
+        };
+        local.batch_check.store(true, Ordering::Relaxed);
         let loaded = load();
-        self.batch_check.store(false, Ordering::Relaxed);
+        local.batch_check.store(false, Ordering::Relaxed);
         let loaded = loaded.map_err(|e| self.or_replaced(e))?;
         self.check_current()?;
         Ok(loaded)
@@ -68,20 +140,30 @@ impl Source {
 
     /// The read-only map of the whole archive, made once, of the archive as it was opened.
     pub(crate) fn archive_map(&self) -> std::io::Result<&Arc<Mmap>> {
-        if let Some(map) = self.archive_map.get() {
+        let Some(local) = self.local() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a pack in object storage is read into memory, never mapped",
+            ));
+        };
+        if let Some(map) = local.archive_map.get() {
             return Ok(map);
         }
         // The crate documents (Varpack, Array) that a pack must not be truncated or rewritten
         // by others while its values are mapped (array_files_fs::map's contract); this crate's
         // own saves replace it by rename, which leaves the mapped file intact. Every member
         // range is checked against the map's length.
-        let map = MapOptions::new().map(&self.held)?;
-        Ok(self.archive_map.get_or_init(|| Arc::new(map)))
+        let map = MapOptions::new().map(&local.held)?;
+        Ok(local.archive_map.get_or_init(|| Arc::new(map)))
     }
 
-    /// Whether the path still leads to the pack this source read.
+    /// Whether the path still leads to the pack this source read (a pack in object storage:
+    /// always, as far as this crate can tell).
     fn is_current(&self) -> bool {
-        fs::metadata(&self.path).is_ok_and(|m| identity(&m) == self.id)
+        match self.local() {
+            Some(local) => fs::metadata(&self.path).is_ok_and(|m| identity(&m) == local.id),
+            None => true,
+        }
     }
 
     /// [`LoadErrorKind::Replaced`] if the pack was replaced since it was opened. Called after
@@ -131,8 +213,8 @@ fn open_fail(path: &Path, e: OpenRegularError) -> LoadError {
     }
 }
 
-/// Opens file `file` of a directory pack (a regular file, never blocking on a FIFO), checking
-/// that the directory was not replaced since the source was opened.
+/// Opens file `file` of a local directory pack (a regular file, never blocking on a FIFO),
+/// checking that the directory was not replaced since the source was opened.
 pub(crate) fn open_in_dir(
     source: &Source,
     name: &str,
@@ -144,7 +226,10 @@ pub(crate) fn open_in_dir(
         OpenRegularError::Io(io) => missing_or(source, name, file, &path, io),
         e => open_fail(&path, e),
     });
-    if !source.batch_check.load(Ordering::Relaxed) {
+    if source
+        .local()
+        .is_some_and(|local| !local.batch_check.load(Ordering::Relaxed))
+    {
         source.check_current()?;
     }
     Ok((f?, path))
@@ -152,7 +237,7 @@ pub(crate) fn open_in_dir(
 
 /// An I/O error opening `file` of value `name`: not found is [`LoadErrorKind::MissingFile`] (the
 /// manifest lists a file the directory lacks).
-fn missing_or(
+pub(crate) fn missing_or(
     source: &Source,
     name: &str,
     file: &str,
@@ -188,23 +273,19 @@ pub(crate) fn open_source_with(
     max_header_size: usize,
 ) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     let (held, meta) = open_held(path)?;
-    let source = Source {
-        path: path.to_path_buf(),
-        form: if meta.is_dir() {
-            Form::Directory
-        } else {
-            Form::File
-        },
-        npz: None,
-        generation: 0,
+    let form = if meta.is_dir() {
+        Form::Directory
+    } else {
+        Form::File
+    };
+    let local = Local {
         archive_map: OnceLock::new(),
         held,
         id: identity(&meta),
-        mapped,
-        max_header_size,
-        skipped: Vec::new(),
         batch_check: AtomicBool::new(false),
     };
+    let origin = Origin::Local(local);
+    let source = Source::new(path.to_path_buf(), form, mapped, max_header_size, origin);
     match source.form {
         Form::Directory => open_dir(source),
         Form::File => open_archive(source),
@@ -228,7 +309,11 @@ fn open_held(path: &Path) -> Result<(File, fs::Metadata), LoadError> {
 }
 
 /// A manifest's bytes, read from `at`, parsed (a version this crate does not know is refused).
-fn parse_manifest(bytes: &[u8], at: PathBuf, archive: bool) -> Result<Manifest, LoadError> {
+pub(crate) fn parse_manifest(
+    bytes: &[u8],
+    at: PathBuf,
+    archive: bool,
+) -> Result<Manifest, LoadError> {
     match Manifest::parse(bytes, archive) {
         Ok(Ok(m)) => Ok(m),
         Ok(Err(found)) => Err(LoadError::new(
@@ -268,8 +353,9 @@ fn read_regular(path: &Path) -> Result<Vec<u8>, OpenRegularError> {
     Ok(bytes)
 }
 
-/// A single-file pack: its archive's current manifest, or the arrays of a plain numpy `.npz`.
-fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
+/// A local single-file pack: its archive's current manifest, or the arrays of a plain numpy
+/// `.npz`.
+fn open_archive(source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     let path = source.path.clone();
     // Mapped at open: the manifest and every member's headers are then read from memory, not
     // with a system call each (five per member), which is most of a load's time.
@@ -280,15 +366,23 @@ fn open_archive(mut source: Source) -> Result<(Arc<Source>, Vec<Entry>), LoadErr
         .open(&path);
     // The reader opened the path after `held` did: if the path still leads to `held`'s file,
     // the reader read that file too (a replaced archive never comes back).
-    let current = fs::metadata(&path).is_ok_and(|m| identity(&m) == source.id);
-    if !current {
+    if !source.is_current() {
         return Err(LoadError::new(path, LoadErrorKind::Replaced));
     }
     let reader = reader.map_err(|e| e.map_kind(LoadErrorKind::NpzOpen))?;
+    with_archive(source, reader)
+}
+
+/// A single-file pack whose archive `reader` opened: its current manifest (one member read), or
+/// the arrays of a plain numpy `.npz` (every member's headers).
+pub(crate) fn with_archive(
+    mut source: Source,
+    reader: NpzReader,
+) -> Result<(Arc<Source>, Vec<Entry>), LoadError> {
     let (values, generation) = match current_manifest(&reader.keys()) {
         Some((g, name)) => {
             let bytes = reader.read_bytes(&name).map_err(|e| npz_read(&name, e))?;
-            (parse_manifest(&bytes, path.join(&name), true)?.values, g)
+            (parse_manifest(&bytes, source.at(&name), true)?.values, g)
         }
         None => {
             let (entries, skipped) = plain_npz_entries(&reader);

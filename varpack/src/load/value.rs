@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use npy_format::{Header, Mode};
 use npz_stream::NpzReader;
 
-use super::source::{Source, identity, open_in_dir};
+use super::remote;
+use super::source::{Origin, Source, identity, open_in_dir};
 use crate::array::MemberMap;
 use crate::error::{LoadError, LoadErrorKind, io_load, npz_read};
-use crate::manifest::{Entry, dtype_json};
+use crate::manifest::{DictEntry, Entry, dtype_json};
 use crate::{Array, Dict, Item, Kind, Value};
 
 /// Fills `data` from `offset` of `file`, with positioned reads (a file shorter than that is
@@ -29,10 +30,9 @@ pub(crate) fn check_header(
     name: &str,
     file: &str,
     header: &Header,
-    dtype: &serde_json::Value,
-    fortran: Option<bool>,
-    shape: &[u64],
+    expect: &Expect<'_>,
 ) -> Result<(), LoadError> {
+    let (dtype, fortran, shape) = (expect.dtype, expect.fortran, expect.shape);
     let mismatch = |what: &str, manifest: String, found: String| {
         let kind = LoadErrorKind::Mismatch {
             name: name.to_owned(),
@@ -75,9 +75,10 @@ pub(crate) fn check_header(
 
 /// Reads and checks one array's header without touching its data.
 pub(crate) fn read_header(source: &Source, name: &str, file: &str) -> Result<Header, LoadError> {
-    match &source.npz {
-        None => Ok(read_npy_header(source, name, file, false)?.0.header),
-        Some(reader) => Ok(member_info(source, reader, name, file)?.header),
+    match (&source.npz, &source.origin) {
+        (Some(reader), _) => Ok(member_info(source, reader, name, file)?.header),
+        (None, Origin::Local(_)) => Ok(read_npy_header(source, name, file, false)?.0.header),
+        (None, Origin::Remote(_)) => remote::read_npy_object_header(source, name, file),
     }
 }
 
@@ -98,14 +99,14 @@ fn read_npy_header(
 }
 
 /// An `.npy` file's error (the file at `path`, value `name`).
-fn npy_error(path: &Path, name: &str, source: npy_format::ReadErrorKind) -> LoadError {
+pub(crate) fn npy_error(path: &Path, name: &str, source: npy_format::ReadErrorKind) -> LoadError {
     let name = name.to_owned();
     LoadError::new(path, LoadErrorKind::Npy { name, source })
 }
 
 /// Array data that does not fit its header (a value read into memory), as a bad manifest of
 /// the pack.
-fn bad_array(source: &Source, name: &str, e: crate::ArrayError) -> LoadError {
+pub(crate) fn bad_array(source: &Source, name: &str, e: crate::ArrayError) -> LoadError {
     let reason = format!("value '{name}': {e}");
     LoadError::new(&source.path, LoadErrorKind::Manifest { reason })
 }
@@ -124,7 +125,12 @@ fn member_info(
 
 /// An archive's error reading `member` of value `name`: a member the manifest lists but the
 /// archive lacks is [`LoadErrorKind::MissingFile`], as a missing file of a directory pack is.
-fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadError) -> LoadError {
+pub(crate) fn member_error(
+    source: &Source,
+    name: &str,
+    member: &str,
+    e: npz_stream::ReadError,
+) -> LoadError {
     match e.kind() {
         npz_stream::ReadErrorKind::NoSuchMember { .. } => {
             let kind = LoadErrorKind::MissingFile {
@@ -137,22 +143,61 @@ fn member_error(source: &Source, name: &str, member: &str, e: npz_stream::ReadEr
     }
 }
 
-/// The expected dtype, order and shape of an array, from its manifest entry.
-type Expect<'a> = Option<(&'a serde_json::Value, Option<bool>, &'a [u64])>;
+/// What an array's manifest entry says it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expect<'a> {
+    /// The dtype, as the manifest writes it.
+    pub(crate) dtype: &'a serde_json::Value,
+    /// Fortran order (absent in manifests of plain `.npz` members: not checked).
+    pub(crate) fortran: Option<bool>,
+    /// The shape.
+    pub(crate) shape: &'a [u64],
+    /// Bytes of data: a hint for how much to read at once, never trusted for an allocation.
+    pub(crate) bytes: u64,
+}
+
+/// What a manifest field that is missing expects: nothing any header has.
+static NOTHING: serde_json::Value = serde_json::Value::Null;
+
+impl<'a> Expect<'a> {
+    /// What array entry `entry` says.
+    pub(crate) fn of_array(entry: &'a Entry) -> Expect<'a> {
+        Expect {
+            dtype: entry.dtype.as_ref().unwrap_or(&NOTHING),
+            fortran: entry.fortran_order,
+            shape: entry.shape.as_deref().unwrap_or_default(),
+            bytes: entry.bytes,
+        }
+    }
+
+    /// What dict array entry `entry` says.
+    pub(crate) fn of_dict_array(entry: &'a DictEntry) -> Expect<'a> {
+        Expect {
+            dtype: &entry.dtype,
+            fortran: Some(entry.fortran_order),
+            shape: &entry.shape,
+            bytes: entry.bytes,
+        }
+    }
+}
 
 /// Reads array `file` of value `name`: its header checked against `expect`, its data mapped
 /// with `mode` (or read into memory when the source is not mapped, or the member is deflated or
-/// unaligned).
+/// unaligned, or the pack is in object storage).
 fn load_array(
     source: &Source,
     name: &str,
     file: &str,
-    expect: Expect<'_>,
+    expect: Option<Expect<'_>>,
     mode: Mode,
 ) -> Result<Array, LoadError> {
-    match &source.npz {
-        None => load_npy_file(source, name, file, expect, mode),
-        Some(reader) => load_member(source, reader, name, file, expect, mode),
+    match (&source.npz, &source.origin) {
+        (Some(reader), Origin::Local(_)) => load_member(source, reader, name, file, expect, mode),
+        (Some(reader), Origin::Remote(_)) => {
+            remote::load_member_whole(source, reader, name, file, expect)
+        }
+        (None, Origin::Local(_)) => load_npy_file(source, name, file, expect, mode),
+        (None, Origin::Remote(_)) => remote::load_npy_object(source, name, file, expect),
     }
 }
 
@@ -161,13 +206,13 @@ fn load_npy_file(
     source: &Source,
     name: &str,
     file: &str,
-    expect: Expect<'_>,
+    expect: Option<Expect<'_>>,
     mode: Mode,
 ) -> Result<Array, LoadError> {
     let write = source.mapped && mode == Mode::ReadWrite;
     let (parsed, f, path) = read_npy_header(source, name, file, write)?;
-    if let Some((dtype, fortran, shape)) = expect {
-        check_header(source, name, file, &parsed.header, dtype, fortran, shape)?;
+    if let Some(e) = expect {
+        check_header(source, name, file, &parsed.header, &e)?;
     }
     if parsed.header.dtype.has_object() {
         let object = npy_format::ViewError::Object;
@@ -213,12 +258,12 @@ fn load_member(
     reader: &NpzReader,
     name: &str,
     file: &str,
-    expect: Expect<'_>,
+    expect: Option<Expect<'_>>,
     mode: Mode,
 ) -> Result<Array, LoadError> {
     let info = member_info(source, reader, name, file)?;
-    if let Some((dtype, fortran, shape)) = expect {
-        check_header(source, name, file, &info.header, dtype, fortran, shape)?;
+    if let Some(e) = expect {
+        check_header(source, name, file, &info.header, &e)?;
     }
     let npz_err = |e| npz_read(name, e);
     let data_len = info.size.saturating_sub(info.header_len);
@@ -303,26 +348,23 @@ fn map_member(
             .and_then(|archive| MemberMap::shared(archive, &source.path, member, offset, len))
             .map_err(io_load(&source.path));
     }
+    let Some(local) = source.local() else {
+        let e = std::io::Error::other("internal: a pack in object storage is never mapped");
+        return Err(io_load(&source.path)(e));
+    };
     let map = if mode == Mode::ReadWrite {
         let file = fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(&source.path)
             .map_err(io_load(&source.path))?;
-        let same = file.metadata().is_ok_and(|m| identity(&m) == source.id);
+        let same = file.metadata().is_ok_and(|m| identity(&m) == local.id);
         if !same {
             return Err(LoadError::new(&source.path, LoadErrorKind::Replaced));
         }
         MemberMap::open(&file, &source.path, member, (offset, len), mode, true)
     } else {
-        MemberMap::open(
-            &source.held,
-            &source.path,
-            member,
-            (offset, len),
-            mode,
-            true,
-        )
+        MemberMap::open(&local.held, &source.path, member, (offset, len), mode, true)
     };
     map.map_err(io_load(&source.path))
 }
@@ -333,23 +375,24 @@ pub(crate) fn read_doc(
     name: &str,
     file: &str,
 ) -> Result<serde_json::Value, LoadError> {
-    let bytes = match &source.npz {
-        None => {
+    let bytes = match (&source.npz, &source.origin) {
+        (Some(reader), _) => reader
+            .read_bytes(file)
+            .map_err(|e| member_error(source, name, file, e))?,
+        (None, Origin::Local(_)) => {
             let (mut f, path) = open_in_dir(source, name, file, false)?;
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_load(&path))?;
             bytes
         }
-        Some(reader) => reader
-            .read_bytes(file)
-            .map_err(|e| member_error(source, name, file, e))?,
+        (None, Origin::Remote(_)) => remote::read_json_object(source, name, file)?,
     };
     serde_json::from_slice(&bytes).map_err(|e| {
         let kind = LoadErrorKind::Json {
             name: name.to_owned(),
             source: e,
         };
-        LoadError::new(source.path.join(file), kind)
+        LoadError::new(source.at(file), kind)
     })
 }
 
@@ -365,9 +408,7 @@ pub(crate) fn load_entry(
     match entry.kind {
         Kind::Array => {
             let file = entry.file.as_deref().unwrap_or_default();
-            let dtype = entry.dtype.clone().unwrap_or_default();
-            let shape = entry.shape.clone().unwrap_or_default();
-            let expect = Some((&dtype, entry.fortran_order, shape.as_slice()));
+            let expect = Some(Expect::of_array(entry));
             Ok(Value::Array(load_array(source, name, file, expect, mode)?))
         }
         Kind::Dict => {
@@ -377,18 +418,18 @@ pub(crate) fn load_entry(
                 let serde_json::Value::Object(object) = read_json(source, entry, file, doc)? else {
                     let reason = format!("the JSON entries of dict '{name}' are not an object");
                     let kind = LoadErrorKind::Manifest { reason };
-                    return Err(LoadError::new(source.path.join(file), kind));
+                    return Err(LoadError::new(source.at(file), kind));
                 };
                 for (key, value) in object {
                     let item = crate::item::item_from_json(value).map_err(|reason| {
                         let reason = format!("dict '{name}', key '{key}': {reason}");
-                        LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
+                        LoadError::new(source.at(file), LoadErrorKind::Manifest { reason })
                     })?;
                     dict.insert(key, item);
                 }
             }
             for e in entry.entries.iter().flatten() {
-                let expect = Some((&e.dtype, Some(e.fortran_order), e.shape.as_slice()));
+                let expect = Some(Expect::of_dict_array(e));
                 let array = load_array(source, name, &e.file, expect, mode)?;
                 dict.insert(e.key.clone(), Item::Array(array));
             }
@@ -414,15 +455,21 @@ fn read_json(
         return read_doc(source, name, file);
     }
     let owned;
-    let doc = match doc {
-        Some(d) => d,
-        None => {
-            owned = read_doc(source, name, file)?;
-            &owned
+    let doc = match (doc, source.remote()) {
+        (Some(d), _) => d,
+        // From object storage the shared document is read once and kept: every value in it
+        // costs that one request.
+        (None, Some(remote)) => {
+            owned = remote.shared_doc(file, || read_doc(source, name, file))?;
+            &*owned
+        }
+        (None, None) => {
+            owned = std::sync::Arc::new(read_doc(source, name, file)?);
+            &*owned
         }
     };
     doc.get(name).cloned().ok_or_else(|| {
         let reason = format!("value '{name}' is listed in the manifest but not in {file}");
-        LoadError::new(source.path.join(file), LoadErrorKind::Manifest { reason })
+        LoadError::new(source.at(file), LoadErrorKind::Manifest { reason })
     })
 }
