@@ -9,7 +9,7 @@ use testkit::oracle;
 use crate::{npy, path_str};
 
 /// Runs `npy`, asserts it succeeded, and returns its stdout.
-fn npy_ok(args: &[&str]) -> Vec<u8> {
+pub(crate) fn npy_ok(args: &[&str]) -> Vec<u8> {
     let out = npy(args);
     assert!(
         out.status.success(),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use npy_format::source::RemoteWriter;
 
+use crate::cli_info_rows::npy_ok;
 use crate::{npy, path_str};
 
 /// The URL of `key` in the test bucket, after uploading `bytes` there.
@@ -18,16 +19,6 @@ fn upload(key: &str, bytes: &[u8]) -> String {
     w.write_all(bytes).unwrap();
     w.finish().unwrap();
     url
-}
-
-fn stdout_ok(args: &[&str]) -> Vec<u8> {
-    let out = npy(args);
-    assert!(
-        out.status.success(),
-        "npy {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// A Fortran-order u16 array of `frames` frames of 3x5, 9 MiB and more for `frames` >= 320k
@@ -55,15 +46,15 @@ fn info_and_rows_of_a_url_print_what_they_print_for_the_local_file() {
     let path = local(dir.path(), "big.npy", &bytes);
 
     let mut remote: serde_json::Value =
-        serde_json::from_slice(&stdout_ok(&["info", &url, "--json"])).unwrap();
+        serde_json::from_slice(&npy_ok(&["info", &url, "--json"])).unwrap();
     let here: serde_json::Value =
-        serde_json::from_slice(&stdout_ok(&["info", &path, "--json"])).unwrap();
+        serde_json::from_slice(&npy_ok(&["info", &path, "--json"])).unwrap();
     assert_eq!(remote["path"], url.as_str());
     assert_eq!(remote["trailing_bytes"], 4);
     remote["path"] = here["path"].clone();
     assert_eq!(remote, here);
 
-    let text = |args: &[&str]| String::from_utf8(stdout_ok(args)).unwrap();
+    let text = |args: &[&str]| String::from_utf8(npy_ok(args)).unwrap();
     assert_eq!(
         text(&["info", &url]).replace(&url, "X"),
         text(&["info", &path]).replace(&path, "X")
@@ -75,8 +66,8 @@ fn info_and_rows_of_a_url_print_what_they_print_for_the_local_file() {
         &["12345", "300000"],
         &["7", "7"],
     ] {
-        let remote = stdout_ok(&[&["rows", &url][..], range].concat());
-        let here = stdout_ok(&[&["rows", &path][..], range].concat());
+        let remote = npy_ok(&[&["rows", &url][..], range].concat());
+        let here = npy_ok(&[&["rows", &path][..], range].concat());
         assert_eq!(remote.len(), here.len(), "rows {range:?}");
         assert!(remote == here, "rows {range:?} differ");
     }
@@ -91,7 +82,7 @@ fn append_takes_urls_as_inputs() {
     let url = upload("part.npy", &second);
     let out = dir.path().join("out.npy");
     let input = local(dir.path(), "first.npy", &first);
-    stdout_ok(&["append", path_str(&out), &input, &url, "--quiet"]);
+    npy_ok(&["append", path_str(&out), &input, &url, "--quiet"]);
     let got = npy_format::NpyFile::open(&out).unwrap();
     assert_eq!(got.header().shape, vec![3, 5, 14]);
     let data = got.view::<u16>().unwrap().as_slice().to_vec();
