@@ -509,10 +509,7 @@ pub fn upload_written<T, E: From<io::Error>>(
     url: &str,
     write: impl FnOnce(&std::path::Path) -> Result<T, E>,
 ) -> Result<T, E> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let name = url.rsplit('/').next().unwrap_or("object");
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(".upload-{}-{n}-{name}", std::process::id()));
+    let path = super::spool_path(url);
     // Removed on every path out, panics included.
     struct Remove<'a>(&'a std::path::Path);
     impl Drop for Remove<'_> {

@@ -764,10 +764,7 @@ impl NpzWriter {
         url: &str,
         options: WriterOptions,
     ) -> Result<NpzWriter, WriteError> {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = url.rsplit('/').next().unwrap_or("archive.npz");
-        let local = std::env::temp_dir().join(format!(".upload-{}-{n}-{name}", std::process::id()));
+        let local = npy_format::source::spool_path(url);
         let mut writer = NpzWriter::create_with(&local, options, true)?;
         writer.upload_to = Some(url.to_owned());
         Ok(writer)
