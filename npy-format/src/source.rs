@@ -525,6 +525,33 @@ impl SourceOptions {
     }
 }
 
+/// Whether there is an object (or file) at `location`: its length asked, one `HEAD` request for
+/// a URL, no cache. Only "not found" is `false`; any other failure (a timeout, a refused
+/// credential) is an error, so that a writer refusing to replace an object never takes a
+/// failed check for an absent one.
+///
+/// # Errors
+/// The open's or the request's error, but for [`io::ErrorKind::NotFound`].
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("f");
+/// std::fs::write(&path, b"x").unwrap();
+/// assert!(npy_format::source::exists(path.to_str().unwrap()).unwrap());
+/// assert!(!npy_format::source::exists("/no/such/file").unwrap());
+/// ```
+pub fn exists(location: &str) -> io::Result<bool> {
+    let found = SourceOptions::new()
+        .cache_bytes(0)
+        .open(location)
+        .and_then(|s| s.len());
+    match found {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A fresh path in the temporary directory ([`std::env::temp_dir`], `TMPDIR`) for the local
 /// file an object of `url` is written to before its upload (writers that seek back: a zip's
 /// local headers, a pack's header). Unique within the process and across processes.

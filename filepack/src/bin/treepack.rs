@@ -381,8 +381,7 @@ fn pack(args: PackArgs) -> CliResult<()> {
     let url = out.to_str().filter(|p| npy_format::source::is_url(p));
     match url {
         Some(url) if !args.force.force => {
-            let exists = npy_format::source::open(url).and_then(|s| s.len());
-            if exists.is_ok() {
+            if npy_format::source::exists(url).map_err(|e| fail(format!("{url}: {e}")))? {
                 return Err(fail(cli::exists_error(&out)));
             }
         }

@@ -343,3 +343,19 @@ mod cache {
         assert_eq!(counted.requests(), after_first + 1, "all hot");
     }
 }
+
+/// `source::exists` says "absent" only for "not found": a check that fails otherwise is an
+/// error, so that a writer refusing to replace an object never replaces one it could not see.
+#[test]
+#[cfg(unix)]
+fn exists_is_false_only_for_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    assert!(npy_format::source::exists(file.to_str().unwrap()).unwrap());
+    let missing = dir.path().join("missing");
+    assert!(!npy_format::source::exists(missing.to_str().unwrap()).unwrap());
+    // A path through a file: not "not found" but "not a directory", an error.
+    let through = file.join("below");
+    assert!(npy_format::source::exists(through.to_str().unwrap()).is_err());
+}

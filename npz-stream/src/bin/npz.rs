@@ -210,7 +210,7 @@ fn zip_to_url(
     force: bool,
     delete_originals: bool,
 ) -> CliResult {
-    if !force && source::open(url).and_then(|s| s.len()).is_ok() {
+    if !force && source::exists(url).map_err(|e| format!("{url}: {e}"))? {
         return Err(cli::exists_error(Path::new(url)).to_string().into());
     }
     source::upload_written(url, |tmp| {

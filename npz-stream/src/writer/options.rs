@@ -338,11 +338,11 @@ impl WriterOptions {
         if !npy_format::source::is_url(location) {
             return self.create(location);
         }
-        if !self.replace
-            && npy_format::source::open(location)
-                .and_then(|s| s.len())
-                .is_ok()
-        {
+        let exists = |location| {
+            npy_format::source::exists(location)
+                .map_err(|source| WriteError::new(location, WriteErrorKind::Io { source }))
+        };
+        if !self.replace && exists(location)? {
             return Err(WriteError::new(location, WriteErrorKind::Exists));
         }
         NpzWriter::create_for_upload(location, self.clone())

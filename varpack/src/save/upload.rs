@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use npy_format::source::{SourceOptions, is_url};
+use npy_format::source::is_url;
 
 use super::{Settings, write_npz};
 use crate::Varpack;
@@ -84,7 +84,7 @@ impl Varpack {
             return Err(SaveError::new(url, SaveErrorKind::DirectoryToStorage));
         }
         let io = |source| SaveError::new(url, SaveErrorKind::Io { source });
-        if no_clobber && object_exists(url).map_err(io)? {
+        if no_clobber && npy_format::source::exists(url).map_err(io)? {
             return Err(SaveError::new(url, SaveErrorKind::Exists));
         }
         let dir = PrivateDir::create()?;
@@ -102,15 +102,6 @@ impl Varpack {
             false,
         )?;
         upload_file(&archive, url).map_err(io)
-    }
-}
-
-/// Whether there is an object at `url` (its length asked: one `HEAD` request).
-fn object_exists(url: &str) -> io::Result<bool> {
-    match SourceOptions::new().cache_bytes(0).open(url)?.len() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
     }
 }
 
