@@ -61,19 +61,6 @@ impl Src<'_> {
     }
 }
 
-/// An error about `location` without the location its message starts with (as object
-/// storage's errors do): readers put it in a `PathError`, which prints the location once.
-pub(crate) fn without_location(location: &str, e: io::Error) -> io::Error {
-    let message = e.to_string();
-    match message
-        .strip_prefix(location)
-        .and_then(|rest| rest.strip_prefix(": "))
-    {
-        Some(rest) => io::Error::new(e.kind(), rest.to_owned()),
-        None => e,
-    }
-}
-
 impl ReadAt for Src<'_> {
     fn pread_exact(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         match *self {
@@ -94,9 +81,7 @@ impl ReadAt for Src<'_> {
                 if buf.is_empty() {
                     return Ok(());
                 }
-                let bytes = source
-                    .read_at(offset, buf.len())
-                    .map_err(|e| without_location(source.location(), e))?;
+                let bytes = source.read_at(offset, buf.len())?;
                 buf.copy_from_slice(&bytes);
                 Ok(())
             }

@@ -337,7 +337,8 @@ impl ByteSource for Failing {
         if self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= self.ok {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionReset,
-                format!("{}: connection reset", self.location()),
+                // As the trait says, a source's error does not repeat its location.
+                "connection reset".to_owned(),
             ));
         }
         self.inner.read_at(offset, len)

@@ -85,12 +85,16 @@ pub fn npy_info(py: Python<'_>, location: String) -> PyResult<Bound<'_, PyAny>> 
 
 /// The `.npy` at `location` (a path or URL), its header read, for reads by range.
 fn open_ranged(location: &str) -> PyResult<NpyReader<Box<dyn ByteSource>>> {
-    let source = source::open(location).map_err(|e| {
-        py_err(npy_format::ReadError::new(
-            location,
-            npy_format::ReadErrorKind::Io { source: e },
-        ))
-    })?;
+    // No block cache: the header and the frames are each read once.
+    let source = source::SourceOptions::new()
+        .cache_bytes(0)
+        .open(location)
+        .map_err(|e| {
+            py_err(npy_format::ReadError::new(
+                location,
+                npy_format::ReadErrorKind::Io { source: e },
+            ))
+        })?;
     NpyReader::open(source).map_err(py_err)
 }
 

@@ -395,7 +395,7 @@ impl<'a> Entry<'a> {
         let len = usize::try_from(len).map_err(|_| ErrorKind::corrupt(offset, "length"))?;
         match source.read_at(offset, len) {
             Ok(bytes) => Ok(Cow::Owned(bytes)),
-            Err(source) => Err(self.pack.io_error(source)),
+            Err(source) => Err(ErrorKind::Io { source }),
         }
     }
 

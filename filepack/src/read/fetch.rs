@@ -26,7 +26,7 @@ impl Pack {
         if self.is_local() {
             return self.bytes(path).map(Cow::Borrowed);
         }
-        self.at_pack(self.resolved_file(path))?.read()
+        self.at_pack(self.resolved_file(path))?.0.read()
     }
 
     /// The contents of each of `paths`, as [`Pack::read`] gives them, in order: borrowed from
@@ -49,34 +49,37 @@ impl Pack {
             let got = self.bytes_many(paths);
             return got.into_iter().map(|r| r.map(Cow::Borrowed)).collect();
         };
-        let entries: Vec<Result<Entry<'_>, Error>> = paths
+        let entries: Vec<Result<(Entry<'_>, Range<u64>), Error>> = paths
             .iter()
             .map(|path| self.at_pack(self.resolved_file(path.as_ref())))
             .collect();
-        let ranges: Vec<Range<u64>> = entries
-            .iter()
-            .flatten()
-            .filter_map(|entry| match entry.body {
-                Body::File { offset, len } => Some(offset..offset + len),
-                _ => None,
-            })
-            .collect();
-        let mut fetched = match source.read_ranges(&ranges) {
-            Ok(fetched) => Ok(fetched.into_iter()),
-            Err(e) => Err(e),
-        };
+        let ranges: Vec<Range<u64>> = entries.iter().flatten().map(|(_, r)| r.clone()).collect();
+        let mut fetched = source.read_ranges(&ranges).map(Vec::into_iter);
         entries
             .into_iter()
             .map(|entry| {
-                let entry = entry?;
+                let (entry, range) = entry?;
                 let data = match &mut fetched {
                     Ok(fetched) => fetched.next().unwrap_or_default(),
                     // One failed call fails every file of the batch, each with the cause.
                     Err(e) => {
-                        let e = io::Error::new(e.kind(), e.to_string());
-                        return Err(self.error(self.io_error(e)));
+                        let source = io::Error::new(e.kind(), e.to_string());
+                        return Err(self.error(ErrorKind::Io { source }));
                     }
                 };
+                if data.len() as u64 != range.end - range.start {
+                    // A source that answered short: an error, never shorter contents.
+                    let source = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "{:?}: {} of {} bytes read",
+                            entry.path(),
+                            data.len(),
+                            range.end - range.start
+                        ),
+                    );
+                    return Err(self.error(ErrorKind::Io { source }));
+                }
                 if self.verify_reads {
                     self.at_pack(verify_checksum(entry.path(), &data, entry.checksum()))?;
                 }
@@ -85,15 +88,16 @@ impl Pack {
             .collect()
     }
 
-    /// The file entry `path` leads to (following symlinks), without reading it.
-    fn resolved_file(&self, path: &str) -> Result<Entry<'_>, ErrorKind> {
+    /// The file entry `path` leads to (following symlinks) and where its contents are,
+    /// without reading them.
+    fn resolved_file(&self, path: &str) -> Result<(Entry<'_>, Range<u64>), ErrorKind> {
         let entry = self.resolve(path, true)?;
-        if !entry.is_file() {
-            return Err(ErrorKind::NotAFile {
+        match entry.body {
+            Body::File { offset, len } => Ok((entry, offset..offset + len)),
+            _ => Err(ErrorKind::NotAFile {
                 path: path.to_owned(),
                 kind: entry.kind(),
-            });
+            }),
         }
-        Ok(entry)
     }
 }

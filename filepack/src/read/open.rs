@@ -420,11 +420,6 @@ impl Pack {
         OpenOptions::new().open_location(location)
     }
 
-    /// [`ErrorKind::Io`] of a read of this pack.
-    pub(super) fn io_error(&self, source: io::Error) -> ErrorKind {
-        ErrorKind::Io { source }
-    }
-
     /// `result` with its error naming this pack (its path or URL; none for a pack in memory):
     /// every public method's error says which pack it is about.
     pub(crate) fn at_pack<T>(&self, result: Result<T, ErrorKind>) -> Result<T, Error> {

@@ -273,7 +273,10 @@ enum Input {
 impl Input {
     fn open(path: &Path, max_header_size: usize) -> Result<Input, Box<dyn std::error::Error>> {
         if let Some(url) = path.to_str().filter(|p| source::is_url(p)) {
-            let object = source::open(url).map_err(|e| refused(format!("{url}: {e}")))?;
+            // No block cache: info reads the header once, rows and append stream each byte once.
+            let object = (source::SourceOptions::new().cache_bytes(0))
+                .open(url)
+                .map_err(|e| refused(format!("{url}: {e}")))?;
             let options = ReadOptions::default().max_header_size(max_header_size);
             return Ok(Input::Remote(NpyReader::open_with(object, options)?));
         }

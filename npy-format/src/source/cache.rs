@@ -11,7 +11,7 @@ use std::sync::Arc;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use super::{ByteSource, range_len};
+use super::ByteSource;
 
 /// The default block: small enough that a small file does not drag in much more, large enough
 /// that neighbours share a request.
@@ -222,16 +222,22 @@ impl<S: ByteSource> ByteSource for CachedSource<S> {
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
         let len = self.inner.len()?;
-        // Bad ranges get the inner source's error; ranges larger than the cache skip it.
+        // Bad ranges get the inner source's error; ranges larger than the cache skip it, fetched
+        // together in one call of the inner source, as the cached ones' missing blocks are.
         let direct = |r: &Range<u64>| r.start > r.end || r.end > len || self.bypasses(r);
-        let cached: Vec<Range<u64>> = ranges.iter().filter(|r| !direct(r)).cloned().collect();
+        let (skipping, cached): (Vec<Range<u64>>, Vec<Range<u64>>) =
+            ranges.iter().cloned().partition(|r| direct(r));
+        let mut skipped = match skipping.is_empty() {
+            true => Vec::new().into_iter(),
+            false => self.inner.read_ranges(&skipping)?.into_iter(),
+        };
         let blocks = self.blocks_of(&cached)?;
-        ranges
+        Ok(ranges
             .iter()
             .map(|r| match direct(r) {
-                true => self.inner.read_at(r.start, range_len(r)?),
-                false => Ok(self.assemble(&blocks, r)),
+                true => skipped.next().unwrap_or_default(),
+                false => self.assemble(&blocks, r),
             })
-            .collect()
+            .collect())
     }
 }

@@ -214,7 +214,9 @@ fn zip_to_url(
         return Err(cli::exists_error(Path::new(url)).to_string().into());
     }
     source::upload_written(url, |tmp| {
-        npz_stream::zip_npy_files(tmp, members, options, false).map_err(std::io::Error::other)
+        // A local file the upload reads once and removes: no fsync.
+        npz_stream::zip_npy_files(tmp, members, options.sync(false), false)
+            .map_err(std::io::Error::other)
     })
     .map_err(|e| format!("{url}: {e}"))?;
     if delete_originals {

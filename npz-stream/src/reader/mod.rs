@@ -297,14 +297,7 @@ impl NpzReader {
         options: ReaderOptions,
     ) -> Result<NpzReader, OpenError> {
         let path = PathBuf::from(source.location());
-        let io = |e| {
-            OpenError::new(
-                path.clone(),
-                OpenErrorKind::Io {
-                    source: crate::io_util::without_location(source.location(), e),
-                },
-            )
-        };
+        let io = |e| OpenError::new(path.clone(), OpenErrorKind::Io { source: e });
         let (bytes, len) = source.read_tail(zip::TAIL_LEN).map_err(io)?;
         let start = len.checked_sub(bytes.len() as u64).ok_or_else(|| {
             io(io::Error::new(

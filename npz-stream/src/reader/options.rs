@@ -300,10 +300,13 @@ impl ReaderOptions {
         let location = location.as_ref();
         match location.to_str() {
             Some(url) if npy_format::source::is_url(url) => {
-                let source = npy_format::source::open(url).map_err(|e| {
-                    let source = crate::io_util::without_location(url, e);
-                    OpenError::new(PathBuf::from(url), OpenErrorKind::Io { source })
-                })?;
+                // No block cache: the reader fetches what it needs itself (a member's head with
+                // its first bytes, whole members, the frames' span) and reads each once.
+                let source = (npy_format::source::SourceOptions::new().cache_bytes(0))
+                    .open(url)
+                    .map_err(|source| {
+                        OpenError::new(PathBuf::from(url), OpenErrorKind::Io { source })
+                    })?;
                 NpzReader::open_source_with(source, *self)
             }
             _ => self.open(Path::new(location)),

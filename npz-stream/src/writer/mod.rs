@@ -765,7 +765,9 @@ impl NpzWriter {
         options: WriterOptions,
     ) -> Result<NpzWriter, WriteError> {
         let local = npy_format::source::spool_path(url);
-        let mut writer = NpzWriter::create_with(&local, options, true)?;
+        // The local file is read once by the upload and removed: nothing to keep on stable
+        // storage (the upload is what makes the archive durable).
+        let mut writer = NpzWriter::create_with(&local, options.sync(false), true)?;
         writer.upload_to = Some(url.to_owned());
         Ok(writer)
     }
