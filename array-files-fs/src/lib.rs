@@ -45,6 +45,8 @@
 //! | [`lock`] | [`LockMode`], the exclusive advisory lock on the file a writer changes |
 //! | [`atomic`] | [`TempFile`](atomic::TempFile): write beside, sync, rename or link into place, keep the mode |
 //! | [`map`] | [`MapOptions`](map::MapOptions): the workspace's one `unsafe` block for memory maps |
+//! | [`pread`], [`pwrite`] | positional reads and writes, vectored writes in one call |
+//! | [`reserve`] | [`Reservation`](reserve::Reservation): disk blocks allocated ahead of a growing file's end |
 //! | [`regular`] | open a file only if it is a regular one, never hanging on a FIFO |
 //! | [`text`] | names from files escaped for messages |
 //! | `cli` (feature `cli`) | the tools' `main`, stdout, `-f/--force`, and the guard that turns a mapped input shrinking into an error |
@@ -59,7 +61,9 @@ pub mod error;
 pub mod lock;
 pub mod map;
 pub mod pread;
+pub mod pwrite;
 pub mod regular;
+pub mod reserve;
 pub mod text;
 
 pub use lock::LockMode;

@@ -11,19 +11,6 @@ pub(crate) use array_files_fs::lock::{LockFail, lock, open_locked, try_lock};
 
 use crate::options::LockMode;
 
-/// Writes all of `buf` at `offset`, without using or moving the file cursor where the platform
-/// allows.
-#[cfg(unix)]
-pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn write_all_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    file.seek(SeekFrom::Start(offset))?;
-    file.write_all(buf)
-}
-
 /// Why a new file could not be created.
 #[derive(Debug)]
 pub(crate) enum CreateFail {

@@ -12,8 +12,10 @@ use crate::layout::FrameLayout;
 
 /// How much an appender buffers before writing to the file.
 ///
-/// Appends smaller than the buffer are copied into it; a full buffer is written in one call,
-/// and appends at least as large as the buffer are written directly, without a copy.
+/// Small appends are copied into the buffer, and a full buffer is written in one call. Large
+/// appends are written directly, without a copy (after any frames buffered before them): those
+/// of at least an eighth of the buffer, or 64 KiB if that is more, and any at least as large as
+/// the buffer. (From about 64 KiB on, copying costs more than the write calls it saves.)
 ///
 /// ```
 /// use npy_append::{BufferSize, FrameLayout, NpyAppender};
@@ -41,6 +43,12 @@ impl Default for BufferSize {
 }
 
 impl BufferSize {
+    /// The smallest append written directly rather than copied into a buffer of `capacity`
+    /// bytes.
+    pub(crate) fn direct_bytes(capacity: usize) -> usize {
+        (capacity / 8).max(64 << 10).min(capacity)
+    }
+
     /// The buffer's size in bytes for frames of `frame_len` bytes.
     pub(crate) fn bytes(self, frame_len: u64) -> usize {
         match self {
@@ -216,8 +224,10 @@ impl AppendOptions {
         self
     }
 
-    /// Whether the header is updated every time the buffer is written to the file (default on),
-    /// so readers see frames as soon as their bytes are in the file; off, only [`flush`],
+    /// Whether the header is updated as frames reach the file (default on): every time the
+    /// buffer is written, and after appends written directly once the frames it does not count
+    /// reach the buffer's size. Readers then see frames at most a buffer's worth after their
+    /// bytes are in the file (at once with [`BufferSize::Bytes(0)`]). Off, only [`flush`],
     /// [`sync`] and [`finish`] update it, and [`abandon`] can undo everything since the last of
     /// them.
     ///

@@ -506,7 +506,7 @@ pub(crate) fn recover_locked(
                 file.set_len(data_offset + new_data_len).map_err(io_err)?;
             }
             file.sync_data().map_err(io_err)?;
-            fsutil::write_all_at(&file, &bytes, 0).map_err(io_err)?;
+            array_files_fs::pwrite::write_all_at(&file, &bytes, 0).map_err(io_err)?;
             file.sync_data().map_err(io_err)?;
             Ok((file, report))
         }

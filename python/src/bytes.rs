@@ -72,13 +72,9 @@ pub fn copy_contiguous(
     with_contiguous_bytes(array, fortran, |bytes| out.extend_from_slice(bytes)).is_some()
 }
 
-/// Runs `f` on the bytes of a contiguous array (C or Fortran order, as `fortran` says), with
-/// the GIL held throughout; `None` if the array is not contiguous in that order.
-pub fn with_contiguous_bytes<R>(
-    array: &Bound<'_, PyUntypedArray>,
-    fortran: bool,
-    f: impl FnOnce(&[u8]) -> R,
-) -> Option<R> {
+/// Where the bytes of an array contiguous in C or Fortran order (as `fortran` says) start, and
+/// how many there are; `None` if it is not contiguous in that order.
+fn contiguous_span(array: &Bound<'_, PyUntypedArray>, fortran: bool) -> Option<(*const u8, usize)> {
     let contiguous = if fortran {
         array.is_fortran_contiguous()
     } else {
@@ -89,15 +85,72 @@ pub fn with_contiguous_bytes<R>(
     }
     let itemsize = array.dtype().itemsize();
     let len = array.shape().iter().product::<usize>() * itemsize;
+    // SAFETY: `as_array_ptr` points to the live array object `array` holds; reading its
+    // `data` field only copies a pointer.
+    let data = unsafe { (*array.as_array_ptr()).fields.data as *const u8 };
+    Some((data, len))
+}
+
+/// Runs `f` on the bytes of a contiguous array (C or Fortran order, as `fortran` says), with
+/// the GIL held throughout; `None` if the array is not contiguous in that order.
+pub fn with_contiguous_bytes<R>(
+    array: &Bound<'_, PyUntypedArray>,
+    fortran: bool,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    let (data, len) = contiguous_span(array, fortran)?;
     if len == 0 {
         return Some(f(&[]));
     }
-    // SAFETY: the array is contiguous (checked above) so its `len` bytes start at `data`. The
-    // slice lives only during `f`, which runs with the GIL held (`array` is bound and `f` is
-    // not `Ungil`, so it cannot release it): no Python code runs meanwhile to free, resize or
-    // write the array, and this build is not free-threaded (abi3).
-    let bytes = unsafe {
-        std::slice::from_raw_parts((*array.as_array_ptr()).fields.data as *const u8, len)
-    };
+    // SAFETY: the array is contiguous (checked by `contiguous_span`) so its `len` bytes start
+    // at `data`. The slice lives only during `f`, which runs with the GIL held (`array` is
+    // bound and `f` is not `Ungil`, so it cannot release it): no Python code runs meanwhile to
+    // free, resize or write the array, and this build is not free-threaded (abi3).
+    let bytes = unsafe { std::slice::from_raw_parts(data, len) };
     Some(f(bytes))
+}
+
+/// The bytes of a contiguous array, to be written with the GIL released and without a copy
+/// into a buffer first: what CPython's own `os.write(fd, array)` does. It holds a reference to
+/// the array, which keeps its memory allocated: numpy refuses to resize or free the data of an
+/// array something else references.
+pub struct WriteBytes {
+    data: usize,
+    len: usize,
+    _array: Py<PyUntypedArray>,
+}
+
+impl WriteBytes {
+    /// The bytes of `array` if it is contiguous in C or Fortran order (as `fortran` says).
+    pub fn of(array: &Bound<'_, PyUntypedArray>, fortran: bool) -> Option<WriteBytes> {
+        let (data, len) = contiguous_span(array, fortran)?;
+        Some(WriteBytes {
+            data: data as usize,
+            len,
+            _array: array.clone().unbind(),
+        })
+    }
+
+    /// How many bytes the array holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes, to be appended to a file: only copied (by a write system call, and into an
+    /// appender's buffer), never interpreted.
+    pub fn for_write(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the array is contiguous, so its `len` bytes start at `data`, and they stay
+        // allocated while `self` holds its reference (numpy never frees or moves the data of
+        // an array with a reference outstanding; `resize(refcheck=False)`, numpy's escape
+        // hatch, is documented as unsafe). With the GIL released, only a program that writes
+        // this array from another thread while appending it can change the bytes meanwhile
+        // (numpy's own copies release the GIL, so holding it would not stop that either):
+        // the bytes are only copied, every value of a `u8` is valid, and nothing relies on
+        // them staying the same, so such a race changes which values are appended, as it
+        // would for `os.write`, and nothing else.
+        unsafe { std::slice::from_raw_parts(self.data as *const u8, self.len) }
+    }
 }

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::bytes::{byte_array, copy_contiguous, json_value, with_contiguous_bytes};
+use crate::bytes::{WriteBytes, byte_array, copy_contiguous, json_value, with_contiguous_bytes};
 use crate::errors::{self, py_err};
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
@@ -208,9 +208,9 @@ pub struct NpyAppenderCore {
     dtype: Py<PyArrayDescr>,
     frame_shape: Vec<usize>,
     fortran_order: bool,
-    /// The appender's buffer size in bytes: appends that fit the room left are copied into it
-    /// without releasing the GIL (they do no I/O).
-    buffer_capacity: usize,
+    /// Appends of at least this many bytes the appender writes directly, never copying them:
+    /// they are written from the array's memory.
+    direct_write_bytes: usize,
     /// A buffer reused across appends for the copy made under the GIL (a fresh allocation of
     /// a large frame costs more than the copy: page faults of a new mapping every time).
     scratch: Mutex<Vec<u8>>,
@@ -252,11 +252,6 @@ impl NpyAppenderCore {
         if let Some(bytes) = buffer_size {
             options = options.buffer(BufferSize::Bytes(bytes));
         }
-        // The appender's default buffer is a byte size; 0 (never bypass) if that ever changes.
-        let buffer_capacity = buffer_size.unwrap_or(match BufferSize::default() {
-            BufferSize::Bytes(bytes) => bytes,
-            BufferSize::Frames(_) => 0,
-        });
         let layout = match (descr, frame_shape) {
             (Some(descr), Some(shape)) => {
                 let dtype = DType::parse(&descr).map_err(py_err)?;
@@ -288,9 +283,9 @@ impl NpyAppenderCore {
             frame_shape: layout.frame_shape().iter().map(|&d| d as usize).collect(),
             fortran_order: layout.is_fortran_order(),
             dtype: dtype.unbind(),
+            direct_write_bytes: appender.direct_write_bytes(),
             inner: Mutex::new(Some(appender)),
             scratch: Mutex::new(Vec::new()),
-            buffer_capacity,
         })
     }
 
@@ -348,13 +343,23 @@ impl NpyAppenderCore {
         let buffered = with_contiguous_bytes(array, self.fortran_order, |bytes| {
             let mut guard = self.lock()?;
             let appender = open_appender(&mut guard)?;
-            if appender.buffered_bytes() + bytes.len() < self.buffer_capacity {
+            if appender.would_buffer(bytes.len()) {
                 appender.append_frames(bytes, frames).map_err(py_err)?;
                 return Ok(true);
             }
             Ok::<_, PyErr>(false)
         });
         if buffered.transpose()? == Some(true) {
+            return Ok(frames);
+        }
+        // Large frames are written straight from the array's memory, with no copy and the GIL
+        // released, as `os.write` does (the appender writes appends of this size directly).
+        if let Some(bytes) = WriteBytes::of(array, self.fortran_order)
+            && bytes.len() >= self.direct_write_bytes
+        {
+            self.with_appender(py, |appender| {
+                appender.append_frames(bytes.for_write(), frames)
+            })?;
             return Ok(frames);
         }
         // Taken out of its mutex (held only for the swap, never across the GIL): a concurrent

@@ -336,3 +336,42 @@ print("raised" if raised is not None else "silent")
     loaded = np.load(path)
     assert 1 <= loaded.shape[0] <= 10
     assert (loaded == np.arange(loaded.shape[0], dtype="<u1")[:, None]).all()
+
+
+@pytest.mark.parametrize("fortran", [False, True])
+def test_large_frames_written_straight_from_the_array_land_whole(tmp, fortran):
+    # Frames of 128 KiB and more are written from the array's memory with the GIL released,
+    # ending on 64 KiB boundaries of the file (the rest waits in the buffer): whatever mix of
+    # large, small, stacked and non-contiguous appends, numpy loads exactly what was appended.
+    path = tmp / "large.npy"
+    rng = np.random.default_rng(11)
+    order = "F" if fortran else "C"
+    expected = []
+    with npy.Appender(path, "<u2", (256, 256), fortran_order=fortran) as out:
+        for i in range(60):
+            kind = i % 4
+            if kind == 0:  # one frame, as a (256, 256) array
+                frame = rng.integers(0, 65535, (256, 256), dtype="<u2")
+                out.append(np.asarray(frame, order=order))
+                expected.append(frame)
+            elif kind == 1:  # a stack of three
+                stack = rng.integers(0, 65535, (3, 256, 256), dtype="<u2")
+                out.append(np.asfortranarray(stack.transpose(1, 2, 0)) if fortran else stack)
+                expected.extend(stack)
+            elif kind == 2:  # a view with gaps: copied into the file's order first
+                wide = rng.integers(0, 65535, (256, 512), dtype="<u2")
+                out.append(wide[:, ::2])
+                expected.append(wide[:, ::2])
+            else:
+                out.flush()
+                n = len(expected)
+                loaded = np.load(path)
+                assert loaded.shape == ((n, 256, 256) if not fortran else (256, 256, n))
+        if fortran:
+            assert out.shape == (256, 256, len(expected))
+    loaded = np.load(path)
+    want = np.array(expected)
+    if fortran:
+        loaded = np.moveaxis(loaded, -1, 0)
+    np.testing.assert_array_equal(loaded, want)
+    assert path.stat().st_size == loaded.nbytes + 128

@@ -138,6 +138,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Frames large enough to be written directly, and buffers large enough for writes to
+    /// end on 64 KiB boundaries: whatever the mix, the file and the buffer together always
+    /// hold every byte appended, readers see exactly the frames flushed, and the final file is
+    /// np.save's.
+    #[test]
+    fn direct_and_aligned_writes_lose_nothing(
+        frame_len in prop::sample::select(vec![1000u64, 40_000, 70_000, 200_000]),
+        buffer in prop::sample::select(vec![64usize << 10, 256 << 10, 300_000, 1 << 20]),
+        steps in prop::collection::vec(step(), 0..12),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let layout = FrameLayout::of::<u8>(&[frame_len]);
+        let options = AppendOptions::new().buffer(BufferSize::Bytes(buffer));
+        let mut out = options.create(&path, &layout).unwrap();
+        let mut data = Vec::new();
+        let mut frames = 0;
+        for step in steps {
+            let bytes = pattern(data.len(), (step.frames * frame_len) as usize, false);
+            out.append_frames(&bytes, step.frames).unwrap();
+            data.extend_from_slice(&bytes);
+            frames += step.frames;
+            let in_file = fs::metadata(&path).unwrap().len() - out.data_offset();
+            prop_assert_eq!(in_file + out.buffered_bytes() as u64, data.len() as u64);
+            prop_assert_eq!(&fs::read(&path).unwrap()[out.data_offset() as usize..], &data[..in_file as usize]);
+            prop_assert!(out.flushed_frames() * frame_len <= in_file);
+            if step.flush {
+                out.flush().unwrap();
+                let file = NpyFile::open(&path).unwrap();
+                prop_assert_eq!(file.header(), &layout.header(frames));
+                prop_assert_eq!(file.data().unwrap(), &data[..]);
+            }
+            if step.reopen {
+                out.finish().unwrap();
+                out = options.open(&path).unwrap();
+            }
+        }
+        let header = out.finish().unwrap();
+        prop_assert_eq!(&header, &layout.header(frames));
+        prop_assert_eq!(fs::read(&path).unwrap(), expected_file(&layout, frames, &data));
+    }
+}
+
 /// Files of every format version, as np.save writes them, take appends in place.
 #[test]
 fn every_version_appends_in_place() {
@@ -794,4 +840,119 @@ fn replacing_a_file_keeps_its_mode() {
     out.finish().unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "overwriting keeps the replaced file's mode");
+}
+
+/// Blocks reserved ahead of the data (Linux, `fallocate` with `KEEP_SIZE`) never show: the
+/// length is the data's end after every append, readers see the frames flushed, and finishing,
+/// dropping or abandoning frees the spare blocks.
+#[cfg(target_os = "linux")]
+#[test]
+fn reserved_blocks_never_show_and_are_freed() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = FrameLayout::of::<u8>(&[32 << 10]);
+    let frame = vec![3u8; 32 << 10];
+    let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
+    for end in ["finish", "drop", "abandon"] {
+        let path = dir.path().join(format!("{end}.npy"));
+        let mut out = NpyAppender::create(&path, &layout).unwrap();
+        for i in 1..=64u64 {
+            out.append_frames(&frame, 1).unwrap();
+            out.flush().unwrap();
+            assert_eq!(fs::metadata(&path).unwrap().len(), 128 + i * (32 << 10));
+        }
+        // One more, buffered: written by finish and drop, dropped by abandon.
+        out.append_frames(&frame, 1).unwrap();
+        let len = match end {
+            "finish" => {
+                out.finish().unwrap();
+                128 + 65 * (32 << 10)
+            }
+            "drop" => {
+                drop(out);
+                128 + 65 * (32 << 10)
+            }
+            _ => {
+                out.abandon().unwrap();
+                128 + 64 * (32 << 10)
+            }
+        };
+        assert_eq!(fs::metadata(&path).unwrap().len(), len, "{end}");
+        // No more than the length rounded up to whole blocks (4 KiB, and ext4's 64 KiB
+        // allocation units at most): nothing reserved is left behind.
+        assert!(
+            allocated(&path) < len + (64 << 10),
+            "{end}: {} allocated",
+            allocated(&path)
+        );
+        let file = NpyFile::open(&path).unwrap();
+        assert_eq!(file.header().shape, vec![(len - 128) >> 15, 32 << 10]);
+    }
+}
+
+/// Appends from an eighth of the buffer (64 KiB at least) on are written at once, with what
+/// was buffered before them, up to the last 64 KiB boundary of the file they reach; smaller ones
+/// wait in the buffer. The header follows the frames written directly within a buffer's worth.
+#[test]
+fn large_appends_are_written_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.npy");
+    let file_len = |path: &Path| fs::metadata(path).unwrap().len();
+    let layout = FrameLayout::of::<u8>(&[16 << 10]);
+    let mut out = NpyAppender::create(&path, &layout).unwrap();
+    out.append_frames(&[1u8; 16 << 10], 1).unwrap();
+    assert_eq!((out.buffered_bytes(), file_len(&path)), (16 << 10, 128));
+    // 128 KiB: an eighth of the default 1 MiB buffer. The file then ends on a 64 KiB
+    // boundary; the rest (the header's 128 bytes' worth, and the first frame) waits.
+    out.append_frames(&[2u8; 128 << 10], 8).unwrap();
+    assert_eq!(
+        (out.buffered_bytes(), file_len(&path)),
+        ((16 << 10) + 128, 128 << 10)
+    );
+    out.append_frames(&[3u8; 112 << 10], 7).unwrap();
+    assert_eq!(
+        (out.buffered_bytes(), file_len(&path)),
+        ((128 << 10) + 128, 128 << 10)
+    );
+    // The header counts the direct writes once a buffer's worth (64 frames) is uncounted,
+    // and the file always ends on a boundary.
+    let mut counted = vec![];
+    for _ in 0..16 {
+        out.append_frames(&[4u8; 128 << 10], 8).unwrap();
+        counted.push(out.flushed_frames());
+        assert_eq!(file_len(&path) % (64 << 10), 0);
+        assert!(out.buffered_bytes() < 64 << 10);
+        assert!(out.frame_count() - out.flushed_frames() < 64 + 8);
+    }
+    assert_eq!(counted[..3], [0, 0, 0]);
+    assert!(
+        counted.iter().filter(|&&c| c > 0).count() >= 8,
+        "{counted:?}"
+    );
+    drop(out);
+    let data = npy_format::read_file::<u8>(&path).unwrap();
+    assert_eq!(data.header.shape, vec![16 + 128, 16 << 10]);
+    let frame = |i: usize| data.data[i << 14];
+    assert_eq!(
+        [
+            frame(0),
+            frame(1),
+            frame(8),
+            frame(9),
+            frame(15),
+            frame(16),
+            frame(143)
+        ],
+        [1, 2, 2, 3, 3, 4, 4]
+    );
+    // With a 64 KiB buffer, appends of its size are written directly, smaller ones not, and
+    // writes are not aligned (the buffer could not hold what alignment leaves behind).
+    let small = NpyAppender::options().buffer(BufferSize::Bytes(64 << 10));
+    let path = dir.path().join("b.npy");
+    let mut out = small.create(&path, &layout).unwrap();
+    out.append_frames(&[1u8; 48 << 10], 3).unwrap();
+    assert_eq!((out.buffered_bytes(), file_len(&path)), (48 << 10, 128));
+    out.append_frames(&[1u8; 64 << 10], 4).unwrap();
+    assert_eq!((out.buffered_bytes(), out.flushed_frames()), (0, 7));
+    assert_eq!(file_len(&path), 128 + (112 << 10));
 }
