@@ -48,6 +48,7 @@ pub struct MapOptions {
     offset: u64,
     len: Option<usize>,
     populate: bool,
+    file_len: Option<u64>,
 }
 
 /// How the pages are shared.
@@ -79,6 +80,24 @@ impl MapOptions {
     /// How many bytes to map (default: from the offset to the end of the file).
     pub fn len(mut self, len: usize) -> MapOptions {
         self.len = Some(len);
+        self
+    }
+
+    /// The file's length, when the caller has just read it (from the metadata of the open file
+    /// it maps): the map trusts it instead of asking the file system again. It must be the
+    /// length the file has: a map past the end faults when touched, as any map of a file
+    /// truncated under it does (see the [module docs](self)).
+    ///
+    /// ```
+    /// # let file = tempfile::tempfile()?;
+    /// # std::io::Write::write_all(&mut &file, b"abcd")?;
+    /// let len = file.metadata()?.len();
+    /// let map = array_files_fs::map::MapOptions::new().offset(1).file_len(len).map(&file)?;
+    /// assert_eq!(&map[..], b"bcd");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn file_len(mut self, len: u64) -> MapOptions {
+        self.file_len = Some(len);
         self
     }
 
@@ -147,7 +166,10 @@ impl MapOptions {
     }
 
     fn mapped(&self, file: &File, kind: Kind) -> io::Result<Mapped> {
-        let file_len = file.metadata()?.len();
+        let file_len = match self.file_len {
+            Some(len) => len,
+            None => file.metadata()?.len(),
+        };
         let available = file_len.checked_sub(self.offset).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -49,6 +49,23 @@ impl std::error::Error for OpenRegularError {
 /// assert!(matches!(refused, OpenRegularError::NotRegular("a directory")));
 /// ```
 pub fn open_regular(path: &Path, write: bool) -> Result<File, OpenRegularError> {
+    open_regular_with_metadata(path, write).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the metadata it read to check the file (one `fstat`, which callers
+/// needing the file's length or identity then need not repeat).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("f");
+/// std::fs::write(&path, b"abc").unwrap();
+/// let (_file, meta) = array_files_fs::regular::open_regular_with_metadata(&path, false).unwrap();
+/// assert_eq!(meta.len(), 3);
+/// ```
+pub fn open_regular_with_metadata(
+    path: &Path,
+    write: bool,
+) -> Result<(File, Metadata), OpenRegularError> {
     let mut options = OpenOptions::new();
     options.read(true).write(write);
     #[cfg(unix)]
@@ -61,7 +78,7 @@ pub fn open_regular(path: &Path, write: bool) -> Result<File, OpenRegularError> 
     if !meta.is_file() {
         return Err(OpenRegularError::NotRegular(kind_of(&meta)));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// What a file is, in words, for messages: `"a regular file"`, `"a directory"`, `"a FIFO"`,

@@ -56,7 +56,9 @@ pub(crate) struct MemberMap {
 #[derive(Debug)]
 enum MemberBytes {
     Empty,
-    ReadOnly(Mmap),
+    /// A read-only map and the range of it that is the data: all of it, or the data after
+    /// the header of a `.npy` file mapped whole (its header was parsed from the map).
+    ReadOnly(Mmap, Range<usize>),
     /// A range of one read-only map of the whole archive, shared by all its members (one
     /// mmap per load instead of one per array).
     Shared(Arc<Mmap>, Range<usize>),
@@ -94,10 +96,11 @@ impl MemberMap {
     }
 
     /// Maps `len` bytes at `offset` of `file`, opened from `path` (writable for
-    /// [`Mode::ReadWrite`]). `archive`: the file is a zip archive whose member CRC a write must
-    /// update (else a plain `.npy` file).
+    /// [`Mode::ReadWrite`]), with its metadata if the caller just read it. `archive`: the file
+    /// is a zip archive whose member CRC a write must update (else a plain `.npy` file).
     pub(crate) fn open(
         file: &std::fs::File,
+        meta: Option<&std::fs::Metadata>,
         path: &Path,
         member: &str,
         (offset, len): (u64, u64),
@@ -113,20 +116,27 @@ impl MemberMap {
             // The map refuses a range past the end of the file; that the file is not truncated
             // or rewritten by others while values are mapped is what the crate documents
             // (Varpack, Array), as array_files_fs::map requires.
-            let options = MapOptions::new().offset(offset).len(len);
+            let mut options = MapOptions::new().offset(offset).len(len);
+            if let Some(meta) = meta {
+                options = options.file_len(meta.len());
+            }
             match mode {
-                Mode::ReadOnly => MemberBytes::ReadOnly(options.map(file)?),
+                Mode::ReadOnly => {
+                    let map = options.map(file)?;
+                    let all = 0..map.len();
+                    MemberBytes::ReadOnly(map, all)
+                }
                 // Writes go to this member's data range only.
                 Mode::ReadWrite => MemberBytes::Writable(options.map_mut(file)?, mode),
                 // A private map: writes never reach the file.
                 Mode::CopyOnWrite => MemberBytes::Writable(options.map_copy(file)?, mode),
             }
         };
-        // One fstat per `.npy` file: what lets a re-save keep the file instead of copying it.
-        let file_id = if archive {
-            None
-        } else {
-            Some(crate::load::source::identity(&file.metadata()?))
+        // The file's identity: what lets a re-save keep the file instead of copying it.
+        let file_id = match (archive, meta) {
+            (true, _) => None,
+            (false, Some(meta)) => Some(crate::load::source::identity(meta)),
+            (false, None) => Some(crate::load::source::identity(&file.metadata()?)),
         };
         Ok(MemberMap {
             path: path.to_path_buf(),
@@ -138,11 +148,45 @@ impl MemberMap {
         })
     }
 
+    /// The data of a `.npy` file, `len` bytes at `offset` of `map`, a read-only map of the whole
+    /// file (opened from `path`, whose metadata is `meta`).
+    pub(crate) fn in_file_map(
+        map: Mmap,
+        meta: &std::fs::Metadata,
+        path: &Path,
+        member: &str,
+        (offset, len): (u64, u64),
+    ) -> std::io::Result<MemberMap> {
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(start, len)| Some(start..start.checked_add(len)?))
+            .filter(|range| range.end <= map.len())
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "array data runs past the end of the file",
+                )
+            })?;
+        Ok(MemberMap {
+            path: path.to_path_buf(),
+            member: member.to_owned(),
+            map: if range.is_empty() {
+                MemberBytes::Empty
+            } else {
+                MemberBytes::ReadOnly(map, range)
+            },
+            dirty: false,
+            archive: false,
+            file_id: Some(crate::load::source::identity(meta)),
+        })
+    }
+
     fn bytes(&self) -> &[u8] {
         match &self.map {
             // An empty slice at an 8-aligned address, so typed views of empty arrays work.
             MemberBytes::Empty => bytemuck::cast_slice::<u64, u8>(&[]),
-            MemberBytes::ReadOnly(m) => m,
+            MemberBytes::ReadOnly(m, range) => &m[range.clone()],
             MemberBytes::Shared(m, range) => &m[range.clone()],
             MemberBytes::Writable(m, _) => m,
         }
@@ -150,7 +194,7 @@ impl MemberMap {
 
     fn mode(&self) -> Mode {
         match &self.map {
-            MemberBytes::Empty | MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+            MemberBytes::Empty | MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
                 Mode::ReadOnly
             }
             MemberBytes::Writable(_, mode) => *mode,
@@ -306,7 +350,7 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => Ok(bytemuck::cast_slice_mut::<u64, u8>(&mut [])),
-                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+                    MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
                         Err(ArrayError::ReadOnly { path })
                     }
                     MemberBytes::Writable(map, mode) => {
@@ -352,7 +396,7 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => bytemuck::cast_slice_mut::<u64, u8>(&mut []),
-                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
+                    MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
                         return Err(ArrayError::ReadOnly { path });
                     }
                     MemberBytes::Writable(map, mode) => {

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use array_files_fs::map::{MapOptions, Mmap};
-use array_files_fs::regular::{OpenRegularError, kind_of, open_regular};
+use array_files_fs::regular::{
+    OpenRegularError, kind_of, open_regular, open_regular_with_metadata,
+};
 use std::collections::HashSet;
 
 use npz_stream::{Content, NpzReader};
@@ -214,15 +216,16 @@ fn open_fail(path: &Path, e: OpenRegularError) -> LoadError {
 }
 
 /// Opens file `file` of a local directory pack (a regular file, never blocking on a FIFO),
-/// checking that the directory was not replaced since the source was opened.
+/// checking that the directory was not replaced since the source was opened. Returns the file,
+/// its metadata (read to check it) and its path.
 pub(crate) fn open_in_dir(
     source: &Source,
     name: &str,
     file: &str,
     write: bool,
-) -> Result<(File, PathBuf), LoadError> {
+) -> Result<(File, fs::Metadata, PathBuf), LoadError> {
     let path = source.path.join(file);
-    let f = open_regular(&path, write).map_err(|e| match e {
+    let f = open_regular_with_metadata(&path, write).map_err(|e| match e {
         OpenRegularError::Io(io) => missing_or(source, name, file, &path, io),
         e => open_fail(&path, e),
     });
@@ -232,7 +235,8 @@ pub(crate) fn open_in_dir(
     {
         source.check_current()?;
     }
-    Ok((f?, path))
+    let (f, meta) = f?;
+    Ok((f, meta, path))
 }
 
 /// An I/O error opening `file` of value `name`: not found is [`LoadErrorKind::MissingFile`] (the

@@ -7,6 +7,7 @@ use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use array_files_fs::map::{MapOptions, Mmap};
 use npy_format::{Header, Mode};
 use npz_stream::NpzReader;
 
@@ -77,25 +78,54 @@ pub(crate) fn check_header(
 pub(crate) fn read_header(source: &Source, name: &str, file: &str) -> Result<Header, LoadError> {
     match (&source.npz, &source.origin) {
         (Some(reader), _) => Ok(member_info(source, reader, name, file)?.header),
-        (None, Origin::Local(_)) => Ok(read_npy_header(source, name, file, false)?.0.header),
+        (None, Origin::Local(_)) => Ok(read_npy_header(source, name, file, false, false)?
+            .parsed
+            .header),
         (None, Origin::Remote(_)) => remote::read_npy_object_header(source, name, file),
     }
 }
 
-/// Opens `.npy` file `file` of a directory pack and reads its header.
+/// A `.npy` file of a directory pack, open, its header read.
+struct OpenNpy {
+    parsed: npy_format::ParsedHeader,
+    file: File,
+    meta: fs::Metadata,
+    path: PathBuf,
+    /// A read-only map of the whole file, when one was asked for.
+    map: Option<Mmap>,
+}
+
+/// Opens `.npy` file `file` of a directory pack and reads its header. With `map_whole`, the
+/// file is mapped read-only whole and the header parsed from the map: an array to be mapped
+/// read-only costs no read of its own.
 fn read_npy_header(
     source: &Source,
     name: &str,
     file: &str,
     write: bool,
-) -> Result<(npy_format::ParsedHeader, File, PathBuf), LoadError> {
-    let (f, path) = open_in_dir(source, name, file, write)?;
-    let parsed = Header::read_from(
-        &mut BufReader::with_capacity(4096, &f),
-        npy_format::ReadOptions::default().max_header_size(source.max_header_size),
-    )
-    .map_err(|e| npy_error(&path, name, npy_format::ReadErrorKind::Header { source: e }))?;
-    Ok((parsed, f, path))
+    map_whole: bool,
+) -> Result<OpenNpy, LoadError> {
+    let (f, meta, path) = open_in_dir(source, name, file, write)?;
+    let options = npy_format::ReadOptions::default().max_header_size(source.max_header_size);
+    let map = if map_whole && meta.len() > 0 {
+        let map = MapOptions::new().file_len(meta.len()).map(&f);
+        Some(map.map_err(io_load(&path))?)
+    } else {
+        None
+    };
+    let parsed = match &map {
+        Some(map) => Header::read_from(&mut &map[..], options),
+        None => Header::read_from(&mut BufReader::with_capacity(4096, &f), options),
+    };
+    let parsed = parsed
+        .map_err(|e| npy_error(&path, name, npy_format::ReadErrorKind::Header { source: e }))?;
+    Ok(OpenNpy {
+        parsed,
+        file: f,
+        meta,
+        path,
+        map,
+    })
 }
 
 /// An `.npy` file's error (the file at `path`, value `name`).
@@ -210,7 +240,14 @@ fn load_npy_file(
     mode: Mode,
 ) -> Result<Array, LoadError> {
     let write = source.mapped && mode == Mode::ReadWrite;
-    let (parsed, f, path) = read_npy_header(source, name, file, write)?;
+    let map_whole = source.mapped && mode == Mode::ReadOnly;
+    let OpenNpy {
+        parsed,
+        file: f,
+        meta,
+        path,
+        map,
+    } = read_npy_header(source, name, file, write, map_whole)?;
     if let Some(e) = expect {
         check_header(source, name, file, &parsed.header, &e)?;
     }
@@ -220,22 +257,17 @@ fn load_npy_file(
         return Err(npy_error(&path, name, kind));
     }
     let expected = parsed.header.data_len().unwrap_or(u64::MAX);
-    let truncated = |f: &File, path: PathBuf| -> Result<Option<LoadError>, LoadError> {
-        let file_len = f.metadata().map_err(io_load(&path))?.len();
-        let available = file_len.saturating_sub(parsed.data_offset);
-        Ok((available < expected).then(|| {
-            let kind = npy_format::ReadErrorKind::Truncated {
-                data_offset: parsed.data_offset,
-                expected,
-                available,
-            };
-            npy_error(&path, name, kind)
-        }))
-    };
+    // The length read when the file was opened (and checked to be a regular file).
+    let available = meta.len().saturating_sub(parsed.data_offset);
+    if available < expected {
+        let kind = npy_format::ReadErrorKind::Truncated {
+            data_offset: parsed.data_offset,
+            expected,
+            available,
+        };
+        return Err(npy_error(&path, name, kind));
+    }
     if !source.mapped {
-        if let Some(e) = truncated(&f, path.clone())? {
-            return Err(e);
-        }
         // Read straight into the array's memory: one buffer of the array's size.
         let mut array = Array::zeroed(parsed.header).map_err(|e| bad_array(source, name, e))?;
         let data = array
@@ -244,11 +276,14 @@ fn load_npy_file(
         read_at(&f, &path, parsed.data_offset, data)?;
         return Ok(array);
     }
-    // The map refuses a range past the end of the file (its own length check), so the happy
-    // path needs no length of its own: a refusal is told apart as truncation here.
-    match MemberMap::open(&f, &path, file, (parsed.data_offset, expected), mode, false) {
+    let range = (parsed.data_offset, expected);
+    let map = match map {
+        Some(map) => MemberMap::in_file_map(map, &meta, &path, file, range),
+        None => MemberMap::open(&f, Some(&meta), &path, file, range, mode, false),
+    };
+    match map {
         Ok(map) => Ok(Array::from_member(parsed.header, map)),
-        Err(e) => Err(truncated(&f, path.clone())?.unwrap_or_else(|| io_load(&path)(e))),
+        Err(e) => Err(io_load(&path)(e)),
     }
 }
 
@@ -362,9 +397,17 @@ fn map_member(
         if !same {
             return Err(LoadError::new(&source.path, LoadErrorKind::Replaced));
         }
-        MemberMap::open(&file, &source.path, member, (offset, len), mode, true)
+        MemberMap::open(&file, None, &source.path, member, (offset, len), mode, true)
     } else {
-        MemberMap::open(&local.held, &source.path, member, (offset, len), mode, true)
+        MemberMap::open(
+            &local.held,
+            None,
+            &source.path,
+            member,
+            (offset, len),
+            mode,
+            true,
+        )
     };
     map.map_err(io_load(&source.path))
 }
@@ -380,7 +423,7 @@ pub(crate) fn read_doc(
             .read_bytes(file)
             .map_err(|e| member_error(source, name, file, e))?,
         (None, Origin::Local(_)) => {
-            let (mut f, path) = open_in_dir(source, name, file, false)?;
+            let (mut f, _, path) = open_in_dir(source, name, file, false)?;
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut f, &mut bytes).map_err(io_load(&path))?;
             bytes
