@@ -22,7 +22,7 @@ import numpy as np
 
 from array_files import _native
 from array_files._dtypes import to_descr
-from array_files.npy import _array, _is_url
+from array_files.npy import _is_url
 
 __all__ = ["load", "save", "Varpack"]
 
@@ -79,9 +79,7 @@ def save(path, mapping):
     Varpack(mapping).save_as(path)
 
 
-def _array_of(entry, copy):
-    descr, shape, fortran_order, raw = entry
-    array = _array(raw, descr, shape, fortran_order)
+def _array_of(array, copy):
     return array.copy(order="K") if copy else array
 
 

@@ -4,8 +4,9 @@
 
 use std::ffi::c_void;
 
-use numpy::npyffi::{self, NPY_ARRAY_WRITEABLE, NpyTypes, PY_ARRAY_API};
-use numpy::{Element, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::npyffi::{self, NPY_ARRAY_F_CONTIGUOUS, NPY_ARRAY_WRITEABLE, NpyTypes, PY_ARRAY_API};
+use numpy::{Element, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// A `uint8` array over `len` bytes at `ptr`, whose `.base` is `owner`.
@@ -70,6 +71,81 @@ pub fn copy_contiguous(
     out: &mut Vec<u8>,
 ) -> bool {
     with_contiguous_bytes(array, fortran, |bytes| out.extend_from_slice(bytes)).is_some()
+}
+
+/// An array of `dtype` and `shape` (Fortran order if `fortran`, else C) over `len` bytes at
+/// `ptr`, whose `.base` is `owner`: what `np.ndarray(shape, dtype, buffer=byte_array(...))` makes,
+/// without Python calls. An array of no bytes gets memory of its own (and no base).
+///
+/// # Safety
+/// As [`byte_array`]; and `len` must be the size of `shape` elements of `dtype`.
+pub unsafe fn typed_array<'py>(
+    owner: Bound<'py, PyAny>,
+    (ptr, len): (*const u8, usize),
+    dtype: &Bound<'py, PyArrayDescr>,
+    shape: &[u64],
+    fortran: bool,
+    writeable: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = owner.py();
+    let mut dims = shape
+        .iter()
+        .map(|&d| npyffi::npy_intp::try_from(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| PyValueError::new_err(format!("shape {shape:?} is too large")))?;
+    let elements = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d as usize));
+    if elements.and_then(|n| n.checked_mul(dtype.itemsize())) != Some(len) {
+        return Err(PyValueError::new_err(format!(
+            "internal: {len} bytes for an array of shape {shape:?} and itemsize {}",
+            dtype.itemsize()
+        )));
+    }
+    let mut flags = if fortran { NPY_ARRAY_F_CONTIGUOUS } else { 0 };
+    let data = if len == 0 {
+        std::ptr::null_mut()
+    } else {
+        if writeable {
+            flags |= NPY_ARRAY_WRITEABLE;
+        }
+        ptr as *mut c_void
+    };
+    // SAFETY: the type object is numpy's own and `dtype` a live descr, one reference of which
+    // NewFromDescr steals (`clone().into_ptr()` hands one over); `dims` holds `shape.len()`
+    // dimensions and lives across the call; null strides mean contiguous in the order `flags`
+    // names; the data pointer is valid for `len` bytes, the array's size (checked above), as
+    // the caller promises, or null for an array of no bytes, which numpy then allocates.
+    let array = unsafe {
+        PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            npyffi::get_type_object(py, NpyTypes::PyArray_Type),
+            dtype.clone().into_ptr().cast(),
+            dims.len() as i32,
+            dims.as_mut_ptr(),
+            std::ptr::null_mut(),
+            data,
+            flags,
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: a null result means numpy set a Python exception, which `fetch` takes.
+    let array = unsafe { Bound::from_owned_ptr_or_err(py, array)? };
+    if data.is_null() {
+        return Ok(array);
+    }
+    // SAFETY: as in `byte_array`: SetBaseObject steals the reference to `owner`.
+    let status = unsafe {
+        PY_ARRAY_API.PyArray_SetBaseObject(
+            py,
+            array.as_ptr() as *mut npyffi::PyArrayObject,
+            owner.into_ptr(),
+        )
+    };
+    if status != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(array)
 }
 
 /// Where the bytes of an array contiguous in C or Fortran order (as `fortran` says) start, and

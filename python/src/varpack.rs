@@ -1,15 +1,16 @@
 //! `array_files.varpack`: named sets of variables, arrays loaded as numpy arrays over the
 //! pack's maps, dicts of arrays as dicts, JSON values as Python values.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use npy_format::{DType, Header, Mode};
+use numpy::PyArrayDescr;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 use varpack::{Array, Dict, Item, LoadOptions, Value, Varpack};
 
-use crate::bytes::{byte_array, copy_contiguous};
+use crate::bytes::{copy_contiguous, typed_array};
 use crate::errors::py_err;
 
 /// A loaded pack; the owner (`.base`) of the maps (or, from object storage, the memory) its
@@ -56,28 +57,47 @@ fn span(array: &mut Array, writable: bool) -> PyResult<Span> {
     Ok(Span { header, ptr, len })
 }
 
-/// The array entry `(descr, shape, fortran_order, data)` Python builds an ndarray from.
-fn array_entry<'py>(
-    owner: &Bound<'py, PyAny>,
-    span: &Span,
+/// The numpy arrays of one load: their dtypes parsed once per distinct descr.
+struct ArrayMaker<'py> {
+    owner: Bound<'py, PyAny>,
     writable: bool,
-) -> PyResult<Bound<'py, PyTuple>> {
-    // SAFETY: the span's bytes belong to the Varpack inside `owner` (a map it holds, or its
-    // own buffer), which does not move or change while `owner` lives; `owner` becomes the
-    // array's base. They are writable exactly when the pack was loaded with a writable map.
-    let raw = unsafe { byte_array(owner.clone(), span.ptr, span.len, writable)? };
-    (
-        span.header.dtype.descr(),
-        span.header.shape.clone(),
-        span.header.fortran_order,
-        raw,
-    )
-        .into_pyobject(owner.py())
+    dtypes: HashMap<String, Bound<'py, PyArrayDescr>>,
+}
+
+impl<'py> ArrayMaker<'py> {
+    /// The numpy array over `span`, whose base is the loaded pack.
+    fn array(&mut self, span: &Span) -> PyResult<Bound<'py, PyAny>> {
+        let descr = span.header.dtype.descr();
+        let dtype = match self.dtypes.get(&descr) {
+            Some(dtype) => dtype.clone(),
+            None => {
+                let dtype = (self.owner.py().import("array_files._dtypes")?)
+                    .call_method1("from_descr", (&descr,))?
+                    .cast_into::<PyArrayDescr>()?;
+                self.dtypes.insert(descr, dtype.clone());
+                dtype
+            }
+        };
+        // SAFETY: the span's bytes belong to the Varpack inside `owner` (a map it holds, or its
+        // own buffer), which does not move or change while `owner` lives; `owner` becomes the
+        // array's base. They are writable exactly when the pack was loaded with a writable map,
+        // and they are the header's shape of its dtype (varpack checked the data's length).
+        unsafe {
+            typed_array(
+                self.owner.clone(),
+                (span.ptr, span.len),
+                &dtype,
+                &span.header.shape,
+                span.header.fortran_order,
+                self.writable,
+            )
+        }
+    }
 }
 
 /// Loads the pack at `path` (or URL: read into memory, `mode` then must be `"r"`); returns
-/// `[(name, kind, payload)]`: arrays as `(descr, shape, fortran_order, uint8 data)`, dicts as
-/// `[(key, that tuple)]`, JSON values as their text.
+/// `[(name, kind, payload)]`: arrays as numpy arrays over the pack's maps (or memory), dicts as
+/// `[(key, kind, payload)]`, JSON values as their text.
 #[pyfunction]
 #[pyo3(signature = (path, ignore, mode))]
 pub fn varpack_load<'py>(
@@ -143,11 +163,15 @@ pub fn varpack_load<'py>(
         _pack: pack,
         mapped: !url,
     };
-    let owner = Bound::new(py, core)?.into_any();
+    let mut arrays = ArrayMaker {
+        owner: Bound::new(py, core)?.into_any(),
+        writable,
+        dtypes: HashMap::new(),
+    };
     loaded
         .into_iter()
         .map(|(name, item)| {
-            let (kind, payload) = to_python(&owner, item, writable)?;
+            let (kind, payload) = to_python(&mut arrays, item)?;
             Ok((name, kind, payload))
         })
         .collect()
@@ -163,18 +187,17 @@ fn unknown(name: &str) -> PyErr {
 /// A loaded value as `(kind, payload)`: an array entry, a list of `(key, kind, payload)` for a
 /// dict, or JSON text.
 fn to_python<'py>(
-    owner: &Bound<'py, PyAny>,
+    arrays: &mut ArrayMaker<'py>,
     item: Loaded,
-    writable: bool,
 ) -> PyResult<(&'static str, Bound<'py, PyAny>)> {
-    let py = owner.py();
+    let py = arrays.owner.py();
     Ok(match item {
-        Loaded::Array(s) => ("array", array_entry(owner, &s, writable)?.into_any()),
+        Loaded::Array(s) => ("array", arrays.array(&s)?),
         Loaded::Dict(entries) => {
             let entries = entries
                 .into_iter()
                 .map(|(key, entry)| {
-                    let (kind, payload) = to_python(owner, entry, writable)?;
+                    let (kind, payload) = to_python(arrays, entry)?;
                     Ok((key, kind, payload))
                 })
                 .collect::<PyResult<Vec<_>>>()?;

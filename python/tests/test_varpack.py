@@ -16,6 +16,9 @@ FORMS = ["run", "run.npz"]
 def values():
     out = {f"a{i}": sample(dt, (3, 2), i) for i, dt in enumerate(DTYPES)}
     out["fortran"] = np.asfortranarray(sample("<f4", (2, 5)))
+    out["fortran3"] = np.asfortranarray(sample(">i4", (2, 3, 4)))
+    out["empty"] = np.zeros((0, 3), "<f8")
+    out["empty_f"] = np.asfortranarray(np.zeros((2, 0, 3), "<u2"))
     out["scalar"] = np.array(1.5)
     out["cams"] = {"left": sample("u1", (2, 3)), "right": sample("<u2", (4,), 1)}
     out["run"] = {"adc": sample("<i2", (5, 4), 2), "label": "café", "gains": [1.5, 2], "n": 3}
@@ -48,6 +51,10 @@ def test_round_trip_of_every_kind(tmp, form):
     check(vp, values())
     for mmap_mode in (None, "r+", "c"):
         check(varpack.load(path, mmap_mode=mmap_mode), values())
+    # Orders as saved; an array's base chain ends in the loaded pack, never a copy.
+    assert vp["fortran3"].flags.f_contiguous and not vp["fortran3"].flags.c_contiguous
+    assert vp["a0"].flags.c_contiguous
+    assert vp["fortran3"].base is not None and vp["empty"].shape == (0, 3)
 
 
 @pytest.mark.parametrize("form", FORMS)
