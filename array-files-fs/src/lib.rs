@@ -46,6 +46,7 @@
 //! | [`atomic`] | [`TempFile`](atomic::TempFile): write beside, sync, rename or link into place, keep the mode |
 //! | [`map`] | [`MapOptions`](map::MapOptions): the workspace's one `unsafe` block for memory maps |
 //! | [`pread`], [`pwrite`] | positional reads and writes, vectored writes in one call |
+//! | [`private`] | [`PrivateDir`](private::PrivateDir): a directory only this user may enter (mode `0700`), removed when dropped |
 //! | [`reserve`] | [`Reservation`](reserve::Reservation): disk blocks allocated ahead of a growing file's end |
 //! | [`regular`] | open a file only if it is a regular one, never hanging on a FIFO |
 //! | [`text`] | names from files escaped for messages |
@@ -61,6 +62,7 @@ pub mod error;
 pub mod lock;
 pub mod map;
 pub mod pread;
+pub mod private;
 pub mod pwrite;
 pub mod regular;
 pub mod reserve;
