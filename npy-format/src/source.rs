@@ -30,10 +30,12 @@ use array_files_fs::pread::read_exact_at;
 mod cache;
 #[cfg(feature = "remote")]
 mod remote;
+mod spool;
 #[cfg(feature = "remote")]
 pub use cache::{CachedSource, DEFAULT_BLOCK_BYTES};
 #[cfg(feature = "remote")]
 pub use remote::{PART_BYTES, RemoteSource, RemoteWriter, upload_file, upload_written};
+pub use spool::Spool;
 
 /// Random access to the bytes of one object: a file, a buffer, a key in a bucket.
 ///

@@ -490,13 +490,17 @@ pub fn upload_file(path: impl AsRef<std::path::Path>, url: &str) -> io::Result<u
 }
 
 /// Makes the object at `url` by writing a local file first, for writers that seek back (a
-/// zip's local headers, a pack's header): `write` is given a fresh path in the temporary
-/// directory ([`std::env::temp_dir`], `TMPDIR`), the file it leaves there is uploaded whole
-/// ([`upload_file`]: in parts, invisible under `url` until complete) and removed, whether the
-/// write and the upload succeed or not.
+/// zip's local headers, a pack's header): `write` is given the path of a file not yet made, in
+/// a [`Spool`](super::Spool) (a directory of its own in the temporary directory,
+/// [`std::env::temp_dir`], `TMPDIR`, made exclusively with mode `0700` on Unix, so no other
+/// user can read the data or make the file first, and any way of creating it is safe).
+/// `write` creates the file; what it leaves there is uploaded whole ([`upload_file`]: in parts,
+/// invisible under `url` until complete), and the directory is removed with it whether the
+/// write and the upload succeed or not, panics included.
 ///
 /// # Errors
-/// `write`'s error, or the upload's (then nothing is visible under `url`).
+/// The spool directory's creation, `write`'s error, or the upload's (then nothing is visible
+/// under `url`).
 ///
 /// ```no_run
 /// npy_format::source::upload_written("s3://bucket/a.npy", |path| {
@@ -509,16 +513,9 @@ pub fn upload_written<T, E: From<io::Error>>(
     url: &str,
     write: impl FnOnce(&std::path::Path) -> Result<T, E>,
 ) -> Result<T, E> {
-    let path = super::spool_path(url);
-    // Removed on every path out, panics included.
-    struct Remove<'a>(&'a std::path::Path);
-    impl Drop for Remove<'_> {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(self.0);
-        }
-    }
-    let _remove = Remove(&path);
-    let made = write(&path)?;
-    upload_file(&path, url)?;
+    // Removed, with what `write` left in it, when dropped: on every path out, panics included.
+    let spool = super::Spool::create(url)?;
+    let made = write(spool.path())?;
+    upload_file(spool.path(), url)?;
     Ok(made)
 }

@@ -189,6 +189,29 @@ mod remote {
 
     #[test]
     #[ignore = "needs an S3 server: run `cargo xtask test`"]
+    fn a_written_file_uploads_from_a_private_directory_removed_after() {
+        let url = format!(
+            "s3://{}/uploads/written-{}.npy",
+            bucket(),
+            std::process::id()
+        );
+        let mut spool_dir = None;
+        npy_format::source::upload_written(&url, |path| {
+            spool_dir = Some(path.parent().unwrap().to_path_buf());
+            npy_format::write_file(path, &[1u16, 2, 3], &[3]).map_err(std::io::Error::other)
+        })
+        .unwrap();
+        assert!(!spool_dir.unwrap().exists());
+        let source = RemoteSource::open(&url).unwrap();
+        let mut npy = NpyReader::open(&source).unwrap();
+        assert_eq!(
+            npy.read_frames(0, 3).unwrap(),
+            npy_format::as_bytes(&[1u16, 2, 3])
+        );
+    }
+
+    #[test]
+    #[ignore = "needs an S3 server: run `cargo xtask test`"]
     fn an_empty_object_has_an_empty_head_and_tail() {
         put("ranges/empty", Vec::new());
         let url = format!("s3://{}/ranges/empty", bucket());
@@ -242,6 +265,45 @@ mod uploads {
         let s = source(&store, "big");
         assert_eq!(s.len().unwrap(), data.len() as u64);
         assert_eq!(s.read_at(0, data.len()).unwrap(), data);
+    }
+
+    /// What `upload_written` hands its writer: a path not yet made in a directory of its own,
+    /// private, removed however the writer ends (the upload's way out is in `remote`).
+    #[test]
+    fn a_spooled_write_is_private_and_removed_on_an_error_and_a_panic() {
+        let url = "s3://bucket-never-reached/run.npz";
+        let check = |path: &std::path::Path| {
+            assert!(path.ends_with("run.npz"));
+            assert!(std::fs::symlink_metadata(path).is_err(), "not made yet");
+            let dir = path.parent().unwrap();
+            assert_eq!(dir.parent().unwrap(), std::env::temp_dir());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::symlink_metadata(dir).unwrap().permissions().mode();
+                assert_eq!(mode & 0o7777, 0o700);
+            }
+            std::fs::write(path, b"partial").unwrap();
+            dir.to_path_buf()
+        };
+        let mut dir = None;
+        let err = npy_format::source::upload_written(url, |path| -> std::io::Result<()> {
+            dir = Some(check(path));
+            Err(std::io::Error::other("the writer failed"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the writer failed");
+        assert!(!dir.unwrap().exists());
+
+        let dir = std::sync::Mutex::new(None);
+        let panicked = std::panic::catch_unwind(|| {
+            npy_format::source::upload_written(url, |path| -> std::io::Result<()> {
+                *dir.lock().unwrap() = Some(check(path));
+                panic!("the writer panicked");
+            })
+        });
+        assert!(panicked.is_err());
+        assert!(!dir.lock().unwrap().take().unwrap().exists());
     }
 
     #[test]
