@@ -554,27 +554,6 @@ pub fn exists(location: &str) -> io::Result<bool> {
     }
 }
 
-/// A fresh path in the temporary directory ([`std::env::temp_dir`], `TMPDIR`) for the local
-/// file an object of `url` is written to before its upload (writers that seek back: a zip's
-/// local headers, a pack's header). Unique within the process and across processes.
-///
-/// ```
-/// let a = npy_format::source::spool_path("s3://bucket/run.npz");
-/// let b = npy_format::source::spool_path("s3://bucket/run.npz");
-/// assert_ne!(a, b);
-/// assert!(a.to_str().unwrap().ends_with("run.npz"));
-/// ```
-pub fn spool_path(url: &str) -> PathBuf {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = url
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("object");
-    std::env::temp_dir().join(format!(".upload-{}-{n}-{name}", std::process::id()))
-}
-
 /// Whether `location` names an object store rather than a local path.
 ///
 /// ```

@@ -276,6 +276,7 @@ fn child_entry() {
             npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
             drop(npz); // no finish()
         }
+        "url" => url_child(path.to_str().unwrap(), limit),
         other => panic!("unknown child role {other}"),
     }
 }
@@ -724,6 +725,77 @@ fn a_writer_dropped_unfinished_says_so() {
         0,
         "no temporary left"
     );
+}
+
+/// In a child whose `TMPDIR` is empty: a writer to `url` (never reached: nothing is uploaded
+/// before `finish`), a duplicate key, a disk full at `limit` bytes, then a drop unfinished.
+fn url_child(url: &str, limit: u64) {
+    use std::os::unix::fs::PermissionsExt;
+    let spool = || -> Vec<PathBuf> {
+        let entries = std::fs::read_dir(std::env::temp_dir()).unwrap();
+        entries.map(|e| e.unwrap().path()).collect()
+    };
+    let mut npz = NpzWriter::options()
+        .replace(true)
+        .create_location(url)
+        .unwrap();
+    report("path", npz.path().display());
+    let dirs = spool();
+    report("spool_dirs", dirs.len());
+    let mode = std::fs::symlink_metadata(&dirs[0])
+        .unwrap()
+        .permissions()
+        .mode();
+    report("spool_mode", format!("{:o}", mode & 0o7777));
+    npz.add_array("x", &[1u8, 2, 3], &[3]).unwrap();
+    report("duplicate", npz.add_array("x", &[4u8], &[1]).unwrap_err());
+    fs_::limit_file_size(limit);
+    let full = npz
+        .add_array("big", &vec![7u32; limit as usize], &[limit])
+        .unwrap_err();
+    report("full_is_disk_full", fs_::is_disk_full(&full));
+    report("full", full);
+    drop(npz); // no finish(): the warning on stderr
+    report("left", spool().len());
+}
+
+/// A writer to a URL writes a local file in a private directory of `TMPDIR` (mode 0700), but
+/// its errors (the local disk full included) and its drop warning name the URL the user gave,
+/// never that file; the directory goes with the writer.
+#[test]
+fn a_writer_to_a_url_names_the_url_and_leaves_nothing_in_tmpdir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = "s3://bucket-never-reached/runs/never.npz";
+    let mut cmd = fs_::child_command("url", &format!("{url} - 0 100000"));
+    cmd.env("TMPDIR", tmp.path())
+        .stderr(std::process::Stdio::piped());
+    let output = cmd.output().unwrap();
+    let out = fs_::ChildOutput::from_output(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{out}\n{stderr}");
+    assert_eq!(out.get("path"), Some(url), "{out}");
+    assert_eq!(out.get("spool_dirs"), Some("1"), "{out}");
+    assert_eq!(out.get("spool_mode"), Some("700"), "{out}");
+    let local = tmp.path().to_str().unwrap();
+    for key in ["duplicate", "full"] {
+        let message = out.get(key).unwrap();
+        assert!(message.starts_with(&format!("{url}: ")), "{key}: {message}");
+        assert!(!message.contains(local), "{key}: {message}");
+    }
+    assert!(
+        out.get("duplicate").unwrap().contains("duplicate key 'x'"),
+        "{out}"
+    );
+    assert_eq!(out.get("full_is_disk_full"), Some("true"), "{out}");
+    assert!(
+        stderr.contains(&format!(
+            "the NpzWriter of {url} was dropped without finish(): no archive was written"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(local), "{stderr}");
+    assert_eq!(out.get("left"), Some("0"), "{out}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
 /// Member `m{round}` of the indexing tests: deflated as numpy writes it (no seek index), 1.6 MB.

@@ -200,9 +200,10 @@ impl ReadArgs {
     }
 }
 
-/// `npz zip` to a URL: the archive is zipped into a temporary file, then uploaded whole
-/// (nothing is visible under the key before the upload completes); the originals are deleted
-/// only after that.
+/// `npz zip` to a URL: the archive is zipped into a local file in a private directory of the
+/// temporary directory, then uploaded whole (nothing is visible under the key before the
+/// upload completes) by the writer of `create_location`, whose errors name the URL; the
+/// originals are deleted only after that.
 fn zip_to_url(
     url: &str,
     members: &[(String, PathBuf)],
@@ -213,12 +214,10 @@ fn zip_to_url(
     if !force && source::exists(url).map_err(|e| format!("{url}: {e}"))? {
         return Err(cli::exists_error(Path::new(url)).to_string().into());
     }
-    source::upload_written(url, |tmp| {
-        // A local file the upload reads once and removes: no fsync.
-        npz_stream::zip_npy_files(tmp, members, options.sync(false), false)
-            .map_err(std::io::Error::other)
-    })
-    .map_err(|e| format!("{url}: {e}"))?;
+    // Checked above, with the CLI's message: the writer need not look again.
+    let mut npz = options.replace(true).create_location(url)?;
+    npz.add_npy_files(members)?;
+    npz.finish()?;
     if delete_originals {
         for (_, path) in members {
             std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;

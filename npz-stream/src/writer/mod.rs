@@ -20,6 +20,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
+use npy_format::source::Spool;
 use npy_format::{Element, FrameError, FrameSink, Header, Version, as_bytes};
 
 use crate::deflate::{DeflateStream, Pool, stored_blocks, stored_blocks_len};
@@ -89,10 +90,17 @@ pub struct NpzWriter {
     pool: Option<Pool>,
     /// Appending: the archive's length before the append (what a failed append cuts back to).
     append_start: Option<u64>,
-    /// A new archive for object storage: `path` is a local temporary file, uploaded here by
-    /// [`finish`](Self::finish), then removed.
-    upload_to: Option<String>,
+    /// A new archive for object storage: `path` is its URL, `file` the spool's local file,
+    /// uploaded by [`finish`](Self::finish); dropped after `file` (the private directory is
+    /// removed with the file in it).
+    upload: Option<Upload>,
     done: bool,
+}
+
+/// Where an archive for object storage is written before [`NpzWriter::finish`] uploads it.
+struct Upload {
+    url: String,
+    spool: Spool,
 }
 
 impl std::fmt::Debug for NpzWriter {
@@ -187,7 +195,7 @@ impl NpzWriter {
             options,
             pool: None,
             append_start: None,
-            upload_to: None,
+            upload: None,
             done: false,
         })
     }
@@ -207,12 +215,13 @@ impl NpzWriter {
             options,
             pool: None,
             append_start: Some(dir.end),
-            upload_to: None,
+            upload: None,
             done: false,
         })
     }
 
-    /// The archive's final path.
+    /// The archive's final path: its URL for an archive written to object storage
+    /// ([`WriterOptions::create_location`]), which errors and the drop warning name too.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -748,28 +757,45 @@ impl NpzWriter {
                 Err(e) => return Err(self.io_err(e)),
             }
         }
-        if let Some(url) = self.upload_to.take() {
-            self.done = true;
-            let uploaded = upload(&self.path, &url);
-            let _ = fs::remove_file(&self.path);
-            return uploaded.map_err(|source| WriteError::new(url, WriteErrorKind::Io { source }));
-        }
         self.done = true;
+        if let Some(Upload { url, spool }) = &self.upload {
+            // The spool is removed when the writer drops, after its file is closed.
+            return upload(spool.path(), url).map_err(|e| self.io_err(e));
+        }
         Ok(())
     }
 
-    /// A new archive written to a local temporary file, uploaded to `url` by
-    /// [`finish`](Self::finish) (see [`WriterOptions::create_location`]).
+    /// A new archive written to a local file in a [`Spool`] (a private directory of the
+    /// temporary directory), uploaded to `url` by [`finish`](Self::finish) (see
+    /// [`WriterOptions::create_location`]). Its errors and its drop warning name `url`.
     pub(crate) fn create_for_upload(
         url: &str,
         options: WriterOptions,
     ) -> Result<NpzWriter, WriteError> {
-        let local = npy_format::source::spool_path(url);
-        // The local file is read once by the upload and removed: nothing to keep on stable
-        // storage (the upload is what makes the archive durable).
-        let mut writer = NpzWriter::create_with(&local, options.sync(false), true)?;
-        writer.upload_to = Some(url.to_owned());
-        Ok(writer)
+        let io = |source| WriteError::new(url, WriteErrorKind::Io { source });
+        let spool = Spool::create(url).map_err(io)?;
+        // Made exclusively, in a directory only this user may enter.
+        let file = spool.create_file().map_err(io)?;
+        Ok(NpzWriter {
+            path: PathBuf::from(url),
+            tmp: None,
+            file,
+            end: 0,
+            old_records: Vec::new(),
+            entries: Vec::new(),
+            names: HashSet::new(),
+            comment: Vec::new(),
+            // The local file is read once by the upload and removed: nothing to keep on stable
+            // storage (the upload is what makes the archive durable).
+            options: options.sync(false),
+            pool: None,
+            append_start: None,
+            upload: Some(Upload {
+                url: url.to_owned(),
+                spool,
+            }),
+            done: false,
+        })
     }
 }
 

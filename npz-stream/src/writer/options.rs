@@ -317,15 +317,19 @@ impl WriterOptions {
 
     /// Creates a new archive at `location`: a local path, as [`create`](Self::create), or a
     /// URL of object storage (`s3://`, `gs://`, `az://`; feature `remote`). For a URL the
-    /// archive streams into a local temporary file (the writer seeks back to finish each
-    /// member), and [`finish`](NpzWriter::finish) uploads it whole, in parts, then removes
-    /// it: nothing is visible under the URL before the upload completes, and a writer dropped
-    /// unfinished uploads nothing. Without [`replace`](Self::replace), an existing object is
-    /// refused here ([`WriteErrorKind::Exists`]).
+    /// archive streams into a local file (the writer seeks back to finish each member) in a
+    /// [`Spool`](npy_format::source::Spool): a directory of its own in the temporary directory
+    /// (`TMPDIR`, which needs room for the archive), mode `0700` on Unix, the file made
+    /// exclusively. [`finish`](NpzWriter::finish) uploads it whole, in parts; the directory is
+    /// removed when the writer drops. Nothing is visible under the URL before the upload
+    /// completes, and a writer dropped unfinished uploads nothing. Without
+    /// [`replace`](Self::replace), an existing object is refused here
+    /// ([`WriteErrorKind::Exists`]). The writer's errors, its [`path`](NpzWriter::path) and
+    /// its drop warning name the URL, never the local file.
     ///
     /// # Errors
-    /// As [`create`](Self::create); [`WriteErrorKind::Io`] for a URL without the `remote`
-    /// feature.
+    /// As [`create`](Self::create) (the local file's errors named by the URL);
+    /// [`WriteErrorKind::Io`] for a URL without the `remote` feature.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
