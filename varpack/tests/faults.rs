@@ -246,6 +246,9 @@ fn child_entry() {
     let Some((role, arg)) = fs_::child_role() else {
         return;
     };
+    if role == "url" {
+        return url_child(&arg);
+    }
     let parts: Vec<&str> = arg.split('\t').collect();
     let path = PathBuf::from(parts[0]);
     let seed: u64 = parts[1].parse().unwrap();
@@ -272,6 +275,38 @@ fn child_entry() {
         }
         other => panic!("unknown child role {other}"),
     }
+}
+
+/// In a child whose `TMPDIR` is empty: a save to `url` (never reached) whose local copy fills
+/// the disk before anything is uploaded.
+fn url_child(url: &str) {
+    let mut vp = Varpack::new();
+    vp.insert_array("big", &vec![7u32; 100_000], &[100_000])
+        .unwrap();
+    fs_::limit_file_size(50_000);
+    let err = vp.save_as_location(url).unwrap_err();
+    report("error_full", fs_::is_disk_full(&err));
+    report("error", err);
+    report("left", fs_::names_in(&std::env::temp_dir()).len());
+}
+
+/// A save to a URL writes its local copy in a private directory of `TMPDIR`: a failure there
+/// (the local disk full) is an error naming the URL the user gave, not that copy, and the
+/// directory is removed.
+#[test]
+fn a_save_to_a_url_that_fills_the_local_disk_names_the_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = "s3://bucket-never-reached/runs/full.npz";
+    let mut cmd = fs_::child_command("url", url);
+    cmd.env("TMPDIR", tmp.path());
+    let out = fs_::run_command(cmd);
+    assert!(out.status.success(), "{out}");
+    assert_eq!(out.get("error_full"), Some("true"), "{out}");
+    let error = out.get("error").unwrap();
+    assert!(error.starts_with(&format!("{url}: ")), "{error}");
+    assert!(!error.contains(tmp.path().to_str().unwrap()), "{error}");
+    assert_eq!(out.get("left"), Some("0"), "{out}");
+    assert!(fs_::names_in(tmp.path()).is_empty());
 }
 
 fn random_mode(rng: &mut Rng) -> Mode {

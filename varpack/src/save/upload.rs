@@ -1,21 +1,19 @@
 //! Saves to object storage: [`Varpack::save_as_location`]. The single-file form only: the
-//! archive is written to a local temporary file (in a private directory of the system's
-//! temporary directory), then uploaded by npy-format's `upload_file` (a multipart upload:
-//! nothing is visible under the URL until the whole archive is there, and a failed upload
-//! leaves what was there before), and the temporary removed whatever happens. The directory
-//! form is refused: a prefix of objects cannot be replaced atomically.
+//! archive is written to a local file in npy-format's [`Spool`] (a private directory of the
+//! system's temporary directory, mode `0700`), then uploaded by npy-format's `upload_file` (a
+//! multipart upload: nothing is visible under the URL until the whole archive is there, and a
+//! failed upload leaves what was there before), and the spool removed whatever happens. The
+//! directory form is refused: a prefix of objects cannot be replaced atomically.
 
 use std::ffi::OsStr;
-use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
-use npy_format::source::is_url;
+use npy_format::source::{Spool, is_url};
 
 use super::{Settings, write_npz};
 use crate::Varpack;
-use crate::error::{SaveError, SaveErrorKind, io_save};
+use crate::error::{SaveError, SaveErrorKind};
 use crate::load::remote::is_single_file;
 use crate::lock::LockMode;
 
@@ -87,21 +85,31 @@ impl Varpack {
         if no_clobber && npy_format::source::exists(url).map_err(io)? {
             return Err(SaveError::new(url, SaveErrorKind::Exists));
         }
-        let dir = PrivateDir::create()?;
-        let archive = dir.path.join("pack.npz");
+        let spool = Spool::create(url).map_err(io)?;
         let settings = Settings {
-            // A temporary to upload: nothing to keep on stable storage.
+            // A local copy to upload: nothing to keep on stable storage.
             sync: false,
             ..self.settings()
         };
         write_npz(
-            &archive,
+            spool.path(),
             &self.held_values(),
             settings,
             LockMode::Off,
             false,
-        )?;
-        upload_file(&archive, url).map_err(io)
+        )
+        .map_err(|e| {
+            // The user named the URL, not the local copy (errors about the files values are
+            // read from keep their paths).
+            let (path, kind) = e.into_parts();
+            let path = if path == spool.path() {
+                url.into()
+            } else {
+                path
+            };
+            SaveError::new(path, kind)
+        })?;
+        upload_file(spool.path(), url).map_err(io)
     }
 }
 
@@ -116,36 +124,4 @@ fn upload_file(_archive: &Path, _url: &str) -> io::Result<()> {
         io::ErrorKind::Unsupported,
         "object storage needs the `remote` feature",
     ))
-}
-
-/// A directory of this process's own in the system's temporary directory, removed with
-/// everything in it when dropped.
-struct PrivateDir {
-    path: PathBuf,
-}
-
-impl PrivateDir {
-    fn create() -> Result<PrivateDir, SaveError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = base.join(format!("varpack-upload-{}-{n}", std::process::id()));
-            let mut builder = fs::DirBuilder::new();
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            match builder.create(&path) {
-                Ok(()) => return Ok(PrivateDir { path }),
-                // Left by an earlier process of the same id: take the next name.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io_save(&path)(e)),
-            }
-        }
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
 }
