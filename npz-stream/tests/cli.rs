@@ -490,3 +490,49 @@ fn a_header_over_the_limit_fails_alone_and_names_the_flag() {
     );
     assert_eq!(ok(&["rows", s(&path), "b", "0"]), [2]);
 }
+
+/// `npz zip URL` writes its local copy in a private directory of `TMPDIR`: a failure there (an
+/// unusable `TMPDIR`, a full disk) is one error line naming the URL, never the local copy, and
+/// nothing is left in `TMPDIR`. The URL is never reached: `-f` skips the look for an existing
+/// object, and the upload would come after the failure.
+#[test]
+#[cfg(unix)]
+fn zip_to_a_url_names_the_url_when_its_local_copy_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    npy_format::write_file(&a, &vec![7u32; 50_000], &[50_000]).unwrap();
+    let member = format!("a={}", a.display());
+    let url = "s3://bucket-never-reached/runs/z.npz";
+    // `ulimit -f` in 512-byte blocks; writes past it fail with EFBIG (SIGXFSZ ignored).
+    let run = |tmpdir: &Path, blocks: &str| {
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                r#"trap '' XFSZ; ulimit -f "$1"; shift; exec "$@""#,
+                "sh",
+            ])
+            .arg(blocks)
+            .arg(env!("CARGO_BIN_EXE_npz"))
+            .args(["zip", url, &member, "-f"])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("npz: error: {url}: ")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        stderr
+    };
+    let err = run(&dir.path().join("missing"), "unlimited");
+    assert!(err.contains("making a private directory"), "{err}");
+    let tmpdir = dir.path().join("tmpdir");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let err = run(&tmpdir, "100");
+    assert!(err.contains("too large"), "{err}");
+    assert!(!err.contains(s(&tmpdir)), "{err}");
+    assert_eq!(std::fs::read_dir(&tmpdir).unwrap().count(), 0);
+    assert!(a.exists());
+}
