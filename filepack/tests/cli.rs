@@ -597,3 +597,47 @@ fn filepackers_flags() {
         "both lists at once is a usage error"
     );
 }
+
+/// `pack -o URL` writes its local copy in a private directory of `TMPDIR`: a failure there (an
+/// unusable `TMPDIR`, a full disk) is one error line naming the URL, never the local copy, and
+/// nothing is left in `TMPDIR`. The URL is never reached: `-f` skips the look for an existing
+/// object, and the upload would come after the failure.
+#[test]
+fn pack_to_a_url_names_the_url_when_its_local_copy_fails() {
+    let tmp = fixture();
+    let src = tmp.path().join("src");
+    fs::write(src.join("big.bin"), vec![1u8; 200_000]).unwrap();
+    let url = "s3://bucket-never-reached/runs/p.fpack";
+    // `ulimit -f` in 512-byte blocks; writes past it fail with EFBIG (SIGXFSZ ignored).
+    let run = |tmpdir: &Path, blocks: &str| {
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                r#"trap '' XFSZ; ulimit -f "$1"; shift; exec "$@""#,
+                "sh",
+            ])
+            .arg(blocks)
+            .arg(common::bin())
+            .args(["pack", s(&src), "-o", url, "-f", "--quiet"])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap()
+    };
+    let err = assert_clean_failure(&run(&tmp.path().join("missing"), "unlimited"));
+    assert!(
+        err.starts_with(&format!(
+            "treepack: error: {url}: making a private directory"
+        )),
+        "{err}"
+    );
+    let tmpdir = tmp.path().join("tmpdir");
+    fs::create_dir(&tmpdir).unwrap();
+    let err = assert_clean_failure(&run(&tmpdir, "100"));
+    assert!(
+        err.starts_with(&format!("treepack: error: {url}: ")),
+        "{err}"
+    );
+    assert!(err.contains("too large"), "{err}");
+    assert!(!err.contains(s(&tmpdir)), "{err}");
+    assert_eq!(fs::read_dir(&tmpdir).unwrap().count(), 0);
+}

@@ -301,21 +301,19 @@ mod s3 {
         let again = run(&["pack", src.to_str().unwrap(), "-o", target, "--quiet"]);
         let err = common::assert_clean_failure(&again);
         assert!(err.contains("exists"), "{err}");
-        let forced = run(&["pack", src.to_str().unwrap(), "-o", target, "--quiet", "-f"]);
+        // The local copy is made in a private directory of TMPDIR, removed after the upload.
+        let tmpdir = dir.path().join("tmpdir");
+        std::fs::create_dir(&tmpdir).unwrap();
+        let forced = std::process::Command::new(common::bin())
+            .args(["pack", src.to_str().unwrap(), "-o", target, "--quiet", "-f"])
+            .env("TMPDIR", &tmpdir)
+            .output()
+            .unwrap();
         assert!(
             forced.status.success(),
             "{}",
             String::from_utf8_lossy(&forced.stderr)
         );
-        // No temporary file is left behind.
-        let leftovers = std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                let name = name.to_string_lossy().into_owned();
-                name.contains("packed.fpack") && name.starts_with(".upload-")
-            })
-            .count();
-        assert_eq!(leftovers, 0);
+        assert_eq!(std::fs::read_dir(&tmpdir).unwrap().count(), 0);
     }
 }

@@ -371,6 +371,38 @@ fn packing_measure(p: &Progress) -> (u64, u64) {
     }
 }
 
+/// `pack -o URL`: the pack is written to a local file in a private directory of the
+/// temporary directory (npy-format's `upload_written`), then uploaded whole. Errors about that
+/// file, the directory and the upload name the URL the user gave; errors about a source file
+/// or an entry name it.
+fn pack_to_url(builder: &PackBuilder, src: &Path, url: &str) -> CliResult<PackSummary> {
+    /// A message already made, or an I/O error of the spool or the upload.
+    enum Failed {
+        Message(Failure),
+        Io(io::Error),
+    }
+    impl From<io::Error> for Failed {
+        fn from(e: io::Error) -> Self {
+            Failed::Io(e)
+        }
+    }
+    let packed = npy_format::source::upload_written(url, |local| {
+        let spool = local.parent().unwrap_or(local);
+        builder.pack_dir(src, local).map_err(|e| {
+            Failed::Message(match e {
+                treepack::BuildError::Io { path, source } if path.starts_with(spool) => {
+                    format!("{url}: {source}")
+                }
+                e => fail(e),
+            })
+        })
+    });
+    packed.map_err(|e| match e {
+        Failed::Message(message) => message,
+        Failed::Io(e) => format!("{url}: {e}"),
+    })
+}
+
 fn pack(args: PackArgs) -> CliResult<()> {
     let Some(src) = args.dir.or(args.input) else {
         return Err(fail("no directory to pack (give DIR or -i DIR)"));
@@ -411,10 +443,7 @@ fn pack(args: PackArgs) -> CliResult<()> {
     }
     let start = Instant::now();
     let result = match url {
-        Some(url) => npy_format::source::upload_written(url, |tmp| {
-            builder.pack_dir(&src, tmp).map_err(io::Error::other)
-        })
-        .map_err(fail),
+        Some(url) => pack_to_url(&builder, &src, url),
         None => builder.pack_dir(&src, &out).map_err(|e| match e {
             // Created by another process while this one packed: left as it is.
             treepack::BuildError::Io { path, source }
