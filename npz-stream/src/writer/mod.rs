@@ -183,9 +183,16 @@ impl NpzWriter {
         let _ = atomic::remove_stale_temps(path);
         let tmp = TempFile::beside(path).map_err(io)?;
         let file = tmp.file().try_clone().map_err(io)?;
-        Ok(NpzWriter {
-            path: path.to_path_buf(),
-            tmp: Some((tmp, replace)),
+        let mut writer = NpzWriter::empty(path.to_path_buf(), file, options);
+        writer.tmp = Some((tmp, replace));
+        Ok(writer)
+    }
+
+    /// A writer of a new, empty archive named `path`, written to `file`.
+    fn empty(path: PathBuf, file: File, options: WriterOptions) -> NpzWriter {
+        NpzWriter {
+            path,
+            tmp: None,
             file,
             end: 0,
             old_records: Vec::new(),
@@ -197,7 +204,7 @@ impl NpzWriter {
             append_start: None,
             upload: None,
             done: false,
-        })
+        }
     }
 
     fn append_with(path: &Path, options: WriterOptions) -> Result<NpzWriter, WriteError> {
@@ -776,26 +783,14 @@ impl NpzWriter {
         let spool = Spool::create(url).map_err(io)?;
         // Made exclusively, in a directory only this user may enter.
         let file = spool.create_file().map_err(io)?;
-        Ok(NpzWriter {
-            path: PathBuf::from(url),
-            tmp: None,
-            file,
-            end: 0,
-            old_records: Vec::new(),
-            entries: Vec::new(),
-            names: HashSet::new(),
-            comment: Vec::new(),
-            // The local file is read once by the upload and removed: nothing to keep on stable
-            // storage (the upload is what makes the archive durable).
-            options: options.sync(false),
-            pool: None,
-            append_start: None,
-            upload: Some(Upload {
-                url: url.to_owned(),
-                spool,
-            }),
-            done: false,
-        })
+        // The local file is read once by the upload and removed: nothing to keep on stable
+        // storage (the upload is what makes the archive durable).
+        let mut writer = NpzWriter::empty(PathBuf::from(url), file, options.sync(false));
+        writer.upload = Some(Upload {
+            url: url.to_owned(),
+            spool,
+        });
+        Ok(writer)
     }
 }
 
