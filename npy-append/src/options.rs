@@ -227,9 +227,9 @@ impl AppendOptions {
     /// Whether the header is updated as frames reach the file (default on): every time the
     /// buffer is written, and after appends written directly once the frames it does not count
     /// reach the buffer's size. Readers then see frames at most a buffer's worth after their
-    /// bytes are in the file (at once with [`BufferSize::Bytes(0)`](BufferSize::Bytes)). Off, only [`flush`],
-    /// [`sync`] and [`finish`] update it, and [`abandon`] can undo everything since the last of
-    /// them.
+    /// bytes are in the file (at once with [`BufferSize::Bytes(0)`](BufferSize::Bytes)). Off,
+    /// only [`flush`], [`sync`] and [`finish`] update it, and [`abandon`] can undo everything
+    /// since the last of them.
     ///
     /// [`flush`]: NpyAppender::flush
     /// [`sync`]: NpyAppender::sync
