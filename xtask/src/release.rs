@@ -464,8 +464,15 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
         &bump.plan,
     )?;
     show_edits(&root, &edits, dry, &bump.version.to_string());
-    let lock = root.join("Cargo.lock");
-    let lock_before = std::fs::read(&lock).ok();
+    // The lock files `cargo update` and `cargo xtask test` may rewrite (fuzz/ has its own).
+    let locks: Vec<(PathBuf, Option<Vec<u8>>)> =
+        [root.join("Cargo.lock"), root.join("fuzz/Cargo.lock")]
+            .into_iter()
+            .map(|lock| {
+                let before = std::fs::read(&lock).ok();
+                (lock, before)
+            })
+            .collect();
     if !dry {
         write_edits(&edits)?;
     }
@@ -476,8 +483,10 @@ pub fn run(args: ReleaseArgs) -> Result<()> {
             for edit in &edits {
                 let _ = std::fs::write(&edit.path, &edit.old);
             }
-            if let Some(before) = &lock_before {
-                let _ = std::fs::write(&lock, before);
+            for (lock, before) in &locks {
+                if let Some(before) = before {
+                    let _ = std::fs::write(lock, before);
+                }
             }
         }
         return Err(err);

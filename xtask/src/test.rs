@@ -1,9 +1,14 @@
 //! `cargo xtask test`: every test of the workspace, the numpy interop tests included.
 //!
-//! 1. Ensures the venv with the pinned numpy (see [`crate::venv`]).
-//! 2. `cargo build --release --workspace`, because the CLI binaries are tested as built in
+//! 1. `cargo check --all-targets` of the fuzz targets (`fuzz/`, not a workspace member, so
+//!    nothing else here builds them), unless `-p` names packages: they must follow the
+//!    libraries' API, and `fuzz/Cargo.lock` the workspace's dependencies (cargo adds what a
+//!    new dependency needs and follows a version bump, as it does in `Cargo.lock`). Seconds
+//!    once built; no nightly and no cargo-fuzz (`cargo xtask fuzz` builds and runs them).
+//! 2. Ensures the venv with the pinned numpy (see [`crate::venv`]).
+//! 3. `cargo build --release --workspace`, because the CLI binaries are tested as built in
 //!    `target/release`.
-//! 3. `cargo test --workspace --all-features -- --include-ignored`, with an S3-compatible
+//! 4. `cargo test --workspace --all-features -- --include-ignored`, with an S3-compatible
 //!    server running for the object-storage tests (`moto_server` on 127.0.0.1, see
 //!    [`crate::s3`]: `AWS_ENDPOINT_URL` and test credentials in the environment; stopped
 //!    afterwards whatever happens), and
@@ -11,7 +16,7 @@
 //!    * `NPY_ORACLE`: `xtask/python/oracle.py`, the numpy oracle,
 //!    * `NPY_BIN_DIR`: `target/release`.
 //!
-//! 4. `pip install ./python` into the venv and its pytest suite (`python/tests`), unless `-p`
+//! 5. `pip install ./python` into the venv and its pytest suite (`python/tests`), unless `-p`
 //!    names packages other than `array-files-python`, with the S3 server still running.
 //!
 //! Tests that need numpy are `#[ignore = "needs numpy: run `cargo xtask test`"]`, so a plain
@@ -42,6 +47,23 @@ pub fn run(args: TestArgs) -> Result<()> {
     let names_packages = cargo_args
         .iter()
         .any(|a| a.starts_with("-p") || a.starts_with("--package"));
+
+    if !names_packages {
+        let mut fuzz = util::cargo();
+        fuzz.args([
+            "check",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--all-targets",
+        ])
+        .arg("--target-dir")
+        .arg(util::target_dir());
+        section(&format!(
+            "xtask test: the fuzz targets still compile ({})",
+            util::describe(&fuzz)
+        ));
+        util::run(&mut fuzz)?;
+    }
 
     section("xtask test: python venv with the pinned numpy");
     let python = venv::python()?;
