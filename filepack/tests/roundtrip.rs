@@ -310,6 +310,29 @@ fn symlinks_resolve_inside_the_pack() {
     assert_eq!(pack.read_str("alias/up").unwrap(), "content");
     assert_eq!(pack.listdir("alias").unwrap(), ["escape", "sub", "up"]);
     assert!(pack.entry("alias").unwrap().is_symlink());
+    // A walk yields its start (a symlink start followed), then the subtree of a directory;
+    // a file's walk is the file alone, and symlinks inside are yielded, not followed.
+    let walk = |start: &str| -> Vec<String> {
+        let walk = pack.walk(start).unwrap();
+        walk.map(|e| e.unwrap().path().to_owned()).collect()
+    };
+    assert_eq!(walk("real/sub/f.txt"), ["real/sub/f.txt"]);
+    assert_eq!(walk("real/up"), ["real/sub/f.txt"]);
+    assert_eq!(
+        walk("real"),
+        [
+            "real",
+            "real/escape",
+            "real/sub",
+            "real/sub/f.txt",
+            "real/up"
+        ]
+    );
+    assert_eq!(walk("alias"), walk("real"));
+    assert!(matches!(
+        pack.walk("real/sub/f.txt/x").err().map(|e| e.into_kind()),
+        Some(treepack::ErrorKind::NotADir { .. })
+    ));
     assert!(matches!(
         pack.bytes("loop1"),
         Err(ref e) if matches!(e.kind(), treepack::ErrorKind::SymlinkLoop { .. })

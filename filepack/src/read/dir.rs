@@ -87,7 +87,11 @@ pub struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     fn push(&mut self, entry: &Entry<'a>) {
-        if let Ok(children) = entry.children() {
+        // Checked first: `children` of a file or symlink is a `NotADir` error naming the entry
+        // and the pack, built (and allocated) for nothing.
+        if entry.is_dir()
+            && let Ok(children) = entry.children()
+        {
             self.stack.push(children);
         }
     }
