@@ -270,6 +270,38 @@ fn cat_concatenates_and_reports_missing() {
 }
 
 #[test]
+fn errors_name_the_pack_once() {
+    let (tmp, out) = packed_fixture();
+    let p = s(&out);
+    let missing = format!("treepack: error: {p}: \"nope\": no such file or directory in the pack");
+    let ls = assert_clean_failure(&run_s(&["ls", p, "nope"]));
+    assert_eq!(ls.trim_end(), missing);
+    // cat names the pack once in front of every path it could not read.
+    let cat = assert_clean_failure(&run_s(&["cat", p, "nope", "a"]));
+    assert_eq!(
+        cat.trim_end(),
+        format!("{missing}; \"a\": is a directory, not a file")
+    );
+    let dest = tmp.path().join("dest");
+    let extract = assert_clean_failure(&run_s(&["extract", p, "-o", s(&dest), "nope"]));
+    assert_eq!(extract.trim_end(), missing);
+    // A file that is not a pack, and one that is missing: named once too.
+    let notes = tmp.path().join("notes.txt");
+    fs::write(&notes, "not a pack").unwrap();
+    for path in [notes, tmp.path().join("none.fpack")] {
+        for args in [&["ls"][..], &["cat", "a/b.txt"], &["verify"], &["info"]] {
+            let command = args[0];
+            let msg = assert_clean_failure(&run_s(&[&[command, s(&path)], &args[1..]].concat()));
+            assert!(
+                msg.starts_with(&format!("treepack: error: {}: ", path.display())),
+                "{command}: {msg}"
+            );
+            assert_eq!(msg.matches(s(&path)).count(), 1, "{command}: {msg}");
+        }
+    }
+}
+
+#[test]
 fn extract_all_and_some() {
     let tmp = fixture();
     let src = tmp.path().join("src");
