@@ -56,9 +56,7 @@ pub(crate) struct MemberMap {
 #[derive(Debug)]
 enum MemberBytes {
     Empty,
-    /// A read-only map and the range of it that is the data: all of it, or the data after
-    /// the header of a `.npy` file mapped whole (its header was parsed from the map).
-    ReadOnly(Mmap, Range<usize>),
+    ReadOnly(Mmap),
     /// A range of one read-only map of the whole archive, shared by all its members (one
     /// mmap per load instead of one per array).
     Shared(Arc<Mmap>, Range<usize>),
@@ -121,11 +119,7 @@ impl MemberMap {
                 options = options.file_len(meta.len());
             }
             match mode {
-                Mode::ReadOnly => {
-                    let map = options.map(file)?;
-                    let all = 0..map.len();
-                    MemberBytes::ReadOnly(map, all)
-                }
+                Mode::ReadOnly => MemberBytes::ReadOnly(options.map(file)?),
                 // Writes go to this member's data range only.
                 Mode::ReadWrite => MemberBytes::Writable(options.map_mut(file)?, mode),
                 // A private map: writes never reach the file.
@@ -148,45 +142,11 @@ impl MemberMap {
         })
     }
 
-    /// The data of a `.npy` file, `len` bytes at `offset` of `map`, a read-only map of the whole
-    /// file (opened from `path`, whose metadata is `meta`).
-    pub(crate) fn in_file_map(
-        map: Mmap,
-        meta: &std::fs::Metadata,
-        path: &Path,
-        member: &str,
-        (offset, len): (u64, u64),
-    ) -> std::io::Result<MemberMap> {
-        let range = usize::try_from(offset)
-            .ok()
-            .zip(usize::try_from(len).ok())
-            .and_then(|(start, len)| Some(start..start.checked_add(len)?))
-            .filter(|range| range.end <= map.len())
-            .ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "array data runs past the end of the file",
-                )
-            })?;
-        Ok(MemberMap {
-            path: path.to_path_buf(),
-            member: member.to_owned(),
-            map: if range.is_empty() {
-                MemberBytes::Empty
-            } else {
-                MemberBytes::ReadOnly(map, range)
-            },
-            dirty: false,
-            archive: false,
-            file_id: Some(crate::load::source::identity(meta)),
-        })
-    }
-
     fn bytes(&self) -> &[u8] {
         match &self.map {
             // An empty slice at an 8-aligned address, so typed views of empty arrays work.
             MemberBytes::Empty => bytemuck::cast_slice::<u64, u8>(&[]),
-            MemberBytes::ReadOnly(m, range) => &m[range.clone()],
+            MemberBytes::ReadOnly(m) => m,
             MemberBytes::Shared(m, range) => &m[range.clone()],
             MemberBytes::Writable(m, _) => m,
         }
@@ -194,7 +154,7 @@ impl MemberMap {
 
     fn mode(&self) -> Mode {
         match &self.map {
-            MemberBytes::Empty | MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
+            MemberBytes::Empty | MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
                 Mode::ReadOnly
             }
             MemberBytes::Writable(_, mode) => *mode,
@@ -350,7 +310,7 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => Ok(bytemuck::cast_slice_mut::<u64, u8>(&mut [])),
-                    MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
+                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
                         Err(ArrayError::ReadOnly { path })
                     }
                     MemberBytes::Writable(map, mode) => {
@@ -396,7 +356,7 @@ impl Array {
                 let path = m.path.clone();
                 match &mut m.map {
                     MemberBytes::Empty => bytemuck::cast_slice_mut::<u64, u8>(&mut []),
-                    MemberBytes::ReadOnly(..) | MemberBytes::Shared(..) => {
+                    MemberBytes::ReadOnly(_) | MemberBytes::Shared(..) => {
                         return Err(ArrayError::ReadOnly { path });
                     }
                     MemberBytes::Writable(map, mode) => {

@@ -7,7 +7,6 @@ use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use array_files_fs::map::{MapOptions, Mmap};
 use npy_format::{Header, Mode};
 use npz_stream::NpzReader;
 
@@ -78,9 +77,7 @@ pub(crate) fn check_header(
 pub(crate) fn read_header(source: &Source, name: &str, file: &str) -> Result<Header, LoadError> {
     match (&source.npz, &source.origin) {
         (Some(reader), _) => Ok(member_info(source, reader, name, file)?.header),
-        (None, Origin::Local(_)) => Ok(read_npy_header(source, name, file, false, false)?
-            .parsed
-            .header),
+        (None, Origin::Local(_)) => Ok(read_npy_header(source, name, file, false)?.parsed.header),
         (None, Origin::Remote(_)) => remote::read_npy_object_header(source, name, file),
     }
 }
@@ -91,40 +88,26 @@ struct OpenNpy {
     file: File,
     meta: fs::Metadata,
     path: PathBuf,
-    /// A read-only map of the whole file, when one was asked for.
-    map: Option<Mmap>,
 }
 
-/// Opens `.npy` file `file` of a directory pack and reads its header. With `map_whole`, the
-/// file is mapped read-only whole and the header parsed from the map: an array to be mapped
-/// read-only costs no read of its own.
+/// Opens `.npy` file `file` of a directory pack and reads its header. (Parsing it from a map
+/// of the whole file instead saves the read, but a page fault takes its place, and in a Python
+/// process such loads ran at twice the time for their first few dozen calls.)
 fn read_npy_header(
     source: &Source,
     name: &str,
     file: &str,
     write: bool,
-    map_whole: bool,
 ) -> Result<OpenNpy, LoadError> {
     let (f, meta, path) = open_in_dir(source, name, file, write)?;
     let options = npy_format::ReadOptions::default().max_header_size(source.max_header_size);
-    let map = if map_whole && meta.len() > 0 {
-        let map = MapOptions::new().file_len(meta.len()).map(&f);
-        Some(map.map_err(io_load(&path))?)
-    } else {
-        None
-    };
-    let parsed = match &map {
-        Some(map) => Header::read_from(&mut &map[..], options),
-        None => Header::read_from(&mut BufReader::with_capacity(4096, &f), options),
-    };
-    let parsed = parsed
+    let parsed = Header::read_from(&mut BufReader::with_capacity(4096, &f), options)
         .map_err(|e| npy_error(&path, name, npy_format::ReadErrorKind::Header { source: e }))?;
     Ok(OpenNpy {
         parsed,
         file: f,
         meta,
         path,
-        map,
     })
 }
 
@@ -240,14 +223,12 @@ fn load_npy_file(
     mode: Mode,
 ) -> Result<Array, LoadError> {
     let write = source.mapped && mode == Mode::ReadWrite;
-    let map_whole = source.mapped && mode == Mode::ReadOnly;
     let OpenNpy {
         parsed,
         file: f,
         meta,
         path,
-        map,
-    } = read_npy_header(source, name, file, write, map_whole)?;
+    } = read_npy_header(source, name, file, write)?;
     if let Some(e) = expect {
         check_header(source, name, file, &parsed.header, &e)?;
     }
@@ -277,11 +258,7 @@ fn load_npy_file(
         return Ok(array);
     }
     let range = (parsed.data_offset, expected);
-    let map = match map {
-        Some(map) => MemberMap::in_file_map(map, &meta, &path, file, range),
-        None => MemberMap::open(&f, Some(&meta), &path, file, range, mode, false),
-    };
-    match map {
+    match MemberMap::open(&f, Some(&meta), &path, file, range, mode, false) {
         Ok(map) => Ok(Array::from_member(parsed.header, map)),
         Err(e) => Err(io_load(&path)(e)),
     }
