@@ -9,8 +9,8 @@
 //! cut to its length ([`Reservation::release`]).
 //!
 //! The reservation is a hint: where it is not supported (other systems, file systems without
-//! `fallocate`) or fails (a nearly full disk), it turns itself off and writes go on as before;
-//! a real lack of space then surfaces from the write itself.
+//! `fallocate`), would cost memory (tmpfs) or fails (a nearly full disk), it turns itself off
+//! and writes go on as before; a real lack of space then surfaces from the write itself.
 
 use std::fs::File;
 
@@ -110,7 +110,12 @@ impl Reservation {
 /// did.
 #[cfg(target_os = "linux")]
 fn reserve(file: &File, offset: u64, len: u64) -> bool {
-    use rustix::fs::{FallocateFlags, fallocate};
+    use rustix::fs::{FallocateFlags, fallocate, fstatfs};
+    // tmpfs (`/dev/shm`, often `/tmp`) reserves in memory: nothing to gain, memory to lose.
+    const TMPFS_MAGIC: i128 = 0x0102_1994;
+    if fstatfs(file).is_ok_and(|fs| i128::from(fs.f_type) == TMPFS_MAGIC) {
+        return false;
+    }
     fallocate(file, FallocateFlags::KEEP_SIZE, offset, len).is_ok()
 }
 
@@ -165,13 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn tmpfs_is_never_reserved() {
+        let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+            return; // no /dev/shm here
+        };
+        let file = File::create(dir.path().join("f")).unwrap();
+        let tmpfs = rustix::fs::fstatfs(&file).is_ok_and(|fs| i128::from(fs.f_type) == 0x0102_1994);
+        if !tmpfs {
+            return;
+        }
+        let mut reservation = Reservation::new(0);
+        reservation.before_write(&file, 8 << 20);
+        assert!(!reservation.enabled);
+        assert_eq!(allocated(&file), 0);
+    }
+
+    #[test]
     fn ahead_is_capped() {
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("f")).unwrap();
         let mut reservation = Reservation::new(0);
-        reservation.before_write(&file, 256 << 20);
+        reservation.before_write(&file, 65 << 20);
         if reservation.enabled {
-            assert_eq!(reservation.reserved_to, (256 << 20) + MAX_AHEAD);
+            assert_eq!(reservation.reserved_to, (65 << 20) + MAX_AHEAD);
         }
         // Only KEEP_SIZE blocks: the length is untouched; release gives them back.
         assert_eq!(file.metadata().unwrap().len(), 0);

@@ -885,6 +885,19 @@ impl NpyAppender {
         }
     }
 
+    /// After a flush that failed for good (in `finish` or a drop): cuts the file to the whole
+    /// frames written (aligned writes may have left part of the next) and counts them in the
+    /// header, in place, so that the file opens again without recovery. Frames not written are
+    /// lost, as `finish` documents.
+    fn keep_whole_frames(&mut self) {
+        let len = self.data_offset + self.written * self.frame_len;
+        if self.file.set_len(len).is_ok() {
+            self.written_bytes = self.written * self.frame_len;
+            self.reservation.truncated(len);
+            let _ = self.write_header();
+        }
+    }
+
     /// Frees the blocks reserved past the written frames. Failing costs only disk space (the
     /// file's length and contents are as they are either way), so it is not an error.
     fn release_reservation(&mut self) {
@@ -962,13 +975,16 @@ impl NpyAppender {
     /// ```
     pub fn finish(mut self) -> Result<Header, AppendError> {
         self.done = true;
-        if self.sync_on_finish {
-            self.sync()?;
+        let flushed = if self.sync_on_finish {
+            self.sync()
         } else {
-            self.flush()?;
+            self.flush()
+        };
+        if flushed.is_err() {
+            self.keep_whole_frames();
         }
         self.release_reservation();
-        Ok(self.header.clone())
+        flushed.map(|()| self.header.clone())
     }
 
     /// Discards every frame appended since the header was last updated: buffered frames are
@@ -1074,10 +1090,11 @@ impl NpyAppender {
 impl Drop for NpyAppender {
     fn drop(&mut self) {
         if !self.done {
-            match self.flush() {
-                Ok(()) => self.release_reservation(),
-                Err(e) => (self.on_drop_error)(&e),
+            if let Err(e) = self.flush() {
+                self.keep_whole_frames();
+                (self.on_drop_error)(&e);
             }
+            self.release_reservation();
         }
     }
 }

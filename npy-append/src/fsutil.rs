@@ -1,5 +1,5 @@
-//! File-system plumbing shared by the appender and recovery: locks, positional writes, and
-//! replacing a file atomically through a temporary file beside it.
+//! File-system plumbing shared by the appender and recovery: locks, and replacing a file
+//! atomically through a temporary file beside it.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};

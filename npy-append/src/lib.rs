@@ -61,7 +61,8 @@
 //!   and see complete frames: the header is rewritten with one write of the bytes that change
 //!   (see [`NpyAppender`] for what POSIX does and does not promise about reads racing it).
 //! - **Bounded memory.** The buffer ([`BufferSize`], 1 MiB by default) is the only memory
-//!   that grows with what is appended; appends larger than it are written without a copy.
+//!   that grows with what is appended; appends of an eighth of it or more (64 KiB at least)
+//!   are written without a copy.
 //!
 //! ## Map of the crate
 //!

@@ -117,11 +117,14 @@ fn initial_frames(start: Start) -> u64 {
 
 /// The options of a child's appender, drawn from its seed.
 fn child_options(rng: &mut Rng) -> AppendOptions {
-    let buffer = match rng.below(5) {
+    // 256 KiB and the default 1 MiB end their writes on 64 KiB boundaries, leaving part of
+    // a frame in the buffer; appends of an eighth of them are written directly.
+    let buffer = match rng.below(6) {
         0 => BufferSize::Bytes(0),
         1 => BufferSize::Frames(5),
         2 => BufferSize::Bytes(1000),
         3 => BufferSize::Bytes(16 << 10),
+        4 => BufferSize::Bytes(256 << 10),
         _ => BufferSize::default(),
     };
     AppendOptions::new()
@@ -136,12 +139,14 @@ fn report_drop_error(e: &AppendError) {
     report("drop_error_full", e.kind().is_storage_full());
 }
 
-/// How many frames the next append of a child takes: mostly small, sometimes more than any
-/// buffer (written directly).
+/// How many frames the next append of a child takes: mostly small, sometimes more than the
+/// small buffers, now and then hundreds of KiB (written directly past every buffer's eighth,
+/// and growing the file past where disk blocks are reserved ahead).
 fn append_len(rng: &mut Rng) -> u64 {
     match rng.below(20) {
         0 => rng.range(500, 3000),
         1 => 0,
+        2 => rng.range(20_000, 80_000),
         _ => rng.range(1, 40),
     }
 }
@@ -332,10 +337,10 @@ fn a_full_disk_is_a_returned_error_and_keeps_every_flushed_frame() {
         // ten within the 200 bytes where a created file or a rewritten header ends. (Never
         // below the length: a full disk still lets a file be rewritten in place, a file-size
         // limit would not.)
-        let limit = if rng.chance(1, 10) {
-            len + rng.below(200)
-        } else {
-            len + rng.below(64 << 10)
+        let limit = match rng.below(10) {
+            0 => len + rng.below(200),
+            1..=3 => len + rng.below(4 << 20),
+            _ => len + rng.below(64 << 10),
         };
         let params = Params {
             seed: rng.next(),
@@ -391,8 +396,13 @@ fn a_full_disk_is_a_returned_error_and_keeps_every_flushed_frame() {
                 "finished cleanly but frames are missing: {out}"
             );
         }
-        // The child exited normally: no temporary file is left.
+        // The child exited normally: no temporary file is left, and a failed finish or drop
+        // left whole frames (the part of a frame an aligned write put in the file is cut off):
+        // the file opens for appending again without recovery.
         assert_eq!(fs_::names_in(dir.path()), ["f.npy"], "{out}");
+        if let Err(e) = NpyAppender::options().lock(LockMode::Wait).open(&path) {
+            panic!("the file needs recovery after a clean exit: {e}: {out}");
+        }
         match (failed, out.get("finish")) {
             (false, Some("ok")) => "no fault",
             (true, Some("ok")) => "failed, then finish flushed the rest",

@@ -75,7 +75,8 @@ pub fn copy_contiguous(
 
 /// An array of `dtype` and `shape` (Fortran order if `fortran`, else C) over `len` bytes at
 /// `ptr`, whose `.base` is `owner`: what `np.ndarray(shape, dtype, buffer=byte_array(...))` makes,
-/// without Python calls. An array of no bytes gets memory of its own (and no base).
+/// without Python calls. An array of no bytes gets memory of its own (and no base), writeable
+/// only if `writeable`.
 ///
 /// # Safety
 /// As [`byte_array`]; and `len` must be the size of `shape` elements of `dtype`.
@@ -132,6 +133,12 @@ pub unsafe fn typed_array<'py>(
     // SAFETY: a null result means numpy set a Python exception, which `fetch` takes.
     let array = unsafe { Bound::from_owned_ptr_or_err(py, array)? };
     if data.is_null() {
+        // numpy made memory of its own, writeable: read-only as asked, like the others.
+        if !writeable {
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("write", false)?;
+            array.call_method("setflags", (), Some(&kwargs))?;
+        }
         return Ok(array);
     }
     // SAFETY: as in `byte_array`: SetBaseObject steals the reference to `owner`.
@@ -188,8 +195,7 @@ pub fn with_contiguous_bytes<R>(
 
 /// The bytes of a contiguous array, to be written with the GIL released and without a copy
 /// into a buffer first: what CPython's own `os.write(fd, array)` does. It holds a reference to
-/// the array, which keeps its memory allocated: numpy refuses to resize or free the data of an
-/// array something else references.
+/// the array (numpy refuses to resize an array something else references).
 pub struct WriteBytes {
     data: usize,
     len: usize,
@@ -218,10 +224,13 @@ impl WriteBytes {
         if self.len == 0 {
             return &[];
         }
-        // SAFETY: the array is contiguous, so its `len` bytes start at `data`, and they stay
-        // allocated while `self` holds its reference (numpy never frees or moves the data of
-        // an array with a reference outstanding; `resize(refcheck=False)`, numpy's escape
-        // hatch, is documented as unsafe). With the GIL released, only a program that writes
+        // SAFETY: the array is contiguous, so its `len` bytes start at `data`. `self` holds a
+        // reference to the array, which keeps it and its base alive: its memory stays as long
+        // as the array's does, which is the guarantee `os.write(fd, array)` has when it reads
+        // the buffer with the GIL released (memory an array does not own, a closed
+        // `np.memmap` or a ctypes buffer, can be freed under either: that is the user's
+        // contract with numpy, and `resize(refcheck=False)` is documented unsafe). With the
+        // GIL released, only a program that writes
         // this array from another thread while appending it can change the bytes meanwhile
         // (numpy's own copies release the GIL, so holding it would not stop that either):
         // the bytes are only copied, every value of a `u8` is valid, and nothing relies on

@@ -55,6 +55,8 @@ def test_round_trip_of_every_kind(tmp, form):
     assert vp["fortran3"].flags.f_contiguous and not vp["fortran3"].flags.c_contiguous
     assert vp["a0"].flags.c_contiguous
     assert vp["fortran3"].base is not None and vp["empty"].shape == (0, 3)
+    assert not vp["empty"].flags.writeable and not vp["a0"].flags.writeable
+    assert varpack.load(path, mmap_mode="c")["empty"].flags.writeable
 
 
 @pytest.mark.parametrize("form", FORMS)

@@ -99,14 +99,14 @@ impl Varpack {
             false,
         )
         .map_err(|e| {
-            // The user named the URL, not the local copy (errors about the files values are
-            // read from keep their paths).
+            // The user named the URL, not the local copy or a temporary file beside it in the
+            // spool's directory (errors about the files values are read from keep their paths).
             let (path, kind) = e.into_parts();
-            let path = if path == spool.path() {
-                url.into()
-            } else {
-                path
-            };
+            let in_spool = spool
+                .path()
+                .parent()
+                .is_some_and(|dir| path.starts_with(dir));
+            let path = if in_spool { url.into() } else { path };
             SaveError::new(path, kind)
         })?;
         upload_file(spool.path(), url).map_err(io)
