@@ -41,8 +41,18 @@ pub unsafe fn byte_array<'py>(
     };
     // SAFETY: a null result means numpy set a Python exception, which `fetch` takes.
     let array = unsafe { Bound::from_owned_ptr_or_err(py, array)? };
-    // SAFETY: `array` is the new ndarray; SetBaseObject steals the reference to `owner`, which
-    // from now on lives as long as the array (and every view of it).
+    with_base(array, owner)
+}
+
+/// `array`, a new ndarray over memory of `owner`, with `owner` as its `.base`: from now on
+/// `owner` lives as long as the array and every view of it.
+fn with_base<'py>(
+    array: Bound<'py, PyAny>,
+    owner: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = array.py();
+    // SAFETY: `array` is an ndarray (made by the callers with NewFromDescr) whose base is not
+    // set yet; SetBaseObject steals the reference to `owner` that `into_ptr` hands over.
     let status = unsafe {
         PY_ARRAY_API.PyArray_SetBaseObject(
             py,
@@ -141,18 +151,7 @@ pub unsafe fn typed_array<'py>(
         }
         return Ok(array);
     }
-    // SAFETY: as in `byte_array`: SetBaseObject steals the reference to `owner`.
-    let status = unsafe {
-        PY_ARRAY_API.PyArray_SetBaseObject(
-            py,
-            array.as_ptr() as *mut npyffi::PyArrayObject,
-            owner.into_ptr(),
-        )
-    };
-    if status != 0 {
-        return Err(PyErr::fetch(py));
-    }
-    Ok(array)
+    with_base(array, owner)
 }
 
 /// Where the bytes of an array contiguous in C or Fortran order (as `fortran` says) start, and
