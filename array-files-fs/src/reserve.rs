@@ -61,6 +61,25 @@ impl Reservation {
         }
     }
 
+    /// A reservation for `file`, now `len` bytes long, that already holds blocks past its end:
+    /// a writer killed before it released its reservation leaves them (up to 64 MiB, or the
+    /// file's size). They are then released with the next ones, when this writer finishes.
+    ///
+    /// ```
+    /// use array_files_fs::reserve::Reservation;
+    /// # let dir = tempfile::tempdir()?;
+    /// let file = std::fs::File::create(dir.path().join("f.bin"))?;
+    /// let mut reservation = Reservation::for_file(&file, 0);
+    /// reservation.release(&file, 0)?; // nothing to release: this changes nothing
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn for_file(file: &File, len: u64) -> Reservation {
+        Reservation {
+            beyond_len: has_spare_blocks(file, len),
+            ..Reservation::new(len)
+        }
+    }
+
     /// A reservation that never reserves (for writers asked not to, or files that are not
     /// regular local files).
     pub fn disabled(len: u64) -> Reservation {
@@ -104,6 +123,44 @@ impl Reservation {
         }
         Ok(())
     }
+}
+
+/// Frees the blocks allocated past the end of `file`, `len` bytes long, if there are more than
+/// a few of them (as a writer killed with its reservation held leaves). Returns whether it cut
+/// the file; that changes nothing but the blocks it holds (and its modification time).
+///
+/// # Errors
+/// I/O errors from `set_len`; the file is unchanged then.
+///
+/// ```
+/// use array_files_fs::reserve::release_spare;
+/// # let dir = tempfile::tempdir()?;
+/// let file = std::fs::File::create(dir.path().join("f.bin"))?;
+/// assert!(!release_spare(&file, 0)?); // a file with no spare blocks is left alone
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn release_spare(file: &File, len: u64) -> std::io::Result<bool> {
+    if !has_spare_blocks(file, len) {
+        return Ok(false);
+    }
+    file.set_len(len)?;
+    Ok(true)
+}
+
+/// Whether `file`, `len` bytes long, holds over a MiB of blocks past what its length needs. The
+/// slack keeps file-system bookkeeping (extent blocks of a fragmented file, allocation units
+/// larger than a block) from counting as spare.
+#[cfg(unix)]
+fn has_spare_blocks(file: &File, len: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    const SLACK: u64 = 1 << 20;
+    file.metadata()
+        .is_ok_and(|meta| meta.blocks().saturating_mul(512) > len.saturating_add(SLACK))
+}
+
+#[cfg(not(unix))]
+fn has_spare_blocks(_file: &File, _len: u64) -> bool {
+    false
 }
 
 /// Allocates `len` bytes of blocks at `offset` without changing the file's length; whether it
@@ -155,6 +212,25 @@ mod tests {
             std::fs::read(dir.path().join("f")).unwrap(),
             [chunk.clone(), chunk].concat()
         );
+    }
+
+    #[test]
+    fn spare_blocks_left_by_a_killed_writer_are_found_and_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("f")).unwrap();
+        let mut killed = Reservation::new(0);
+        killed.before_write(&file, 2 << 20);
+        file.write_all_at(&vec![1u8; 2 << 20], 0).unwrap();
+        if !killed.enabled {
+            return; // a file system without fallocate: nothing to check
+        }
+        // The writer is gone without releasing; the next one finds the blocks.
+        assert!(Reservation::for_file(&file, 2 << 20).beyond_len);
+        assert!(release_spare(&file, 2 << 20).unwrap());
+        assert!(allocated(&file) < 3 << 20, "{}", allocated(&file));
+        assert!(!Reservation::for_file(&file, 2 << 20).beyond_len);
+        assert!(!release_spare(&file, 2 << 20).unwrap());
+        assert_eq!(file.metadata().unwrap().len(), 2 << 20);
     }
 
     #[test]

@@ -337,6 +337,7 @@ impl NpyAppender {
         let frame_len = header.frame_len().unwrap_or(0);
         let count = header.frame_count();
         let capacity = options.buffer.bytes(frame_len);
+        let reservation = Reservation::for_file(&file, parsed.data_offset + count * frame_len);
         NpyAppender {
             file,
             path: path.to_path_buf(),
@@ -364,7 +365,7 @@ impl NpyAppender {
             done: false,
             on_drop_error: options.on_drop_error,
             entry_durable: true,
-            reservation: Reservation::new(parsed.data_offset + count * frame_len),
+            reservation,
         }
     }
 

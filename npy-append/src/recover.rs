@@ -353,7 +353,9 @@ fn count(n: u64, noun: &str) -> String {
 /// is truncated, or completed with zeros with [`RecoverOptions::zero_fill`]. The data is synced
 /// before the header is rewritten, and the header after.
 ///
-/// A file whose data matches its header is left alone (the report says so). The file is
+/// A file whose data matches its header is left alone (the report says so), but for disk
+/// blocks a killed appender left reserved past its end, which are freed (unless a dry run;
+/// see [`array_files_fs::reserve`]). The file is
 /// locked while it is repaired: an active appender makes this fail with
 /// [`RecoverErrorKind::Locked`].
 ///
@@ -422,6 +424,9 @@ pub(crate) fn recover_locked(
         dry_run: options.dry_run,
     };
     if available == data_len {
+        if !options.dry_run {
+            release_spare(&file, file_len);
+        }
         return Ok((file, report));
     }
     if layout.is_none() {
@@ -508,6 +513,7 @@ pub(crate) fn recover_locked(
             file.sync_data().map_err(io_err)?;
             array_files_fs::pwrite::write_all_at(&file, &bytes, 0).map_err(io_err)?;
             file.sync_data().map_err(io_err)?;
+            release_spare(&file, data_offset + new_data_len);
             Ok((file, report))
         }
         None => {
@@ -527,4 +533,11 @@ pub(crate) fn recover_locked(
             Ok((new_file, report))
         }
     }
+}
+
+/// Frees the disk blocks that a writer killed with blocks reserved ahead left past the end
+/// (see [`array_files_fs::reserve`]). A failure costs only that space, and the file is whole
+/// whatever happens, so it is not reported.
+fn release_spare(file: &File, len: u64) {
+    let _ = array_files_fs::reserve::release_spare(file, len);
 }
