@@ -186,15 +186,15 @@ impl NpzReader {
     /// `None` for a local file, or each member if the call fails (each then reads, and
     /// reports, on its own).
     pub(super) fn fetch_heads(&self, idxs: &[usize]) -> Vec<Option<Head>> {
+        let mut heads: Vec<Option<Head>> = idxs.iter().map(|_| None).collect();
+        let Backing::Source(source) = &self.backing else {
+            return heads;
+        };
         let ranges: Vec<(usize, std::ops::Range<u64>)> = idxs
             .iter()
             .enumerate()
             .filter_map(|(i, &idx)| Some((i, self.head_range(idx, npy_format::HEAD_BYTES as u64)?)))
             .collect();
-        let mut heads: Vec<Option<Head>> = idxs.iter().map(|_| None).collect();
-        let Backing::Source(source) = &self.backing else {
-            return heads;
-        };
         if ranges.is_empty() {
             return heads;
         }
