@@ -20,3 +20,15 @@ class Closing:
             self.close()
         except Exception:  # noqa: BLE001 - a destructor must not raise
             pass
+
+
+class Closed:
+    """What a closed reader holds in place of its native core: any use of it raises
+    ``ValueError``, as any use of a closed Python file does, naming what was closed."""
+
+    def __init__(self, what, path):
+        self.path = path
+        self._message = f"I/O operation on closed {what} {path!r}"
+
+    def __getattr__(self, name):
+        raise ValueError(self._message)

@@ -14,7 +14,7 @@ import os
 import stat as _stat
 
 from array_files import _native
-from array_files._closing import Closing
+from array_files._closing import Closed, Closing
 
 __all__ = ["pack", "Pack", "PackedFile"]
 
@@ -160,9 +160,15 @@ class Pack(Closing):
         return (Pack, (self.path, self._verify))
 
     def close(self):
-        """Drops this object's reference to the map (reads still alive keep it open)."""
+        """Drops this object's reference to the map (reads still alive keep it open); any later
+        use raises ``ValueError``, as a closed file's does."""
         self._view = None
-        self._core = None
+        self._core = Closed("pack", self.path)
+        self._files = None
+
+    @property
+    def closed(self):
+        return isinstance(self._core, Closed)
 
 
     def __repr__(self):

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from array_files import _native
-from array_files._closing import Closing
+from array_files._closing import Closed, Closing
 from array_files._dtypes import to_descr
 from array_files.npy import _array
 
@@ -126,8 +126,14 @@ class NpzFile(collections.abc.Mapping, Closing):
         return True
 
     def close(self):
-        """Drops this object's reference to the archive (arrays viewing it keep it open)."""
-        self._archive = None
+        """Drops this object's reference to the archive (arrays viewing it keep it open); any
+        later read raises ``ValueError``, as a closed file's does."""
+        if not self.closed:
+            self._archive = Closed("archive", self._archive.path)
+
+    @property
+    def closed(self):
+        return isinstance(self._archive, Closed)
 
 
     def __repr__(self):

@@ -119,6 +119,33 @@ def test_members_of_archives_read_as_frames(tmp):
         np.testing.assert_array_equal(npw.readFrames(190, 300), adc[190:])
 
 
+SLICES = [
+    slice(None, None, 2), slice(None, None, -1), slice(-3, None), slice(2, 8, 3),
+    slice(8, 2, -3), slice(5, 5), slice(100, 200), slice(-100, 3), slice(None, None, -4),
+]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_files_and_members_index_as_arrays_do(tmp, compress):
+    adc = np.arange(10 * 2, dtype="<u2").reshape(10, 2)
+    np.save(tmp / "f.npy", adc)
+    with NpzFileWriter(tmp / "t.npz", "w", compress_file=compress) as out:
+        out.writeArray("adc", adc)
+    for frames in (NumpyFileManager(str(tmp / "f.npy")), NpzFileWriter(tmp / "t.npz", "r")["adc"]):
+        assert len(frames) == 10
+        for item in SLICES:
+            got = frames[item]
+            assert got.shape == adc[item].shape, item
+            np.testing.assert_array_equal(got, adc[item])
+        for index in (0, 9, -1, -10, np.int64(3)):
+            np.testing.assert_array_equal(frames[index], adc[index])
+        for index in (10, -11):
+            with pytest.raises(IndexError, match="out of range"):
+                frames[index]
+        with pytest.raises(TypeError):
+            frames[1.5]
+
+
 def test_zip_npy_files_deletes_originals_only_when_done(tmp):
     files = []
     for i in range(3):

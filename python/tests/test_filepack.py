@@ -99,6 +99,19 @@ def test_errors_are_os_errors(tree, tmp):
         fp.pack(tmp, tmp / "x.fpack", colour="blue")
 
 
+def test_a_closed_pack_refuses_use_as_a_closed_file_does(tree):
+    _, out = tree
+    pack = fp.Pack(out)
+    assert not pack.closed
+    pack.close()
+    pack.close()  # twice: nothing more
+    assert pack.closed and str(out) in repr(pack)
+    for use in (lambda: pack.read("labels.json"), lambda: pack.listdir(), lambda: len(pack),
+                lambda: "labels.json" in pack, lambda: pack.read_many(["labels.json"])):
+        with pytest.raises(ValueError, match="closed pack"):
+            use()
+
+
 def test_views_keep_the_pack_alive(tree):
     _, out = tree
     pack = fp.Pack(out)

@@ -119,6 +119,18 @@ def test_mapping_protocol_and_errors(tmp):
         npz.savez(tmp / "o.npz", o=np.array([None], dtype=object))
 
 
+def test_a_closed_archive_refuses_reads_as_a_closed_file_does(tmp):
+    np.savez(tmp / "z.npz", a=np.arange(3))
+    z = npz.open(tmp / "z.npz")
+    a = z["a"]
+    z.close()
+    assert z.closed and "z.npz" in repr(z) and z.files == ["a"]
+    for use in (lambda: z["a"], lambda: z.info(), lambda: z.frames("a", 0, 1)):
+        with pytest.raises(ValueError, match="closed archive"):
+            use()
+    assert a.tolist() == [0, 1, 2]  # arrays read before the close are untouched
+
+
 def test_keys_as_numpy_takes_them(tmp):
     path = tmp / "a.npz"
     np.savez(path, y=np.arange(3))

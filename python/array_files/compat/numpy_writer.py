@@ -20,6 +20,7 @@ Differences, each on purpose:
 - Negative indices and steps in ``npw[a:b]`` follow Python's slicing rules.
 """
 
+import operator
 import os
 
 import numpy as np
@@ -34,7 +35,51 @@ __all__ = ["NumpyFileManager", "NpzFileWriter"]
 BUFFER_MAX = 500
 
 
-class NumpyFileManager(Closing):
+class _FrameReads:
+    """Reading by cursor and by index, over ``frameCount`` and ``readFrames(start, end)``: what
+    a file and an archive member share. Indices and slices follow Python's rules (negative
+    indices count from the end, steps of any sign)."""
+
+    cursorPosition = 0
+
+    def read(self, frameCount):
+        """The next ``frameCount`` frames from the cursor (fewer at the end); moves the cursor."""
+        if frameCount <= 0:
+            raise ValueError("frameCount must be positive")
+        frames = self.readFrames(self.cursorPosition, self.cursorPosition + frameCount)
+        self.cursorPosition += len(frames)
+        return frames
+
+    def seek(self, frameNumber):
+        """Moves the cursor of ``read`` to frame ``frameNumber``."""
+        if frameNumber < 0:
+            raise ValueError("frameNumber must not be negative")
+        self.cursorPosition = frameNumber
+
+    def __getitem__(self, item):
+        count = self.frameCount
+        if isinstance(item, slice):
+            wanted = range(*item.indices(count))
+            if not wanted:
+                return self.readFrames(0, 0)
+            low = min(wanted[0], wanted[-1])
+            frames = self.readFrames(low, max(wanted[0], wanted[-1]) + 1)
+            if wanted.step == 1:
+                return frames
+            # The frames read span the slice; pick every step-th, in the slice's order.
+            return frames[wanted.start - low :: wanted.step] if wanted.step > 0 else frames[
+                np.arange(len(wanted)) * wanted.step + (wanted.start - low)
+            ]
+        index = operator.index(item)
+        if not -count <= index < count:
+            raise IndexError(f"frame {item} is out of range for {count} frames")
+        return self.readFrames(index % count, index % count + 1)[0]
+
+    def __len__(self):
+        return self.frameCount
+
+
+class NumpyFileManager(_FrameReads, Closing):
     """Frames of a constant shape in one ``.npy`` file: written one by one or buffered, read by
     range, sequentially or by index.
 
@@ -140,35 +185,6 @@ class NumpyFileManager(Closing):
         data = _npy.load(self.file, mmap_mode="r")
         return np.array(data[frameStart:frameEnd])
 
-    def read(self, frameCount):
-        """The next ``frameCount`` frames from the cursor (fewer at the end); moves the cursor."""
-        if frameCount <= 0:
-            raise ValueError("frameCount must be positive")
-        frames = self.readFrames(self.cursorPosition, self.cursorPosition + frameCount)
-        self.cursorPosition += len(frames)
-        return frames
-
-    def seek(self, frameNumber):
-        """Moves the cursor of ``read`` to frame ``frameNumber``."""
-        if frameNumber < 0:
-            raise ValueError("frameNumber must not be negative")
-        self.cursorPosition = frameNumber
-
-    def __getitem__(self, item):
-        if isinstance(item, slice):
-            start, stop, step = item.indices(self.frameCount)
-            return self.readFrames(start, stop)[::step] if step != 1 else self.readFrames(start, stop)
-        index = int(item)
-        if index < 0:
-            index += self.frameCount
-        frames = self.readFrames(index, index + 1)
-        if len(frames) == 0:
-            raise IndexError(f"frame {item} of {self.frameCount}")
-        return frames[0]
-
-    def __len__(self):
-        return self.frameCount
-
     def close(self):
         """Writes everything (buffer, then header) and closes the file."""
         if self._appender is not None:
@@ -256,7 +272,7 @@ class NpzFileWriter(Closing):
             self._writer = None
 
 
-class _MemberFrames:
+class _MemberFrames(_FrameReads):
     """A member of an archive read as the seed's ``NpzFileWriter[key]`` gives it."""
 
     def __init__(self, archive, key):
@@ -269,18 +285,5 @@ class _MemberFrames:
         return shape[0] if shape else 1
 
     def readFrames(self, frameStart, frameEnd):
+        """Frames ``[frameStart, frameEnd)`` of the member (fewer past the end)."""
         return self._archive.frames(self._key, frameStart, frameEnd)
-
-    def read(self, frameCount):
-        frames = self.readFrames(self.cursorPosition, self.cursorPosition + frameCount)
-        self.cursorPosition += len(frames)
-        return frames
-
-    def seek(self, frameNumber):
-        self.cursorPosition = frameNumber
-
-    def __getitem__(self, item):
-        if isinstance(item, slice):
-            start, stop, _ = item.indices(1 << 62)
-            return self.readFrames(start, stop)
-        return self.readFrames(item, item + 1)[0]
