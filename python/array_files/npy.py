@@ -1,11 +1,15 @@
 """NPY files: load them memory-mapped with no copy, grow them frame by frame, recover them.
 
 >>> import numpy as np, array_files.npy as npy
->>> with npy.Appender("frames.npy") as out:        # doctest: +SKIP
+>>> with npy.Appender("frames.npy", np.uint16, (2, 2)) as out:   # doctest: +SKIP
 ...     for i in range(3):
-...         out.append(np.full((2, 2), i, dtype=np.uint16))
+...         out.append(np.full((2, 2), i, dtype=np.uint16))        # one frame each
 >>> npy.load("frames.npy", mmap_mode="r").shape    # doctest: +SKIP
 (3, 2, 2)
+
+Without a dtype and frame shape, the first append gives them, as npy-append-array's does:
+its array is frames stacked along the growth axis (a ``(2, 2)`` array is two frames of
+``(2,)``).
 """
 
 import os
