@@ -188,6 +188,10 @@ type Commands = Sender<(Command, SyncSender<Reply>)>;
 #[pyclass(module = "array_files._native")]
 pub struct NpzWriterCore {
     channel: Mutex<Option<(Commands, JoinHandle<()>)>>,
+    /// The process whose thread writes. A forked child has a copy of this object but not the
+    /// thread: its commands would wait forever for a reply (its finalizers hung at exit), and
+    /// it must not write the parent's archive anyway.
+    owner: u32,
 }
 
 /// Runs the archive writer: members added whole, or streamed between `Begin` and `EndMember`.
@@ -276,6 +280,7 @@ impl NpzWriterCore {
             .map_err(py_err)?;
         Ok(NpzWriterCore {
             channel: Mutex::new(Some((send, thread))),
+            owner: std::process::id(),
         })
     }
 
@@ -330,6 +335,7 @@ impl NpzWriterCore {
     /// Finishes the archive (the central directory; the rename into place for a new one).
     /// Finishing twice does nothing.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_owner()?;
         let taken = self
             .channel
             .lock()
@@ -347,7 +353,22 @@ impl NpzWriterCore {
 }
 
 impl NpzWriterCore {
+    /// Refuses a process that is not the writer's own (a forked child), which has no writer
+    /// thread to send to.
+    fn check_owner(&self) -> PyResult<()> {
+        let me = std::process::id();
+        if me == self.owner {
+            return Ok(());
+        }
+        Err(PyRuntimeError::new_err(format!(
+            "this npz writer belongs to process {} and process {me} is a fork of it: only the \
+             process that opened an archive writes or finishes it",
+            self.owner
+        )))
+    }
+
     fn call(&self, py: Python<'_>, command: Command) -> PyResult<Option<Vec<u64>>> {
+        self.check_owner()?;
         let send = self
             .channel
             .lock()

@@ -1,5 +1,9 @@
 """array_files.npz against numpy: archives numpy reads, archives numpy writes, random access."""
 
+import gc
+import os
+import signal
+import time
 import zipfile
 
 import numpy as np
@@ -129,6 +133,50 @@ def test_a_closed_archive_refuses_reads_as_a_closed_file_does(tmp):
         with pytest.raises(ValueError, match="closed archive"):
             use()
     assert a.tolist() == [0, 1, 2]  # arrays read before the close are untouched
+
+
+def _wait_or_kill(pid, seconds=20):
+    """The child's exit code, or None (and the child killed) if it is still running after
+    ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+@pytest.mark.parametrize("open_member", [False, True])
+def test_a_forked_child_neither_hangs_on_nor_writes_the_parents_archive(tmp, open_member):
+    writer = npz.Writer(tmp / "run.npz")
+    writer.add("x", np.arange(4))
+    member = writer.member("m", np.int32, (2,)) if open_member else None
+    if member is not None:
+        member.append(np.ones((3, 2), np.int32))
+    pid = os.fork()
+    if pid == 0:  # the child: its copy refuses, and its finalizers return
+        code = 3
+        try:
+            (member or writer).close()
+            code = 2
+        except RuntimeError as e:
+            code = 0 if "fork" in str(e) else 4
+        finally:
+            writer = member = None
+            gc.collect()
+            os._exit(code)
+    assert _wait_or_kill(pid) == 0
+    if member is not None:
+        member.append(np.zeros((1, 2), np.int32))
+    writer.close()
+    with np.load(tmp / "run.npz") as z:
+        assert z["x"].tolist() == [0, 1, 2, 3]
+        if open_member:
+            assert z["m"].tolist() == [[1, 1]] * 3 + [[0, 0]]
 
 
 def test_keys_as_numpy_takes_them(tmp):
