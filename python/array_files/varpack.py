@@ -107,11 +107,42 @@ def _kind(value):
     return "json"
 
 
+# The ints a JSON number of the pack holds exactly (the Rust side reads wider ones as floats).
+_INT_RANGE = (-(1 << 63), (1 << 64) - 1)
+
+
+def _wide_int(value):
+    """An int in ``value`` (a JSON value: nested lists and dicts) outside ``_INT_RANGE``, or
+    None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if not _INT_RANGE[0] <= value <= _INT_RANGE[1] else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        wide = _wide_int(item)
+        if wide is not None:
+            return wide
+    return None
+
+
 def _json_text(name, value):
+    """``value`` as JSON text, refused (``ValueError`` naming it) where JSON would not give it
+    back: NaN and infinities (JSON has no such numbers) and ints beyond 64 bits."""
     try:
-        return json.dumps(value, allow_nan=True)
+        text = json.dumps(value, allow_nan=False)
     except TypeError as e:
         raise ValueError(f"{name}: not an array, a dict or a JSON value ({e})") from None
+    except ValueError:
+        raise ValueError(
+            f"{name}: NaN and infinity are not JSON numbers, and values other than arrays are "
+            "saved as JSON; save such a number in an array (np.float64(x) -> np.array(x))"
+        ) from None
+    wide = _wide_int(value)
+    if wide is not None:
+        raise ValueError(
+            f"{name}: the int {wide} does not fit in 64 bits, and JSON numbers of a pack read "
+            "back exactly only within them; save it as a string (str(n)) or in an array"
+        )
+    return text
 
 
 def _dict_entries(name, value):

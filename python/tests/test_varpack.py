@@ -153,6 +153,24 @@ def test_errors(tmp):
         varpack.load(tmp / "junk")
 
 
+@pytest.mark.parametrize("form", ["dir", "npz"])
+def test_values_json_would_change_are_refused_by_name(tmp, form):
+    path = tmp / ("p.npz" if form == "npz" else "p")
+    varpack.save(path, {"seed": 2**64 - 1, "low": -(2**63), "x": 1.5})
+    refused = [
+        ({"loss": float("nan")}, "loss: NaN"),
+        ({"cfg": {"clip": float("inf")}}, "cfg: NaN"),
+        ({"m": {"w": np.ones(2), "best": float("-inf")}}, r"m\['best'\]: NaN"),
+        ({"seed": 2**64}, "seed: the int 18446744073709551616 does not fit"),
+        ({"ids": {"a": [3, -(2**63) - 1]}}, "ids: the int -9223372036854775809"),
+    ]
+    for mapping, message in refused:
+        with pytest.raises(ValueError, match=message):
+            varpack.save(path, mapping)
+        # The pack saved before is untouched.
+        assert dict(varpack.load(path)) == {"seed": 2**64 - 1, "low": -(2**63), "x": 1.5}
+
+
 def test_numpy_lists_a_single_file_pack_by_the_variables_names(tmp):
     path = tmp / "names.npz"
     varpack.save(path, {"café": np.arange(3), "d": {"k/1": np.ones(2), "n": 1}, "../x": np.zeros(1)})

@@ -26,7 +26,8 @@ Differences, each on purpose:
 - Values JSON cannot hold exactly (tuples, sets, dicts with non-string keys, objects) are
   refused with ``ValueError`` naming the variable, unless ``save(..., allow_pickle=True)``:
   then they are pickled (protocol 4) inside the JSON, and a load needs ``allow_pickle=True``
-  too. numpy scalars come back as Python numbers.
+  too. numpy scalars come back as Python numbers. NaN, infinities and ints beyond 64 bits,
+  which JSON cannot hold, are kept as tagged strings and come back as they were.
 - A dict's arrays of fewer than ``min_dict_numpy_size`` elements are kept with its other
   entries (encoded in ``values.json``, not pickled), larger ones are ``.npy`` files of their
   own, as in the seed; dtype, order and shape survive exactly either way, and small arrays load
@@ -43,6 +44,7 @@ import base64
 import copy
 import json
 import logging
+import math
 import os
 import pickle
 
@@ -59,6 +61,7 @@ PICKLE_PROTOCOL = 4
 
 _log = logging.getLogger(__name__)
 _PICKLED = "__array_files_pickle__"
+_NUMBER = "__array_files_number__"
 
 
 def mmap_var_to_memory(x):
@@ -96,7 +99,7 @@ def _to_json(name, value, allow_pickle):
     if isinstance(value, np.generic):
         value = value.item()
     if _json_exact(value):
-        return value
+        return _encode_numbers(value)
     if not allow_pickle:
         raise ValueError(
             f"variable {name!r}: a {type(value).__name__} that JSON cannot hold exactly; "
@@ -113,6 +116,32 @@ def _from_json(name, value, allow_pickle):
                 f"variable {name!r} was saved pickled; load with allow_pickle=True to unpickle it"
             )
         return pickle.loads(base64.b64decode(value[_PICKLED]))
+    return _decode_numbers(value)
+
+
+def _encode_numbers(value):
+    """``value`` with the numbers the seed's pickle kept and JSON cannot hold (NaN, infinities,
+    ints beyond 64 bits) written as ``{"__array_files_number__": "nan"}``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_NUMBER: repr(value)}
+    if isinstance(value, int) and _varpack._wide_int(value) is not None:
+        return {_NUMBER: str(value)}
+    if type(value) is list:
+        return [_encode_numbers(v) for v in value]
+    if type(value) is dict:
+        return {k: _encode_numbers(v) for k, v in value.items()}
+    return value
+
+
+def _decode_numbers(value):
+    """The numbers ``_encode_numbers`` wrote, back."""
+    if type(value) is list:
+        return [_decode_numbers(v) for v in value]
+    if type(value) is dict:
+        if list(value) == [_NUMBER] and isinstance(value[_NUMBER], str):
+            text = value[_NUMBER]
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        return {k: _decode_numbers(v) for k, v in value.items()}
     return value
 
 
@@ -365,9 +394,9 @@ class Varpack:
                     out.append((key, "array", _varpack._array_entry(f"{name}[{key!r}]", v)))
                 else:
                     j = _to_json(f"{name}[{key!r}]", v, allow_pickle)
-                    out.append((key, "json", json.dumps(j, allow_nan=True)))
+                    out.append((key, "json", json.dumps(j, allow_nan=False)))
             return "dict", out
-        return "json", json.dumps(_to_json(name, value, allow_pickle), allow_nan=True)
+        return "json", json.dumps(_to_json(name, value, allow_pickle), allow_nan=False)
 
     def _kept(self, folder, skip):
         """Values to take from the pack in ``folder`` as they are: those skipped at load (never
@@ -429,8 +458,8 @@ class Varpack:
             if not keep_loaded_skips and name in vars(self):
                 delattr(self, name)
         for name, value in pack.items():
-            if isinstance(value, dict) and list(value) != [_PICKLED]:
-                # A dict's entries (a pickled entry is a one-key dict inside it).
+            if isinstance(value, dict) and list(value) not in ([_PICKLED], [_NUMBER]):
+                # A dict's entries (a pickled entry or a number JSON lacks is a one-key dict).
                 value = {k: _from_json(f"{name}[{k!r}]", v, allow_pickle) for k, v in value.items()}
             elif not isinstance(value, np.ndarray):
                 value = _from_json(name, value, allow_pickle)
