@@ -162,6 +162,10 @@ class Writer(Closing):
     ``path`` may be a URL of object storage (``s3://bucket/run.npz``; modes ``"w"`` and ``"x"``):
     members stream into a local temporary file, uploaded whole at ``close`` (nothing is visible
     under the URL before).
+
+    An exception leaving a ``with`` block abandons the archive (:meth:`abort`): the file at
+    ``path`` stays as it was, the members added are not kept. Call :meth:`close` in the block
+    to keep them whatever happens next.
     """
 
     def __init__(self, path, mode="w", compress=False, level=6):
@@ -198,6 +202,21 @@ class Writer(Closing):
         if self._member is not None and not self._member.closed:
             self._member.close()
         self._core.finish()
+
+    def abort(self):
+        """Abandons the archive, an open member included: a new archive is never written (the
+        file that was at ``path`` stays), members appended with mode ``"a"`` are cut off again.
+        Does nothing after :meth:`close`."""
+        if self._member is not None:
+            self._member.closed = True
+        self._core.abort()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
 
 
 class MemberWriter(Closing):

@@ -175,6 +175,8 @@ enum Command {
     Flush,
     EndMember,
     Finish,
+    /// Drops the writer unfinished: a new archive is never written, an append is cut off.
+    Abort,
 }
 
 type Reply = Result<Option<Vec<u64>>, WriteError>;
@@ -215,6 +217,13 @@ fn serve(mut writer: NpzWriter, commands: Receiver<(Command, SyncSender<Reply>)>
                                 let _ = reply.send(member.finish().map(|h| Some(h.shape)));
                                 break;
                             }
+                            Command::Abort => {
+                                // The member, then the writer (as this returns), dropped
+                                // unfinished: their drops undo what they wrote.
+                                drop(member);
+                                let _ = reply.send(Ok(None));
+                                return;
+                            }
                             _ => unreachable!("the Python side sends only member commands"),
                         };
                         let _ = reply.send(result);
@@ -224,6 +233,11 @@ fn serve(mut writer: NpzWriter, commands: Receiver<(Command, SyncSender<Reply>)>
             },
             Command::Finish => {
                 let _ = reply.send(writer.finish().map(|()| None));
+                return;
+            }
+            Command::Abort => {
+                drop(writer);
+                let _ = reply.send(Ok(None));
                 return;
             }
             _ => unreachable!("member commands come only inside a member"),
@@ -335,20 +349,13 @@ impl NpzWriterCore {
     /// Finishes the archive (the central directory; the rename into place for a new one).
     /// Finishing twice does nothing.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.check_owner()?;
-        let taken = self
-            .channel
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
-            .take();
-        let Some((send, thread)) = taken else {
-            return Ok(());
-        };
-        let result = Self::send(py, &send, Command::Finish);
-        drop(send);
-        py.detach(|| thread.join())
-            .map_err(|_| PyRuntimeError::new_err("the npz writer thread panicked"))?;
-        result.map(drop)
+        self.end(py, Command::Finish)
+    }
+
+    /// Abandons the archive (an open member too): a new archive is never written (the file
+    /// there before, if any, stays), an append is cut off again. Does nothing once finished.
+    fn abort(&self, py: Python<'_>) -> PyResult<()> {
+        self.end(py, Command::Abort)
     }
 }
 
@@ -365,6 +372,25 @@ impl NpzWriterCore {
              process that opened an archive writes or finishes it",
             self.owner
         )))
+    }
+
+    /// Sends the last command, `Finish` or `Abort`, and waits for the writer thread to end.
+    /// Ending twice does nothing.
+    fn end(&self, py: Python<'_>, command: Command) -> PyResult<()> {
+        self.check_owner()?;
+        let taken = self
+            .channel
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
+            .take();
+        let Some((send, thread)) = taken else {
+            return Ok(());
+        };
+        let result = Self::send(py, &send, command);
+        drop(send);
+        py.detach(|| thread.join())
+            .map_err(|_| PyRuntimeError::new_err("the npz writer thread panicked"))?;
+        result.map(drop)
     }
 
     fn call(&self, py: Python<'_>, command: Command) -> PyResult<Option<Vec<u64>>> {

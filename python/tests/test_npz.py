@@ -135,6 +135,32 @@ def test_a_closed_archive_refuses_reads_as_a_closed_file_does(tmp):
     assert a.tolist() == [0, 1, 2]  # arrays read before the close are untouched
 
 
+@pytest.mark.parametrize("mode", ["w", "a"])
+def test_an_exception_in_the_with_block_leaves_the_archive_as_it_was(tmp, mode):
+    path = tmp / "model.npz"
+    np.savez(path, weights=np.ones(10), bias=np.zeros(3))
+    before = path.read_bytes()
+    for open_member in (False, True):
+        with pytest.raises(RuntimeError, match="crashed"):
+            with npz.Writer(path, mode) as out:
+                out.add("extra" if mode == "a" else "weights", np.full(10, 2.0))
+                if open_member:
+                    out.member("m", np.int16, (4,)).append(np.ones((3, 4), np.int16))
+                raise RuntimeError("training crashed")
+        assert path.read_bytes() == before
+    # A new archive is never written; without an exception, the block's archive is.
+    with pytest.raises(RuntimeError):
+        with npz.Writer(tmp / "new.npz") as out:
+            out.add("x", np.arange(3))
+            raise RuntimeError("no")
+    assert not (tmp / "new.npz").exists()
+    assert [p.name for p in tmp.iterdir()] == ["model.npz"]  # no temporary file left
+    with npz.Writer(tmp / "new.npz") as out:
+        out.add("x", np.arange(3))
+    assert np.load(tmp / "new.npz")["x"].tolist() == [0, 1, 2]
+    out.abort()  # after close: nothing
+
+
 def _wait_or_kill(pid, seconds=20):
     """The child's exit code, or None (and the child killed) if it is still running after
     ``seconds``."""
