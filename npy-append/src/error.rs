@@ -95,7 +95,7 @@ pub enum OpenErrorKind {
     /// The data after the header is not what the header accounts for: a crashed appender left
     /// frames past the header's count, or the file was cut short.
     #[error(
-        "the header accounts for {expected} bytes of data but the file holds {available}; run npy_append::recover (or `npy recover`) first"
+        "the header accounts for {expected} bytes of data but the file holds {available}; recover it first (`npy_append::recover`, `npy recover`, or `array_files.npy.recover` in Python)"
     )]
     NeedsRecovery {
         /// Data bytes the header accounts for.

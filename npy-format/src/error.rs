@@ -323,7 +323,7 @@ pub enum ReadErrorKind {
     },
     /// The file is shorter than its header says.
     #[error(
-        "truncated: the data at offset {data_offset} needs {expected} bytes, the file holds {available} (use npy-append's recover to adopt the complete frames)"
+        "truncated: the data at offset {data_offset} needs {expected} bytes, the file holds {available} (recovery adopts the complete frames: `npy_append::recover`, `npy recover`, or `array_files.npy.recover` in Python)"
     )]
     Truncated {
         /// Where the data starts.

@@ -14,6 +14,7 @@ import os
 import stat as _stat
 
 from array_files import _native
+from array_files._args import names
 from array_files._closing import Closed, Closing
 
 __all__ = ["pack", "Pack", "PackedFile"]
@@ -35,13 +36,22 @@ def pack(src_dir, out, progress=False, **options):
     prints the build's progress on stderr.
     """
     for key in ("include_glob", "exclude_glob", "include_ext", "exclude_ext"):
-        if isinstance(options.get(key), str):
-            options[key] = [options[key]]
+        if options.get(key) is not None:
+            options[key] = names(options[key])
+    for key in ("threads", "alignment"):
+        if options.get(key) is not None and options[key] < 0:
+            raise ValueError(f"{key} must not be negative, not {options[key]}")
     unknown = set(options) - set(_OPTIONS)
     if unknown:
         raise TypeError(f"pack() got unexpected options {sorted(unknown)}")
     options["progress"] = bool(progress)
-    return _native.pack_dir(os.fspath(src_dir), os.fspath(out), options)
+    return _native.pack_dir(os.fsdecode(src_dir), os.fsdecode(out), options)
+
+
+def _entry(path):
+    """A path inside a pack given as ``str``, ``os.PathLike`` or ``bytes``, as the ``str`` the
+    pack's table holds (``/``-separated, relative to its root)."""
+    return os.fsdecode(path)
 
 
 class Pack(Closing):
@@ -58,7 +68,7 @@ class Pack(Closing):
     """
 
     def __init__(self, path, verify=False):
-        self.path = os.fspath(path)
+        self.path = os.fsdecode(path)
         self._verify = verify
         self._core = _native.PackCore(self.path, verify)
         # One read-only memoryview of the whole pack; every read is a slice of it. Its base
@@ -73,6 +83,8 @@ class Pack(Closing):
         copy; ``bytes(...)`` copies it). ``FileNotFoundError`` for a missing entry,
         ``IsADirectoryError`` for a directory. For a pack in object storage (``Pack("s3://...")``)
         the contents are ``bytes``, fetched by one ranged request."""
+        if type(path) is not str:
+            path = _entry(path)
         return self._core.read(self._view, path)
 
     def read_many(self, paths):
@@ -80,7 +92,13 @@ class Pack(Closing):
         without the GIL: the fastest way to fetch a batch. For a pack in object storage, a list
         of ``bytes`` fetched by one coalesced call (nearby files share a request, the requests
         run concurrently)."""
-        return self._core.read_many(self._view, list(paths))
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            raise TypeError(f"read_many takes a list of paths, not one ({paths!r}): read() reads one")
+        paths = list(paths)
+        try:
+            return self._core.read_many(self._view, paths)
+        except TypeError:
+            return self._core.read_many(self._view, [_entry(p) for p in paths])
 
     def read_bytes(self, path):
         """The contents of the file at ``path`` as ``bytes`` (a copy)."""
@@ -104,29 +122,29 @@ class Pack(Closing):
 
     def listdir(self, path=""):
         """The names in directory ``path``, like ``os.listdir``."""
-        return self._core.listdir(path)
+        return self._core.listdir(_entry(path))
 
     def walk(self, top=""):
         """``os.walk`` over the pack: ``(dirpath, dirnames, filenames)`` for each directory,
         top-down (symlinks listed with the files, not followed)."""
-        for dirpath, dirnames, filenames in self._core.walk(top):
+        for dirpath, dirnames, filenames in self._core.walk(_entry(top)):
             yield dirpath, dirnames, filenames
 
     def exists(self, path):
-        return self._core.exists(path)
+        return self._core.exists(_entry(path))
 
     def isfile(self, path):
-        return self._core.isfile(path)
+        return self._core.isfile(_entry(path))
 
     def isdir(self, path):
-        return self._core.isdir(path)
+        return self._core.isdir(_entry(path))
 
     def readlink(self, path):
-        return self._core.readlink(path)
+        return self._core.readlink(_entry(path))
 
     def stat(self, path, follow_symlinks=True):
         """An ``os.stat_result`` for ``path`` (mode with its file type, size, mtime)."""
-        kind, size, mode, secs, nanos, _ = self._core.stat(path, follow_symlinks)
+        kind, size, mode, secs, nanos, _ = self._core.stat(_entry(path), follow_symlinks)
         type_bits = {"file": _stat.S_IFREG, "dir": _stat.S_IFDIR, "symlink": _stat.S_IFLNK}[kind]
         mtime = secs + nanos / 1e9
         return os.stat_result(
@@ -153,7 +171,7 @@ class Pack(Closing):
         return iter(self.files())
 
     def __contains__(self, path):
-        return self._core.exists(path)
+        return self._core.exists(_entry(path))
 
     def __reduce__(self):
         # Pickles by path: a worker process reopens (and maps) the pack itself.

@@ -12,6 +12,7 @@ its array is frames stacked along the growth axis (a ``(2, 2)`` array is two fra
 ``(2,)``).
 """
 
+import operator
 import os
 
 import numpy as np
@@ -57,7 +58,7 @@ def load(path, mmap_mode=None):
             raise ValueError(f"{path}: an object in storage cannot be mapped; use mmap_mode=None")
         return read_frames(path)
     raw, descr, shape, fortran_order = _native.npy_map(
-        os.fspath(path), "r" if mmap_mode is None else mmap_mode
+        os.fsdecode(path), "r" if mmap_mode is None else mmap_mode
     )
     array = _array(raw, descr, shape, fortran_order)
     if mmap_mode is None:
@@ -73,21 +74,30 @@ def read_frames(path, start=None, stop=None):
 
     >>> npy.read_frames("s3://bucket/run.npy", -8)      # doctest: +SKIP
     """
-    raw, descr, shape, fortran_order = _native.npy_read_frames(os.fspath(path), start, stop)
+    raw, descr, shape, fortran_order = _native.npy_read_frames(
+        os.fsdecode(path), _clamp_index(start), _clamp_index(stop)
+    )
     return _array(raw, descr, shape, fortran_order)
+
+
+def _clamp_index(index):
+    """A slice bound as a 64-bit int: beyond that range, the frames' end or start anyway."""
+    if index is None:
+        return None
+    return max(-(1 << 63), min(operator.index(index), (1 << 63) - 1))
 
 
 def info(path):
     """What ``npy info --json`` prints about the file (a path or URL): path, version, descr,
     shape, ..."""
-    return _native.npy_info(os.fspath(path))
+    return _native.npy_info(os.fsdecode(path))
 
 
 def recover(path, zero_fill=False, dry_run=False):
     """Repairs what an interrupted appender left (frames past the header's count are adopted,
     a partial frame cut or, with ``zero_fill``, completed with zeros). Returns the report as a
     dict; ``dry_run`` only reports."""
-    return _native.npy_recover(os.fspath(path), zero_fill, dry_run)
+    return _native.npy_recover(os.fsdecode(path), zero_fill, dry_run)
 
 
 class Appender(Closing):
@@ -110,7 +120,7 @@ class Appender(Closing):
                  buffer_size=None, wait=False):
         if mode not in ("a", "w", "x", "r+"):
             raise ValueError(f"mode must be 'a', 'w', 'x' or 'r+', not {mode!r}")
-        self.path = os.fspath(path)
+        self.path = os.fsdecode(path)
         self._mode = mode
         self._fortran_order = fortran_order
         self._buffer_size = buffer_size
@@ -125,7 +135,9 @@ class Appender(Closing):
 
     def _open(self, dtype, frame_shape):
         descr = None if dtype is None else to_descr(dtype)
-        shape = None if frame_shape is None else [int(d) for d in frame_shape]
+        shape = None if frame_shape is None else [operator.index(d) for d in frame_shape]
+        if shape is not None and any(d < 0 for d in shape):
+            raise ValueError(f"frame_shape {tuple(shape)} has a negative dimension")
         self._core = _native.NpyAppenderCore(
             self.path, self._mode, descr, shape, self._fortran_order, self._buffer_size,
             self._wait,

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._args import names
 from array_files._closing import Closed, Closing
 from array_files._dtypes import to_descr
 from array_files.npy import _array
@@ -35,7 +36,7 @@ def index(path, keys=(), span=None, sidecar=False):
     numpy still reads the archive unchanged. ``sidecar=True`` writes ``path + ".idx"`` instead
     (for read-only archives). Returns ``{key: (access points, index bytes, why skipped or
     None)}``."""
-    rows = _native.npz_index(os.fspath(path), list(keys), span, sidecar)
+    rows = _native.npz_index(os.fsdecode(path), names(keys), span, sidecar)
     return {key: (points, size, skipped) for key, points, size, skipped in rows}
 
 
@@ -57,7 +58,7 @@ class NpzFile(collections.abc.Mapping, Closing):
     """
 
     def __init__(self, path):
-        self._archive = _native.NpzArchive(os.fspath(path))
+        self._archive = _native.NpzArchive(os.fsdecode(path))
         self.files = self._archive.keys()
         self._keys = set(self.files)
 
@@ -169,7 +170,9 @@ class Writer(Closing):
     """
 
     def __init__(self, path, mode="w", compress=False, level=6):
-        self.path = os.fspath(path)
+        self.path = os.fsdecode(path)
+        if compress and not 0 <= level <= 9:
+            raise ValueError(f"compression level must be 0 to 9, not {level}")
         self._core = _native.NpzWriterCore(self.path, mode, level if compress else None)
         self._member = None
 

@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._args import names
 from array_files._dtypes import to_descr
 from array_files.npy import _is_url
 
@@ -48,7 +49,7 @@ def load(path, ignore=(), mmap_mode="r"):
             f"mmap_mode must be None or 'r', not {mmap_mode!r}"
         )
     mode = "r" if mmap_mode is None else mmap_mode
-    loaded = _native.varpack_load(os.fspath(path), list(ignore), mode)
+    loaded = _native.varpack_load(os.fsdecode(path), names(ignore), mode)
     copy = mmap_mode is None and not url
     values = {name: _value_of(kind, payload, copy) for name, kind, payload in loaded}
     vp = Varpack(values, path=path)
@@ -163,7 +164,7 @@ class Varpack(collections.abc.MutableMapping):
 
     def __init__(self, values=None, path=None):
         self._values = dict(values or {})
-        self.path = None if path is None else os.fspath(path)
+        self.path = None if path is None else os.fsdecode(path)
         self._unchanged = {}
         # Loaded from object storage: save() without a path refuses to write back there.
         self._from_storage = False
@@ -215,14 +216,14 @@ class Varpack(collections.abc.MutableMapping):
             else:
                 payload = _json_text(name, value)
             entries.append((name, kind, payload))
-        _native.varpack_save(os.fspath(path), entries, [], kept)
-        self.path = os.fspath(path)
+        _native.varpack_save(os.fsdecode(path), entries, [], kept)
+        self.path = os.fsdecode(path)
         self._from_storage = False
 
     def _kept(self, path):
         """Names of arrays loaded mapped from ``path`` and still the very objects loaded (a
         read-write map's writes are in the file): a save to ``path`` keeps their files."""
-        if self.path is None or os.fspath(path) != self.path:
+        if self.path is None or os.fsdecode(path) != self.path:
             return []
         return [n for n, v in self._unchanged.items() if self._values.get(n) is v]
 

@@ -112,6 +112,28 @@ def test_a_closed_pack_refuses_use_as_a_closed_file_does(tree):
             use()
 
 
+def test_paths_in_the_pack_as_os_takes_them_and_one_path_is_not_a_list(tree):
+    import pathlib
+
+    src, out = tree
+    pack = fp.Pack(out)
+    for name in (pathlib.PurePosixPath("labels.json"), b"labels.json"):
+        assert bytes(pack.read(name)) == (src / "labels.json").read_bytes()
+        assert pack.exists(name) and pack.isfile(name) and name in pack
+        assert pack.stat(name).st_size == (src / "labels.json").stat().st_size
+    assert [bytes(v) for v in pack.read_many([pathlib.PurePosixPath("labels.json")])] == [
+        (src / "labels.json").read_bytes()
+    ]
+    assert sorted(pack.listdir(pathlib.PurePosixPath("train"))) == ["cats"]
+    with pytest.raises(TypeError, match="read_many takes a list"):
+        pack.read_many("labels.json")
+    with pytest.raises(ValueError, match="threads must not be negative"):
+        fp.pack(src, out, threads=-1)
+    # One extension given as a str is one extension, not its letters.
+    fp.pack(src, tree[1].parent / "json.fpack", include_ext="json")
+    assert sorted(fp.Pack(tree[1].parent / "json.fpack")) == ["labels.json"]
+
+
 def test_views_keep_the_pack_alive(tree):
     _, out = tree
     pack = fp.Pack(out)

@@ -1,5 +1,6 @@
 """array_files.npy against numpy: loads, zero-copy maps, appends, recovery, errors."""
 
+import os
 import threading
 
 import numpy as np
@@ -258,6 +259,28 @@ def test_bad_input_raises_typed_exceptions(tmp):
         npy.load(garbage, mmap_mode="w")
     with pytest.raises(IsADirectoryError):
         npy.load(tmp)
+
+
+def test_arguments_as_python_and_numpy_take_them(tmp):
+    path = tmp / "a.npy"
+    np.save(path, np.arange(10))
+    assert npy.load(os.fsencode(path)).tolist() == list(range(10))  # bytes paths, as np.load
+    assert npy.read_frames(str(path), 2**70).shape == (0,)  # slice rules: clamped
+    assert npy.read_frames(str(path), -(2**70), 2).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="negative dimension"):
+        npy.Appender(tmp / "b.npy", np.int8, (-2,))
+    assert not (tmp / "b.npy").exists()
+    # Messages name the Python function that helps.
+    torn = tmp / "torn.npy"
+    with npy.Appender(torn, np.float64, (4,)) as out:
+        out.append(np.ones((3, 4)))
+    with open(torn, "ab") as f:
+        f.write(b"\0" * 40)
+    with pytest.raises(ValueError, match=r"array_files\.npy\.recover"):
+        npy.Appender(torn)
+    os.truncate(torn, os.path.getsize(torn) - 48)
+    with pytest.raises(ValueError, match=r"array_files\.npy\.recover"):
+        npy.load(torn)
 
 
 def test_queued_large_appends_keep_their_order_with_small_ones(tmp):

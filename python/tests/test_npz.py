@@ -205,6 +205,15 @@ def test_a_forked_child_neither_hangs_on_nor_writes_the_parents_archive(tmp, ope
             assert z["m"].tolist() == [[1, 1]] * 3 + [[0, 0]]
 
 
+def test_one_key_is_a_key_and_levels_are_checked(tmp):
+    np.savez_compressed(tmp / "c.npz", adc=np.arange(100_000), other=np.arange(100_000))
+    rows = npz.index(tmp / "c.npz", keys="adc", span=1 << 14)
+    assert list(rows) == ["adc"]
+    with pytest.raises(ValueError, match="level must be 0 to 9, not -1"):
+        npz.Writer(tmp / "m.npz", compress=True, level=-1)
+    assert not (tmp / "m.npz").exists()
+
+
 def test_keys_as_numpy_takes_them(tmp):
     path = tmp / "a.npz"
     np.savez(path, y=np.arange(3))

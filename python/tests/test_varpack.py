@@ -171,6 +171,11 @@ def test_values_json_would_change_are_refused_by_name(tmp, form):
         assert dict(varpack.load(path)) == {"seed": 2**64 - 1, "low": -(2**63), "x": 1.5}
 
 
+def test_one_name_to_ignore_is_a_name(tmp):
+    varpack.save(tmp / "p", {"weights": np.ones(3), "w": 1})
+    assert sorted(varpack.load(tmp / "p", ignore="weights")) == ["w"]
+
+
 def test_numpy_lists_a_single_file_pack_by_the_variables_names(tmp):
     path = tmp / "names.npz"
     varpack.save(path, {"café": np.arange(3), "d": {"k/1": np.ones(2), "n": 1}, "../x": np.zeros(1)})

@@ -28,6 +28,7 @@ import struct
 import sys
 
 from array_files import filepack as _fp
+from array_files._args import names as _names
 
 __all__ = ["FilePackReader", "pack_directory_contents", "main"]
 
@@ -43,9 +44,9 @@ def pack_directory_contents(top_dir, pack_file, permitted_exts=(), excluded_exts
         raise ValueError("give permitted_exts or excluded_exts, not both")
     options = {"skip_hidden": skip_hidden, "follow_links": follow_links, "replace": force}
     if permitted_exts:
-        options["include_ext"] = list(permitted_exts)
+        options["include_ext"] = _names(permitted_exts)
     if excluded_exts:
-        options["exclude_ext"] = list(excluded_exts)
+        options["exclude_ext"] = _names(excluded_exts)
     return _fp.pack(top_dir, pack_file, progress=verbose, **options)
 
 
@@ -125,7 +126,7 @@ class FilePackReader:
 
     def __init__(self, file, base_path="", verbose=False, multiprocess_lock=True):
         del verbose, multiprocess_lock
-        self.file = os.fspath(file)
+        self.file = os.fsdecode(file)
         with open(self.file, "rb") as f:
             magic = f.read(len(_MAGIC))
         if magic == _MAGIC:
@@ -137,7 +138,7 @@ class FilePackReader:
         self.base_path = base_path or stored_base
 
     def _rel(self, path, exclude_base_path):
-        path = os.fspath(path)
+        path = os.fsdecode(path)
         if not exclude_base_path and self.base_path:
             if not path.startswith(self.base_path):
                 raise IOError(f"{path!r} does not start with the pack's base path {self.base_path!r}")

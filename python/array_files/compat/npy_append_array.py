@@ -44,7 +44,7 @@ __all__ = [
 
 def _header(filename):
     offset, descr, shape, fortran_order, growth_room, file_len = _native.npy_header(
-        os.fspath(filename)
+        os.fsdecode(filename)
     )
     return offset, from_descr(descr), tuple(shape), fortran_order, growth_room, file_len
 

@@ -227,7 +227,7 @@ class NpzFileWriter(Closing):
     def __init__(self, tofile, mode="w", compress_file=False):
         if mode not in ("r", "w", "x", "a"):
             raise ValueError(f"mode must be one of 'r', 'w', 'x', 'a', not {mode!r}")
-        self.tofile, self.mode = os.fspath(tofile), mode
+        self.tofile, self.mode = os.fsdecode(tofile), mode
         self._writer = None if mode == "r" else _npz.Writer(tofile, mode, compress=compress_file)
         self._members = {}
 
@@ -262,7 +262,7 @@ class NpzFileWriter(Closing):
         """Zips the ``.npy`` files ``files`` into ``filename`` as members ``fileKeys``; the
         originals are deleted (if asked) only once the archive is complete and in place."""
         _native.npz_zip_files(
-            os.fspath(filename), list(fileKeys), [os.fspath(f) for f in files],
+            os.fsdecode(filename), list(fileKeys), [os.fsdecode(f) for f in files],
             6 if compressed else None, bool(deleteOriginals),
         )
 

@@ -51,6 +51,7 @@ import pickle
 import numpy as np
 
 from array_files import _native
+from array_files._args import names as _names
 from array_files import varpack as _varpack
 
 __all__ = ["Varpack", "mmap_var_to_memory", "JSON_FILENAME", "MISC_VAR_FILENAME", "PICKLE_PROTOCOL"]
@@ -301,7 +302,7 @@ class Varpack:
             "pack": None,
         })
         if attached_folder is not None:
-            folder = os.fspath(attached_folder)
+            folder = os.fsdecode(attached_folder)
             if os.path.exists(os.path.join(folder, JSON_FILENAME)):
                 self.load(folder, **kwargs)
             else:
@@ -317,7 +318,7 @@ class Varpack:
         """Attaches to ``attached_folder`` (where ``save()`` writes). Already attached to another
         folder, it logs a warning and changes nothing, as the seed does."""
         assert attached_folder is not None, "give a folder"
-        folder = os.fspath(attached_folder)
+        folder = os.fsdecode(attached_folder)
         current = self.__internal__["attached_folder"]
         if current is not None and os.path.abspath(current) != os.path.abspath(folder):
             _log.warning("already attached to %s; save(save_folder=...) saves a copy elsewhere",
@@ -351,16 +352,16 @@ class Varpack:
             if attached is None:
                 raise ValueError("no folder: pass save_folder or call set_attached_folder first")
             save_folder = attached
-        save_folder = os.fspath(save_folder)
+        save_folder = os.fsdecode(save_folder)
         if attached is not None and os.path.abspath(save_folder) != os.path.abspath(attached):
             other = self.detach()
             other.__internal__["attached_folder"] = save_folder
             return other.save(None, max_dict_keys, min_dict_numpy_size, sep_var_min_size,
                               sep_vars, skip_saving_vars, allow_pickle)
         if skip_saving_vars is not None:
-            internal["skip_saving_vars"] = set(skip_saving_vars)
+            internal["skip_saving_vars"] = set(_names(skip_saving_vars))
         skip = internal["skip_saving_vars"]
-        sep_vars = set(sep_vars or ())
+        sep_vars = set(_names(sep_vars or ()))
         entries, separate = [], []
         for name, value in self._vars().items():
             if name in skip:
@@ -441,8 +442,8 @@ class Varpack:
         (``keep_loaded_skips``: variables of those names already set here stay). A folder that
         cannot be loaded raises (``stop_on_error``), or logs and returns ``None``."""
         assert numpy_mmap_mode in ("r+", "r", "c"), numpy_mmap_mode
-        folder = os.fspath(load_folder)
-        skip = set(skip_loading or ())
+        folder = os.fsdecode(load_folder)
+        skip = set(_names(skip_loading or ()))
         if _is_seed_folder(folder):
             return self._load_seed(folder, numpy_mmap_mode, stop_on_error, skip,
                                    keep_loaded_skips, allow_pickle)
