@@ -248,3 +248,9 @@ class PackedFile(io.RawIOBase):
     def getbuffer(self):
         """The file's bytes, as a memoryview (no copy)."""
         return self._view
+
+    def getvalue(self):
+        """The file's bytes, as ``bytes`` (a copy), as ``io.BytesIO.getvalue`` gives them."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        return bytes(self._view)

@@ -52,6 +52,17 @@ def test_reads_packs_made_by_filepacker_itself(tmp):
     assert not reader.isfile("/data/set/missing") and not reader.exists("elsewhere/x")
     walked = list(reader.walk(exclude_base_path=True, sort_entries=True))
     assert walked == [("", ["s"], ["a.txt"]), ("s", ["t"], ["b"]), ("s/t", [], ["c.json"])]
+    # With the base path, the root is the base path itself, as the seed walks.
+    assert [d for d, _, _ in reader.walk(sort_entries=True)] == [
+        "/data/set", "/data/set/s", "/data/set/s/t"
+    ]
+    buf = io.StringIO()
+    reader.print_directory_structure(file=buf)
+    assert buf.getvalue().splitlines()[:2] == ["-/data/set:", "   - a.txt"]
+    # The seed's handles are BytesIO and StringIO: getvalue() works on both.
+    assert reader.open("s/b", "rb", exclude_base_path=True).getvalue() == b"abc"
+    text = reader.open("s/t/c.json", "r", exclude_base_path=True)
+    assert text.getvalue() == '{"k": 1}' and text.read() == '{"k": 1}'
     with pytest.raises(FileNotFoundError):
         reader.read_bytes("nope", exclude_base_path=True)
 

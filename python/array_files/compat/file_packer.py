@@ -153,14 +153,16 @@ class FilePackReader:
         return self._pack.read(rel) if self._pack is not None else self._legacy.read(rel)
 
     def open(self, filepath, mode="rb", exclude_base_path=False):
-        """A file object over ``filepath``: binary for ``"rb"``, text (UTF-8) for ``"r"``."""
+        """A file object over ``filepath``: binary for ``"rb"`` (over the map, with the
+        ``getvalue()`` of the seed's ``BytesIO``), a ``StringIO`` of the decoded text for
+        ``"r"``, as the seed gives."""
         if mode not in ("r", "rb"):
             raise ValueError(f"mode must be 'r' or 'rb', not {mode!r}")
         rel = self._rel(filepath, exclude_base_path)
-        raw = _fp.PackedFile(self._read(rel), rel)
+        data = self._read(rel)
         if mode == "rb":
-            return raw
-        return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8")
+            return _fp.PackedFile(data, rel)
+        return io.StringIO(str(data, "utf-8"))
 
     def listdir(self, dirpath="", exclude_base_dir=False):
         rel = self._rel(dirpath, exclude_base_dir)
@@ -182,7 +184,9 @@ class FilePackReader:
         for dirpath, dirnames, filenames in steps:
             if sort_entries:
                 dirnames, filenames = sorted(dirnames), sorted(filenames)
-            yield (os.path.join(prefix, dirpath) if prefix else dirpath), dirnames, filenames
+            # The root is the base path itself, as the seed gives it ("ds", not "ds/").
+            path = (os.path.join(prefix, dirpath) if dirpath else prefix) if prefix else dirpath
+            yield path, dirnames, filenames
 
     def _legacy_walk(self, top):
         stack = [top]
@@ -232,7 +236,7 @@ class FilePackReader:
                     print(" " * (indentation * depth) + f"- {name}", file=out)
 
         if not ignore_base_path and self.base_path:
-            print(f"- {self.base_path}", file=out)
+            print(f"-{self.base_path}:", file=out)  # the seed's root line
         visit("", 1 if (not ignore_base_path and self.base_path) else 0)
 
 
