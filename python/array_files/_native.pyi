@@ -2,7 +2,9 @@
 pure-Python modules beside it (npy, npz, filepack, varpack), which wrap these."""
 
 from os import PathLike
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union, final
+
+from typing_extensions import Self
 
 import numpy as np
 
@@ -10,8 +12,29 @@ _Path = Union[str, PathLike[str]]
 _Array = np.ndarray[Any, Any]
 _Entry = tuple[str, list[int], bool, _Array]
 
+__all__ = [
+    "__version__",
+    "NpyMap",
+    "NpyAppenderCore",
+    "PackCore",
+    "pack_dir",
+    "NpzArchive",
+    "NpzWriterCore",
+    "npz_zip_files",
+    "npz_index",
+    "npy_map",
+    "npy_info",
+    "npy_read_frames",
+    "npy_header",
+    "npy_recover",
+    "VarpackCore",
+    "varpack_load",
+    "varpack_save",
+]
+
 __version__: str
 
+@final
 class NpyMap:
     """An open .npy file: the `.base` of the arrays `npy_map` returns."""
 
@@ -22,9 +45,10 @@ def npy_read_frames(
 ) -> tuple[_Array, str, list[int], bool]: ...
 def npy_recover(path: _Path, zero_fill: bool = False, dry_run: bool = False) -> dict[str, Any]: ...
 
+@final
 class NpyAppenderCore:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: _Path,
         mode: str,
         descr: Optional[str],
@@ -32,7 +56,7 @@ class NpyAppenderCore:
         fortran_order: bool,
         buffer_size: Optional[int],
         wait: bool,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def dtype(self) -> np.dtype[Any]: ...
     @property
@@ -48,8 +72,9 @@ class NpyAppenderCore:
     def sync(self) -> None: ...
     def close(self) -> Optional[list[int]]: ...
 
+@final
 class NpzArchive:
-    def __init__(self, location: str) -> None: ...
+    def __new__(cls, location: str) -> Self: ...
     @property
     def path(self) -> str: ...
     @property
@@ -60,8 +85,9 @@ class NpzArchive:
     def frames(self, key: str, start: int, stop: int) -> _Array: ...
     def infos(self) -> list[dict[str, Any]]: ...
 
+@final
 class NpzWriterCore:
-    def __init__(self, path: str, mode: str, level: Optional[int]) -> None: ...
+    def __new__(cls, path: str, mode: str, level: Optional[int]) -> Self: ...
     def add(
         self, key: str, descr: str, shape: list[int], fortran_order: bool, data: bytes
     ) -> None: ...
@@ -72,8 +98,9 @@ class NpzWriterCore:
     def finish(self) -> None: ...
     def abort(self) -> None: ...
 
+@final
 class PackCore:
-    def __init__(self, location: str, verify: bool = False) -> None: ...
+    def __new__(cls, location: str, verify: bool = False) -> Self: ...
     def whole(self) -> Optional[_Array]: ...
     def read(self, view: Optional[memoryview], path: str) -> Union[memoryview, bytes]: ...
     def read_many(
@@ -91,8 +118,13 @@ class PackCore:
 
 def pack_dir(src: _Path, out: _Path, options: dict[str, Any]) -> dict[str, int]: ...
 
+@final
 class VarpackCore:
     """A loaded pack: the `.base` of its arrays."""
+
+    # Whether its arrays view maps of the pack's files (False: read from object storage).
+    @property
+    def mapped(self) -> bool: ...
 
 def varpack_load(path: _Path, ignore: list[str], mode: str) -> list[tuple[str, str, Any]]: ...
 def varpack_save(
