@@ -192,9 +192,12 @@ def use_compat(work: pathlib.Path) -> None:
     reader2 = FilePackReader(work / "tree2.fpack")
     data: bytes = reader2.read_bytes("sub/a.json")
     with reader2.open("sub/a.json", "r") as f:
+        assert_type(f, io.StringIO)
         print(json.load(f), data, summary)
     with reader2.open("sub/a.json") as binary:
         assert_type(binary, fp.PackedFile)
+        copied: bytes = binary.getvalue()
+        print(copied)
     for dirpath, dirnames, filenames in reader2.walk(sort_entries=True):
         print(dirpath, dirnames, filenames)
     print(reader2.listdir(), reader2.exists("sub"), reader2.isfile("sub/a.json"),
