@@ -12,7 +12,8 @@ from array_files._closing import Closing
 
 __all__ = ["load", "read_frames", "info", "Appender", "recover"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 # numpy's mmap_mode names; None reads into memory.
 _MmapMode = Literal["r", "r+", "c", "readonly", "readwrite", "copyonwrite"]
 

@@ -13,7 +13,8 @@ from array_files._closing import Closing
 
 __all__ = ["open", "index", "NpzFile", "Writer", "MemberWriter", "savez", "savez_compressed"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 def open(path: _Path) -> NpzFile: ...
 def index(

@@ -9,7 +9,8 @@ from typing_extensions import Self
 
 __all__ = ["load", "save", "Varpack"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 def load(
     path: _Path, ignore: Iterable[str] = (), mmap_mode: Literal["r", "r+", "c"] | None = "r"

@@ -54,7 +54,7 @@ def use_npy(work: pathlib.Path) -> None:
 
     mapped = npy.load(path, mmap_mode="r")
     assert_type(mapped, npt.NDArray[Any])
-    whole = npy.load(os.fspath(path))
+    whole = npy.load(os.fsencode(path))  # bytes paths, as np.load takes them
     last = npy.read_frames(path, -2)
     middle = npy.read_frames(path, start=1, stop=3)
     print(mapped.shape, whole.sum(), last.shape, middle.shape)
@@ -115,7 +115,7 @@ def use_filepack(work: pathlib.Path) -> None:
     with fp.Pack(work / "tree.fpack", verify=True) as pack:
         data = pack.read("b.bin")
         assert_type(data, Union[memoryview, bytes])
-        batch = pack.read_many(["b.bin", "sub/a.json"])
+        batch = pack.read_many(["b.bin", pathlib.PurePosixPath("sub/a.json")])
         assert_type(batch, list[Union[memoryview, bytes]])
         raw: bytes = pack.read_bytes("b.bin")
         text: str = pack.read_text("sub/a.json")

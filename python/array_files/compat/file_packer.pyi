@@ -11,7 +11,8 @@ from array_files.filepack import PackedFile
 
 __all__ = ["FilePackReader", "pack_directory_contents", "main"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 # The summary of array_files.filepack.pack: entries, files, dirs, symlinks, bytes, pack_len.
 def pack_directory_contents(

@@ -16,7 +16,8 @@ __all__ = [
     "recover",
 ]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 def is_appendable(filename: _Path) -> bool: ...
 def needs_recovery(filename: _Path) -> bool: ...

@@ -12,7 +12,8 @@ from array_files.npz import NpzFile
 
 __all__ = ["NumpyFileManager", "NpzFileWriter"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 class _ReadableFile(Protocol):
     """A binary file object numpy reads an ``.npy`` from (a zip member, say)."""

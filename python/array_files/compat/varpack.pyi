@@ -8,7 +8,8 @@ from typing_extensions import Self, TypedDict, Unpack
 
 __all__ = ["Varpack", "mmap_var_to_memory", "JSON_FILENAME", "MISC_VAR_FILENAME", "PICKLE_PROTOCOL"]
 
-_Path = Union[str, os.PathLike[str]]
+# Paths as os.fsdecode takes them.
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 _T = TypeVar("_T")
 _MmapMode = Literal["r+", "r", "c"]
 
