@@ -8,6 +8,7 @@ mod errors;
 mod filepack;
 mod npy;
 mod npz;
+mod owner;
 mod varpack;
 
 use pyo3::prelude::*;

@@ -13,6 +13,7 @@ use pyo3::types::PyDict;
 
 use crate::bytes::{WriteBytes, byte_array, copy_contiguous, json_value, with_contiguous_bytes};
 use crate::errors::{self, py_err};
+use crate::owner::Owner;
 
 /// An open NPY file whose map backs the arrays `npy_map` returns (their `.base`).
 #[pyclass(frozen, module = "array_files._native")]
@@ -214,6 +215,9 @@ pub struct NpyAppenderCore {
     /// A buffer reused across appends for the copy made under the GIL (a fresh allocation of
     /// a large frame costs more than the copy: page faults of a new mapping every time).
     scratch: Mutex<Vec<u8>>,
+    /// The process that opened the file: a forked child's copy never writes (see
+    /// [`crate::owner`]).
+    owner: Owner,
 }
 
 /// The appender, or the error of an appender used after `close`.
@@ -286,6 +290,7 @@ impl NpyAppenderCore {
             direct_write_bytes: appender.direct_write_bytes(),
             inner: Mutex::new(Some(appender)),
             scratch: Mutex::new(Vec::new()),
+            owner: Owner::current(),
         })
     }
 
@@ -323,6 +328,7 @@ impl NpyAppenderCore {
     /// Appends `array`: frames of the file's exact dtype and frame shape (one frame, or a
     /// stack of them along the growth axis). Returns the number of frames appended.
     fn append(&self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<u64> {
+        self.owner.check("npy appender")?;
         let array = array.cast::<PyUntypedArray>().map_err(|_| {
             PyValueError::new_err("append takes a numpy.ndarray (numpy.asarray(x, dtype) converts)")
         })?;
@@ -401,6 +407,7 @@ impl NpyAppenderCore {
 
     /// Flushes and closes; returns the final shape. Closing twice is a no-op returning `None`.
     fn close(&self, py: Python<'_>) -> PyResult<Option<Vec<u64>>> {
+        self.owner.check("npy appender")?;
         let appender = self.lock()?.take();
         match appender {
             Some(appender) => py
@@ -409,6 +416,18 @@ impl NpyAppenderCore {
                 .map_err(py_err),
             None => Ok(None),
         }
+    }
+}
+
+impl Drop for NpyAppenderCore {
+    fn drop(&mut self) {
+        // In a forked child, the copy of the parent's appender is forgotten: its drop would
+        // write the parent's buffered frames again and cut the file to its own length.
+        let appender = match self.inner.get_mut() {
+            Ok(inner) => inner.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        crate::owner::drop_in_owner(self.owner, appender);
     }
 }
 
@@ -421,6 +440,7 @@ impl NpyAppenderCore {
         py: Python<'_>,
         f: impl FnOnce(&mut NpyAppender) -> Result<R, npy_append::AppendError> + Send,
     ) -> PyResult<R> {
+        self.owner.check("npy appender")?;
         py.detach(|| {
             let mut guard = self.lock()?;
             f(open_appender(&mut guard)?).map_err(py_err)

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 use crate::bytes::{byte_array, json_value};
 use crate::errors::{self, py_err};
+use crate::owner::Owner;
 
 /// An open archive; the owner (`.base`) of the zero-copy arrays of its stored members.
 #[pyclass(frozen, module = "array_files._native")]
@@ -193,7 +194,7 @@ pub struct NpzWriterCore {
     /// The process whose thread writes. A forked child has a copy of this object but not the
     /// thread: its commands would wait forever for a reply (its finalizers hung at exit), and
     /// it must not write the parent's archive anyway.
-    owner: u32,
+    owner: Owner,
 }
 
 /// Runs the archive writer: members added whole, or streamed between `Begin` and `EndMember`.
@@ -294,7 +295,7 @@ impl NpzWriterCore {
             .map_err(py_err)?;
         Ok(NpzWriterCore {
             channel: Mutex::new(Some((send, thread))),
-            owner: std::process::id(),
+            owner: Owner::current(),
         })
     }
 
@@ -359,25 +360,22 @@ impl NpzWriterCore {
     }
 }
 
-impl NpzWriterCore {
-    /// Refuses a process that is not the writer's own (a forked child), which has no writer
-    /// thread to send to.
-    fn check_owner(&self) -> PyResult<()> {
-        let me = std::process::id();
-        if me == self.owner {
-            return Ok(());
-        }
-        Err(PyRuntimeError::new_err(format!(
-            "this npz writer belongs to process {} and process {me} is a fork of it: only the \
-             process that opened an archive writes or finishes it",
-            self.owner
-        )))
+impl Drop for NpzWriterCore {
+    fn drop(&mut self) {
+        // A forked child's copy: no thread to tell, and a channel whose state the fork froze.
+        let channel = match self.channel.get_mut() {
+            Ok(channel) => channel.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        crate::owner::drop_in_owner(self.owner, channel);
     }
+}
 
+impl NpzWriterCore {
     /// Sends the last command, `Finish` or `Abort`, and waits for the writer thread to end.
     /// Ending twice does nothing.
     fn end(&self, py: Python<'_>, command: Command) -> PyResult<()> {
-        self.check_owner()?;
+        self.owner.check("npz writer")?;
         let taken = self
             .channel
             .lock()
@@ -394,7 +392,7 @@ impl NpzWriterCore {
     }
 
     fn call(&self, py: Python<'_>, command: Command) -> PyResult<Option<Vec<u64>>> {
-        self.check_owner()?;
+        self.owner.check("npz writer")?;
         let send = self
             .channel
             .lock()

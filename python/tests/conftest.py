@@ -1,5 +1,9 @@
 """Shared fixtures of the array_files test suite (run by `cargo xtask test`)."""
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 
@@ -61,3 +65,17 @@ def s3():
         return f"s3://{bucket}/{run}/{key}"
 
     return put
+
+
+def wait_or_kill(pid, seconds=20):
+    """The child's exit code, or None (and the child killed) if it is still running after
+    ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None

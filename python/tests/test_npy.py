@@ -1,5 +1,6 @@
 """array_files.npy against numpy: loads, zero-copy maps, appends, recovery, errors."""
 
+import gc
 import os
 import threading
 
@@ -8,7 +9,7 @@ import pytest
 
 import array_files.npy as npy
 from array_files import _native
-from conftest import DTYPES, same, sample
+from conftest import DTYPES, same, sample, wait_or_kill
 
 
 def ids(dtype):
@@ -281,6 +282,35 @@ def test_arguments_as_python_and_numpy_take_them(tmp):
     os.truncate(torn, os.path.getsize(torn) - 48)
     with pytest.raises(ValueError, match=r"array_files\.npy\.recover"):
         npy.load(torn)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_never_writes_the_parents_file(tmp):
+    path = tmp / "a.npy"
+    out = npy.Appender(path, np.uint8, (1 << 15,), buffer_size=1 << 20)
+    for i in range(32):
+        out.append(np.full(1 << 15, i, np.uint8))
+    out.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: its copy refuses, and its finalizer writes nothing
+        code = 3
+        try:
+            out.close()
+            code = 2
+        except RuntimeError as e:
+            code = 0 if "fork" in str(e) else 4
+        finally:
+            out = None
+            gc.collect()
+            os._exit(code)
+    for i in range(32, 48):
+        out.append(np.full(1 << 15, i, np.uint8))
+    out.flush()
+    assert wait_or_kill(pid) == 0
+    out.close()
+    frames = np.load(path)
+    assert frames.shape == (48, 1 << 15)
+    assert (frames[:, 0] == np.arange(48)).all() and (frames == frames[:, :1]).all()
 
 
 def test_queued_large_appends_keep_their_order_with_small_ones(tmp):

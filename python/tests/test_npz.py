@@ -2,8 +2,6 @@
 
 import gc
 import os
-import signal
-import time
 import zipfile
 
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 import array_files.npz as npz
 from array_files import _native
-from conftest import DTYPES, same, sample
+from conftest import DTYPES, same, sample, wait_or_kill
 
 
 def ids(dtype):
@@ -161,18 +159,17 @@ def test_an_exception_in_the_with_block_leaves_the_archive_as_it_was(tmp, mode):
     out.abort()  # after close: nothing
 
 
-def _wait_or_kill(pid, seconds=20):
-    """The child's exit code, or None (and the child killed) if it is still running after
-    ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return None
+def test_a_generator_closed_early_keeps_its_archive(tmp):
+    def frames():
+        with npz.Writer(tmp / "g.npz") as out, out.member("m", np.int8, (2,)) as member:
+            while True:
+                member.append(np.ones((1, 2), np.int8))
+                yield member.frames
+
+    stream = frames()
+    assert [next(stream) for _ in range(3)] == [1, 2, 3]
+    stream.close()  # GeneratorExit in the with block: a normal end
+    assert np.load(tmp / "g.npz")["m"].shape == (3, 2)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
@@ -195,7 +192,7 @@ def test_a_forked_child_neither_hangs_on_nor_writes_the_parents_archive(tmp, ope
             writer = member = None
             gc.collect()
             os._exit(code)
-    assert _wait_or_kill(pid) == 0
+    assert wait_or_kill(pid) == 0
     if member is not None:
         member.append(np.zeros((1, 2), np.int32))
     writer.close()
@@ -212,6 +209,11 @@ def test_one_key_is_a_key_and_levels_are_checked(tmp):
     with pytest.raises(ValueError, match="level must be 0 to 9, not -1"):
         npz.Writer(tmp / "m.npz", compress=True, level=-1)
     assert not (tmp / "m.npz").exists()
+    with pytest.raises(ValueError, match="span must not be negative"):
+        npz.index(tmp / "c.npz", span=-1)
+    with npz.Writer(tmp / "m.npz") as out:
+        with pytest.raises(ValueError, match="negative dimension"):
+            out.member("m", np.int8, (-2,))
 
 
 def test_keys_as_numpy_takes_them(tmp):

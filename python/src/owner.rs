@@ -1,0 +1,49 @@
+//! The process a writer belongs to. A forked child inherits a copy of every Python object, and
+//! with it a writer's buffered frames, its file descriptor and its lock, but not its threads:
+//! a child that flushed, finished or cut the file would overwrite what the parent writes (an
+//! appender's copied state rewrote the header and cut the parent's later frames), and one that
+//! waited for a writer thread would wait forever. So writers refuse any process but their own,
+//! and a child's copy is forgotten, never finished, when it is dropped.
+
+use pyo3::PyResult;
+use pyo3::exceptions::PyRuntimeError;
+
+/// The process that made a writer.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner(u32);
+
+impl Owner {
+    /// The current process.
+    pub fn current() -> Owner {
+        Owner(std::process::id())
+    }
+
+    /// Whether this is the current process (false in a forked child).
+    pub fn is_current(self) -> bool {
+        self.0 == std::process::id()
+    }
+
+    /// Refuses a process other than the owner: `what` (say "npy appender") was opened by
+    /// another process, of which this one is a fork.
+    pub fn check(self, what: &str) -> PyResult<()> {
+        if self.is_current() {
+            return Ok(());
+        }
+        Err(PyRuntimeError::new_err(format!(
+            "this {what} belongs to process {} and process {} is a fork of it: only the \
+             process that opened a file writes to it or closes it",
+            self.0,
+            std::process::id()
+        )))
+    }
+}
+
+/// Drops `value` in its owner; in a forked child, forgets it (leaks its memory and file
+/// descriptor, which the child's exit frees) so that its `Drop` writes nothing.
+pub fn drop_in_owner<T>(owner: Owner, value: T) {
+    if owner.is_current() {
+        drop(value);
+    } else {
+        std::mem::forget(value);
+    }
+}
