@@ -354,8 +354,9 @@ fn count(n: u64, noun: &str) -> String {
 /// before the header is rewritten, and the header after.
 ///
 /// A file whose data matches its header is left alone (the report says so), but for disk
-/// blocks a killed appender left reserved past its end, which are freed (unless a dry run;
-/// see [`array_files_fs::reserve`]). The file is
+/// blocks a killed appender left reserved past its end, which are freed (unless a dry run, or
+/// with [`LockMode::Off`], when a writer may be growing the file; see
+/// [`array_files_fs::reserve`]). The file is
 /// locked while it is repaired: an active appender makes this fail with
 /// [`RecoverErrorKind::Locked`].
 ///
@@ -424,7 +425,9 @@ pub(crate) fn recover_locked(
         dry_run: options.dry_run,
     };
     if available == data_len {
-        if !options.dry_run {
+        // Without the lock a writer may be growing the file: cutting it to the length read
+        // above could drop its frames.
+        if !options.dry_run && options.lock != LockMode::Off {
             release_spare(&file, file_len);
         }
         return Ok((file, report));
