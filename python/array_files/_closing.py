@@ -31,4 +31,6 @@ class Closed:
         self._message = f"I/O operation on closed {what} {path!r}"
 
     def __getattr__(self, name):
+        if name.startswith("_"):  # copy, pickle and hasattr probes: not a use
+            raise AttributeError(name)
         raise ValueError(self._message)

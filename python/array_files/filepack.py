@@ -14,7 +14,7 @@ import os
 import stat as _stat
 
 from array_files import _native
-from array_files._args import names
+from array_files._args import names, non_negative
 from array_files._closing import Closed, Closing
 
 __all__ = ["pack", "Pack", "PackedFile"]
@@ -39,8 +39,7 @@ def pack(src_dir, out, progress=False, **options):
         if options.get(key) is not None:
             options[key] = names(options[key])
     for key in ("threads", "alignment"):
-        if options.get(key) is not None and options[key] < 0:
-            raise ValueError(f"{key} must not be negative, not {options[key]}")
+        non_negative(options.get(key), key)
     unknown = set(options) - set(_OPTIONS)
     if unknown:
         raise TypeError(f"pack() got unexpected options {sorted(unknown)}")
@@ -49,8 +48,9 @@ def pack(src_dir, out, progress=False, **options):
 
 
 def _entry(path):
-    """A path inside a pack given as ``str``, ``os.PathLike`` or ``bytes``, as the ``str`` the
-    pack's table holds (``/``-separated, relative to its root)."""
+    """A path inside a pack given as ``str``, ``os.PathLike`` or ``bytes``, as a ``str`` (the
+    pack's table holds ``/``-separated paths relative to its root; on POSIX, a ``PurePath``'s
+    text is that)."""
     return os.fsdecode(path)
 
 
@@ -98,6 +98,7 @@ class Pack(Closing):
         try:
             return self._core.read_many(self._view, paths)
         except TypeError:
+            # Raised while the list is converted, before any read: paths other than str.
             return self._core.read_many(self._view, [_entry(p) for p in paths])
 
     def read_bytes(self, path):
@@ -113,7 +114,7 @@ class Pack(Closing):
         the map with no copy; what PIL, ``np.load`` and ``json.load`` take."""
         if mode not in ("rb", "r", "rt"):
             raise ValueError(f"mode must be 'rb' or 'r': packs are read-only, not {mode!r}")
-        raw = PackedFile(memoryview(self.read(path)), path)
+        raw = PackedFile(memoryview(self.read(path)), _entry(path))
         if mode == "rb":
             return raw
         return io.TextIOWrapper(

@@ -16,7 +16,7 @@ __all__ = ["pack", "Pack", "PackedFile"]
 # Paths as os.fsdecode takes them.
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 # A path inside a pack: "/"-separated, relative to its root.
-_Entry = Union[str, bytes, os.PathLike[str]]
+_Entry = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 class _PackOptions(TypedDict, total=False):
     """The options of ``pack`` (the ``treepack pack`` flags)."""

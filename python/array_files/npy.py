@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from array_files import _native
+from array_files import _args, _native
 from array_files._closing import Closing
 from array_files._dtypes import from_descr, to_descr
 
@@ -135,9 +135,7 @@ class Appender(Closing):
 
     def _open(self, dtype, frame_shape):
         descr = None if dtype is None else to_descr(dtype)
-        shape = None if frame_shape is None else [operator.index(d) for d in frame_shape]
-        if shape is not None and any(d < 0 for d in shape):
-            raise ValueError(f"frame_shape {tuple(shape)} has a negative dimension")
+        shape = None if frame_shape is None else _args.shape(frame_shape, "frame_shape")
         self._core = _native.NpyAppenderCore(
             self.path, self._mode, descr, shape, self._fortran_order, self._buffer_size,
             self._wait,

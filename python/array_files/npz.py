@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from array_files import _native
-from array_files._args import names
+from array_files._args import names, non_negative, shape
 from array_files._closing import Closed, Closing
 from array_files._dtypes import to_descr
 from array_files.npy import _array
@@ -36,6 +36,7 @@ def index(path, keys=(), span=None, sidecar=False):
     numpy still reads the archive unchanged. ``sidecar=True`` writes ``path + ".idx"`` instead
     (for read-only archives). Returns ``{key: (access points, index bytes, why skipped or
     None)}``."""
+    span = non_negative(span, "span")
     rows = _native.npz_index(os.fsdecode(path), names(keys), span, sidecar)
     return {key: (points, size, skipped) for key, points, size, skipped in rows}
 
@@ -164,9 +165,11 @@ class Writer(Closing):
     members stream into a local temporary file, uploaded whole at ``close`` (nothing is visible
     under the URL before).
 
-    An exception leaving a ``with`` block abandons the archive (:meth:`abort`): the file at
-    ``path`` stays as it was, the members added are not kept. Call :meth:`close` in the block
-    to keep them whatever happens next.
+    An exception leaving a ``with`` block (``KeyboardInterrupt`` included; a generator closed
+    early is a normal end) abandons the archive (:meth:`abort`): the file at ``path`` stays as
+    it was, the members added are not kept. Call :meth:`close` in the block to keep them
+    whatever happens next. (``compat.numpy_writer.NpzFileWriter`` keeps the seed's way:
+    it finishes the archive whatever happens.)
     """
 
     def __init__(self, path, mode="w", compress=False, level=6):
@@ -191,7 +194,7 @@ class Writer(Closing):
         with :meth:`MemberWriter.append`, never all in memory. One member at a time."""
         self._no_open_member()
         dtype = np.dtype(dtype)
-        frame_shape = [int(d) for d in frame_shape]
+        frame_shape = shape(frame_shape, "frame_shape")
         self._core.begin(key, to_descr(dtype), frame_shape, fortran_order)
         self._member = MemberWriter(self, key, dtype, tuple(frame_shape), fortran_order)
         return self._member
@@ -215,7 +218,8 @@ class Writer(Closing):
         self._core.abort()
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
+        # A generator closed early (GeneratorExit) is a normal end, not a failure.
+        if exc_type is None or issubclass(exc_type, GeneratorExit):
             self.close()
         else:
             self.abort()

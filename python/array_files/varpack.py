@@ -16,6 +16,7 @@ single file; ``gs://``, ``az://``, ``http(s)://``; configured from the environme
 
 import collections.abc
 import json
+import math
 import os
 
 import numpy as np
@@ -112,16 +113,23 @@ def _kind(value):
 _INT_RANGE = (-(1 << 63), (1 << 64) - 1)
 
 
-def _wide_int(value):
-    """An int in ``value`` (a JSON value: nested lists and dicts) outside ``_INT_RANGE``, or
-    None."""
+def _inexact_number(value):
+    """A number in ``value`` (a JSON value: nested lists, tuples and dicts) that JSON does not
+    give back: NaN or an infinity, or an int outside ``_INT_RANGE``; None if there is none."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else value
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if not _INT_RANGE[0] <= value <= _INT_RANGE[1] else None
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        return None if _INT_RANGE[0] <= value <= _INT_RANGE[1] else value
+    if isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return None
     for item in items:
-        wide = _wide_int(item)
-        if wide is not None:
-            return wide
+        found = _inexact_number(item)
+        if found is not None:
+            return found
     return None
 
 
@@ -129,19 +137,20 @@ def _json_text(name, value):
     """``value`` as JSON text, refused (``ValueError`` naming it) where JSON would not give it
     back: NaN and infinities (JSON has no such numbers) and ints beyond 64 bits."""
     try:
-        text = json.dumps(value, allow_nan=False)
-    except TypeError as e:
+        # NaN allowed here, refused below by name: a value that dumps has no cycle to walk.
+        text = json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: not an array, a dict or a JSON value ({e})") from None
-    except ValueError:
+    inexact = _inexact_number(value)
+    if isinstance(inexact, float):
         raise ValueError(
             f"{name}: NaN and infinity are not JSON numbers, and values other than arrays are "
             "saved as JSON; save such a number in an array (np.float64(x) -> np.array(x))"
-        ) from None
-    wide = _wide_int(value)
-    if wide is not None:
+        )
+    if inexact is not None:
         raise ValueError(
-            f"{name}: the int {wide} does not fit in 64 bits, and JSON numbers of a pack read "
-            "back exactly only within them; save it as a string (str(n)) or in an array"
+            f"{name}: the int {inexact} does not fit in 64 bits, and JSON numbers of a pack "
+            "read back exactly only within them; save it as a string (str(n)) or in an array"
         )
     return text
 

@@ -146,6 +146,15 @@ def test_files_and_members_index_as_arrays_do(tmp, compress):
             frames[1.5]
 
 
+def test_fortran_members_have_no_frames_and_one_file_is_one_file(tmp):
+    np.savez(tmp / "f.npz", f=np.asfortranarray(np.arange(12).reshape(2, 6)))
+    with pytest.raises(ValueError, match="Fortran"):
+        NpzFileWriter(tmp / "f.npz", "r")["f"]
+    np.save(tmp / "a.npy", np.arange(3))
+    NpzFileWriter.zipNpyFiles(str(tmp / "one.npz"), str(tmp / "a.npy"), "a")
+    assert np.load(tmp / "one.npz")["a"].tolist() == [0, 1, 2]
+
+
 def test_zip_npy_files_deletes_originals_only_when_done(tmp):
     files = []
     for i in range(3):

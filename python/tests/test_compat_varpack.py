@@ -74,12 +74,14 @@ def test_numbers_json_lacks_come_back_as_the_seeds_pickle_gave_them(tmp):
     vp.best = np.float64("-inf")
     vp.seed = 2**80 + 1
     vp.cfg = {"clip": float("inf"), "ids": [2**70, -(2**70), 5], "w": np.ones(3)}
+    vp.hist = [np.float64("nan"), 1.5, {"worst": np.float64("-inf")}]
     vp.save(tmp / "p")
     back = Varpack(tmp / "p")
     assert np.isnan(back.loss) and back.best == float("-inf")
     assert back.seed == 2**80 + 1 and type(back.seed) is int
     assert back.cfg["clip"] == float("inf") and back.cfg["ids"] == [2**70, -(2**70), 5]
     np.testing.assert_array_equal(back.cfg["w"], np.ones(3))
+    assert np.isnan(back.hist[0]) and back.hist[1:] == [1.5, {"worst": float("-inf")}]
 
 
 def test_skip_loading_then_save_loses_nothing(tmp):

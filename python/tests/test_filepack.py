@@ -106,6 +106,10 @@ def test_a_closed_pack_refuses_use_as_a_closed_file_does(tree):
     pack.close()
     pack.close()  # twice: nothing more
     assert pack.closed and str(out) in repr(pack)
+    import copy
+
+    copy.copy(pack._core)  # what is left of a closed pack copies (and probes) quietly
+    assert not hasattr(pack._core, "__array__")
     for use in (lambda: pack.read("labels.json"), lambda: pack.listdir(), lambda: len(pack),
                 lambda: "labels.json" in pack, lambda: pack.read_many(["labels.json"])):
         with pytest.raises(ValueError, match="closed pack"):

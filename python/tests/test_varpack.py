@@ -163,12 +163,22 @@ def test_values_json_would_change_are_refused_by_name(tmp, form):
         ({"m": {"w": np.ones(2), "best": float("-inf")}}, r"m\['best'\]: NaN"),
         ({"seed": 2**64}, "seed: the int 18446744073709551616 does not fit"),
         ({"ids": {"a": [3, -(2**63) - 1]}}, "ids: the int -9223372036854775809"),
+        ({"t": (1, 2**70)}, "t: the int 1180591620717411303424"),
+        ({"t": (float("nan"),)}, "t: NaN"),
     ]
     for mapping, message in refused:
         with pytest.raises(ValueError, match=message):
             varpack.save(path, mapping)
         # The pack saved before is untouched.
         assert dict(varpack.load(path)) == {"seed": 2**64 - 1, "low": -(2**63), "x": 1.5}
+
+
+def test_a_value_json_refuses_for_another_reason_says_so(tmp):
+    loop = [1]
+    loop.append(loop)
+    with pytest.raises(ValueError, match="not an array, a dict or a JSON value") as refused:
+        varpack.save(tmp / "p", {"loop": loop})
+    assert "NaN" not in str(refused.value)
 
 
 def test_one_name_to_ignore_is_a_name(tmp):

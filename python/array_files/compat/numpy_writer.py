@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from array_files import _native
+from array_files._args import names as _names
 from array_files._closing import Closing
 from array_files import npy as _npy
 from array_files import npz as _npz
@@ -262,7 +263,7 @@ class NpzFileWriter(Closing):
         """Zips the ``.npy`` files ``files`` into ``filename`` as members ``fileKeys``; the
         originals are deleted (if asked) only once the archive is complete and in place."""
         _native.npz_zip_files(
-            os.fsdecode(filename), list(fileKeys), [os.fsdecode(f) for f in files],
+            os.fsdecode(filename), _names(fileKeys), [os.fsdecode(f) for f in _names(files)],
             6 if compressed else None, bool(deleteOriginals),
         )
 
@@ -276,6 +277,9 @@ class _MemberFrames(_FrameReads):
     """A member of an archive read as the seed's ``NpzFileWriter[key]`` gives it."""
 
     def __init__(self, archive, key):
+        _, shape, fortran_order, _, _ = archive._header(key)
+        if fortran_order and len(shape) > 1:
+            raise ValueError(f"{key}: a Fortran-ordered member has no frames along axis 0")
         self._archive, self._key = archive, key
         self.cursorPosition = 0
 

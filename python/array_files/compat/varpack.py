@@ -124,9 +124,9 @@ def _encode_numbers(value):
     """``value`` with the numbers the seed's pickle kept and JSON cannot hold (NaN, infinities,
     ints beyond 64 bits) written as ``{"__array_files_number__": "nan"}``."""
     if isinstance(value, float) and not math.isfinite(value):
-        return {_NUMBER: repr(value)}
-    if isinstance(value, int) and _varpack._wide_int(value) is not None:
-        return {_NUMBER: str(value)}
+        return {_NUMBER: repr(float(value))}  # np.float64's repr names its type
+    if isinstance(value, int) and _varpack._inexact_number(value) is not None:
+        return {_NUMBER: str(int(value))}
     if type(value) is list:
         return [_encode_numbers(v) for v in value]
     if type(value) is dict:
