@@ -425,10 +425,8 @@ pub(crate) fn recover_locked(
         dry_run: options.dry_run,
     };
     if available == data_len {
-        // Without the lock a writer may be growing the file: cutting it to the length read
-        // above could drop its frames.
-        if !options.dry_run && options.lock != LockMode::Off {
-            release_spare(&file, file_len);
+        if !options.dry_run {
+            release_spare(&file, file_len, options.lock);
         }
         return Ok((file, report));
     }
@@ -516,7 +514,7 @@ pub(crate) fn recover_locked(
             file.sync_data().map_err(io_err)?;
             array_files_fs::pwrite::write_all_at(&file, &bytes, 0).map_err(io_err)?;
             file.sync_data().map_err(io_err)?;
-            release_spare(&file, data_offset + new_data_len);
+            release_spare(&file, data_offset + new_data_len, options.lock);
             Ok((file, report))
         }
         None => {
@@ -539,8 +537,12 @@ pub(crate) fn recover_locked(
 }
 
 /// Frees the disk blocks that a writer killed with blocks reserved ahead left past the end
-/// (see [`array_files_fs::reserve`]). A failure costs only that space, and the file is whole
-/// whatever happens, so it is not reported.
-fn release_spare(file: &File, len: u64) {
-    let _ = array_files_fs::reserve::release_spare(file, len);
+/// (see [`array_files_fs::reserve`]), unless the file is not locked (`lock` is
+/// [`LockMode::Off`]): a writer may then be growing it, and cutting it to the length read here
+/// would drop its frames. A failure costs only that space, and the file is whole whatever
+/// happens, so it is not reported.
+fn release_spare(file: &File, len: u64, lock: LockMode) {
+    if lock != LockMode::Off {
+        let _ = array_files_fs::reserve::release_spare(file, len);
+    }
 }

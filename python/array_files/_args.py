@@ -2,6 +2,7 @@
 
 
 import operator
+import os
 
 
 def shape(value, what):
@@ -18,6 +19,14 @@ def non_negative(value, what):
     if value is not None and operator.index(value) < 0:
         raise ValueError(f"{what} must not be negative, not {value}")
     return value
+
+
+def paths(value):
+    """A list of paths given as an iterable of them, or as one path (``str``, ``bytes`` or
+    ``os.PathLike``)."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [value]
+    return list(value)
 
 
 def names(value):

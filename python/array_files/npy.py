@@ -198,5 +198,8 @@ class Appender(Closing):
 
 
     def __repr__(self):
-        state = "closed" if self._closed else f"shape={self.shape}, dtype={self.dtype}"
+        try:
+            state = "closed" if self._closed else f"shape={self.shape}, dtype={self.dtype}"
+        except RuntimeError:  # a forked child's copy, while a parent's thread was writing
+            state = "of another process"
         return f"<array_files.npy.Appender {self.path!r} {state}>"

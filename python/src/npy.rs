@@ -7,7 +7,7 @@ use npy_append::{AppendOptions, BufferSize, FrameLayout, LockMode, NpyAppender, 
 use npy_format::source::{self, ByteSource};
 use npy_format::{DType, FrameSource, Mode, NpyFile, NpyReader};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -407,8 +407,13 @@ impl NpyAppenderCore {
 
     /// Flushes and closes; returns the final shape. Closing twice is a no-op returning `None`.
     fn close(&self, py: Python<'_>) -> PyResult<Option<Vec<u64>>> {
+        let mut guard = self.lock()?;
+        if guard.is_none() {
+            return Ok(None); // closed already (before a fork, too): nothing to refuse
+        }
         self.owner.check("npy appender")?;
-        let appender = self.lock()?.take();
+        let appender = guard.take();
+        drop(guard);
         match appender {
             Some(appender) => py
                 .detach(|| appender.finish())
@@ -456,9 +461,7 @@ impl NpyAppenderCore {
 
     /// The mutex, taken briefly; never held while the GIL is taken.
     fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, Option<NpyAppender>>> {
-        self.inner
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the appender was poisoned by a panic"))
+        crate::owner::lock(self.owner, &self.inner, "npy appender")
     }
 
     /// How many frames an array of `shape` holds: one frame (`shape == frame_shape`) or a stack

@@ -375,15 +375,15 @@ impl NpzWriterCore {
     /// Sends the last command, `Finish` or `Abort`, and waits for the writer thread to end.
     /// Ending twice does nothing.
     fn end(&self, py: Python<'_>, command: Command) -> PyResult<()> {
+        let mut guard = crate::owner::lock(self.owner, &self.channel, "npz writer")?;
+        if guard.is_none() {
+            return Ok(()); // ended already (before a fork, too): nothing to refuse
+        }
         self.owner.check("npz writer")?;
-        let taken = self
-            .channel
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
-            .take();
-        let Some((send, thread)) = taken else {
+        let Some((send, thread)) = guard.take() else {
             return Ok(());
         };
+        drop(guard);
         let result = Self::send(py, &send, command);
         drop(send);
         py.detach(|| thread.join())
@@ -393,10 +393,7 @@ impl NpzWriterCore {
 
     fn call(&self, py: Python<'_>, command: Command) -> PyResult<Option<Vec<u64>>> {
         self.owner.check("npz writer")?;
-        let send = self
-            .channel
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the writer was poisoned by a panic"))?
+        let send = crate::owner::lock(self.owner, &self.channel, "npz writer")?
             .as_ref()
             .map(|(send, _)| send.clone())
             .ok_or_else(|| PyValueError::new_err("the writer is closed"))?;

@@ -5,6 +5,8 @@
 //! waited for a writer thread would wait forever. So writers refuse any process but their own,
 //! and a child's copy is forgotten, never finished, when it is dropped.
 
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
 use pyo3::PyResult;
 use pyo3::exceptions::PyRuntimeError;
 
@@ -45,5 +47,20 @@ pub fn drop_in_owner<T>(owner: Owner, value: T) {
         drop(value);
     } else {
         std::mem::forget(value);
+    }
+}
+
+/// Locks `mutex` of a writer of `owner`. In a forked child the mutex may have been held by a
+/// parent's thread at the fork, and would then stay locked for good: a child only tries it,
+/// and a held one is the owner's error, never a wait.
+pub fn lock<'a, T>(owner: Owner, mutex: &'a Mutex<T>, what: &str) -> PyResult<MutexGuard<'a, T>> {
+    let poisoned = || PyRuntimeError::new_err(format!("the {what} was poisoned by a panic"));
+    if owner.is_current() {
+        return mutex.lock().map_err(|_| poisoned());
+    }
+    match mutex.try_lock() {
+        Ok(guard) => Ok(guard),
+        Err(TryLockError::Poisoned(_)) => Err(poisoned()),
+        Err(TryLockError::WouldBlock) => Err(owner.check(what).unwrap_err()),
     }
 }

@@ -2,6 +2,7 @@
 acquisition GUI relies on (the seed itself is not on PyPI; its behaviour is documented in
 the project's seed notes)."""
 
+import os
 import zipfile
 
 import numpy as np
@@ -151,8 +152,9 @@ def test_fortran_members_have_no_frames_and_one_file_is_one_file(tmp):
     with pytest.raises(ValueError, match="Fortran"):
         NpzFileWriter(tmp / "f.npz", "r")["f"]
     np.save(tmp / "a.npy", np.arange(3))
-    NpzFileWriter.zipNpyFiles(str(tmp / "one.npz"), str(tmp / "a.npy"), "a")
-    assert np.load(tmp / "one.npz")["a"].tolist() == [0, 1, 2]
+    for one in (str(tmp / "a.npy"), tmp / "a.npy", os.fsencode(tmp / "a.npy")):
+        NpzFileWriter.zipNpyFiles(str(tmp / "one.npz"), one, "a")
+        assert np.load(tmp / "one.npz")["a"].tolist() == [0, 1, 2]
 
 
 def test_zip_npy_files_deletes_originals_only_when_done(tmp):

@@ -288,24 +288,35 @@ def test_arguments_as_python_and_numpy_take_them(tmp):
 def test_a_forked_child_never_writes_the_parents_file(tmp):
     path = tmp / "a.npy"
     out = npy.Appender(path, np.uint8, (1 << 15,), buffer_size=1 << 20)
+    done = npy.Appender(tmp / "done.npy", np.uint8, (1,))
+    done.close()  # closed before the fork: closing it again in the child is nothing
     for i in range(32):
         out.append(np.full(1 << 15, i, np.uint8))
     out.flush()
+    parent_wrote, child_may_go = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: its copy refuses, and its finalizer writes nothing
         code = 3
         try:
-            out.close()
-            code = 2
-        except RuntimeError as e:
-            code = 0 if "fork" in str(e) else 4
+            os.close(child_may_go)
+            os.read(parent_wrote, 1)  # drop the copy after the parent's later frames are in
+            assert out.shape == (32, 1 << 15) and len(out) == 32  # reading is fine
+            done.close()
+            try:
+                out.close()
+                code = 2
+            except RuntimeError as e:
+                code = 0 if "fork" in str(e) else 4
         finally:
             out = None
             gc.collect()
             os._exit(code)
+    os.close(parent_wrote)
     for i in range(32, 48):
         out.append(np.full(1 << 15, i, np.uint8))
     out.flush()
+    os.write(child_may_go, b"!")
+    os.close(child_may_go)
     assert wait_or_kill(pid) == 0
     out.close()
     frames = np.load(path)

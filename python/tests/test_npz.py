@@ -180,10 +180,14 @@ def test_a_forked_child_neither_hangs_on_nor_writes_the_parents_archive(tmp, ope
     member = writer.member("m", np.int32, (2,)) if open_member else None
     if member is not None:
         member.append(np.ones((3, 2), np.int32))
+    finished = npz.Writer(tmp / "finished.npz")
+    finished.close()
     pid = os.fork()
     if pid == 0:  # the child: its copy refuses, and its finalizers return
         code = 3
         try:
+            finished.close()  # finished before the fork: nothing to refuse
+            finished.abort()
             (member or writer).close()
             code = 2
         except RuntimeError as e:

@@ -891,18 +891,27 @@ fn reserved_blocks_never_show_and_are_freed() {
 }
 
 /// A writer that dies holding blocks reserved past the end (here: forgotten, with no lock, so
-/// nothing runs on its way out) leaves them allocated; `recover` frees them, and so does the
-/// next writer when it finishes, even one that appends nothing.
+/// nothing runs on its way out) leaves them allocated; `recover` frees them, of a whole file or
+/// of one it repairs (a frame past the header's count), and so does the next writer when it
+/// finishes, even one that appends nothing. `recover` without the lock leaves them: a writer
+/// may be growing the file.
 #[cfg(target_os = "linux")]
 #[test]
 fn blocks_a_killed_writer_reserved_are_freed_by_recover_and_the_next_writer() {
+    use std::io::Write;
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let layout = FrameLayout::of::<u8>(&[32 << 10]);
     let frame = vec![5u8; 32 << 10];
     let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
-    for next in ["recover", "writer"] {
-        let path = dir.path().join(format!("{next}.npy"));
+    for (next, adopt, freed) in [
+        ("recover", false, true),
+        ("recover", true, true),
+        ("recover-unlocked", false, false),
+        ("recover-unlocked", true, false),
+        ("writer", false, true),
+    ] {
+        let path = dir.path().join(format!("{next}-{adopt}.npy"));
         let options = AppendOptions::new().lock(LockMode::Off);
         let mut out = options.create(&path, &layout).unwrap();
         for _ in 0..64 {
@@ -910,27 +919,40 @@ fn blocks_a_killed_writer_reserved_are_freed_by_recover_and_the_next_writer() {
         }
         out.flush().unwrap();
         std::mem::forget(out);
+        if adopt {
+            // A frame the header does not count yet: recover adopts it, cutting nothing.
+            let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+            file.write_all(&frame).unwrap();
+        }
         let len = fs::metadata(&path).unwrap().len();
         if allocated(&path) <= len + (1 << 20) {
             continue; // no reservation on this file system: nothing to check
         }
         match next {
             "recover" => {
-                // Locked (the default): without the lock, recover leaves the length alone.
                 recover(&path, &RecoverOptions::default()).unwrap();
+            }
+            "recover-unlocked" => {
+                recover(&path, &RecoverOptions::default().lock(LockMode::Off)).unwrap();
             }
             _ => {
                 options.open(&path).unwrap().finish().unwrap();
             }
         }
-        assert_eq!(fs::metadata(&path).unwrap().len(), len, "{next}");
-        assert!(
+        assert_eq!(fs::metadata(&path).unwrap().len(), len, "{next} {adopt}");
+        assert_eq!(
             allocated(&path) < len + (64 << 10),
-            "{next}: {} allocated",
+            freed,
+            "{next} {adopt}: {} allocated",
             allocated(&path)
         );
         let file = NpyFile::open(&path).unwrap();
-        assert_eq!(file.header().shape, vec![64, 32 << 10], "{next}");
+        let frames = 64 + u64::from(adopt);
+        assert_eq!(
+            file.header().shape,
+            vec![frames, 32 << 10],
+            "{next} {adopt}"
+        );
     }
 }
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from array_files import _native
 from array_files._args import names as _names
+from array_files._args import paths as _paths
 from array_files._closing import Closing
 from array_files import npy as _npy
 from array_files import npz as _npz
@@ -263,7 +264,7 @@ class NpzFileWriter(Closing):
         """Zips the ``.npy`` files ``files`` into ``filename`` as members ``fileKeys``; the
         originals are deleted (if asked) only once the archive is complete and in place."""
         _native.npz_zip_files(
-            os.fsdecode(filename), _names(fileKeys), [os.fsdecode(f) for f in _names(files)],
+            os.fsdecode(filename), _names(fileKeys), [os.fsdecode(f) for f in _paths(files)],
             6 if compressed else None, bool(deleteOriginals),
         )
 
