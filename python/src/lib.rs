@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    owner::register(m)?;
     m.add_class::<npy::NpyMap>()?;
     m.add_class::<npy::NpyAppenderCore>()?;
     m.add_class::<filepack::PackCore>()?;

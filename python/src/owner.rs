@@ -4,25 +4,60 @@
 //! appender's copied state rewrote the header and cut the parent's later frames), and one that
 //! waited for a writer thread would wait forever. So writers refuse any process but their own,
 //! and a child's copy is forgotten, never finished, when it is dropped.
+//!
+//! The check runs on every append, so it is an atomic load, not a `getpid` system call (two
+//! of those per append cost a 64-byte append from Python 2.4x its time): `os.fork` counts the
+//! forks each process is a child of (`register_at_fork`), and a writer remembers the count it
+//! was made under.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use pyo3::PyResult;
 use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
+/// How many forks this process is the child of (its own, its parent's, ...), counted by
+/// `os.fork` in the child.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// The after-fork hook of the child.
+#[pyfunction]
+fn count_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Has `os.fork` count the forks (`os.register_at_fork(after_in_child=...)`); once, at import.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let hook = wrap_pyfunction!(count_fork, m)?;
+    let kwargs = pyo3::types::PyDict::new(m.py());
+    kwargs.set_item("after_in_child", hook)?;
+    m.py()
+        .import("os")?
+        .call_method("register_at_fork", (), Some(&kwargs))?;
+    Ok(())
+}
 
 /// The process that made a writer.
 #[derive(Debug, Clone, Copy)]
-pub struct Owner(u32);
+pub struct Owner {
+    /// For the message only.
+    pid: u32,
+    /// [`FORKS`] when the writer was made: in a child of the process it is higher.
+    forks: u64,
+}
 
 impl Owner {
     /// The current process.
     pub fn current() -> Owner {
-        Owner(std::process::id())
+        Owner {
+            pid: std::process::id(),
+            forks: FORKS.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether this is the current process (false in a forked child).
     pub fn is_current(self) -> bool {
-        self.0 == std::process::id()
+        FORKS.load(Ordering::Relaxed) == self.forks
     }
 
     /// Refuses a process other than the owner: `what` (say "npy appender") was opened by
@@ -34,7 +69,7 @@ impl Owner {
         Err(PyRuntimeError::new_err(format!(
             "this {what} belongs to process {} and process {} is a fork of it: only the \
              process that opened a file writes to it or closes it",
-            self.0,
+            self.pid,
             std::process::id()
         )))
     }
