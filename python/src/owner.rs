@@ -66,12 +66,17 @@ impl Owner {
         if self.is_current() {
             return Ok(());
         }
-        Err(PyRuntimeError::new_err(format!(
+        Err(self.refusal(what))
+    }
+
+    /// The error of a process other than the owner using `what`.
+    fn refusal(self, what: &str) -> PyErr {
+        PyRuntimeError::new_err(format!(
             "this {what} belongs to process {} and process {} is a fork of it: only the \
              process that opened a file writes to it or closes it",
             self.pid,
             std::process::id()
-        )))
+        ))
     }
 }
 
@@ -96,6 +101,6 @@ pub fn lock<'a, T>(owner: Owner, mutex: &'a Mutex<T>, what: &str) -> PyResult<Mu
     match mutex.try_lock() {
         Ok(guard) => Ok(guard),
         Err(TryLockError::Poisoned(_)) => Err(poisoned()),
-        Err(TryLockError::WouldBlock) => Err(owner.check(what).unwrap_err()),
+        Err(TryLockError::WouldBlock) => Err(owner.refusal(what)),
     }
 }
