@@ -428,11 +428,7 @@ impl Drop for NpyAppenderCore {
     fn drop(&mut self) {
         // In a forked child, the copy of the parent's appender is forgotten: its drop would
         // write the parent's buffered frames again and cut the file to its own length.
-        let appender = match self.inner.get_mut() {
-            Ok(inner) => inner.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        crate::owner::drop_in_owner(self.owner, appender);
+        crate::owner::drop_in_owner(self.owner, &mut self.inner);
     }
 }
 

@@ -363,11 +363,7 @@ impl NpzWriterCore {
 impl Drop for NpzWriterCore {
     fn drop(&mut self) {
         // A forked child's copy: no thread to tell, and a channel whose state the fork froze.
-        let channel = match self.channel.get_mut() {
-            Ok(channel) => channel.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        crate::owner::drop_in_owner(self.owner, channel);
+        crate::owner::drop_in_owner(self.owner, &mut self.channel);
     }
 }
 

@@ -80,9 +80,14 @@ impl Owner {
     }
 }
 
-/// Drops `value` in its owner; in a forked child, forgets it (leaks its memory and file
-/// descriptor, which the child's exit frees) so that its `Drop` writes nothing.
-pub fn drop_in_owner<T>(owner: Owner, value: T) {
+/// Drops what a writer of `owner` holds in `slot` (its `Drop`, with `&mut` access: no lock to
+/// wait for, poisoned or not). In a forked child it is forgotten instead (its memory and file
+/// descriptor, which the child's exit frees), so that its `Drop` writes nothing.
+pub fn drop_in_owner<T>(owner: Owner, slot: &mut Mutex<Option<T>>) {
+    let value = match slot.get_mut() {
+        Ok(value) => value.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
     if owner.is_current() {
         drop(value);
     } else {
