@@ -842,17 +842,22 @@ fn replacing_a_file_keeps_its_mode() {
     assert_eq!(mode, 0o600, "overwriting keeps the replaced file's mode");
 }
 
+/// Bytes of disk the file at `path` holds (its blocks, reserved ones past the end included).
+#[cfg(target_os = "linux")]
+fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().blocks() * 512
+}
+
 /// Blocks reserved ahead of the data (Linux, `fallocate` with `KEEP_SIZE`) never show: the
 /// length is the data's end after every append, readers see the frames flushed, and finishing,
 /// dropping or abandoning frees the spare blocks.
 #[cfg(target_os = "linux")]
 #[test]
 fn reserved_blocks_never_show_and_are_freed() {
-    use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let layout = FrameLayout::of::<u8>(&[32 << 10]);
     let frame = vec![3u8; 32 << 10];
-    let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
     for end in ["finish", "drop", "abandon"] {
         let path = dir.path().join(format!("{end}.npy"));
         let mut out = NpyAppender::create(&path, &layout).unwrap();
@@ -899,11 +904,9 @@ fn reserved_blocks_never_show_and_are_freed() {
 #[test]
 fn blocks_a_killed_writer_reserved_are_freed_by_recover_and_the_next_writer() {
     use std::io::Write;
-    use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let layout = FrameLayout::of::<u8>(&[32 << 10]);
     let frame = vec![5u8; 32 << 10];
-    let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
     for (next, adopt, freed) in [
         ("recover", false, true),
         ("recover", true, true),
